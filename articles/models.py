@@ -1,0 +1,179 @@
+import math
+
+import markdown
+import nh3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.urls import reverse
+from django.utils import timezone
+
+WORDS_PER_MINUTE = 230
+ALLOWED_BODY_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h2", "h3",
+    "h4", "hr", "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody",
+    "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+
+
+def render_markdown(text):
+    """Markdown written by editors, rendered once and sanitized so no script survives."""
+    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    return nh3.clean(
+        html,
+        tags=ALLOWED_BODY_TAGS,
+        attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener",
+    )
+
+
+class Section(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:section", kwargs={"slug": self.slug})
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:tag", kwargs={"slug": self.slug})
+
+
+class Author(models.Model):
+    """The public face of a writer; the login account, if any, stays private."""
+
+    display_name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    bio = models.TextField(blank=True, max_length=1000)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self):
+        return self.display_name
+
+    def get_absolute_url(self):
+        return reverse("articles:author", kwargs={"slug": self.slug})
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        """The one definition of what the public may read: published and already live."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=Now())
+
+    def for_list(self):
+        """What article cards need, in one query: no body, no per-row lookups."""
+        return self.select_related("section", "author").defer("body", "body_html")
+
+    def for_display(self):
+        return self.select_related("section", "author").prefetch_related("tags")
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    standfirst = models.TextField(max_length=500, help_text="The summary under the headline.")
+    body = models.TextField(help_text="Markdown.")
+    body_html = models.TextField(editable=False, default="")
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="articles")
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="articles")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="articles")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="A future time schedules the article."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    lead_image = models.ImageField(upload_to="lead-images/%Y/%m/", blank=True)
+    lead_image_alt = models.CharField(
+        "lead image description", max_length=250, blank=True, help_text="Required with an image."
+    )
+    comments_enabled = models.BooleanField(default=True)
+    comment_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Approved comments readers can see."
+    )
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="article_published_has_date",
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="article_lead_image_has_alt",
+                condition=Q(lead_image="") | ~Q(lead_image_alt=""),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-published_at", "-id"], name="article_public_idx"),
+            models.Index(
+                fields=["section", "status", "-published_at", "-id"], name="article_section_idx"
+            ),
+            models.Index(
+                fields=["author", "status", "-published_at", "-id"], name="article_author_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("articles:detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        errors = {}
+        if self.status == self.Status.PUBLISHED and not self.published_at:
+            self.published_at = timezone.now()
+        if self.lead_image and not self.lead_image_alt.strip():
+            errors["lead_image_alt"] = "Describe the image for readers who cannot see it."
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if self.status == self.Status.PUBLISHED and not self.published_at:
+            self.published_at = timezone.now()
+        self.body_html = render_markdown(self.body)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_public(self):
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    @property
+    def reading_minutes(self):
+        return max(1, math.ceil(len(self.body.split()) / WORDS_PER_MINUTE))

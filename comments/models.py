@@ -1,0 +1,74 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from articles.models import Article
+
+USER_AGENT_MAX_LENGTH = 300
+
+
+class CommentQuerySet(models.QuerySet):
+    def approved(self):
+        """The one definition of what the public may see."""
+        return self.filter(status=Comment.Status.APPROVED)
+
+    def pending(self):
+        return self.filter(status=Comment.Status.PENDING)
+
+
+class Comment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SPAM = "spam", "Spam"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=254, help_text="Never published.")
+    url = models.URLField("website", max_length=200, blank=True)
+    body = models.TextField(max_length=5000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    held_reason = models.CharField(
+        "why held", max_length=200, blank=True, help_text="The rule that held or flagged it."
+    )
+    notify_on_publish = models.BooleanField(
+        default=False, help_text="The commenter asked for an email when it is published."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderated_comments",
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        permissions = [("moderate_comment", "Can moderate comments")]
+        constraints = [
+            models.CheckConstraint(
+                name="comment_status_valid",
+                condition=Q(status__in=["pending", "approved", "rejected", "spam"]),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["article", "status", "created_at"], name="comment_thread_idx"),
+            models.Index(fields=["status", "created_at"], name="comment_queue_idx"),
+            models.Index(fields=["email", "status"], name="comment_email_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} on {self.article}"
+
+    def get_absolute_url(self):
+        return f"{self.article.get_absolute_url()}#comment-{self.pk}"
