@@ -3,14 +3,17 @@ import math
 import markdown
 import nh3
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 
 WORDS_PER_MINUTE = 230
+SEARCH_CONFIG = "english"
+SEARCH_MAX_TERMS = 8
 ALLOWED_BODY_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h2", "h3",
     "h4", "hr", "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody",
@@ -27,6 +30,15 @@ def render_markdown(text):
         attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}},
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener",
+    )
+
+
+def search_vector():
+    """Weighted document for full-text search: headline first, then summary, then body."""
+    return (
+        SearchVector("title", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("standfirst", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("body", weight="C", config=SEARCH_CONFIG)
     )
 
 
@@ -92,6 +104,29 @@ class ArticleQuerySet(models.QuerySet):
     def for_display(self):
         return self.select_related("section", "author").prefetch_related("tags")
 
+    def search(self, query):
+        """Titles, standfirsts and bodies matching the reader's words, best first.
+
+        PostgreSQL ranks with full-text search; the vector matches the expression of the
+        GIN index created in migration 0002, so the index serves the match. Elsewhere
+        (SQLite) every word must appear somewhere, newest first.
+        """
+        if connections[self.db].vendor == "postgresql":
+            vector = search_vector()
+            search_query = SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
+            return (
+                self.alias(document=vector)
+                .filter(document=search_query)
+                .annotate(rank=SearchRank(vector, search_query))
+                .order_by("-rank", "-published_at", "-id")
+            )
+        matches = Q()
+        for term in query.split()[:SEARCH_MAX_TERMS]:
+            matches &= (
+                Q(title__icontains=term) | Q(standfirst__icontains=term) | Q(body__icontains=term)
+            )
+        return self.filter(matches)
+
 
 class Article(models.Model):
     class Status(models.TextChoices):
@@ -148,6 +183,12 @@ class Article(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        if self.status == self.Status.PUBLISHED and not self.published_at:
+            self.published_at = timezone.now()
+        self.body_html = render_markdown(self.body)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})
 
@@ -159,12 +200,6 @@ class Article(models.Model):
             errors["lead_image_alt"] = "Describe the image for readers who cannot see it."
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs):
-        if self.status == self.Status.PUBLISHED and not self.published_at:
-            self.published_at = timezone.now()
-        self.body_html = render_markdown(self.body)
-        super().save(*args, **kwargs)
 
     @property
     def is_public(self):
