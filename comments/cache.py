@@ -1,0 +1,59 @@
+"""Cache keys that moderation changes invalidate.
+
+Each article's comment thread has a version number in the shared cache. Anything that
+caches a rendered thread (or a page holding one) puts the version in its key; a moderation
+decision bumps it, so the next request renders afresh and no stale thread is ever served.
+"""
+
+import time
+
+from django.core.cache import cache
+
+from comments.models import Comment
+
+PENDING_COUNT_KEY = "comments:pending-count"
+PENDING_COUNT_SECONDS = 60
+
+
+def _thread_key(article_id):
+    return f"comments:thread-version:{article_id}"
+
+
+def _fresh_version():
+    """Time-based, so a version evicted and re-created never repeats an old one."""
+    return time.time_ns()
+
+
+def thread_version(article_id):
+    """The current version of an article's comment thread, for use in cache keys."""
+    key = _thread_key(article_id)
+    version = cache.get(key)
+    if version is None:
+        version = _fresh_version()
+        if not cache.add(key, version, timeout=None):
+            version = cache.get(key, version)  # another process set it first
+    return version
+
+
+def bump_thread_version(article_id):
+    """Make every cached copy of this article's thread stale."""
+    key = _thread_key(article_id)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, _fresh_version(), timeout=None)
+
+
+def invalidate_article(article_id):
+    """Everything that shows comments or counts them changed for this article."""
+    bump_thread_version(article_id)
+    cache.delete(PENDING_COUNT_KEY)
+
+
+def pending_count():
+    """How many comments await moderation; cached briefly, cleared on every change."""
+    count = cache.get(PENDING_COUNT_KEY)
+    if count is None:
+        count = Comment.objects.pending().count()
+        cache.set(PENDING_COUNT_KEY, count, PENDING_COUNT_SECONDS)
+    return count
