@@ -1,8 +1,39 @@
-"""The captcha question: small arithmetic written in words and symbols."""
+"""The captcha: small arithmetic written in words and symbols, drawn by django-simple-captcha.
 
+Questions come from a pre-generated pool (CAPTCHA_GET_FROM_POOL) so that showing the form
+writes nothing to the database. Pool rows live for POOL_ROW_LIFETIME; django-simple-captcha
+only hands out rows with more than CAPTCHA_GET_FROM_POOL_TIMEOUT minutes left, which is the
+least time a reader gets to answer. Each answer, right or wrong, deletes its row, so every
+accepted comment asks for one new row (top_up_pool).
+"""
+
+import datetime
 import random
+import re
+import secrets
+import subprocess
+import tempfile
+from pathlib import Path
+
+from captcha.conf import settings as captcha_settings
+from captcha.fields import CaptchaField, CaptchaTextInput
+from captcha.models import CaptchaStore
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+SPOKEN_OPERATORS = {"+": "plus", "×": "times", "=": "equals"}
+POOL_ROW_LIFETIME = datetime.timedelta(hours=24)
+KEY_PATTERN = re.compile(r"[0-9a-f]{40}")
+FLITE_TIMEOUT_SECONDS = 10
+
+MISSING_ANSWER = "Please answer the math question."
+WRONG_ANSWER = "That answer is not right. Please try the new question below."
+EXPIRED_QUESTION = (
+    "That question has expired or was already answered. Please answer the new question below."
+)
 
 
 def math_challenge():
@@ -11,3 +42,108 @@ def math_challenge():
     operator = random.choice(["+", "×"])
     answer = left + right if operator == "+" else left * right
     return f"{NUMBER_WORDS[left]} {operator} {right} =", str(answer)
+
+
+def spoken_challenge(challenge):
+    """ "five × 1 =" -> "five times one equals": flite says nothing for "×"."""
+    words = []
+    for token in challenge.split():
+        if token.isdigit():
+            words.append(" ".join(NUMBER_WORDS[int(digit)] for digit in token))
+        else:
+            words.append(SPOKEN_OPERATORS.get(token, token))
+    return " ".join(words)
+
+
+def speak(text):
+    """WAV bytes of `text` spoken by flite (CAPTCHA_FLITE_PATH)."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "question.wav"
+        subprocess.run(  # noqa: S603 - fixed executable from settings, text is our own words
+            [settings.CAPTCHA_FLITE_PATH, "-t", text, "-o", str(path)],
+            check=True,
+            capture_output=True,
+            timeout=FLITE_TIMEOUT_SECONDS,
+        )
+        return path.read_bytes()
+
+
+def is_valid_key(key):
+    return isinstance(key, str) and KEY_PATTERN.fullmatch(key) is not None
+
+
+def fresh_pool_size():
+    """Rows django-simple-captcha would still hand out."""
+    threshold = timezone.now() + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT)
+    return CaptchaStore.objects.filter(expiration__gt=threshold).count()
+
+
+def refill_pool(size=None):
+    """Delete expired questions and add fresh ones until `size` can be handed out."""
+    size = settings.COMMENTS_CAPTCHA_POOL_SIZE if size is None else size
+    CaptchaStore.remove_expired()
+    missing = size - fresh_pool_size()
+    if missing > 0:
+        add_to_pool(missing)
+    return max(missing, 0)
+
+
+def add_to_pool(count):
+    """Insert `count` questions in one statement, each under an unguessable key."""
+    expiration = timezone.now() + POOL_ROW_LIFETIME
+    rows = [
+        CaptchaStore(
+            challenge=challenge,
+            response=response,
+            hashkey=secrets.token_hex(20),
+            expiration=expiration,
+        )
+        for challenge, response in (math_challenge() for _ in range(count))
+    ]
+    return CaptchaStore.objects.bulk_create(rows)
+
+
+class MathCaptchaWidget(CaptchaTextInput):
+    """The stock widget, with the answer box reachable by its own <label for>.
+
+    The stock template wraps both inputs in a fieldset, which leaves the answer without a
+    label; ours also offers the audio question and a "new question" control.
+    """
+
+    template_name = "comments/captcha_widget.html"
+    use_fieldset = False
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["key"] = self._key
+        context["audio"] = (
+            reverse("comments:captcha-audio", kwargs={"key": self._key})
+            if settings.CAPTCHA_FLITE_PATH
+            else None
+        )
+        context["refresh_url"] = self.refresh_url()
+        return context
+
+
+class MathCaptchaField(CaptchaField):
+    """Tells an expired or already used question apart from a wrong answer."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", MathCaptchaWidget())
+        kwargs.setdefault(
+            "error_messages", {"required": MISSING_ANSWER, "incomplete": MISSING_ANSWER}
+        )
+        kwargs["error_messages"].setdefault("invalid", WRONG_ANSWER)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        key, answer = value if value else (None, None)
+        if not (answer or "").strip():
+            raise ValidationError(MISSING_ANSWER, code="required")
+        if not is_valid_key(key):
+            raise ValidationError(EXPIRED_QUESTION, code="expired")
+        test_pass = captcha_settings.CAPTCHA_TEST_MODE and answer.strip().lower() == "passed"
+        live = CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now())
+        if not test_pass and not live.exists():
+            raise ValidationError(EXPIRED_QUESTION, code="expired")
+        return super().clean([key, answer])

@@ -1,0 +1,120 @@
+"""Submission rules beyond the captcha.
+
+Each rule returns a reason (a short sentence for the moderator, stored in
+`Comment.held_reason` or shown to the commenter when the comment is refused) or "" when the
+rule has nothing to say.
+"""
+
+import ipaddress
+import logging
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .models import Comment
+
+logger = logging.getLogger(__name__)
+
+LINK_PATTERN = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+PRE_MODERATION = "New comments wait for a moderator (pre-moderation)."
+HONEYPOT_FILLED = "Spam trap: the hidden field was filled in."
+DUPLICATE = "You have already said that."
+FLOODED = (
+    "You have sent several comments in a short time. Please wait a few minutes, then send "
+    "this one again: your text is kept below."
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    reason: str
+
+
+def honeypot_reason(value):
+    return HONEYPOT_FILLED if value else ""
+
+
+def blocklist_reason(*fields):
+    """Blocklisted words (COMMENTS_BLOCKLIST) anywhere in what the commenter typed."""
+    text = " ".join(fields).casefold()
+    for word in settings.COMMENTS_BLOCKLIST:
+        if word.casefold() in text:
+            return f"Blocklisted word: {word}"
+    return ""
+
+
+def links_reason(body):
+    """More than COMMENTS_MAX_LINKS links in the text is a common spam shape."""
+    count = len(LINK_PATTERN.findall(body))
+    if count > settings.COMMENTS_MAX_LINKS:
+        return f"{count} links (more than {settings.COMMENTS_MAX_LINKS})"
+    return ""
+
+
+def duplicate_reason(*, article, email, body):
+    same = Comment.objects.filter(article=article, email__iexact=email, body=body)
+    return DUPLICATE if same.exists() else ""
+
+
+def assess(*, name, email, url, body, honeypot):
+    """The status and reason a new, otherwise valid comment is stored with."""
+    if reason := honeypot_reason(honeypot) or blocklist_reason(name, email, url, body):
+        return Verdict(Comment.Status.SPAM, reason)
+    return Verdict(Comment.Status.PENDING, links_reason(body) or PRE_MODERATION)
+
+
+def _flood_keys(ip_address, email):
+    keys = [f"comments:flood:email:{email.casefold()}"]
+    if ip_address:
+        keys.append(f"comments:flood:ip:{ip_address}")
+    return keys
+
+
+def flood_reason(*, ip_address, email):
+    """At most COMMENTS_FLOOD_LIMIT comments per window per IP and per email.
+
+    Counters live in the shared cache so every app server sees them; if the cache is down
+    the comment is let through (the captcha and moderation still stand) rather than lost.
+    """
+    try:
+        counts = cache.get_many(_flood_keys(ip_address, email))
+    except Exception:
+        logger.exception("Flood control skipped: the cache is unavailable")
+        return ""
+    if any(count >= settings.COMMENTS_FLOOD_LIMIT for count in counts.values()):
+        return FLOODED
+    return ""
+
+
+def record_for_flood_control(*, ip_address, email):
+    try:
+        for key in _flood_keys(ip_address, email):
+            # add() starts the window; incr() is atomic on Redis across app servers.
+            cache.add(key, 0, timeout=settings.COMMENTS_FLOOD_WINDOW_SECONDS)
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add() and incr()
+                cache.add(key, 1, timeout=settings.COMMENTS_FLOOD_WINDOW_SECONDS)
+    except Exception:
+        logger.exception("Flood counter not recorded: the cache is unavailable")
+
+
+def client_ip(request):
+    """The commenter's address; X-Forwarded-For counts only behind a trusted proxy.
+
+    The trusted proxy appends the address it saw, so the last entry is the one to believe;
+    earlier entries are whatever the client chose to send.
+    """
+    candidate = request.META.get("REMOTE_ADDR", "")
+    if settings.COMMENTS_TRUSTED_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded.strip():
+            candidate = forwarded.split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
