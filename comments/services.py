@@ -1,39 +1,128 @@
-"""The write side of comments: every change to a comment goes through a function here."""
+"""Write-side operations on comments: storing a new one and every moderation decision.
 
+`approve`, `unapprove`, `reject` and `mark_spam` are the only code that changes a stored
+comment's status. Each records who decided and when, writes an admin LogEntry, recounts the
+article's visible comments, and after the commit invalidates cached threads and sends what
+must be sent. Acting on a comment already in the requested state changes and logs nothing.
+"""
+
+from functools import partial
+
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
+from django.utils import timezone
 
-from .models import Comment
+from articles.models import Article
+from comments import cache as comments_cache
+from comments import notifications
+from comments.models import Comment
+
+# ---------------------------------------------------------------------------------------
+# Moderation
+# ---------------------------------------------------------------------------------------
+
+LOG_MESSAGES = {
+    Comment.Status.APPROVED: "Approved.",
+    Comment.Status.PENDING: "Moved back to the moderation queue.",
+    Comment.Status.REJECTED: "Rejected.",
+    Comment.Status.SPAM: "Marked as spam.",
+}
 
 
-def submit_comment(
-    *,
-    article,
-    parent,
-    name,
-    email,
-    url,
-    body,
-    ip_address,
-    user_agent,
-    notify_on_publish,
-    status,
-    held_reason,
-):
-    """Store a new comment from the public form, checked against the model's own rules."""
-    comment = Comment(
-        article=article,
-        parent=parent,
-        name=name,
-        email=email,
-        url=url,
-        body=body,
-        ip_address=ip_address,
-        user_agent=(user_agent or "")[: Comment._meta.get_field("user_agent").max_length],
-        notify_on_publish=notify_on_publish,
-        status=status,
-        held_reason=held_reason[: Comment._meta.get_field("held_reason").max_length],
-    )
+def approve(comment, *, by):
+    """Publish the comment, and with it any approved replies it was withholding."""
+    return _moderate(comment, Comment.Status.APPROVED, by=by)
+
+
+def unapprove(comment, *, by):
+    """Back to the queue: hidden, with its replies, until someone decides again."""
+    return _moderate(comment, Comment.Status.PENDING, by=by)
+
+
+def reject(comment, *, by):
+    return _moderate(comment, Comment.Status.REJECTED, by=by)
+
+
+def mark_spam(comment, *, by):
+    return _moderate(comment, Comment.Status.SPAM, by=by)
+
+
+def _moderate(comment, status, *, by):
+    """Move the comment to `status`; True if it changed, False if it was already there."""
     with transaction.atomic():
-        comment.full_clean()
-        comment.save()
-    return comment
+        # Decisions on one article's comments queue up behind this lock, so each recount
+        # sees the outcome of the others (PostgreSQL; SQLite serialises writers anyway).
+        Article.objects.select_for_update().filter(pk=comment.article_id).values_list("pk").get()
+        now = timezone.now()
+        # The condition makes concurrent identical decisions collapse into one change.
+        changed = (
+            Comment.objects.filter(pk=comment.pk)
+            .exclude(status=status)
+            .update(status=status, moderated_by=by, moderated_at=now)
+        )
+        if not changed:
+            return False
+        comment.status, comment.moderated_by, comment.moderated_at = status, by, now
+        LogEntry.objects.log_actions(
+            user_id=by.pk,
+            queryset=[comment],
+            action_flag=CHANGE,
+            change_message=LOG_MESSAGES[status],
+            single_object=True,
+        )
+        refresh_comment_count(comment.article_id)
+        _after_commit(comment)
+    return True
+
+
+def _after_commit(comment, *, new=False):
+    transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))
+    if new and comment.status == Comment.Status.PENDING:
+        transaction.on_commit(
+            partial(notifications.notify_moderators_of_held_comment.enqueue, comment.pk),
+            robust=True,
+        )
+    elif not new and comment.status == Comment.Status.APPROVED and comment.notify_on_publish:
+        transaction.on_commit(
+            partial(notifications.notify_commenter_of_approval.enqueue, comment.pk), robust=True
+        )
+
+
+def comment_stored(comment):
+    """What follows a new comment; the submission calls it inside its transaction.
+
+    Mail goes out only after the commit, and a failure to send it is logged, never raised:
+    the comment is already safe in the database.
+    """
+    if comment.status == Comment.Status.APPROVED:
+        refresh_comment_count(comment.article_id)
+    _after_commit(comment, new=True)
+
+
+def visible_comment_count(article_id):
+    """Approved comments readers can see: every ancestor must be approved too.
+
+    One query; a parent always has a smaller id than its replies, so one pass in id order
+    settles each comment after its parent.
+    """
+    rows = (
+        Comment.objects.filter(article_id=article_id)
+        .order_by("id")
+        .values_list("id", "parent_id", "status")
+    )
+    visible = set()
+    for comment_id, parent_id, status in rows:
+        if status == Comment.Status.APPROVED and (parent_id is None or parent_id in visible):
+            visible.add(comment_id)
+    return len(visible)
+
+
+def refresh_comment_count(article_id):
+    Article.objects.filter(pk=article_id).update(comment_count=visible_comment_count(article_id))
+
+
+def edit_body(comment, *, body):
+    """A moderator's fix to the text (the admin logs the change)."""
+    comment.body = body
+    comment.save(update_fields=["body"])
+    transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from comments.unsubscribe import unsubscribe
+
 app_name = "comments"
 
-urlpatterns = []
+urlpatterns = [
+    path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
+]

@@ -1,0 +1,129 @@
+"""Emails about comments, sent through Django's tasks framework after the commit.
+
+Moderators hear about each comment held for moderation; a commenter who ticked "Email me
+when my comment is published" hears once, when it is approved. A commenter's address is only
+ever used to write to that commenter: it appears in no other email.
+
+The tasks take ids, not objects, so they run the same on a real worker, and they re-read the
+comment: by the time a worker gets to it, a moderator may already have decided.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.tasks import task
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from comments.models import Comment
+
+logger = logging.getLogger(__name__)
+
+MODERATORS_GROUP = "Moderators"
+UNSUBSCRIBE_SALT = "comments.unsubscribe"
+EXCERPT_LENGTH = 300
+
+
+def moderator_emails():
+    """COMMENTS_MODERATOR_EMAILS, or else the active members of the Moderators group."""
+    if settings.COMMENTS_MODERATOR_EMAILS:
+        return list(settings.COMMENTS_MODERATOR_EMAILS)
+    users = get_user_model().objects.filter(
+        groups__name=MODERATORS_GROUP, is_active=True, is_staff=True
+    )
+    return sorted(set(users.exclude(email="").values_list("email", flat=True)))
+
+
+def absolute(path):
+    return f"{settings.SITE_URL}{path}"
+
+
+def unsubscribe_token(comment):
+    """Signed comment id: the link works without a login and reveals no address."""
+    return signing.dumps(comment.pk, salt=UNSUBSCRIBE_SALT)
+
+
+def comment_for_token(token):
+    """The comment an unsubscribe token was made for, or None if forged or stale."""
+    try:
+        comment_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return Comment.objects.filter(pk=comment_id).first()
+
+
+def _render(name, context):
+    subject = render_to_string(f"comments/email/{name}_subject.txt", context)
+    body = render_to_string(f"comments/email/{name}_body.txt", context)
+    return " ".join(subject.split()), body
+
+
+@task
+def notify_moderators_of_held_comment(comment_id):
+    """Tell the moderators a comment waits for them, with links straight to it."""
+    comment = Comment.objects.select_related("article").filter(pk=comment_id).first()
+    if comment is None or comment.status != Comment.Status.PENDING:
+        return 0
+    recipients = moderator_emails()
+    if not recipients:
+        logger.warning("Comment %s is held but no moderator address is configured.", comment_id)
+        return 0
+    context = {
+        "comment": comment,
+        "site_name": settings.SITE_NAME,
+        "excerpt": comment.body[:EXCERPT_LENGTH],
+        "article_url": absolute(comment.article.get_absolute_url()),
+        "change_url": absolute(reverse("admin:comments_comment_change", args=[comment.pk])),
+        "queue_url": absolute(reverse("admin:comments_comment_changelist")),
+    }
+    subject, body = _render("held", context)
+    # Bcc: moderators need not see one another's addresses either.
+    message = EmailMessage(subject=subject, body=body, to=[], bcc=recipients)
+    try:
+        return message.send()
+    except Exception:
+        logger.exception("Could not email moderators about held comment %s.", comment_id)
+        raise
+
+
+@task
+def notify_commenter_of_approval(comment_id):
+    """The one email a commenter asked for; afterwards the request counts as fulfilled."""
+    comment = Comment.objects.select_related("article").filter(pk=comment_id).first()
+    if (
+        comment is None
+        or comment.status != Comment.Status.APPROVED
+        or not comment.notify_on_publish
+        or not comment.email
+    ):
+        return 0
+    unsubscribe_url = absolute(
+        reverse("comments:unsubscribe", kwargs={"token": unsubscribe_token(comment)})
+    )
+    context = {
+        "comment": comment,
+        "site_name": settings.SITE_NAME,
+        "comment_url": absolute(comment.get_absolute_url()),
+        "unsubscribe_url": unsubscribe_url,
+    }
+    subject, body = _render("approved", context)
+    message = EmailMessage(
+        subject=subject,
+        body=body,
+        to=[comment.email],
+        headers={
+            # RFC 8058: mail clients offer their own one-click unsubscribe button.
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    try:
+        sent = message.send()
+    except Exception:
+        logger.exception("Could not email the commenter about approved comment %s.", comment_id)
+        raise
+    Comment.objects.filter(pk=comment.pk).update(notify_on_publish=False)
+    return sent
