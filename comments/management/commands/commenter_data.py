@@ -1,0 +1,27 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from comments.privacy import erase_commenter_data, export_commenter_data
+
+
+class Command(BaseCommand):
+    help = (
+        "Privacy requests: 'export EMAIL' prints everything stored about a commenter as "
+        "JSON; 'erase EMAIL' anonymises their comments (COMMENTS_ERASE_KEEPS_TEXT decides "
+        "whether the text stays)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("operation", choices=["export", "erase"])
+        parser.add_argument("email")
+
+    def handle(self, *args, operation, email, **options):
+        if "@" not in email:
+            raise CommandError(f"{email!r} is not an email address.")
+        if operation == "export":
+            data = export_commenter_data(email)
+            self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False))
+        else:
+            erased = erase_commenter_data(email)
+            self.stdout.write(f"Anonymised {erased} comments from {email}.")

@@ -1,0 +1,96 @@
+"""Privacy requests and data retention: export, erase, and forget old IPs and user agents."""
+
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.db import transaction
+from django.utils import timezone
+
+from comments import cache as comments_cache
+from comments.models import Comment
+
+ERASED_NAME = "Anonymous"
+ERASED_BODY = "This comment was removed at the commenter's request."
+ERASE_LOG_MESSAGE = "Erased the commenter's personal data at their request."
+
+
+def comments_by(email):
+    return Comment.objects.filter(email__iexact=email.strip()).select_related("article")
+
+
+def export_commenter_data(email):
+    """Everything stored about one commenter, as JSON-ready data."""
+    return {
+        "email": email.strip(),
+        "exported_at": timezone.now().isoformat(),
+        "comments": [
+            {
+                "id": comment.pk,
+                "article": comment.article.title,
+                "article_url": f"{settings.SITE_URL}{comment.article.get_absolute_url()}",
+                "in_reply_to": comment.parent_id,
+                "name": comment.name,
+                "email": comment.email,
+                "website": comment.url,
+                "body": comment.body,
+                "status": comment.status,
+                "why_held": comment.held_reason,
+                "email_when_published": comment.notify_on_publish,
+                "created_at": comment.created_at.isoformat(),
+                "ip_address": comment.ip_address,
+                "user_agent": comment.user_agent,
+            }
+            for comment in comments_by(email).order_by("created_at", "id")
+        ],
+    }
+
+
+def erase_commenter_data(email, *, by=None, keep_text=None):
+    """Anonymise every comment from this address; returns how many.
+
+    The comments stay (replies from others hang on them); the text goes too unless
+    COMMENTS_ERASE_KEEPS_TEXT says to keep it. `by` records the decision in the admin log.
+    """
+    if keep_text is None:
+        keep_text = settings.COMMENTS_ERASE_KEEPS_TEXT
+    changes = {
+        "name": ERASED_NAME,
+        "email": "",
+        "url": "",
+        "ip_address": None,
+        "user_agent": "",
+        "notify_on_publish": False,
+    }
+    if not keep_text:
+        changes["body"] = ERASED_BODY
+    with transaction.atomic():
+        comments = list(comments_by(email).select_for_update(of=("self",)))
+        if not comments:
+            return 0
+        Comment.objects.filter(pk__in=[c.pk for c in comments]).update(**changes)
+        if by is not None:
+            for comment in comments:
+                comment.name = ERASED_NAME  # the log's object_repr must not keep the name
+            LogEntry.objects.log_actions(
+                user_id=by.pk,
+                queryset=comments,
+                action_flag=CHANGE,
+                change_message=ERASE_LOG_MESSAGE,
+            )
+        for article_id in {c.article_id for c in comments}:
+            transaction.on_commit(partial(comments_cache.invalidate_article, article_id))
+    return len(comments)
+
+
+def clear_old_connection_data(days=None):
+    """Forget the IP address and user agent of comments older than `days`; returns how many."""
+    if days is None:
+        days = settings.COMMENTS_IP_RETENTION_DAYS
+    cutoff = timezone.now() - timedelta(days=days)
+    return (
+        Comment.objects.filter(created_at__lt=cutoff)
+        .exclude(ip_address__isnull=True, user_agent="")
+        .update(ip_address=None, user_agent="")
+    )
