@@ -22,6 +22,7 @@ LINK_PATTERN = re.compile(r"https?://|www\.", re.IGNORECASE)
 PRE_MODERATION = "New comments wait for a moderator (pre-moderation)."
 HONEYPOT_FILLED = "Spam trap: the hidden field was filled in."
 DUPLICATE = "You have already said that."
+PREVIOUSLY_APPROVED = "Auto-approved: this address already has an approved comment."
 FLOODED = (
     "You have sent several comments in a short time. Please wait a few minutes, then send "
     "this one again: your text is kept below."
@@ -64,7 +65,20 @@ def assess(*, name, email, url, body, honeypot):
     """The status and reason a new, otherwise valid comment is stored with."""
     if reason := honeypot_reason(honeypot) or blocklist_reason(name, email, url, body):
         return Verdict(Comment.Status.SPAM, reason)
-    return Verdict(Comment.Status.PENDING, links_reason(body) or PRE_MODERATION)
+    if reason := links_reason(body):
+        return Verdict(Comment.Status.PENDING, reason)
+    if previously_approved(email):
+        return Verdict(Comment.Status.APPROVED, PREVIOUSLY_APPROVED)
+    return Verdict(Comment.Status.PENDING, PRE_MODERATION)
+
+
+def previously_approved(email):
+    """WordPress's "previously approved" rule, when COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED
+    is on: an address with an approved comment skips the queue. Anyone who knows a regular's
+    address could use it, which is why it is off by default."""
+    if not settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED:
+        return False
+    return Comment.objects.approved().filter(email__iexact=email).exists()
 
 
 def _flood_keys(ip_address, email):
