@@ -5,6 +5,7 @@ Each rule returns a reason (a short sentence for the moderator, stored in
 rule has nothing to say.
 """
 
+import datetime
 import ipaddress
 import logging
 import re
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from .models import Comment
 
@@ -27,6 +29,14 @@ FLOODED = (
     "You have sent several comments in a short time. Please wait a few minutes, then send "
     "this one again: your text is kept below."
 )
+
+
+def comments_open(article):
+    """Readers may comment on a public article unless comments are off or it is too old."""
+    if not (article.is_public and article.comments_enabled):
+        return False
+    days = settings.COMMENTS_CLOSE_AFTER_DAYS
+    return not days or article.published_at > timezone.now() - datetime.timedelta(days=days)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Every variable is documented in .env.example.
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import dj_database_url
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "django.forms",
     "captcha",
     "articles",
     "comments",
@@ -82,6 +84,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "newsroom.urls"
+# Widgets render with the project's templates, so templates/ can hold our widget templates.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "newsroom.wsgi.application"
 
 TEMPLATES = [
@@ -231,7 +235,8 @@ CAPTCHA_LETTER_ROTATION = (-10, 10)
 CAPTCHA_TIMEOUT = env_int("CAPTCHA_TIMEOUT_MINUTES", 120)
 CAPTCHA_GET_FROM_POOL = True
 CAPTCHA_GET_FROM_POOL_TIMEOUT = 60
-CAPTCHA_FLITE_PATH = env("CAPTCHA_FLITE_PATH") or None
+# The audio question appears only when flite is installed (Debian package "flite").
+CAPTCHA_FLITE_PATH = env("CAPTCHA_FLITE_PATH") or shutil.which("flite")
 CAPTCHA_IMAGE_SIZE = (150, 40)
 CAPTCHA_FONT_SIZE = 24
 
@@ -244,6 +249,8 @@ COMMENTS_FLOOD_WINDOW_SECONDS = env_int("COMMENTS_FLOOD_WINDOW_SECONDS", 600)
 COMMENTS_MAX_LINKS = env_int("COMMENTS_MAX_LINKS", 2)
 COMMENTS_BLOCKLIST = env_list("COMMENTS_BLOCKLIST")
 COMMENTS_TRUSTED_PROXY = env_bool("COMMENTS_TRUSTED_PROXY")
+COMMENTS_CAPTCHA_POOL_SIZE = env_int("COMMENTS_CAPTCHA_POOL_SIZE", 500)
+CSRF_FAILURE_VIEW = "comments.views.csrf_failure"
 
 # Moderation (see the README): who is emailed about held comments (default: the active
 # members of the "Moderators" group), the optional "previously approved" rule, privacy.

@@ -1,4 +1,24 @@
+"""The comment section under an article: the thread and the "Leave a Reply" form.
+
+The article page asks for it with `{% load comments %}{% comments_section article %}`.
+Two partials make it up: `comments/thread.html` (the same for every reader of an article
+version, so it can be cached) and `comments/form.html` (per reader: CSRF token, captcha
+question, reply target, errors, remembered name).
+"""
+
 from django import template
+from django.template.loader import render_to_string
+
+from comments.forms import CommentForm
+from comments.moderation import comments_open
+from comments.thread import (
+    avatar_colour,
+    build_thread,
+    initials,
+    own_pending_ids,
+    render_body,
+)
+from comments.views import REQUEST_FORM_ATTRIBUTE, remembered_author
 
 register = template.Library()
 
@@ -6,4 +26,43 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def comments_section(context, article):
     """The comment thread and the "Leave a Reply" form under an article."""
-    return ""
+    request = context.get("request")
+    thread = build_thread(article, own_pending_ids(request) if request else ())
+    is_open = comments_open(article)
+    form = reply_to = None
+    if is_open:
+        form = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
+        if form is None or form.article.pk != article.pk:
+            reply_to = _reply_target(request, thread)
+            initial = remembered_author(request) if request else {}
+            if reply_to:
+                initial["parent"] = reply_to.pk
+            form = CommentForm(article=article, initial=initial)
+        else:
+            reply_to = form.parent_comment
+    return render_to_string(
+        "comments/section.html",
+        {
+            "article": article,
+            "thread": thread,
+            "comments_open": is_open,
+            "form": form,
+            "reply_to": reply_to,
+        },
+        request=request,
+    )
+
+
+def _reply_target(request, thread):
+    """The approved comment named by ?replyto=<id> (the no-JavaScript reply link)."""
+    raw = request.GET.get("replyto", "") if request else ""
+    return thread.visible.get(int(raw)) if raw.isdigit() and len(raw) < 20 else None
+
+
+@register.filter
+def comment_body(text):
+    return render_body(text)
+
+
+register.filter("initials", initials)
+register.filter("avatar_colour", avatar_colour)

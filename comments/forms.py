@@ -1,0 +1,186 @@
+"""The "Leave a Reply" form."""
+
+import time
+import unicodedata
+
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.core.validators import URLValidator
+
+from .captcha import MathCaptchaField
+from .models import Comment
+
+BODY_MIN_LENGTH = 2
+CONTROL_CHARACTERS = "Please remove the invisible control characters from this field."
+TOO_FAST = (
+    "That was quicker than we expect from a person. Please check your comment and send it "
+    "again: your text is kept below."
+)
+FORM_NOT_CHECKED = "We could not check this form. Please send it again: your text is kept below."
+BAD_PARENT = (
+    "The comment you are replying to is not available any more. Your text is kept below: "
+    "send it as a new comment, or reply to another one."
+)
+STARTED_SALT = "comments.form-started"
+BODY_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+TYPED_FIELDS = ("name", "email", "url", "body")
+TYPED_CHECKBOXES = ("notify_on_publish", "remember")
+
+
+def has_control_characters(value, allowed=frozenset()):
+    return any(unicodedata.category(char) == "Cc" and char not in allowed for char in value)
+
+
+def sign_started(article_pk):
+    """When the form was shown, signed so a bot cannot claim it waited."""
+    return signing.dumps([article_pk, time.time()], salt=STARTED_SALT, compress=False)
+
+
+class NoControlCharactersMixin:
+    allowed_controls = frozenset()
+
+    def validate(self, value):
+        super().validate(value)
+        if value and has_control_characters(value, self.allowed_controls):
+            raise forms.ValidationError(CONTROL_CHARACTERS, code="control_characters")
+
+
+class TextField(NoControlCharactersMixin, forms.CharField):
+    pass
+
+
+class BodyField(NoControlCharactersMixin, forms.CharField):
+    allowed_controls = frozenset(BODY_ALLOWED_CONTROLS)
+
+
+class EmailField(NoControlCharactersMixin, forms.EmailField):
+    pass
+
+
+class WebsiteField(NoControlCharactersMixin, forms.URLField):
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+
+class CommentForm(forms.Form):
+    """What a reader types, plus the hidden parts that keep bots out.
+
+    Field names are part of the public contract (scripts and the benchmark post them).
+    """
+
+    field_order = ["body", "name", "email", "url", "captcha"]
+
+    name = TextField(
+        max_length=Comment._meta.get_field("name").max_length,
+        help_text="Shown with your comment.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = EmailField(
+        max_length=Comment._meta.get_field("email").max_length,
+        help_text="Never published. Used only if a moderator needs to reach you.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    url = WebsiteField(
+        label="Website",
+        required=False,
+        max_length=Comment._meta.get_field("url").max_length,
+        assume_scheme="https",
+        help_text="Optional. Your name will link to it.",
+        widget=forms.URLInput(attrs={"autocomplete": "url"}),
+    )
+    body = BodyField(
+        label="Comment",
+        min_length=BODY_MIN_LENGTH,
+        max_length=Comment._meta.get_field("body").max_length,
+        help_text=(
+            f"Plain text, up to {Comment._meta.get_field('body').max_length:,} characters. "
+            "Links become clickable."
+        ),
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 45}),
+    )
+    captcha = MathCaptchaField(
+        label="Answer the math question",
+        help_text="Type the answer as a number, for example 12.",
+    )
+    parent = forms.IntegerField(
+        required=False,
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={"invalid": BAD_PARENT, "min_value": BAD_PARENT},
+    )
+    notify_on_publish = forms.BooleanField(
+        label="Email me when my comment is published", required=False
+    )
+    remember = forms.BooleanField(
+        label="Save my name, email, and website in this browser for the next time I comment.",
+        required=False,
+    )
+    # A field people never see nor hear; bots that fill every input fill it.
+    phone = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+    started = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, article, visible_parents=None, **kwargs):
+        """`visible_parents` maps the ids of comments readers can reply to onto them."""
+        super().__init__(*args, **kwargs)
+        self.article = article
+        self.visible_parents = visible_parents
+        self.fields["started"].initial = sign_started(article.pk)
+        self.parent_comment = None
+
+    @property
+    def visible_fields_without_honeypot(self):
+        return [field for field in self.visible_fields() if field.name != "phone"]
+
+    def clean_parent(self):
+        parent_id = self.cleaned_data.get("parent")
+        if parent_id is None:
+            return None
+        parent = (self.visible_parents or {}).get(parent_id)
+        if parent is None:
+            raise forms.ValidationError(BAD_PARENT, code="bad_parent")
+        self.parent_comment = parent
+        return parent_id
+
+    def clean_started(self):
+        token = self.cleaned_data.get("started", "")
+        try:
+            article_pk, started = signing.loads(token, salt=STARTED_SALT)
+        except (signing.BadSignature, TypeError, ValueError):
+            raise forms.ValidationError(FORM_NOT_CHECKED, code="unsigned") from None
+        if article_pk != self.article.pk:
+            raise forms.ValidationError(FORM_NOT_CHECKED, code="unsigned")
+        if time.time() - started < settings.COMMENTS_MIN_SUBMIT_SECONDS:
+            raise forms.ValidationError(TOO_FAST, code="too_fast")
+        return started
+
+    @classmethod
+    def with_typed_values(cls, data, *, article, visible_parents):
+        """An unchecked form showing what was typed: for "new question" and stale forms.
+
+        Unbound, so nothing is validated and the captcha question is not used up.
+        """
+        initial = {name: data.get(name, "") for name in TYPED_FIELDS}
+        initial.update({name: bool(data.get(name)) for name in TYPED_CHECKBOXES})
+        form = cls(article=article, initial=initial, visible_parents=visible_parents)
+        raw_parent = data.get("parent", "")
+        if raw_parent.isdigit() and len(raw_parent) < 20:
+            form.parent_comment = visible_parents.get(int(raw_parent))
+        form.initial["parent"] = form.parent_comment.pk if form.parent_comment else None
+        return form
+
+    def prepare_redisplay(self):
+        """Keep every typed value, with a fresh timer; the captcha widget draws a new question.
+
+        A reply target that failed the check is dropped, so sending again posts a new comment.
+        """
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("started")] = sign_started(self.article.pk)
+            self.data[self.add_prefix("captcha_1")] = ""
+            if "parent" in self.errors:
+                self.data[self.add_prefix("parent")] = ""
+        return self

@@ -1,0 +1,191 @@
+"""Taking comments from readers.
+
+Whatever goes wrong, the reader gets their text back: errors re-render the real article page
+with the form filled in (status 400, or 429 when flooding), never an empty form.
+"""
+
+import json
+import logging
+import subprocess
+
+from captcha.models import CaptchaStore
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import Resolver404, resolve
+from django.utils.cache import patch_cache_control
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from articles.models import Article
+from articles.views import ArticleDetailView
+
+from . import moderation
+from .captcha import add_to_pool, is_valid_key, speak, spoken_challenge
+from .forms import CommentForm
+from .services import submit_comment
+from .thread import build_thread, remember_pending
+
+logger = logging.getLogger(__name__)
+
+REQUEST_FORM_ATTRIBUTE = "comment_form"
+REMEMBER_COOKIE = "comment_author"
+REMEMBER_SALT = "comments.remember"
+REMEMBER_MAX_AGE = 60 * 60 * 24 * 365
+REMEMBERED_FIELDS = ("name", "email", "url")
+AWAITING_MODERATION = "Your comment is awaiting moderation."
+
+
+@require_POST
+def post_comment(request, article_pk):
+    article = get_object_or_404(Article.objects.published(), pk=article_pk)
+    if not moderation.comments_open(article):
+        return render(
+            request,
+            "comments/closed.html",
+            {"article": article, "body": request.POST.get("body", "")},
+            status=403,
+        )
+    thread = build_thread(article)
+    form = CommentForm(request.POST, article=article, visible_parents=thread.visible)
+    if "new_question" in request.POST:
+        # The no-JavaScript "new question" button: same text, another question, no errors.
+        form = CommentForm.with_typed_values(
+            request.POST, article=article, visible_parents=thread.visible
+        )
+        return render_article_page(request, article, form, status=200)
+    if not form.is_valid():
+        return render_article_page(request, article, form, status=400)
+
+    data = form.cleaned_data
+    ip_address = moderation.client_ip(request)
+    if reason := moderation.flood_reason(ip_address=ip_address, email=data["email"]):
+        form.add_error(None, reason)
+        return render_article_page(request, article, form, status=429)
+    if reason := moderation.duplicate_reason(
+        article=article, email=data["email"], body=data["body"]
+    ):
+        form.add_error("body", reason)
+        return render_article_page(request, article, form, status=400)
+
+    verdict = moderation.assess(
+        name=data["name"],
+        email=data["email"],
+        url=data["url"],
+        body=data["body"],
+        honeypot=data["phone"],
+    )
+    comment = submit_comment(
+        article=article,
+        parent=form.parent_comment,
+        name=data["name"],
+        email=data["email"],
+        url=data["url"],
+        body=data["body"],
+        ip_address=ip_address,
+        user_agent=request.headers.get("user-agent", ""),
+        notify_on_publish=data["notify_on_publish"],
+        status=verdict.status,
+        held_reason=verdict.reason,
+    )
+    moderation.record_for_flood_control(ip_address=ip_address, email=data["email"])
+    add_to_pool(1)  # the answered question's row is gone: keep the pool its size
+    # Spam is answered exactly like a held comment: a bot learns nothing from the reply.
+    remember_pending(request, comment)
+    messages.success(request, AWAITING_MODERATION)
+    response = redirect(f"{article.get_absolute_url()}#comment-{comment.pk}")
+    response.status_code = 303
+    remember_author(response, data)
+    return response
+
+
+def render_article_page(request, article, form, *, status):
+    """The real article page, with this bound form in place of an empty one."""
+    form.prepare_redisplay()
+    setattr(request, REQUEST_FORM_ATTRIBUTE, form)
+    view = ArticleDetailView()
+    view.setup(request, slug=article.slug)
+    response = view.get(request, slug=article.slug)
+    response.status_code = status
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def remember_author(response, data):
+    """Only with the reader's consent does a cookie keep their details."""
+    if data["remember"]:
+        value = json.dumps({field: data[field] for field in REMEMBERED_FIELDS})
+        response.set_signed_cookie(
+            REMEMBER_COOKIE,
+            value,
+            salt=REMEMBER_SALT,
+            max_age=REMEMBER_MAX_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    else:
+        response.delete_cookie(REMEMBER_COOKIE, samesite="Lax")
+
+
+def remembered_author(request):
+    """Initial form values from the "remember me" cookie, if the reader set one."""
+    value = request.get_signed_cookie(
+        REMEMBER_COOKIE, default=None, salt=REMEMBER_SALT, max_age=REMEMBER_MAX_AGE
+    )
+    try:
+        stored = json.loads(value) if value else {}
+    except ValueError:
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    initial = {
+        field: stored[field] for field in REMEMBERED_FIELDS if isinstance(stored.get(field), str)
+    }
+    if initial:
+        initial["remember"] = True
+    return initial
+
+
+@require_safe
+@never_cache
+def captcha_audio(request, key):
+    """The question spoken in words ("five times one equals") for readers who cannot see it."""
+    if not settings.CAPTCHA_FLITE_PATH or not is_valid_key(key):
+        raise Http404("No audio question.")
+    store = CaptchaStore.objects.filter(hashkey=key).only("challenge").first()
+    if store is None:
+        return HttpResponse("This question has expired.", status=410, content_type="text/plain")
+    try:
+        audio = speak(spoken_challenge(store.challenge))
+    except (OSError, subprocess.SubprocessError):
+        logger.exception("flite could not speak the captcha question")
+        return HttpResponse("Audio is unavailable.", status=503, content_type="text/plain")
+    return HttpResponse(audio, content_type="audio/wav")
+
+
+def csrf_failure(request, reason=""):
+    """A stale form (expired cookie, say): give the reader their text back, and a fresh form."""
+    article = _article_for_comment_post(request)
+    form = None
+    if article is not None and moderation.comments_open(article):
+        form = CommentForm.with_typed_values(
+            request.POST, article=article, visible_parents=build_thread(article).visible
+        )
+    return render(
+        request,
+        "comments/csrf_failure.html",
+        {"article": article, "form": form, "body": request.POST.get("body", "")},
+        status=403,
+    )
+
+
+def _article_for_comment_post(request):
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    if match.view_name != "comments:post":
+        return None
+    return Article.objects.published().filter(pk=match.kwargs["article_pk"]).first()
