@@ -1,0 +1,463 @@
+"""The moderation queue: the Comment admin, and the comments side of the Article admin.
+
+Every status change goes through `comments.services`; the admin only asks for decisions.
+"""
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.models import LogEntry
+from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
+
+from articles.admin import ArticleAdmin
+from articles.models import Article
+from comments import cache as comments_cache
+from comments import services
+from comments.models import Comment
+from comments.privacy import erase_commenter_data, export_commenter_data
+
+EXCERPT_WORDS = 16
+
+# decision in the URL -> (service, past tense for messages, button label)
+DECISIONS = {
+    "approve": (services.approve, "approved", "Approve"),
+    "unapprove": (services.unapprove, "moved back to the queue", "Unapprove"),
+    "reject": (services.reject, "rejected", "Reject"),
+    "spam": (services.mark_spam, "marked as spam", "Spam"),
+}
+DECISION_TARGET = {
+    "approve": Comment.Status.APPROVED,
+    "unapprove": Comment.Status.PENDING,
+    "reject": Comment.Status.REJECTED,
+    "spam": Comment.Status.SPAM,
+}
+QUICK_DECISIONS = ["approve", "spam"]
+
+
+def status_badge(comment):
+    return format_html(
+        '<span class="comment-status comment-status-{}">{}</span>',
+        comment.status,
+        comment.get_status_display(),
+    )
+
+
+def comments_phrase(count):
+    return f"{count} comment" if count == 1 else f"{count} comments"
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Opens on the pending queue; "All" shows everything. Counts come from one GROUP BY."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        counts = dict(Comment.objects.order_by().values_list("status").annotate(count=Count("id")))
+        self.total = sum(counts.values())
+        return [
+            (value, f"{label} ({counts.get(value, 0)})") for value, label in Comment.Status.choices
+        ]
+
+    def value(self):
+        return super().value() or Comment.Status.PENDING
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.ALL:
+            return queryset
+        if value in Comment.Status.values:
+            return queryset.filter(status=value)
+        return queryset.none()
+
+    def choices(self, changelist):
+        value = self.value()
+        yield {
+            "selected": value == self.ALL,
+            "query_string": changelist.get_query_string({self.parameter_name: self.ALL}),
+            "display": f"All ({self.total})",
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = [
+        "excerpt",
+        "article_link",
+        "name",
+        "email",
+        "website",
+        "ip_address",
+        "status_badge",
+        "held_reason",
+        "created_at",
+        "quick_actions",
+    ]
+    list_display_links = ["excerpt"]
+    list_select_related = ["article"]
+    list_filter = [StatusFilter, "article__section", "created_at"]
+    search_fields = ["name", "email", "body", "ip_address"]
+    date_hierarchy = "created_at"
+    ordering = ["created_at", "id"]
+    list_per_page = 100
+    actions = [
+        "approve_selected",
+        "unapprove_selected",
+        "reject_selected",
+        "mark_selected_as_spam",
+        "export_commenter_data",
+        "erase_commenter_data",
+    ]
+    fieldsets = [
+        (None, {"fields": ["article_link", "in_reply_to", "name", "email", "website", "body"]}),
+        (
+            "Moderation",
+            {
+                "fields": [
+                    "status_badge",
+                    "held_reason",
+                    "created_at",
+                    "moderated_by",
+                    "moderated_at",
+                    "moderation_history",
+                ]
+            },
+        ),
+        ("Thread", {"fields": ["thread"]}),
+        ("Connection", {"fields": ["ip_address", "user_agent", "notify_on_publish"]}),
+    ]
+    readonly_fields = [
+        "article_link",
+        "in_reply_to",
+        "name",
+        "email",
+        "website",
+        "status_badge",
+        "held_reason",
+        "created_at",
+        "moderated_by",
+        "moderated_at",
+        "moderation_history",
+        "thread",
+        "ip_address",
+        "user_agent",
+        "notify_on_publish",
+    ]
+
+    class Media:
+        css = {"all": ["comments/admin.css"]}
+
+    # Permissions ------------------------------------------------------------------------
+
+    def has_add_permission(self, request):
+        return False  # comments come from readers, through the form under each article
+
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("comments.moderate_comment")
+
+    def get_list_display(self, request):
+        if self.has_moderate_permission(request):
+            return self.list_display
+        return [column for column in self.list_display if column != "quick_actions"]
+
+    # Columns and fields -----------------------------------------------------------------
+
+    @admin.display(description="comment")
+    def excerpt(self, comment):
+        return Truncator(comment.body).words(EXCERPT_WORDS)
+
+    @admin.display(description="article", ordering="article__title")
+    def article_link(self, comment):
+        return format_html(
+            '<a href="{}">{}</a>', comment.article.get_absolute_url(), comment.article.title
+        )
+
+    @admin.display(description="website")
+    def website(self, comment):
+        if not comment.url:
+            return ""
+        return format_html('<a href="{}" rel="nofollow noopener">{}</a>', comment.url, comment.url)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, comment):
+        return status_badge(comment)
+
+    @admin.display(description="quick decision")
+    def quick_actions(self, comment):
+        """Buttons that submit the page's one decision form (see change_list.html)."""
+        buttons = [
+            format_html(
+                '<button type="submit" form="comment-decision" formaction="{}" '
+                'class="button comment-decision-{}">{}</button>',
+                reverse("admin:comments_comment_decide", args=[comment.pk, decision]),
+                decision,
+                DECISIONS[decision][2],
+            )
+            for decision in QUICK_DECISIONS
+            if comment.status != DECISION_TARGET[decision]
+        ]
+        return format_html(
+            '<span class="comment-decisions">{}</span>',
+            format_html_join("", "{}", ((button,) for button in buttons)),
+        )
+
+    @admin.display(description="in reply to")
+    def in_reply_to(self, comment):
+        if comment.parent_id is None:
+            return "—"
+        parent = comment.parent
+        return format_html(
+            '<a href="{}">{}</a>: {}',
+            reverse("admin:comments_comment_change", args=[parent.pk]),
+            parent.name,
+            Truncator(parent.body).words(EXCERPT_WORDS * 2),
+        )
+
+    @admin.display(description="history")
+    def moderation_history(self, comment):
+        entries = (
+            LogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(Comment),
+                object_id=str(comment.pk),
+            )
+            .select_related("user")
+            .order_by("action_time")
+        )
+        return render_to_string(
+            "admin/comments/comment/history.html", {"entries": entries, "comment": comment}
+        )
+
+    @admin.display(description="thread")
+    def thread(self, comment):
+        """The whole conversation this comment belongs to, from one query."""
+        rows = Comment.objects.filter(article_id=comment.article_id).only(
+            "id", "parent_id", "name", "body", "status", "created_at"
+        )
+        by_id = {row.pk: row for row in rows}
+        replies = defaultdict(list)
+        for row in by_id.values():
+            replies[row.parent_id].append(row)
+        root = by_id[comment.pk]
+        while root.parent_id in by_id:
+            root = by_id[root.parent_id]
+
+        def node(row):
+            return {"comment": row, "replies": [node(reply) for reply in replies[row.pk]]}
+
+        return render_to_string(
+            "admin/comments/comment/thread.html",
+            {"node": node(root), "current_id": comment.pk},
+        )
+
+    # Decisions --------------------------------------------------------------------------
+
+    def _decide(self, request, queryset, decision):
+        operation, done, _ = DECISIONS[decision]
+        comments = list(queryset.select_related("article"))
+        changed = sum(operation(comment, by=request.user) for comment in comments)
+        message = f"{comments_phrase(changed)} {done}."
+        if unchanged := len(comments) - changed:
+            message += f" {comments_phrase(unchanged)} already were."
+        self.message_user(request, message, messages.SUCCESS)
+
+    @admin.action(description="Approve selected comments", permissions=["moderate"])
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, "approve")
+
+    @admin.action(description="Unapprove (back to the queue)", permissions=["moderate"])
+    def unapprove_selected(self, request, queryset):
+        self._decide(request, queryset, "unapprove")
+
+    @admin.action(description="Reject selected comments", permissions=["moderate"])
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, "reject")
+
+    @admin.action(description="Mark selected comments as spam", permissions=["moderate"])
+    def mark_selected_as_spam(self, request, queryset):
+        self._decide(request, queryset, "spam")
+
+    def get_urls(self):
+        decide = self.admin_site.admin_view(self.decide_view)
+        return [
+            path(
+                "<path:object_id>/decide/<slug:decision>/",
+                decide,
+                name="comments_comment_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, object_id, decision):
+        """One comment, one decision, then back to the page the moderator came from."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        if decision not in DECISIONS:
+            raise Http404("No such decision.")
+        comment = self.get_object(request, unquote(object_id))
+        if comment is None:
+            raise Http404("No such comment.")
+        operation, done, _ = DECISIONS[decision]
+        if operation(comment, by=request.user):
+            self.message_user(request, f"Comment by {comment.name} {done}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Comment by {comment.name} already was {done}.")
+        next_url = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("admin:comments_comment_changelist")
+        return redirect(next_url)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if self.has_moderate_permission(request):
+            extra_context["decisions"] = [
+                (reverse("admin:comments_comment_decide", args=[object_id, decision]), label)
+                for decision, (_, _, label) in DECISIONS.items()
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # Edits and deletions keep counts and caches right -------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        services.edit_body(obj, body=form.cleaned_data["body"])
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, Comment.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            article_ids = set(queryset.values_list("article_id", flat=True))
+            queryset.delete()
+            for article_id in article_ids:
+                services.refresh_comment_count(article_id)
+                transaction.on_commit(lambda a=article_id: comments_cache.invalidate_article(a))
+
+    # Privacy requests -------------------------------------------------------------------
+
+    @admin.action(
+        description="Export all data of the selected comments' authors (JSON)",
+        permissions=["delete"],
+    )
+    def export_commenter_data(self, request, queryset):
+        emails = sorted({email.lower() for email in queryset.values_list("email", flat=True)})
+        response = JsonResponse(
+            [export_commenter_data(email) for email in emails if email],
+            safe=False,
+            json_dumps_params={"indent": 2, "ensure_ascii": False},
+        )
+        response["Content-Disposition"] = 'attachment; filename="commenter-data.json"'
+        return response
+
+    @admin.action(
+        description="Erase all data of the selected comments' authors…", permissions=["delete"]
+    )
+    def erase_commenter_data(self, request, queryset):
+        emails = sorted(
+            {email.lower() for email in queryset.values_list("email", flat=True) if email}
+        )
+        if request.POST.get("confirmed") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase commenter data?",
+                "opts": self.opts,
+                "emails": emails,
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "keeps_text": settings.COMMENTS_ERASE_KEEPS_TEXT,
+            }
+            return TemplateResponse(
+                request, "admin/comments/comment/erase_confirmation.html", context
+            )
+        erased = sum(erase_commenter_data(email, by=request.user) for email in emails)
+        self.message_user(
+            request,
+            f"Anonymised {comments_phrase(erased)} from {len(emails)} commenter(s).",
+            messages.SUCCESS,
+        )
+        return None
+
+
+# The Article admin, with its comments ---------------------------------------------------
+# `articles` knows nothing of comments, so the comments app extends the Article admin here.
+
+
+class ArticleCommentInline(admin.TabularInline):
+    """The article's comments, read-only: decisions are made in the comment admin."""
+
+    model = Comment
+    fields = ["excerpt", "name", "status_badge", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+    extra = 0
+    verbose_name_plural = "comments"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="comment")
+    def excerpt(self, comment):
+        return Truncator(comment.body).words(EXCERPT_WORDS)
+
+    @admin.display(description="status")
+    def status_badge(self, comment):
+        return status_badge(comment)
+
+
+admin.site.unregister(Article)
+
+
+@admin.register(Article)
+class ArticleWithCommentsAdmin(ArticleAdmin):
+    list_display = [*ArticleAdmin.list_display, "pending_comments"]
+    inlines = [*ArticleAdmin.inlines, ArticleCommentInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                pending_comment_count=Count(
+                    "comments", filter=Q(comments__status=Comment.Status.PENDING)
+                )
+            )
+        )
+
+    @admin.display(description="pending comments", ordering="pending_comment_count")
+    def pending_comments(self, article):
+        if not article.pending_comment_count:
+            return 0
+        queue = reverse("admin:comments_comment_changelist")
+        return format_html(
+            '<a href="{}?article__id__exact={}&amp;status=pending">{}</a>',
+            queue,
+            article.pk,
+            article.pending_comment_count,
+        )

@@ -1,0 +1,197 @@
+"""Moderation decisions: each transition, idempotence, the audit trail, replies withheld."""
+
+import pytest
+from django.contrib.admin.models import LogEntry
+
+from articles.models import Article
+from comments import cache as comments_cache
+from comments import services
+from comments.models import Comment
+from comments.thread import build_thread
+from tests.comments.conftest import make_article, make_comment
+from tests.comments.factories import make_moderator
+
+pytestmark = pytest.mark.django_db
+
+Status = Comment.Status
+
+
+@pytest.fixture
+def moderator(db):
+    return make_moderator()
+
+
+def entries_for(comment):
+    return LogEntry.objects.filter(object_id=str(comment.pk)).order_by("pk")
+
+
+def count_of(article):
+    return Article.objects.get(pk=article.pk).comment_count
+
+
+@pytest.mark.parametrize(
+    ("operation", "start", "end", "message"),
+    [
+        (services.approve, Status.PENDING, Status.APPROVED, "Approved."),
+        (
+            services.unapprove,
+            Status.APPROVED,
+            Status.PENDING,
+            "Moved back to the moderation queue.",
+        ),
+        (services.reject, Status.PENDING, Status.REJECTED, "Rejected."),
+        (services.mark_spam, Status.APPROVED, Status.SPAM, "Marked as spam."),
+    ],
+)
+def test_each_decision_records_who_when_and_logs_it(
+    article, moderator, operation, start, end, message
+):
+    comment = make_comment(article, status=start)
+
+    assert operation(comment, by=moderator) is True
+
+    comment.refresh_from_db()
+    assert comment.status == end
+    assert comment.moderated_by == moderator
+    assert comment.moderated_at is not None
+    [entry] = entries_for(comment)
+    assert entry.user == moderator
+    assert entry.get_change_message() == message
+    assert entry.is_change()
+
+
+def test_deciding_what_is_already_decided_changes_and_logs_nothing(article, moderator):
+    comment = make_comment(article, status=Status.APPROVED)
+
+    assert services.approve(comment, by=moderator) is False
+
+    comment.refresh_from_db()
+    assert comment.moderated_by is None
+    assert not entries_for(comment).exists()
+
+
+def test_a_repeated_decision_logs_once(article, moderator):
+    comment = make_comment(article, status=Status.PENDING)
+    stale_copy = Comment.objects.get(pk=comment.pk)
+
+    services.mark_spam(comment, by=moderator)
+    services.mark_spam(stale_copy, by=make_moderator("second"))
+
+    assert entries_for(comment).count() == 1
+    comment.refresh_from_db()
+    assert comment.moderated_by == moderator
+
+
+def test_comment_count_follows_each_decision(article, moderator):
+    comment = make_comment(article, status=Status.PENDING)
+    make_comment(article, status=Status.APPROVED)
+    services.refresh_comment_count(article.pk)
+    assert count_of(article) == 1
+
+    services.approve(comment, by=moderator)
+    assert count_of(article) == 2
+
+    services.mark_spam(comment, by=moderator)
+    assert count_of(article) == 1
+
+
+def test_withholding_a_comment_withholds_its_replies_and_approval_restores_them(article, moderator):
+    parent = make_comment(article, status=Status.APPROVED)
+    reply = make_comment(article, parent=parent, status=Status.APPROVED)
+    make_comment(article, parent=reply, status=Status.APPROVED)
+    services.refresh_comment_count(article.pk)
+    assert count_of(article) == 3
+
+    for withhold in (services.reject, services.mark_spam, services.unapprove):
+        withhold(parent, by=moderator)
+        assert build_thread(article).roots == []
+        assert count_of(article) == 0
+
+        services.approve(parent, by=moderator)
+        [root] = build_thread(article).roots
+        assert root.pk == parent.pk
+        assert [r.pk for r in root.replies_shown] == [reply.pk]
+        assert count_of(article) == 3
+
+
+def test_count_only_covers_its_own_article(moderator):
+    first, second = make_article(), make_article()
+    comment = make_comment(first, status=Status.PENDING)
+    make_comment(second, status=Status.APPROVED)
+
+    services.approve(comment, by=moderator)
+
+    assert count_of(first) == 1
+    assert count_of(second) == 0  # never recounted: untouched
+
+
+def test_a_decision_makes_cached_threads_stale_after_commit(
+    article, moderator, django_capture_on_commit_callbacks
+):
+    comment = make_comment(article, status=Status.PENDING)
+    before = comments_cache.thread_version(article.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve(comment, by=moderator)
+        assert comments_cache.thread_version(article.pk) == before  # not before the commit
+
+    assert comments_cache.thread_version(article.pk) != before
+
+
+def test_no_decision_leaves_cached_threads_alone(
+    article, moderator, django_capture_on_commit_callbacks
+):
+    comment = make_comment(article, status=Status.APPROVED)
+    before = comments_cache.thread_version(article.pk)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.approve(comment, by=moderator)
+
+    assert callbacks == []
+    assert comments_cache.thread_version(article.pk) == before
+
+
+def test_pending_count_is_cached_and_cleared_by_decisions(
+    article, moderator, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    comment = make_comment(article, status=Status.PENDING)
+    assert comments_cache.pending_count() == 1
+    with django_assert_num_queries(0):
+        assert comments_cache.pending_count() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve(comment, by=moderator)
+
+    assert comments_cache.pending_count() == 0
+
+
+def test_a_new_held_comment_clears_the_pending_count(article, django_capture_on_commit_callbacks):
+    assert comments_cache.pending_count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit_comment(
+            article=article,
+            parent=None,
+            name="Reader",
+            email="reader@example.com",
+            url="",
+            body="A first thought.",
+            ip_address="203.0.113.9",
+            user_agent="Test",
+            notify_on_publish=False,
+            status=Status.PENDING,
+            held_reason="New comments wait for a moderator (pre-moderation).",
+        )
+    assert comments_cache.pending_count() == 1
+
+
+def test_a_moderator_edit_to_the_body_refreshes_the_thread(
+    article, django_capture_on_commit_callbacks
+):
+    comment = make_comment(article)
+    before = comments_cache.thread_version(article.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.edit_body(comment, body="Fixed a typo.")
+
+    assert Comment.objects.get(pk=comment.pk).body == "Fixed a typo."
+    assert comments_cache.thread_version(article.pk) != before
