@@ -1,0 +1,113 @@
+/* Comments: progressive enhancement of the "Leave a Reply" form.
+ * Everything here also works without JavaScript: reply links load ?replyto=<id>#respond,
+ * "Show a new question" posts the form back with the typed text kept, and the error
+ * summary is the target of the form's #comment-errors fragment. */
+(function () {
+  "use strict";
+
+  var respond = document.getElementById("respond");
+  if (!respond) {
+    return;
+  }
+  var form = respond.querySelector("form.comment-form");
+  var title = document.getElementById("respond-title");
+  var cancel = document.getElementById("cancel-reply");
+  var parentInput = form && form.querySelector("input[name=parent]");
+  var home = document.createComment("respond-home");
+  respond.parentNode.insertBefore(home, respond);
+
+  /* Errors: move focus to the summary so screen readers announce it at once. */
+  var summary = document.getElementById("comment-errors");
+  if (summary) {
+    summary.focus();
+  }
+
+  function setTitle(name) {
+    title.textContent = "";
+    if (name) {
+      title.append("Reply to ");
+      var bdi = document.createElement("bdi");
+      bdi.textContent = name;
+      title.append(bdi);
+    } else {
+      title.textContent = "Leave a Reply";
+    }
+  }
+
+  function replyTo(link) {
+    var comment = document.getElementById("comment-" + link.dataset.replyTo);
+    if (!comment || !parentInput) {
+      return false;
+    }
+    var body = comment.querySelector(".comment__body");
+    body.after(respond);
+    parentInput.value = link.dataset.replyTo;
+    setTitle(link.dataset.replyName);
+    cancel.parentNode.hidden = false;
+    var text = form.querySelector("textarea[name=body]");
+    if (text) {
+      text.focus();
+    }
+    return true;
+  }
+
+  function cancelReply() {
+    home.after(respond);
+    if (parentInput) {
+      parentInput.value = "";
+    }
+    setTitle("");
+    cancel.parentNode.hidden = true;
+    title.setAttribute("tabindex", "-1");
+    title.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a.comment__reply");
+    if (link && replyTo(link)) {
+      event.preventDefault();
+    }
+  });
+
+  if (cancel) {
+    cancel.addEventListener("click", function (event) {
+      event.preventDefault();
+      cancelReply();
+    });
+  }
+
+  /* A new question without reloading: django-simple-captcha's refresh view. */
+  var refresh = form && form.querySelector("button[name=new_question]");
+  if (refresh) {
+    refresh.addEventListener("click", function (event) {
+      event.preventDefault();
+      fetch(refresh.dataset.refreshUrl, {
+        headers: { "X-Requested-With": "XMLHttpRequest" },
+        credentials: "same-origin",
+      })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("refresh failed");
+          }
+          return response.json();
+        })
+        .then(function (data) {
+          var key = form.querySelector("input[name=captcha_0]");
+          var answer = form.querySelector("input[name=captcha_1]");
+          var image = form.querySelector("img.captcha__image");
+          var audio = form.querySelector("a.captcha__audio");
+          if (audio) {
+            audio.href = audio.href.replace(key.value, data.key);
+          }
+          key.value = data.key;
+          image.src = data.image_url;
+          answer.value = "";
+          answer.focus();
+        })
+        .catch(function () {
+          /* Fall back to the no-JavaScript way: post the form back for a new question. */
+          form.requestSubmit(refresh);
+        });
+    });
+  }
+})();
