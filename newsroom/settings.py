@@ -7,6 +7,7 @@ Every variable is documented in .env.example.
 
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "captcha",
     "articles",
     "comments",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +83,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes must see every login attempt before the model backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "newsroom.urls"
@@ -114,8 +124,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run while one writer writes; IMMEDIATE takes the write lock when a
+    # transaction starts, so concurrent writers wait (up to `timeout` seconds) instead of
+    # failing with "database is locked" when a read lock cannot be upgraded.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -130,6 +144,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "newsroom"),
+            # A Redis that is down must fail fast, not hang every request that touches it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -164,21 +180,30 @@ STORAGES = {
     },
 }
 
-# E-mail: console in development, SMTP when EMAIL_HOST is set.
-EMAIL_HOST = env("EMAIL_HOST")
-EMAIL_BACKEND = env(
+# E-mail through Django 6.1's MAILERS (the EMAIL_* settings are deprecated and may not be
+# combined with it); the familiar EMAIL_* environment variables still configure it.
+# Development prints mail to the console; production sends through EMAIL_HOST, or through a
+# mail server on localhost:25 when none is given.
+_smtp_backend = "django.core.mail.backends.smtp.EmailBackend"
+_email_host = env("EMAIL_HOST")
+_email_backend = env(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend",
+    _smtp_backend if _email_host or not DEBUG else "django.core.mail.backends.console.EmailBackend",
 )
-EMAIL_PORT = env_int("EMAIL_PORT", 587)
-EMAIL_HOST_USER = env("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=bool(EMAIL_HOST))
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+MAILERS = {"default": {"BACKEND": _email_backend}}
+if _email_backend == _smtp_backend:
+    MAILERS["default"]["OPTIONS"] = {
+        "host": _email_host or "localhost",
+        "port": env_int("EMAIL_PORT", 587 if _email_host else 25),
+        "username": env("EMAIL_HOST_USER"),
+        "password": env("EMAIL_HOST_PASSWORD"),
+        "use_tls": env_bool("EMAIL_USE_TLS", default=bool(_email_host)),
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
+    }
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who receives error reports (500s) by mail when DEBUG is off.
+ADMINS = env_list("DJANGO_ADMINS")
 
 # Background work: run at once by default; see the README for a real worker.
 TASKS = {
@@ -188,14 +213,22 @@ TASKS = {
 # HTTPS: DJANGO_SECURE_SSL=1 behind TLS turns on HSTS, secure cookies and the redirect.
 SECURE_SSL = env_bool("DJANGO_SECURE_SSL")
 SECURE_SSL_REDIRECT = SECURE_SSL
-SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365 if SECURE_SSL else 0
+# Start a new deployment with a small DJANGO_HSTS_SECONDS (e.g. 300) and raise it to a year
+# once HTTPS is known to work: browsers remember the value.
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365) if SECURE_SSL else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_SSL
 SECURE_HSTS_PRELOAD = SECURE_SSL
 SESSION_COOKIE_SECURE = SECURE_SSL
 CSRF_COOKIE_SECURE = SECURE_SSL
-if env_bool("DJANGO_BEHIND_PROXY"):
+# Behind our own reverse proxy (nginx, a load balancer) that sets X-Forwarded-Proto and
+# appends the client to X-Forwarded-For. Never turn this on without such a proxy: clients
+# could then claim HTTPS or any IP address.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# Our forms carry the CSRF token in the page; no script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -214,13 +247,37 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# Admin login guessing (django-axes): after AXES_FAILURE_LIMIT failures from one IP address
+# or for one username within AXES_COOLOFF_MINUTES, attempts are refused until that window
+# has passed. Failures are counted in Redis when it is configured (shared by every app
+# server), otherwise in the database (shared by every worker process; local memory is not).
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if REDIS_URL
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "newsroom.client_ip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_ENABLE_ADMIN = not REDIS_URL
+# Log lines name the address (for blocking at the firewall), never the username typed:
+# people sometimes type their password there.
+AXES_SENSITIVE_PARAMETERS = ["username"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "{levelname} {name} {message}", "style": "{"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # django-axes announces itself on every start-up; its lockouts log as warnings.
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # Site identity, used in titles, feeds and structured data.

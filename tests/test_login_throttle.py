@@ -1,0 +1,109 @@
+"""Guessing admin passwords: django-axes through the real admin login endpoint."""
+
+import logging
+import time
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+
+LOGIN_URL = "/admin/login/"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def editor(db):
+    return get_user_model().objects.create_user(
+        "editor", password=PASSWORD, is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def failure_limit(settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    return 3
+
+
+def sign_in(client, username, password, ip="203.0.113.7"):
+    return client.post(
+        LOGIN_URL,
+        {"username": username, "password": password, "next": "/admin/"},
+        REMOTE_ADDR=ip,
+    )
+
+
+def fail(client, times, username="editor", ip="203.0.113.7"):
+    """Send `times` wrong passwords; return the last answer."""
+    for _ in range(times):
+        response = sign_in(client, username, "wrong guess", ip=ip)
+    return response
+
+
+def assert_locked_out(response):
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Sign-in paused" in page
+    assert "Too many failed sign-in attempts" in page
+
+
+def test_right_password_signs_in_below_the_limit(client, editor, failure_limit):
+    below_limit = fail(client, failure_limit - 1)
+    assert below_limit.status_code == 200, "a wrong password shows the login form again"
+    assert "Please enter the correct username and password" in below_limit.content.decode()
+
+    response = sign_in(client, "editor", PASSWORD)
+
+    assert response.status_code == 302
+    assert response.url == "/admin/"
+
+
+def test_the_failure_that_reaches_the_limit_gets_the_lockout_page(client, editor, failure_limit):
+    assert_locked_out(fail(client, failure_limit))
+
+
+def test_too_many_failures_for_a_username_lock_it_even_from_other_addresses(
+    client, editor, failure_limit
+):
+    for attempt in range(failure_limit):
+        fail(client, 1, ip=f"198.51.100.{attempt + 1}")
+
+    response = sign_in(client, "editor", PASSWORD, ip="192.0.2.200")
+
+    assert_locked_out(response)
+    assert "_auth_user_id" not in client.session
+
+
+def test_too_many_failures_from_an_address_lock_every_username_there(client, editor, failure_limit):
+    for attempt in range(failure_limit):
+        fail(client, 1, username=f"guess{attempt}", ip="203.0.113.50")
+
+    assert_locked_out(sign_in(client, "editor", PASSWORD, ip="203.0.113.50"))
+    # The editor can still sign in from their own address.
+    assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
+
+
+def test_lockout_page_states_the_limit_and_the_wait(client, editor, failure_limit, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+    fail(client, failure_limit)
+
+    page = sign_in(client, "editor", "wrong guess").content.decode()
+
+    assert f"after {failure_limit} failed" in page
+    assert "try again in 15 minutes" in page
+
+
+def test_lockout_is_logged(client, editor, failure_limit, caplog):
+    with caplog.at_level(logging.WARNING, logger="axes"):
+        fail(client, failure_limit)
+
+    assert any("locking out" in record.getMessage().lower() for record in caplog.records)
+
+
+def test_signing_in_works_again_after_the_cool_off(client, editor, failure_limit, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(seconds=1)
+    fail(client, failure_limit)
+    assert_locked_out(sign_in(client, "editor", PASSWORD))
+
+    time.sleep(1.2)
+
+    assert sign_in(client, "editor", PASSWORD).status_code == 302

@@ -1,0 +1,155 @@
+"""Settings read from the environment: production fails fast and passes `check --deploy`.
+
+Each case starts `manage.py` in a fresh process, because settings are read once at import.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+    "DJANGO_ALLOWED_HOSTS": "news.example.com",
+}
+OUR_VARIABLES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_", "AXES_")
+
+
+def manage(*args, **variables):
+    """Run manage.py with only the given configuration variables set."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(OUR_VARIABLES)}
+    env.update(variables)
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def read_settings(*names, **variables):
+    code = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{n: str(getattr(settings, n)) for n in {list(names)!r}}}))"
+    )
+    result = manage("shell", "-v", "0", "-c", code, **variables)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"])
+def test_production_without_a_required_variable_stops_with_its_name(missing):
+    variables = {name: value for name, value in PRODUCTION.items() if name != missing}
+
+    result = manage("check", **variables)
+
+    assert result.returncode != 0
+    assert f"{missing} must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_production_configuration_passes_check_deploy_without_warnings():
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, DJANGO_SECURE_SSL="1"
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_development_defaults_need_no_configuration():
+    values = read_settings("DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "MAILERS")
+
+    assert values["DEBUG"] == "True"
+    assert "127.0.0.1" in values["ALLOWED_HOSTS"]
+    assert values["SECURE_SSL_REDIRECT"] == "False"
+    assert "console.EmailBackend" in values["MAILERS"]
+
+
+def test_secure_ssl_turns_on_hsts_secure_cookies_and_the_redirect():
+    values = read_settings(
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "CSRF_COOKIE_HTTPONLY",
+        **PRODUCTION,
+        DJANGO_SECURE_SSL="1",
+    )
+
+    assert values == {
+        "SECURE_SSL_REDIRECT": "True",
+        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": "True",
+        "SESSION_COOKIE_SECURE": "True",
+        "CSRF_COOKIE_SECURE": "True",
+        "SESSION_COOKIE_HTTPONLY": "True",
+        "CSRF_COOKIE_HTTPONLY": "True",
+    }
+
+
+def test_production_mail_goes_through_the_configured_smtp_server():
+    values = read_settings(
+        "MAILERS",
+        **PRODUCTION,
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_HOST_USER="newsroom",
+        EMAIL_HOST_PASSWORD="s3cret",
+    )
+
+    assert "smtp.EmailBackend" in values["MAILERS"]
+    assert "'host': 'smtp.example.com'" in values["MAILERS"]
+    assert "'port': 587" in values["MAILERS"]
+    assert "'use_tls': True" in values["MAILERS"]
+
+
+def test_redis_url_shares_the_cache_and_the_login_throttle_between_servers():
+    values = read_settings(
+        "CACHES",
+        "AXES_HANDLER",
+        "AXES_FAILURE_LIMIT",
+        "AXES_COOLOFF_TIME",
+        REDIS_URL="redis://127.0.0.1:6379/9",
+        AXES_FAILURE_LIMIT="7",
+        AXES_COOLOFF_MINUTES="30",
+    )
+
+    assert "RedisCache" in values["CACHES"]
+    assert "redis://127.0.0.1:6379/9" in values["CACHES"]
+    assert values["AXES_HANDLER"] == "axes.handlers.cache.AxesCacheHandler"
+    assert values["AXES_FAILURE_LIMIT"] == "7"
+    assert values["AXES_COOLOFF_TIME"] == "0:30:00"
+
+
+def test_sqlite_runs_in_wal_mode_and_takes_the_write_lock_when_a_transaction_starts(tmp_path):
+    """IMMEDIATE transactions wait for the write lock up front instead of failing later
+    with "database is locked" when a read lock cannot be upgraded."""
+    database = tmp_path / "db.sqlite3"
+    code = f"""
+import sqlite3
+from django.db import connection, transaction
+with connection.cursor() as cursor:
+    cursor.execute("PRAGMA journal_mode")
+    print(cursor.fetchone()[0])
+with transaction.atomic():
+    connection.cursor().execute("SELECT 1")
+    other = sqlite3.connect({str(database)!r}, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        print("second writer got in")
+    except sqlite3.OperationalError as error:
+        print(error)
+"""
+    result = manage("shell", "-v", "0", "-c", code, DATABASE_URL=f"sqlite:///{database}")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["wal", "database is locked"]
