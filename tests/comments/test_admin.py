@@ -1,0 +1,443 @@
+"""The moderation queue, driven through the admin's own HTTP endpoints."""
+
+import json
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
+
+from articles.models import Article
+from comments.models import Comment
+from tests.comments.conftest import make_article, make_comment
+from tests.comments.factories import make_editor, make_moderator
+
+pytestmark = pytest.mark.django_db
+
+Status = Comment.Status
+QUEUE = "/admin/comments/comment/"
+
+
+def decide_url(comment, decision):
+    return f"{QUEUE}{comment.pk}/decide/{decision}/"
+
+
+def messages_of(response):
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def status_of(comment):
+    return Comment.objects.get(pk=comment.pk).status
+
+
+@pytest.fixture
+def moderator(db):
+    return make_moderator()
+
+
+@pytest.fixture
+def moderator_client(client, moderator):
+    client.force_login(moderator)
+    return client
+
+
+@pytest.fixture
+def editor_client(client):
+    client.force_login(make_editor())
+    return client
+
+
+def run_action(client, action, comments, url=QUEUE, **extra):
+    return client.post(
+        url,
+        {"action": action, "_selected_action": [c.pk for c in comments], **extra},
+        follow=True,
+    )
+
+
+class TestQueue:
+    def test_opens_on_pending_comments_oldest_first(self, moderator_client, article):
+        older = make_comment(article, status=Status.PENDING)
+        make_comment(article, status=Status.APPROVED)
+        newer = make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.get(QUEUE)
+
+        assert response.status_code == 200
+        assert list(response.context["cl"].result_list) == [older, newer]
+
+    def test_all_shows_every_status_and_each_filter_shows_its_count(
+        self, moderator_client, article
+    ):
+        make_comment(article, status=Status.PENDING)
+        make_comment(article, status=Status.APPROVED)
+        make_comment(article, status=Status.SPAM)
+
+        response = moderator_client.get(QUEUE, {"status": "all"})
+
+        assert response.context["cl"].result_count == 3
+        html = response.content.decode()
+        for label in ("All (3)", "Pending (1)", "Approved (1)", "Rejected (0)", "Spam (1)"):
+            assert label in html
+
+    def test_an_unknown_status_shows_nothing_rather_than_failing(self, moderator_client, article):
+        make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.get(QUEUE, {"status": "<script>"})
+
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 0
+
+    def test_rows_show_what_a_moderator_needs_to_decide(self, moderator_client, article):
+        make_comment(
+            article,
+            status=Status.PENDING,
+            name="Grace",
+            email="grace@example.com",
+            url="https://grace.example/",
+            body="Three links here",
+            ip_address="203.0.113.5",
+            held_reason="3 links (more than 2)",
+        )
+
+        html = moderator_client.get(QUEUE).content.decode()
+
+        for expected in (
+            "Grace",
+            "grace@example.com",
+            "https://grace.example/",
+            "203.0.113.5",
+            "3 links (more than 2)",
+            "Three links here",
+            f'href="{article.get_absolute_url()}"',
+            'class="comment-status comment-status-pending"',
+        ):
+            assert expected in html
+
+    def test_search_finds_by_email_body_and_ip(self, moderator_client, article):
+        found = make_comment(
+            article, status=Status.PENDING, email="needle@example.com", ip_address="198.51.100.7"
+        )
+        make_comment(article, status=Status.PENDING, body="Something else entirely.")
+
+        for query in ("needle@", "198.51.100.7", found.body):
+            response = moderator_client.get(QUEUE, {"q": query})
+            assert list(response.context["cl"].result_list) == [found], query
+
+    def test_filter_by_article_section(self, moderator_client):
+        from articles.models import Section
+
+        sport = Section.objects.create(name="Sport", slug="sport")
+        in_sport = make_comment(make_article(section=sport), status=Status.PENDING)
+        make_comment(make_article(), status=Status.PENDING)
+
+        response = moderator_client.get(QUEUE, {"article__section__id__exact": sport.pk})
+
+        assert list(response.context["cl"].result_list) == [in_sport]
+
+    def test_comment_text_is_escaped(self, moderator_client, article):
+        make_comment(
+            article, status=Status.PENDING, name="<b>x</b>", body="<script>alert(1)</script>"
+        )
+
+        html = moderator_client.get(QUEUE).content.decode()
+
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;" in html
+
+    def test_query_count_does_not_grow_with_500_comments_per_page(
+        self, moderator_client, article, monkeypatch, django_assert_max_num_queries
+    ):
+        monkeypatch.setattr(admin.site._registry[Comment], "list_per_page", 500)
+        make_comment(article, status=Status.PENDING)
+        with django_assert_max_num_queries(14) as one:
+            moderator_client.get(QUEUE)
+        other = make_article()
+        Comment.objects.bulk_create(
+            Comment(
+                article=article if n % 2 else other,
+                name=f"Reader {n}",
+                email=f"r{n}@example.com",
+                body=f"Comment {n}",
+                status=Status.PENDING,
+            )
+            for n in range(499)
+        )
+
+        with django_assert_max_num_queries(len(one.captured_queries)):
+            response = moderator_client.get(QUEUE)
+
+        assert len(response.context["cl"].result_list) == 500
+
+
+class TestBulkDecisions:
+    def test_approve_in_bulk_with_the_usual_message(self, moderator_client, moderator, article):
+        comments = [make_comment(article, status=Status.PENDING) for _ in range(3)]
+
+        response = run_action(moderator_client, "approve_selected", comments)
+
+        assert "3 comments approved." in messages_of(response)
+        assert {status_of(c) for c in comments} == {Status.APPROVED}
+        assert Article.objects.get(pk=article.pk).comment_count == 3
+        assert LogEntry.objects.filter(user=moderator).count() == 3
+
+    @pytest.mark.parametrize(
+        ("action", "start", "end", "message"),
+        [
+            ("unapprove_selected", Status.APPROVED, Status.PENDING, "2 comments moved back"),
+            ("reject_selected", Status.PENDING, Status.REJECTED, "2 comments rejected."),
+            ("mark_selected_as_spam", Status.PENDING, Status.SPAM, "2 comments marked as spam."),
+        ],
+    )
+    def test_each_bulk_decision(self, moderator_client, article, action, start, end, message):
+        comments = [make_comment(article, status=start) for _ in range(2)]
+
+        response = run_action(moderator_client, action, comments, url=f"{QUEUE}?status=all")
+
+        assert any(m.startswith(message) for m in messages_of(response))
+        assert {status_of(c) for c in comments} == {end}
+
+    def test_comments_already_in_that_state_are_counted_apart(self, moderator_client, article):
+        pending = make_comment(article, status=Status.PENDING)
+        approved = make_comment(article, status=Status.APPROVED)
+
+        response = run_action(
+            moderator_client, "approve_selected", [pending, approved], url=f"{QUEUE}?status=all"
+        )
+
+        assert "1 comment approved. 1 comment already were." in messages_of(response)
+        assert LogEntry.objects.filter(object_id=str(approved.pk)).count() == 0
+
+    def test_moderators_cannot_delete(self, moderator_client, article):
+        comment = make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.get(QUEUE)
+        actions = [value for value, _ in response.context["action_form"].fields["action"].choices]
+        run_action(moderator_client, "delete_selected", [comment], post="yes")
+
+        assert "delete_selected" not in actions
+        assert "approve_selected" in actions
+        assert Comment.objects.filter(pk=comment.pk).exists()
+
+    def test_an_editor_deletes_and_the_count_follows(self, editor_client, article):
+        comment = make_comment(article, status=Status.APPROVED)
+        make_comment(article, status=Status.APPROVED, parent=comment)
+        kept = make_comment(article, status=Status.APPROVED)
+        from comments.services import refresh_comment_count
+
+        refresh_comment_count(article.pk)
+
+        run_action(
+            editor_client, "delete_selected", [comment], url=f"{QUEUE}?status=all", post="yes"
+        )
+
+        assert list(Comment.objects.all()) == [kept]
+        assert Article.objects.get(pk=article.pk).comment_count == 1
+
+
+class TestQuickDecisions:
+    def test_approve_button_returns_to_the_same_filtered_page(self, moderator_client, article):
+        comment = make_comment(article, status=Status.PENDING)
+        page = f"{QUEUE}?status=pending&q=Comment"
+
+        html = moderator_client.get(page).content.decode()
+        response = moderator_client.post(decide_url(comment, "approve"), {"next": page})
+
+        assert f'formaction="{decide_url(comment, "approve")}"' in html
+        assert 'form="comment-decision"' in html
+        assert response.status_code == 302
+        assert response["Location"] == page
+        assert status_of(comment) == Status.APPROVED
+
+    def test_spam_button(self, moderator_client, moderator, article):
+        comment = make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.post(decide_url(comment, "spam"), follow=True)
+
+        assert status_of(comment) == Status.SPAM
+        assert f"Comment by {comment.name} marked as spam." in messages_of(response)
+        assert Comment.objects.get(pk=comment.pk).moderated_by == moderator
+
+    def test_a_foreign_next_url_is_ignored(self, moderator_client, article):
+        comment = make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.post(
+            decide_url(comment, "approve"), {"next": "https://evil.example/"}
+        )
+
+        assert response["Location"] == QUEUE
+
+    def test_get_changes_nothing(self, moderator_client, article):
+        comment = make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.get(decide_url(comment, "approve"))
+
+        assert response.status_code == 405
+        assert status_of(comment) == Status.PENDING
+
+    def test_post_without_csrf_token_is_refused(self, moderator, article):
+        from django.test import Client
+
+        strict = Client(enforce_csrf_checks=True)
+        strict.force_login(moderator)
+        comment = make_comment(article, status=Status.PENDING)
+
+        response = strict.post(decide_url(comment, "approve"))
+
+        assert response.status_code == 403
+        assert status_of(comment) == Status.PENDING
+
+    def test_unknown_decision_or_comment_is_404(self, moderator_client, article):
+        comment = make_comment(article, status=Status.PENDING)
+
+        assert moderator_client.post(decide_url(comment, "publish")).status_code == 404
+        assert moderator_client.post(f"{QUEUE}999999/decide/approve/").status_code == 404
+        assert moderator_client.post(f"{QUEUE}abc/decide/approve/").status_code == 404
+
+
+class TestChangeView:
+    def test_shows_the_comment_in_context_with_its_history(
+        self, moderator_client, moderator, article
+    ):
+        parent = make_comment(article, name="Parent Person", body="The question asked.")
+        comment = make_comment(article, parent=parent, status=Status.PENDING, body="My answer.")
+        make_comment(article, parent=comment, name="Later Replier", status=Status.PENDING)
+        moderator_client.post(decide_url(comment, "approve"))
+
+        html = moderator_client.get(f"{QUEUE}{comment.pk}/change/").content.decode()
+
+        assert article.title in html
+        assert "The question asked." in html  # the comment it answers
+        assert "Later Replier" in html  # the thread below it
+        assert "(this comment)" in html
+        assert f"{moderator.username}: Approved." in html
+        for label in ("Approve", "Unapprove", "Reject", "Spam"):
+            assert f">{label}</button>" in html
+
+    def test_moderator_fixes_a_typo_and_the_edit_is_logged(
+        self, moderator_client, moderator, article
+    ):
+        comment = make_comment(article, status=Status.PENDING, body="Teh typo.")
+
+        response = moderator_client.post(
+            f"{QUEUE}{comment.pk}/change/",
+            {"body": "The typo.", "status": Status.APPROVED, "_save": "Save"},
+        )
+
+        assert response.status_code == 302
+        comment.refresh_from_db()
+        assert comment.body == "The typo."
+        assert comment.status == Status.PENDING  # status only changes through decisions
+        entry = LogEntry.objects.get(object_id=str(comment.pk), user=moderator)
+        assert "Body" in entry.get_change_message()
+
+    def test_nobody_adds_comments_in_the_admin(self, editor_client):
+        assert editor_client.get(f"{QUEUE}add/").status_code == 403
+
+
+class TestPendingNotice:
+    def test_index_and_other_pages_show_the_count_linking_to_the_queue(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, status=Status.PENDING)
+        make_comment(article, status=Status.PENDING)
+        make_comment(article, status=Status.PENDING)
+
+        for url in ("/admin/", f"{QUEUE}{comment.pk}/change/", "/admin/password_change/"):
+            html = moderator_client.get(url).content.decode()
+            assert "3 comments awaiting moderation" in html, url
+            assert f'href="{QUEUE}"' in html
+
+    def test_count_follows_decisions(
+        self, moderator_client, article, django_capture_on_commit_callbacks
+    ):
+        first = make_comment(article, status=Status.PENDING)
+        make_comment(article, status=Status.PENDING)
+        assert "2 comments awaiting" in moderator_client.get("/admin/").content.decode()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            moderator_client.post(decide_url(first, "approve"))
+
+        assert "1 comment awaiting" in moderator_client.get("/admin/").content.decode()
+
+    def test_says_so_when_the_queue_is_empty(self, moderator_client):
+        assert "No comments awaiting moderation" in moderator_client.get("/admin/").content.decode()
+
+
+class TestArticleAdmin:
+    def test_article_list_shows_pending_counts(self, editor_client):
+        busy = make_article(title="Busy")
+        make_article(title="Quiet")
+        for _ in range(2):
+            make_comment(busy, status=Status.PENDING)
+        make_comment(busy, status=Status.APPROVED)
+
+        response = editor_client.get("/admin/articles/article/")
+
+        rows = {a.title: a.pending_comment_count for a in response.context["cl"].result_list}
+        assert rows == {"Busy": 2, "Quiet": 0}
+        assert f"?article__id__exact={busy.pk}&amp;status=pending" in response.content.decode()
+
+    def test_article_page_lists_its_comments_read_only(self, editor_client, article):
+        comment = make_comment(article, status=Status.SPAM, body="Buy cheap things")
+
+        html = editor_client.get(f"/admin/articles/article/{article.pk}/change/").content.decode()
+
+        assert "Buy cheap things" in html
+        assert "comment-status-spam" in html
+        assert f"/admin/comments/comment/{comment.pk}/change/" in html
+
+    def test_pending_link_opens_that_articles_queue(self, editor_client):
+        busy, other = make_article(), make_article()
+        mine = make_comment(busy, status=Status.PENDING)
+        make_comment(other, status=Status.PENDING)
+
+        response = editor_client.get(QUEUE, {"article__id__exact": busy.pk, "status": "pending"})
+
+        assert list(response.context["cl"].result_list) == [mine]
+
+
+class TestPrivacyActions:
+    def test_export_downloads_everything_about_the_selected_commenters(
+        self, editor_client, article
+    ):
+        comment = make_comment(article, email="ada@example.com", ip_address="192.0.2.1")
+        make_comment(article, email="ada@example.com", body="Another one.")
+        make_comment(article, email="someone@example.com")
+
+        response = editor_client.post(
+            f"{QUEUE}?status=all",
+            {"action": "export_commenter_data", "_selected_action": [comment.pk]},
+        )
+
+        assert response["Content-Disposition"] == 'attachment; filename="commenter-data.json"'
+        [person] = json.loads(response.content)
+        assert person["email"] == "ada@example.com"
+        assert len(person["comments"]) == 2
+        assert person["comments"][0]["ip_address"] == "192.0.2.1"
+
+    def test_erase_asks_first_then_anonymises(self, editor_client, article, settings):
+        settings.COMMENTS_ERASE_KEEPS_TEXT = False
+        comment = make_comment(article, name="Ada", email="ada@example.com", ip_address="192.0.2.1")
+        data = {"action": "erase_commenter_data", "_selected_action": [comment.pk]}
+
+        confirm = editor_client.post(f"{QUEUE}?status=all", data)
+        assert "ada@example.com" in confirm.content.decode()
+        assert Comment.objects.get(pk=comment.pk).email == "ada@example.com"
+
+        response = editor_client.post(
+            f"{QUEUE}?status=all", {**data, "confirmed": "yes"}, follow=True
+        )
+
+        comment.refresh_from_db()
+        assert (comment.name, comment.email, comment.ip_address) == ("Anonymous", "", None)
+        assert "Anonymised 1 comment from 1 commenter(s)." in messages_of(response)
+
+    def test_moderators_do_not_get_privacy_actions(self, moderator_client, article):
+        make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.get(QUEUE)
+        actions = [value for value, _ in response.context["action_form"].fields["action"].choices]
+
+        assert "erase_commenter_data" not in actions
+        assert "export_commenter_data" not in actions
