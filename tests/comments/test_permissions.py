@@ -1,0 +1,149 @@
+"""Least privilege: who reaches what in the admin."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from comments.models import Comment
+from tests.comments.conftest import make_comment
+from tests.comments.factories import PASSWORD, make_editor, make_moderator, make_user
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/admin/comments/comment/"
+
+
+def test_moderators_group_holds_exactly_what_moderating_needs():
+    group = Group.objects.get(name="Moderators")
+
+    granted = {(p.content_type.app_label, p.codename) for p in group.permissions.all()}
+
+    assert granted == {
+        ("comments", "view_comment"),
+        ("comments", "change_comment"),
+        ("comments", "moderate_comment"),
+    }
+
+
+class TestModerator:
+    @pytest.fixture
+    def moderator_client(self, client):
+        client.force_login(make_moderator())
+        return client
+
+    def test_logs_in_through_the_admin_form_and_sees_only_comments(self, client):
+        make_moderator("moira")
+
+        response = client.post(
+            "/admin/login/?next=/admin/",
+            {"username": "moira", "password": PASSWORD, "next": "/admin/"},
+            follow=True,
+        )
+
+        assert response.status_code == 200
+        apps = {app["app_label"]: app for app in response.context["app_list"]}
+        assert list(apps) == ["comments"]
+        assert [m["object_name"] for m in apps["comments"]["models"]] == ["Comment"]
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "/admin/articles/article/",
+            "/admin/articles/article/add/",
+            "/admin/articles/section/",
+            "/admin/auth/user/",
+            "/admin/auth/group/",
+        ],
+    )
+    def test_cannot_open_articles_or_users(self, moderator_client, url):
+        assert moderator_client.get(url).status_code == 403
+
+    def test_cannot_change_an_article(self, moderator_client, article):
+        response = moderator_client.post(
+            f"/admin/articles/article/{article.pk}/change/", {"title": "Defaced"}
+        )
+
+        assert response.status_code == 403
+        article.refresh_from_db()
+        assert article.title != "Defaced"
+
+    def test_can_moderate(self, moderator_client, article):
+        comment = make_comment(article, status=Comment.Status.PENDING)
+
+        assert moderator_client.get(QUEUE).status_code == 200
+        moderator_client.post(f"{QUEUE}{comment.pk}/decide/approve/")
+
+        assert Comment.objects.get(pk=comment.pk).status == Comment.Status.APPROVED
+
+
+class TestEditor:
+    def test_reaches_everything(self, client, article):
+        client.force_login(make_editor())
+        comment = make_comment(article)
+
+        for url in (
+            "/admin/",
+            QUEUE,
+            f"{QUEUE}{comment.pk}/change/",
+            "/admin/articles/article/",
+            "/admin/auth/user/",
+        ):
+            assert client.get(url).status_code == 200, url
+
+
+class TestStaffWithoutModeration:
+    """A staff account with only the right to view comments: it may look, not decide."""
+
+    @pytest.fixture
+    def viewer_client(self, client):
+        from django.contrib.auth.models import Permission
+
+        viewer = make_user("viewer")
+        viewer.user_permissions.add(Permission.objects.get(codename="view_comment"))
+        client.force_login(viewer)
+        return client
+
+    def test_sees_the_queue_without_buttons_or_actions(self, viewer_client, article):
+        make_comment(article, status=Comment.Status.PENDING)
+
+        response = viewer_client.get(QUEUE)
+
+        assert response.status_code == 200
+        assert "comment-decision-approve" not in response.content.decode()
+        assert response.context["action_form"] is None
+
+    def test_cannot_decide(self, viewer_client, article):
+        comment = make_comment(article, status=Comment.Status.PENDING)
+
+        response = viewer_client.post(f"{QUEUE}{comment.pk}/decide/approve/")
+
+        assert response.status_code == 403
+        assert Comment.objects.get(pk=comment.pk).status == Comment.Status.PENDING
+
+
+class TestNonStaff:
+    @pytest.fixture
+    def reader_client(self, client):
+        client.force_login(make_user("reader", staff=False))
+        return client
+
+    @pytest.mark.parametrize("url", ["/admin/", QUEUE, "/admin/articles/article/"])
+    def test_never_reach_the_admin(self, reader_client, url):
+        response = reader_client.get(url)
+
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+
+    def test_cannot_decide(self, reader_client, article):
+        comment = make_comment(article, status=Comment.Status.PENDING)
+
+        response = reader_client.post(f"{QUEUE}{comment.pk}/decide/approve/")
+
+        assert response.status_code == 302
+        assert Comment.objects.get(pk=comment.pk).status == Comment.Status.PENDING
+
+    def test_anonymous_visitors_see_no_pending_count(self, client, article):
+        make_comment(article, status=Comment.Status.PENDING)
+
+        html = client.get("/admin/login/").content.decode()
+
+        assert "awaiting moderation" not in html
