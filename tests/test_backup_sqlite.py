@@ -1,0 +1,85 @@
+"""`manage.py backup_sqlite`: a safe copy of a live SQLite database."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def backup(*args, database_url):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", "backup_sqlite", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def live_database(tmp_path):
+    """A WAL database with committed rows and a writer in the middle of a transaction."""
+    path = tmp_path / "site.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE headline (title TEXT)")
+    writer.executemany("INSERT INTO headline VALUES (?)", [("Bridge reopens",), ("Rain",)])
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO headline VALUES ('Not yet committed')")
+    yield path
+    writer.execute("ROLLBACK")
+    writer.close()
+
+
+def test_backup_of_a_database_in_use_is_a_readable_consistent_copy(live_database, tmp_path):
+    target = tmp_path / "copy.sqlite3"
+
+    result = backup(str(target), database_url=f"sqlite:///{live_database}")
+
+    assert result.returncode == 0, result.stderr
+    assert f"to {target}" in result.stdout
+    copy = sqlite3.connect(target)
+    titles = [title for (title,) in copy.execute("SELECT title FROM headline ORDER BY title")]
+    assert titles == ["Bridge reopens", "Rain"], "committed rows only"
+    assert copy.execute("PRAGMA journal_mode").fetchone() == ("delete",), "stands alone"
+    copy.close()
+    assert not list(tmp_path.glob(".*.partial")), "no half-written file left behind"
+
+
+def test_backup_into_a_directory_gets_a_timestamped_name(live_database, tmp_path):
+    backups = tmp_path / "backups"
+    backups.mkdir()
+
+    result = backup(str(backups), database_url=f"sqlite:///{live_database}")
+
+    assert result.returncode == 0, result.stderr
+    (copy,) = backups.glob("site-*.sqlite3")
+    assert sqlite3.connect(copy).execute("SELECT count(*) FROM headline").fetchone() == (2,)
+
+
+def test_backup_never_overwrites_an_existing_file(live_database, tmp_path):
+    existing = tmp_path / "keep.sqlite3"
+    existing.write_bytes(b"an older backup")
+
+    result = backup(str(existing), database_url=f"sqlite:///{live_database}")
+
+    assert result.returncode != 0
+    assert "exists" in result.stderr
+    assert existing.read_bytes() == b"an older backup"
+
+
+def test_backup_on_postgresql_points_at_pg_dump(tmp_path):
+    result = backup(
+        str(tmp_path / "copy"), database_url="postgres://postgres@127.0.0.1:5432/anything"
+    )
+
+    assert result.returncode != 0
+    assert "pg_dump" in result.stderr
+    assert not (tmp_path / "copy").exists()
