@@ -1,0 +1,245 @@
+"""Emails: moderators hear of held comments, commenters of their approval if they asked."""
+
+import re
+
+import pytest
+from captcha.models import CaptchaStore
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+
+from comments import services
+from comments.forms import sign_started
+from comments.models import Comment
+from comments.notifications import unsubscribe_token
+from tests.comments.conftest import make_comment
+from tests.comments.factories import make_moderator, make_user
+
+pytestmark = pytest.mark.django_db
+
+Status = Comment.Status
+
+
+class BrokenMailServer(BaseEmailBackend):
+    """Stands in for an SMTP server that is down."""
+
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+@pytest.fixture
+def moderators(db):
+    return [
+        make_moderator("moira", email="moira@newsroom.test"),
+        make_moderator("max", email="max@newsroom.test"),
+    ]
+
+
+def store(article, **fields):
+    values = {
+        "article": article,
+        "parent": None,
+        "name": "Reader",
+        "email": "reader@example.com",
+        "url": "",
+        "body": "A thoughtful comment about the story.",
+        "ip_address": "203.0.113.9",
+        "user_agent": "Test",
+        "notify_on_publish": False,
+        "status": Status.PENDING,
+        "held_reason": "2 links (more than 1)",
+        **fields,
+    }
+    return services.submit_comment(**values)
+
+
+class TestModeratorsHearOfHeldComments:
+    def test_email_after_commit_with_article_excerpt_reason_and_links(
+        self, article, moderators, settings, django_capture_on_commit_callbacks
+    ):
+        settings.SITE_URL = "https://news.example"
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            comment = store(article)
+        assert mail.outbox == []  # nothing before the commit
+
+        for callback in callbacks:
+            callback()
+
+        [message] = mail.outbox
+        assert sorted(message.recipients()) == ["max@newsroom.test", "moira@newsroom.test"]
+        assert article.title in message.subject
+        assert "A thoughtful comment about the story." in message.body
+        assert "Why held: 2 links (more than 1)" in message.body
+        assert f"https://news.example{article.get_absolute_url()}" in message.body
+        assert f"https://news.example/admin/comments/comment/{comment.pk}/change/" in message.body
+        assert "reader@example.com" not in message.body + message.subject
+
+    def test_only_active_staff_members_of_the_group_are_written_to(
+        self, article, moderators, django_capture_on_commit_callbacks
+    ):
+        moderators[1].is_active = False
+        moderators[1].save()
+        make_user("outsider", email="outsider@newsroom.test")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article)
+
+        assert mail.outbox[0].recipients() == ["moira@newsroom.test"]
+
+    def test_a_setting_can_name_the_addresses(
+        self, article, moderators, settings, django_capture_on_commit_callbacks
+    ):
+        settings.COMMENTS_MODERATOR_EMAILS = ["desk@newsroom.test"]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article)
+
+        assert mail.outbox[0].recipients() == ["desk@newsroom.test"]
+
+    def test_spam_and_auto_approved_comments_send_nothing(
+        self, article, moderators, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article, status=Status.SPAM, held_reason="Blocklisted word: casino")
+            store(article, status=Status.APPROVED, body="Welcome back.", held_reason="")
+
+        assert mail.outbox == []
+
+    def test_a_broken_mail_server_loses_nothing_and_is_logged(
+        self, article, moderators, settings, caplog, django_capture_on_commit_callbacks
+    ):
+        settings.MAILERS = {"default": {"BACKEND": f"{__name__}.BrokenMailServer"}}
+
+        with django_capture_on_commit_callbacks(execute=True):
+            comment = store(article)
+
+        assert Comment.objects.get(pk=comment.pk).status == Status.PENDING
+        assert f"Could not email moderators about held comment {comment.pk}" in caplog.text
+
+    def test_a_comment_posted_through_the_form_reaches_the_moderators(
+        self, client, article, moderators, captcha_pool, django_capture_on_commit_callbacks
+    ):
+        page = client.get(article.get_absolute_url()).content.decode()
+        key = re.search(r'name="captcha_0" value="(\w+)"', page).group(1)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                f"/comments/post/{article.pk}/",
+                {
+                    "name": "Form Reader",
+                    "email": "form@example.com",
+                    "body": "Posted the way readers post.",
+                    "captcha_0": key,
+                    "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+                    "started": sign_started(article.pk),
+                },
+            )
+
+        assert response.status_code == 303
+        [message] = mail.outbox
+        assert "Posted the way readers post." in message.body
+
+
+class TestCommentersHearOfApproval:
+    @pytest.fixture
+    def moderator(self, db):
+        return make_moderator()
+
+    def approve(self, comment, moderator, capture):
+        with capture(execute=True):
+            services.approve(comment, by=moderator)
+
+    def test_opted_in_commenter_gets_one_email_with_an_unsubscribe_link(
+        self, article, moderator, settings, django_capture_on_commit_callbacks
+    ):
+        settings.SITE_URL = "https://news.example"
+        comment = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+
+        [message] = mail.outbox
+        assert message.recipients() == ["ada@example.com"]
+        assert article.title in message.subject
+        assert f"https://news.example{comment.get_absolute_url()}" in message.body
+        unsubscribe = f"https://news.example/comments/unsubscribe/{unsubscribe_token(comment)}/"
+        assert unsubscribe in message.body
+        assert message.extra_headers["List-Unsubscribe"] == f"<{unsubscribe}>"
+        assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    def test_approving_again_does_not_write_again(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        comment = make_comment(article, status=Status.PENDING, notify_on_publish=True)
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.unapprove(comment, by=moderator)
+
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+
+        assert len(mail.outbox) == 1
+
+    def test_no_email_without_opt_in(self, article, moderator, django_capture_on_commit_callbacks):
+        comment = make_comment(article, status=Status.PENDING, notify_on_publish=False)
+
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+
+        assert mail.outbox == []
+
+    def test_a_broken_mail_server_does_not_undo_the_approval(
+        self, article, moderator, settings, caplog, django_capture_on_commit_callbacks
+    ):
+        settings.MAILERS = {"default": {"BACKEND": f"{__name__}.BrokenMailServer"}}
+        comment = make_comment(article, status=Status.PENDING, notify_on_publish=True)
+
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+
+        assert Comment.objects.get(pk=comment.pk).status == Status.APPROVED
+        assert "Could not email the commenter" in caplog.text
+
+
+class TestUnsubscribe:
+    def test_the_link_asks_first_and_changes_nothing_on_get(self, client, article):
+        comment = make_comment(article, notify_on_publish=True)
+        url = f"/comments/unsubscribe/{unsubscribe_token(comment)}/"
+
+        response = client.get(url)
+
+        assert response.status_code == 200
+        assert '<form method="post"' in response.content.decode()
+        assert Comment.objects.get(pk=comment.pk).notify_on_publish is True
+
+    def test_one_click_post_stops_emails_for_all_their_comments(self, article):
+        from django.test import Client
+
+        mail_client = Client(enforce_csrf_checks=True)  # mail clients send no CSRF token
+        comment = make_comment(article, email="ada@example.com", notify_on_publish=True)
+        other = make_comment(article, email="ADA@example.com", notify_on_publish=True)
+        stranger = make_comment(article, email="bob@example.com", notify_on_publish=True)
+
+        response = mail_client.post(
+            f"/comments/unsubscribe/{unsubscribe_token(comment)}/",
+            {"List-Unsubscribe": "One-Click"},
+        )
+
+        assert response.status_code == 200
+        assert "no more emails" in response.content.decode()
+        notify = dict(Comment.objects.values_list("pk", "notify_on_publish"))
+        assert notify == {comment.pk: False, other.pk: False, stranger.pk: True}
+
+    def test_a_forged_token_is_refused(self, client, article):
+        comment = make_comment(article, notify_on_publish=True)
+
+        response = client.post(f"/comments/unsubscribe/{comment.pk}:forged/")
+
+        assert response.status_code == 404
+        assert "not valid" in response.content.decode()
+        assert Comment.objects.get(pk=comment.pk).notify_on_publish is True
+
+    def test_the_page_never_shows_the_address(self, client, article):
+        comment = make_comment(article, email="private@example.com", notify_on_publish=True)
+
+        response = client.get(f"/comments/unsubscribe/{unsubscribe_token(comment)}/")
+
+        assert "private@example.com" not in response.content.decode()
+        assert "private" not in unsubscribe_token(comment)
