@@ -8,12 +8,16 @@ PERMISSION_CODENAMES = ["view_comment", "change_comment", "moderate_comment"]
 
 
 def create_moderators_group(apps, schema_editor):
-    # Permissions are normally created by a post_migrate signal, after every migration;
-    # create this app's now so the group can hold them on a fresh database.
+    # Permissions are normally created after all migrations (post_migrate); create this
+    # app's now so the group can hold them on a fresh database. create_permissions() skips
+    # app configs without a models module, which historical ones never have.
     app_config = apps.get_app_config("comments")
+    models_module = getattr(app_config, "models_module", None)
     app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0, using=schema_editor.connection.alias)
-    app_config.models_module = None
+    try:
+        create_permissions(app_config, apps=apps, verbosity=0, using=schema_editor.connection.alias)
+    finally:
+        app_config.models_module = models_module
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

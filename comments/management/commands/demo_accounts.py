@@ -1,9 +1,13 @@
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
+from comments.notifications import MODERATORS_GROUP
+
 DEMO_ACCOUNTS = [
-    # username, password, role, superuser
-    ("editor", "editor-demo-password", "Editor (superuser)", True),
+    # username, password, role, superuser, groups
+    ("editor", "editor-demo-password", "Editor (superuser)", True, []),
+    ("moderator", "moderator-demo-password", "Moderator", False, [MODERATORS_GROUP]),
 ]
 
 
@@ -13,12 +17,17 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         User = get_user_model()
         self.stdout.write("Demo logins for /admin/:")
-        for username, password, role, is_superuser in DEMO_ACCOUNTS:
+        for username, password, role, is_superuser, groups in DEMO_ACCOUNTS:
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"is_staff": True, "is_superuser": is_superuser},
+                defaults={
+                    "is_staff": True,
+                    "is_superuser": is_superuser,
+                    "email": f"{username}@newsroom.localhost",
+                },
             )
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-            self.stdout.write(f"  {role:<22} {username} / {password}")
+            user.groups.add(*Group.objects.filter(name__in=groups))
+            self.stdout.write(f"  {role:<26} {username} / {password}")

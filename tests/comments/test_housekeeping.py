@@ -1,0 +1,92 @@
+"""Housekeeping: spam purge, the demo moderator, the Moderators group migration."""
+
+import importlib
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from comments.models import Comment
+from tests.comments.conftest import make_comment
+
+pytestmark = pytest.mark.django_db
+
+Status = Comment.Status
+
+
+def age(comment, days):
+    Comment.objects.filter(pk=comment.pk).update(created_at=timezone.now() - timedelta(days=days))
+
+
+def run(*args):
+    from io import StringIO
+
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+class TestPurgeSpam:
+    def test_deletes_only_spam_older_than_the_given_days(self, article):
+        old_spam = make_comment(article, status=Status.SPAM)
+        age(old_spam, 31)
+        recent_spam = make_comment(article, status=Status.SPAM)
+        age(recent_spam, 29)
+        old_rejected = make_comment(article, status=Status.REJECTED)
+        age(old_rejected, 400)
+
+        output = run("purge_spam", "--older-than", "30")
+
+        assert "Deleted 1 spam comments older than 30 days." in output
+        assert set(Comment.objects.values_list("pk", flat=True)) == {
+            recent_spam.pk,
+            old_rejected.pk,
+        }
+
+    def test_dry_run_deletes_nothing(self, article):
+        age(make_comment(article, status=Status.SPAM), 60)
+
+        output = run("purge_spam", "--older-than", "30", "--dry-run")
+
+        assert "1 spam comments older than 30 days." in output
+        assert Comment.objects.count() == 1
+
+
+class TestDemoAccounts:
+    def test_creates_a_moderator_and_prints_its_login_beside_the_editors(self):
+        output = run("demo_accounts")
+
+        assert "editor / editor-demo-password" in output
+        assert "moderator / moderator-demo-password" in output
+        moderator = get_user_model().objects.get(username="moderator")
+        assert moderator.is_staff and not moderator.is_superuser
+        assert list(moderator.groups.values_list("name", flat=True)) == ["Moderators"]
+        assert moderator.check_password("moderator-demo-password")
+
+    def test_running_twice_is_harmless(self):
+        run("demo_accounts")
+        run("demo_accounts")
+
+        assert get_user_model().objects.filter(username="moderator").count() == 1
+
+
+class TestModeratorsMigration:
+    migration = importlib.import_module("comments.migrations.0002_moderators_group")
+
+    def test_reverses_and_reapplies(self):
+        editor = SimpleNamespace(connection=connection)  # the functions only need its alias
+        self.migration.delete_moderators_group(apps, editor)
+        assert not Group.objects.filter(name="Moderators").exists()
+
+        self.migration.create_moderators_group(apps, editor)
+
+        codenames = Group.objects.get(name="Moderators").permissions.values_list(
+            "codename", flat=True
+        )
+        assert sorted(codenames) == ["change_comment", "moderate_comment", "view_comment"]
