@@ -1,0 +1,149 @@
+"""Privacy requests and retention from the command line: export, erase, forget IPs."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from comments.models import Comment
+from comments.privacy import ERASED_BODY, erase_commenter_data
+from tests.comments.conftest import make_comment
+from tests.comments.factories import make_editor
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def age(comment, days):
+    Comment.objects.filter(pk=comment.pk).update(created_at=timezone.now() - timedelta(days=days))
+
+
+@pytest.fixture
+def ada_comments(article):
+    return [
+        make_comment(
+            article,
+            name="Ada",
+            email="ada@example.com",
+            url="https://ada.example/",
+            body="First thoughts.",
+            ip_address="192.0.2.10",
+            user_agent="Firefox",
+            notify_on_publish=True,
+        ),
+        make_comment(article, name="Ada L.", email="Ada@Example.com", body="Second thoughts."),
+    ]
+
+
+class TestExport:
+    def test_prints_every_comment_and_stored_field_as_json(self, article, ada_comments):
+        make_comment(article, email="someone-else@example.com")
+
+        data = json.loads(run("commenter_data", "export", "ada@example.com"))
+
+        assert data["email"] == "ada@example.com"
+        assert [c["body"] for c in data["comments"]] == ["First thoughts.", "Second thoughts."]
+        first = data["comments"][0]
+        assert first["ip_address"] == "192.0.2.10"
+        assert first["user_agent"] == "Firefox"
+        assert first["website"] == "https://ada.example/"
+        assert first["article"] == article.title
+        assert first["email_when_published"] is True
+
+    def test_an_unknown_address_exports_an_empty_list(self, db):
+        data = json.loads(run("commenter_data", "export", "nobody@example.com"))
+
+        assert data["comments"] == []
+
+    def test_refuses_something_that_is_not_an_address(self, db):
+        with pytest.raises(CommandError):
+            run("commenter_data", "export", "not-an-address")
+
+
+class TestErase:
+    def test_anonymises_their_comments_and_removes_the_text_by_default(
+        self, article, ada_comments, settings
+    ):
+        settings.COMMENTS_ERASE_KEEPS_TEXT = False
+        other = make_comment(article, name="Bob", email="bob@example.com", ip_address="192.0.2.99")
+
+        output = run("commenter_data", "erase", "ada@example.com")
+
+        assert "Anonymised 2 comments" in output
+        for comment in Comment.objects.filter(pk__in=[c.pk for c in ada_comments]):
+            assert comment.name == "Anonymous"
+            assert comment.email == ""
+            assert comment.url == ""
+            assert comment.ip_address is None
+            assert comment.user_agent == ""
+            assert comment.notify_on_publish is False
+            assert comment.body == ERASED_BODY
+        other.refresh_from_db()
+        assert (other.name, other.email, other.ip_address) == (
+            "Bob",
+            "bob@example.com",
+            "192.0.2.99",
+        )
+
+    def test_keeps_the_text_when_the_setting_says_so(self, ada_comments, settings):
+        settings.COMMENTS_ERASE_KEEPS_TEXT = True
+
+        run("commenter_data", "erase", "ada@example.com")
+
+        bodies = set(Comment.objects.values_list("body", flat=True))
+        assert bodies == {"First thoughts.", "Second thoughts."}
+
+    def test_replies_from_others_stay_in_place(self, article, ada_comments):
+        reply = make_comment(article, parent=ada_comments[0], email="bob@example.com")
+
+        run("commenter_data", "erase", "ada@example.com")
+
+        assert Comment.objects.get(pk=reply.pk).parent_id == ada_comments[0].pk
+
+    def test_afterwards_nothing_is_left_to_export(self, ada_comments):
+        run("commenter_data", "erase", "ada@example.com")
+
+        assert json.loads(run("commenter_data", "export", "ada@example.com"))["comments"] == []
+
+    def test_an_erase_from_the_admin_is_logged_without_the_name(self, ada_comments):
+        editor = make_editor()
+
+        erase_commenter_data("ada@example.com", by=editor)
+
+        entries = LogEntry.objects.filter(user=editor)
+        assert entries.count() == 2
+        assert all("Ada" not in entry.object_repr for entry in entries)
+
+
+class TestClearCommenterIps:
+    def test_clears_ip_and_user_agent_after_the_retention_period(self, article, settings):
+        settings.COMMENTS_IP_RETENTION_DAYS = 30
+        old = make_comment(article, ip_address="192.0.2.1", user_agent="Old browser")
+        age(old, 31)
+        recent = make_comment(article, ip_address="192.0.2.2", user_agent="New browser")
+        age(recent, 29)
+
+        output = run("clear_commenter_ips")
+
+        assert "Cleared the IP address and user agent of 1 comments." in output
+        old.refresh_from_db()
+        recent.refresh_from_db()
+        assert (old.ip_address, old.user_agent) == (None, "")
+        assert (recent.ip_address, recent.user_agent) == ("192.0.2.2", "New browser")
+
+    def test_days_can_be_given_for_one_run(self, article):
+        comment = make_comment(article, ip_address="192.0.2.1")
+        age(comment, 3)
+
+        run("clear_commenter_ips", "--days", "2")
+
+        assert Comment.objects.get(pk=comment.pk).ip_address is None
