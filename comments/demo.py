@@ -1,0 +1,187 @@
+"""Demo comments: threaded approved ones and a few awaiting moderation.
+
+Built for volume as well as for the demo (the benchmark asks for a million comments), from
+a seeded random generator so two runs give the same threads.
+"""
+
+import random
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from articles.models import Article
+
+from .captcha import refill_pool
+from .models import Comment
+from .moderation import PRE_MODERATION
+
+SEED = 20261128
+MAX_LEVEL = 4  # one past COMMENTS_MAX_DEPTH's default, so the demo shows deep replies attach
+TOP_LEVEL_SHARE = 0.45
+CHUNK_SIZE = 20_000
+BATCH_SIZE = 2_000
+DEMO_PENDING = 3
+DEMO_USER_AGENT = "Mozilla/5.0 (demo)"
+INSERT_COLUMNS = (
+    "id", "article_id", "parent_id", "name", "email", "url", "body", "status", "held_reason",
+    "notify_on_publish", "created_at", "ip_address", "user_agent",
+)  # fmt: skip
+FIRST_NAMES = [
+    "Amara", "Ben", "Chloé", "Dmitri", "Eilidh", "Farid", "Grace", "Hiroshi", "Ines", "Jonas",
+    "Kavya", "Liam", "Mei", "Nuno", "Olu", "Priya", "Quinn", "Rosa", "Sami", "Tomás",
+]  # fmt: skip
+LAST_NAMES = ["Okafor", "Lindqvist", "Moreau", "Petrov", "Ng", "Haddad", "Silva", "Byrne"]
+OPENINGS = [
+    "I was at the meeting and",
+    "Thanks for reporting this:",
+    "Interesting piece, but",
+    "As someone who lives on that street,",
+    "Good to see this covered.",
+    "I disagree with the council here:",
+    "Does anyone know whether",
+    "My neighbours and I have noticed that",
+]
+ENDINGS = [
+    "the details matter more than the headline suggests.",
+    "we need more of this kind of local reporting.",
+    "the numbers in the third paragraph deserve a closer look.",
+    "it will take years before anyone sees a difference.",
+    "the consultation closes sooner than most people think.",
+    "there is more at https://example.org/minutes for anyone curious.",
+    "nobody asked the people who actually use the library.",
+    "it is the same story every winter.",
+]
+
+
+def seed(*, article_ids, per_article=(2, 12), pending=DEMO_PENDING, now=None):
+    """Comments for the given (new) articles, a few pending ones, and a full captcha pool."""
+    rng = random.Random(SEED)  # noqa: S311 (repeatable demo text, not secrets)
+    counts = {pk: rng.randint(*per_article) for pk in article_ids}
+    created = create_comments(counts, now=now)
+    if article_ids and pending:
+        create_pending(article_ids[:pending])
+    refill_pool()
+    return created
+
+
+def create_comments(counts, *, now=None, seed=SEED, progress=None):
+    """Create approved threaded comments: `counts` maps article id -> how many.
+
+    Returns how many were created. Each article's thread is dated after its publication,
+    oldest first; about half the comments are replies, up to MAX_LEVEL deep.
+    """
+    now = now or timezone.now()
+    rng = random.Random(seed)  # noqa: S311 (repeatable demo text, not secrets)
+    published = dict(Article.objects.filter(pk__in=list(counts)).values_list("pk", "published_at"))
+    total, done, chunk = sum(counts.values()), 0, []
+    for article_id, count in counts.items():
+        chunk.append((article_id, count))
+        if sum(n for _, n in chunk) >= CHUNK_SIZE:
+            done += _create_chunk(chunk, published, now, rng)
+            chunk = []
+            if progress:
+                progress(done, total)
+    if chunk:
+        done += _create_chunk(chunk, published, now, rng)
+        if progress:
+            progress(done, total)
+    return done
+
+
+def _create_chunk(chunk, published, now, rng):
+    """Plan the chunk's threads with ids of our own, then insert them in id order.
+
+    Choosing the ids up front lets a reply name its parent before either exists, so the
+    rows go in with plain `executemany` (bulk_create builds one model per row and spends
+    most of its time compiling SQL; a million rows must take seconds, not minutes).
+    """
+    ops = connection.ops
+    next_id = (Comment.objects.aggregate(last=Max("id"))["last"] or 0) + 1
+    rows, approved = [], Counter()
+    for article_id, count in chunk:
+        start = published.get(article_id) or now
+        span = max((now - start).total_seconds(), 60)
+        times = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
+        can_have_replies = []  # (id, level) of this article's comments so far
+        for created_at in times:
+            parent_id, level = None, 1
+            if can_have_replies and rng.random() > TOP_LEVEL_SHARE:
+                parent_id, parent_level = rng.choice(can_have_replies)
+                level = parent_level + 1
+            name, email, url, body = _demo_author_and_text(rng)
+            rows.append(
+                (
+                    next_id, article_id, parent_id, name, email, url, body,
+                    Comment.Status.APPROVED.value, "", False,
+                    ops.adapt_datetimefield_value(created_at),
+                    ops.adapt_ipaddressfield_value(f"192.0.2.{rng.randint(1, 254)}"),
+                    DEMO_USER_AGENT,
+                )
+            )  # fmt: skip
+            if level < MAX_LEVEL:
+                can_have_replies.append((next_id, level))
+            next_id += 1
+        approved[article_id] += count
+    insert_sql = _insert_sql()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), BATCH_SIZE):
+                cursor.executemany(insert_sql, rows[start : start + BATCH_SIZE])
+            for statement in ops.sequence_reset_sql(no_style(), [Comment]):
+                cursor.execute(statement)
+        _add_to_counts(approved)
+    return len(rows)
+
+
+def _insert_sql():
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in INSERT_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(INSERT_COLUMNS))
+    return f"INSERT INTO {quote(Comment._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from our own model
+
+
+def _demo_author_and_text(rng):
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    body = f"{rng.choice(OPENINGS)} {rng.choice(ENDINGS)}"
+    if rng.random() < 0.3:
+        body += f"\n\n{rng.choice(OPENINGS)} {rng.choice(ENDINGS)}"
+    url = "https://example.org/" if rng.random() < 0.2 else ""
+    return f"{first} {last}", f"{first.lower()}.{last.lower()}@example.com", url, body
+
+
+def create_pending(article_ids):
+    """One comment awaiting moderation on each of these articles, for the moderation queue."""
+    rng = random.Random(SEED + 1)  # noqa: S311 (repeatable demo text, not secrets)
+    pending = []
+    for article_id in article_ids:
+        name, email, url, body = _demo_author_and_text(rng)
+        pending.append(
+            Comment(
+                article_id=article_id,
+                name=name,
+                email=email,
+                url=url,
+                body=body,
+                status=Comment.Status.PENDING,
+                held_reason=PRE_MODERATION,
+                ip_address="192.0.2.1",
+                user_agent=DEMO_USER_AGENT,
+            )
+        )
+    Comment.objects.bulk_create(pending)
+
+
+def _add_to_counts(approved):
+    """Every demo comment hangs under approved parents, so all count as visible."""
+    by_count = defaultdict(list)
+    for article_id, count in approved.items():
+        by_count[count].append(article_id)
+    for count, ids in by_count.items():
+        for start in range(0, len(ids), BATCH_SIZE):
+            Article.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).update(
+                comment_count=F("comment_count") + count
+            )
