@@ -1,9 +1,11 @@
 """Fixtures for comment tests: the smallest data that proves each point."""
 
 import itertools
+import re
 
 import pytest
 from captcha.models import CaptchaStore
+from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article, Author, Section
@@ -57,3 +59,37 @@ def captcha_pool(db):
 def _no_wait(settings):
     """Most tests submit at once; the timer's own tests set it back."""
     settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+
+
+def form_values(html, name):
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    return match.group(1) if match else ""
+
+
+@pytest.fixture
+def fill_form(client, captcha_pool):
+    """GET the article page and return what a reader would post: the real question answered."""
+
+    def fill(article, path=None, *, reader=None, **values):
+        reader = reader or client
+        html = reader.get(path or article.get_absolute_url()).content.decode()
+        key = form_values(html, "captcha_0")
+        data = {
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "url": "",
+            "body": "A thoughtful comment.",
+            "captcha_0": key,
+            "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+            "started": form_values(html, "started"),
+            "parent": form_values(html, "parent"),
+            "phone": "",
+        }
+        data.update(values)
+        return data
+
+    return fill
+
+
+def post_url(article):
+    return reverse("comments:post", args=[article.pk])

@@ -1,0 +1,397 @@
+"""Sending a comment: what a commenter sees, and what is stored."""
+
+import pytest
+from captcha.models import CaptchaStore
+from django.test import Client
+from django.utils import timezone
+
+from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER
+from comments.forms import BAD_PARENT, TOO_FAST
+from comments.models import Comment
+from comments.moderation import DUPLICATE, FLOODED, HONEYPOT_FILLED, PRE_MODERATION
+from comments.thread import SESSION_PENDING_IDS
+from comments.views import AWAITING_MODERATION, REMEMBER_COOKIE
+
+from .conftest import form_values, make_article, make_comment, post_url
+
+pytestmark = pytest.mark.django_db
+
+
+def test_valid_comment_is_stored_pending_and_redirects_to_it(client, article, fill_form):
+    response = client.post(post_url(article), fill_form(article, notify_on_publish="on"))
+
+    comment = Comment.objects.get()
+    assert response.status_code == 303
+    assert response["Location"] == f"{article.get_absolute_url()}#comment-{comment.pk}"
+    assert comment.status == Comment.Status.PENDING
+    assert comment.held_reason == PRE_MODERATION
+    assert comment.notify_on_publish is True
+    assert (comment.name, comment.email, comment.body) == (
+        "Grace Hopper",
+        "grace@example.com",
+        "A thoughtful comment.",
+    )
+    assert comment.ip_address == "127.0.0.1"
+
+
+def test_commenter_sees_own_pending_comment_and_the_notice(client, article, fill_form):
+    client.post(post_url(article), fill_form(article, body="Mine, awaiting review."))
+
+    page = client.get(article.get_absolute_url()).content.decode()
+    comment = Comment.objects.get()
+    assert f'id="comment-{comment.pk}"' in page
+    assert "Mine, awaiting review." in page
+    assert AWAITING_MODERATION in page
+    assert client.session[SESSION_PENDING_IDS] == [comment.pk]
+
+
+def test_pending_comment_is_invisible_to_other_readers(client, article, fill_form):
+    client.post(post_url(article), fill_form(article, body="Mine, awaiting review."))
+
+    page = Client().get(article.get_absolute_url()).content.decode()
+    assert "Mine, awaiting review." not in page
+
+
+def test_pending_comment_of_someone_else_is_not_shown_even_with_its_id_in_session(client, article):
+    other = make_comment(article, status=Comment.Status.PENDING, body="Not yours.")
+    session = client.session
+    session[SESSION_PENDING_IDS] = [other.pk + 1000]
+    session.save()
+
+    assert "Not yours." not in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_spaces_around_the_captcha_answer_are_accepted(client, article, fill_form):
+    data = fill_form(article)
+    data["captcha_1"] = f"  {data['captcha_1']} "
+
+    assert client.post(post_url(article), data).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "", "This field is required."),
+        ("email", "not-an-email", "Enter a valid email address."),
+        ("body", "x", "at least 2 characters"),
+        ("url", "javascript:alert(1)", "Enter a valid URL."),
+    ],
+)
+def test_invalid_field_rerenders_article_with_everything_kept(
+    client, article, fill_form, field, value, message
+):
+    data = fill_form(
+        article, name="Ada", body="Keep every word of this.", url="https://ada.example"
+    )
+    data[field] = value
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert article.title in page  # the real article page, not a bare form
+    assert message in page
+    assert 'id="comment-errors" tabindex="-1"' in page
+    for kept in ("name", "email", "url"):
+        if data[kept]:
+            assert f'value="{data[kept]}"' in page
+    if field != "body":
+        assert "Keep every word of this.</textarea>" in page
+    assert Comment.objects.count() == 0
+
+
+def test_wrong_answer_keeps_text_and_asks_a_fresh_question(client, article, fill_form):
+    data = fill_form(article, body="Words I do not want to type again.")
+    data["captcha_1"] = str(int(data["captcha_1"]) + 1)
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert WRONG_ANSWER in page
+    assert "Words I do not want to type again.</textarea>" in page
+    new_key = form_values(page, "captcha_0")
+    assert new_key and new_key != data["captcha_0"]
+    assert CaptchaStore.objects.filter(hashkey=new_key).exists()
+    assert Comment.objects.count() == 0
+
+
+def test_expired_question_says_so(client, article, fill_form):
+    data = fill_form(article)
+    CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(
+        expiration=timezone.now() - timezone.timedelta(seconds=1)
+    )
+
+    page = client.post(post_url(article), data).content.decode()
+
+    assert EXPIRED_QUESTION in page
+    assert WRONG_ANSWER not in page
+
+
+def test_replayed_key_and_answer_are_refused(client, article, fill_form):
+    data = fill_form(article)
+    assert client.post(post_url(article), data).status_code == 303
+
+    replay = client.post(post_url(article), {**data, "body": "A second one, same answer."})
+
+    assert replay.status_code == 400
+    assert EXPIRED_QUESTION in replay.content.decode()
+    assert Comment.objects.count() == 1
+
+
+def test_answered_question_is_replaced_in_the_pool(client, article, fill_form):
+    data = fill_form(article)
+    before = CaptchaStore.objects.count()
+
+    client.post(post_url(article), data)
+
+    assert CaptchaStore.objects.count() == before
+    assert not CaptchaStore.objects.filter(hashkey=data["captcha_0"]).exists()
+
+
+def test_reply_to_an_approved_comment_is_stored_under_it(client, article, fill_form):
+    parent = make_comment(article)
+    data = fill_form(article, f"{article.get_absolute_url()}?replyto={parent.pk}")
+    assert data["parent"] == str(parent.pk)
+
+    client.post(post_url(article), data)
+
+    assert Comment.objects.get(body="A thoughtful comment.").parent == parent
+
+
+@pytest.mark.parametrize("target", ["pending", "other_article", "missing", "forged"])
+def test_reply_to_a_comment_readers_cannot_see_is_refused_with_text_kept(
+    client, article, fill_form, target
+):
+    if target == "pending":
+        parent_value = make_comment(article, status=Comment.Status.PENDING).pk
+    elif target == "other_article":
+        parent_value = make_comment(make_article()).pk
+    elif target == "missing":
+        parent_value = 987654
+    else:
+        parent_value = "1 OR 1=1"
+    data = fill_form(article, parent=parent_value, body="My reply, kept.")
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert BAD_PARENT in page
+    assert "My reply, kept.</textarea>" in page
+    assert 'name="parent" value=' not in page  # sending again posts a new comment
+    assert not Comment.objects.filter(body="My reply, kept.").exists()
+
+
+def test_reply_to_an_approved_comment_under_a_rejected_one_is_refused(client, article, fill_form):
+    rejected = make_comment(article, status=Comment.Status.REJECTED)
+    hidden_reply = make_comment(article, parent=rejected)
+
+    response = client.post(post_url(article), fill_form(article, parent=hidden_reply.pk))
+
+    assert response.status_code == 400
+
+
+def test_get_on_the_submission_url_is_405(client, article):
+    assert client.get(post_url(article)).status_code == 405
+
+
+def test_comments_closed_shows_no_form_and_refuses_posts(client, fill_form):
+    article = make_article()
+    data = fill_form(article, body="Too late, but kept.")
+    article.comments_enabled = False
+    article.save()
+
+    page = client.get(article.get_absolute_url()).content.decode()
+    response = client.post(post_url(article), data)
+
+    assert "Comments are closed." in page
+    assert 'name="captcha_0"' not in page
+    assert response.status_code == 403
+    assert "Too late, but kept." in response.content.decode()
+    assert Comment.objects.count() == 0
+
+
+def test_comments_close_after_the_configured_age(client, settings):
+    settings.COMMENTS_CLOSE_AFTER_DAYS = 14
+    old = make_article(published_at=timezone.now() - timezone.timedelta(days=15))
+    recent = make_article(published_at=timezone.now() - timezone.timedelta(days=13))
+
+    assert "Comments are closed." in client.get(old.get_absolute_url()).content.decode()
+    assert 'name="captcha_0"' in client.get(recent.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status": "draft", "published_at": None},
+        {"published_at": timezone.now() + timezone.timedelta(days=1)},
+    ],
+)
+def test_posting_to_an_article_that_is_not_public_is_404(client, fields):
+    article = make_article(**fields)
+
+    assert client.post(post_url(article), {"body": "hello"}).status_code == 404
+
+
+def test_honeypot_filled_is_stored_as_spam_and_answered_like_success(client, article, fill_form):
+    response = client.post(post_url(article), fill_form(article, phone="+1 555 0100"))
+
+    comment = Comment.objects.get()
+    assert response.status_code == 303
+    assert comment.status == Comment.Status.SPAM
+    assert comment.held_reason == HONEYPOT_FILLED
+
+
+def test_too_fast_submission_keeps_text_and_asks_politely(client, article, fill_form, settings):
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 3600
+    data = fill_form(article, body="Typed at bot speed.")
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert TOO_FAST in page
+    assert "Typed at bot speed.</textarea>" in page
+    assert Comment.objects.count() == 0
+
+
+def test_forged_or_missing_timer_is_refused_with_text_kept(client, article, fill_form):
+    response = client.post(post_url(article), fill_form(article, started="forged", body="Kept."))
+
+    assert response.status_code == 400
+    assert "Kept.</textarea>" in response.content.decode()
+
+
+def test_flood_limit_per_address_answers_429_with_text_kept(client, article, fill_form, settings):
+    settings.COMMENTS_FLOOD_LIMIT = 2
+    for number in range(2):
+        data = fill_form(article, email=f"r{number}@example.com", body=f"Comment {number}")
+        assert client.post(post_url(article), data).status_code == 303
+
+    response = client.post(
+        post_url(article), fill_form(article, email="r9@example.com", body="One too many.")
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert FLOODED in page
+    assert "One too many.</textarea>" in page
+    assert Comment.objects.count() == 2
+
+
+def test_flood_limit_per_email_applies_across_addresses(client, article, fill_form, settings):
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    first = fill_form(article, body="First")
+    client.post(post_url(article), first, REMOTE_ADDR="198.51.100.1")
+
+    response = client.post(
+        post_url(article), fill_form(article, body="Second"), REMOTE_ADDR="198.51.100.2"
+    )
+
+    assert response.status_code == 429
+
+
+def test_duplicate_comment_is_refused(client, article, fill_form):
+    client.post(post_url(article), fill_form(article, body="Same words."))
+
+    response = client.post(
+        post_url(article), fill_form(article, body="Same words.", email="GRACE@example.com")
+    )
+
+    assert response.status_code == 400
+    assert DUPLICATE in response.content.decode()
+    assert Comment.objects.count() == 1
+
+
+def test_too_many_links_hold_the_comment_with_the_reason(client, article, fill_form, settings):
+    settings.COMMENTS_MAX_LINKS = 1
+    body = "See https://a.example and https://b.example"
+
+    client.post(post_url(article), fill_form(article, body=body))
+
+    comment = Comment.objects.get()
+    assert comment.status == Comment.Status.PENDING
+    assert comment.held_reason == "2 links (more than 1)"
+
+
+def test_blocklisted_word_in_any_field_marks_spam(client, article, fill_form, settings):
+    settings.COMMENTS_BLOCKLIST = ["casino"]
+
+    client.post(post_url(article), fill_form(article, name="Best Casino Deals"))
+
+    comment = Comment.objects.get()
+    assert comment.status == Comment.Status.SPAM
+    assert comment.held_reason == "Blocklisted word: casino"
+
+
+def test_forwarded_for_is_ignored_without_a_trusted_proxy(client, article, fill_form):
+    client.post(post_url(article), fill_form(article), HTTP_X_FORWARDED_FOR="203.0.113.9")
+
+    assert Comment.objects.get().ip_address == "127.0.0.1"
+
+
+def test_forwarded_for_is_used_behind_a_trusted_proxy(client, article, fill_form, settings):
+    settings.COMMENTS_TRUSTED_PROXY = True
+
+    client.post(
+        post_url(article),
+        fill_form(article),
+        HTTP_X_FORWARDED_FOR="10.9.9.9, 203.0.113.9",
+    )
+
+    assert Comment.objects.get().ip_address == "203.0.113.9"
+
+
+def test_no_commenter_cookie_without_remember_me(client, article, fill_form):
+    response = client.post(post_url(article), fill_form(article))
+
+    assert response.cookies[REMEMBER_COOKIE].value == ""  # deleted, never set
+
+
+def test_remember_me_fills_the_next_form(client, article, fill_form):
+    client.post(post_url(article), fill_form(article, remember="on", url="https://grace.example"))
+
+    page = client.get(make_article().get_absolute_url()).content.decode()
+
+    assert 'value="Grace Hopper"' in page
+    assert 'value="grace@example.com"' in page
+    assert 'value="https://grace.example"' in page
+
+
+def test_new_question_button_keeps_text_without_errors(client, article, fill_form):
+    data = fill_form(article, body="Half written.", name="")
+    data["new_question"] = "1"
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Half written.</textarea>" in page
+    assert 'id="comment-errors"' not in page
+    assert form_values(page, "captcha_0") != data["captcha_0"]
+    assert CaptchaStore.objects.filter(hashkey=data["captcha_0"]).exists()  # not used up
+
+
+def test_csrf_failure_gives_the_text_back_with_a_fresh_form(article, captcha_pool):
+    strict = Client(enforce_csrf_checks=True)
+
+    response = strict.post(
+        post_url(article), {"name": "Ada", "email": "ada@example.com", "body": "Do not lose me."}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "Do not lose me.</textarea>" in page
+    assert 'value="Ada"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert 'name="captcha_0"' in page
+
+
+def test_csrf_failure_elsewhere_still_shows_the_posted_text(captcha_pool):
+    strict = Client(enforce_csrf_checks=True)
+
+    response = strict.post("/search/", {"body": "Still mine."})
+
+    assert response.status_code == 403
+    assert "Still mine." in response.content.decode()
