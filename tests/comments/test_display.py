@@ -1,0 +1,204 @@
+"""Showing comments under an article: threading, links, escaping, and the cost of a page."""
+
+from html.parser import HTMLParser
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from comments.demo import create_comments
+from comments.models import Comment
+from comments.thread import build_thread
+
+from .conftest import make_article, make_comment, post_url
+
+pytestmark = pytest.mark.django_db
+
+
+class CommentNesting(HTMLParser):
+    """For each comment element (id="comment-N"), the comment elements around it."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.ancestors, self.order = [], {}, []
+
+    def handle_starttag(self, tag, attrs):
+        comment_id = dict(attrs).get("id", "") or ""
+        is_comment = comment_id.startswith("comment-") and comment_id[8:].isdigit()
+        if is_comment:
+            pk = int(comment_id[8:])
+            self.ancestors[pk] = [item for item in self.stack if item]
+            self.order.append(pk)
+        if tag not in {"br", "img", "input", "meta", "link", "hr"}:
+            self.stack.append(int(comment_id[8:]) if is_comment else None)
+
+    def handle_endtag(self, tag):
+        if tag not in {"br", "img", "input", "meta", "link", "hr"} and self.stack:
+            self.stack.pop()
+
+
+def nesting(client, article, path=None):
+    parser = CommentNesting()
+    parser.feed(client.get(path or article.get_absolute_url()).content.decode())
+    return parser
+
+
+def test_approved_comments_show_oldest_first(client, article):
+    first, second = make_comment(article), make_comment(article)
+
+    assert nesting(client, article).order == [first.pk, second.pk]
+
+
+def test_reply_sits_inside_its_parents_element(client, article):
+    parent = make_comment(article)
+    reply = make_comment(article, parent=parent)
+
+    assert nesting(client, article).ancestors[reply.pk] == [parent.pk]
+
+
+def test_replies_deeper_than_the_limit_attach_at_the_deepest_level(client, article, settings):
+    settings.COMMENTS_MAX_DEPTH = 2
+    top = make_comment(article)
+    second = make_comment(article, parent=top)
+    third = make_comment(article, parent=second)
+
+    ancestors = nesting(client, article).ancestors
+
+    assert ancestors[second.pk] == [top.pk]
+    assert ancestors[third.pk] == [top.pk]  # beside its parent, not below it
+
+
+@pytest.mark.parametrize("status", ["pending", "rejected", "spam"])
+def test_replies_to_a_withheld_comment_are_not_shown(client, article, status):
+    withheld = make_comment(article, status=status, body="Withheld text.")
+    reply = make_comment(article, parent=withheld, body="Approved reply to it.")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "Withheld text." not in page
+    assert "Approved reply to it." not in page
+    assert f'id="comment-{reply.pk}"' not in page
+
+
+def test_comment_shows_name_link_date_permalink_and_reply_link(client, article):
+    comment = make_comment(article, name="Ada Lovelace", url="https://ada.example/")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    link = '<a href="https://ada.example/" rel="nofollow ugc noopener"><bdi>Ada Lovelace</bdi></a>'
+    assert link in page
+    assert f'<a class="comment__permalink" href="#comment-{comment.pk}"><time' in page
+    assert f'href="?replyto={comment.pk}#respond"' in page
+    assert '<span class="avatar avatar--' in page and ">AL</span>" in page
+    assert "gravatar" not in page.lower()
+
+
+def test_body_is_escaped_with_paragraphs_and_safe_links(client, article):
+    make_comment(
+        article,
+        name="<script>alert('name')</script>",
+        body="<b>bold?</b> <script>alert(1)</script>\n\nSee https://example.org/a?b=1&c=2.",
+    )
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in page
+    assert "<p>&lt;b&gt;bold?&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt;</p>" in page
+    assert (
+        '<p>See <a href="https://example.org/a?b=1&amp;c=2" rel="nofollow ugc">'
+        "https://example.org/a?b=1&amp;c=2</a>.</p>"
+    ) in page
+
+
+def test_javascript_urls_in_a_body_stay_text(client, article):
+    make_comment(article, body="click javascript:alert(1) now")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert 'href="javascript' not in page
+
+
+def test_approved_count_is_shown(client, article):
+    make_comment(article)
+    make_comment(article)
+    make_comment(article, status=Comment.Status.PENDING)
+
+    assert "2 comments" in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_reply_link_without_javascript_prepares_the_form(client, article):
+    parent = make_comment(article, name="Ada Lovelace")
+
+    page = client.get(f"{article.get_absolute_url()}?replyto={parent.pk}").content.decode()
+
+    assert "Reply to <bdi>Ada Lovelace</bdi>" in page
+    assert f'name="parent" value="{parent.pk}"' in page
+    assert f'href="{article.get_absolute_url()}#respond">Cancel reply</a>' in page
+
+
+@pytest.mark.parametrize("replyto", ["abc", "-1", "99999999999999999999999", "1e3"])
+def test_bad_replyto_values_are_ignored(client, article, replyto):
+    response = client.get(f"{article.get_absolute_url()}?replyto={replyto}")
+
+    assert response.status_code == 200
+    assert "Leave a Reply" in response.content.decode()
+
+
+def test_reply_to_a_pending_comment_is_not_offered(client, article):
+    pending = make_comment(article, status=Comment.Status.PENDING)
+
+    page = client.get(f"{article.get_absolute_url()}?replyto={pending.pk}").content.decode()
+
+    assert "Leave a Reply" in page
+    assert f'name="parent" value="{pending.pk}"' not in page
+
+
+def test_thread_is_built_from_one_query(article, django_assert_num_queries):
+    create_comments({article.pk: 50})
+
+    with django_assert_num_queries(1):
+        thread = build_thread(article)
+
+    assert thread.approved_count == 50
+
+
+def count_page_queries(client, article):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(article.get_absolute_url()).status_code == 200
+    return len(queries)
+
+
+def test_article_page_makes_the_same_queries_at_0_10_and_500_comments(client, captcha_pool):
+    empty, some, many = make_article(), make_article(), make_article()
+    create_comments({some.pk: 10, many.pk: 500})
+    count_page_queries(client, empty)  # warm up per-process caches
+
+    counts = [count_page_queries(client, article) for article in (empty, some, many)]
+
+    assert counts[0] == counts[1] == counts[2], counts
+
+
+def test_reading_an_article_writes_nothing(client, article, captcha_pool, fill_form):
+    make_comment(article)
+    client.post(post_url(article), fill_form(article))  # now with a session and a cookie
+
+    for reader in (client, client.__class__()):
+        with CaptureQueriesContext(connection) as queries:
+            reader.get(article.get_absolute_url())
+            reader.get(f"{article.get_absolute_url()}?replyto={Comment.objects.first().pk}")
+        writes = [
+            query["sql"]
+            for query in queries
+            if query["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        ]
+        assert writes == []
+
+
+def test_the_form_is_in_the_page_without_javascript(client, article, captcha_pool):
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    for name in ("name", "email", "url", "body", "captcha_0", "captcha_1", "parent"):
+        assert f'name="{name}"' in page
+    assert f'action="{post_url(article)}#comment-errors" method="post"' in page
+    assert "js/comments.js" in page and "defer" in page

@@ -1,0 +1,175 @@
+"""The "Leave a Reply" form as readers and assistive technology meet it, and its limits."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from comments.forms import CONTROL_CHARACTERS, CommentForm
+from comments.models import Comment
+
+from .conftest import make_article, post_url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def page(client, article, captcha_pool):
+    return client.get(article.get_absolute_url()).content.decode()
+
+
+def tag(page, name):
+    match = re.search(rf'<(?:input|textarea)[^>]*name="{name}"[^>]*>', page)
+    assert match, name
+    return match.group(0)
+
+
+def test_heading_and_privacy_note(page):
+    assert "Leave a Reply</h2>" in page
+    assert (
+        "Your email address will not be published. Required fields are marked "
+        '<span class="required-mark">*</span>'
+    ) in page
+
+
+@pytest.mark.parametrize(
+    ("name", "label_for", "label"),
+    [
+        ("name", "id_name", "Name"),
+        ("email", "id_email", "Email"),
+        ("body", "id_body", "Comment"),
+        ("captcha_1", "id_captcha_1", "Answer the math question"),
+    ],
+)
+def test_required_fields_have_a_real_label_a_star_and_required(page, name, label_for, label):
+    star = '<span class="required-mark" aria-hidden="true">*</span>'
+    assert f'<label for="{label_for}">{label} {star}</label>' in page
+    field = tag(page, name)
+    assert " required" in field
+    assert f'id="{label_for}"' in field
+    assert "_helptext" in field  # aria-describedby points at the explanation
+
+
+def test_optional_website_has_a_label_and_no_star(page):
+    assert '<label for="id_url">Website</label>' in page
+    assert " required" not in tag(page, "url")
+
+
+def test_input_types_and_autocomplete_hints(page):
+    assert 'type="email"' in tag(page, "email")
+    assert 'autocomplete="email"' in tag(page, "email")
+    assert 'autocomplete="name"' in tag(page, "name")
+    assert 'type="url"' in tag(page, "url") and 'autocomplete="url"' in tag(page, "url")
+
+
+def test_captcha_answer_is_not_inside_a_fieldset(page):
+    form = page[page.index('<form class="comment-form"') :]
+    assert "<fieldset" not in form[: form.index("</form>")]
+
+
+def test_honeypot_is_hidden_from_people_and_screen_readers(page):
+    assert '<div class="field field--trap" aria-hidden="true">' in page
+    assert 'tabindex="-1"' in tag(page, "phone")
+
+
+def test_opt_in_checkboxes_are_unticked(page):
+    assert "Email me when my comment is published" in page
+    assert "Save my name, email, and website in this browser for the next time I comment." in page
+    assert "checked" not in tag(page, "remember")
+    assert "checked" not in tag(page, "notify_on_publish")
+
+
+def test_errors_are_described_next_to_their_fields(client, article, fill_form):
+    page = client.post(post_url(article), fill_form(article, email="nope")).content.decode()
+
+    assert 'aria-describedby="id_email_helptext id_email_error"' in tag(page, "email")
+    assert 'aria-invalid="true"' in tag(page, "email")
+    assert '<p class="field__error" id="id_email_error">Enter a valid email address.' in page
+    assert '<a href="#id_email">Email: Enter a valid email address.</a>' in page
+
+
+def form(article, **values):
+    data = {"name": "Ada", "email": "ada@example.com", "body": "Hello there", "url": ""}
+    data.update(values)
+    bound = CommentForm(data, article=article, visible_parents={})
+    bound.is_valid()
+    return bound
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "x" * 101),
+        ("email", "a" * 250 + "@example.com"),
+        ("url", "https://example.com/" + "a" * 200),
+        ("body", "x" * 5001),
+        ("body", "x"),
+        ("body", "   \n  "),
+        ("url", "ftp://example.com/"),
+    ],
+)
+def test_limits(article, field, value):
+    assert field in form(article, **{field: value}).errors
+
+
+def test_surrounding_space_is_trimmed(article):
+    bound = form(article, name="  Ada  ", body="\n  Hello there  \n")
+
+    assert bound.cleaned_data["name"] == "Ada"
+    assert bound.cleaned_data["body"] == "Hello there"
+
+
+def test_website_without_scheme_becomes_https(article):
+    assert form(article, url="ada.example").cleaned_data["url"] == "https://ada.example"
+
+
+@pytest.mark.parametrize("field", ["name", "email", "body", "url"])
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f"])
+def test_control_characters_are_refused_with_a_message(article, field, char):
+    value = {"name": "Ada", "email": "ada@example.com", "body": "Hello", "url": "https://a.example"}
+    value = value[field][:2] + char + value[field][2:]
+
+    errors = form(article, **{field: value}).errors[field]
+
+    assert CONTROL_CHARACTERS in errors or "Enter a valid" in errors[0]
+
+
+def test_line_breaks_and_tabs_are_fine_in_the_body(article):
+    assert "body" not in form(article, body="One\r\n\tTwo").errors
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"body": "x" * 200_000},
+        {"body": "nul \x00 byte", "name": "\x00"},
+        {"body": "bidi \u202e txet", "name": "\u202eevil"},
+        {"captcha_0": "' OR 1=1 --", "captcha_1": "5"},
+        {"captcha_0": "\x00", "captcha_1": "\x00"},
+        {"captcha_0": "a" * 5000},
+        {"parent": "\x00"},
+        {"parent": "9" * 40},
+        {"started": "\x00"},
+        {},
+    ],
+)
+def test_hostile_input_never_causes_a_server_error(article, captcha_pool, data):
+    reader = Client(raise_request_exception=False)
+
+    response = reader.post(post_url(article), data)
+
+    assert response.status_code == 400
+    assert Comment.objects.count() == 0
+
+
+def test_bidi_characters_are_stored_and_shown_isolated(client, article, fill_form):
+    name = "\u202eevil name"
+    client.post(post_url(article), fill_form(article, name=name, body="right\u202eleft text"))
+
+    page = client.get(make_article().get_absolute_url()).content.decode()  # other article
+    own = client.get(article.get_absolute_url()).content.decode()
+
+    assert Comment.objects.get().name == name
+    assert f"<bdi>{name}</bdi>" in own
+    assert 'dir="auto"' in own
+    assert name not in page
