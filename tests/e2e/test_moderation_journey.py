@@ -1,0 +1,51 @@
+"""A moderator clears the queue in a real browser; readers then see the outcome."""
+
+import pytest
+from playwright.sync_api import expect
+
+from comments.models import Comment
+from tests.comments.conftest import make_article, make_comment
+from tests.comments.factories import PASSWORD, make_moderator
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_moderator_approves_two_in_bulk_and_marks_one_as_spam(page, live_server, screenshot_dir):
+    article = make_article(title="Harbour wall repaired")
+    first = make_comment(article, status=Comment.Status.PENDING, body="Good to see it fixed.")
+    second = make_comment(article, status=Comment.Status.PENDING, body="About time, too.")
+    spam = make_comment(
+        article, status=Comment.Status.PENDING, body="Cheap watches at example dot com."
+    )
+    make_moderator("moira")
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("moira")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    notice = page.get_by_role("link", name="3 comments awaiting moderation")
+    expect(notice).to_be_visible()
+    page.screenshot(path=screenshot_dir / "moderation-index.png", full_page=True)
+    notice.click()
+    page.screenshot(path=screenshot_dir / "moderation-queue.png", full_page=True)
+
+    for comment in (first, second):
+        page.locator(f'input[name="_selected_action"][value="{comment.pk}"]').check()
+    page.locator('select[name="action"]').select_option("approve_selected")
+    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_text("2 comments approved.")).to_be_visible()
+    expect(page.get_by_role("link", name="1 comment awaiting moderation")).to_be_visible()
+
+    spam_row = page.locator("#result_list tbody tr").filter(has_text="Cheap watches")
+    spam_row.get_by_role("button", name="Spam").click()
+    expect(page.get_by_text(f"Comment by {spam.name} marked as spam.")).to_be_visible()
+    expect(page.get_by_role("link", name="No comments awaiting moderation")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "moderation-queue-cleared.png", full_page=True)
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    comments = page.locator("#comments")
+    expect(comments.get_by_text("Good to see it fixed.")).to_be_visible()
+    expect(comments.get_by_text("About time, too.")).to_be_visible()
+    expect(page.get_by_text("Cheap watches")).to_have_count(0)
+    page.screenshot(path=screenshot_dir / "moderation-article-after.png", full_page=True)
