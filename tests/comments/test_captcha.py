@@ -1,0 +1,147 @@
+"""The math question: its text, its pool, its audio version and its refresh."""
+
+import datetime
+import re
+
+import captcha.conf
+import pytest
+from captcha.models import CaptchaStore
+from django.utils import timezone
+
+from comments.captcha import (
+    POOL_ROW_LIFETIME,
+    math_challenge,
+    refill_pool,
+    spoken_challenge,
+)
+from comments.models import Comment
+
+from .conftest import form_values, post_url
+
+pytestmark = pytest.mark.django_db
+
+
+def test_challenge_is_words_and_symbols_with_a_numeric_answer():
+    for _ in range(200):
+        challenge, answer = math_challenge()
+        left, operator, right, equals = challenge.split()
+        assert len(challenge) <= 32
+        assert operator in {"+", "×"} and equals == "="
+        assert right.isdigit() and not left.isdigit()
+        assert answer.isdigit()
+
+
+@pytest.mark.parametrize(
+    ("challenge", "spoken"),
+    [("five × 1 =", "five times one equals"), ("nine + 12 =", "nine plus one two equals")],
+)
+def test_question_is_spoken_in_words(challenge, spoken):
+    assert spoken_challenge(challenge) == spoken
+
+
+def test_refill_tops_the_pool_up_and_drops_expired_rows():
+    CaptchaStore.objects.create(
+        challenge="one + 1 =", response="2", expiration=timezone.now() - datetime.timedelta(1)
+    )
+
+    assert refill_pool(4) == 4
+    assert refill_pool(4) == 0
+    assert CaptchaStore.objects.count() == 4
+
+
+def test_a_picked_question_lives_at_least_an_hour(client, article, captcha_pool):
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    row = CaptchaStore.objects.get(hashkey=form_values(page, "captcha_0"))
+    assert row.expiration - timezone.now() > datetime.timedelta(hours=1)
+    assert row.expiration - timezone.now() <= POOL_ROW_LIFETIME
+
+
+def test_reading_takes_questions_from_the_pool(client, article, captcha_pool):
+    keys = set(captcha_pool.values_list("hashkey", flat=True))
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert form_values(page, "captcha_0") in keys
+    assert CaptchaStore.objects.count() == len(keys)
+
+
+def test_test_mode_answer_is_accepted_when_switched_on(client, article, fill_form, monkeypatch):
+    monkeypatch.setattr(captcha.conf.settings, "CAPTCHA_TEST_MODE", True)
+
+    response = client.post(post_url(article), fill_form(article, captcha_1="passed"))
+
+    assert response.status_code == 303
+    assert Comment.objects.count() == 1
+
+
+def test_audio_link_only_when_flite_is_available(client, article, captcha_pool, settings):
+    settings.CAPTCHA_FLITE_PATH = None
+    assert "Listen to the question" not in client.get(article.get_absolute_url()).content.decode()
+
+    settings.CAPTCHA_FLITE_PATH = "/usr/bin/flite"
+    page = client.get(article.get_absolute_url()).content.decode()
+    key = form_values(page, "captcha_0")
+    assert f'href="/comments/captcha/{key}/audio.wav">Listen to the question</a>' in page
+
+
+@pytest.fixture
+def fake_flite(tmp_path, settings):
+    """Stands in for flite: writes the words it was asked to say into the output file."""
+    script = tmp_path / "flite"
+    script.write_text('#!/bin/sh\nprintf "RIFF%s" "$2" > "$4"\n')
+    script.chmod(0o755)
+    settings.CAPTCHA_FLITE_PATH = str(script)
+    return script
+
+
+def test_audio_speaks_the_question_in_words(client, captcha_pool, fake_flite):
+    row = CaptchaStore.objects.create(
+        challenge="five × 1 =", response="5", expiration=timezone.now() + POOL_ROW_LIFETIME
+    )
+
+    response = client.get(f"/comments/captcha/{row.hashkey}/audio.wav")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "audio/wav"
+    assert response.content == b"RIFFfive times one equals"
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_audio_of_an_unknown_question_is_gone(client, fake_flite):
+    assert client.get(f"/comments/captcha/{'a' * 40}/audio.wav").status_code == 410
+    assert client.get("/comments/captcha/not-a-key/audio.wav").status_code == 404
+
+
+def test_audio_without_flite_is_404(client, settings, captcha_pool):
+    settings.CAPTCHA_FLITE_PATH = None
+
+    key = captcha_pool.first().hashkey
+
+    assert client.get(f"/comments/captcha/{key}/audio.wav").status_code == 404
+
+
+def test_broken_flite_answers_503_not_500(client, captcha_pool, settings, tmp_path):
+    broken = tmp_path / "flite"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    settings.CAPTCHA_FLITE_PATH = str(broken)
+
+    response = client.get(f"/comments/captcha/{captcha_pool.first().hashkey}/audio.wav")
+
+    assert response.status_code == 503
+
+
+def test_refresh_view_hands_out_a_pool_question(client, captcha_pool):
+    response = client.get("/captcha/refresh/", headers={"x-requested-with": "XMLHttpRequest"})
+
+    data = response.json()
+    assert CaptchaStore.objects.filter(hashkey=data["key"]).exists()
+    assert re.fullmatch(r"/captcha/image/\w+/", data["image_url"])
+
+
+def test_captcha_image_is_drawn(client, captcha_pool):
+    response = client.get(f"/captcha/image/{captcha_pool.first().hashkey}/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
