@@ -1,4 +1,5 @@
 import math
+from datetime import timedelta
 
 import markdown
 import nh3
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 WORDS_PER_MINUTE = 230
 SEARCH_CONFIG = "english"
+UPDATE_GRACE = timedelta(minutes=1)
 SEARCH_MAX_TERMS = 8
 ALLOWED_BODY_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h2", "h3",
@@ -103,6 +105,20 @@ class ArticleQuerySet(models.QuerySet):
 
     def for_display(self):
         return self.select_related("section", "author").prefetch_related("tags")
+
+    def before(self, article):
+        """Articles published just before this one, nearest first (ties broken by id)."""
+        when = article.published_at
+        return self.filter(
+            Q(published_at__lt=when) | Q(published_at=when, id__lt=article.pk)
+        ).order_by("-published_at", "-id")
+
+    def after(self, article):
+        """Articles published just after this one, nearest first."""
+        when = article.published_at
+        return self.filter(
+            Q(published_at__gt=when) | Q(published_at=when, id__gt=article.pk)
+        ).order_by("published_at", "id")
 
     def search(self, query):
         """Titles, standfirsts and bodies matching the reader's words, best first.
@@ -208,6 +224,11 @@ class Article(models.Model):
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
+
+    @property
+    def was_updated(self):
+        """Edited after publication: worth telling the reader (saves within a minute are not)."""
+        return bool(self.published_at) and self.updated_at - self.published_at > UPDATE_GRACE
 
     @property
     def reading_minutes(self):

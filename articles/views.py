@@ -1,10 +1,265 @@
-from django.views.generic import ListView
+"""The reader's site: every public page goes through `Article.objects.published()`."""
 
-from .models import Article
+import re
+
+from django.conf import settings
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
+from django.views.generic import DetailView, ListView
+
+from .models import Article, Author, Section, Tag
+
+# Deep pages are a crawler's game, not a reader's; beyond this an OFFSET only costs us.
+MAX_PAGE_NUMBER = 10_000
+SEARCH_MAX_LENGTH = 200
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+RELATED_ARTICLES = 3
 
 
-class HomeView(ListView):
-    template_name = "articles/home.html"
+class PageWindow:
+    """One page of a list, found by fetching one row more than it shows.
+
+    Django's Paginator counts the whole result set to know the last page; on a large
+    archive that COUNT(*) costs more than the page itself. Readers only need "newer" and
+    "older" links, so one extra row tells whether an older page exists.
+    """
+
+    def __init__(self, rows, *, number, per_page):
+        self.number = number
+        self.object_list = rows[:per_page]
+        self.has_next = len(rows) > per_page
+        self.has_previous = number > 1
+        self.has_other_pages = self.has_next or self.has_previous
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self):
+        return len(self.object_list)
+
+    def next_page_number(self):
+        return self.number + 1
+
+    def previous_page_number(self):
+        return self.number - 1
+
+
+def page_number(request):
+    """The `?page=` a reader asked for; anything but a page that can exist is a 404."""
+    raw = request.GET.get("page", "1")
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_NUMBER:
+        raise Http404("No such page.")
+    return int(raw)
+
+
+class ArticleListMixin:
+    """Public articles, paginated without counting, plus what every list page shows."""
+
+    template_name = "articles/article_list.html"
+    context_object_name = "articles"
+    meta_title = ""
+    meta_description = ""
 
     def get_queryset(self):
         return Article.objects.published().for_list()
+
+    def get_paginate_by(self, queryset):
+        return settings.ARTICLES_PER_PAGE
+
+    def paginate_queryset(self, queryset, page_size):
+        number = page_number(self.request)
+        offset = (number - 1) * page_size
+        rows = list(queryset[offset : offset + page_size + 1])
+        if number > 1 and not rows:
+            raise Http404("No such page.")
+        page = PageWindow(rows, number=number, per_page=page_size)
+        return None, page, page.object_list, page.has_other_pages
+
+    def get_meta_title(self):
+        return self.meta_title
+
+    def get_meta_description(self):
+        return self.meta_description or settings.SITE_DESCRIPTION
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        page = context["page_obj"]
+        canonical = self.request.path
+        if page.number > 1:
+            canonical += f"?page={page.number}"
+        title = self.get_meta_title()
+        if title and page.number > 1:
+            title = f"{title} (page {page.number})"
+        context.update(
+            meta_title=title,
+            meta_description=self.get_meta_description(),
+            canonical_url=self.request.build_absolute_uri(canonical),
+        )
+        return context
+
+
+class HomeView(ArticleListMixin, ListView):
+    """The lead story and the latest articles; older ones page by page."""
+
+    template_name = "articles/home.html"
+
+
+class SectionView(ArticleListMixin, ListView):
+    def get_queryset(self):
+        self.section = get_object_or_404(Section, slug=self.kwargs["slug"])
+        return super().get_queryset().filter(section=self.section)
+
+    def get_meta_title(self):
+        return self.section.name
+
+    def get_meta_description(self):
+        return self.section.description or f"The latest from {self.section.name}."
+
+    def get_context_data(self, **kwargs):
+        slug = self.section.slug
+        return super().get_context_data(
+            heading=self.section.name,
+            intro=self.section.description,
+            section=self.section,
+            feeds={
+                "rss": reverse("articles:section-feed-rss", kwargs={"slug": slug}),
+                "atom": reverse("articles:section-feed-atom", kwargs={"slug": slug}),
+            },
+            **kwargs,
+        )
+
+
+class TagView(ArticleListMixin, ListView):
+    def get_queryset(self):
+        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        return super().get_queryset().filter(tags=self.tag)
+
+    def get_meta_title(self):
+        return f"Tagged “{self.tag.name}”"
+
+    def get_meta_description(self):
+        return f"Articles about {self.tag.name}."
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(heading=self.get_meta_title(), tag=self.tag, **kwargs)
+
+
+class AuthorView(ArticleListMixin, ListView):
+    template_name = "articles/author.html"
+
+    def get_queryset(self):
+        self.author = get_object_or_404(Author, slug=self.kwargs["slug"])
+        return super().get_queryset().filter(author=self.author)
+
+    def get_meta_title(self):
+        return self.author.display_name
+
+    def get_meta_description(self):
+        return self.author.bio or f"Articles by {self.author.display_name}."
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            heading=self.author.display_name, author=self.author, **kwargs
+        )
+
+
+def clean_search_query(raw):
+    """What a search box may send, reduced to words: no control characters, bounded."""
+    text = CONTROL_CHARACTERS.sub(" ", raw)[:SEARCH_MAX_LENGTH]
+    return " ".join(text.split())
+
+
+class SearchView(ArticleListMixin, ListView):
+    template_name = "articles/search.html"
+    meta_title = "Search"
+
+    def get_queryset(self):
+        self.query = clean_search_query(self.request.GET.get("q", ""))
+        if not self.query:
+            return Article.objects.none()
+        return super().get_queryset().search(self.query)
+
+    def get_meta_title(self):
+        return f"Search: {self.query}" if self.query else "Search"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(query=self.query, **kwargs)
+        # Result pages are not documents of their own.
+        context["canonical_url"] = self.request.build_absolute_uri(self.request.path)
+        return context
+
+
+class ArticleDetailView(DetailView):
+    """An article; staff also see drafts and scheduled articles, marked as a preview."""
+
+    template_name = "articles/article_detail.html"
+    context_object_name = "article"
+
+    def get_queryset(self):
+        articles = Article.objects.for_display()
+        if self.request.user.is_staff:
+            return articles
+        return articles.published()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        article = self.object
+        published = Article.objects.published()
+        context.update(
+            is_preview=not article.is_public,
+            related_articles=published.for_list()
+            .filter(section_id=article.section_id)
+            .exclude(pk=article.pk)[:RELATED_ARTICLES],
+            meta_title=article.title,
+            meta_description=article.standfirst,
+            canonical_url=self.request.build_absolute_uri(article.get_absolute_url()),
+        )
+        if article.published_at:
+            links = published.only("title", "slug", "published_at")
+            context["previous_article"] = links.before(article).first()
+            context["next_article"] = links.after(article).first()
+        context["structured_data"] = self.structured_data(article, context["canonical_url"])
+        return context
+
+    def structured_data(self, article, url):
+        """schema.org NewsArticle, for search engines and link previews."""
+        data = {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": article.title,
+            "description": article.standfirst,
+            "mainEntityOfPage": url,
+            "articleSection": article.section.name,
+            "dateModified": article.updated_at.isoformat(),
+            "author": {
+                "@type": "Person",
+                "name": article.author.display_name,
+                "url": self.request.build_absolute_uri(article.author.get_absolute_url()),
+            },
+            "publisher": {"@type": "Organization", "name": settings.SITE_NAME},
+        }
+        if article.published_at:
+            data["datePublished"] = article.published_at.isoformat()
+        if article.lead_image:
+            data["image"] = [self.request.build_absolute_uri(article.lead_image.url)]
+        return data
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if context["is_preview"]:
+            # A draft must never sit in a shared cache where a reader could get it.
+            patch_cache_control(response, no_cache=True, private=True)
+        return response
+
+
+@require_safe
+@cache_control(max_age=3600, public=True)
+def robots_txt(request):
+    """Deliberately tiny: no template, no database; the benchmark's floor."""
+    sitemap = request.build_absolute_uri(reverse("articles:sitemap"))
+    lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /search/", f"Sitemap: {sitemap}"]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -1,0 +1,88 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import ngettext
+
+from .models import Article, Author, Section, Tag
+
+
+@admin.register(Section)
+class SectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "order"]
+    list_editable = ["order"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Author)
+class AuthorAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "slug", "user"]
+    list_select_related = ["user"]
+    search_fields = ["display_name"]
+    prepopulated_fields = {"slug": ["display_name"]}
+    raw_id_fields = ["user"]
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "section", "author", "status", "published_at", "is_live"]
+    list_filter = ["status", "section", ("published_at", admin.DateFieldListFilter)]
+    list_select_related = ["section", "author"]
+    search_fields = ["title", "standfirst", "author__display_name"]
+    date_hierarchy = "published_at"
+    prepopulated_fields = {"slug": ["title"]}
+    autocomplete_fields = ["author", "tags"]
+    readonly_fields = ["comment_count", "created_at", "updated_at"]
+    actions = ["publish", "unpublish"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "standfirst", "body"]}),
+        ("Placement", {"fields": ["section", "author", "tags"]}),
+        ("Publication", {"fields": ["status", "published_at", "comments_enabled"]}),
+        ("Lead image", {"fields": ["lead_image", "lead_image_alt"]}),
+        ("Record", {"fields": ["comment_count", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("body", "body_html")
+
+    @admin.display(boolean=True, description="Readers can see it")
+    def is_live(self, article):
+        return article.is_public
+
+    @admin.action(description="Publish the selected articles", permissions=["change"])
+    def publish(self, request, queryset):
+        """Drafts go live now, or at their scheduled time if one is set in the future."""
+        now = timezone.now()
+        articles = list(queryset.filter(status=Article.Status.DRAFT))
+        for article in articles:
+            article.status = Article.Status.PUBLISHED
+            article.published_at = article.published_at or now
+            article.save(update_fields=["status", "published_at", "updated_at"])
+            self.log_change(request, article, "Published.")
+        self.message_user(
+            request,
+            ngettext("%d article published.", "%d articles published.", len(articles))
+            % len(articles),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Unpublish the selected articles", permissions=["change"])
+    def unpublish(self, request, queryset):
+        """Back to draft: gone from every public page at once; the date is kept."""
+        articles = list(queryset.filter(status=Article.Status.PUBLISHED))
+        for article in articles:
+            article.status = Article.Status.DRAFT
+            article.save(update_fields=["status", "updated_at"])
+            self.log_change(request, article, "Unpublished.")
+        self.message_user(
+            request,
+            ngettext("%d article unpublished.", "%d articles unpublished.", len(articles))
+            % len(articles),
+            messages.SUCCESS,
+        )

@@ -1,0 +1,293 @@
+"""Demo content: sections, authors, tags and articles of generated text.
+
+Everything is drawn from a seeded random generator, so two runs give the same site.
+The text is assembled from the word lists below (invented places and people), never
+copied from real articles. Large counts (benchmarks) use bulk inserts and a small pool
+of bodies rendered once, so 100,000 articles take seconds, not minutes.
+"""
+
+import random
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import Article, Author, Section, Tag, render_markdown
+
+SEED = 2026
+BATCH_SIZE = 2000
+BODY_POOL_SIZE = 40
+
+SECTIONS = [
+    ("News", "news", "What happened today across the valley and the coast.", 1),
+    ("Politics", "politics", "Councils, budgets and the people who decide them.", 2),
+    ("Business", "business", "Jobs, shops, harbours and the local economy.", 3),
+    ("Science", "science", "Research from our universities, labs and field stations.", 4),
+    ("Culture", "culture", "Books, music, theatre and the places that keep them alive.", 5),
+    ("Sport", "sport", "Results and stories from the clubs and the grounds.", 6),
+    ("Opinion", "opinion", "Arguments from our columnists and our readers.", 7),
+]
+
+AUTHORS = [
+    ("Maren Holloway", "Covers local government and too many budget meetings."),
+    ("Tobias Quayle", "Science correspondent; formerly a field ecologist on the northern marshes."),
+    ("Ines Achterberg", "Business reporter: the harbour, the markets and small firms."),
+    ("Rafael Oduya", "Culture editor. Reviews books, concerts and village pantomimes."),
+    ("Signe Larkspur", "Sport writer who has never missed a home match of the Fernbridge Rovers."),
+    ("Camille Brennock", "Senior news reporter on transport, housing and public services."),
+    ("Dev Anand Palmer", "Opinion columnist writing about towns, trains and civic life."),
+]  # fmt: skip
+
+TAGS = [
+    "Housing", "Transport", "Schools", "Health", "Climate", "Budget", "Harbour", "Farming",
+    "Libraries", "Elections", "Rivers", "Energy", "Football", "Rowing", "Theatre", "Music",
+    "Books", "Startups", "Markets", "Wildlife", "Weather", "Heritage",
+]  # fmt: skip
+
+PLACES = [
+    "Fernbridge", "Halden Bay", "Marlow Cross", "Oakhythe", "Stennet", "Wyrley Vale",
+    "Castle Amber", "Lowmere", "Tarrow Point", "Kilnsey Green", "Brackwater", "Ashby Reach",
+]  # fmt: skip
+BODIES = [
+    "the town council", "residents", "the harbour board", "local traders", "the university",
+    "the county planners", "volunteers", "the library trust", "farmers", "the rowing club",
+    "parents", "the health board", "shop owners", "the river authority", "the theatre company",
+]  # fmt: skip
+HEADLINE_SUBJECTS = [
+    "council", "harbour board", "university", "library trust", "rowing club", "health board",
+    "river authority", "theatre company", "chamber of commerce", "school board",
+]  # fmt: skip
+ACTIONS = [
+    "approve", "reject", "delay", "back", "question", "celebrate", "review", "fund",
+    "challenge", "launch", "rethink", "welcome",
+]  # fmt: skip
+ACTIONS_PAST = {
+    "approve": "approves", "reject": "rejects", "delay": "delays", "back": "backs",
+    "question": "questions", "celebrate": "celebrates", "review": "reviews", "fund": "funds",
+    "challenge": "challenges", "launch": "launches", "rethink": "rethinks", "welcome": "welcomes",
+}  # fmt: skip
+PROJECTS = [
+    "a new ferry timetable", "the riverside cycle path", "plans for a night market",
+    "a solar roof on the leisure centre", "the closure of two bus routes",
+    "a community orchard", "the restoration of the old mill", "a larger school canteen",
+    "a flood barrier on the lower river", "free evening parking", "a late-opening library",
+    "a shared workshop for makers", "the summer festival budget", "a new lifeboat station",
+    "a survey of nesting birds", "cheaper rents for small shops",
+]  # fmt: skip
+DETAILS = [
+    "the cost would be spread over three years",
+    "a public meeting is planned for next month",
+    "the idea first came from a petition signed by hundreds of people",
+    "work could begin before the end of the year",
+    "the figures will be published in full",
+    "nobody expected the vote to be so close",
+    "a similar scheme worked well in a neighbouring town",
+    "the plan still needs approval from the county",
+    "opening hours would change only slightly",
+    "younger residents were the most enthusiastic",
+    "the money comes from a fund set aside years ago",
+    "traffic on the main road has doubled since 2010",
+]  # fmt: skip
+SPEAKERS = [
+    "a spokesperson for the council", "the chair of the residents' association",
+    "one shop owner on the high street", "a researcher who studied the proposal",
+    "the head teacher", "a long-serving volunteer", "the harbour master",
+]  # fmt: skip
+QUOTES = [
+    "We listened, and we changed the plan because of what we heard",
+    "It is a small step, but it is the right one",
+    "People here want to be asked before things are decided",
+    "The numbers only work if everyone plays their part",
+    "We will know in a year whether this was worth it",
+    "Nobody should have to choose between the bus and their job",
+]  # fmt: skip
+HEADINGS = [
+    "What happens next", "How we got here", "The numbers", "What people are saying",
+    "The objections", "A longer view", "What it means for you",
+]  # fmt: skip
+
+
+class TextGenerator:
+    """Plausible local-news prose from a seeded random generator."""
+
+    def __init__(self, seed=SEED):
+        self.random = random.Random(seed)  # noqa: S311 (repeatable text, not secrets)
+
+    def pick(self, items):
+        return self.random.choice(items)
+
+    def title(self):
+        subject, action = self.pick(HEADLINE_SUBJECTS), ACTIONS_PAST[self.pick(ACTIONS)]
+        return f"{self.pick(PLACES)} {subject} {action} {self.pick(PROJECTS)}"[:200]
+
+    def standfirst(self):
+        return (
+            f"{self.pick(BODIES).capitalize()} in {self.pick(PLACES)} said {self.pick(DETAILS)}, "
+            f"as debate continues over {self.pick(PROJECTS)}."
+        )
+
+    def sentence(self):
+        shape = self.random.randrange(4)
+        if shape == 0:
+            return f"{self.pick(BODIES).capitalize()} said {self.pick(DETAILS)}."
+        if shape == 1:
+            return f"“{self.pick(QUOTES)},” said {self.pick(SPEAKERS)}."
+        if shape == 2:
+            return (
+                f"In {self.pick(PLACES)}, {self.pick(BODIES)} voted to "
+                f"{self.pick(ACTIONS)} {self.pick(PROJECTS)}."
+            )
+        return f"According to {self.pick(SPEAKERS)}, {self.pick(DETAILS)}."
+
+    def paragraph(self):
+        return " ".join(self.sentence() for _ in range(self.random.randint(3, 5)))
+
+    def body(self):
+        """Markdown: paragraphs under subheadings, with a list of key points."""
+        parts = [self.paragraph(), self.paragraph()]
+        for heading in self.random.sample(HEADINGS, self.random.randint(2, 3)):
+            parts.append(f"## {heading}")
+            parts.extend(self.paragraph() for _ in range(self.random.randint(1, 3)))
+        points = "\n".join(f"- {self.pick(DETAILS).capitalize()}." for _ in range(3))
+        parts.insert(2, f"Key points:\n\n{points}")
+        return "\n\n".join(parts)
+
+
+def create_sections():
+    for name, slug, description, order in SECTIONS:
+        Section.objects.get_or_create(
+            slug=slug, defaults={"name": name, "description": description, "order": order}
+        )
+    return list(Section.objects.filter(slug__in=[slug for _, slug, _, _ in SECTIONS]))
+
+
+def create_authors():
+    for name, bio in AUTHORS:
+        Author.objects.get_or_create(
+            slug=slugify(name), defaults={"display_name": name, "bio": bio}
+        )
+    return list(Author.objects.filter(slug__in=[slugify(name) for name, _ in AUTHORS]))
+
+
+def create_tags():
+    for name in TAGS:
+        Tag.objects.get_or_create(slug=slugify(name), defaults={"name": name})
+    return list(Tag.objects.filter(slug__in=[slugify(name) for name in TAGS]))
+
+
+class SlugMaker:
+    """Readable unique slugs: a repeated headline gets -2, -3... without rescanning."""
+
+    def __init__(self, taken):
+        self.taken = set(taken)
+        self.next_number = {}
+
+    def __call__(self, title):
+        base = slugify(title)[:180] or "article"
+        slug = base
+        while slug in self.taken:
+            number = self.next_number.get(base, 2)
+            self.next_number[base] = number + 1
+            slug = f"{base}-{number}"
+        self.taken.add(slug)
+        return slug
+
+
+def link_tags(pairs):
+    """Insert (article_id, tag_id) rows in one executemany: thousands of model
+    instances for a join table cost more than the rows themselves."""
+    through = Article.tags.through._meta
+    sql = "INSERT INTO {} ({}, {}) VALUES (%s, %s)".format(  # noqa: S608 (model metadata)
+        *(connection.ops.quote_name(name) for name in (through.db_table, "article_id", "tag_id"))
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, pairs)
+
+
+def create_articles(count, *, now=None, seed=SEED, progress=None):
+    """Create `count` published articles, newest at `now`, older ones back in time.
+
+    Returns the new articles' ids, newest first. `progress(done, total)` is called after
+    each batch. Bodies come from a pool rendered once: `bulk_create` bypasses `save()`,
+    so `body_html` is set here.
+    """
+    now = now or timezone.now()
+    text = TextGenerator(seed)
+    sections, authors, tags = create_sections(), create_authors(), create_tags()
+    bodies = [text.body() for _ in range(BODY_POOL_SIZE)]
+    rendered = [(body, render_markdown(body)) for body in bodies]
+    unique_slug = SlugMaker(Article.objects.values_list("slug", flat=True))
+    published_at = now
+    ids = []
+    for start in range(0, count, BATCH_SIZE):
+        batch = []
+        for _ in range(min(BATCH_SIZE, count - start)):
+            title = text.title()
+            body, body_html = text.pick(rendered)
+            batch.append(
+                Article(
+                    title=title,
+                    slug=unique_slug(title),
+                    standfirst=text.standfirst(),
+                    body=body,
+                    body_html=body_html,
+                    author=text.pick(authors),
+                    section=text.pick(sections),
+                    status=Article.Status.PUBLISHED,
+                    published_at=published_at,
+                )
+            )
+            published_at -= timedelta(minutes=text.random.randint(20, 600))
+        with transaction.atomic():
+            created = Article.objects.bulk_create(batch)
+            batch_ids = [article.pk for article in created]
+            links = [
+                (pk, tag.pk)
+                for pk in batch_ids
+                for tag in text.random.sample(tags, text.random.randint(1, 3))
+            ]
+            link_tags(links)
+            # auto_now stamped these rows "now"; they were last edited when published.
+            Article.objects.filter(pk__in=batch_ids).update(
+                updated_at=F("published_at"), created_at=F("published_at")
+            )
+        ids.extend(batch_ids)
+        if progress:
+            progress(len(ids), count)
+    return ids
+
+
+def create_unpublished_examples(*, now):
+    """A draft and a scheduled article: proof that neither shows anywhere public."""
+    text = TextGenerator(SEED + 1)
+    section, author = Section.objects.get(slug="news"), Author.objects.order_by("pk").first()
+    examples = [
+        ("demo-draft-not-yet-ready", Article.Status.DRAFT, None),
+        ("demo-scheduled-for-tomorrow", Article.Status.PUBLISHED, now + timedelta(days=1)),
+    ]
+    for slug, status, published_at in examples:
+        if not Article.objects.filter(slug=slug).exists():
+            Article.objects.create(
+                title=text.title(),
+                slug=slug,
+                standfirst=text.standfirst(),
+                body=text.body(),
+                author=author,
+                section=section,
+                status=status,
+                published_at=published_at,
+            )
+
+
+def seed(*, articles=30, now=None, progress=None):
+    """Top the site up to `articles` published articles; a second run changes nothing.
+
+    Returns the ids of the articles created by this run (empty when there was enough).
+    """
+    now = now or timezone.now()
+    missing = articles - Article.objects.published().count()
+    ids = create_articles(missing, now=now, progress=progress) if missing > 0 else []
+    create_unpublished_examples(now=now)
+    return ids

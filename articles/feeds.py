@@ -1,0 +1,75 @@
+"""RSS and Atom feeds for the whole site and for each section."""
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+
+from .models import Article, Section
+
+FEED_ITEMS = 20
+
+
+class LatestArticlesFeed(Feed):
+    description_template = None
+
+    def title(self):
+        return settings.SITE_NAME
+
+    def description(self):
+        return settings.SITE_DESCRIPTION
+
+    def link(self):
+        return reverse("articles:home")
+
+    def items(self):
+        return Article.objects.published().for_list()[:FEED_ITEMS]
+
+    def item_title(self, item):
+        return item.title
+
+    def item_description(self, item):
+        return item.standfirst
+
+    def item_author_name(self, item):
+        return item.author.display_name
+
+    def item_author_link(self, item):
+        return item.author.get_absolute_url()
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at
+
+    def item_categories(self, item):
+        return [item.section.name]
+
+
+class LatestArticlesAtomFeed(LatestArticlesFeed):
+    feed_type = Atom1Feed
+    subtitle = LatestArticlesFeed.description
+
+
+class SectionFeed(LatestArticlesFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Section, slug=slug)
+
+    def title(self, section):
+        return f"{section.name} — {settings.SITE_NAME}"
+
+    def description(self, section):
+        return section.description or f"The latest from {section.name}."
+
+    def link(self, section):
+        return section.get_absolute_url()
+
+    def items(self, section):
+        return Article.objects.published().for_list().filter(section=section)[:FEED_ITEMS]
+
+
+class SectionAtomFeed(SectionFeed):
+    feed_type = Atom1Feed
+    subtitle = SectionFeed.description
