@@ -103,6 +103,14 @@ def add_to_pool(count):
     return CaptchaStore.objects.bulk_create(rows)
 
 
+def discard_question(key):
+    """Retire a question the reader asked to replace; True if there was one to retire."""
+    if not is_valid_key(key):
+        return False
+    deleted, _ = CaptchaStore.objects.filter(hashkey=key).delete()
+    return bool(deleted)
+
+
 class MathCaptchaWidget(CaptchaTextInput):
     """The stock widget, with the answer box reachable by its own <label for>.
 

@@ -22,7 +22,7 @@ from articles.models import Article
 from articles.views import ArticleDetailView
 
 from . import moderation
-from .captcha import add_to_pool, is_valid_key, speak, spoken_challenge
+from .captcha import add_to_pool, discard_question, is_valid_key, speak, spoken_challenge
 from .forms import CommentForm
 from .services import submit_comment
 from .thread import build_thread, remember_pending
@@ -51,6 +51,9 @@ def post_comment(request, article_pk):
     form = CommentForm(request.POST, article=article, visible_parents=thread.visible)
     if "new_question" in request.POST:
         # The no-JavaScript "new question" button: same text, another question, no errors.
+        # The old question is retired (and replaced in the pool) so it cannot come back.
+        if discard_question(request.POST.get("captcha_0")):
+            add_to_pool(1)
         form = CommentForm.with_typed_values(
             request.POST, article=article, visible_parents=thread.visible
         )

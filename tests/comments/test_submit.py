@@ -369,8 +369,10 @@ def test_new_question_button_keeps_text_without_errors(client, article, fill_for
     assert response.status_code == 200
     assert "Half written.</textarea>" in page
     assert 'id="comment-errors"' not in page
-    assert form_values(page, "captcha_0") != data["captcha_0"]
-    assert CaptchaStore.objects.filter(hashkey=data["captcha_0"]).exists()  # not used up
+    new_key = form_values(page, "captcha_0")
+    assert new_key != data["captcha_0"]
+    assert CaptchaStore.objects.filter(hashkey=new_key).exists()
+    assert not CaptchaStore.objects.filter(hashkey=data["captcha_0"]).exists()  # retired
 
 
 def test_csrf_failure_gives_the_text_back_with_a_fresh_form(article, captcha_pool):
