@@ -4,6 +4,7 @@ Every status change goes through `comments.services`; the admin only asks for de
 """
 
 from collections import defaultdict
+from functools import partial
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -337,7 +338,11 @@ class CommentAdmin(admin.ModelAdmin):
         extra_context = extra_context or {}
         if self.has_moderate_permission(request):
             extra_context["decisions"] = [
-                (reverse("admin:comments_comment_decide", args=[object_id, decision]), label)
+                (
+                    reverse("admin:comments_comment_decide", args=[object_id, decision]),
+                    label,
+                    DECISION_TARGET[decision],
+                )
                 for decision, (_, _, label) in DECISIONS.items()
             ]
         return super().change_view(request, object_id, form_url, extra_context)
@@ -356,7 +361,7 @@ class CommentAdmin(admin.ModelAdmin):
             queryset.delete()
             for article_id in article_ids:
                 services.refresh_comment_count(article_id)
-                transaction.on_commit(lambda a=article_id: comments_cache.invalidate_article(a))
+                transaction.on_commit(partial(comments_cache.invalidate_article, article_id))
 
     # Privacy requests -------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from comments import cache as comments_cache
 from comments.models import Comment
 
 ERASED_NAME = "Anonymous"
+ERASED_REPR = "Anonymised comment"
 ERASED_BODY = "This comment was removed at the commenter's request."
 ERASE_LOG_MESSAGE = "Erased the commenter's personal data at their request."
 
@@ -70,9 +72,14 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
         if not comments:
             return 0
         Comment.objects.filter(pk__in=[c.pk for c in comments]).update(**changes)
+        # Earlier log entries name the commenter in their description: scrub those too.
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Comment),
+            object_id__in=[str(c.pk) for c in comments],
+        ).update(object_repr=ERASED_REPR)
         if by is not None:
             for comment in comments:
-                comment.name = ERASED_NAME  # the log's object_repr must not keep the name
+                comment.name = ERASED_NAME  # the new entries' description must not name them
             LogEntry.objects.log_actions(
                 user_id=by.pk,
                 queryset=comments,

@@ -43,7 +43,7 @@ class TestPurgeSpam:
 
         output = run("purge_spam", "--older-than", "30")
 
-        assert "Deleted 1 spam comments older than 30 days." in output
+        assert "Deleted 1 comments: spam older than 30 days" in output
         assert set(Comment.objects.values_list("pk", flat=True)) == {
             recent_spam.pk,
             old_rejected.pk,

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from comments.models import Comment
 from comments.privacy import ERASED_BODY, erase_commenter_data
+from comments.services import approve
 from tests.comments.conftest import make_comment
 from tests.comments.factories import make_editor
 
@@ -40,7 +41,13 @@ def ada_comments(article):
             user_agent="Firefox",
             notify_on_publish=True,
         ),
-        make_comment(article, name="Ada L.", email="Ada@Example.com", body="Second thoughts."),
+        make_comment(
+            article,
+            name="Ada L.",
+            email="Ada@Example.com",
+            body="Second thoughts.",
+            status=Comment.Status.PENDING,
+        ),
     ]
 
 
@@ -114,13 +121,14 @@ class TestErase:
 
         assert json.loads(run("commenter_data", "export", "ada@example.com"))["comments"] == []
 
-    def test_an_erase_from_the_admin_is_logged_without_the_name(self, ada_comments):
+    def test_the_admin_log_keeps_the_decisions_but_not_the_name(self, ada_comments):
         editor = make_editor()
+        approve(ada_comments[1], by=editor)  # logged while the name was still there
 
         erase_commenter_data("ada@example.com", by=editor)
 
         entries = LogEntry.objects.filter(user=editor)
-        assert entries.count() == 2
+        assert entries.count() == 3
         assert all("Ada" not in entry.object_repr for entry in entries)
 
 

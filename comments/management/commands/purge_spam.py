@@ -1,4 +1,5 @@
 from datetime import timedelta
+from functools import partial
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -28,6 +29,8 @@ class Command(BaseCommand):
             _, deleted = spam.delete()
             for article_id in article_ids:
                 # Replies to spam were hidden, but may have been waiting in the queue.
-                transaction.on_commit(lambda a=article_id: comments_cache.invalidate_article(a))
+                transaction.on_commit(partial(comments_cache.invalidate_article, article_id))
         count = deleted.get(Comment._meta.label, 0)
-        self.stdout.write(f"Deleted {count} spam comments older than {older_than} days.")
+        self.stdout.write(
+            f"Deleted {count} comments: spam older than {older_than} days and any replies to it."
+        )
