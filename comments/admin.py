@@ -4,7 +4,9 @@ Every status change goes through `comments.services`; the admin only asks for de
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -33,18 +35,22 @@ from comments.privacy import erase_commenter_data, export_commenter_data
 
 EXCERPT_WORDS = 16
 
-# decision in the URL -> (service, past tense for messages, button label)
+
+class Decision(NamedTuple):
+    operation: Callable  # the service that carries it out
+    target: str  # the status it leads to
+    done: str  # past tense, for messages
+    label: str  # on its button
+
+
+# Keyed by the name used in the decision URL.
 DECISIONS = {
-    "approve": (services.approve, "approved", "Approve"),
-    "unapprove": (services.unapprove, "moved back to the queue", "Unapprove"),
-    "reject": (services.reject, "rejected", "Reject"),
-    "spam": (services.mark_spam, "marked as spam", "Spam"),
-}
-DECISION_TARGET = {
-    "approve": Comment.Status.APPROVED,
-    "unapprove": Comment.Status.PENDING,
-    "reject": Comment.Status.REJECTED,
-    "spam": Comment.Status.SPAM,
+    "approve": Decision(services.approve, Comment.Status.APPROVED, "approved", "Approve"),
+    "unapprove": Decision(
+        services.unapprove, Comment.Status.PENDING, "moved back to the queue", "Unapprove"
+    ),
+    "reject": Decision(services.reject, Comment.Status.REJECTED, "rejected", "Reject"),
+    "spam": Decision(services.mark_spam, Comment.Status.SPAM, "marked as spam", "Spam"),
 }
 QUICK_DECISIONS = ["approve", "spam"]
 
@@ -213,12 +219,12 @@ class CommentAdmin(admin.ModelAdmin):
             format_html(
                 '<button type="submit" form="comment-decision" formaction="{}" '
                 'class="button comment-decision-{}">{}</button>',
-                reverse("admin:comments_comment_decide", args=[comment.pk, decision]),
-                decision,
-                DECISIONS[decision][2],
+                reverse("admin:comments_comment_decide", args=[comment.pk, name]),
+                name,
+                DECISIONS[name].label,
             )
-            for decision in QUICK_DECISIONS
-            if comment.status != DECISION_TARGET[decision]
+            for name in QUICK_DECISIONS
+            if comment.status != DECISIONS[name].target
         ]
         return format_html(
             '<span class="comment-decisions">{}</span>',
@@ -275,13 +281,13 @@ class CommentAdmin(admin.ModelAdmin):
 
     # Decisions --------------------------------------------------------------------------
 
-    def _decide(self, request, queryset, decision):
-        operation, done, _ = DECISIONS[decision]
+    def _decide(self, request, queryset, name):
+        decision = DECISIONS[name]
         comments = list(queryset.select_related("article"))
-        changed = sum(operation(comment, by=request.user) for comment in comments)
-        message = f"{comments_phrase(changed)} {done}."
+        changed = sum(decision.operation(comment, by=request.user) for comment in comments)
+        message = f"{comments_phrase(changed)} {decision.done}."
         if unchanged := len(comments) - changed:
-            message += f" {comments_phrase(unchanged)} already were."
+            message += f" {comments_phrase(unchanged)} already {'was' if unchanged == 1 else 'were'}."
         self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description="Approve selected comments", permissions=["moderate"])
@@ -304,29 +310,30 @@ class CommentAdmin(admin.ModelAdmin):
         decide = self.admin_site.admin_view(self.decide_view)
         return [
             path(
-                "<path:object_id>/decide/<slug:decision>/",
+                "<path:object_id>/decide/<slug:name>/",
                 decide,
                 name="comments_comment_decide",
             ),
             *super().get_urls(),
         ]
 
-    def decide_view(self, request, object_id, decision):
+    def decide_view(self, request, object_id, name):
         """One comment, one decision, then back to the page the moderator came from."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_moderate_permission(request):
             raise PermissionDenied
-        if decision not in DECISIONS:
+        if name not in DECISIONS:
             raise Http404("No such decision.")
         comment = self.get_object(request, unquote(object_id))
         if comment is None:
             raise Http404("No such comment.")
-        operation, done, _ = DECISIONS[decision]
-        if operation(comment, by=request.user):
-            self.message_user(request, f"Comment by {comment.name} {done}.", messages.SUCCESS)
+        decision = DECISIONS[name]
+        if decision.operation(comment, by=request.user):
+            message = f"Comment by {comment.name} {decision.done}."
+            self.message_user(request, message, messages.SUCCESS)
         else:
-            self.message_user(request, f"Comment by {comment.name} already was {done}.")
+            self.message_user(request, f"Comment by {comment.name} already was {decision.done}.")
         next_url = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -338,12 +345,8 @@ class CommentAdmin(admin.ModelAdmin):
         extra_context = extra_context or {}
         if self.has_moderate_permission(request):
             extra_context["decisions"] = [
-                (
-                    reverse("admin:comments_comment_decide", args=[object_id, decision]),
-                    label,
-                    DECISION_TARGET[decision],
-                )
-                for decision, (_, _, label) in DECISIONS.items()
+                (reverse("admin:comments_comment_decide", args=[object_id, name]), decision)
+                for name, decision in DECISIONS.items()
             ]
         return super().change_view(request, object_id, form_url, extra_context)
 

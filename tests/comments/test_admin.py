@@ -205,7 +205,7 @@ class TestBulkDecisions:
             moderator_client, "approve_selected", [pending, approved], url=f"{QUEUE}?status=all"
         )
 
-        assert "1 comment approved. 1 comment already were." in messages_of(response)
+        assert "1 comment approved. 1 comment already was." in messages_of(response)
         assert LogEntry.objects.filter(object_id=str(approved.pk)).count() == 0
 
     def test_moderators_cannot_delete(self, moderator_client, article):
