@@ -287,7 +287,8 @@ class CommentAdmin(admin.ModelAdmin):
         changed = sum(decision.operation(comment, by=request.user) for comment in comments)
         message = f"{comments_phrase(changed)} {decision.done}."
         if unchanged := len(comments) - changed:
-            message += f" {comments_phrase(unchanged)} already {'was' if unchanged == 1 else 'were'}."
+            verb = "was" if unchanged == 1 else "were"
+            message += f" {comments_phrase(unchanged)} already {verb}."
         self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description="Approve selected comments", permissions=["moderate"])
