@@ -7,6 +7,7 @@ from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
 from comments.models import Comment
+from comments.moderation import PREVIOUSLY_APPROVED, Verdict, assess
 from comments.thread import build_thread
 from tests.comments.conftest import make_article, make_comment
 from tests.comments.factories import make_moderator
@@ -195,3 +196,49 @@ def test_a_moderator_edit_to_the_body_refreshes_the_thread(
 
     assert Comment.objects.get(pk=comment.pk).body == "Fixed a typo."
     assert comments_cache.thread_version(article.pk) != before
+
+
+class TestPreviouslyApprovedRule:
+    def assess(self, email, body="Nice piece."):
+        return assess(name="Ada", email=email, url="", body=body, honeypot="")
+
+    def test_off_by_default_every_comment_waits(self, article, settings):
+        make_comment(article, email="ada@example.com", status=Status.APPROVED)
+
+        assert self.assess("ada@example.com").status == Status.PENDING
+
+    def test_on_an_address_with_an_approved_comment_skips_the_queue(self, article, settings):
+        settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED = True
+        make_comment(article, email="ada@example.com", status=Status.APPROVED)
+        make_comment(article, email="bob@example.com", status=Status.SPAM)
+
+        verdict = self.assess("ADA@example.com")
+
+        assert verdict == Verdict(Status.APPROVED, PREVIOUSLY_APPROVED)
+        assert self.assess("bob@example.com").status == Status.PENDING
+
+    def test_other_rules_still_hold_a_regular_commenter(self, article, settings):
+        settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED = True
+        settings.COMMENTS_MAX_LINKS = 1
+        make_comment(article, email="ada@example.com", status=Status.APPROVED)
+
+        verdict = self.assess("ada@example.com", body="https://a.example https://b.example")
+
+        assert verdict.status == Status.PENDING
+
+    def test_an_auto_approved_comment_counts_at_once(self, article):
+        services.submit_comment(
+            article=article,
+            parent=None,
+            name="Ada",
+            email="ada@example.com",
+            url="",
+            body="Welcome back to me.",
+            ip_address=None,
+            user_agent="",
+            notify_on_publish=False,
+            status=Status.APPROVED,
+            held_reason=PREVIOUSLY_APPROVED,
+        )
+
+        assert count_of(article) == 1
