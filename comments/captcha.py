@@ -115,7 +115,7 @@ class MathCaptchaWidget(CaptchaTextInput):
     """The stock widget, with the answer box reachable by its own <label for>.
 
     The stock template wraps both inputs in a fieldset, which leaves the answer without a
-    label; ours also offers the audio question and a "new question" control.
+    label; ours also offers the question spoken aloud (our own view, in words).
     """
 
     template_name = "comments/captcha_widget.html"
@@ -123,13 +123,14 @@ class MathCaptchaWidget(CaptchaTextInput):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        context["key"] = self._key
+        answer = context["widget"]["subwidgets"][1]
+        answer["attrs"]["inputmode"] = "numeric"  # a number pad on phones
+        context["image_width"], context["image_height"] = captcha_settings.CAPTCHA_IMAGE_SIZE
         context["audio"] = (
             reverse("comments:captcha-audio", kwargs={"key": self._key})
             if settings.CAPTCHA_FLITE_PATH
             else None
         )
-        context["refresh_url"] = self.refresh_url()
         return context
 
 

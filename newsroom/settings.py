@@ -294,8 +294,10 @@ CAPTCHA_GET_FROM_POOL = True
 CAPTCHA_GET_FROM_POOL_TIMEOUT = 60
 # The audio question appears only when flite is installed (Debian package "flite").
 CAPTCHA_FLITE_PATH = env("CAPTCHA_FLITE_PATH") or shutil.which("flite")
-CAPTCHA_IMAGE_SIZE = (150, 40)
-CAPTCHA_FONT_SIZE = 24
+# Wide enough for "seven × 9 ="; dots only: an arc through "+" can make it read as "×".
+CAPTCHA_IMAGE_SIZE = (220, 50)
+CAPTCHA_FONT_SIZE = 28
+CAPTCHA_NOISE_FUNCTIONS = ("captcha.helpers.noise_dots",)
 
 # Comments.
 COMMENTS_CLOSE_AFTER_DAYS = env_int("COMMENTS_CLOSE_AFTER_DAYS", 0) or None

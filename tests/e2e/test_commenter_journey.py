@@ -1,0 +1,115 @@
+"""A new commenter leaves a reply in a real browser, the way a first-time reader would."""
+
+import re
+
+import pytest
+from captcha.models import CaptchaStore
+from playwright.sync_api import expect
+
+from comments.captcha import WRONG_ANSWER, refill_pool
+from comments.models import Comment
+from tests.comments.conftest import make_article, make_comment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _ready(settings):
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+    refill_pool(10)
+
+
+def answer_for(page):
+    """What a person reads in the image: the stored answer for the key in the page."""
+    key = page.locator('input[name="captcha_0"]').input_value()
+    return CaptchaStore.objects.get(hashkey=key).response
+
+
+def test_new_commenter_posts_and_only_they_see_it_awaiting_moderation(
+    page, browser, live_server, screenshot_dir
+):
+    article = make_article(title="New footbridge opens")
+    make_comment(article, name="Ada Lovelace", body="Finally a way across.")
+    url = f"{live_server.url}{article.get_absolute_url()}"
+
+    page.goto(url)
+    form = page.locator("#respond")
+    expect(form.get_by_role("heading", name="Leave a Reply")).to_be_visible()
+    form.get_by_role("textbox", name="Comment", exact=True).fill(
+        "Walked over it this morning. <b>Lovely</b>!"
+    )
+    form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
+    form.get_by_role("textbox", name="Email", exact=True).fill("grace@example.com")
+    answer = form.get_by_role("textbox", name="Answer the math question")
+    answer.fill(str(int(answer_for(page)) + 1))  # a slip of the finger first
+    form.get_by_role("button", name="Post Comment").click()
+
+    summary = page.locator("#comment-errors")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text(WRONG_ANSWER)
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
+        "Walked over it this morning. <b>Lovely</b>!"
+    )
+    expect(form.get_by_role("textbox", name="Name", exact=True)).to_have_value("Grace Hopper")
+    expect(form.get_by_role("textbox", name="Email", exact=True)).to_have_value("grace@example.com")
+    expect(answer).to_have_value("")
+    page.screenshot(path=screenshot_dir / "commenter-wrong-answer.png", full_page=True)
+    assert Comment.objects.filter(name="Grace Hopper").count() == 0
+
+    answer.fill(answer_for(page))
+    form.get_by_role("button", name="Post Comment").click()
+
+    comment = Comment.objects.get(name="Grace Hopper")
+    expect(page).to_have_url(re.compile(rf"#comment-{comment.pk}$"))
+    mine = page.locator(f"#comment-{comment.pk}")
+    expect(mine).to_contain_text("Your comment is awaiting moderation.")
+    expect(mine).to_contain_text("Walked over it this morning. <b>Lovely</b>!")  # as text
+    expect(page.get_by_role("status")).to_contain_text("Your comment is awaiting moderation.")
+    page.screenshot(path=screenshot_dir / "commenter-awaiting-moderation.png", full_page=True)
+    assert comment.status == Comment.Status.PENDING
+
+    other_reader = browser.new_context().new_page()
+    other_reader.goto(url)
+    expect(other_reader.get_by_text("Finally a way across.")).to_be_visible()
+    expect(other_reader.get_by_text("Walked over it this morning.")).to_have_count(0)
+    other_reader.context.close()
+
+
+def test_reply_link_moves_the_form_under_the_comment(page, live_server):
+    article = make_article(title="Library hours extended")
+    parent = make_comment(article, name="Ada Lovelace", body="Great news for students.")
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    page.locator(f"#comment-{parent.pk}").get_by_role("link", name="Reply to Ada Lovelace").click()
+
+    form = page.locator(f"#comment-{parent.pk} #respond")
+    expect(form.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_be_focused()
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Agreed, and weekends too.")
+    form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
+    form.get_by_role("textbox", name="Email", exact=True).fill("grace@example.com")
+    form.get_by_role("textbox", name="Answer the math question").fill(answer_for(page))
+    form.get_by_role("button", name="Post Comment").click()
+
+    reply = Comment.objects.get(name="Grace Hopper")
+    expect(page.locator(f"#comment-{parent.pk} #comment-{reply.pk}")).to_contain_text(
+        "Your comment is awaiting moderation."
+    )
+    assert reply.parent == parent
+
+
+def test_new_question_without_reload_keeps_the_text(page, live_server):
+    article = make_article(title="Market moves indoors")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    page.get_by_role("textbox", name="Comment", exact=True).fill("Half a thought")
+    old_key = page.locator('input[name="captcha_0"]').input_value()
+
+    for _ in range(5):  # the pool is random: a refresh may draw the same question again
+        page.get_by_role("button", name="Show a new question").click()
+        page.wait_for_load_state("networkidle")
+        if page.locator('input[name="captcha_0"]').input_value() != old_key:
+            break
+
+    assert page.locator('input[name="captcha_0"]').input_value() != old_key
+    expect(page.get_by_role("textbox", name="Comment", exact=True)).to_have_value("Half a thought")
+    expect(page.get_by_role("textbox", name="Answer the math question")).to_be_focused()
