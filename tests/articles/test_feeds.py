@@ -1,0 +1,71 @@
+import pytest
+
+from tests.factories import make_article, make_draft, make_scheduled, make_section
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def articles():
+    section = make_section(slug="news")
+    return {
+        "public": make_article(title="Public story", slug="public-story", section=section),
+        "draft": make_draft(title="Draft story", slug="draft-story", section=section),
+        "scheduled": make_scheduled(title="Future story", slug="future-story", section=section),
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/feeds/rss/",
+        "/feeds/atom/",
+        "/feeds/section/news/rss/",
+        "/feeds/section/news/atom/",
+    ],
+)
+def test_feeds_list_public_articles_only(client, articles, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    xml = response.content.decode()
+    assert "Public story" in xml
+    assert "http://testserver/articles/public-story/" in xml
+    assert "Draft story" not in xml
+    assert "Future story" not in xml
+
+
+def test_feed_content_types(client, articles):
+    assert client.get("/feeds/rss/")["Content-Type"].startswith("application/rss+xml")
+    assert client.get("/feeds/atom/")["Content-Type"].startswith("application/atom+xml")
+
+
+def test_section_feed_of_unknown_section_is_404(client):
+    assert client.get("/feeds/section/nope/rss/").status_code == 404
+
+
+def test_section_feed_leaves_out_other_sections(client, articles):
+    make_article(title="Elsewhere", section=make_section(slug="sport"))
+    assert "Elsewhere" not in client.get("/feeds/section/news/rss/").content.decode()
+
+
+def test_sitemap_index_points_at_each_sitemap(client, articles):
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    xml = response.content.decode()
+    assert "http://testserver/sitemap-articles.xml" in xml
+    assert "http://testserver/sitemap-sections.xml" in xml
+
+
+def test_sitemap_lists_public_articles_only(client, articles):
+    xml = client.get("/sitemap-articles.xml").content.decode()
+    assert "http://testserver/articles/public-story/" in xml
+    assert "draft-story" not in xml
+    assert "future-story" not in xml
+    assert "<lastmod>" in xml
+
+
+def test_sitemap_of_authors_skips_authors_without_public_articles(client, articles):
+    draft_author = articles["draft"].author
+    xml = client.get("/sitemap-authors.xml").content.decode()
+    assert articles["public"].author.get_absolute_url() in xml
+    assert draft_author.get_absolute_url() not in xml

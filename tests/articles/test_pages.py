@@ -1,0 +1,275 @@
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import (
+    make_article,
+    make_author,
+    make_draft,
+    make_scheduled,
+    make_section,
+    make_tag,
+    make_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_shows_lead_story_and_latest_articles(client):
+    older = make_article(title="Older story")
+    lead = make_article(title="Lead story", published_at=timezone.now() - timedelta(minutes=1))
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="lead-story"' in html
+    assert html.index(lead.title) < html.index('id="latest-heading"') < html.index(older.title)
+
+
+def test_home_never_shows_drafts_or_scheduled_articles(client):
+    make_article(title="Visible story")
+    make_draft(title="Secret draft")
+    make_scheduled(title="Tomorrow's scoop")
+    html = client.get("/").content.decode()
+    assert "Visible story" in html
+    assert "Secret draft" not in html
+    assert "Tomorrow" not in html
+
+
+def test_empty_site_home_page_still_works(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Nothing has been published yet" in response.content.decode()
+
+
+@override_settings(ARTICLES_PER_PAGE=2)
+def test_home_pages_older_articles(client):
+    section = make_section()
+    for number in range(5):
+        make_article(title=f"Story {number}", section=section)
+    first = client.get("/").content.decode()
+    assert 'href="?page=2"' in first
+    third = client.get("/?page=3")
+    assert third.status_code == 200
+    html = third.content.decode()
+    assert "Story 4" in html
+    assert 'href="?page=2"' in html
+    assert "page=4" not in html
+    assert client.get("/?page=4").status_code == 404
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "99999", "1.5", "", "٣", "9" * 40])
+def test_malformed_or_out_of_range_page_is_a_404_page(client, page):
+    make_article()
+    response = client.get("/", {"page": page})
+    assert response.status_code == 404
+    assert "find that page" in response.content.decode()
+
+
+def test_article_page_shows_everything_a_reader_needs(client):
+    author = make_author(display_name="Jo Writer")
+    section = make_section(name="Science")
+    tag = make_tag(name="Rivers")
+    article = make_article(
+        title="The river rises",
+        standfirst="Water levels are up.",
+        body="## What happened\n\nThe river rose **fast**.",
+        author=author,
+        section=section,
+        tags=[tag],
+        comment_count=3,
+    )
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<h1 class="story__title">The river rises</h1>' in html
+    assert "Water levels are up." in html
+    assert f'href="{author.get_absolute_url()}" rel="author">Jo Writer</a>' in html
+    assert f'href="{section.get_absolute_url()}">Science</a>' in html
+    assert f'href="{tag.get_absolute_url()}" rel="tag">Rivers</a>' in html
+    assert f'<time datetime="{article.published_at.isoformat()}' in html
+    assert "1 min read" in html
+    assert "<strong>fast</strong>" in html
+    assert "3 comments" in html
+
+
+def test_article_page_shows_update_time_only_when_edited_later(client):
+    article = make_article(published_at=timezone.now())
+    assert "Updated" not in client.get(article.get_absolute_url()).content.decode()
+    later = timezone.now() + timedelta(hours=2)
+    type(article).objects.filter(pk=article.pk).update(updated_at=later)
+    assert "Updated <time" in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_article_page_links_previous_next_and_related(client):
+    section = make_section()
+    now = timezone.now()
+    older = make_article(section=section, title="Older one", published_at=now - timedelta(days=3))
+    article = make_article(section=section, published_at=now - timedelta(days=2))
+    newer = make_article(title="Newer one", published_at=now - timedelta(days=1))
+    make_draft(section=section, title="Unfinished draft")
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert f'rel="prev" href="{older.get_absolute_url()}"' in html
+    assert f'rel="next" href="{newer.get_absolute_url()}"' in html
+    related = html[html.index('id="related-heading"') :]
+    assert "Older one" in related
+    assert "Newer one" not in related  # another section
+    assert "Unfinished draft" not in html
+
+
+def test_draft_and_scheduled_articles_are_404_for_readers(client):
+    for article in (make_draft(), make_scheduled()):
+        assert client.get(article.get_absolute_url()).status_code == 404
+
+
+def test_non_staff_user_cannot_preview_a_draft(client):
+    client.force_login(make_user())
+    assert client.get(make_draft().get_absolute_url()).status_code == 404
+
+
+@pytest.mark.parametrize("make", [make_draft, make_scheduled])
+def test_staff_preview_drafts_and_scheduled_articles_uncached(client, make):
+    article = make(title="Work in progress")
+    client.force_login(make_user(staff=True))
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="preview-banner"' in html
+    assert "Work in progress" in html
+    assert '<meta name="robots" content="noindex">' in html
+    cache_control = response.headers["Cache-Control"]
+    assert "no-cache" in cache_control
+    assert "private" in cache_control
+
+
+def test_staff_see_published_articles_without_preview_banner(client):
+    client.force_login(make_user(staff=True))
+    response = client.get(make_article().get_absolute_url())
+    assert "preview-banner" not in response.content.decode()
+    assert "no-cache" not in response.headers.get("Cache-Control", "")
+
+
+def test_section_tag_and_author_pages_list_only_their_public_articles(client):
+    section, tag, author = make_section(name="Culture"), make_tag(name="Theatre"), make_author()
+    mine = make_article(title="Opening night", section=section, tags=[tag], author=author)
+    make_article(title="Someone else entirely")
+    make_draft(title="Hidden draft", section=section, tags=[tag], author=author)
+    for url in (section.get_absolute_url(), tag.get_absolute_url(), author.get_absolute_url()):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert mine.title in html
+        assert "Someone else entirely" not in html
+        assert "Hidden draft" not in html
+
+
+def test_unknown_section_tag_author_and_article_are_404(client):
+    for url in ("/section/nope/", "/tag/nope/", "/author/nope/", "/articles/nope/"):
+        assert client.get(url).status_code == 404
+
+
+@override_settings(ARTICLES_PER_PAGE=1)
+def test_list_pages_paginate_and_refuse_bad_pages(client):
+    section = make_section()
+    make_article(section=section)
+    make_article(section=section)
+    url = section.get_absolute_url()
+    assert client.get(url, {"page": 2}).status_code == 200
+    assert client.get(url, {"page": 3}).status_code == 404
+    assert client.get(url, {"page": "x"}).status_code == 404
+
+
+def test_section_page_advertises_its_own_feeds(client):
+    section = make_section(slug="sport")
+    html = client.get(section.get_absolute_url()).content.decode()
+    assert 'type="application/rss+xml"' in html
+    assert 'href="/feeds/section/sport/rss/"' in html
+    assert 'href="/feeds/section/sport/atom/"' in html
+
+
+def test_header_lists_sections_in_order(client):
+    make_section(name="Zebra news", order=1)
+    make_section(name="Alpha news", order=2)
+    html = client.get("/").content.decode()
+    assert html.index("Zebra news") < html.index("Alpha news")
+
+
+def test_header_shows_a_new_section_at_once(client):
+    client.get("/")
+    make_section(name="Brand new section")
+    assert "Brand new section" in client.get("/").content.decode()
+
+
+def test_pages_have_title_description_canonical_and_social_tags(client):
+    article = make_article(title="Harbour opens", standfirst="Boats are back.")
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert "<title>Harbour opens — " in html
+    assert '<meta name="description" content="Boats are back.">' in html
+    assert f'<link rel="canonical" href="http://testserver{article.get_absolute_url()}">' in html
+    assert '<meta property="og:type" content="article">' in html
+    assert '<meta property="og:title" content="Harbour opens">' in html
+    assert '<meta name="twitter:card" content="summary">' in html
+    assert '<html lang="en">' in html
+    assert 'rel="alternate" type="application/atom+xml"' in html
+
+
+@override_settings(ARTICLES_PER_PAGE=1)
+def test_canonical_of_a_later_page_keeps_the_page_number(client):
+    make_article()
+    make_article()
+    html = client.get("/", {"page": 2, "utm_source": "x"}).content.decode()
+    assert '<link rel="canonical" href="http://testserver/?page=2">' in html
+
+
+def test_article_structured_data_is_escaped_news_article(client):
+    article = make_article(title="</script><script>alert(1)</script> & more")
+    html = client.get(article.get_absolute_url()).content.decode()
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    data = json.loads(match.group(1))
+    assert data["@type"] == "NewsArticle"
+    assert data["headline"] == article.title
+    assert data["author"]["name"] == article.author.display_name
+    assert "<script>alert" not in html
+
+
+def test_user_text_is_escaped_everywhere(client):
+    author = make_author(display_name="<b>Bold</b>")
+    article = make_article(title="<img src=x onerror=alert(1)>", author=author)
+    for url in ("/", article.get_absolute_url(), author.get_absolute_url()):
+        html = client.get(url).content.decode()
+        assert "<img src=x" not in html
+        assert "<b>Bold</b>" not in html
+
+
+def test_robots_txt_names_the_sitemap(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Sitemap: http://testserver/sitemap.xml" in response.content.decode()
+
+
+def test_not_found_page_is_in_the_site_design(client):
+    make_section(name="Politics")
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'class="masthead"' in html
+    assert "Politics" in html
+    assert reverse("articles:search") in html
+
+
+def test_server_error_page_renders_without_request_or_database(django_assert_num_queries):
+    from django.test import RequestFactory
+    from django.views.defaults import server_error
+
+    with django_assert_num_queries(0):
+        response = server_error(RequestFactory().get("/"))
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong" in html
+    assert 'class="masthead"' in html
+    assert "The Newsroom" in html

@@ -1,0 +1,103 @@
+"""Search runs on whichever database the suite uses: CI runs it on SQLite and PostgreSQL."""
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from articles.models import Article
+from tests.factories import make_article, make_draft, make_scheduled
+
+pytestmark = pytest.mark.django_db
+
+
+def search(client, query, **params):
+    response = client.get("/search/", {"q": query, **params})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_search_finds_words_in_title_standfirst_and_body(client):
+    make_article(title="Lighthouse keeper retires")
+    make_article(title="Ferry news", standfirst="The lighthouse will be automated.")
+    make_article(title="Coastal walks", body="Walk past the old lighthouse at dawn.")
+    make_article(title="Unrelated market report")
+    html = search(client, "lighthouse")
+    assert "Lighthouse keeper retires" in html
+    assert "Ferry news" in html
+    assert "Coastal walks" in html
+    assert "Unrelated market report" not in html
+
+
+def test_search_needs_every_word(client):
+    make_article(title="Harbour budget approved")
+    make_article(title="Harbour festival returns")
+    html = search(client, "harbour budget")
+    assert "Harbour budget approved" in html
+    assert "Harbour festival returns" not in html
+
+
+def test_search_never_finds_drafts_or_scheduled_articles(client):
+    make_draft(title="Secret lighthouse plan")
+    make_scheduled(title="Future lighthouse plan")
+    html = search(client, "lighthouse")
+    assert "lighthouse plan" not in html
+    assert "No articles match" in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL's")
+def test_postgresql_ranks_headline_matches_first(client):
+    make_article(title="Budget talks", body="Mentions the orchard once.")
+    make_article(title="Orchard planted by volunteers", body="Apple trees.")
+    html = search(client, "orchard")
+    assert html.index("Orchard planted") < html.index("Budget talks")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
+def test_postgresql_search_uses_the_full_text_index():
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = Article.objects.search("orchard").explain()
+    assert "article_search_idx" in plan
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "a" * 5000,
+        "\x00\x01nul bytes",
+        "'; DROP TABLE articles_article; --",
+        '"unclosed quote',
+        "-minus or OR & | ! ( ) :* <-> \\",
+        "<script>alert(1)</script>",
+        "日本語 ünïcödé 🚀",
+    ],
+)
+def test_odd_queries_never_break_search(client, query):
+    make_article(title="Something to find")
+    html = search(client, query)
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_empty_query_shows_the_form_without_results(client, django_assert_max_num_queries):
+    make_article(title="Something to find")
+    with django_assert_max_num_queries(1):
+        html = search(client, "")
+    assert 'name="q"' in html
+    assert "Something to find" not in html
+
+
+def test_query_is_echoed_escaped_and_kept_in_the_box(client):
+    html = search(client, "<b>bold</b>")
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<b>bold</b>" not in html
+
+
+@override_settings(ARTICLES_PER_PAGE=1)
+def test_search_results_paginate_keeping_the_query(client):
+    make_article(title="Tide report one")
+    make_article(title="Tide report two")
+    html = search(client, "tide")
+    assert "q=tide&amp;page=2" in html
+    assert client.get("/search/", {"q": "tide", "page": 3}).status_code == 404
