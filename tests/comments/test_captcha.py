@@ -1,11 +1,13 @@
 """The math question: its text, its pool, its audio version and its refresh."""
 
 import datetime
+import io
 import re
 
 import captcha.conf
 import pytest
 from captcha.models import CaptchaStore
+from django.core.management import call_command
 from django.utils import timezone
 
 from comments.captcha import (
@@ -145,3 +147,13 @@ def test_captcha_image_is_drawn(client, captcha_pool):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
+
+
+def test_refill_command_fills_the_pool(settings):
+    settings.COMMENTS_CAPTCHA_POOL_SIZE = 7
+    out = io.StringIO()
+
+    call_command("refill_captcha_pool", stdout=out)
+
+    assert CaptchaStore.objects.count() == 7
+    assert "7 questions added" in out.getvalue()

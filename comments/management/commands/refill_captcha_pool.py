@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from comments.captcha import refill_pool
+
+
+class Command(BaseCommand):
+    help = (
+        "Drop expired captcha questions and top the pool up to COMMENTS_CAPTCHA_POOL_SIZE. "
+        "Run it daily (cron) so showing the comment form never has to write a question."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--size", type=int, default=None, help="Questions wanted in the pool.")
+
+    def handle(self, *args, size, **options):
+        size = settings.COMMENTS_CAPTCHA_POOL_SIZE if size is None else size
+        added = refill_pool(size)
+        self.stdout.write(f"Captcha pool: {added} questions added, {size} available.")
