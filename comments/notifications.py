@@ -28,7 +28,7 @@ EXCERPT_LENGTH = 300
 
 
 def moderator_emails():
-    """COMMENTS_MODERATOR_EMAILS, or else the active members of the Moderators group."""
+    """COMMENTS_MODERATOR_EMAILS, or else the active staff members of the Moderators group."""
     if settings.COMMENTS_MODERATOR_EMAILS:
         return list(settings.COMMENTS_MODERATOR_EMAILS)
     users = get_user_model().objects.filter(
