@@ -1,12 +1,30 @@
 # Two commands: `make run` sets everything up and serves the site; `make test` runs the suite.
+# Everything else (lint, serve, lock, audit, backup) is listed by `make help`.
 PORT ?= 8000
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 MANAGE := $(PYTHON) manage.py
+# Test processes: pytest-xdist spreads the suite over the CPU cores (0 = no xdist).
+PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
+# `make serve` without DJANGO_SECRET_KEY uses a secret generated once and kept here (untracked).
+SECRET_FILE := .secret_key
+SERVE_ENV := DJANGO_DEBUG=0 \
+	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SECRET_FILE))}" \
+	DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"
 
-.PHONY: run install setup test lint pytest serve lock clean
+.PHONY: help run install setup test lint audit pytest serve bench lock backup clean
+
+help:
+	@echo "make run      set up (virtualenv, install, migrate, demo content and logins) and serve"
+	@echo "              on http://127.0.0.1:\$$PORT (default 8000), e.g. make run PORT=8123"
+	@echo "make test     lint + the whole test suite, browser tests included"
+	@echo "make lint     ruff, ruff format --check, manage.py check, makemigrations --check, audit"
+	@echo "make audit    pip-audit over requirements.lock"
+	@echo "make serve    production server: gunicorn, DEBUG off, WhiteNoise compressed static files"
+	@echo "make lock     regenerate requirements.lock from pyproject.toml"
+	@echo "make backup   online backup of the SQLite database into backups/"
 
 run: setup
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
@@ -16,7 +34,7 @@ $(PYTHON):
 	echo "Creating $(VENV) with $$interpreter"; \
 	"$$interpreter" -m venv $(VENV)
 
-$(INSTALLED): $(PYTHON) requirements.lock pyproject.toml
+$(INSTALLED): $(PYTHON) requirements.lock
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements.lock
 	@touch $@
@@ -35,17 +53,33 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(MANAGE) check --fail-level WARNING
 	$(MANAGE) makemigrations --check --dry-run
+	VENV=$(VENV) sh scripts/audit-deps
+
+audit: install
+	VENV=$(VENV) sh scripts/audit-deps
 
 pytest: install
-	$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --create-db $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS)) $(PYTEST_ARGS)
 
 test: lint pytest
 
-serve: install
-	DJANGO_DEBUG=0 $(MANAGE) collectstatic --no-input --clear -v 0
-	DJANGO_DEBUG=0 $(MANAGE) migrate --no-input
-	DJANGO_DEBUG=0 $(VENV)/bin/gunicorn newsroom.wsgi --bind 127.0.0.1:$(PORT) \
-		--workers $${WEB_CONCURRENCY:-$$(( $$(nproc) * 2 + 1 ))} --access-logfile -
+$(SECRET_FILE): | $(PYTHON)
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+	@echo "Generated a secret key for make serve in $@ (not committed)."
+
+# The production server on this machine. In a real deployment set DJANGO_SECRET_KEY,
+# DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, DJANGO_SECURE_SSL (see the README).
+serve: install $(SECRET_FILE)
+	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --clear -v 0
+	$(SERVE_ENV) $(MANAGE) migrate --no-input
+	$(SERVE_ENV) $(VENV)/bin/gunicorn newsroom.wsgi --bind $${BIND:-127.0.0.1:$(PORT)} \
+		--workers $${WEB_CONCURRENCY:-$$(( $$(nproc 2>/dev/null || echo 1) * 2 + 1 ))} \
+		--max-requests 2000 --max-requests-jitter 200 --access-logfile -
+
+# Benchmark (docs/benchmarks.md): its own database, gunicorn, wrk. E.g. BENCH_ARGS="--scale large".
+BENCH_ARGS ?=
+bench: install
+	$(PYTHON) -m bench $(BENCH_ARGS)
 
 # Regenerate requirements.lock from pyproject.toml in a throwaway virtualenv.
 lock:
@@ -54,6 +88,9 @@ lock:
 	.lock-venv/bin/pip install --quiet ".[dev]"
 	.lock-venv/bin/pip freeze --exclude newsroom > requirements.lock
 	rm -rf .lock-venv
+
+backup: install
+	$(MANAGE) backup_sqlite
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -1,0 +1,137 @@
+"""The benchmark database, built with the project's own demo generators.
+
+Run by bench/run.py as `python -m bench.dataset COMMAND` with the benchmark's environment
+(its DATABASE_URL points at the bench database, never the development one):
+
+- `build`: migrate, then the scale's articles and approved comments, the hot article with
+  its threaded comments, the growth articles, a captcha pool; returns timings per step.
+- `describe`: whether the database already holds a complete data set of that scale.
+- `versions`: what the report needs to say about the software under test.
+"""
+
+import json
+import sqlite3
+import sys
+import time
+from datetime import timedelta
+
+from bench import django_setup  # noqa: F401
+
+# isort: split
+import django
+import gunicorn
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from articles import demo as articles_demo
+from articles.models import Article
+from bench.scenario import GROWTH_SIZES, HOT_COMMENTS, HOT_SLUG, SCALES, growth_slug
+from comments import demo as comments_demo
+from comments.captcha import refill_pool
+from comments.models import Comment
+
+# Keep each `pk__in` list well under SQLite's limit on query parameters.
+ARTICLES_PER_CALL = 5_000
+
+
+def spread(total, ids, chunk):
+    """This chunk's share of `total` comments spread evenly over all `ids`, as {id: count}."""
+    each, extra = divmod(total, len(ids))
+    first = ids.index(chunk[0])
+    return {pk: each + (first + offset < extra) for offset, pk in enumerate(chunk)}
+
+
+def special_articles():
+    """Slug and number of threaded comments of each article the benchmark reads by name."""
+    return [(HOT_SLUG, HOT_COMMENTS)] + [(growth_slug(size), size) for size in GROWTH_SIZES]
+
+
+def build(request):
+    articles, comments = SCALES[request["scale"]]
+    steps = {}
+    started = last = time.monotonic()
+
+    def step(name):
+        nonlocal last
+        now = time.monotonic()
+        steps[name] = round(now - last, 1)
+        last = now
+
+    call_command("migrate", verbosity=0)
+    step("migrate")
+
+    now = timezone.now()
+    specials = special_articles()
+    ordinary = articles - len(specials)
+    ids = articles_demo.create_articles(ordinary, now=now - timedelta(hours=1))
+    step("articles")
+
+    for number, start in enumerate(range(0, len(ids), ARTICLES_PER_CALL)):
+        chunk = ids[start : start + ARTICLES_PER_CALL]
+        comments_demo.create_comments(spread(comments, ids, chunk), seed=number)
+    step("comments")
+
+    # The special articles are the newest, so the hot one leads the home page as it would.
+    special_ids = articles_demo.create_articles(
+        len(specials), now=now - timedelta(minutes=30), seed=articles
+    )
+    for article_id, (slug, size) in zip(special_ids, specials, strict=True):
+        Article.objects.filter(pk=article_id).update(slug=slug)
+        if size:
+            comments_demo.create_comments({article_id: size}, now=now)
+    step("hot and growth articles")
+
+    refill_pool()
+    step("captcha pool")
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    step("analyze")
+    return {"seconds": round(time.monotonic() - started, 1), "steps": steps}
+
+
+def describe(request):
+    """Complete: the scale's article count, its comments, and every special article's thread."""
+    articles, comments = SCALES[request["scale"]]
+    threads = dict(
+        Article.objects.filter(slug__in=[slug for slug, _ in special_articles()]).values_list(
+            "slug", "comment_count"
+        )
+    )
+    complete = (
+        Article.objects.count() == articles
+        and Comment.objects.approved().count() >= comments
+        and threads == dict(special_articles())
+    )
+    return {"complete": complete, "threads": threads}
+
+
+def versions(_request):
+    """Versions of what runs under the benchmark, to print beside the numbers."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            database = f"PostgreSQL {cursor.fetchone()[0]}"
+        else:
+            database = f"SQLite {sqlite3.sqlite_version}"
+    cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    if cache == "RedisCache":
+        from django.core.cache import cache as redis_cache
+
+        info = redis_cache._cache.get_client().info("server")
+        cache = f"Redis {info['redis_version']}"
+    return {
+        "django": django.get_version(),
+        "gunicorn": gunicorn.__version__,
+        "database": database,
+        "cache": cache,
+    }
+
+
+COMMANDS = {"build": build, "describe": describe, "versions": versions}
+
+if __name__ == "__main__":
+    answer = COMMANDS[sys.argv[1]](json.load(sys.stdin))
+    json.dump(answer, sys.stdout)
