@@ -379,6 +379,18 @@ class TestArticleAdmin:
         assert rows == {"Busy": 2, "Quiet": 0}
         assert f"?article__id__exact={busy.pk}&amp;status=pending" in response.content.decode()
 
+    def test_pending_counts_cost_no_query_per_article(
+        self, editor_client, django_assert_max_num_queries
+    ):
+        make_comment(make_article(), status=Status.PENDING)
+        with django_assert_max_num_queries(20) as few:
+            editor_client.get("/admin/articles/article/")
+        for _ in range(15):
+            make_comment(make_article(), status=Status.PENDING)
+
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            editor_client.get("/admin/articles/article/")
+
     def test_article_page_lists_its_comments_read_only(self, editor_client, article):
         comment = make_comment(article, status=Status.SPAM, body="Buy cheap things")
 
