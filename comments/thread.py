@@ -40,15 +40,18 @@ def build_thread(article, own_pending_ids=()):
     """
     comments = Comment.objects.approved().filter(article=article)
     if own_pending_ids:
-        comments = comments | Comment.objects.pending().filter(
-            article=article, pk__in=own_pending_ids
+        # Held as spam looks the same as pending to its author: a bot learns nothing.
+        comments = comments | Comment.objects.filter(
+            article=article,
+            pk__in=own_pending_ids,
+            status__in=[Comment.Status.PENDING, Comment.Status.SPAM],
         )
     thread = Thread()
     max_depth = max(settings.COMMENTS_MAX_DEPTH, 1)
     shown = {}
     for comment in comments.only(*DISPLAY_FIELDS).order_by("created_at", "id"):
         comment.replies_shown = []
-        comment.is_own_pending = comment.status == Comment.Status.PENDING
+        comment.is_own_pending = comment.status != Comment.Status.APPROVED
         if comment.parent_id is None:
             comment.depth, siblings = 1, thread.roots
         elif (parent := shown.get(comment.parent_id)) is None or parent.is_own_pending:

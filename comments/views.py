@@ -11,6 +11,7 @@ import subprocess
 from captcha.models import CaptchaStore
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve
@@ -47,17 +48,15 @@ def post_comment(request, article_pk):
             {"article": article, "body": request.POST.get("body", "")},
             status=403,
         )
-    thread = build_thread(article)
-    form = CommentForm(request.POST, article=article, visible_parents=thread.visible)
+    visible = build_thread(article).visible
     if "new_question" in request.POST:
         # The no-JavaScript "new question" button: same text, another question, no errors.
         # The old question is retired (and replaced in the pool) so it cannot come back.
         if discard_question(request.POST.get("captcha_0")):
             add_to_pool(1)
-        form = CommentForm.with_typed_values(
-            request.POST, article=article, visible_parents=thread.visible
-        )
+        form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
         return render_article_page(request, article, form, status=200)
+    form = CommentForm(request.POST, article=article, visible_parents=visible)
     if not form.is_valid():
         return render_article_page(request, article, form, status=400)
 
@@ -79,22 +78,27 @@ def post_comment(request, article_pk):
         body=data["body"],
         honeypot=data["phone"],
     )
-    comment = submit_comment(
-        article=article,
-        parent=form.parent_comment,
-        name=data["name"],
-        email=data["email"],
-        url=data["url"],
-        body=data["body"],
-        ip_address=ip_address,
-        user_agent=request.headers.get("user-agent", ""),
-        notify_on_publish=data["notify_on_publish"],
-        status=verdict.status,
-        held_reason=verdict.reason,
-    )
+    try:
+        comment = submit_comment(
+            article=article,
+            parent=form.parent_comment,
+            name=data["name"],
+            email=data["email"],
+            url=data["url"],
+            body=data["body"],
+            ip_address=ip_address,
+            user_agent=request.headers.get("user-agent", ""),
+            notify_on_publish=data["notify_on_publish"],
+            status=verdict.status,
+            held_reason=verdict.reason,
+        )
+    except ValidationError as error:  # a model rule the form does not know about
+        form.add_error(None, error.messages)
+        return render_article_page(request, article, form, status=400)
     moderation.record_for_flood_control(ip_address=ip_address, email=data["email"])
     add_to_pool(1)  # the answered question's row is gone: keep the pool its size
-    # Spam is answered exactly like a held comment: a bot learns nothing from the reply.
+    # Spam is answered exactly like a held comment (its author alone sees it "awaiting
+    # moderation"): a bot learns nothing from the reply.
     remember_pending(request, comment)
     messages.success(request, AWAITING_MODERATION)
     response = redirect(f"{article.get_absolute_url()}#comment-{comment.pk}")

@@ -239,8 +239,11 @@ def test_honeypot_filled_is_stored_as_spam_and_answered_like_success(client, art
 
     comment = Comment.objects.get()
     assert response.status_code == 303
+    assert response["Location"].endswith(f"#comment-{comment.pk}")
     assert comment.status == Comment.Status.SPAM
     assert comment.held_reason == HONEYPOT_FILLED
+    assert AWAITING_MODERATION in client.get(article.get_absolute_url()).content.decode()
+    assert comment.body not in Client().get(article.get_absolute_url()).content.decode()
 
 
 def test_too_fast_submission_keeps_text_and_asks_politely(client, article, fill_form, settings):
