@@ -16,10 +16,39 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_per_xdist_worker(worker_id):
+    """Parallel test processes share one Redis database: each gets its own key prefix, so
+    that one process clearing its cache never wipes another's counters mid-test."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    caches = {
+        alias: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}-test-{worker_id}"}
+        for alias, config in settings.CACHES.items()
+    }
+    with override_settings(CACHES=caches):
+        yield
+
+
+def clear_cache(cache):
+    """Empty this test process's cache. On Redis, delete only this process's keys:
+    RedisCache.clear() would flush the whole database, other processes' keys included."""
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(cache, RedisCache):
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    clear_cache(caches["default"])
     yield
-    cache.clear()
+    clear_cache(caches["default"])
