@@ -1,0 +1,114 @@
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+
+from articles.models import Article
+from tests.factories import (
+    make_article,
+    make_author,
+    make_draft,
+    make_scheduled,
+    make_tag,
+    make_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor_client(client):
+    client.force_login(make_user(superuser=True))
+    return client
+
+
+def run_action(client, action, articles):
+    return client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": action, "_selected_action": [article.pk for article in articles]},
+        follow=True,
+    )
+
+
+def test_bulk_publish_puts_drafts_live_and_logs_it(editor_client):
+    drafts = [make_draft(), make_draft()]
+    response = run_action(editor_client, "publish", drafts)
+    assert "2 articles published." in response.content.decode()
+    assert Article.objects.published().count() == 2
+    assert LogEntry.objects.filter(change_message="Published.").count() == 2
+
+
+def test_bulk_publish_keeps_a_future_date_so_the_article_stays_scheduled(editor_client):
+    article = make_draft()
+    scheduled_for = make_scheduled().published_at
+    Article.objects.filter(pk=article.pk).update(published_at=scheduled_for)
+    run_action(editor_client, "publish", [article])
+    article.refresh_from_db()
+    assert article.status == Article.Status.PUBLISHED
+    assert not article.is_public
+
+
+def test_bulk_unpublish_takes_articles_off_the_site(editor_client):
+    article = make_article()
+    response = run_action(editor_client, "unpublish", [article])
+    assert "1 article unpublished." in response.content.decode()
+    assert not Article.objects.published().exists()
+
+
+def test_staff_without_change_permission_are_not_offered_the_actions(client):
+    from django.contrib.auth.models import Permission
+
+    user = make_user(staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_article"))
+    client.force_login(user)
+    make_article()
+    html = client.get(reverse("admin:articles_article_changelist")).content.decode()
+    assert 'value="publish"' not in html
+
+
+def test_changelist_shows_editor_columns_and_filters(editor_client, django_assert_max_num_queries):
+    for _ in range(5):
+        make_article(tags=[make_tag()])
+    with django_assert_max_num_queries(12):
+        response = editor_client.get(reverse("admin:articles_article_changelist"))
+    html = response.content.decode()
+    for column in (
+        "column-title",
+        "column-section",
+        "column-author",
+        "column-status",
+        "column-published_at",
+    ):
+        assert column in html
+    assert 'id="changelist-search"' in html
+    assert "?status__exact=draft" in html
+
+
+@pytest.mark.parametrize(
+    ("field", "term", "expected"),
+    [("author", "Maren", "Maren Holloway"), ("tags", "Harb", "Harbour")],
+)
+def test_autocomplete_finds_authors_and_tags(editor_client, field, term, expected):
+    make_author(display_name="Maren Holloway")
+    make_tag(name="Harbour")
+    params = {"term": term, "app_label": "articles", "model_name": "article", "field_name": field}
+    response = editor_client.get(reverse("admin:autocomplete"), params)
+    assert response.status_code == 200
+    assert expected in response.content.decode()
+
+
+def test_view_on_site_leads_staff_to_the_preview_of_a_draft(editor_client):
+    draft = make_draft(title="Not yet out")
+    change_page = editor_client.get(reverse("admin:articles_article_change", args=[draft.pk]))
+    assert "View on site" in change_page.content.decode()
+    preview = editor_client.get(draft.get_absolute_url())
+    assert preview.status_code == 200
+    assert "preview-banner" in preview.content.decode()
+
+
+def test_add_form_prepopulates_the_slug_from_the_title(editor_client):
+    html = editor_client.get(reverse("admin:articles_article_add")).content.decode()
+    assert (
+        "prepopulated_fields" in html
+        or "data-prepopulated-fields" in html
+        or "prepopulated" in html
+    )

@@ -1,0 +1,56 @@
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from articles import demo
+from articles.models import Article, Section
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_creates_a_full_site_once():
+    now = timezone.now()
+    ids = demo.seed(articles=30, now=now)
+    assert len(ids) == 30
+    assert Article.objects.published().count() == 30
+    assert Section.objects.count() == len(demo.SECTIONS)
+    assert demo.seed(articles=30, now=now) == []
+    assert Article.objects.count() == 32  # plus one draft and one scheduled article
+
+
+def test_demo_has_a_draft_and_a_scheduled_article_that_stay_hidden():
+    demo.seed(articles=3)
+    hidden = Article.objects.exclude(pk__in=Article.objects.published())
+    assert {article.slug for article in hidden} == {
+        "demo-draft-not-yet-ready",
+        "demo-scheduled-for-tomorrow",
+    }
+
+
+def test_demo_text_is_deterministic():
+    now = timezone.now()
+    demo.create_articles(5, now=now)
+    first = list(Article.objects.order_by("pk").values_list("title", "standfirst", "body"))
+    Article.objects.all().delete()
+    demo.create_articles(5, now=now)
+    second = list(Article.objects.order_by("pk").values_list("title", "standfirst", "body"))
+    assert first == second
+
+
+def test_bulk_articles_have_rendered_bodies_tags_and_past_dates():
+    now = timezone.now()
+    demo.create_articles(50, now=now)
+    articles = Article.objects.published()
+    assert articles.count() == 50
+    assert all("<h2>" in article.body_html for article in articles)
+    assert all(article.tags.exists() for article in articles[:10])
+    assert all(article.published_at <= now for article in articles)
+    assert not any(article.was_updated for article in articles)
+    assert len({article.slug for article in articles}) == 50
+
+
+def test_seed_demo_command_reports_progress_on_stderr(capsys):
+    call_command("seed_demo", "--articles", "4")
+    captured = capsys.readouterr()
+    assert "4/4 articles" in captured.err
+    assert "Demo content ready" in captured.out
