@@ -3,9 +3,12 @@
 Each case starts `manage.py` in a fresh process, because settings are read once at import.
 """
 
+import ast
 import json
 import os
+import re
 import secrets
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +156,33 @@ with transaction.atomic():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["wal", "database is locked"]
+
+
+def variables_read_by_settings():
+    tree = ast.parse((BASE_DIR / "newsroom" / "settings.py").read_text())
+    readers = {"env", "env_bool", "env_int", "env_list", "required_in_production"}
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) in readers
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+def env_example():
+    """NAME=value lines of .env.example, values unquoted as a shell would."""
+    lines = (BASE_DIR / ".env.example").read_text().splitlines()
+    pairs = (line.partition("=") for line in lines if re.match(r"[A-Z_]+=", line))
+    return {name: "".join(shlex.split(value)) for name, _, value in pairs}
+
+
+def test_env_example_documents_every_variable_settings_read():
+    assert variables_read_by_settings() - env_example().keys() == set()
+
+
+def test_env_example_copied_as_is_gives_a_working_development_site():
+    result = manage("check", **env_example())
+
+    assert result.returncode == 0, result.stderr
