@@ -1,9 +1,26 @@
 import os
 
+import hypothesis
 import pytest
 
 # Playwright runs an event loop in the test thread; the ORM calls around it are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Hypothesis: "ci" (the default) runs the 500 examples per property the hardening issue asks
+# for; HYPOTHESIS_PROFILE=dev runs 50 while iterating. Examples share the test's database and
+# client on purpose (data made once per test keeps 500 examples cheap), hence the health check.
+hypothesis.settings.register_profile(
+    "ci",
+    max_examples=500,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        hypothesis.HealthCheck.function_scoped_fixture,
+        hypothesis.HealthCheck.too_slow,
+    ],
+)
+hypothesis.settings.register_profile("dev", hypothesis.settings.get_profile("ci"), max_examples=50)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
