@@ -1,0 +1,100 @@
+"""axe-core in a real browser: no serious or critical accessibility violation on reader pages.
+
+axe is injected with Playwright's `page.evaluate`, which runs through the DevTools protocol
+and is not subject to the page's Content Security Policy, so the site's strict CSP stays on
+while axe runs (the test below proves the policy is really there).
+"""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from comments.captcha import refill_pool
+from tests.comments.conftest import make_comment
+from tests.factories import make_article, make_section, make_tag
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+axe = Axe()
+
+
+@pytest.fixture
+def newsroom(settings):
+    """A small front page: one section, a tagged article with an approved threaded discussion."""
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+    refill_pool(5)
+    section = make_section(name="City", slug="city")
+    tag = make_tag(name="Transport", slug="transport")
+    article = make_article(
+        title="New footbridge opens over the river",
+        standfirst="Walkers and cyclists get a direct route to the station.",
+        section=section,
+        tags=[tag],
+    )
+    make_article(title="Library hours extended", section=section)
+    make_article(title="Market moves indoors for the winter", section=section)
+    first = make_comment(article, name="Ada Lovelace", body="Finally a way across.")
+    reply = make_comment(article, parent=first, name="Grace Hopper", body="And it is lit at night.")
+    make_comment(article, parent=reply, name="Alan Turing", body="Tried it: https://example.org")
+    make_comment(article, name="Katherine Johnson", body="Counted 212 steps.")
+    return article
+
+
+def serious_violations(page):
+    """axe's serious and critical findings, with enough detail to find the element."""
+    results = axe.run(page)
+    assert results.response["passes"], "axe checked nothing: was it blocked?"
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} -> "
+        + "; ".join(node["html"][:160] for node in violation["nodes"])
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING_IMPACTS
+    ]
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_reader_pages_have_no_serious_violations(page, live_server, newsroom, color_scheme):
+    page.emulate_media(color_scheme=color_scheme)
+    found = {}
+    for name, path in [
+        ("home", "/"),
+        ("article-with-comments", newsroom.get_absolute_url()),
+        ("section", newsroom.section.get_absolute_url()),
+        ("search-results", "/search/?q=footbridge"),
+        ("search-no-results", "/search/?q=zeppelin"),
+    ]:
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.ok, name
+        # The strict policy stays on while axe runs: evaluate() is not bound by it.
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        if serious := serious_violations(page):
+            found[name] = serious
+    assert found == {}
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_comment_form_showing_errors_has_no_serious_violations(
+    page, live_server, newsroom, screenshot_dir, color_scheme
+):
+    page.emulate_media(color_scheme=color_scheme)
+    page.goto(f"{live_server.url}{newsroom.get_absolute_url()}")
+    form = page.locator("#respond form")
+    form.get_by_role("textbox", name="Email", exact=True).fill("not an email")
+    form.get_by_role("textbox", name="Answer the math question").fill("999")
+    # The browser's own validation would stop a reader here; the server's errors are the point.
+    form.evaluate("form => form.noValidate = true")
+    form.get_by_role("button", name="Post Comment").click()
+    expect(page.locator("#comment-errors")).to_be_focused()
+
+    found = serious_violations(page)
+    page.screenshot(path=screenshot_dir / f"axe-form-errors-{color_scheme}.png", full_page=True)
+    assert found == [], "\n".join(found)
+
+
+def test_reply_form_under_a_comment_has_no_serious_violations(page, live_server, newsroom):
+    page.goto(f"{live_server.url}{newsroom.get_absolute_url()}")
+    page.get_by_role("link", name="Reply to Grace Hopper").click()
+    expect(page.get_by_role("heading", name="Reply to Grace Hopper")).to_be_visible()
+    assert serious_violations(page) == []
