@@ -7,17 +7,13 @@ rule has nothing to say.
 
 import datetime
 import ipaddress
-import logging
 import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from .models import Comment
-
-logger = logging.getLogger(__name__)
 
 LINK_PATTERN = re.compile(r"https?://|www\.", re.IGNORECASE)
 
@@ -89,42 +85,6 @@ def previously_approved(email):
     if not settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED:
         return False
     return Comment.objects.approved().filter(email__iexact=email).exists()
-
-
-def _flood_keys(ip_address, email):
-    keys = [f"comments:flood:email:{email.casefold()}"]
-    if ip_address:
-        keys.append(f"comments:flood:ip:{ip_address}")
-    return keys
-
-
-def flood_reason(*, ip_address, email):
-    """At most COMMENTS_FLOOD_LIMIT comments per window per IP and per email.
-
-    Counters live in the shared cache so every app server sees them; if the cache is down
-    the comment is let through (the captcha and moderation still stand) rather than lost.
-    """
-    try:
-        counts = cache.get_many(_flood_keys(ip_address, email))
-    except Exception:
-        logger.exception("Flood control skipped: the cache is unavailable")
-        return ""
-    if any(count >= settings.COMMENTS_FLOOD_LIMIT for count in counts.values()):
-        return FLOODED
-    return ""
-
-
-def record_for_flood_control(*, ip_address, email):
-    try:
-        for key in _flood_keys(ip_address, email):
-            # add() starts the window; incr() is atomic on Redis across app servers.
-            cache.add(key, 0, timeout=settings.COMMENTS_FLOOD_WINDOW_SECONDS)
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add() and incr()
-                cache.add(key, 1, timeout=settings.COMMENTS_FLOOD_WINDOW_SECONDS)
-    except Exception:
-        logger.exception("Flood counter not recorded: the cache is unavailable")
 
 
 def client_ip(request):

@@ -1,7 +1,8 @@
 """Taking comments from readers.
 
 Whatever goes wrong, the reader gets their text back: errors re-render the real article page
-with the form filled in (status 400, or 429 when flooding), never an empty form.
+with the form filled in (status 400, 429 when flooding, 503 when the database cannot store
+the comment), never an empty form.
 """
 
 import json
@@ -12,6 +13,7 @@ from captcha.models import CaptchaStore
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve
@@ -22,7 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from articles.models import Article
 from articles.views import ArticleDetailView
 
-from . import moderation
+from . import moderation, ratelimit
 from .captcha import add_to_pool, discard_question, is_valid_key, speak, spoken_challenge
 from .forms import CommentForm
 from .services import submit_comment
@@ -36,6 +38,11 @@ REMEMBER_SALT = "comments.remember"
 REMEMBER_MAX_AGE = 60 * 60 * 24 * 365
 REMEMBERED_FIELDS = ("name", "email", "url")
 AWAITING_MODERATION = "Your comment is awaiting moderation."
+NOT_STORED = (
+    "Sorry, we could not save your comment just now. Your text is kept below: please send it "
+    "again in a minute."
+)
+NOT_STORED_RETRY_SECONDS = 60
 
 
 @require_POST
@@ -62,14 +69,14 @@ def post_comment(request, article_pk):
 
     data = form.cleaned_data
     ip_address = moderation.client_ip(request)
-    if reason := moderation.flood_reason(ip_address=ip_address, email=data["email"]):
-        form.add_error(None, reason)
-        return render_article_page(request, article, form, status=429)
     if reason := moderation.duplicate_reason(
         article=article, email=data["email"], body=data["body"]
     ):
         form.add_error("body", reason)
         return render_article_page(request, article, form, status=400)
+    if not ratelimit.claim(ip_address=ip_address, email=data["email"]):
+        form.add_error(None, moderation.FLOODED)
+        return render_article_page(request, article, form, status=429)
 
     verdict = moderation.assess(
         name=data["name"],
@@ -93,9 +100,18 @@ def post_comment(request, article_pk):
             held_reason=verdict.reason,
         )
     except ValidationError as error:  # a model rule the form does not know about
+        ratelimit.release(ip_address=ip_address, email=data["email"])
         form.add_error(None, error.messages)
         return render_article_page(request, article, form, status=400)
-    moderation.record_for_flood_control(ip_address=ip_address, email=data["email"])
+    except DatabaseError:
+        # The transaction rolled back whole: nothing is half-written, and the reader gets
+        # the page back with their text to send again.
+        logger.exception("A comment on article %s could not be stored.", article.pk)
+        ratelimit.release(ip_address=ip_address, email=data["email"])
+        form.add_error(None, NOT_STORED)
+        response = render_article_page(request, article, form, status=503)
+        response["Retry-After"] = str(NOT_STORED_RETRY_SECONDS)
+        return response
     add_to_pool(1)  # the answered question's row is gone: keep the pool its size
     # Spam is answered exactly like a held comment (its author alone sees it "awaiting
     # moderation"): a bot learns nothing from the reply.

@@ -1,0 +1,84 @@
+"""Flood control: at most COMMENTS_FLOOD_LIMIT comments per window from one IP address and
+from one email address, counted so that no race lets more through.
+
+A submission claims a place before it is stored, with an atomic increment in the shared cache
+(Redis: every app server and worker counts together), and gives it back if it is not stored
+after all. Checking the count first and adding to it after the save would let twenty
+simultaneous requests all see the same count and all pass.
+
+When the cache cannot count (Redis is down), the comments table counts instead: recent
+comments from that address or email. That count can race, but it still stops anyone sending
+one comment after another, and no comment is refused just because a cache is down.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .models import Comment
+
+logger = logging.getLogger(__name__)
+
+
+def _keys(ip_address, email):
+    keys = [f"comments:flood:email:{email.casefold()}"]
+    if ip_address:
+        keys.append(f"comments:flood:ip:{ip_address}")
+    return keys
+
+
+def claim(*, ip_address, email):
+    """Take a place for one more comment: True if it may be stored, False if over the limit."""
+    keys = _keys(ip_address, email)
+    try:
+        counts = [_increment(key) for key in keys]
+    except Exception:
+        logger.warning("Flood control counts in the database: the cache cannot count.")
+        return not _over_limit_in_database(ip_address=ip_address, email=email)
+    if max(counts) > settings.COMMENTS_FLOOD_LIMIT:
+        _decrement(keys)
+        return False
+    return True
+
+
+def release(*, ip_address, email):
+    """Give back the place a comment claimed and was not stored with."""
+    _decrement(_keys(ip_address, email))
+
+
+def _increment(key):
+    window = settings.COMMENTS_FLOOD_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window)  # the first comment starts the window
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window ended between add() and incr()
+        cache.add(key, 1, timeout=window)
+        return 1
+    if count == 1:
+        # Redis's INCR recreates a key that expired just before it without a time limit;
+        # make sure a new window always ends.
+        cache.touch(key, timeout=window)
+    return count
+
+
+def _decrement(keys):
+    for key in keys:
+        try:
+            cache.decr(key)
+        except Exception:  # expired meanwhile, or the cache is down: nothing to give back
+            logger.info("Flood counter %s not decremented.", key)
+
+
+def _over_limit_in_database(*, ip_address, email):
+    since = timezone.now() - datetime.timedelta(seconds=settings.COMMENTS_FLOOD_WINDOW_SECONDS)
+    conditions = {"by_email": Q(email__iexact=email)}
+    if ip_address:
+        conditions["by_ip"] = Q(ip_address=ip_address)
+    counts = Comment.objects.filter(created_at__gte=since).aggregate(
+        **{name: Count("pk", filter=condition) for name, condition in conditions.items()}
+    )
+    return max(counts.values()) >= settings.COMMENTS_FLOOD_LIMIT
