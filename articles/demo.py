@@ -6,13 +6,18 @@ copied from real articles. Large counts (benchmarks) use bulk inserts and a smal
 of bodies rendered once, so 100,000 articles take seconds, not minutes.
 """
 
+import math
 import random
 from datetime import timedelta
+from io import BytesIO
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from PIL import Image, ImageColor, ImageDraw
 
 from .models import Article, Author, Section, Tag, render_markdown
 
@@ -107,6 +112,63 @@ HEADINGS = [
     "What happens next", "How we got here", "The numbers", "What people are saying",
     "The objections", "A longer view", "What it means for you",
 ]  # fmt: skip
+
+
+# (sky top, sky bottom, sun, three hill colours from far to near, alt text)
+ILLUSTRATIONS = [
+    ("#9cc3e6", "#f3e7c9", "#fff4d6", ("#7fa37a", "#557a52", "#2f4f2f"),
+     "Illustration: green hills under a pale morning sky"),
+    ("#27304f", "#f08a4b", "#ffd27a", ("#5b3a5e", "#3b2641", "#1d1424"),
+     "Illustration: dark hills against an orange sunset"),
+    ("#c9d6df", "#eef2f3", "#ffffff", ("#9aa9b5", "#6f8190", "#44525e"),
+     "Illustration: grey ridges on an overcast winter day"),
+    ("#1f6f8b", "#99c5c4", "#fef6e4", ("#2e8b78", "#1e6b5c", "#0f3d35"),
+     "Illustration: a green valley by the coast at midday"),
+    ("#f6d186", "#fcf7de", "#ff9a3c", ("#c9a66b", "#a47c48", "#6b4f2a"),
+     "Illustration: golden fields rolling towards the horizon"),
+    ("#0b1d3a", "#35517a", "#e8e8f0", ("#24395c", "#182a46", "#0b1526"),
+     "Illustration: moonlit hills above a sleeping town"),
+]  # fmt: skip
+IMAGE_SIZE = (1200, 675)
+IMAGE_EVERY = 3  # one article in three has a lead image, as in a real paper
+
+
+def draw_illustration(number):
+    """A landscape drawn from a palette: lead images of our own, no stock photos."""
+    sky_top, sky_bottom, sun, hills, _ = ILLUSTRATIONS[number]
+    width, height = IMAGE_SIZE
+    image = Image.new("RGB", IMAGE_SIZE)
+    draw = ImageDraw.Draw(image)
+    top, bottom = ImageColor.getrgb(sky_top), ImageColor.getrgb(sky_bottom)
+    for y in range(height):
+        share = y / height
+        colour = tuple(round(a + (b - a) * share) for a, b in zip(top, bottom, strict=True))
+        draw.line([(0, y), (width, y)], fill=colour)
+    shape = random.Random(SEED + number)  # noqa: S311 (repeatable drawing)
+    sun_x, sun_y = shape.randint(200, 1000), shape.randint(90, 220)
+    draw.ellipse([sun_x - 60, sun_y - 60, sun_x + 60, sun_y + 60], fill=sun)
+    for layer, colour in enumerate(hills):
+        base = 330 + layer * 110
+        phase, wave = shape.uniform(0, math.tau), shape.uniform(0.004, 0.009)
+        outline = [
+            (x, base + 55 * math.sin(x * wave + phase) + 25 * math.sin(x * wave * 2.7))
+            for x in range(0, width + 20, 20)
+        ]
+        draw.polygon([(0, height), *outline, (width, height)], fill=colour)
+    buffer = BytesIO()
+    image.save(buffer, "JPEG", quality=82, optimize=True)
+    return buffer.getvalue()
+
+
+def create_illustrations():
+    """The demo lead images as (stored name, alt text); drawn once, then reused."""
+    images = []
+    for number, palette in enumerate(ILLUSTRATIONS):
+        name = f"lead-images/demo/landscape-{number + 1}.jpg"
+        if not default_storage.exists(name):
+            name = default_storage.save(name, ContentFile(draw_illustration(number)))
+        images.append((name, palette[-1]))
+    return images
 
 
 class TextGenerator:
@@ -218,14 +280,16 @@ def create_articles(count, *, now=None, seed=SEED, progress=None):
     sections, authors, tags = create_sections(), create_authors(), create_tags()
     bodies = [text.body() for _ in range(BODY_POOL_SIZE)]
     rendered = [(body, render_markdown(body)) for body in bodies]
+    illustrations = create_illustrations()
     unique_slug = SlugMaker(Article.objects.values_list("slug", flat=True))
     published_at = now
     ids = []
     for start in range(0, count, BATCH_SIZE):
         batch = []
-        for _ in range(min(BATCH_SIZE, count - start)):
+        for index in range(start, min(start + BATCH_SIZE, count)):
             title = text.title()
             body, body_html = text.pick(rendered)
+            image, image_alt = text.pick(illustrations) if index % IMAGE_EVERY == 0 else ("", "")
             batch.append(
                 Article(
                     title=title,
@@ -237,6 +301,8 @@ def create_articles(count, *, now=None, seed=SEED, progress=None):
                     section=text.pick(sections),
                     status=Article.Status.PUBLISHED,
                     published_at=published_at,
+                    lead_image=image,
+                    lead_image_alt=image_alt,
                 )
             )
             published_at -= timedelta(minutes=text.random.randint(20, 600))

@@ -54,3 +54,11 @@ def test_seed_demo_command_reports_progress_on_stderr(capsys):
     captured = capsys.readouterr()
     assert "4/4 articles" in captured.err
     assert "Demo content ready" in captured.out
+
+
+def test_one_demo_article_in_three_has_a_described_lead_image():
+    demo.create_articles(6)
+    with_image = Article.objects.exclude(lead_image="")
+    assert with_image.count() == 2
+    assert all(article.lead_image_alt.startswith("Illustration:") for article in with_image)
+    assert all(article.lead_image.storage.exists(article.lead_image.name) for article in with_image)

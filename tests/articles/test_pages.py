@@ -20,14 +20,20 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def test_home_shows_lead_story_and_latest_articles(client):
-    older = make_article(title="Older story")
-    lead = make_article(title="Lead story", published_at=timezone.now() - timedelta(minutes=1))
+def test_home_shows_lead_story_then_top_stories_then_latest(client):
+    now = timezone.now()
+    titles = [f"Story {number}" for number in range(7)]
+    for minutes, title in enumerate(titles, start=1):
+        make_article(title=title, published_at=now - timedelta(minutes=minutes))
     response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'class="lead-story"' in html
-    assert html.index(lead.title) < html.index('id="latest-heading"') < html.index(older.title)
+    lead, top, latest = (
+        html.index(marker) for marker in ("lead-story__title", "top-stories", "latest-heading")
+    )
+    assert lead < html.index("Story 0") < top
+    assert top < html.index("Story 1") < html.index("Story 4") < latest
+    assert latest < html.index("Story 5") < html.index("Story 6")
 
 
 def test_home_never_shows_drafts_or_scheduled_articles(client):

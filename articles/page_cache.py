@@ -1,0 +1,266 @@
+"""Whole pages for anonymous readers, served from the cache with their per-reader parts fresh.
+
+Most of a news site's traffic is anonymous readers asking for the same few pages. Each
+cached page costs one cache round trip instead of a render and its queries.
+
+How it stays correct:
+
+- Every cached page carries the *content version* it was rendered under. Anything that
+  changes what readers see (an article, section, author or tag saved or deleted; a
+  moderation decision, through `comments.cache`) calls `bump_content_version()`, so the
+  next request renders afresh. Time also changes pages: an entry ends at the next
+  scheduled publication (articles go live by query, no cron) and at midnight (the date in
+  the masthead).
+- The per-reader parts of a page (the CSRF token; the captcha question and the signed
+  "form shown at" time, registered by the comments app) are *holes*: found in the page
+  when it is stored, and filled with fresh values for every reader. The form therefore
+  works without JavaScript and no two readers share a captcha key or a token.
+- Readers who carry state (a session, messages, a "remember me" cookie) get a page
+  rendered for them; so do staff previews and anything marked private.
+
+The version lives in the shared cache (Redis) when there is one. With the per-process
+local-memory cache, each process keeps its own pages, and the version is a file's
+modification time, so a decision taken in one gunicorn worker reaches all of them.
+"""
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.db.models import Min
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+
+from .models import Article
+
+VERSION_KEY = "readers:content-version"
+PAGE_KEY_PREFIX = "readers:page:"
+CSRF_HOLE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+# Only the view-set headers worth replaying; security headers come from the middleware.
+KEPT_HEADERS = {"content-type", "content-language", "last-modified", "link", "x-robots-tag"}
+# Views whose pages are the same for every anonymous reader, with the query parameters
+# that select a different page. Any other parameter (say ?replyto=) renders for the reader;
+# campaign tags (utm_*) on shared links are ignored.
+CACHEABLE_VIEWS = {
+    "articles:home": {"page"},
+    "articles:section": {"page"},
+    "articles:tag": {"page"},
+    "articles:author": {"page"},
+    "articles:detail": {"cpage"},
+    "articles:feed-rss": set(),
+    "articles:feed-atom": set(),
+    "articles:section-feed-rss": set(),
+    "articles:section-feed-atom": set(),
+}
+
+_holes = {}  # name -> (compiled pattern with one group, filler(request, old_value) -> str)
+_personal_cookies = set()
+
+
+def register_hole(name, pattern, filler):
+    """Another app's per-reader value in cached pages: `pattern`'s group is replaced."""
+    _holes[name] = (re.compile(pattern), filler)
+
+
+def register_personal_cookie(name):
+    """A cookie that personalises pages: its bearer never gets a shared copy."""
+    _personal_cookies.add(name)
+
+
+# -- The content version -------------------------------------------------------------------
+
+
+def _local_only():
+    return isinstance(cache, LocMemCache)
+
+
+def _version_file():
+    database = str(settings.DATABASES["default"]["NAME"])
+    digest = hashlib.sha256(f"{settings.BASE_DIR}|{database}".encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"newsroom-content-version-{digest}"
+
+
+def content_version():
+    """The version every cached page must carry to be served."""
+    if _local_only():
+        try:
+            return os.stat(_version_file()).st_mtime_ns
+        except FileNotFoundError:
+            return 0
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = time.time_ns()
+        if not cache.add(VERSION_KEY, version, timeout=None):
+            version = cache.get(VERSION_KEY, version)
+    return version
+
+
+def bump_content_version():
+    """Every cached page is stale from now on: the next request renders afresh."""
+    if _local_only():
+        path = _version_file()
+        path.touch()
+        now = time.time_ns()
+        os.utime(path, ns=(now, now))
+    else:
+        cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+
+
+# -- The middleware -------------------------------------------------------------------------
+
+
+class ReaderPageCacheMiddleware:
+    """Last in MIDDLEWARE: requests pass every other middleware exactly as when rendered."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        key = getattr(request, "_reader_page_key", None)
+        if key and not getattr(response, "_from_reader_cache", False) and storable(response):
+            response = store(request, response, key)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        key = page_key(request)
+        if key is None:
+            return None
+        request._reader_page_key = key
+        found = cache.get_many([VERSION_KEY, key]) if not _local_only() else cache.get_many([key])
+        version = found.get(VERSION_KEY) if not _local_only() else content_version()
+        if version is None:
+            version = content_version()
+        request._reader_page_version = version
+        entry = found.get(key)
+        if entry and entry["version"] == version and entry["expires"] > time.time():
+            return serve(request, entry)
+        return None
+
+
+def page_key(request):
+    """The cache key of this request's shared page, or None when it must be rendered."""
+    if request.method not in {"GET", "HEAD"} or isinstance(cache, DummyCache):
+        return None
+    match = request.resolver_match
+    allowed = CACHEABLE_VIEWS.get(match.view_name if match else None)
+    if allowed is None:
+        return None
+    cookies = request.COOKIES
+    if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
+        return None
+    if any(name in cookies for name in _personal_cookies):
+        return None
+    selected = []
+    for name, values in sorted(request.GET.lists()):
+        if name.startswith("utm_"):
+            continue
+        if name not in allowed or len(values) != 1:
+            return None
+        selected.append(f"{name}={values[0]}")
+    address = request.path + "?" + "&".join(selected)
+    return PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()
+
+
+def storable(response):
+    """A complete public page: 200, not streamed, not private, sets no cookie of its own."""
+    if response.status_code != 200 or response.streaming:
+        return False
+    control = response.get("Cache-Control", "").lower()
+    if any(word in control for word in ("private", "no-store", "no-cache")):
+        return False
+    return set(response.cookies) <= {settings.CSRF_COOKIE_NAME}
+
+
+def store(request, response, key):
+    """Keep the page for the next readers; this reader gets it with the same headers."""
+    entry = make_entry(request, response)
+    seconds = entry["expires"] - time.time()
+    if seconds >= 1:
+        cache.set(key, entry, timeout=int(seconds))
+    return finish(request, response, entry)
+
+
+def make_entry(request, response):
+    """The page cut at its holes: text, hole, text, hole... and what a reply needs."""
+    charset = response.charset
+    content = response.content.decode(charset)
+    holes = {}
+    if found := CSRF_HOLE.search(content):
+        holes[found.group(1)] = "csrf"
+    for name, (pattern, _) in _holes.items():
+        if found := pattern.search(content):
+            holes[found.group(1)] = name
+    if holes:
+        splitter = re.compile("(" + "|".join(re.escape(value) for value in holes) + ")")
+        parts = splitter.split(content)
+        parts[1::2] = [holes[value] for value in parts[1::2]]
+    else:
+        parts = [content]
+    shared = "\x00".join(parts).encode()
+    return {
+        "version": request._reader_page_version,
+        "expires": expiry(),
+        "parts": parts,
+        "charset": charset,
+        "headers": {
+            name: value for name, value in response.items() if name.lower() in KEPT_HEADERS
+        },
+        "etag": f'"{hashlib.sha256(shared).hexdigest()[:32]}"',
+        "old_values": {name: value for value, name in holes.items()},
+    }
+
+
+def expiry():
+    """When a page rendered now may change by itself: midnight, or the next scheduled article."""
+    now = timezone.localtime()
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
+    ends = min(
+        now + timedelta(seconds=settings.READER_CACHE_SECONDS),
+        timezone.make_aware(midnight, now.tzinfo),
+    )
+    scheduled = Article.objects.filter(
+        status=Article.Status.PUBLISHED, published_at__gt=now
+    ).aggregate(next=Min("published_at"))["next"]
+    if scheduled:
+        ends = min(ends, scheduled)
+    return ends.timestamp()
+
+
+def serve(request, entry):
+    """The cached page with this reader's own values in its holes."""
+    fresh = {}
+    parts = entry["parts"]
+    for name in set(parts[1::2]):
+        if name == "csrf":
+            fresh[name] = get_token(request)
+        else:
+            fresh[name] = _holes[name][1](request, entry["old_values"][name])
+    body = "".join(fresh[part] if index % 2 else part for index, part in enumerate(parts)).encode(
+        entry["charset"]
+    )
+    response = HttpResponse(b"" if request.method == "HEAD" else body)
+    for name, value in entry["headers"].items():
+        response[name] = value
+    response._from_reader_cache = True
+    return finish(request, response, entry)
+
+
+def finish(request, response, entry):
+    """Validators and caching rules, for a fresh render and a cached copy alike."""
+    response["ETag"] = entry["etag"]
+    has_holes = len(entry["parts"]) > 1
+    # Browsers may keep the page but must ask again; the ETag makes the answer a 304.
+    # A page with per-reader holes must never sit in a shared proxy.
+    patch_cache_control(response, no_cache=True, **({"private": True} if has_holes else {}))
+    return get_conditional_response(request, etag=entry["etag"], response=response)

@@ -1,0 +1,76 @@
+"""A reader opens the front page, reads an article and finds it again through search."""
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from articles import demo
+from articles.models import Article
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WIDTHS = {"mobile": {"width": 360, "height": 780}, "desktop": {"width": 1440, "height": 1000}}
+
+
+@pytest.fixture
+def site():
+    """The demo site, as a newcomer sees it after `make run`."""
+    demo.seed(articles=14, now=timezone.now())
+    return Article.objects.published()
+
+
+def test_reader_finds_reads_and_searches_for_an_article(page, live_server, site, screenshot_dir):
+    console_errors = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message))
+    lead = site.first()
+
+    page.set_viewport_size(WIDTHS["desktop"])
+    page.goto(live_server.url)
+    expect(page).to_have_title("The Newsroom")
+    expect(page.get_by_role("navigation", name="Sections")).to_contain_text("Politics")
+    page.screenshot(path=screenshot_dir / "reader-home-1440.png", full_page=True)
+
+    page.get_by_role("link", name=lead.title).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(lead.title)
+    expect(page.locator(".story__standfirst")).to_have_text(lead.standfirst)
+    expect(page.get_by_role("link", name=lead.author.display_name).first).to_be_visible()
+    expect(page.get_by_text("min read")).to_be_visible()
+    body = page.locator(".story__body")
+    expect(body.get_by_role("heading", level=2).first).to_be_visible()
+    body.get_by_role("heading", level=2).last.scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_dir / "reader-article-1440.png", full_page=True)
+
+    page.get_by_role("searchbox", name="Search articles").fill(lead.title)
+    page.get_by_role("searchbox", name="Search articles").press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Results for")
+    results = page.locator(".card__title")
+    expect(results.get_by_role("link", name=lead.title)).to_be_visible()
+    results.get_by_role("link", name=lead.title).click()
+    expect(page).to_have_url(f"{live_server.url}{lead.get_absolute_url()}")
+
+    page.set_viewport_size(WIDTHS["mobile"])
+    page.screenshot(path=screenshot_dir / "reader-article-360.png", full_page=True)
+    page.goto(live_server.url)
+    page.screenshot(path=screenshot_dir / "reader-home-360.png", full_page=True)
+    has_sideways_scroll = page.evaluate(
+        "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+    assert not has_sideways_scroll
+    assert console_errors == []  # no CSP violation, no missing file
+
+
+def test_keyboard_reader_can_skip_to_the_content(page, live_server, site):
+    page.goto(live_server.url)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+
+def test_dark_scheme_follows_the_system_setting(page, live_server, site):
+    page.emulate_media(color_scheme="dark")
+    page.goto(live_server.url)
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(20, 20, 19)"
