@@ -36,12 +36,13 @@ def thread_version(article_id):
 
 
 def bump_thread_version(article_id):
-    """Make every cached copy of this article's thread stale."""
-    key = _thread_key(article_id)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, _fresh_version(), timeout=None)
+    """Make every cached copy of this article's thread stale.
+
+    A new version is set rather than incremented: with Redis down, set() quietly does nothing
+    (newsroom/cache.py) where incr() raises, and a decision already committed must not end
+    in an error page.
+    """
+    cache.set(_thread_key(article_id), _fresh_version(), timeout=None)
 
 
 def invalidate_article(article_id):

@@ -1,0 +1,240 @@
+"""When a service the site leans on fails: Redis down, the mail server down, a database that
+refuses the write. Pages still serve, comments are still taken or handed back, nothing is
+half-written. Real failures on loopback (closed ports, a database trigger), nothing mocked.
+"""
+
+import html
+import logging
+import socket
+
+import pytest
+from captcha.models import CaptchaStore
+from django.core import mail
+from django.db import connection
+
+from comments import services
+from comments.captcha import refill_pool
+from comments.models import Comment
+from comments.moderation import FLOODED
+from comments.views import AWAITING_MODERATION, NOT_STORED, NOT_STORED_RETRY_SECONDS
+from tests.comments.conftest import form_values, make_article, make_comment, post_url
+from tests.comments.factories import make_moderator
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_port():
+    """A loopback port nobody listens on: connecting is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def article(db, settings):
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+    refill_pool(5)
+    return make_article()
+
+
+def filled_form(page, **values):
+    """What a reader sends from this page: its question answered, their text typed."""
+    key = form_values(page, "captcha_0")
+    data = {
+        "name": "Ida Wells",
+        "email": "ida@example.com",
+        "url": "",
+        "body": "Resilient words.",
+        "captcha_0": key,
+        "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+        "started": form_values(page, "started"),
+        "phone": "",
+    }
+    return {**data, **values}
+
+
+def send(client, article, **values):
+    page = client.get(article.get_absolute_url()).content.decode()
+    return client.post(post_url(article), filled_form(page, **values))
+
+
+# -- Redis down ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The production cache backend, pointed at a Redis that is not running."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "newsroom.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+def test_with_redis_down_pages_still_serve(client, article, redis_down, caplog):
+    make_comment(article, body="Seen by everyone.")
+
+    for path in ["/", f"/section/{article.section.slug}/", article.get_absolute_url()]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+
+    assert "Seen by everyone." in response.content.decode()
+    assert "Redis is unreachable" in caplog.text
+
+
+def test_with_redis_down_a_comment_is_taken_and_its_author_sees_it(client, article, redis_down):
+    response = send(client, article, body="Written while Redis was down.")
+
+    comment = Comment.objects.get()
+    assert response.status_code == 303
+    assert comment.body == "Written while Redis was down."
+    page = client.get(article.get_absolute_url()).content.decode()
+    # The author's own pending comment comes from their session: sessions live in the
+    # database, not in Redis.
+    assert "Written while Redis was down." in page
+    assert AWAITING_MODERATION in page
+
+
+def test_with_redis_down_flood_control_counts_in_the_database(
+    client, article, redis_down, settings
+):
+    settings.COMMENTS_FLOOD_LIMIT = 2
+    for number in range(2):
+        response = send(client, article, email=f"r{number}@example.com", body=f"Number {number}.")
+        assert response.status_code == 303
+
+    response = send(client, article, email="r9@example.com", body="One too many.")
+
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert html.escape(FLOODED) in page
+    assert "One too many.</textarea>" in page
+    assert Comment.objects.count() == 2
+
+
+def test_with_redis_down_a_moderators_decision_goes_through(
+    client, article, redis_down, django_capture_on_commit_callbacks
+):
+    comment = make_comment(article, status=Comment.Status.PENDING, body="Approved while down.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.approve(comment, by=make_moderator()) is True
+
+    assert "Approved while down." in client.get(article.get_absolute_url()).content.decode()
+
+
+# -- The mail server down --------------------------------------------------------------------
+
+
+def test_with_the_mail_server_down_the_comment_is_kept_and_the_failure_logged(
+    client, article, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.COMMENTS_MODERATOR_EMAILS = ["desk@newsroom.test"]
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port(), "timeout": 2},
+        }
+    }
+
+    with django_capture_on_commit_callbacks(execute=True), caplog.at_level(logging.ERROR):
+        response = send(client, article, body="Nobody could be told yet.")
+
+    comment = Comment.objects.get()
+    assert response.status_code == 303
+    assert comment.status == Comment.Status.PENDING
+    assert comment.body == "Nobody could be told yet."
+    assert AWAITING_MODERATION in client.get(response["Location"]).content.decode()
+    failure = next(r for r in caplog.records if "Could not email moderators" in r.getMessage())
+    assert f"held comment {comment.pk}" in failure.getMessage()
+    assert isinstance(failure.exc_info[1], ConnectionRefusedError)
+
+
+# -- The database refuses the write ----------------------------------------------------------
+
+
+class RefusedInserts:
+    """A trigger that makes every INSERT into the comments table fail inside the database."""
+
+    def __init__(self):
+        self.active = False
+
+    def start(self):
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "CREATE FUNCTION refuse_comment() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'comments are read-only'; END $$"
+                )
+                cursor.execute(
+                    "CREATE TRIGGER refuse_comment BEFORE INSERT ON comments_comment "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_comment()"
+                )
+            else:
+                cursor.execute(
+                    "CREATE TRIGGER refuse_comment BEFORE INSERT ON comments_comment "
+                    "BEGIN SELECT RAISE(ABORT, 'comments are read-only'); END"
+                )
+        self.active = True
+
+    def stop(self):
+        if not self.active:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP TRIGGER refuse_comment ON comments_comment")
+                cursor.execute("DROP FUNCTION refuse_comment()")
+            else:
+                cursor.execute("DROP TRIGGER refuse_comment")
+        self.active = False
+
+
+@pytest.fixture
+def refused_inserts(db):
+    refusal = RefusedInserts()
+    yield refusal
+    refusal.stop()
+
+
+def test_a_refused_write_gives_a_503_page_with_the_text_and_stores_nothing(
+    client, article, settings, refused_inserts, django_capture_on_commit_callbacks
+):
+    settings.COMMENTS_MODERATOR_EMAILS = ["desk@newsroom.test"]
+    make_comment(article, body="Already here.")
+    article.refresh_from_db()
+    count_before = article.comment_count
+    refused_inserts.start()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = send(client, article, body="Words the database <b>refused</b>.")
+
+    page = response.content.decode()
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(NOT_STORED_RETRY_SECONDS)
+    assert html.escape(NOT_STORED) in page
+    assert "Words the database &lt;b&gt;refused&lt;/b&gt;.</textarea>" in page
+    assert 'value="Ida Wells"' in page
+    assert list(Comment.objects.values_list("body", flat=True)) == ["Already here."]
+    article.refresh_from_db()
+    assert article.comment_count == count_before
+    assert callbacks == []  # no notification, no cache invalidation for a comment not stored
+    assert mail.outbox == []
+
+
+def test_after_a_refused_write_the_reader_sends_again_from_the_503_page(
+    client, article, settings, refused_inserts
+):
+    # A limit of one: the refused attempt must not have used up the reader's place.
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    refused_inserts.start()
+    refused = send(client, article, body="Second time lucky.")
+    assert refused.status_code == 503
+    refused_inserts.stop()  # the database takes writes again
+
+    page = refused.content.decode()
+    response = client.post(post_url(article), filled_form(page, body="Second time lucky."))
+
+    assert response.status_code == 303
+    assert Comment.objects.get().body == "Second time lucky."
