@@ -3,10 +3,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
+from django.core.files.base import ContentFile
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django.views.defaults import server_error
 
+from articles.demo import draw_illustration
 from tests.factories import (
     make_article,
     make_author,
@@ -269,8 +272,6 @@ def test_not_found_page_is_in_the_site_design(client):
 
 
 def test_server_error_page_renders_without_request_or_database(django_assert_num_queries):
-    from django.test import RequestFactory
-    from django.views.defaults import server_error
 
     with django_assert_num_queries(0):
         response = server_error(RequestFactory().get("/"))
@@ -279,3 +280,14 @@ def test_server_error_page_renders_without_request_or_database(django_assert_num
     assert "Something went wrong" in html
     assert 'class="masthead"' in html
     assert "The Newsroom" in html
+
+
+def test_lead_image_is_shown_with_its_description_and_served(client):
+    article = make_article(lead_image_alt="Hills at dawn")
+    article.lead_image.save("hills.jpg", ContentFile(draw_illustration(0)))
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert f'<img src="{article.lead_image.url}" alt="Hills at dawn">' in html
+    assert '<meta property="og:image" content="http://testserver/media/' in html
+    image = client.get(article.lead_image.url)
+    assert image.status_code == 200
+    assert image["Content-Type"] == "image/jpeg"
