@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -19,6 +20,13 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": "/usr/bin/chromium",
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _patient_assertions():
+    """CI shares two cores between the live server, Chromium and a parallel test process:
+    give `expect(...)` assertions 15 s instead of 5 s before they call a page broken."""
+    expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
