@@ -3,16 +3,17 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
+
+def media(request, path):
+    """Uploaded lead images (staff uploads, so trusted files); a front proxy may serve
+    MEDIA_ROOT itself, but without one `make serve` still shows them."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("captcha/", include("captcha.urls")),
     path("comments/", include("comments.urls")),
-    # Lead images uploaded by editors (staff only, so trusted files). A front proxy may
-    # serve MEDIA_ROOT itself; without one, this keeps `make serve` showing them.
-    path(
-        f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-        serve,
-        {"document_root": settings.MEDIA_ROOT},
-    ),
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media),
     path("", include("articles.urls")),
 ]
