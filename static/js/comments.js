@@ -16,6 +16,14 @@
   var home = document.createComment("respond-home");
   respond.parentNode.insertBefore(home, respond);
 
+  /* A reply shown again (errors, new question): put the form back under its comment. */
+  if (parentInput && parentInput.value) {
+    var target = document.getElementById("comment-" + parentInput.value);
+    if (target) {
+      target.querySelector(".comment__body").after(respond);
+    }
+  }
+
   /* Errors: move focus to the summary so screen readers announce it at once. */
   var summary = document.getElementById("comment-errors");
   if (summary) {

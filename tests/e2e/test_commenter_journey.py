@@ -113,3 +113,25 @@ def test_new_question_without_reload_keeps_the_text(page, live_server):
     assert page.locator('input[name="captcha_0"]').input_value() != old_key
     expect(page.get_by_role("textbox", name="Comment", exact=True)).to_have_value("Half a thought")
     expect(page.get_by_role("textbox", name="Answer the math question")).to_be_focused()
+
+
+def test_a_reply_with_an_error_comes_back_under_its_comment(page, live_server):
+    article = make_article(title="Bus route restored")
+    parent = make_comment(article, name="Ada Lovelace", body="About time.")
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    page.locator(f"#comment-{parent.pk}").get_by_role("link", name="Reply to Ada Lovelace").click()
+    form = page.locator(f"#comment-{parent.pk} #respond")
+    form.get_by_role("textbox", name="Comment", exact=True).fill("It runs hourly now.")
+    form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
+    form.get_by_role("textbox", name="Email", exact=True).fill("not-an-email")
+    form.get_by_role("textbox", name="Answer the math question").fill(answer_for(page))
+    form.evaluate("respond => respond.querySelector('form').noValidate = true")
+    form.get_by_role("button", name="Post Comment").click()
+
+    form = page.locator(f"#comment-{parent.pk} #respond")
+    expect(form.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
+    expect(page.locator("#comment-errors")).to_be_focused()
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
+        "It runs hourly now."
+    )
