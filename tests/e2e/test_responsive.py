@@ -1,0 +1,110 @@
+"""The comment form at 320 CSS pixels wide and at 200% zoom: nothing cut off, no sideways scroll.
+
+200% zoom of a 1280 x 720 window is a 640 x 360 CSS-pixel viewport drawn at twice the
+density, which is what the browser gives the page when a reader zooms in.
+"""
+
+import re
+
+import pytest
+from captcha.models import CaptchaStore
+from playwright.sync_api import expect
+
+from comments.captcha import refill_pool
+from comments.models import Comment
+from tests.comments.conftest import make_article, make_comment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCREENS = {
+    "phone-320px": {"viewport": {"width": 320, "height": 640}, "device_scale_factor": 1},
+    "zoom-200pc": {"viewport": {"width": 640, "height": 360}, "device_scale_factor": 2},
+}
+
+# Every part of the form a reader has to see or use.
+FORM_PARTS = (
+    "#respond h2, #respond .respond__note, #respond label:not(.field--trap label),"
+    " #respond textarea, #respond input:not([type=hidden]):not(.field--trap input),"
+    " #respond button:not([hidden]), #respond img, #respond .error-summary"
+)
+
+OVERFLOW = """parts => {
+  const width = document.documentElement.clientWidth;
+  const cut = [];
+  for (const element of document.querySelectorAll(parts)) {
+    const box = element.getBoundingClientRect();
+    if (box.width === 0 || box.left < 0 || box.right > width + 0.5) {
+      const span = `[${Math.round(box.left)}-${Math.round(box.right)}]`;
+      cut.push(`${element.outerHTML.slice(0, 80)} ${span}`);
+    }
+  }
+  return {pageWidth: document.scrollingElement.scrollWidth, viewport: width, cut};
+}"""
+
+
+@pytest.fixture(autouse=True)
+def _ready(settings):
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+    refill_pool(5)
+
+
+@pytest.fixture
+def discussion():
+    """An article whose thread runs as deep as replies go, with a long unbroken link in it."""
+    article = make_article(title="New footbridge opens over the river")
+    parent = None
+    for name in ("Ada Lovelace", "Grace Hopper", "Alan Turing", "Katherine Johnson"):
+        parent = make_comment(
+            article,
+            parent=parent,
+            name=name,
+            body="Photos: https://example.org/a-very-long-path/without-any-breaks/footbridge-at-night.jpg",
+        )
+    return article, parent
+
+
+def assert_fits(page):
+    fit = page.evaluate(OVERFLOW, FORM_PARTS)
+    assert fit["pageWidth"] <= fit["viewport"], f"the page scrolls sideways: {fit}"
+    assert fit["cut"] == [], f"cut off at {fit['viewport']}px: {fit['cut']}"
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_comment_form_fits_and_works(browser, live_server, discussion, screenshot_dir, screen):
+    article, deepest = discussion
+    context = browser.new_context(**SCREENS[screen])
+    page = context.new_page()
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond form")
+    answer = form.get_by_role("textbox", name="Answer the math question")
+    assert_fits(page)
+
+    # Errors first: the summary and the marked fields must fit too.
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Seen from the narrow end.")
+    form.get_by_role("textbox", name="Name", exact=True).fill("Mary Somerville")
+    form.get_by_role("textbox", name="Email", exact=True).fill("mary@example.com")
+    answer.fill("999")
+    form.get_by_role("button", name="Post Comment").click()
+    expect(page.locator("#comment-errors")).to_be_focused()
+    assert_fits(page)
+    page.screenshot(path=screenshot_dir / f"form-errors-{screen}.png", full_page=True)
+
+    # The reply form moved under the deepest comment still fits.
+    page.get_by_role("link", name="Reply to Katherine Johnson").click()
+    expect(page.locator(f"#comment-{deepest.pk} #respond")).to_be_visible()
+    assert_fits(page)
+    page.screenshot(path=screenshot_dir / f"reply-form-{screen}.png", full_page=True)
+
+    key = form.locator('input[name="captcha_0"]').input_value()
+    answer.fill(CaptchaStore.objects.get(hashkey=key).response)
+    submit = form.get_by_role("button", name="Post Comment")
+    submit.scroll_into_view_if_needed()
+    expect(submit).to_be_in_viewport()
+    submit.click()
+
+    expect(page).to_have_url(re.compile(r"#comment-\d+$"))
+    reply = Comment.objects.get(name="Mary Somerville")
+    assert reply.parent == deepest
+    assert_fits(page)
+    page.screenshot(path=screenshot_dir / f"awaiting-moderation-{screen}.png", full_page=True)
+    context.close()
