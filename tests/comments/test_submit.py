@@ -400,3 +400,32 @@ def test_csrf_failure_elsewhere_still_shows_the_posted_text(captcha_pool):
 
     assert response.status_code == 403
     assert "Still mine." in response.content.decode()
+
+
+@pytest.mark.parametrize("forwarded", ["not-an-ip", "", " , ", "999.1.1.1"])
+def test_garbage_forwarded_for_behind_a_proxy_is_not_trusted(
+    client, article, fill_form, settings, forwarded
+):
+    settings.COMMENTS_TRUSTED_PROXY = True
+
+    response = client.post(post_url(article), fill_form(article), HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert response.status_code == 303
+    assert Comment.objects.get().ip_address in {None, "127.0.0.1"}
+
+
+def test_error_pages_with_typed_details_are_never_stored_in_shared_caches(
+    client, article, fill_form
+):
+    response = client.post(post_url(article), fill_form(article, name=""))
+
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+
+
+def test_a_tampered_remember_me_cookie_is_ignored(client, article, captcha_pool):
+    client.cookies[REMEMBER_COOKIE] = '{"name": "Mallory", "email": "m@example.com"}'
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "Mallory" not in page
