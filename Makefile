@@ -72,6 +72,7 @@ $(SECRET_FILE): | $(PYTHON)
 serve: install $(SECRET_FILE)
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --clear -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
+	$(SERVE_ENV) $(MANAGE) refill_captcha_pool
 	$(SERVE_ENV) $(VENV)/bin/gunicorn newsroom.wsgi --bind $${BIND:-127.0.0.1:$(PORT)} \
 		--workers $${WEB_CONCURRENCY:-$$(( $$(nproc 2>/dev/null || echo 1) * 2 + 1 ))} \
 		--max-requests 2000 --max-requests-jitter 200 --access-logfile -
