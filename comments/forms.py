@@ -167,7 +167,7 @@ class CommentForm(forms.Form):
         initial.update({name: bool(data.get(name)) for name in TYPED_CHECKBOXES})
         form = cls(article=article, initial=initial, visible_parents=visible_parents)
         raw_parent = data.get("parent", "")
-        if raw_parent.isdigit() and len(raw_parent) < 20:
+        if raw_parent.isascii() and raw_parent.isdigit() and len(raw_parent) < 20:
             form.parent_comment = visible_parents.get(int(raw_parent))
         form.initial["parent"] = form.parent_comment.pk if form.parent_comment else None
         return form

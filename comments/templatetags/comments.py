@@ -56,7 +56,9 @@ def comments_section(context, article):
 def _reply_target(request, thread):
     """The approved comment named by ?replyto=<id> (the no-JavaScript reply link)."""
     raw = request.GET.get("replyto", "") if request else ""
-    return thread.visible.get(int(raw)) if raw.isdigit() and len(raw) < 20 else None
+    if raw.isascii() and raw.isdigit() and len(raw) < 20:  # "²" is a digit to isdigit() only
+        return thread.visible.get(int(raw))
+    return None
 
 
 @register.filter
