@@ -137,7 +137,7 @@ def test_reply_link_without_javascript_prepares_the_form(client, article):
     assert f'href="{article.get_absolute_url()}#respond">Cancel reply</a>' in page
 
 
-@pytest.mark.parametrize("replyto", ["abc", "-1", "99999999999999999999999", "1e3"])
+@pytest.mark.parametrize("replyto", ["abc", "-1", "99999999999999999999999", "1e3", "²", "\u0661"])
 def test_bad_replyto_values_are_ignored(client, article, replyto):
     response = client.get(f"{article.get_absolute_url()}?replyto={replyto}")
 

@@ -429,3 +429,15 @@ def test_a_tampered_remember_me_cookie_is_ignored(client, article, captcha_pool)
     page = client.get(article.get_absolute_url()).content.decode()
 
     assert "Mallory" not in page
+
+
+@pytest.mark.parametrize("parent", ["²", "\u0661\u0662", "-3", "x" * 50])
+def test_new_question_with_a_strange_reply_target_keeps_the_text(
+    client, article, fill_form, parent
+):
+    data = fill_form(article, body="Still here.", parent=parent, new_question="1")
+
+    response = client.post(post_url(article), data)
+
+    assert response.status_code == 200
+    assert "Still here.</textarea>" in response.content.decode()
