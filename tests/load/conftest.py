@@ -28,7 +28,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def database_url(transactional_db):
+def committed_db(django_db_serialized_rollback, transactional_db):
+    """Real commits, seen by other connections and processes; afterwards the database is
+    put back as the migrations left it (the Moderators group included) for later tests."""
+
+
+@pytest.fixture
+def database_url(committed_db):
     """The test database, for processes of our own: what the tests commit, they see."""
     db = connection.settings_dict
     user = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
