@@ -63,17 +63,23 @@ def discussion():
     return article, parent
 
 
+@pytest.fixture(params=SCREENS)
+def screen(request, browser):
+    """A page on a narrow or zoomed-in screen, and the screen's name for screenshots."""
+    context = browser.new_context(**SCREENS[request.param])
+    yield request.param, context.new_page()
+    context.close()
+
+
 def assert_fits(page):
     fit = page.evaluate(OVERFLOW, FORM_PARTS)
     assert fit["pageWidth"] <= fit["viewport"], f"the page scrolls sideways: {fit}"
     assert fit["cut"] == [], f"cut off at {fit['viewport']}px: {fit['cut']}"
 
 
-@pytest.mark.parametrize("screen", SCREENS)
-def test_comment_form_fits_and_works(browser, live_server, discussion, screenshot_dir, screen):
+def test_comment_form_fits_and_works(live_server, discussion, screenshot_dir, screen):
     article, deepest = discussion
-    context = browser.new_context(**SCREENS[screen])
-    page = context.new_page()
+    name, page = screen
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
     form = page.locator("#respond form")
     answer = form.get_by_role("textbox", name="Answer the math question")
@@ -87,13 +93,13 @@ def test_comment_form_fits_and_works(browser, live_server, discussion, screensho
     form.get_by_role("button", name="Post Comment").click()
     expect(page.locator("#comment-errors")).to_be_focused()
     assert_fits(page)
-    page.screenshot(path=screenshot_dir / f"form-errors-{screen}.png", full_page=True)
+    page.screenshot(path=screenshot_dir / f"form-errors-{name}.png", full_page=True)
 
     # The reply form moved under the deepest comment still fits.
     page.get_by_role("link", name="Reply to Katherine Johnson").click()
     expect(page.locator(f"#comment-{deepest.pk} #respond")).to_be_visible()
     assert_fits(page)
-    page.screenshot(path=screenshot_dir / f"reply-form-{screen}.png", full_page=True)
+    page.screenshot(path=screenshot_dir / f"reply-form-{name}.png", full_page=True)
 
     key = form.locator('input[name="captcha_0"]').input_value()
     answer.fill(CaptchaStore.objects.get(hashkey=key).response)
@@ -106,5 +112,14 @@ def test_comment_form_fits_and_works(browser, live_server, discussion, screensho
     reply = Comment.objects.get(name="Mary Somerville")
     assert reply.parent == deepest
     assert_fits(page)
-    page.screenshot(path=screenshot_dir / f"awaiting-moderation-{screen}.png", full_page=True)
-    context.close()
+    page.screenshot(path=screenshot_dir / f"awaiting-moderation-{name}.png", full_page=True)
+
+
+def test_reader_pages_never_scroll_sideways(live_server, discussion, screen):
+    article, _ = discussion
+    _, page = screen
+    for path in ("/", article.section.get_absolute_url(), "/search/?q=footbridge"):
+        page.goto(f"{live_server.url}{path}")
+        fit = page.evaluate(OVERFLOW, "main a, main input, main button")
+        assert fit["pageWidth"] <= fit["viewport"], f"{path} scrolls sideways: {fit}"
+        assert fit["cut"] == [], f"{path} cut off: {fit['cut']}"
