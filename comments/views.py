@@ -27,6 +27,7 @@ from articles.views import ArticleDetailView
 from . import moderation, ratelimit
 from .captcha import add_to_pool, discard_question, is_valid_key, speak, spoken_challenge
 from .forms import CommentForm
+from .models import Comment
 from .services import submit_comment
 from .thread import build_thread, remember_pending
 
@@ -38,6 +39,7 @@ REMEMBER_SALT = "comments.remember"
 REMEMBER_MAX_AGE = 60 * 60 * 24 * 365
 REMEMBERED_FIELDS = ("name", "email", "url")
 AWAITING_MODERATION = "Your comment is awaiting moderation."
+PUBLISHED = "Thank you: your comment is published."
 NOT_STORED = (
     "Sorry, we could not save your comment just now. Your text is kept below: please send it "
     "again in a minute."
@@ -113,10 +115,13 @@ def post_comment(request, article_pk):
         response["Retry-After"] = str(NOT_STORED_RETRY_SECONDS)
         return response
     add_to_pool(1)  # the answered question's row is gone: keep the pool its size
-    # Spam is answered exactly like a held comment (its author alone sees it "awaiting
-    # moderation"): a bot learns nothing from the reply.
-    remember_pending(request, comment)
-    messages.success(request, AWAITING_MODERATION)
+    if comment.status == Comment.Status.APPROVED:  # the "previously approved" rule
+        messages.success(request, PUBLISHED)
+    else:
+        # Spam is answered exactly like a held comment (its author alone sees it "awaiting
+        # moderation"): a bot learns nothing from the reply.
+        remember_pending(request, comment)
+        messages.success(request, AWAITING_MODERATION)
     response = redirect(f"{article.get_absolute_url()}#comment-{comment.pk}")
     response.status_code = 303
     remember_author(response, data)

@@ -10,7 +10,7 @@ from comments.forms import BAD_PARENT, TOO_FAST
 from comments.models import Comment
 from comments.moderation import DUPLICATE, FLOODED, HONEYPOT_FILLED, PRE_MODERATION
 from comments.thread import SESSION_PENDING_IDS
-from comments.views import AWAITING_MODERATION, REMEMBER_COOKIE
+from comments.views import AWAITING_MODERATION, PUBLISHED, REMEMBER_COOKIE
 
 from .conftest import form_values, make_article, make_comment, post_url
 
@@ -43,6 +43,22 @@ def test_commenter_sees_own_pending_comment_and_the_notice(client, article, fill
     assert "Mine, awaiting review." in page
     assert AWAITING_MODERATION in page
     assert client.session[SESSION_PENDING_IDS] == [comment.pk]
+
+
+def test_previously_approved_commenter_is_told_the_comment_is_published(
+    client, article, fill_form, settings
+):
+    settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED = True
+    make_comment(article, email="grace@example.com", status=Comment.Status.APPROVED)
+
+    client.post(post_url(article), fill_form(article, body="Back again, and published."))
+
+    page = Client().get(article.get_absolute_url()).content.decode()
+    own_page = client.get(article.get_absolute_url()).content.decode()
+    assert "Back again, and published." in page
+    assert PUBLISHED in own_page
+    assert AWAITING_MODERATION not in own_page
+    assert not client.session.get(SESSION_PENDING_IDS)
 
 
 def test_pending_comment_is_invisible_to_other_readers(client, article, fill_form):
