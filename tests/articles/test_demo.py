@@ -62,3 +62,16 @@ def test_one_demo_article_in_three_has_a_described_lead_image():
     assert with_image.count() == 2
     assert all(article.lead_image_alt.startswith("Illustration:") for article in with_image)
     assert all(article.lead_image.storage.exists(article.lead_image.name) for article in with_image)
+
+
+def test_articles_saved_after_a_bulk_seed_get_fresh_ids():
+    ids = demo.create_articles(3)
+    article = Article.objects.create(
+        title="Written by hand",
+        slug="written-by-hand",
+        standfirst="After the demo.",
+        body="Text.",
+        author=Article.objects.get(pk=ids[0]).author,
+        section=Section.objects.first(),
+    )
+    assert article.pk > max(ids)
