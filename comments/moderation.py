@@ -6,7 +6,6 @@ rule has nothing to say.
 """
 
 import datetime
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -85,20 +84,3 @@ def previously_approved(email):
     if not settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED:
         return False
     return Comment.objects.approved().filter(email__iexact=email).exists()
-
-
-def client_ip(request):
-    """The commenter's address; X-Forwarded-For counts only behind a trusted proxy.
-
-    The trusted proxy appends the address it saw, so the last entry is the one to believe;
-    earlier entries are whatever the client chose to send.
-    """
-    candidate = request.META.get("REMOTE_ADDR", "")
-    if settings.COMMENTS_TRUSTED_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded.strip():
-            candidate = forwarded.split(",")[-1].strip()
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from articles.models import Article
 from articles.views import ArticleDetailView
+from newsroom.client_ip import client_ip
 
 from . import moderation, ratelimit
 from .captcha import add_to_pool, discard_question, is_valid_key, speak, spoken_challenge
@@ -70,7 +71,7 @@ def post_comment(request, article_pk):
         return render_article_page(request, article, form, status=400)
 
     data = form.cleaned_data
-    ip_address = moderation.client_ip(request)
+    ip_address = client_ip(request)
     if reason := moderation.duplicate_reason(
         article=article, email=data["email"], body=data["body"]
     ):

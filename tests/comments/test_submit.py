@@ -351,7 +351,7 @@ def test_forwarded_for_is_ignored_without_a_trusted_proxy(client, article, fill_
 
 
 def test_forwarded_for_is_used_behind_a_trusted_proxy(client, article, fill_form, settings):
-    settings.COMMENTS_TRUSTED_PROXY = True
+    settings.BEHIND_PROXY = True
 
     client.post(
         post_url(article),
@@ -422,7 +422,7 @@ def test_csrf_failure_elsewhere_still_shows_the_posted_text(captcha_pool):
 def test_garbage_forwarded_for_behind_a_proxy_is_not_trusted(
     client, article, fill_form, settings, forwarded
 ):
-    settings.COMMENTS_TRUSTED_PROXY = True
+    settings.BEHIND_PROXY = True
 
     response = client.post(post_url(article), fill_form(article), HTTP_X_FORWARDED_FOR=forwarded)
 

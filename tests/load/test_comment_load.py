@@ -48,7 +48,7 @@ def server(database_url, tmp_path):
         COMMENTS_MIN_SUBMIT_SECONDS="0",
         COMMENTS_FLOOD_LIMIT=str(FLOOD_LIMIT),
         # Our readers come "through the proxy", each from an address of their own.
-        COMMENTS_TRUSTED_PROXY="1",
+        DJANGO_BEHIND_PROXY="1",
     ) as running:
         yield running
     assert "Traceback" not in running.errors()
