@@ -151,8 +151,17 @@ class MathCaptchaField(CaptchaField):
             raise ValidationError(MISSING_ANSWER, code="required")
         if not is_valid_key(key):
             raise ValidationError(EXPIRED_QUESTION, code="expired")
-        test_pass = captcha_settings.CAPTCHA_TEST_MODE and answer.strip().lower() == "passed"
+        answer = answer.strip().lower()
         live = CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now())
-        if not test_pass and not live.exists():
+        expected = live.values_list("response", flat=True).first()
+        # Any answer, right or wrong, uses the question up, and deleting the row is what
+        # claims it: of two requests sending one key at the same moment (a double click),
+        # only one deletes it; the other is told the question was already answered rather
+        # than storing the comment a second time.
+        claimed = expected is not None and live.delete()[0] > 0
+        test_pass = captcha_settings.CAPTCHA_TEST_MODE and answer == "passed"
+        if not (claimed or test_pass):
             raise ValidationError(EXPIRED_QUESTION, code="expired")
-        return super().clean([key, answer])
+        if not (answer == expected or test_pass):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return [key, ""]
