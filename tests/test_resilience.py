@@ -5,7 +5,6 @@ half-written. Real failures on loopback (closed ports, a database trigger), noth
 
 import html
 import logging
-import socket
 
 import pytest
 from captcha.models import CaptchaStore
@@ -19,15 +18,9 @@ from comments.moderation import FLOODED
 from comments.views import AWAITING_MODERATION, NOT_STORED, NOT_STORED_RETRY_SECONDS
 from tests.comments.conftest import form_values, make_article, make_comment, post_url
 from tests.comments.factories import make_moderator
+from tests.load.server import closed_port
 
 pytestmark = pytest.mark.django_db
-
-
-def closed_port():
-    """A loopback port nobody listens on: connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
