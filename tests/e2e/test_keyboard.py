@@ -162,3 +162,49 @@ def test_keyboard_reply_link_brings_the_form_to_the_comment(page, live_server):
     )
     reply = Comment.objects.get(name="Grace Hopper")
     assert reply.parent == ada
+
+
+@pytest.fixture
+def page_without_javascript(browser):
+    context = browser.new_context(java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def test_keyboard_without_javascript_new_question_errors_and_reply(
+    page_without_javascript, live_server
+):
+    page = page_without_javascript
+    article = make_article(title="Market moves indoors")
+    ada = make_comment(article, name="Ada Lovelace", body="About time.")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    visited = []
+    answer = page.get_by_role("textbox", name="Answer the math question")
+
+    tab_until(page, named("body"), visited)
+    page.keyboard.type("Kept through every reload.")
+    tab_until(page, named("name"), visited)
+    page.keyboard.type("Mary Somerville")
+    tab_until(page, named("email"), visited)
+    page.keyboard.type("mary@example.com")
+    tab_until(page, named("new_question"), visited)
+    page.keyboard.press("Space")
+    expect(page).to_have_url(re.compile(r"#id_captcha_1$"))
+    expect(answer).to_be_focused()
+
+    page.keyboard.type("1000")  # no question here has that answer
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#comment-errors$"))
+    expect(page.locator("#comment-errors")).to_be_focused()
+    expect(page.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
+        "Kept through every reload."
+    )
+    expect(page.get_by_role("textbox", name="Email", exact=True)).to_have_value("mary@example.com")
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    tab_until(page, lambda focused: focused["text"] == "Reply to Ada Lovelace", visited)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"\?replyto={ada.pk}#respond$"))
+    expect(page.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
+    # The next Tab continues from the form the link pointed at, not from the top of the page.
+    assert tab_until(page, lambda focused: True, visited)["text"] == "Cancel reply"
