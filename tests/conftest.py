@@ -23,6 +23,56 @@ hypothesis.settings.register_profile("dev", hypothesis.settings.get_profile("ci"
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def _commits_for_real(item):
+    """Browser journeys against the live server commit; so do tests asking for it."""
+    fixtures = getattr(item, "fixturenames", ())
+    marker = item.get_closest_marker("django_db")
+    return (
+        "live_server" in fixtures
+        or "transactional_db" in fixtures
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """After a test that commits, the database is emptied: rows written by data migrations
+    (the Moderators group) go too. So, as Django's own runner does, run those tests after all
+    the others, in every xdist process: pytest's grouping by parametrized fixtures (any test
+    with an argument named `page` joins Playwright's browser group) would otherwise mix them
+    in. And reload the migrated rows before each of them (serialized rollback)."""
+    for item in items:
+        if _commits_for_real(item):
+            marker = item.get_closest_marker("django_db")
+            options = {**(marker.kwargs if marker else {}), "transaction": True}
+            item.add_marker(pytest.mark.django_db(**options, serialized_rollback=True))
+    items.sort(key=_commits_for_real)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_rows_for_every_connection(request):
+    """Make the copy of the migrated rows (serialized rollback) visible to every connection.
+
+    Django keeps it on the connection object that created the test database, and keeps
+    connection objects per context; once Playwright's event loop has run, tests get other
+    connection objects, and a reload would silently restore nothing. One database alias."""
+    if not any(_uses_database(item) for item in request.session.items):
+        return
+    request.getfixturevalue("django_db_setup")
+    from django.db import connections
+
+    for alias in connections:
+        connection = connections[alias]
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is not None:
+            type(connection)._test_serialized_contents = contents
+
+
+def _uses_database(item):
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(item.get_closest_marker("django_db")) or "db" in fixtures or _commits_for_real(item)
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
