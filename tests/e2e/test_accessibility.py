@@ -71,6 +71,8 @@ def test_reader_pages_have_no_serious_violations(page, live_server, newsroom):
         ("home", "/"),
         ("article with comments", newsroom.get_absolute_url()),
         ("section", newsroom.section.get_absolute_url()),
+        ("tag", "/tag/transport/"),
+        ("author", newsroom.author.get_absolute_url()),
         ("search results", "/search/?q=footbridge"),
         ("search without results", "/search/?q=zeppelin"),
     ]:
