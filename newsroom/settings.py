@@ -51,6 +51,9 @@ DEBUG = env_bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = required_in_production(
     "DJANGO_SECRET_KEY", "django-insecure-development-only-key-never-use-in-production"
 )
+# Rotating the secret: put the old one here (comma-separated) so that sessions, password
+# reset links and signed cookies made with it stay valid until they expire.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or (
     ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
 )
