@@ -1,0 +1,491 @@
+"""Hostile comment submissions: never a 500, nothing stored unless valid, and what is stored
+is exactly what was typed, shown back as text.
+
+Each property runs the hypothesis profile's examples (500 in CI) against one set of rows made
+once per test; every example cleans up the comments it created.
+"""
+
+import secrets
+from urllib.parse import urlencode
+
+import pytest
+from captcha.models import CaptchaStore
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
+
+from comments.captcha import add_to_pool, refill_pool
+from comments.forms import BODY_ALLOWED_CONTROLS, sign_started
+from comments.models import Comment
+from tests.comments.conftest import make_article, make_comment
+from tests.hostile import (
+    TRICKY_PIECES,
+    elements,
+    has_control_characters,
+    hostile_text,
+    with_class,
+    with_id,
+    without_whitespace,
+)
+
+pytestmark = pytest.mark.django_db
+
+Status = Comment.Status
+ALLOWED_IN_BODY = "".join(BODY_ALLOWED_CONTROLS)
+PRINTABLE_PIECES = [piece for piece in TRICKY_PIECES if not has_control_characters(piece)]
+MISSING = object()
+HOSTILE = object()  # drawn from hostile_text() for the field at hand
+
+
+@pytest.fixture(autouse=True)
+def _quick_and_unflooded(settings):
+    """Hundreds of comments from one address within seconds: the timer and flood limit have
+    their own tests; here they would only hide what the form does."""
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+    settings.COMMENTS_FLOOD_LIMIT = 10**9
+
+
+@pytest.fixture
+def readers():
+    """A browser, and a bot that sends no CSRF token. Made once per test: each new Client
+    loads the middleware again, which costs more than a request."""
+    return {"browser": Client(), "bot": Client(enforce_csrf_checks=True)}
+
+
+def first_visit(reader):
+    """The same client as a new visitor: no cookie, so no session."""
+    reader.cookies.clear()
+    return reader
+
+
+@pytest.fixture
+def article(db):
+    refill_pool(3)  # the questions that re-rendered forms show
+    return make_article()
+
+
+def post_url(article_pk):
+    return reverse("comments:post", args=[article_pk])
+
+
+def fresh_question():
+    """A question straight from the pool, and its answer."""
+    (store,) = add_to_pool(1)
+    return store.hashkey, store.response
+
+
+def typed(alphabet_excluded, *, min_size, max_size, allowed=""):
+    """Text a person could type into the field: any characters but control ones."""
+    characters = st.characters(exclude_categories=alphabet_excluded, include_characters=allowed)
+    return st.one_of(
+        st.text(characters, max_size=max_size),
+        st.lists(
+            st.one_of(st.sampled_from(PRINTABLE_PIECES), st.text(characters, max_size=8)),
+            max_size=10,
+        ).map("".join),
+    ).filter(lambda text: min_size <= len(text.strip()) <= max_size)
+
+
+VALID_NAMES = typed(["Cc", "Cs"], min_size=1, max_size=100)
+VALID_BODIES = typed(["Cc", "Cs"], min_size=2, max_size=5000, allowed=ALLOWED_IN_BODY)
+VALID_EMAILS = st.from_regex(
+    r"[a-z0-9+_-]{1,30}(\.[a-z0-9+_-]{1,10})?@[a-z0-9]{1,20}\.(com|org|example)", fullmatch=True
+)
+VALID_URLS = st.one_of(
+    st.just(""),
+    st.from_regex(r"https?://[a-z0-9]{1,20}\.(com|org)(/[A-Za-z0-9_~.-]{0,30})?", fullmatch=True),
+)
+
+
+def submit(reader, article, **values):
+    key, answer = fresh_question()
+    data = {
+        "captcha_0": key,
+        "captcha_1": answer,
+        "started": sign_started(article.pk),
+        "parent": "",
+        "phone": "",
+        **values,
+    }
+    return reader.post(post_url(article.pk), data)
+
+
+def assert_stored_as_typed(comment, *, name, email, url, body):
+    """The form trims surrounding space and nothing else; the limits hold."""
+    assert comment.name == name.strip()
+    assert comment.email == email.strip()
+    assert comment.body == body.strip()
+    if url.strip():
+        assert comment.url.startswith(("http://", "https://"))
+    else:
+        assert comment.url == ""
+    assert 1 <= len(comment.name) <= 100
+    assert len(comment.email) <= 254 and "@" in comment.email
+    assert len(comment.url) <= 200
+    assert 2 <= len(comment.body) <= 5000
+    assert not has_control_characters(comment.name + comment.email + comment.url)
+    assert not has_control_characters(comment.body, allowed=ALLOWED_IN_BODY)
+
+
+def comment_section(page):
+    """The part of the article page the checks read (parsing only it keeps examples cheap)."""
+    return page[page.index('<section id="comments"') :]
+
+
+def assert_shown_as_typed(page, comment):
+    """The reader's own pending comment shows every character they typed, as text."""
+    page = comment_section(page)
+    (author,) = elements(page, with_id(f"comment-{comment.pk}-author"))
+    assert author[1] == comment.name
+    (text,) = elements(page, with_class("comment__text"))
+    # Line breaks become <p> and <br>; every other character is there, escaped.
+    assert without_whitespace(text[1]) == without_whitespace(comment.body)
+    website_links = elements(page, lambda tag, attrs: attrs.get("rel") == "nofollow ugc noopener")
+    assert [attrs["href"] for attrs, _ in website_links] == ([comment.url] if comment.url else [])
+
+
+def assert_typed_values_kept(page, *, name, body):
+    """A refused form comes back with the reader's text in place."""
+    page = comment_section(page)
+    (textarea,) = elements(page, with_id("id_body"))
+    assert textarea[1].removeprefix("\n") == body
+    (name_input,) = elements(page, with_id("id_name"))
+    assert name_input[0].get("value", "") == name
+
+
+@given(name=VALID_NAMES, email=VALID_EMAILS, url=VALID_URLS, body=VALID_BODIES)
+def test_valid_comments_are_stored_as_typed_and_shown_as_text(
+    readers, article, name, email, url, body
+):
+    reader = first_visit(readers["browser"])
+
+    response = submit(reader, article, name=name, email=email, url=url, body=body)
+
+    assert response.status_code == 303, response.content.decode()[:2000]
+    comment = Comment.objects.get()
+    assert response["Location"] == f"{article.get_absolute_url()}#comment-{comment.pk}"
+    assert comment.status == Status.PENDING
+    assert_stored_as_typed(comment, name=name, email=email, url=url, body=body)
+    page = reader.get(article.get_absolute_url()).content.decode()
+    assert_shown_as_typed(page, comment)
+    if email.lower() not in (name + body + url).lower():
+        assert email.lower() not in page.lower()
+    Comment.objects.all().delete()
+
+
+@given(
+    name=st.one_of(VALID_NAMES, hostile_text()),
+    email=st.one_of(VALID_EMAILS, hostile_text()),
+    url=st.one_of(VALID_URLS, hostile_text()),
+    body=st.one_of(VALID_BODIES, hostile_text()),
+)
+def test_any_typed_text_is_refused_with_the_text_kept_or_stored_exactly(
+    readers, article, name, email, url, body
+):
+    reader = first_visit(readers["browser"])
+
+    response = submit(reader, article, name=name, email=email, url=url, body=body)
+
+    assert response.status_code in (303, 400)
+    if response.status_code == 400:
+        assert not Comment.objects.exists()
+        assert_typed_values_kept(response.content.decode(), name=name, body=body)
+        return
+    comment = Comment.objects.get()
+    assert comment.status == Status.PENDING
+    assert_stored_as_typed(comment, name=name, email=email, url=url, body=body)
+    assert_shown_as_typed(reader.get(article.get_absolute_url()).content.decode(), comment)
+    Comment.objects.all().delete()
+
+
+# Forged, missing, repeated and wrongly typed fields -----------------------------------------
+
+
+@pytest.fixture
+def world(article):
+    """One open article with a thread, and every kind of place a forged post might point at."""
+    other = make_article()
+    return {
+        "article": article,
+        "closed": make_article(comments_enabled=False),
+        "draft": make_article(status="draft", published_at=None),
+        "approved": make_comment(article, status=Status.APPROVED),
+        "pending": make_comment(article, status=Status.PENDING),
+        "rejected": make_comment(article, status=Status.REJECTED),
+        "spam": make_comment(article, status=Status.SPAM),
+        "elsewhere": make_comment(other, status=Status.APPROVED),
+    }
+
+
+class Post:
+    """A post being forged: its fields, and whether each makes the comment valid.
+
+    A verdict is True (valid), False (refused) or None (depends on the text drawn).
+    """
+
+    def __init__(self, data):
+        self.data = data
+        self.fields = {}
+        self.verdicts = {}
+
+    def choose(self, name, options):
+        """Draw one of `options` ({label: (value, verdict)}) for the field `name`."""
+        label = self.data.draw(st.sampled_from(sorted(options)), label=name)
+        value, verdict = options[label]
+        if value is HOSTILE:
+            value = self.data.draw(hostile_text(), label=f"{name} text")
+        self.set(name, value, verdict)
+
+    def set(self, name, value, verdict):
+        shape = self.data.draw(st.sampled_from(["once", "repeated", "file"]), label=f"{name} as")
+        if value is MISSING:
+            self.fields.pop(name, None)
+        elif shape == "repeated":  # the last value counts, as in QueryDict.get()
+            earlier = self.data.draw(st.lists(hostile_text(40), min_size=1, max_size=2))
+            self.fields[name] = [*earlier, value]
+        elif shape == "file":  # not form data at all: the field is missing
+            self.fields[name] = SimpleUploadedFile(f"{name}.txt", str(value).encode())
+            verdict = False if name in REQUIRED else verdict
+        else:
+            self.fields[name] = value
+        self.verdicts[name] = verdict
+
+    def value(self, name, default=""):
+        value = self.fields.get(name, default)
+        if isinstance(value, SimpleUploadedFile):
+            return default
+        return value[-1] if isinstance(value, list) else value
+
+
+REQUIRED = {"name", "email", "body", "captcha_0", "captcha_1", "started"}
+
+
+def forge_post(data, world):
+    article = world["article"]
+    key, answer = fresh_question()
+    used_key, _ = fresh_question()
+    CaptchaStore.objects.filter(hashkey=used_key).delete()
+    post = Post(data)
+    hostile = HOSTILE
+    for name, valid in [
+        ("name", "Grace Hopper"),
+        ("email", "grace@example.com"),
+        ("body", "A thoughtful comment."),
+    ]:
+        post.choose(
+            name, {"valid": (valid, True), "missing": (MISSING, False), "hostile": (hostile, None)}
+        )
+    post.choose(
+        "url",
+        {"empty": ("", True), "valid": ("https://example.com/", True), "missing": (MISSING, True)}
+        | {"hostile": (hostile, None)},
+    )
+    post.choose(
+        "parent",
+        {
+            "none": ("", True),
+            "missing": (MISSING, True),
+            "approved": (str(world["approved"].pk), True),
+            "hostile": (hostile, None),
+        }
+        | {
+            label: (str(world[label].pk), False)
+            for label in ["pending", "rejected", "spam", "elsewhere"]
+        }
+        | {
+            label: (value, False)
+            for label, value in [
+                ("unknown", "99999999"),
+                ("huge", "9" * 40),
+                ("negative", f"-{world['approved'].pk}"),
+                ("zero", "0"),
+                ("float", f"{world['approved'].pk}.0"),
+                ("superscript", "²"),
+                ("arabic digit", chr(0x0660 + world["approved"].pk % 10)),
+            ]
+        },
+    )
+    post.choose(
+        "captcha_0",
+        {
+            "live": (key, True),
+            "used": (used_key, False),
+            "random": (secrets.token_hex(20), False),
+            "upper": (key.upper(), False),
+            "missing": (MISSING, False),
+            "hostile": (hostile, False),
+        },
+    )
+    post.choose(
+        "captcha_1",
+        {
+            "right": (answer, True),
+            "spaced": (f"  {answer} ", True),
+            "wrong": (str(int(answer) + 1), False),
+            "missing": (MISSING, False),
+            "hostile": (hostile, None),
+        },
+    )
+    post.choose(
+        "started",
+        {
+            "signed": (sign_started(article.pk), True),
+            "other article": (sign_started(world["closed"].pk), False),
+            "tampered": (sign_started(article.pk)[:-2] + "xx", False),
+            "missing": (MISSING, False),
+            "hostile": (hostile, False),
+        },
+    )
+    post.choose(
+        "phone", {"empty": ("", True), "missing": (MISSING, True), "filled": (hostile, True)}
+    )
+    for name in ["notify_on_publish", "remember"]:
+        post.choose(
+            name, {"on": ("on", True), "missing": (MISSING, True), "hostile": (hostile, True)}
+        )
+    return post
+
+
+def checkbox(post, name):
+    value = post.value(name, default="")
+    return bool(value) and value.lower() not in ("false", "0")
+
+
+@given(data=st.data())
+def test_forged_missing_and_repeated_fields_never_fail_and_store_only_valid_comments(
+    readers, world, data
+):
+    article = world["article"]
+    target = data.draw(
+        st.sampled_from(["article", "article", "article", "closed", "draft", "nowhere"]),
+        label="posted to",
+    )
+    target_pk = {"nowhere": 10**30}.get(target) or world[target].pk
+    post = forge_post(data, world)
+    new_question = data.draw(st.booleans(), label="new question button")
+    if new_question:
+        post.fields["new_question"] = "1"
+    encoding = data.draw(st.sampled_from(["multipart", "urlencoded", "no csrf token"]))
+    reader = first_visit(readers["bot" if encoding == "no csrf token" else "browser"])
+    before = set(Comment.objects.values_list("pk", flat=True))
+
+    if encoding == "urlencoded":
+        fields = {k: v for k, v in post.fields.items() if not isinstance(v, SimpleUploadedFile)}
+        body = urlencode(fields, doseq=True)
+        response = reader.post(
+            post_url(target_pk), body, content_type="application/x-www-form-urlencoded"
+        )
+    else:
+        response = reader.post(post_url(target_pk), post.fields)
+
+    created = Comment.objects.exclude(pk__in=before)
+    if encoding == "no csrf token":
+        expected = {403}
+    elif target in ("draft", "nowhere"):
+        expected = {404}
+    elif target == "closed":
+        expected = {403}
+    elif new_question:
+        expected = {200}
+    elif all(post.verdicts.values()):
+        expected = {303}
+    elif False in post.verdicts.values():
+        expected = {400}
+    else:
+        expected = {303, 400}
+    assert response.status_code in expected, post.verdicts
+    if response.status_code != 303:
+        assert not created.exists()
+        return
+    (comment,) = created
+    assert comment.article_id == article.pk
+    assert_stored_as_typed(
+        comment,
+        name=post.value("name"),
+        email=post.value("email"),
+        url=post.value("url"),
+        body=post.value("body"),
+    )
+    parent = post.value("parent").strip()
+    assert comment.parent_id == (world["approved"].pk if parent else None)
+    assert comment.status == (Status.SPAM if post.value("phone").strip() else Status.PENDING)
+    assert comment.notify_on_publish is checkbox(post, "notify_on_publish")
+    created.delete()
+
+
+RAW_PIECES = [
+    b"name=a",
+    b"body=%00",
+    b"&",
+    b"=",
+    b"%",
+    b"%ZZ",
+    b"parent=%C2%B2",
+    b"\xff\xfe",
+    b"captcha_0=" + b"a" * 40,
+    b"--xyz\r\nContent-Disposition: form-data; name=body\r\n\r\nhi\r\n--xyz--",
+]
+
+
+@given(
+    body=st.one_of(
+        st.binary(max_size=3000),
+        st.lists(st.sampled_from(RAW_PIECES), max_size=12).map(b"&".join),
+    ),
+    content_type=st.sampled_from(
+        [
+            "application/x-www-form-urlencoded",
+            "application/x-www-form-urlencoded; charset=utf-16",
+            "application/x-www-form-urlencoded; charset=latin-1",
+            "application/x-www-form-urlencoded; charset=no-such-charset",
+            "multipart/form-data",
+            "multipart/form-data; boundary=xyz",
+            "multipart/form-data; boundary=",
+            "application/json",
+            "text/plain",
+            "",
+        ]
+    ),
+    csrf=st.booleans(),
+)
+def test_raw_request_bodies_never_fail_nor_store_anything(
+    readers, article, body, content_type, csrf
+):
+    reader = first_visit(readers["bot" if csrf else "browser"])
+
+    response = reader.generic("POST", post_url(article.pk), body, content_type=content_type)
+
+    assert response.status_code in ({400, 403} if csrf else {400})
+    assert not Comment.objects.exists()
+
+
+# Found by the properties above ----------------------------------------------------------------
+
+
+def test_new_question_with_a_superscript_digit_as_reply_target_is_no_server_error(world, readers):
+    """ "²" passes str.isdigit() but not int(): the form is shown again, as a new comment."""
+    article = world["article"]
+    key, _ = fresh_question()
+    reader = first_visit(readers["browser"])
+
+    response = reader.post(
+        post_url(article.pk),
+        {"new_question": "1", "body": "Kept text", "parent": "²", "captcha_0": key},
+    )
+
+    assert response.status_code == 200
+    assert "Kept text" in response.content.decode()
+    assert "Leave a Reply" in response.content.decode()
+
+
+def test_stale_form_with_a_superscript_digit_as_reply_target_gives_the_text_back(world, readers):
+    reader = first_visit(readers["bot"])
+    count = Comment.objects.count()
+
+    response = reader.post(post_url(world["article"].pk), {"body": "Kept text", "parent": "²"})
+
+    assert response.status_code == 403
+    assert "Kept text" in response.content.decode()
+    assert Comment.objects.count() == count
