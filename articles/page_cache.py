@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Min
@@ -81,7 +81,7 @@ def register_personal_cookie(name):
 
 
 def _local_only():
-    return isinstance(cache, LocMemCache)
+    return isinstance(caches["default"], LocMemCache)
 
 
 def _version_file():
@@ -150,7 +150,9 @@ class ReaderPageCacheMiddleware:
 
 def page_key(request):
     """The cache key of this request's shared page, or None when it must be rendered."""
-    if request.method not in {"GET", "HEAD"} or isinstance(cache, DummyCache):
+    if request.method not in {"GET", "HEAD"} or settings.READER_CACHE_SECONDS <= 0:
+        return None
+    if isinstance(caches["default"], DummyCache):
         return None
     match = request.resolver_match
     allowed = CACHEABLE_VIEWS.get(match.view_name if match else None)

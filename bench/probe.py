@@ -54,11 +54,11 @@ def _client(cookies):
     return client
 
 
-def _fetch(client, path):
+def _fetch(client, path, headers=None):
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(path)
+        response = client.get(path, headers=headers)
     body = b"".join(response) if response.streaming else response.content
-    return response.status_code, len(body), len(queries)
+    return response, len(body), len(queries)
 
 
 def measure(request):
@@ -66,15 +66,18 @@ def measure(request):
     results = {}
     for page in request["pages"]:
         client = _client(page.get("cookies"))
+        headers = dict(header.split(": ", 1) for header in page.get("headers", ()))
+        headers.pop("Cookie", None)  # the client's own cookies carry them
         cache.clear()
-        status, size, cold_queries = _fetch(client, page["path"])
-        warm_status, _, warm_queries = _fetch(client, page["path"])
+        cold, size, cold_queries = _fetch(client, page["path"], headers)
+        warm, _, warm_queries = _fetch(client, page["path"], headers)
         results[page["key"]] = {
-            "status": status,
-            "warm_status": warm_status,
+            "status": cold.status_code,
+            "warm_status": warm.status_code,
             "bytes": size,
             "queries_cold": cold_queries,
             "queries_warm": warm_queries,
+            "etag": warm.get("ETag"),
         }
     return results
 

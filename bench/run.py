@@ -206,6 +206,9 @@ def run_server(label, scale, cache, pages, args, before=None, after=None):
         if before:
             extra.update(before(server, env, pages))
         probes = tool("bench.probe", "measure", env, {"pages": pages})
+        if revalidated := conditional_pages(pages, probes):
+            probes.update(tool("bench.probe", "measure", env, {"pages": revalidated}))
+            pages += revalidated
         loads = measure_pages(server, pages, args)
         if after:
             extra.update(after(server, env))
@@ -228,6 +231,22 @@ def run_server(label, scale, cache, pages, args, before=None, after=None):
         row["ratio"] = row["rps"] / floor
         rows.append(row)
     return {"rows": rows, "workers": memory, **extra}
+
+
+def conditional_pages(pages, probes):
+    """The hot article asked again with its ETag, as a returning browser does: a 304."""
+    hot = next((page for page in pages if page["key"] == "hot"), None)
+    etag = hot and probes["hot"].get("etag")
+    if not etag:
+        return []
+    return [
+        {
+            "key": "hot-304",
+            "label": "hot article, If-None-Match (304)",
+            "path": hot["path"],
+            "headers": [f"If-None-Match: {etag}"],
+        }
+    ]
 
 
 def cached_pages(plan):

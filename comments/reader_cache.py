@@ -1,0 +1,81 @@
+"""The comment form's per-reader parts, filled into the shared cached article page.
+
+`articles.page_cache` serves one copy of an article page to every anonymous reader. The
+form in it holds two values no two readers may share: the captcha question's key (each
+question can be answered once) and the signed time the form was shown (the "too fast for a
+person" rule). Both are holes, refilled here for every reader, without a query in the
+common case: pool keys are sampled into the cache for a minute at a time.
+"""
+
+import datetime
+import random
+
+from captcha.models import CaptchaStore
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from articles import page_cache
+
+from .forms import STARTED_SALT, sign_started
+from .models import Comment
+from .views import REMEMBER_COOKIE
+
+POOL_SAMPLE_KEY = "comments:captcha-pool-sample"
+POOL_SAMPLE_SIZE = 100
+POOL_SAMPLE_SECONDS = 60
+
+
+def pool_sample():
+    """Keys of questions that still have CAPTCHA_GET_FROM_POOL_TIMEOUT minutes to live."""
+    keys = cache.get(POOL_SAMPLE_KEY)
+    if keys is None:
+        threshold = timezone.now() + datetime.timedelta(
+            minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT
+        )
+        keys = list(
+            CaptchaStore.objects.filter(expiration__gt=threshold)
+            .order_by("?")
+            .values_list("hashkey", flat=True)[:POOL_SAMPLE_SIZE]
+        )
+        cache.set(POOL_SAMPLE_KEY, keys, POOL_SAMPLE_SECONDS)
+    return keys
+
+
+def forget_pool_sample(**kwargs):
+    """An answered (or expired) question leaves the pool: stop handing its key out."""
+    cache.delete(POOL_SAMPLE_KEY)
+
+
+def content_changed(sender, instance, **kwargs):
+    """Readers see approved comments only: saving or deleting one changes their pages.
+
+    Moderation goes through `comments.services`, which invalidates on its own; this covers
+    every other write (an edit in the admin, a script, the demo data).
+    """
+    if kwargs.get("signal") is post_delete or instance.status == Comment.Status.APPROVED:
+        page_cache.bump_content_version()
+
+
+def fresh_captcha_key(request, old_key):
+    keys = pool_sample()
+    return random.choice(keys) if keys else old_key  # noqa: S311 (not a secret: a pool pick)
+
+
+def fresh_started(request, old_value):
+    """The same article, stamped now: the reader's clock starts when they get the page."""
+    article_pk, _ = signing.loads(old_value, salt=STARTED_SALT)
+    return sign_started(article_pk)
+
+
+def register():
+    page_cache.register_hole(
+        "captcha", r'name="captcha_0" value="([0-9a-f]{40})"', fresh_captcha_key
+    )
+    page_cache.register_hole("started", r'name="started" value="([^"]+)"', fresh_started)
+    page_cache.register_personal_cookie(REMEMBER_COOKIE)
+    post_delete.connect(forget_pool_sample, sender=CaptchaStore, dispatch_uid="comments.pool")
+    post_save.connect(content_changed, sender=Comment, dispatch_uid="comments.saved")
+    post_delete.connect(content_changed, sender=Comment, dispatch_uid="comments.deleted")
