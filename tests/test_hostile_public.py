@@ -1,0 +1,185 @@
+"""Hostile query strings and paths on the reader's site: never a 500, and each parameter does
+exactly what it is for (a page that exists, a search shown back as text, a reply target that
+readers can see) and nothing else.
+"""
+
+from urllib.parse import quote, urlencode
+
+import pytest
+from django.test import Client
+from django.utils.html import escape
+from hypothesis import given
+from hypothesis import strategies as st
+
+from articles.views import clean_search_query
+from comments.models import Comment
+from tests.comments.conftest import make_comment
+from tests.factories import make_article, make_author, make_section, make_tag
+from tests.hostile import elements, hostile_text, with_id
+
+pytestmark = pytest.mark.django_db
+
+LIST_PATHS = ["/", "/section/news/", "/tag/local/", "/author/ada/", "/search/?q=story"]
+FIXED_PATHS = [
+    *LIST_PATHS,
+    "/search/",
+    "/feeds/rss/",
+    "/feeds/atom/",
+    "/feeds/section/news/rss/",
+    "/feeds/section/news/atom/",
+    "/sitemap.xml",
+    "/sitemap-articles.xml",
+    "/sitemap-sections.xml",
+    "/robots.txt",
+]
+SLUG_ROUTES = [
+    "/section/{}/",
+    "/tag/{}/",
+    "/author/{}/",
+    "/articles/{}/",
+    "/feeds/section/{}/rss/",
+    "/feeds/section/{}/atom/",
+    "/sitemap-{}.xml",
+]
+EXISTING = {
+    "/section/{}/": {"news"},
+    "/tag/{}/": {"local"},
+    "/author/{}/": {"ada"},
+    "/articles/{}/": {"the-story"},
+    "/feeds/section/{}/rss/": {"news"},
+    "/feeds/section/{}/atom/": {"news"},
+    "/sitemap-{}.xml": {"home", "sections", "articles", "authors"},
+}
+EXISTING_SLUGS = sorted(set().union(*EXISTING.values()))
+
+
+@pytest.fixture
+def site(db):
+    """One article, reachable from every kind of page, with a reply-able comment."""
+    section = make_section(name="News", slug="news")
+    article = make_article(
+        title="The story",
+        slug="the-story",
+        section=section,
+        author=make_author(display_name="Ada", slug="ada"),
+        tags=[make_tag(name="Local", slug="local")],
+    )
+    return {
+        "article": article,
+        "approved": make_comment(article, name="<b>Approved</b> reader"),
+        "pending": make_comment(article, status=Comment.Status.PENDING),
+        "elsewhere": make_comment(make_article(), name="Elsewhere"),
+    }
+
+
+@pytest.fixture(scope="module")
+def reader():
+    """Made once: each new Client loads the middleware again, which costs more than a GET."""
+    return Client()
+
+
+def query_values():
+    """A query parameter's value(s): one, or repeated (the last one counts)."""
+    return st.one_of(hostile_text(), st.lists(hostile_text(40), min_size=2, max_size=3))
+
+
+def with_query(path, **params):
+    separator = "&" if "?" in path else "?"
+    params = {name: value for name, value in params.items() if value is not None}
+    return f"{path}{separator}{urlencode(params, doseq=True)}" if params else path
+
+
+def last(value):
+    return value[-1] if isinstance(value, list) else value
+
+
+@given(
+    path=st.sampled_from(LIST_PATHS),
+    page=st.one_of(
+        st.none(),
+        query_values(),
+        st.integers(-5, 12_000).map(str),
+        st.from_regex(r"0*1", fullmatch=True),
+    ),
+)
+def test_page_parameter_shows_a_page_that_exists_or_a_404(site, reader, path, page):
+    response = reader.get(with_query(path, page=page))
+
+    value = "1" if page is None else last(page)
+    exists = value.isascii() and value.isdigit() and int(value) == 1  # one page of articles
+    assert response.status_code == (200 if exists else 404)
+
+
+@given(q=query_values(), page=st.sampled_from([None, "1", "2", "x"]))
+def test_search_shows_the_query_back_as_text(site, reader, q, page):
+    response = reader.get(with_query("/search/", q=q, page=page))
+
+    if page in ("2", "x"):
+        assert response.status_code == 404
+        return
+    assert response.status_code == 200
+    query = clean_search_query(last(q))
+    (search_box,) = elements(response.content.decode(), with_id("search-page-q"))
+    assert search_box[0].get("value", "") == query
+    if query:
+        assert f"Results for “{escape(query)}”" in response.content.decode()
+
+
+@given(data=st.data())
+def test_reply_target_is_an_approved_comment_of_this_article_or_nothing(site, reader, data):
+    ids = {label: str(site[label].pk) for label in ["approved", "pending", "elsewhere"]}
+    replyto = data.draw(
+        st.one_of(
+            query_values(),
+            st.sampled_from(list(ids.values())),
+            st.sampled_from([f"0{ids['approved']}", f"{ids['approved']} ", "²", "٣", "9" * 40]),
+        )
+    )
+
+    response = reader.get(with_query(site["article"].get_absolute_url(), replyto=replyto))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    value = last(replyto)
+    names_approved = value.isascii() and value.isdigit() and int(value) == site["approved"].pk
+    (heading,) = elements(page, with_id("respond-title"))
+    (parent,) = elements(page, with_id("id_parent"))
+    if names_approved:
+        assert heading[1] == "Reply to <b>Approved</b> reader"
+        assert parent[0]["value"] == ids["approved"]
+    else:
+        assert heading[1] == "Leave a Reply"
+        assert "value" not in parent[0]
+
+
+@given(
+    route=st.sampled_from(SLUG_ROUTES),
+    slug=st.one_of(
+        st.sampled_from(EXISTING_SLUGS),
+        hostile_text(),
+        st.from_regex(r"[-a-zA-Z0-9_]{1,60}", fullmatch=True),
+        st.sampled_from(["%ff%fe", "%00", "..", "%2e%2e", "%2f", "news%20", "NEWS"]),
+    ),
+)
+def test_unknown_slugs_are_a_404(site, reader, route, slug):
+    quoted = slug if "%" in slug else quote(slug, safe="")
+    response = reader.get(route.format(quoted))
+
+    assert response.status_code == (200 if slug in EXISTING[route] else 404)
+
+
+@given(
+    path=st.sampled_from(FIXED_PATHS),
+    params=st.dictionaries(
+        st.one_of(st.sampled_from(["page", "p", "q", "replyto", "format", "o"]), hostile_text(20)),
+        query_values(),
+        max_size=4,
+    ),
+)
+def test_any_query_string_on_any_public_page_is_no_server_error(site, reader, path, params):
+    response = reader.get(with_query(path, **params))
+
+    assert response.status_code in (200, 404)
+    if response.status_code == 404:
+        page_params = {"page", "p"} & params.keys()
+        assert page_params, "only a page that does not exist is missing"
