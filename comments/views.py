@@ -67,7 +67,11 @@ def post_comment(request, article_pk):
         form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
         return render_article_page(request, article, form, status=200)
     form = CommentForm(request.POST, article=article, visible_parents=visible)
-    if not form.is_valid():
+    try:
+        valid = form.is_valid()  # a write: checking the captcha answer uses the question up
+    except DatabaseError:
+        return not_stored(request, article, form)
+    if not valid:
         return render_article_page(request, article, form, status=400)
 
     data = form.cleaned_data
@@ -107,14 +111,8 @@ def post_comment(request, article_pk):
         form.add_error(None, error.messages)
         return render_article_page(request, article, form, status=400)
     except DatabaseError:
-        # The transaction rolled back whole: nothing is half-written, and the reader gets
-        # the page back with their text to send again.
-        logger.exception("A comment on article %s could not be stored.", article.pk)
         ratelimit.release(ip_address=ip_address, email=data["email"])
-        form.add_error(None, NOT_STORED)
-        response = render_article_page(request, article, form, status=503)
-        response["Retry-After"] = str(NOT_STORED_RETRY_SECONDS)
-        return response
+        return not_stored(request, article, form)
     add_to_pool(1)  # the answered question's row is gone: keep the pool its size
     if comment.status == Comment.Status.APPROVED:  # the "previously approved" rule
         messages.success(request, PUBLISHED)
@@ -126,6 +124,19 @@ def post_comment(request, article_pk):
     response = redirect(f"{article.get_absolute_url()}#comment-{comment.pk}")
     response.status_code = 303
     remember_author(response, data)
+    return response
+
+
+def not_stored(request, article, form):
+    """The database refused a write (read-only after a failover, a full disk...).
+
+    The comment's transaction rolled back whole, so nothing is half-written; the reader gets
+    the page back with their text, to send again in a moment.
+    """
+    logger.exception("A comment on article %s could not be stored.", article.pk)
+    form.add_error(None, NOT_STORED)
+    response = render_article_page(request, article, form, status=503)
+    response["Retry-After"] = str(NOT_STORED_RETRY_SECONDS)
     return response
 
 

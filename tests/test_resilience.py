@@ -231,3 +231,39 @@ def test_after_a_refused_write_the_reader_sends_again_from_the_503_page(
 
     assert response.status_code == 303
     assert Comment.objects.get().body == "Second time lucky."
+
+
+@pytest.fixture
+def read_only_database(django_db_serialized_rollback, transactional_db):
+    """The database takes no write at all, as after a failover to a replica or with a full
+    disk. Real transactions: on PostgreSQL a failed statement would otherwise abort the
+    transaction every test runs in."""
+
+    def refuse_writes():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET default_transaction_read_only = on")
+            else:
+                cursor.execute("PRAGMA query_only = ON")
+
+    yield refuse_writes
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("RESET default_transaction_read_only")
+        else:
+            cursor.execute("PRAGMA query_only = OFF")
+
+
+def test_a_read_only_database_gives_a_503_page_with_the_text(client, settings, read_only_database):
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+    refill_pool(5)
+    article = make_article()
+    page = client.get(article.get_absolute_url()).content.decode()
+    read_only_database()
+
+    response = client.post(post_url(article), filled_form(page, body="Kept while read-only."))
+
+    assert response.status_code == 503
+    assert html.escape(NOT_STORED) in response.content.decode()
+    assert "Kept while read-only.</textarea>" in response.content.decode()
+    assert not Comment.objects.exists()
