@@ -107,18 +107,26 @@ class ArticleQuerySet(models.QuerySet):
         return self.select_related("section", "author").prefetch_related("tags")
 
     def before(self, article):
-        """Articles published just before this one, nearest first (ties broken by id)."""
+        """Articles published just before this one, nearest first (ties broken by id).
+
+        A range on the date plus a residual filter, rather than an OR, so that the
+        publication index serves the query on both databases.
+        """
         when = article.published_at
-        return self.filter(
-            Q(published_at__lt=when) | Q(published_at=when, id__lt=article.pk)
-        ).order_by("-published_at", "-id")
+        return (
+            self.filter(published_at__lte=when)
+            .exclude(published_at=when, id__gte=article.pk)
+            .order_by("-published_at", "-id")
+        )
 
     def after(self, article):
         """Articles published just after this one, nearest first."""
         when = article.published_at
-        return self.filter(
-            Q(published_at__gt=when) | Q(published_at=when, id__gt=article.pk)
-        ).order_by("published_at", "id")
+        return (
+            self.filter(published_at__gte=when)
+            .exclude(published_at=when, id__lte=article.pk)
+            .order_by("published_at", "id")
+        )
 
     def search(self, query):
         """Titles, standfirsts and bodies matching the reader's words, best first.

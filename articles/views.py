@@ -219,9 +219,10 @@ class ArticleDetailView(DetailView):
             canonical_url=self.request.build_absolute_uri(article.get_absolute_url()),
         )
         if article.published_at:
-            links = published.only("title", "slug", "published_at")
-            context["previous_article"] = links.before(article).first()
-            context["next_article"] = links.after(article).first()
+            # The article's own date first: SQLite then uses it as the index range.
+            neighbours = Article.objects.only("title", "slug", "published_at")
+            context["previous_article"] = neighbours.before(article).published().first()
+            context["next_article"] = neighbours.after(article).published().first()
         context["structured_data"] = self.structured_data(article, context["canonical_url"])
         return context
 

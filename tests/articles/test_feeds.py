@@ -1,5 +1,6 @@
 import pytest
 
+from articles.sitemaps import ArticleSitemap
 from tests.factories import make_article, make_draft, make_scheduled, make_section
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +70,12 @@ def test_sitemap_of_authors_skips_authors_without_public_articles(client, articl
     xml = client.get("/sitemap-authors.xml").content.decode()
     assert articles["public"].author.get_absolute_url() in xml
     assert draft_author.get_absolute_url() not in xml
+
+
+def test_large_archive_spreads_over_several_sitemap_pages(client, articles, monkeypatch):
+    monkeypatch.setattr(ArticleSitemap, "limit", 1)
+    make_article(title="Second public story", section=articles["public"].section)
+    xml = client.get("/sitemap.xml").content.decode()
+    assert "http://testserver/sitemap-articles.xml?p=2" in xml
+    assert "sitemap-articles.xml?p=3" not in xml
+    assert client.get("/sitemap-articles.xml", {"p": 2}).status_code == 200
