@@ -5,6 +5,8 @@ half-written. Real failures on loopback (closed ports, a database trigger), noth
 
 import html
 import logging
+import socket
+import time
 
 import pytest
 from captcha.models import CaptchaStore
@@ -75,6 +77,32 @@ def test_with_redis_down_pages_still_serve(client, article, redis_down, caplog):
 
     assert "Seen by everyone." in response.content.decode()
     assert "Redis is unreachable" in caplog.text
+
+
+@pytest.fixture
+def redis_hanging(settings):
+    """A "Redis" that takes connections and never answers: each call waits for its timeout."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "newsroom.cache.ResilientRedisCache",
+                "LOCATION": f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
+                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            }
+        }
+        yield
+
+
+def test_with_redis_hanging_only_the_first_call_waits_for_it(client, article, redis_hanging):
+    started = time.monotonic()
+    for path in ["/", f"/section/{article.section.slug}/", article.get_absolute_url()] * 2:
+        assert client.get(path).status_code == 200, path
+
+    # Each page asks the cache more than once: waiting out the one-second timeout on every
+    # call would take over twelve seconds.
+    assert time.monotonic() - started < 7
 
 
 def test_with_redis_down_a_comment_is_taken_and_its_author_sees_it(client, article, redis_down):
