@@ -51,6 +51,10 @@ class ArticleAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("body", "body_html")
 
+    def lookup_allowed(self, lookup, value, request):
+        """PostgreSQL refuses NUL in text (a 500 on `?status=%00`): refuse it first, as 400."""
+        return "\x00" not in value and super().lookup_allowed(lookup, value, request)
+
     @admin.display(boolean=True, description="Readers can see it")
     def is_live(self, article):
         return article.is_public
