@@ -121,32 +121,41 @@ def test_200_comments_from_20_readers_at_once_are_each_stored_exactly_once(serve
 
 
 def test_the_flood_limit_holds_exactly_across_worker_processes(server, article):
-    """30 comments from one address at the same instant: the limit's worth pass, no more."""
-    senders = 3 * FLOOD_LIMIT
+    """At the same instant, 15 comments from one address (each with its own email) and 15
+    with one email (each from its own address): for each, the limit's worth pass, no more."""
+    per_group = FLOOD_LIMIT + 5
     deadline = time.monotonic() + TEST_SECONDS
-    lined_up = threading.Barrier(senders, timeout=TEST_SECONDS)
+    lined_up = threading.Barrier(2 * per_group, timeout=TEST_SECONDS)
     statuses = []
 
     def flood(number):
-        reader = Reader(server.port, address="203.0.113.7", deadline=deadline)
+        same_address = number < per_group
+        reader = Reader(
+            server.port,
+            address="203.0.113.7" if same_address else f"192.0.2.{number}",
+            deadline=deadline,
+        )
         page = reader.get(article.get_absolute_url()).text
         typed = {
             "name": f"Flooder {number}",
-            "email": f"flooder{number}@example.com",
+            "email": f"flooder{number}@example.com" if same_address else "same@example.com",
             "body": f"Flood comment {number}.",
         }
         lined_up.wait()
-        return typed, send(reader, article, page, typed, statuses)
+        return same_address, typed, send(reader, article, page, typed, statuses)
 
-    results = run_readers(senders, flood)
+    results = run_readers(2 * per_group, flood)
 
     assert not [status for status in statuses if status >= 500]
-    assert Counter(response.status for _, response in results) == {
-        303: FLOOD_LIMIT,
-        429: senders - FLOOD_LIMIT,
+    assert Counter((group, response.status) for group, _, response in results) == {
+        (True, 303): FLOOD_LIMIT,
+        (True, 429): per_group - FLOOD_LIMIT,
+        (False, 303): FLOOD_LIMIT,
+        (False, 429): per_group - FLOOD_LIMIT,
     }
     assert Comment.objects.filter(ip_address="203.0.113.7").count() == FLOOD_LIMIT
-    for typed, response in results:
+    assert Comment.objects.filter(email="same@example.com").count() == FLOOD_LIMIT
+    for _, typed, response in results:
         if response.status == 429:
             assert html.escape(FLOODED) in response.text
             assert f"{typed['body']}</textarea>" in response.text
