@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(items):
         if _commits_for_real(item):
             marker = item.get_closest_marker("django_db")
             options = {**(marker.kwargs if marker else {}), "transaction": True}
-            item.add_marker(pytest.mark.django_db(**options, serialized_rollback=True))
+            item.add_marker(pytest.mark.django_db(**{**options, "serialized_rollback": True}))
     items.sort(key=_commits_for_real)
 
 
