@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from captcha.models import CaptchaStore
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -348,6 +349,11 @@ def forge_post(data, world):
     return post
 
 
+def flatten(values):
+    for value in values:
+        yield from value if isinstance(value, list) else [value]
+
+
 def checkbox(post, name):
     value = post.value(name, default="")
     return bool(value) and value.lower() not in ("false", "0")
@@ -371,13 +377,15 @@ def test_forged_missing_and_repeated_fields_never_fail_and_store_only_valid_comm
     reader = first_visit(readers["bot" if encoding == "no csrf token" else "browser"])
     before = set(Comment.objects.values_list("pk", flat=True))
 
+    form_fields = {k: v for k, v in post.fields.items() if not isinstance(v, SimpleUploadedFile)}
     if encoding == "urlencoded":
-        fields = {k: v for k, v in post.fields.items() if not isinstance(v, SimpleUploadedFile)}
-        body = urlencode(fields, doseq=True)
+        body = urlencode(form_fields, doseq=True)
+        size = len(body)
         response = reader.post(
             post_url(target_pk), body, content_type="application/x-www-form-urlencoded"
         )
     else:
+        size = sum(len(value.encode()) for value in flatten(form_fields.values()))
         response = reader.post(post_url(target_pk), post.fields)
 
     created = Comment.objects.exclude(pk__in=before)
@@ -395,6 +403,8 @@ def test_forged_missing_and_repeated_fields_never_fail_and_store_only_valid_comm
         expected = {400}
     else:
         expected = {303, 400}
+    if size > django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        expected = (expected - {200, 303}) | {400}  # Django refuses to read that much
     assert response.status_code in expected, post.verdicts
     if response.status_code != 303:
         assert not created.exists()
