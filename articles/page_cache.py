@@ -23,6 +23,7 @@ local-memory cache, each process keeps its own pages, and the version is a file'
 modification time, so a decision taken in one gunicorn worker reaches all of them.
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -84,6 +85,7 @@ def _local_only():
     return isinstance(caches["default"], LocMemCache)
 
 
+@functools.cache
 def _version_file():
     database = str(settings.DATABASES["default"]["NAME"])
     digest = hashlib.sha256(f"{settings.BASE_DIR}|{database}".encode()).hexdigest()[:16]
@@ -210,6 +212,8 @@ def make_entry(request, response):
     else:
         parts = [content]
     shared = "\x00".join(parts).encode()
+    # Text parts are kept encoded: serving then joins bytes, without re-encoding the page.
+    parts[::2] = [part.encode(charset) for part in parts[::2]]
     return {
         "version": request._reader_page_version,
         "expires": expiry(),
@@ -240,22 +244,26 @@ def expiry():
 
 
 def serve(request, entry):
-    """The cached page with this reader's own values in its holes."""
-    fresh = {}
-    parts = entry["parts"]
-    for name in set(parts[1::2]):
-        if name == "csrf":
-            fresh[name] = get_token(request)
-        else:
-            fresh[name] = _holes[name][1](request, entry["old_values"][name])
-    body = "".join(fresh[part] if index % 2 else part for index, part in enumerate(parts)).encode(
-        entry["charset"]
-    )
-    response = HttpResponse(b"" if request.method == "HEAD" else body)
+    """The cached page with this reader's own values in its holes (none for a 304)."""
+    response = HttpResponse()
     for name, value in entry["headers"].items():
         response[name] = value
     response._from_reader_cache = True
-    return finish(request, response, entry)
+    response = finish(request, response, entry)
+    if response.status_code == 304 or request.method == "HEAD":
+        return response
+    parts, charset = entry["parts"], entry["charset"]
+    fresh = {}
+    for name in set(parts[1::2]):
+        if name == "csrf":
+            value = get_token(request)
+        else:
+            value = _holes[name][1](request, entry["old_values"][name])
+        fresh[name] = value.encode(charset)
+    response.content = b"".join(
+        fresh[part] if index % 2 else part for index, part in enumerate(parts)
+    )
+    return response
 
 
 def finish(request, response, entry):
