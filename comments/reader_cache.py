@@ -1,10 +1,11 @@
-"""The comment form's per-reader parts, filled into the shared cached article page.
+"""What the comments app adds to the cached pages of `articles.page_cache`.
 
-`articles.page_cache` serves one copy of an article page to every anonymous reader. The
-form in it holds two values no two readers may share: the captcha question's key (each
-question can be answered once) and the signed time the form was shown (the "too fast for a
-person" rule). Both are holes, refilled here for every reader, without a query in the
-common case: pool keys are sampled into the cache for a minute at a time.
+The article page's form holds two values no two readers may share: the captcha question's
+key (each question can be answered once) and the signed time the form was shown (the "too
+fast for a person" rule). Both are holes, refilled here for every reader, without a query
+in the common case: pool keys are sampled into the cache for a minute at a time, and the
+sample is dropped whenever a question leaves the pool. A saved or deleted approved comment
+ends every cached page; the "remember me" cookie marks a reader whose page is their own.
 """
 
 import datetime
