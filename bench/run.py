@@ -370,7 +370,7 @@ def versions(env):
         "memory_gb": round(memory_kb / 1024 / 1024, 1),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "wrk": command_output(["wrk", "--version"]),
+        "wrk": "wrk " + (command_output(["wrk", "--version"]) or "?").split()[1],
         **details,
     }
 
@@ -458,6 +458,47 @@ def target_checks(report):
             max(peaks) < TARGETS["worker_peak_mb"],
         )
     return checks
+
+
+def markdown(report):
+    """The same results as the printed table, for docs/benchmarks.md."""
+    machine = report["machine"]
+    lines = [
+        f"`{report['command']}` on {machine['cpu']} ({machine['cores']} cores, "
+        f"{machine['memory_gb']} GB), {report['started_at']}; {machine['database']}, "
+        f"cache {machine['cache']}; Python {machine['python']}, Django {machine['django']}, "
+        f"gunicorn {machine['gunicorn']} ({report['settings']['workers']} sync workers), "
+        f"{machine['wrk']}; {report['settings']['rounds']} rounds × "
+        f"{report['settings']['duration']} s, {report['settings']['connections']} connections.",
+        "",
+        "| page | server | articles | req/s | p50 ms | p99 ms | queries | bytes | × floor |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in report["rows"]:
+        queries = row["queries_cold"] if row["server"] != "cached" else row["queries_warm"]
+        lines.append(
+            f"| {row['label']} | {row['server']} | {row['articles']:,} | {row['rps']:,.0f} | "
+            f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {queries} | {row['bytes']:,} | "
+            f"{row['ratio']:.2f} |"
+        )
+    submissions = report.get("submissions")
+    if submissions:
+        lines += [
+            "",
+            f"Comment submission: **{submissions['accepted_per_s']:.0f} accepted/s** "
+            f"({submissions['accepted']} in {submissions['seconds']:.1f} s, "
+            f"{submissions['processes']} clients), lost {len(submissions['lost'])}, "
+            f"duplicated {len(submissions['duplicated'])}, refused {submissions['refused']}.",
+        ]
+    for scale, build in report["builds"].items():
+        lines.append(f"Data set `{scale}` built in {build['seconds']} s: {build['steps']}.")
+    peaks = [worker["peak_rss_mb"] for workers in report["servers"].values() for worker in workers]
+    lines += ["", f"Worker peak RSS: {min(peaks):.0f} to {max(peaks):.0f} MB.", "", "Targets:", ""]
+    for item in report["targets"]:
+        mark = "holds" if item["holds"] else "**misses**"
+        detail = f" ({item['detail']})" if item["detail"] else ""
+        lines.append(f"- {mark}: {item['target']}: {item['value']} (goal {item['goal']}){detail}")
+    return "\n".join(lines) + "\n"
 
 
 def print_table(report):
@@ -566,6 +607,7 @@ def main(argv=None):
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     for name in (f"bench-{stamp}", "latest"):
         (RESULTS_DIR / f"{name}.json").write_text(json.dumps(report, indent=2))
+        (RESULTS_DIR / f"{name}.md").write_text(markdown(report))
         bar_chart(
             report["rows"],
             RESULTS_DIR / f"{name}.png",
