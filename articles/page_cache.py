@@ -57,6 +57,7 @@ CACHEABLE_VIEWS = {
     "articles:section": {"page"},
     "articles:tag": {"page"},
     "articles:author": {"page"},
+    "articles:search": {"q", "page"},  # a popular search is asked again and again
     "articles:detail": {"cpage"},
     "articles:feed-rss": set(),
     "articles:feed-atom": set(),
