@@ -81,7 +81,7 @@ def gunicorn(*, database_url, redis_url, log_dir, workers=4, **environment):
         "--timeout",
         str(REQUEST_SECONDS),
         "--graceful-timeout",
-        "5",
+        "1",
         "--log-level",
         "warning",
         "--error-logfile",
