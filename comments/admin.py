@@ -26,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 
-from articles.admin import ArticleAdmin
+from articles.admin import ArticleAdmin, HandMadeUrlsMixin
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
@@ -108,7 +108,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
     # What decides a row comes first: on a phone the rest scrolls off to the right.
     list_display = [
         "excerpt",

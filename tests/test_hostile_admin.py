@@ -132,3 +132,39 @@ def test_nul_in_an_article_filter_is_refused_not_a_server_error(editor_client, p
     response = editor_client.get(f"{ARTICLE_LIST}?{param}=draft%00")
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "created_at__year=9999",
+        "created_at__year=9999&created_at__month=12",
+        "created_at__year=9999&created_at__month=12&created_at__day=31",
+        "created_at__year=%D9%A9%D9%A9%D9%A9%D9%A9",  # 9999 in Arabic-Indic digits
+        "created_at__year=1",
+    ],
+)
+def test_date_hierarchy_at_the_ends_of_time_is_refused_not_a_server_error(
+    moderator_client, settings, query
+):
+    """Django computes the end of the chosen period; past year 9998, or before year 1 in a
+    time zone east of UTC, that overflowed into a 500."""
+    settings.TIME_ZONE = "Asia/Tokyo"
+
+    response = moderator_client.get(f"{COMMENT_QUEUE}?{query}")
+
+    assert response.status_code == 400
+
+
+def test_article_date_hierarchy_at_the_end_of_time_is_refused(editor_client):
+    assert editor_client.get(f"{ARTICLE_LIST}?published_at__year=9999").status_code == 400
+
+
+def test_date_hierarchy_still_narrows_to_a_year(moderator_client, comments):
+    year = comments[-1].created_at.year
+
+    response = moderator_client.get(f"{COMMENT_QUEUE}?status=all&created_at__year={year}")
+
+    assert response.status_code == 200
+    assert {c.created_at.year for c in response.context["cl"].result_list} == {year}
+    assert len(response.context["cl"].result_list) == len(comments) - 1  # one is 400 days old
