@@ -9,6 +9,7 @@ import time
 
 from django.core.cache import cache
 
+from articles import page_cache
 from comments.models import Comment
 
 PENDING_COUNT_KEY = "comments:pending-count"
@@ -48,6 +49,11 @@ def bump_thread_version(article_id):
 def invalidate_article(article_id):
     """Everything that shows comments or counts them changed for this article."""
     bump_thread_version(article_id)
+    page_cache.bump_content_version()
+    forget_pending_count()
+
+
+def forget_pending_count():
     cache.delete(PENDING_COUNT_KEY)
 
 

@@ -76,7 +76,11 @@ def _moderate(comment, status, *, by):
 
 
 def _after_commit(comment, *, new=False):
-    transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))
+    if new and comment.status != Comment.Status.APPROVED:
+        # Readers cannot see it: their cached pages stay; only the moderators' count moves.
+        transaction.on_commit(comments_cache.forget_pending_count)
+    else:
+        transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))
     if new and comment.status == Comment.Status.PENDING:
         transaction.on_commit(
             partial(notifications.notify_moderators_of_held_comment.enqueue, comment.pk),

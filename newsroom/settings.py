@@ -87,6 +87,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Whole pages for anonymous readers (articles/page_cache.py): after every middleware
+    # that shapes a response, so a cached page passes them exactly as a fresh render does.
+    "articles.page_cache.ReaderPageCacheMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -288,6 +291,8 @@ LOGGING = {
 # Site identity, used in titles, feeds and structured data.
 SITE_NAME = env("SITE_NAME", "The Newsroom")
 SITE_DESCRIPTION = env("SITE_DESCRIPTION", "Independent local news, reported and edited by people.")
+# How long anonymous readers may get a cached page (changes invalidate it at once anyway).
+READER_CACHE_SECONDS = env_int("READER_CACHE_SECONDS", 600)
 ARTICLES_PER_PAGE = env_int("ARTICLES_PER_PAGE", 12)
 
 # Captcha: a small math question drawn from a pre-generated pool, so that reading an
@@ -305,6 +310,8 @@ CAPTCHA_FONT_SIZE = 28
 CAPTCHA_NOISE_FUNCTIONS = ("captcha.helpers.noise_dots",)
 
 # Comments.
+# Top-level comments per page under an article (WordPress-style): a page's cost stays bounded.
+COMMENTS_PER_PAGE = env_int("COMMENTS_PER_PAGE", 25)
 COMMENTS_CLOSE_AFTER_DAYS = env_int("COMMENTS_CLOSE_AFTER_DAYS", 0) or None
 COMMENTS_MAX_DEPTH = env_int("COMMENTS_MAX_DEPTH", 3)
 COMMENTS_MIN_SUBMIT_SECONDS = env_int("COMMENTS_MIN_SUBMIT_SECONDS", 3)

@@ -81,6 +81,8 @@ def _test_settings(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Whole-page caching has its own tests (tests/test_caching*.py); elsewhere pages render.
+    settings.READER_CACHE_SECONDS = 0
 
 
 @pytest.fixture(scope="session", autouse=True)
