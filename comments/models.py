@@ -71,4 +71,7 @@ class Comment(models.Model):
         return f"{self.name} on {self.article}"
 
     def get_absolute_url(self):
-        return f"{self.article.get_absolute_url()}#comment-{self.pk}"
+        """On the page of the discussion that shows it (long threads are paginated)."""
+        from .thread import comment_url
+
+        return comment_url(self, self.article.get_absolute_url())

@@ -1,4 +1,4 @@
-"""Reading comments: the threaded tree under an article, built in one pass from one query.
+"""Reading comments: a page of the threaded tree under an article, from one query.
 
 The shared part (approved comments) is the same for every reader; a commenter's own pending
 comments are merged in only for them (their ids live in their session), so a cache of the
@@ -10,6 +10,9 @@ import zlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -22,21 +25,30 @@ DISPLAY_FIELDS = ("id", "article_id", "parent_id", "name", "url", "body", "creat
 URL_PATTERN = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+MAX_PAGE_NUMBER = 10_000
 
 
 @dataclass
 class Thread:
     roots: list = field(default_factory=list)
-    visible: dict = field(default_factory=dict)  # id -> approved comment readers can see
-    approved_count: int = 0
+    visible: dict = field(default_factory=dict)  # id -> approved comment shown on this page
+    approved_count: int = 0  # approved comments readers can see, on every page
+    page: int = 1
+    pages: int = 1
 
 
-def build_thread(article, own_pending_ids=()):
-    """Approved comments oldest first, nested up to COMMENTS_MAX_DEPTH.
+def build_thread(article, own_pending_ids=(), *, page=1):
+    """One page of approved comments, oldest first, nested up to COMMENTS_MAX_DEPTH.
+
+    A page holds COMMENTS_PER_PAGE top-level comments with all their replies (WordPress
+    style). One query reads the article's comments as plain rows; only the page's
+    comments become model objects and reach the template, so rendering stays bounded
+    however long the discussion grows. Raises Http404 for a page beyond the last.
 
     A reply deeper than the limit joins its parent's list at the deepest level. A comment
     whose parent is not shown (withheld, or another reader's pending one) is not shown
-    either, and neither are its replies.
+    either, and neither are its replies. A reader's own pending comments show on the page
+    of their thread; a new top-level one on the last page.
     """
     comments = Comment.objects.approved().filter(article=article)
     if own_pending_ids:
@@ -46,17 +58,44 @@ def build_thread(article, own_pending_ids=()):
             pk__in=own_pending_ids,
             status__in=[Comment.Status.PENDING, Comment.Status.SPAM],
         )
-    thread = Thread()
+    rows = list(comments.order_by("created_at", "id").values_list(*DISPLAY_FIELDS))
+    thread = Thread(page=page)
+    root_of, roots, own_roots, own = {}, [], [], set()
+    for pk, _, parent_id, *_, status in rows:
+        if parent_id is None:
+            root_of[pk] = pk
+        elif parent_id in root_of and parent_id not in own:
+            root_of[pk] = root_of[parent_id]
+        else:
+            continue  # under a withheld comment, or under a pending one
+        if status != Comment.Status.APPROVED:
+            own.add(pk)
+        else:
+            thread.approved_count += 1
+        if parent_id is None:
+            (own_roots if pk in own else roots).append(pk)
+    per_page = max(settings.COMMENTS_PER_PAGE, 1)
+    thread.pages = max(1, -(-len(roots) // per_page))
+    if page > thread.pages:
+        raise Http404("No such page of comments.")
+    on_page = set(roots[(page - 1) * per_page : page * per_page])
+    if page == thread.pages:
+        on_page.update(own_roots)
+    _nest(thread, [row for row in rows if root_of.get(row[0]) in on_page])
+    return thread
+
+
+def _nest(thread, rows):
+    """The page's rows as comments, each under its parent (in the rows' order)."""
     max_depth = max(settings.COMMENTS_MAX_DEPTH, 1)
     shown = {}
-    for comment in comments.only(*DISPLAY_FIELDS).order_by("created_at", "id"):
+    for row in rows:
+        comment = Comment(**dict(zip(DISPLAY_FIELDS, row, strict=True)))
         comment.replies_shown = []
         comment.is_own_pending = comment.status != Comment.Status.APPROVED
         if comment.parent_id is None:
             comment.depth, siblings = 1, thread.roots
-        elif (parent := shown.get(comment.parent_id)) is None or parent.is_own_pending:
-            continue
-        elif parent.depth < max_depth:
+        elif (parent := shown[comment.parent_id]).depth < max_depth:
             comment.depth, siblings = parent.depth + 1, parent.replies_shown
         else:
             comment.depth, siblings = parent.depth, parent.siblings
@@ -65,8 +104,70 @@ def build_thread(article, own_pending_ids=()):
         shown[comment.pk] = comment
         if not comment.is_own_pending:
             thread.visible[comment.pk] = comment
-            thread.approved_count += 1
-    return thread
+
+
+def top_level(article_id):
+    """An article's approved top-level comments, found through the thread index.
+
+    `parent_id IS NULL` written plainly lets SQLite pick the parent index, which holds
+    every top-level comment of every article; through COALESCE it cannot, and reads only
+    this article's rows.
+    """
+    return (
+        Comment.objects.approved()
+        .filter(article_id=article_id)
+        .alias(parent_or_zero=Coalesce("parent_id", 0))
+        .filter(parent_or_zero=0)
+    )
+
+
+def page_number(request):
+    """The `?cpage=` a reader asked for; anything but a page number is a 404."""
+    raw = request.GET.get("cpage", "1") if request else "1"
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_NUMBER:
+        raise Http404("No such page of comments.")
+    return int(raw)
+
+
+def comment_page(comment):
+    """The page of its article's comments that shows this comment (with its thread)."""
+    root = comment
+    while root.parent_id is not None:
+        root = Comment.objects.only("id", "parent_id", "created_at").get(pk=root.parent_id)
+    earlier = (
+        top_level(comment.article_id)
+        .filter(Q(created_at__lt=root.created_at) | Q(created_at=root.created_at, pk__lt=root.pk))
+        .count()
+    )
+    return earlier // max(settings.COMMENTS_PER_PAGE, 1) + 1
+
+
+def comment_url(comment, article_url):
+    """A permalink that lands on the right page of a long discussion."""
+    page = comment_page(comment)
+    query = f"?cpage={page}" if page > 1 else ""
+    return f"{article_url}{query}#comment-{comment.pk}"
+
+
+class VisibleComments:
+    """The approved comments of an article that readers can see, looked up one at a time.
+
+    Stands in for a dict of the whole thread where one comment is asked for (a reply
+    target): a query per level of its ancestry instead of loading every comment.
+    """
+
+    def __init__(self, article):
+        self.article = article
+
+    def get(self, pk, default=None):
+        fields = ("id", "parent_id", "name", "status", "created_at", "article_id")
+        comment = Comment.objects.filter(article=self.article, pk=pk).only(*fields).first()
+        ancestor = comment
+        while ancestor is not None and ancestor.status == Comment.Status.APPROVED:
+            if ancestor.parent_id is None:
+                return comment
+            ancestor = Comment.objects.only(*fields).filter(pk=ancestor.parent_id).first()
+        return default
 
 
 def own_pending_ids(request):

@@ -30,7 +30,7 @@ from .captcha import add_to_pool, discard_question, is_valid_key, speak, spoken_
 from .forms import CommentForm
 from .models import Comment
 from .services import submit_comment
-from .thread import build_thread, remember_pending
+from .thread import VisibleComments, comment_url, remember_pending
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def post_comment(request, article_pk):
             {"article": article, "body": request.POST.get("body", "")},
             status=403,
         )
-    visible = build_thread(article).visible
+    visible = VisibleComments(article)
     if "new_question" in request.POST:
         # The no-JavaScript "new question" button: same text, another question, no errors.
         # The old question is retired (and replaced in the pool) so it cannot come back.
@@ -121,7 +121,7 @@ def post_comment(request, article_pk):
         # moderation"): a bot learns nothing from the reply.
         remember_pending(request, comment)
         messages.success(request, AWAITING_MODERATION)
-    response = redirect(f"{article.get_absolute_url()}#comment-{comment.pk}")
+    response = redirect(comment_url(comment, article.get_absolute_url()))
     response.status_code = 303
     remember_author(response, data)
     return response
@@ -211,7 +211,7 @@ def csrf_failure(request, reason=""):
     form = None
     if article is not None and moderation.comments_open(article):
         form = CommentForm.with_typed_values(
-            request.POST, article=article, visible_parents=build_thread(article).visible
+            request.POST, article=article, visible_parents=VisibleComments(article)
         )
     return render(
         request,

@@ -12,10 +12,12 @@ from django.template.loader import render_to_string
 from comments.forms import CommentForm
 from comments.moderation import comments_open
 from comments.thread import (
+    VisibleComments,
     avatar_colour,
     build_thread,
     initials,
     own_pending_ids,
+    page_number,
     render_body,
 )
 from comments.views import REQUEST_FORM_ATTRIBUTE, remembered_author
@@ -27,13 +29,15 @@ register = template.Library()
 def comments_section(context, article):
     """The comment thread and the "Leave a Reply" form under an article."""
     request = context.get("request")
-    thread = build_thread(article, own_pending_ids(request) if request else ())
+    thread = build_thread(
+        article, own_pending_ids(request) if request else (), page=page_number(request)
+    )
     is_open = comments_open(article)
     form = reply_to = None
     if is_open:
         form = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
         if form is None or form.article.pk != article.pk:
-            reply_to = _reply_target(request, thread)
+            reply_to = _reply_target(request, article)
             initial = remembered_author(request) if request else {}
             if reply_to:
                 initial["parent"] = reply_to.pk
@@ -53,11 +57,11 @@ def comments_section(context, article):
     )
 
 
-def _reply_target(request, thread):
+def _reply_target(request, article):
     """The approved comment named by ?replyto=<id> (the no-JavaScript reply link)."""
     raw = request.GET.get("replyto", "") if request else ""
     if raw.isascii() and raw.isdigit() and len(raw) < 20:  # "²" is a digit to isdigit() only
-        return thread.visible.get(int(raw))
+        return VisibleComments(article).get(int(raw))
     return None
 
 

@@ -1,0 +1,371 @@
+"""Cached pages for anonymous readers: one shared copy, fresh per-reader parts, never stale.
+
+Every change a reader should see (a moderation decision, an article edited, published or
+unpublished) shows at the very next request; the form in a cached page still works
+without JavaScript, with its own token and question for each reader.
+"""
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from captcha.models import CaptchaStore
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article
+from comments import services
+from comments.captcha import refill_pool
+from comments.models import Comment
+from comments.thread import SESSION_PENDING_IDS
+from comments.views import REMEMBER_COOKIE
+from tests.factories import make_article, make_draft, make_user
+
+pytestmark = pytest.mark.django_db
+
+HOME = "/"
+FEED = "/feeds/rss/"
+
+
+@pytest.fixture(autouse=True)
+def _site(settings):
+    settings.READER_CACHE_SECONDS = 600  # tests/conftest.py turns the page cache off elsewhere
+    refill_pool(20)
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+
+
+@pytest.fixture
+def moderator():
+    return make_user("moira", staff=True, superuser=True)
+
+
+def make_comment(article, **fields):
+    defaults = {"name": "Ada", "email": "ada@example.com", "body": "First!", "status": "approved"}
+    return Comment.objects.create(article=article, **{**defaults, **fields})
+
+
+def read(path, client=None, *, etag=None):
+    """A page as a new anonymous reader gets it (or as `client`, with its cookies)."""
+    headers = {"If-None-Match": etag} if etag else {}
+    response = (client or Client()).get(path, headers=headers)
+    return response, response.content.decode()
+
+
+def value(html, name):
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    return match.group(1) if match else None
+
+
+def answered_form(html, **fields):
+    key = value(html, "captcha_0")
+    return {
+        "name": "Grace",
+        "email": "grace@example.com",
+        "url": "",
+        "body": "A comment sent from a cached page.",
+        "captcha_0": key,
+        "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+        "started": value(html, "started"),
+        "csrfmiddlewaretoken": value(html, "csrfmiddlewaretoken"),
+        "phone": "",
+        **fields,
+    }
+
+
+# -- Served from the cache --------------------------------------------------------------------
+
+
+def test_the_next_anonymous_reader_gets_the_article_without_a_query(django_assert_num_queries):
+    article = make_article(title="The hot story")
+    make_comment(article, body="Well reported.")
+    read(article.get_absolute_url())  # rendered and stored
+    read(article.get_absolute_url())  # served; draws the captcha pool's keys once a minute
+
+    with django_assert_num_queries(0):
+        response, html = read(article.get_absolute_url())
+
+    assert response.status_code == 200
+    assert "The hot story" in html
+    assert "Well reported." in html
+
+
+@pytest.mark.parametrize("path", [HOME, FEED])
+def test_lists_and_feeds_are_served_from_the_cache(path, django_assert_num_queries):
+    make_article(title="On the front page")
+    read(path)
+
+    with django_assert_num_queries(0):
+        response, body = read(path)
+
+    assert response.status_code == 200
+    assert "On the front page" in body
+
+
+def test_every_reader_gets_their_own_token_question_and_form_time():
+    article = make_article()
+    read(article.get_absolute_url())
+
+    pages = [read(article.get_absolute_url())[1] for _ in range(3)]
+
+    tokens = {value(html, "csrfmiddlewaretoken") for html in pages}
+    form_times = {value(html, "started") for html in pages}
+    assert len(tokens) == 3
+    assert len(form_times) == 3
+    for html in pages:
+        key = value(html, "captcha_0")
+        assert CaptchaStore.objects.filter(hashkey=key).exists()
+        assert html.count(key) >= 2  # the hidden input and the image share the fresh key
+
+
+def test_the_form_in_a_cached_page_works_without_javascript():
+    article = make_article()
+    read(article.get_absolute_url())
+    reader = Client(enforce_csrf_checks=True)
+    _, html = read(article.get_absolute_url(), reader)
+
+    response = reader.post(reverse("comments:post", args=[article.pk]), answered_form(html))
+
+    assert response.status_code == 303
+    assert Comment.objects.get().body == "A comment sent from a cached page."
+
+
+def test_an_answered_question_is_not_handed_out_again():
+    article = make_article()
+    reader = Client()
+    _, html = read(article.get_absolute_url(), reader)
+    used = value(html, "captcha_0")
+    reader.post(reverse("comments:post", args=[article.pk]), answered_form(html))
+
+    keys = {value(read(article.get_absolute_url())[1], "captcha_0") for _ in range(10)}
+
+    assert used not in keys
+
+
+def test_commenter_sees_their_pending_comment_and_others_get_the_shared_page():
+    article = make_article()
+    read(article.get_absolute_url())
+    commenter = Client()
+    _, html = read(article.get_absolute_url(), commenter)
+    commenter.post(reverse("comments:post", args=[article.pk]), answered_form(html, body="Mine."))
+
+    assert "Mine." in read(article.get_absolute_url(), commenter)[1]
+    assert commenter.session[SESSION_PENDING_IDS]
+    assert "Mine." not in read(article.get_absolute_url())[1]
+
+
+def test_a_remembered_commenter_gets_their_details_not_the_shared_copy():
+    article = make_article()
+    first = Client()
+    _, html = read(article.get_absolute_url(), first)
+    first.post(
+        reverse("comments:post", args=[article.pk]),
+        answered_form(html, name="Remembered Reader", remember="on"),
+    )
+    returning = Client()
+    returning.cookies[REMEMBER_COOKIE] = first.cookies[REMEMBER_COOKIE].value
+
+    assert value(read(article.get_absolute_url(), returning)[1], "name") == "Remembered Reader"
+    assert value(read(article.get_absolute_url())[1], "name") is None
+
+
+def test_reply_links_render_the_form_for_that_reader():
+    article = make_article()
+    comment = make_comment(article, name="Linus")
+    read(article.get_absolute_url())
+
+    _, html = read(f"{article.get_absolute_url()}?replyto={comment.pk}")
+
+    assert "Reply to <bdi>Linus</bdi>" in html
+
+
+def test_staff_preview_of_a_draft_is_never_shared(client):
+    draft = make_draft(title="Not yet")
+    client.force_login(make_user(staff=True))
+
+    assert client.get(draft.get_absolute_url()).status_code == 200
+    assert read(draft.get_absolute_url())[0].status_code == 404
+
+
+# -- Conditional GET --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["article", "feed"])
+def test_unchanged_page_answers_304_to_its_etag(kind):
+    article = make_article()
+    path = article.get_absolute_url() if kind == "article" else FEED
+    first, _ = read(path)
+
+    again, body = read(path, etag=first["ETag"])
+
+    assert first["ETag"]
+    assert again.status_code == 304
+    assert body == ""
+
+
+def test_a_change_gives_a_new_etag_and_the_full_page(moderator, django_capture_on_commit_callbacks):
+    article = make_article()
+    comment = make_comment(article, status="pending", body="Now visible.")
+    first, _ = read(article.get_absolute_url())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve(comment, by=moderator)
+    again, html = read(article.get_absolute_url(), etag=first["ETag"])
+
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+    assert "Now visible." in html
+
+
+# -- Invalidation: moderation -----------------------------------------------------------------
+
+
+def test_approving_shows_the_comment_and_its_count_at_the_next_request(
+    moderator, django_capture_on_commit_callbacks
+):
+    article = make_article()
+    comment = make_comment(article, status="pending", body="Worth publishing.")
+    assert "Worth publishing." not in read(article.get_absolute_url())[1]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve(comment, by=moderator)
+    html = read(article.get_absolute_url())[1]
+
+    assert "Worth publishing." in html
+    assert "1 comment" in html
+
+
+@pytest.mark.parametrize("action", ["unapprove", "reject", "mark_spam"])
+def test_withholding_hides_the_comment_and_its_replies_at_the_next_request(
+    action, moderator, django_capture_on_commit_callbacks
+):
+    article = make_article()
+    comment = make_comment(article, body="Soon withheld.")
+    make_comment(article, parent=comment, body="A reply to it.")
+    html = read(article.get_absolute_url())[1]
+    assert "Soon withheld." in html
+    assert "2 comments" in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        getattr(services, action)(comment, by=moderator)
+    html = read(article.get_absolute_url())[1]
+
+    assert "Soon withheld." not in html
+    assert "A reply to it." not in html
+    assert "2 comments" not in html
+
+
+def test_a_moderators_edit_shows_at_the_next_request(django_capture_on_commit_callbacks):
+    article = make_article()
+    comment = make_comment(article, body="Teh typo.")
+    read(article.get_absolute_url())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.edit_body(comment, body="The typo, fixed.")
+
+    assert "The typo, fixed." in read(article.get_absolute_url())[1]
+
+
+def test_a_new_pending_comment_leaves_the_shared_pages_cached(django_assert_num_queries):
+    article = make_article()
+    commenter = Client()
+    _, html = read(article.get_absolute_url(), commenter)
+    commenter.post(reverse("comments:post", args=[article.pk]), answered_form(html))
+    read(article.get_absolute_url())
+
+    with django_assert_num_queries(0):
+        read(article.get_absolute_url())
+
+
+# -- Invalidation: articles -------------------------------------------------------------------
+
+
+def test_editing_an_article_shows_everywhere_at_the_next_request():
+    article = make_article(title="Old headline")
+    paths = [article.get_absolute_url(), HOME, article.section.get_absolute_url(), FEED]
+    for path in paths:
+        assert "Old headline" in read(path)[1]
+
+    article.title = "New headline"
+    article.save()
+
+    for path in paths:
+        body = read(path)[1]
+        assert "New headline" in body
+        assert "Old headline" not in body
+
+
+def test_publishing_a_draft_shows_it_in_lists_and_feeds_at_the_next_request():
+    draft = make_draft(title="Fresh off the press")
+    for path in (HOME, FEED):
+        assert "Fresh off the press" not in read(path)[1]
+
+    draft.status = Article.Status.PUBLISHED
+    draft.save()
+
+    for path in (HOME, FEED, draft.section.get_absolute_url()):
+        assert "Fresh off the press" in read(path)[1]
+    assert read(draft.get_absolute_url())[0].status_code == 200
+
+
+def test_unpublishing_removes_the_article_everywhere_at_the_next_request():
+    article = make_article(title="Pulled story")
+    for path in (HOME, FEED, article.get_absolute_url()):
+        read(path)
+
+    article.status = Article.Status.DRAFT
+    article.save()
+
+    assert read(article.get_absolute_url())[0].status_code == 404
+    for path in (HOME, FEED):
+        assert "Pulled story" not in read(path)[1]
+
+
+def test_a_scheduled_article_appears_when_its_time_comes_without_any_write():
+    make_article(title="Already out")
+    make_article(title="Out in a moment", published_at=timezone.now() + timedelta(seconds=1))
+    assert "Out in a moment" not in read(HOME)[1]
+
+    time.sleep(1.2)
+
+    assert "Out in a moment" in read(HOME)[1]
+
+
+# -- The uncached price, pinned ---------------------------------------------------------------
+
+
+@pytest.fixture
+def no_cache(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+
+@pytest.mark.usefixtures("no_cache")
+def test_uncached_article_costs_the_same_queries_with_0_or_60_threaded_comments(
+    django_assert_max_num_queries,
+):
+    quiet, busy = make_article(), make_article()
+    for number in range(20):
+        top = make_comment(busy, body=f"Top {number}")
+        reply = make_comment(busy, parent=top, body=f"Reply {number}")
+        make_comment(busy, parent=reply, body=f"Deeper {number}")
+
+    counts = []
+    for article in (quiet, busy):
+        with django_assert_max_num_queries(8) as captured:
+            assert read(article.get_absolute_url())[0].status_code == 200
+        counts.append(len(captured))
+
+    assert counts[0] == counts[1]
+
+
+def test_a_cached_search_finds_an_article_published_after_it(django_assert_num_queries):
+    make_article(title="Harbour dues rise")
+    path = "/search/?q=harbour"
+    read(path)
+    with django_assert_num_queries(0):
+        read(path)
+
+    make_article(title="Harbour wall repaired")
+
+    assert "Harbour wall repaired" in read(path)[1]

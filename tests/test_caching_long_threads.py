@@ -1,0 +1,103 @@
+"""Long discussions page by top-level comment, so one page's cost stays bounded."""
+
+import pytest
+from django.test import Client
+
+from comments.models import Comment
+from comments.thread import comment_page
+from tests.factories import make_article
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _three_per_page(settings):
+    settings.COMMENTS_PER_PAGE = 3
+    settings.READER_CACHE_SECONDS = 600
+
+
+def discussion(article, threads):
+    """`threads` top-level comments, each with a reply and a reply to the reply."""
+    roots = []
+    for number in range(1, threads + 1):
+        root = Comment.objects.create(
+            article=article,
+            name="Ada",
+            email="ada@example.com",
+            body=f"Top {number}.",
+            status="approved",
+        )
+        reply = Comment.objects.create(
+            article=article,
+            parent=root,
+            name="Bo",
+            email="bo@example.com",
+            body=f"Reply to {number}.",
+            status="approved",
+        )
+        Comment.objects.create(
+            article=article,
+            parent=reply,
+            name="Cy",
+            email="cy@example.com",
+            body=f"Deeper under {number}.",
+            status="approved",
+        )
+        roots.append(root)
+    return roots
+
+
+def page(article, number=None):
+    query = f"?cpage={number}" if number else ""
+    response = Client().get(f"{article.get_absolute_url()}{query}")
+    return response.status_code, response.content.decode()
+
+
+def test_each_page_holds_its_top_level_comments_with_all_their_replies():
+    article = make_article()
+    discussion(article, 7)
+
+    _, first = page(article)
+    _, third = page(article, 3)
+
+    for number in (1, 2, 3):
+        assert f"Top {number}." in first
+        assert f"Deeper under {number}." in first
+    assert "Top 4." not in first
+    assert "Top 7." in third and "Deeper under 7." in third
+    assert "Top 6." not in third
+    assert "Page 1 of 3" in first
+    assert 'rel="next" href="?cpage=2#comments"' in first
+
+
+def test_a_page_beyond_the_last_or_not_a_number_is_a_404():
+    article = make_article()
+    discussion(article, 4)
+
+    assert page(article, 2)[0] == 200
+    assert page(article, 3)[0] == 404
+    assert page(article, "x")[0] == 404
+    assert page(article, "²")[0] == 404
+
+
+def test_a_permalink_lands_on_the_page_that_shows_the_comment():
+    article = make_article()
+    roots = discussion(article, 7)
+    deep_reply = Comment.objects.get(body="Deeper under 5.")
+
+    assert comment_page(roots[0]) == 1
+    assert comment_page(deep_reply) == 2
+    url = deep_reply.get_absolute_url()
+    landing = Client().get(url.split("#")[0]).content.decode()
+
+    assert url.endswith(f"?cpage=2#comment-{deep_reply.pk}")
+    assert f'id="comment-{deep_reply.pk}"' in landing
+
+
+def test_reply_links_keep_the_page_they_are_on():
+    article = make_article()
+    roots = discussion(article, 4)
+
+    _, second = page(article, 2)
+
+    assert f'href="?cpage=2&amp;replyto={roots[3].pk}#respond"' in second
