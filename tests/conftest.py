@@ -45,7 +45,10 @@ def pytest_collection_modifyitems(items):
         if _commits_for_real(item):
             marker = item.get_closest_marker("django_db")
             options = {**(marker.kwargs if marker else {}), "transaction": True}
-            item.add_marker(pytest.mark.django_db(**{**options, "serialized_rollback": True}))
+            # Prepended: a marker the test itself carries would otherwise be the closest.
+            item.add_marker(
+                pytest.mark.django_db(**{**options, "serialized_rollback": True}), append=False
+            )
     items.sort(key=_commits_for_real)
 
 
