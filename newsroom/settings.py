@@ -260,7 +260,7 @@ SECURE_CSP = {
 # has passed. Failures are counted in Redis when it is configured (shared by every app
 # server), otherwise in the database (shared by every worker process; local memory is not).
 AXES_HANDLER = (
-    "axes.handlers.cache.AxesCacheHandler"
+    "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
     if REDIS_URL
     else "axes.handlers.database.AxesDatabaseHandler"
 )

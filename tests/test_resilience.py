@@ -10,6 +10,7 @@ import time
 
 import pytest
 from captcha.models import CaptchaStore
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
 
@@ -295,3 +296,16 @@ def test_a_read_only_database_gives_a_503_page_with_the_text(client, settings, r
     assert html.escape(NOT_STORED) in response.content.decode()
     assert "Kept while read-only.</textarea>" in response.content.decode()
     assert not Comment.objects.exists()
+
+
+def test_with_redis_down_admin_sign_in_failures_still_count(client, redis_down, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
+    get_user_model().objects.create_user("editor", password="right one", is_staff=True)
+
+    answers = [
+        client.post("/admin/login/", {"username": "editor", "password": "wrong"}).status_code
+        for _ in range(3)
+    ]
+
+    assert answers == [200, 200, 429], "wrong passwords get the form, then the lockout page"

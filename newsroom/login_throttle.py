@@ -1,0 +1,39 @@
+"""django-axes counting admin sign-in failures in Redis, and in the database while Redis is down.
+
+Redis shares the count between app servers. When it cannot be reached, the cache handler's
+counter raises; the database is shared by every app server too, so it keeps the count and
+an outage neither breaks sign-in (a 500 on a wrong password) nor lifts the limit.
+"""
+
+import logging
+
+from axes.handlers.cache import AxesCacheHandler
+from axes.handlers.database import AxesDatabaseHandler
+
+from newsroom.cache import UNREACHABLE
+
+logger = logging.getLogger(__name__)
+
+
+class AxesCacheWithDatabaseFallback(AxesCacheHandler):
+    fallback = AxesDatabaseHandler()
+
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        try:
+            super().user_login_failed(sender, credentials, request, **kwargs)
+        except UNREACHABLE:
+            logger.warning("Redis is unreachable: counting sign-in failures in the database.")
+            self.fallback.user_login_failed(sender, credentials, request, **kwargs)
+
+    def get_failures(self, request, credentials=None):
+        return max(
+            super().get_failures(request, credentials),
+            self.fallback.get_failures(request, credentials),
+        )
+
+    # The fallback's AccessAttempt rows send these signals to the configured handler.
+    def post_save_access_attempt(self, instance, **kwargs):
+        self.fallback.post_save_access_attempt(instance, **kwargs)
+
+    def post_delete_access_attempt(self, instance, **kwargs):
+        self.fallback.post_delete_access_attempt(instance, **kwargs)
