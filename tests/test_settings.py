@@ -128,7 +128,7 @@ def test_redis_url_shares_the_cache_and_the_login_throttle_between_servers():
 
     assert "RedisCache" in values["CACHES"]
     assert "redis://127.0.0.1:6379/9" in values["CACHES"]
-    assert values["AXES_HANDLER"] == "axes.handlers.cache.AxesCacheHandler"
+    assert values["AXES_HANDLER"] == "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
     assert values["AXES_FAILURE_LIMIT"] == "7"
     assert values["AXES_COOLOFF_TIME"] == "0:30:00"
 
