@@ -23,7 +23,6 @@ local-memory cache, each process keeps its own pages, and the version is a file'
 modification time, so a decision taken in one gunicorn worker reaches all of them.
 """
 
-import functools
 import hashlib
 import os
 import re
@@ -86,10 +85,11 @@ def _local_only():
     return isinstance(caches["default"], LocMemCache)
 
 
-@functools.cache
 def _version_file():
+    """One file per site and cache namespace: the processes of one machine share it."""
     database = str(settings.DATABASES["default"]["NAME"])
-    digest = hashlib.sha256(f"{settings.BASE_DIR}|{database}".encode()).hexdigest()[:16]
+    prefix = caches["default"].key_prefix
+    digest = hashlib.sha256(f"{settings.BASE_DIR}|{database}|{prefix}".encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"newsroom-content-version-{digest}"
 
 
