@@ -19,6 +19,7 @@ from captcha.conf import settings as captcha_settings
 from captcha.fields import CaptchaField, CaptchaTextInput
 from captcha.models import CaptchaStore
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +29,7 @@ SPOKEN_OPERATORS = {"+": "plus", "×": "times", "=": "equals"}
 POOL_ROW_LIFETIME = datetime.timedelta(hours=24)
 KEY_PATTERN = re.compile(r"[0-9a-f]{40}")
 FLITE_TIMEOUT_SECONDS = 10
+SPOKEN_AUDIO_CACHE_SECONDS = 7 * 24 * 60 * 60
 
 MISSING_ANSWER = "Please answer the math question."
 WRONG_ANSWER = "That answer is not right. Please try the new question below."
@@ -66,6 +68,21 @@ def speak(text):
             timeout=FLITE_TIMEOUT_SECONDS,
         )
         return path.read_bytes()
+
+
+def spoken_audio(challenge):
+    """WAV bytes of a question, spoken by flite once per distinct question and then cached.
+
+    There are only 162 questions, so an endless stream of audio requests costs a cache read
+    each, not a flite process each.
+    """
+    text = spoken_challenge(challenge)
+    key = f"comments:captcha-audio:{text.replace(' ', '-')}"
+    audio = cache.get(key)
+    if audio is None:
+        audio = speak(text)
+        cache.set(key, audio, SPOKEN_AUDIO_CACHE_SECONDS)
+    return audio
 
 
 def is_valid_key(key):

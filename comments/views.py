@@ -26,7 +26,7 @@ from articles.views import ArticleDetailView
 from newsroom.client_ip import client_ip
 
 from . import moderation, ratelimit
-from .captcha import add_to_pool, discard_question, is_valid_key, speak, spoken_challenge
+from .captcha import add_to_pool, discard_question, is_valid_key, spoken_audio
 from .forms import CommentForm
 from .models import Comment
 from .services import submit_comment
@@ -198,7 +198,7 @@ def captcha_audio(request, key):
     if store is None:
         return HttpResponse("This question has expired.", status=410, content_type="text/plain")
     try:
-        audio = speak(spoken_challenge(store.challenge))
+        audio = spoken_audio(store.challenge)
     except (OSError, subprocess.SubprocessError):
         logger.exception("flite could not speak the captcha question")
         return HttpResponse("Audio is unavailable.", status=503, content_type="text/plain")

@@ -110,6 +110,23 @@ def test_audio_speaks_the_question_in_words(client, captcha_pool, fake_flite):
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_audio_of_a_question_is_spoken_once_then_served_from_the_cache(
+    client, captcha_pool, fake_flite
+):
+    expires = timezone.now() + POOL_ROW_LIFETIME
+    first, second = (
+        CaptchaStore.objects.create(challenge="seven + 2 =", response="9", expiration=expires)
+        for _ in range(2)
+    )
+    assert client.get(f"/comments/captcha/{first.hashkey}/audio.wav").status_code == 200
+
+    fake_flite.write_text("#!/bin/sh\nexit 3\n")  # flite would fail from now on
+    response = client.get(f"/comments/captcha/{second.hashkey}/audio.wav")
+
+    assert response.status_code == 200
+    assert response.content == b"RIFFseven plus two equals"
+
+
 def test_audio_of_an_unknown_question_is_gone(client, fake_flite):
     assert client.get(f"/comments/captcha/{'a' * 40}/audio.wav").status_code == 410
     assert client.get("/comments/captcha/not-a-key/audio.wav").status_code == 404
