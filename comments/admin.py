@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -34,6 +35,7 @@ from comments.models import Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
 
 EXCERPT_WORDS = 16
+LATEST_COMMENTS_ON_ARTICLE_PAGE = 20
 
 
 class Decision(NamedTuple):
@@ -416,16 +418,28 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
 # `articles` knows nothing of comments, so the comments app extends the Article admin here.
 
 
+class LatestCommentsFormSet(BaseInlineFormSet):
+    """The newest comments only: an article with thousands would make its page unusable."""
+
+    def get_queryset(self):
+        return (
+            super().get_queryset().order_by("-created_at", "-pk")[:LATEST_COMMENTS_ON_ARTICLE_PAGE]
+        )
+
+
 class ArticleCommentInline(admin.TabularInline):
-    """The article's comments, read-only: decisions are made in the comment admin."""
+    """The article's latest comments, read-only: decisions are made in the comment admin,
+    where the link under the table lists them all."""
 
     model = Comment
+    formset = LatestCommentsFormSet
+    template = "admin/comments/comment/article_inline.html"
     fields = ["excerpt", "name", "status_badge", "created_at"]
     readonly_fields = fields
     show_change_link = True
     can_delete = False
     extra = 0
-    verbose_name_plural = "comments"
+    verbose_name_plural = "latest comments"
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -6,6 +6,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
+from django.db.models.fields.files import FieldFile
 
 from articles.models import Article
 from comments.models import Comment
@@ -454,3 +455,39 @@ class TestPrivacyActions:
 
         assert "erase_commenter_data" not in actions
         assert "export_commenter_data" not in actions
+
+
+class TestArticlePageComments:
+    def test_shows_the_newest_comments_and_links_to_all_of_them(self, editor_client, article):
+        comments = [make_comment(article, body=f"Comment number {n}") for n in range(25)]
+
+        response = editor_client.get(f"/admin/articles/article/{article.pk}/change/")
+
+        shown = [form.instance for form in response.context["inline_admin_formsets"][-1].formset]
+        assert shown == comments[::-1][:20]
+        assert f"/admin/comments/comment/?article__id__exact={article.pk}" in (
+            response.content.decode()
+        )
+
+    def test_saving_an_article_with_many_comments_keeps_them_all(self, editor_client, article):
+        for n in range(25):
+            make_comment(article, body=f"Comment number {n}")
+        page = editor_client.get(f"/admin/articles/article/{article.pk}/change/")
+        data = {}
+        for formset in page.context["inline_admin_formsets"]:
+            for form in [formset.formset.management_form, *formset.formset.forms]:
+                for field in form:
+                    data[field.html_name] = field.value()
+        form = page.context["adminform"].form
+        for field in form:
+            value = field.value()
+            if value is not None and not isinstance(value, FieldFile):
+                data[field.html_name] = value
+        data["title"] = "A new title"
+
+        response = editor_client.post(f"/admin/articles/article/{article.pk}/change/", data)
+
+        assert response.status_code == 302, response.context["errors"]
+        article.refresh_from_db()
+        assert article.title == "A new title"
+        assert article.comments.count() == 25
