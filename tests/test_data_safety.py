@@ -119,7 +119,7 @@ def test_deleting_one_comment_in_the_admin_asks_first_and_takes_only_it(deleter_
 
 
 class TestPurgeSpam:
-    def test_deletes_old_spam_and_replies_to_it_and_changes_nothing_else(self, db):
+    def test_deletes_old_spam_keeps_what_others_replied_to_and_changes_nothing_else(self, db):
         article = make_article()
         others = [Status.PENDING, Status.APPROVED, Status.REJECTED]
         for status in others:
@@ -127,14 +127,16 @@ class TestPurgeSpam:
         for status in Status.values:
             age(make_comment(article, status=status), 1)
         old_spam = [age(make_comment(article, status=Status.SPAM), days) for days in (31, 400)]
-        reply_to_spam = make_comment(article, parent=old_spam[0], status=Status.APPROVED)
+        answered = age(make_comment(article, status=Status.SPAM), 60)
+        make_comment(article, parent=answered, status=Status.APPROVED)
+        spam_reply = age(make_comment(article, parent=old_spam[0], status=Status.SPAM), 45)
         before = rows()
 
         run("purge_spam", "--older-than", "30")
 
         after = rows()
-        # The command's help says replies to purged spam go too; nothing else does.
-        assert set(before) - set(after) == {old_spam[0].pk, old_spam[1].pk, reply_to_spam.pk}
+        # Old spam goes with its old spam replies; spam someone answered stays with the answer.
+        assert set(before) - set(after) == {old_spam[0].pk, old_spam[1].pk, spam_reply.pk}
         assert after == {pk: before[pk] for pk in after}  # the rest untouched, field by field
 
     def test_fresh_spam_and_every_other_state_stay(self, thread):

@@ -54,8 +54,24 @@ class TestPurgeSpam:
 
         output = run("purge_spam", "--older-than", "30", "--dry-run")
 
-        assert "1 spam comments older than 30 days." in output
+        assert "1 spam comments older than 30 days would be deleted" in output
         assert Comment.objects.count() == 1
+
+    def test_keeps_every_spam_comment_above_a_reply_that_is_not_old_spam(self, article):
+        spam = make_comment(article, status=Status.SPAM)
+        spam_reply = make_comment(article, parent=spam, status=Status.SPAM)
+        answer = make_comment(article, parent=spam_reply, status=Status.PENDING)
+        for comment in (spam, spam_reply):
+            age(comment, 60)
+
+        output = run("purge_spam", "--older-than", "30")
+
+        assert "Deleted 0 comments" in output and "Kept 2 that others replied to." in output
+        assert set(Comment.objects.values_list("pk", flat=True)) == {
+            spam.pk,
+            spam_reply.pk,
+            answer.pk,
+        }
 
 
 class TestDemoAccounts:

@@ -1,16 +1,39 @@
 from datetime import timedelta
-from functools import partial
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from django.utils import timezone
 
-from comments import cache as comments_cache
 from comments.models import Comment
 
 
+def answered_by_others(doomed):
+    """Ids of the doomed comments whose deletion would take a reply not doomed with them.
+
+    Deleting a comment deletes its replies (the database cascades), so a spam comment
+    someone answered stays, and so does every doomed comment above it in the thread.
+    """
+    kept = set(
+        Comment.objects.filter(parent__in=doomed)
+        .exclude(pk__in=doomed)
+        .values_list("parent_id", flat=True)
+    )
+    newly_kept = kept
+    while newly_kept:
+        parents = set(
+            Comment.objects.filter(pk__in=newly_kept, parent__in=doomed).values_list(
+                "parent_id", flat=True
+            )
+        )
+        newly_kept = parents - kept
+        kept |= newly_kept
+    return kept
+
+
 class Command(BaseCommand):
-    help = "Delete comments marked as spam more than N days ago (replies to them go too)."
+    help = (
+        "Delete comments marked as spam more than N days ago. A spam comment that someone "
+        "replied to (with anything but more old spam) is kept, so no reply is lost."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -20,17 +43,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, older_than, dry_run, **options):
         cutoff = timezone.now() - timedelta(days=older_than)
-        spam = Comment.objects.filter(status=Comment.Status.SPAM, created_at__lt=cutoff)
+        # Readers cannot reply to spam (it is not shown), so no reply arrives meanwhile.
+        old_spam = Comment.objects.filter(status=Comment.Status.SPAM, created_at__lt=cutoff)
+        kept = answered_by_others(old_spam)
+        spam = old_spam.exclude(pk__in=kept)
         if dry_run:
-            self.stdout.write(f"{spam.count()} spam comments older than {older_than} days.")
+            self.stdout.write(
+                f"{spam.count()} spam comments older than {older_than} days would be deleted;"
+                f" {len(kept)} kept because others replied to them."
+            )
             return
-        with transaction.atomic():
-            article_ids = set(spam.values_list("article_id", flat=True))
-            _, deleted = spam.delete()
-            for article_id in article_ids:
-                # Replies to spam were hidden, but may have been waiting in the queue.
-                transaction.on_commit(partial(comments_cache.invalidate_article, article_id))
+        # Only spam goes, which readers never see: no page or count changes.
+        _, deleted = spam.delete()
         count = deleted.get(Comment._meta.label, 0)
         self.stdout.write(
-            f"Deleted {count} comments: spam older than {older_than} days and any replies to it."
+            f"Deleted {count} comments: spam older than {older_than} days. "
+            f"Kept {len(kept)} that others replied to."
         )
