@@ -11,15 +11,8 @@ from django.template.loader import render_to_string
 
 from comments.forms import CommentForm
 from comments.moderation import comments_open
-from comments.thread import (
-    VisibleComments,
-    avatar_colour,
-    build_thread,
-    initials,
-    own_pending_ids,
-    page_number,
-    render_body,
-)
+from comments.rendering import render_comments
+from comments.thread import VisibleComments, build_thread, own_pending_ids, page_number
 from comments.views import REQUEST_FORM_ATTRIBUTE, remembered_author
 
 register = template.Library()
@@ -65,10 +58,7 @@ def _reply_target(request, article):
     return None
 
 
-@register.filter
-def comment_body(text):
-    return render_body(text)
-
-
-register.filter("initials", initials)
-register.filter("avatar_colour", avatar_colour)
+@register.simple_tag
+def comment_list(thread, *, replies_open):
+    """The page's comments, nested, each with its reply link while `replies_open`."""
+    return render_comments(thread.roots, page=thread.page, replies_open=replies_open)

@@ -1,5 +1,6 @@
 """Showing comments under an article: threading, links, escaping, and the cost of a page."""
 
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -109,6 +110,31 @@ def test_body_is_escaped_with_paragraphs_and_safe_links(client, article):
         '<p>See <a href="https://example.org/a?b=1&amp;c=2" rel="nofollow ugc">'
         "https://example.org/a?b=1&amp;c=2</a>.</p>"
     ) in page
+
+
+def test_names_and_websites_are_escaped_wherever_they_appear(client, article):
+    make_comment(
+        article, name='Ada "Countess" <b>O\'Brien</b> & co', url='https://ada.example/?a=1&b="2"<x>'
+    )
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    name = "Ada &quot;Countess&quot; &lt;b&gt;O&#x27;Brien&lt;/b&gt; &amp; co"
+    assert "<b>O'Brien" not in page
+    assert f"<bdi>{name}</bdi>" in page
+    assert f'data-reply-name="{name}" aria-label="Reply to {name}"' in page
+    assert 'href="https://ada.example/?a=1&amp;b=&quot;2&quot;&lt;x&gt;"' in page
+
+
+def test_comment_time_is_shown_in_the_sites_time_zone(client, article, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    comment = make_comment(article)
+    written = datetime(2026, 3, 1, 20, 5, 7, 123, tzinfo=UTC)
+    Comment.objects.filter(pk=comment.pk).update(created_at=written)
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert '<time datetime="2026-03-02T01:35:07.000123+05:30">2 March 2026 at 01:35</time>' in page
 
 
 def test_javascript_urls_in_a_body_stay_text(client, article):

@@ -1,0 +1,118 @@
+"""Comments as HTML, written in Python rather than through the template engine.
+
+A popular article shows ~150 comments per page. With an `{% include %}` per comment the
+template engine spent ~40 ms of a 55 ms request on them (variable lookups, localised
+numbers, two date formats each); written here they take ~3 ms. The section around the
+list (`templates/comments/thread.html`) stays a template.
+"""
+
+import re
+import zlib
+from html import escape
+
+from django.utils import timezone
+from django.utils.dates import MONTHS
+from django.utils.safestring import mark_safe
+
+AVATAR_COLOURS = 8
+URL_PATTERN = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
+PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+COMMENT_HTML = """
+<li class="comment comment--depth-{depth}{pending_class}" id="comment-{pk}">
+  <article class="comment__body" aria-labelledby="comment-{pk}-author">
+    <header class="comment__meta">
+      <span class="avatar avatar--{colour}" aria-hidden="true">{initials}</span>
+      <span class="comment__author" id="comment-{pk}-author">{author}</span>
+      <a class="comment__permalink" href="#comment-{pk}"><time datetime="{iso}">{date}</time></a>
+    </header>{notice}
+    <div class="comment__text" dir="auto">{body}</div>{actions}
+  </article>{replies}
+</li>"""
+PENDING_NOTICE_HTML = (
+    '\n    <p class="comment__notice">'
+    "Your comment is awaiting moderation. Only you can see it for now.</p>"
+)
+REPLY_LINK_HTML = (
+    '\n    <p class="comment__actions"><a class="comment__reply" href="?{page}replyto={pk}#respond"'
+    ' data-reply-to="{pk}" data-reply-name="{name}" aria-label="Reply to {name}">Reply</a></p>'
+)
+REPLIES_HTML = '\n  <ol class="comment-list comment-list--replies">{}\n  </ol>'
+
+
+def render_comments(comments, *, page, replies_open):
+    """Each comment as an `<li>`, its replies in an `<ol>` inside it.
+
+    Plain `str.format` and the standard library's `escape` rather than `format_html` (a
+    third of the time): the name, website and body are what readers wrote and are escaped
+    here, once each; every other value is a number or text of our own. Reply links stay on
+    `page` of the discussion; `replies_open` says whether readers may reply at all.
+    """
+    page_query = f"cpage={int(page)}&amp;" if page > 1 else ""
+    zone = timezone.get_current_timezone()
+    month_names = {number: str(name) for number, name in MONTHS.items()}
+
+    def render(comment):
+        name = escape(comment.name)
+        author = f"<bdi>{name}</bdi>"
+        if comment.url:
+            author = f'<a href="{escape(comment.url)}" rel="nofollow ugc noopener">{author}</a>'
+        actions = ""
+        if replies_open and not comment.is_own_pending:
+            actions = REPLY_LINK_HTML.format(page=page_query, pk=comment.pk, name=name)
+        replies = ""
+        if comment.replies_shown:
+            replies = REPLIES_HTML.format("".join(map(render, comment.replies_shown)))
+        local = comment.created_at.astimezone(zone)
+        # The `date:"c"` and `date:"j F Y \a\t H:i"` filters' output, without their parser.
+        date = f"{local.day} {month_names[local.month]} {local.year:04d} at {local:%H:%M}"
+        return COMMENT_HTML.format(
+            depth=comment.depth,
+            pending_class=" comment--pending" if comment.is_own_pending else "",
+            pk=comment.pk,
+            colour=avatar_colour(comment.name),
+            initials=escape(initials(comment.name)),
+            author=author,
+            iso=local.isoformat(),
+            date=escape(date),
+            notice=PENDING_NOTICE_HTML if comment.is_own_pending else "",
+            body=render_body(comment.body),
+            actions=actions,
+            replies=replies,
+        )
+
+    return mark_safe("".join(map(render, comments)))  # noqa: S308 - render escapes reader text
+
+
+def render_body(text):
+    """Plain text as HTML: escaped, paragraphs and line breaks kept, web links clickable."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    paragraphs = [part for part in PARAGRAPH_BREAK.split(text) if part.strip()]
+    return "\n".join(
+        "<p>{}</p>".format("<br>".join(linkify(line) for line in part.split("\n")))
+        for part in paragraphs
+    )
+
+
+def linkify(line):
+    """Escape a line of text and turn http(s) addresses in it into nofollow links."""
+    pieces, position = [], 0
+    for match in URL_PATTERN.finditer(line):
+        url = match.group().rstrip(URL_TRAILING_PUNCTUATION)
+        start, end = match.start(), match.start() + len(url)
+        pieces.append(escape(line[position:start]))
+        pieces.append(f'<a href="{escape(url)}" rel="nofollow ugc">{escape(url)}</a>')
+        position = end
+    pieces.append(escape(line[position:]))
+    return "".join(pieces)
+
+
+def initials(name):
+    """Up to two letters standing in for a picture; never derived from the email."""
+    letters = [word[0] for word in name.split() if word[:1].isalnum()][:2]
+    return "".join(letters).upper() or "?"
+
+
+def avatar_colour(name):
+    return zlib.crc32(name.encode()) % AVATAR_COLOURS
