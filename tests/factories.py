@@ -1,15 +1,21 @@
 """The smallest objects a test needs, with overrides for what the test is about.
 
-Every function creates (and returns) saved rows; names and slugs are unique per call.
+Every `make_*` function creates (and returns) saved rows; names and slugs are unique per call.
+Pytest fixtures that wrap them live in the conftest.py files.
 """
 
 import itertools
+import re
 from datetime import timedelta
 
+from captcha.models import CaptchaStore
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article, Author, Section, Tag
+from comments.models import Comment
 
 PASSWORD = "a-test-password"
 _numbers = itertools.count(1)
@@ -63,12 +69,64 @@ def make_scheduled(**overrides):
     return make_article(**{"published_at": timezone.now() + timedelta(days=1), **overrides})
 
 
-def make_user(username=None, *, staff=False, superuser=False, password=PASSWORD):
+def make_comment(article, **overrides):
+    """An approved comment on `article`, unless the overrides say otherwise."""
+    number = next(_numbers)
+    fields = {
+        "name": f"Reader {number}",
+        "email": f"reader{number}@example.com",
+        "body": f"Comment number {number}.",
+        "status": Comment.Status.APPROVED,
+    }
+    return Comment.objects.create(article=article, **{**fields, **overrides})
+
+
+def make_user(
+    username=None, *, staff=False, superuser=False, groups=(), email=None, password=PASSWORD
+):
     username = username or f"user{next(_numbers)}"
-    return get_user_model().objects.create_user(
+    user = get_user_model().objects.create_user(
         username,
-        email=f"{username}@newsroom.test",
+        email=email or f"{username}@newsroom.test",
         password=password,
         is_staff=staff or superuser,
         is_superuser=superuser,
     )
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    return user
+
+
+def make_moderator(username="moira", **overrides):
+    """A staff member in the "Moderators" group that the data migration created."""
+    return make_user(username, staff=True, groups=["Moderators"], **overrides)
+
+
+def make_editor(username="eddie", **overrides):
+    return make_user(username, superuser=True, **overrides)
+
+
+def post_url(article):
+    return reverse("comments:post", args=[article.pk])
+
+
+def form_values(html, name):
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    return match.group(1) if match else ""
+
+
+def comment_form_data(html, **values):
+    """What a reader posts from the comment form in `html`: the real question answered."""
+    key = form_values(html, "captcha_0")
+    fields = {
+        "name": "Grace Hopper",
+        "email": "grace@example.com",
+        "url": "",
+        "body": "A thoughtful comment.",
+        "captcha_0": key,
+        "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+        "started": form_values(html, "started"),
+        "parent": form_values(html, "parent"),
+        "phone": "",
+    }
+    return {**fields, **values}

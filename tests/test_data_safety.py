@@ -13,8 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from comments.models import Comment
-from tests.comments.conftest import make_article, make_comment
-from tests.comments.factories import make_moderator, make_user
+from tests.factories import make_article, make_comment, make_moderator, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +82,7 @@ def test_everything_a_moderator_can_do_keeps_every_comment(client, thread):
 @pytest.fixture
 def deleter_client(client):
     """Staff who may view and delete comments, and nothing else: not a moderator."""
-    user = make_user("dee", groups=())
+    user = make_user("dee", staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
             content_type__app_label="comments", codename__in=["view_comment", "delete_comment"]

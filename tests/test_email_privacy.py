@@ -19,8 +19,7 @@ from comments.captcha import add_to_pool, refill_pool
 from comments.forms import sign_started
 from comments.models import Comment
 from comments.notifications import unsubscribe_token
-from tests.comments.conftest import make_article, make_comment
-from tests.factories import make_tag
+from tests.factories import make_article, make_author, make_comment, make_section, make_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -68,8 +67,12 @@ def leaks(response):
 def secrets_in_the_database(db):
     """Comments in every state from two commenters with known addresses, threads included."""
     refill_pool(3)
-    article = make_article(title="A story with comments")
-    article.tags.add(make_tag(name="Local", slug="local"))
+    article = make_article(
+        title="A story with comments",
+        section=make_section(name="News", slug="news"),
+        author=make_author(display_name="Ada Reporter", slug="ada"),
+        tags=[make_tag(name="Local", slug="local")],
+    )
     made = {}
     for status in Comment.Status.values:
         made[status] = make_comment(

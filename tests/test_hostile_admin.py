@@ -13,8 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from comments.models import Comment
-from tests.comments.conftest import make_article, make_comment
-from tests.comments.factories import make_editor, make_moderator
+from tests.factories import make_article, make_comment, make_editor, make_moderator
 from tests.hostile import hostile_text
 
 pytestmark = [

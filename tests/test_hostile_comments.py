@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from comments.captcha import add_to_pool, refill_pool
 from comments.forms import BODY_ALLOWED_CONTROLS, sign_started
 from comments.models import Comment
-from tests.comments.conftest import make_article, make_comment
+from tests.factories import make_article, make_comment
 from tests.hostile import (
     TRICKY_PIECES,
     elements,

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from articles.views import clean_search_query
 from comments.models import Comment
-from tests.comments.conftest import make_comment
-from tests.factories import make_article, make_author, make_section, make_tag
+from tests.factories import make_article, make_author, make_comment, make_section, make_tag
 from tests.hostile import elements, hostile_text, with_id
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,6 @@ import socket
 import time
 
 import pytest
-from captcha.models import CaptchaStore
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
@@ -19,8 +18,7 @@ from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.moderation import FLOODED
 from comments.views import AWAITING_MODERATION, NOT_STORED, NOT_STORED_RETRY_SECONDS
-from tests.comments.conftest import form_values, make_article, make_comment, post_url
-from tests.comments.factories import make_moderator
+from tests.factories import comment_form_data, make_article, make_comment, make_moderator, post_url
 from tests.load.server import closed_port
 
 pytestmark = pytest.mark.django_db
@@ -34,19 +32,8 @@ def article(db, settings):
 
 
 def filled_form(page, **values):
-    """What a reader sends from this page: its question answered, their text typed."""
-    key = form_values(page, "captcha_0")
-    data = {
-        "name": "Ida Wells",
-        "email": "ida@example.com",
-        "url": "",
-        "body": "Resilient words.",
-        "captcha_0": key,
-        "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
-        "started": form_values(page, "started"),
-        "phone": "",
-    }
-    return {**data, **values}
+    """What Ida sends from this page: its question answered, her text typed."""
+    return comment_form_data(page, **{"name": "Ida Wells", "email": "ida@example.com", **values})
 
 
 def send(client, article, **values):

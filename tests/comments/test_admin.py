@@ -10,8 +10,7 @@ from django.db.models.fields.files import FieldFile
 
 from articles.models import Article
 from comments.models import Comment
-from tests.comments.conftest import make_article, make_comment
-from tests.comments.factories import make_editor, make_moderator
+from tests.factories import make_article, make_comment, make_editor, make_moderator
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ from comments.captcha import (
     spoken_challenge,
 )
 from comments.models import Comment
-
-from .conftest import form_values, post_url
+from tests.factories import form_values, post_url
 
 pytestmark = pytest.mark.django_db
 

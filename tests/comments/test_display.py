@@ -10,8 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from comments.demo import create_comments
 from comments.models import Comment
 from comments.thread import build_thread
-
-from .conftest import make_article, make_comment, post_url
+from tests.factories import make_article, make_comment, post_url
 
 pytestmark = pytest.mark.django_db
 

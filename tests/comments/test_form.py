@@ -7,8 +7,7 @@ from django.test import Client
 
 from comments.forms import CONTROL_CHARACTERS, CommentForm
 from comments.models import Comment
-
-from .conftest import make_article, post_url
+from tests.factories import make_article, post_url
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from comments.models import Comment
-from tests.comments.conftest import make_comment
+from tests.factories import make_comment
 
 pytestmark = pytest.mark.django_db
 

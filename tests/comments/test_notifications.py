@@ -11,8 +11,7 @@ from comments import services
 from comments.forms import sign_started
 from comments.models import Comment
 from comments.notifications import comment_for_token, unsubscribe_token
-from tests.comments.conftest import make_comment
-from tests.comments.factories import make_moderator, make_user
+from tests.factories import make_comment, make_moderator, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +77,7 @@ class TestModeratorsHearOfHeldComments:
     ):
         moderators[1].is_active = False
         moderators[1].save()
-        make_user("outsider", email="outsider@newsroom.test")
+        make_user("outsider", staff=True, email="outsider@newsroom.test")
 
         with django_capture_on_commit_callbacks(execute=True):
             store(article)

@@ -4,8 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from comments.models import Comment
-from tests.comments.conftest import make_comment
-from tests.comments.factories import PASSWORD, make_editor, make_moderator, make_user
+from tests.factories import PASSWORD, make_comment, make_editor, make_moderator, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +96,7 @@ class TestStaffWithoutModeration:
     def viewer_client(self, client):
         from django.contrib.auth.models import Permission
 
-        viewer = make_user("viewer")
+        viewer = make_user("viewer", staff=True)
         viewer.user_permissions.add(Permission.objects.get(codename="view_comment"))
         client.force_login(viewer)
         return client
@@ -123,7 +122,7 @@ class TestStaffWithoutModeration:
 class TestNonStaff:
     @pytest.fixture
     def reader_client(self, client):
-        client.force_login(make_user("reader", staff=False))
+        client.force_login(make_user("reader"))
         return client
 
     @pytest.mark.parametrize("url", ["/admin/", QUEUE, "/admin/articles/article/"])

@@ -12,8 +12,7 @@ from django.utils import timezone
 from comments.models import Comment
 from comments.privacy import ERASED_BODY, erase_commenter_data
 from comments.services import approve
-from tests.comments.conftest import make_comment
-from tests.comments.factories import make_editor
+from tests.factories import make_comment, make_editor
 
 pytestmark = pytest.mark.django_db
 

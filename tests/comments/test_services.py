@@ -9,8 +9,7 @@ from comments import services
 from comments.models import Comment
 from comments.moderation import PREVIOUSLY_APPROVED, Verdict, assess
 from comments.thread import build_thread
-from tests.comments.conftest import make_article, make_comment
-from tests.comments.factories import make_moderator
+from tests.factories import make_article, make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db
 

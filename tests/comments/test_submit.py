@@ -11,8 +11,7 @@ from comments.models import Comment
 from comments.moderation import DUPLICATE, FLOODED, HONEYPOT_FILLED, PRE_MODERATION
 from comments.thread import SESSION_PENDING_IDS
 from comments.views import AWAITING_MODERATION, PUBLISHED, REMEMBER_COOKIE
-
-from .conftest import form_values, make_article, make_comment, post_url
+from tests.factories import form_values, make_article, make_comment, post_url
 
 pytestmark = pytest.mark.django_db
 

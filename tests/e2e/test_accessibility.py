@@ -10,8 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from comments.captcha import refill_pool
-from tests.comments.conftest import make_comment
-from tests.factories import make_article, make_section, make_tag
+from tests.factories import make_article, make_comment, make_section, make_tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

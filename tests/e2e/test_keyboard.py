@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from comments.captcha import WRONG_ANSWER, refill_pool
 from comments.models import Comment
-from tests.comments.conftest import make_article, make_comment
+from tests.factories import make_article, make_comment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,8 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from comments.models import Comment
-from tests.comments.conftest import make_article, make_comment
-from tests.comments.factories import PASSWORD, make_moderator
+from tests.factories import PASSWORD, make_article, make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

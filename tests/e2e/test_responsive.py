@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from comments.captcha import refill_pool
 from comments.models import Comment
-from tests.comments.conftest import make_article, make_comment
+from tests.factories import make_article, make_comment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ from django.db import connection
 from comments.captcha import EXPIRED_QUESTION, refill_pool
 from comments.models import Comment
 from comments.moderation import FLOODED
-from tests.comments.conftest import make_article
+from tests.factories import make_article
 
 from .server import Reader, filled_form, gunicorn
 

@@ -13,7 +13,7 @@ from django.test import Client
 
 from comments.captcha import EXPIRED_QUESTION, refill_pool
 from comments.models import Comment
-from tests.comments.conftest import form_values, make_article, post_url
+from tests.factories import form_values, make_article, post_url
 
 CLICKS = 5
 

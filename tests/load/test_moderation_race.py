@@ -18,8 +18,7 @@ from django.db import connection
 
 from comments import services
 from comments.models import Comment
-from tests.comments.conftest import make_article, make_comment
-from tests.comments.factories import make_moderator
+from tests.factories import make_article, make_comment, make_moderator
 
 ROOTS = 10
 ROUND_SECONDS = 30

@@ -6,7 +6,7 @@ import time
 from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.views import AWAITING_MODERATION
-from tests.comments.conftest import make_article, make_comment
+from tests.factories import make_article, make_comment
 
 from .server import Reader, closed_port, filled_form, gunicorn
 
