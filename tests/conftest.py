@@ -37,10 +37,10 @@ def _commits_for_real(item):
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """After a test that commits, the database is emptied: rows written by data migrations
-    (the Moderators group) go too. So, as Django's own runner does, run those tests after all
-    the others, in every xdist process: pytest's grouping by parametrized fixtures (any test
-    with an argument named `page` joins Playwright's browser group) would otherwise mix them
-    in. And reload the migrated rows before each of them (serialized rollback)."""
+    (the Moderators group) go too. pytest-django runs those tests after every other database
+    test, as Django's own runner does; here the migrated rows are reloaded before each of them
+    (serialized rollback). Keep the name `page` for Playwright's fixture: pytest would pull
+    any other test with an argument of that name into the browser group, among them."""
     for item in items:
         if _commits_for_real(item):
             marker = item.get_closest_marker("django_db")
@@ -49,7 +49,6 @@ def pytest_collection_modifyitems(items):
             item.add_marker(
                 pytest.mark.django_db(**{**options, "serialized_rollback": True}), append=False
             )
-    items.sort(key=_commits_for_real)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -71,10 +71,10 @@ def test_home_pages_older_articles(client):
     assert client.get("/?page=4").status_code == 404
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "abc", "99999", "1.5", "", "٣", "9" * 40])
-def test_malformed_or_out_of_range_page_is_a_404_page(client, page):
+@pytest.mark.parametrize("number", ["0", "-1", "abc", "99999", "1.5", "", "٣", "9" * 40])
+def test_malformed_or_out_of_range_page_is_a_404_page(client, number):
     make_article()
-    response = client.get("/", {"page": page})
+    response = client.get("/", {"page": number})
     assert response.status_code == 404
     assert "find that page" in response.content.decode()
 

@@ -48,13 +48,13 @@ def test_query_counts_do_not_grow_with_articles_or_tags(client):
     assert small == big
 
 
-@pytest.mark.parametrize(("page", "budget"), [("home", 1), ("section", 2), ("robots", 0)])
-def test_pages_stay_within_their_query_budget(client, django_assert_max_num_queries, page, budget):
+@pytest.mark.parametrize(("name", "budget"), [("home", 1), ("section", 2), ("robots", 0)])
+def test_pages_stay_within_their_query_budget(client, django_assert_max_num_queries, name, budget):
     article = build_site(30, 3)
     url = {"home": "/", "section": article.section.get_absolute_url(), "robots": "/robots.txt"}
-    client.get(url[page])
+    client.get(url[name])
     with django_assert_max_num_queries(budget):
-        client.get(url[page])
+        client.get(url[name])
 
 
 def test_article_page_query_budget(client, django_assert_max_num_queries):

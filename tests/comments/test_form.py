@@ -13,22 +13,22 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def page(client, article, captcha_pool):
+def html(client, article, captcha_pool):
     return client.get(article.get_absolute_url()).content.decode()
 
 
-def tag(page, name):
-    match = re.search(rf'<(?:input|textarea)[^>]*name="{name}"[^>]*>', page)
+def tag(html, name):
+    match = re.search(rf'<(?:input|textarea)[^>]*name="{name}"[^>]*>', html)
     assert match, name
     return match.group(0)
 
 
-def test_heading_and_privacy_note(page):
-    assert "Leave a Reply</h2>" in page
+def test_heading_and_privacy_note(html):
+    assert "Leave a Reply</h2>" in html
     assert (
         "Your email address will not be published. Required fields are marked "
         '<span class="required-mark">*</span>'
-    ) in page
+    ) in html
 
 
 @pytest.mark.parametrize(
@@ -40,42 +40,42 @@ def test_heading_and_privacy_note(page):
         ("captcha_1", "id_captcha_1", "Answer the math question"),
     ],
 )
-def test_required_fields_have_a_real_label_a_star_and_required(page, name, label_for, label):
+def test_required_fields_have_a_real_label_a_star_and_required(html, name, label_for, label):
     star = '<span class="required-mark" aria-hidden="true">*</span>'
-    assert f'<label for="{label_for}">{label} {star}</label>' in page
-    field = tag(page, name)
+    assert f'<label for="{label_for}">{label} {star}</label>' in html
+    field = tag(html, name)
     assert " required" in field
     assert f'id="{label_for}"' in field
     assert "_helptext" in field  # aria-describedby points at the explanation
 
 
-def test_optional_website_has_a_label_and_no_star(page):
-    assert '<label for="id_url">Website</label>' in page
-    assert " required" not in tag(page, "url")
+def test_optional_website_has_a_label_and_no_star(html):
+    assert '<label for="id_url">Website</label>' in html
+    assert " required" not in tag(html, "url")
 
 
-def test_input_types_and_autocomplete_hints(page):
-    assert 'type="email"' in tag(page, "email")
-    assert 'autocomplete="email"' in tag(page, "email")
-    assert 'autocomplete="name"' in tag(page, "name")
-    assert 'type="url"' in tag(page, "url") and 'autocomplete="url"' in tag(page, "url")
+def test_input_types_and_autocomplete_hints(html):
+    assert 'type="email"' in tag(html, "email")
+    assert 'autocomplete="email"' in tag(html, "email")
+    assert 'autocomplete="name"' in tag(html, "name")
+    assert 'type="url"' in tag(html, "url") and 'autocomplete="url"' in tag(html, "url")
 
 
-def test_captcha_answer_is_not_inside_a_fieldset(page):
-    form = page[page.index('<form class="comment-form"') :]
+def test_captcha_answer_is_not_inside_a_fieldset(html):
+    form = html[html.index('<form class="comment-form"') :]
     assert "<fieldset" not in form[: form.index("</form>")]
 
 
-def test_honeypot_is_hidden_from_people_and_screen_readers(page):
-    assert '<div class="field field--trap" aria-hidden="true">' in page
-    assert 'tabindex="-1"' in tag(page, "phone")
+def test_honeypot_is_hidden_from_people_and_screen_readers(html):
+    assert '<div class="field field--trap" aria-hidden="true">' in html
+    assert 'tabindex="-1"' in tag(html, "phone")
 
 
-def test_opt_in_checkboxes_are_unticked(page):
-    assert "Email me when my comment is published" in page
-    assert "Save my name, email, and website in this browser for the next time I comment." in page
-    assert "checked" not in tag(page, "remember")
-    assert "checked" not in tag(page, "notify_on_publish")
+def test_opt_in_checkboxes_are_unticked(html):
+    assert "Email me when my comment is published" in html
+    assert "Save my name, email, and website in this browser for the next time I comment." in html
+    assert "checked" not in tag(html, "remember")
+    assert "checked" not in tag(html, "notify_on_publish")
 
 
 def test_errors_are_described_next_to_their_fields(client, article, fill_form):
