@@ -173,7 +173,8 @@ def page_key(request):
         if name not in allowed or len(values) != 1:
             return None
         selected.append(f"{name}={values[0]}")
-    address = request.path + "?" + "&".join(selected)
+    # Pages hold absolute links (canonical, structured data, feeds): one copy per host.
+    address = f"{request.scheme}://{request.get_host()}{request.path}?{'&'.join(selected)}"
     return PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()
 
 

@@ -180,6 +180,17 @@ def test_reply_links_render_the_form_for_that_reader():
     assert "Reply to <bdi>Linus</bdi>" in html
 
 
+def test_each_host_gets_the_page_with_its_own_links(settings):
+    settings.ALLOWED_HOSTS = ["news.example", "www.news.example"]
+    article = make_article()
+    read(article.get_absolute_url(), Client(headers={"host": "news.example"}))
+
+    _, html = read(article.get_absolute_url(), Client(headers={"host": "www.news.example"}))
+
+    assert "http://www.news.example/" in html
+    assert "http://news.example/" not in html
+
+
 def test_staff_preview_of_a_draft_is_never_shared(client):
     draft = make_draft(title="Not yet")
     client.force_login(make_user(staff=True))
