@@ -77,7 +77,6 @@ def measure(request):
             "bytes": size,
             "queries_cold": cold_queries,
             "queries_warm": warm_queries,
-            "etag": warm.get("ETag"),
         }
     return results
 
