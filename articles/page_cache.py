@@ -21,8 +21,12 @@ How it stays correct:
 The version lives in the shared cache (Redis) when there is one. With the per-process
 local-memory cache, each process keeps its own pages, and the version is a file's
 modification time, so a decision taken in one gunicorn worker reaches all of them.
+
+Serving a cached page costs one cache round trip: the version, the page and the values its
+holes share (the comments app's sample of captcha keys) are read together.
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -64,13 +68,18 @@ CACHEABLE_VIEWS = {
     "articles:section-feed-atom": set(),
 }
 
-_holes = {}  # name -> (compiled pattern with one group, filler(request, old_value) -> str)
+_holes = {}  # name -> (compiled pattern with one group, filler, shared cache key or None)
 _personal_cookies = set()
 
 
-def register_hole(name, pattern, filler):
-    """Another app's per-reader value in cached pages: `pattern`'s group is replaced."""
-    _holes[name] = (re.compile(pattern), filler)
+def register_hole(name, pattern, filler, *, shared_key=None):
+    """Another app's per-reader value in cached pages: `pattern`'s group is replaced.
+
+    The filler is called as `filler(request, old_value)` and returns the fresh value. With
+    `shared_key`, it also gets `shared=` that key's value in the cache (None when absent),
+    read in the same round trip as the page instead of one more.
+    """
+    _holes[name] = (re.compile(pattern), filler, shared_key)
 
 
 def register_personal_cookie(name):
@@ -87,9 +96,17 @@ def _local_only():
 
 def _version_file():
     """One file per site and cache namespace: the processes of one machine share it."""
-    database = str(settings.DATABASES["default"]["NAME"])
-    prefix = caches["default"].key_prefix
-    digest = hashlib.sha256(f"{settings.BASE_DIR}|{database}|{prefix}".encode()).hexdigest()[:16]
+    return _version_file_for(
+        str(settings.BASE_DIR),
+        str(settings.DATABASES["default"]["NAME"]),
+        caches["default"].key_prefix,
+    )
+
+
+@functools.cache
+def _version_file_for(site, database, prefix):
+    """Worked out once per process, not at every request that checks the version."""
+    digest = hashlib.sha256(f"{site}|{database}|{prefix}".encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"newsroom-content-version-{digest}"
 
 
@@ -140,14 +157,17 @@ class ReaderPageCacheMiddleware:
         if key is None:
             return None
         request._reader_page_key = key
-        found = cache.get_many([VERSION_KEY, key]) if not _local_only() else cache.get_many([key])
-        version = found.get(VERSION_KEY) if not _local_only() else content_version()
-        if version is None:
+        shared_keys = {shared_key for _, _, shared_key in _holes.values() if shared_key}
+        if _local_only():
+            found = cache.get_many([key, *shared_keys])
             version = content_version()
+        else:
+            found = cache.get_many([VERSION_KEY, key, *shared_keys])
+            version = found.get(VERSION_KEY) or content_version()
         request._reader_page_version = version
         entry = found.get(key)
         if entry and entry["version"] == version and entry["expires"] > time.time():
-            return serve(request, entry)
+            return serve(request, entry, found)
         return None
 
 
@@ -204,7 +224,7 @@ def make_entry(request, response):
     holes = {}
     if found := CSRF_HOLE.search(content):
         holes[found.group(1)] = "csrf"
-    for name, (pattern, _) in _holes.items():
+    for name, (pattern, _, _) in _holes.items():
         if found := pattern.search(content):
             holes[found.group(1)] = name
     if holes:
@@ -245,8 +265,11 @@ def expiry():
     return ends.timestamp()
 
 
-def serve(request, entry):
-    """The cached page with this reader's own values in its holes (none for a 304)."""
+def serve(request, entry, shared):
+    """The cached page with this reader's own values in its holes (none for a 304).
+
+    `shared` holds the values of the holes' shared keys, read with the page.
+    """
     response = HttpResponse()
     for name, value in entry["headers"].items():
         response[name] = value
@@ -260,7 +283,9 @@ def serve(request, entry):
         if name == "csrf":
             value = get_token(request)
         else:
-            value = _holes[name][1](request, entry["old_values"][name])
+            _, filler, shared_key = _holes[name]
+            extra = {"shared": shared.get(shared_key)} if shared_key else {}
+            value = filler(request, entry["old_values"][name], **extra)
         fresh[name] = value.encode(charset)
     response.content = b"".join(
         fresh[part] if index % 2 else part for index, part in enumerate(parts)

@@ -3,12 +3,14 @@
 The article page's form holds two values no two readers may share: the captcha question's
 key (each question can be answered once) and the signed time the form was shown (the "too
 fast for a person" rule). Both are holes, refilled here for every reader, without a query
-in the common case: pool keys are sampled into the cache for a minute at a time, and the
-sample is dropped whenever a question leaves the pool. A saved or deleted approved comment
-ends every cached page; the "remember me" cookie marks a reader whose page is their own.
+in the common case: pool keys are sampled into the cache for a minute at a time (read with
+the page, in the same round trip), and the sample is dropped whenever a question leaves the
+pool. A saved or deleted approved comment ends every cached page; the "remember me" cookie
+marks a reader whose page is their own.
 """
 
 import datetime
+import functools
 import random
 
 from captcha.models import CaptchaStore
@@ -20,6 +22,7 @@ from django.utils import timezone
 
 from articles import page_cache
 
+from .captcha import KEY_PATTERN
 from .forms import STARTED_SALT, sign_started
 from .models import Comment
 from .views import REMEMBER_COOKIE
@@ -27,22 +30,23 @@ from .views import REMEMBER_COOKIE
 POOL_SAMPLE_KEY = "comments:captcha-pool-sample"
 POOL_SAMPLE_SIZE = 100
 POOL_SAMPLE_SECONDS = 60
+CAPTCHA_KEY_LENGTH = 40  # KEY_PATTERN's width: the sample is one string of such keys
 
 
-def pool_sample():
-    """Keys of questions that still have CAPTCHA_GET_FROM_POOL_TIMEOUT minutes to live."""
-    keys = cache.get(POOL_SAMPLE_KEY)
-    if keys is None:
-        threshold = timezone.now() + datetime.timedelta(
-            minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT
-        )
-        keys = list(
-            CaptchaStore.objects.filter(expiration__gt=threshold)
-            .order_by("?")
-            .values_list("hashkey", flat=True)[:POOL_SAMPLE_SIZE]
-        )
-        cache.set(POOL_SAMPLE_KEY, keys, POOL_SAMPLE_SECONDS)
-    return keys
+def draw_pool_sample():
+    """Keys of questions that still have CAPTCHA_GET_FROM_POOL_TIMEOUT minutes to live.
+
+    Kept as one string of fixed-width keys: read at every cached article page, it unpickles
+    in a microsecond, where a list of a hundred strings takes several.
+    """
+    threshold = timezone.now() + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT)
+    sample = "".join(
+        CaptchaStore.objects.filter(expiration__gt=threshold)
+        .order_by("?")
+        .values_list("hashkey", flat=True)[:POOL_SAMPLE_SIZE]
+    )
+    cache.set(POOL_SAMPLE_KEY, sample, POOL_SAMPLE_SECONDS)
+    return sample
 
 
 def forget_pool_sample(**kwargs):
@@ -60,20 +64,33 @@ def content_changed(sender, instance, **kwargs):
         page_cache.bump_content_version()
 
 
-def fresh_captcha_key(request, old_key):
-    keys = pool_sample()
-    return random.choice(keys) if keys else old_key  # noqa: S311 (not a secret: a pool pick)
+def fresh_captcha_key(request, old_key, *, shared):
+    """A key picked from the pool sample, which the page cache read with the page."""
+    sample = draw_pool_sample() if shared is None else shared
+    if not sample:
+        return old_key
+    picked = random.randrange(len(sample) // CAPTCHA_KEY_LENGTH)  # noqa: S311 (a pool pick)
+    return sample[picked * CAPTCHA_KEY_LENGTH : (picked + 1) * CAPTCHA_KEY_LENGTH]
 
 
 def fresh_started(request, old_value):
     """The same article, stamped now: the reader's clock starts when they get the page."""
-    article_pk, _ = signing.loads(old_value, salt=STARTED_SALT)
-    return sign_started(article_pk)
+    return sign_started(article_of_started(old_value))
+
+
+@functools.lru_cache(maxsize=256)
+def article_of_started(value):
+    """The article of a cached page's form: checked once per stored page, not per reader."""
+    article_pk, _ = signing.loads(value, salt=STARTED_SALT)
+    return article_pk
 
 
 def register():
     page_cache.register_hole(
-        "captcha", r'name="captcha_0" value="([0-9a-f]{40})"', fresh_captcha_key
+        "captcha",
+        rf'name="captcha_0" value="({KEY_PATTERN.pattern})"',
+        fresh_captcha_key,
+        shared_key=POOL_SAMPLE_KEY,
     )
     page_cache.register_hole("started", r'name="started" value="([^"]+)"', fresh_started)
     page_cache.register_personal_cookie(REMEMBER_COOKIE)
