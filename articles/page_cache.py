@@ -1,7 +1,9 @@
 """Whole pages for anonymous readers, served from the cache with their per-reader parts fresh.
 
 Most of a news site's traffic is anonymous readers asking for the same few pages. Each
-cached page costs one cache round trip instead of a render and its queries.
+cached page costs one cache round trip (the version, the page and the values its holes
+share, read together) instead of a render and its queries, and is served before Django
+looks for the view.
 
 How it stays correct:
 
@@ -21,9 +23,6 @@ How it stays correct:
 The version lives in the shared cache (Redis) when there is one. With the per-process
 local-memory cache, each process keeps its own pages, and the version is a file's
 modification time, so a decision taken in one gunicorn worker reaches all of them.
-
-Serving a cached page costs one cache round trip: the version, the page and the values its
-holes share (the comments app's sample of captcha keys) are read together.
 """
 
 import functools
@@ -42,6 +41,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Min
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 
@@ -140,23 +140,21 @@ def bump_content_version():
 
 
 class ReaderPageCacheMiddleware:
-    """Last in MIDDLEWARE: requests pass every other middleware exactly as when rendered."""
+    """Serves a cached page before Django looks for its view.
+
+    Placed after the middleware that shapes every response (security headers, the CSRF
+    cookie, X-Frame-Options, CSP), so a cached page passes them exactly as a fresh render
+    does, and before the middleware that only prepares a request for a view
+    (authentication, messages), which a cached page does without.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
-        key = getattr(request, "_reader_page_key", None)
-        if key and not getattr(response, "_from_reader_cache", False) and storable(response):
-            response = store(request, response, key)
-        return response
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
         key = page_key(request)
         if key is None:
-            return None
-        request._reader_page_key = key
+            return self.get_response(request)
         shared_keys = {shared_key for _, _, shared_key in _holes.values() if shared_key}
         if _local_only():
             found = cache.get_many([key, *shared_keys])
@@ -164,11 +162,13 @@ class ReaderPageCacheMiddleware:
         else:
             found = cache.get_many([VERSION_KEY, key, *shared_keys])
             version = found.get(VERSION_KEY) or content_version()
-        request._reader_page_version = version
         entry = found.get(key)
         if entry and entry["version"] == version and entry["expires"] > time.time():
             return serve(request, entry, found)
-        return None
+        response = self.get_response(request)
+        if storable(response):
+            response = store(request, response, key, version)
+        return response
 
 
 def page_key(request):
@@ -177,14 +177,13 @@ def page_key(request):
         return None
     if isinstance(caches["default"], DummyCache):
         return None
-    match = request.resolver_match
-    allowed = CACHEABLE_VIEWS.get(match.view_name if match else None)
-    if allowed is None:
-        return None
     cookies = request.COOKIES
     if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
         return None
     if any(name in cookies for name in _personal_cookies):
+        return None
+    allowed = CACHEABLE_VIEWS.get(view_name(request.path_info))
+    if allowed is None:
         return None
     selected = []
     for name, values in sorted(request.GET.lists()):
@@ -198,6 +197,15 @@ def page_key(request):
     return PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=4096)
+def view_name(path):
+    """The name of the view at `path`, or None: resolved once per path, not per request."""
+    try:
+        return resolve(path).view_name
+    except Resolver404:
+        return None
+
+
 def storable(response):
     """A complete public page: 200, not streamed, not private, sets no cookie of its own."""
     if response.status_code != 200 or response.streaming:
@@ -208,16 +216,16 @@ def storable(response):
     return set(response.cookies) <= {settings.CSRF_COOKIE_NAME}
 
 
-def store(request, response, key):
+def store(request, response, key, version):
     """Keep the page for the next readers; this reader gets it with the same headers."""
-    entry = make_entry(request, response)
+    entry = make_entry(response, version)
     seconds = entry["expires"] - time.time()
     if seconds >= 1:
         cache.set(key, entry, timeout=int(seconds))
     return finish(request, response, entry)
 
 
-def make_entry(request, response):
+def make_entry(response, version):
     """The page cut at its holes: text, hole, text, hole... and what a reply needs."""
     charset = response.charset
     content = response.content.decode(charset)
@@ -237,7 +245,7 @@ def make_entry(request, response):
     # Text parts are kept encoded: serving then joins bytes, without re-encoding the page.
     parts[::2] = [part.encode(charset) for part in parts[::2]]
     return {
-        "version": request._reader_page_version,
+        "version": version,
         "expires": expiry(),
         "parts": parts,
         "charset": charset,
@@ -273,7 +281,6 @@ def serve(request, entry, shared):
     response = HttpResponse()
     for name, value in entry["headers"].items():
         response[name] = value
-    response._from_reader_cache = True
     response = finish(request, response, entry)
     if response.status_code == 304 or request.method == "HEAD":
         return response

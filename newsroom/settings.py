@@ -83,13 +83,14 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Whole pages for anonymous readers (articles/page_cache.py): after every middleware
-    # that shapes a response, so a cached page passes them exactly as a fresh render does.
+    # that shapes a response, so a cached page passes them exactly as a fresh render does;
+    # before those that only prepare a request for its view, which a cached page skips.
     "articles.page_cache.ReaderPageCacheMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

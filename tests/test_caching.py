@@ -180,6 +180,18 @@ def test_reply_links_render_the_form_for_that_reader():
     assert "Reply to <bdi>Linus</bdi>" in html
 
 
+def test_a_cached_page_has_the_headers_of_a_fresh_render():
+    article = make_article()
+    fresh, _ = read(article.get_absolute_url())
+
+    cached, _ = read(article.get_absolute_url())
+
+    for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+        assert fresh[name]
+    assert {**cached.headers, "Content-Length": None} == {**fresh.headers, "Content-Length": None}
+    assert cached.cookies["csrftoken"].value != fresh.cookies["csrftoken"].value
+
+
 def test_each_host_gets_the_page_with_its_own_links(settings):
     settings.ALLOWED_HOSTS = ["news.example", "www.news.example"]
     article = make_article()
