@@ -281,6 +281,7 @@ def insert_rows(model, columns, rows):
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                 sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
             )
+            statement = statement.as_string(connection.connection)  # readable in query logs
             with cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)

@@ -1,9 +1,11 @@
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from articles import demo
-from articles.models import Article, Section
+from articles.models import Article, Section, render_markdown
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +49,28 @@ def test_bulk_articles_have_rendered_bodies_tags_and_past_dates():
     assert all(article.published_at <= now for article in articles)
     assert not any(article.was_updated for article in articles)
     assert len({article.slug for article in articles}) == 50
+
+
+def test_bulk_article_text_reads_back_as_written():
+    """Paragraph breaks, quotes and rendered HTML survive the bulk path (COPY on PostgreSQL)."""
+    demo.create_articles(20)
+
+    for article in Article.objects.all():
+        assert "\n\n## " in article.body
+        assert article.body_html == render_markdown(article.body)
+    assert any("“" in article.body for article in Article.objects.all())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_postgresql_loads_demo_articles_and_tags_with_copy_not_one_insert_per_row():
+    with CaptureQueriesContext(connection) as queries:
+        ids = demo.create_articles(30)
+
+    statements = [query["sql"] for query in queries]
+    assert 'COPY "articles_article" ("id", ' in "\n".join(statements)
+    assert 'COPY "articles_article_tags" ("article_id", "tag_id")' in "\n".join(statements)
+    assert not [sql for sql in statements if sql.startswith('INSERT INTO "articles_article')]
+    assert Article.objects.filter(pk__in=ids, tags__isnull=False).distinct().count() == 30
 
 
 def test_seed_demo_command_reports_progress_on_stderr(capsys):
