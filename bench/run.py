@@ -59,6 +59,9 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=default_workers(), help="gunicorn workers")
     parser.add_argument("--submit-seconds", type=float, default=5, help="comment posting time")
     parser.add_argument("--submit-processes", type=int, default=4, help="posting clients")
+    parser.add_argument(
+        "--submit-only", action="store_true", help="measure comment posting alone (no wrk)"
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the data sets")
     parser.add_argument("--no-growth", action="store_true", help="skip the growth measurements")
     parser.add_argument("--profile", action="store_true", help="print where the time goes")
@@ -330,6 +333,35 @@ def with_submissions(plan, args):
     return after
 
 
+def submissions_only(plan, args):
+    """`--submit-only`: comment posting on the production configuration, and nothing else."""
+    env = bench_env(args.scale)
+    print(f"\n== submissions: {SCALES[args.scale][0]:,} articles, cache on")
+    with gunicorn(env, args.workers, "submit") as server:
+        submissions = with_submissions(plan, args)(server, env)["submissions"]
+    print_submissions(submissions)
+    if args.profile:
+        profile_submission(args.scale, plan, args)
+    return submissions
+
+
+def profile_submission(scale, plan, args):
+    """Where the time of a comment post goes, in-process (pyinstrument), and its queries."""
+    report = tool(
+        "bench.submit",
+        "profile",
+        bench_env(scale),
+        {"path": plan["submit"], "requests": args.profile_requests},
+    )
+    path = RESULTS_DIR / "profile-submit.txt"
+    path.write_text("\n\n".join([report["tree"], report["flat"], *report["queries"]]))
+    print(f"\n-- comment post, {args.profile_requests} in-process: self time; full tree: {path}")
+    print("\n".join(report["flat"].splitlines()[:22]))
+    print(f"\n{len(report['queries'])} queries per post:")
+    print("\n".join(f"  {query[:120]}" for query in report["queries"]))
+    return report
+
+
 def profile(scale, plan, args):
     """Where the time of an uncached request goes, page by page (pyinstrument)."""
     env = bench_env(scale, cache=False)
@@ -509,6 +541,18 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
+def print_submissions(submissions):
+    print(
+        f"\nComment submission: {submissions['accepted_per_s']:.1f} accepted/s "
+        f"({submissions['accepted']} in {submissions['seconds']:.1f}s, "
+        f"{submissions['processes']} clients); refused {submissions['refused']}, "
+        f"lost {len(submissions['lost'])}, duplicated {len(submissions['duplicated'])}, "
+        f"unexpected {len(submissions['unexpected'])}"
+    )
+    for example in submissions["refused_examples"]:
+        print(f"  refused: {example}")
+
+
 def print_table(report):
     header = (
         f"{'page':34} {'server':9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
@@ -526,17 +570,8 @@ def print_table(report):
         "\nqueries: per request as measured in-process (cached rows: cache already warm;"
         " uncached rows: nothing cached). '!' marks errors or a non-2xx status."
     )
-    submissions = report.get("submissions")
-    if submissions:
-        print(
-            f"\nComment submission: {submissions['accepted_per_s']:.1f} accepted/s "
-            f"({submissions['accepted']} in {submissions['seconds']:.1f}s, "
-            f"{submissions['processes']} clients); refused {submissions['refused']}, "
-            f"lost {len(submissions['lost'])}, duplicated {len(submissions['duplicated'])}, "
-            f"unexpected {len(submissions['unexpected'])}"
-        )
-        for example in submissions["refused_examples"]:
-            print(f"  refused: {example}")
+    if submissions := report.get("submissions"):
+        print_submissions(submissions)
     for server, workers in report["servers"].items():
         peaks = ", ".join(f"{worker['peak_rss_mb']:.0f}" for worker in workers)
         print(f"Worker peak RSS, {server} server (MB): {peaks}")
@@ -552,7 +587,7 @@ def main(argv=None):
     RESULTS_DIR.mkdir(exist_ok=True)
     ensure_wrk()
     started = time.monotonic()
-    growth = not args.no_growth and args.scale != GROWTH_BASELINE_SCALE
+    growth = not (args.no_growth or args.submit_only) and args.scale != GROWTH_BASELINE_SCALE
     builds = {}
     for scale in dict.fromkeys([args.scale] + ([GROWTH_BASELINE_SCALE] if growth else [])):
         timing = ensure_dataset(scale, args.rebuild)
@@ -562,6 +597,9 @@ def main(argv=None):
     env = bench_env(args.scale)
     collectstatic(env)
     plan = tool("bench.probe", "plan", env)
+    if args.submit_only:
+        submissions_only(plan, args)
+        return
     database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     cache_backend = "Redis" if os.environ.get("REDIS_URL") else "local memory (per worker)"
     report = {
@@ -609,6 +647,7 @@ def main(argv=None):
         report["profile"] = {
             key: value["flat"] for key, value in profile(args.scale, plan, args).items()
         }
+        report["profile"]["submit"] = profile_submission(args.scale, plan, args)["flat"]
     report["targets"] = target_checks(report)
     report["seconds"] = round(time.monotonic() - started, 1)
 

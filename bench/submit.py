@@ -7,6 +7,8 @@ JSON on stdin and stdout:
   can read the article as someone with a pending comment in their session.
 - `throughput`: several processes post valid comments for a fixed time; returns accepted
   comments per second and checks the database for lost or duplicated comments.
+- `profile`: where the time of a comment post goes, in-process (pyinstrument), with the SQL
+  queries of one post.
 
 The captcha is answered the only way a bot that is not a person can: by reading the
 answer from the database (`CaptchaStore`), one fresh question per comment.
@@ -232,7 +234,60 @@ def throughput(request):
     }
 
 
-COMMANDS = {"commenter": commenter, "throughput": throughput}
+def profile(request):
+    """Profile `requests` comment posts in-process, each from a new visitor, as `throughput`
+    sends them; returns pyinstrument's text reports and the SQL of one post."""
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    # One client (building a handler loads the middleware, WhiteNoise's file scan included),
+    # its cookie jar emptied before each post but for the CSRF cookie.
+    client = Client(enforce_csrf_checks=True)
+    parser = CommentFormParser()
+    parser.feed(client.get(request["path"]).content.decode())
+    csrf_cookie = client.cookies["csrftoken"].value
+    captchas = fresh_captchas(request["requests"] + 2)
+    run = uuid.uuid4().hex[:10]
+
+    def post(sequence):
+        client.cookies.clear()
+        client.cookies["csrftoken"] = csrf_cookie
+        tag = f"{run}-{sequence}"
+        key, answer = captchas[sequence]
+        fields = {
+            **parser.fields,
+            "name": f"bench{tag}",
+            "email": f"bench{tag}@bench.example",
+            "url": "",
+            "body": f"Comment {tag}: a measured thought about this story, in-process.",
+            "captcha_0": key,
+            "captcha_1": answer,
+        }
+        response = client.post(parser.action, fields)
+        if response.status_code != 303:
+            raise RuntimeError(f"the post was refused: {response.status_code}")
+
+    def record(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    post(0)  # imports, templates, connections: not the post's cost
+    queries = []
+    with connection.execute_wrapper(record):
+        post(1)
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for sequence in range(2, request["requests"] + 2):
+        post(sequence)
+    profiler.stop()
+    return {
+        "tree": profiler.output_text(unicode=True, short_mode=False),
+        "flat": profiler.output_text(unicode=True, flat=True),
+        "queries": queries,
+    }
+
+
+COMMANDS = {"commenter": commenter, "throughput": throughput, "profile": profile}
 
 if __name__ == "__main__":
     answer = COMMANDS[sys.argv[1]](json.load(sys.stdin))
