@@ -3,8 +3,8 @@
 Questions come from a pre-generated pool (CAPTCHA_GET_FROM_POOL) so that showing the form
 writes nothing to the database. Pool rows live for POOL_ROW_LIFETIME; django-simple-captcha
 only hands out rows with more than CAPTCHA_GET_FROM_POOL_TIMEOUT minutes left, which is the
-least time a reader gets to answer. Each answer, right or wrong, deletes its row, so every
-accepted comment asks for one new row (top_up_pool).
+least time a reader gets to answer. Each answer, right or wrong, deletes its row
+(claim_question); the pool is topped up in batches, not a row per answer.
 """
 
 import datetime
@@ -30,6 +30,8 @@ POOL_ROW_LIFETIME = datetime.timedelta(hours=24)
 KEY_PATTERN = re.compile(r"[0-9a-f]{40}")
 FLITE_TIMEOUT_SECONDS = 10
 SPOKEN_AUDIO_CACHE_SECONDS = 7 * 24 * 60 * 60
+# One used question in this many refills the pool, in one insert (see claim_question).
+POOL_TOP_UP_EVERY = 25
 
 MISSING_ANSWER = "Please answer the math question."
 WRONG_ANSWER = "That answer is not right. Please try the new question below."
@@ -120,12 +122,35 @@ def add_to_pool(count):
     return CaptchaStore.objects.bulk_create(rows)
 
 
+def claim_question(key):
+    """Use question `key` up and return its answer; None if it expired or was used already.
+
+    Deleting the row is what claims it: of two requests sending one key at the same moment
+    (a double click), only one deletes it. Pool rows have consecutive ids, so the claims of
+    one question in every POOL_TOP_UP_EVERY refill the pool: batches, with no counter to
+    share between processes.
+    """
+    if not is_valid_key(key):
+        return None
+    question = (
+        CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now())
+        .only("response")
+        .first()
+    )
+    if question is None:
+        return None
+    question_id = question.pk
+    deleted, _ = question.delete()
+    if not deleted:
+        return None
+    if question_id % POOL_TOP_UP_EVERY == 0:
+        refill_pool()
+    return question.response
+
+
 def discard_question(key):
     """Retire a question the reader asked to replace; True if there was one to retire."""
-    if not is_valid_key(key):
-        return False
-    deleted, _ = CaptchaStore.objects.filter(hashkey=key).delete()
-    return bool(deleted)
+    return claim_question(key) is not None
 
 
 class MathCaptchaWidget(CaptchaTextInput):
@@ -169,15 +194,12 @@ class MathCaptchaField(CaptchaField):
         if not is_valid_key(key):
             raise ValidationError(EXPIRED_QUESTION, code="expired")
         answer = answer.strip().lower()
-        live = CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now())
-        expected = live.values_list("response", flat=True).first()
-        # Any answer, right or wrong, uses the question up, and deleting the row is what
-        # claims it: of two requests sending one key at the same moment (a double click),
-        # only one deletes it; the other is told the question was already answered rather
+        # Any answer, right or wrong, uses the question up. Of two requests sending one key
+        # at the same moment, the second is told the question was already answered rather
         # than storing the comment a second time.
-        claimed = expected is not None and live.delete()[0] > 0
+        expected = claim_question(key)
         test_pass = captcha_settings.CAPTCHA_TEST_MODE and answer == "passed"
-        if not (claimed or test_pass):
+        if not (expected is not None or test_pass):
             raise ValidationError(EXPIRED_QUESTION, code="expired")
         if not (answer == expected or test_pass):
             raise ValidationError(self.error_messages["invalid"], code="invalid")

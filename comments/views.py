@@ -26,7 +26,7 @@ from articles.views import ArticleDetailView
 from newsroom.client_ip import client_ip
 
 from . import moderation, ratelimit
-from .captcha import add_to_pool, discard_question, is_valid_key, spoken_audio
+from .captcha import discard_question, is_valid_key, spoken_audio
 from .forms import CommentForm
 from .models import Comment
 from .services import submit_comment
@@ -61,9 +61,8 @@ def post_comment(request, article_pk):
     visible = VisibleComments(article)
     if "new_question" in request.POST:
         # The no-JavaScript "new question" button: same text, another question, no errors.
-        # The old question is retired (and replaced in the pool) so it cannot come back.
-        if discard_question(request.POST.get("captcha_0")):
-            add_to_pool(1)
+        # The old question is retired so it cannot come back.
+        discard_question(request.POST.get("captcha_0"))
         form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
         return render_article_page(request, article, form, status=200)
     form = CommentForm(request.POST, article=article, visible_parents=visible)
@@ -113,7 +112,6 @@ def post_comment(request, article_pk):
     except DatabaseError:
         ratelimit.release(ip_address=ip_address, email=data["email"])
         return not_stored(request, article, form)
-    add_to_pool(1)  # the answered question's row is gone: keep the pool its size
     if comment.status == Comment.Status.APPROVED:  # the "previously approved" rule
         messages.success(request, PUBLISHED)
     else:

@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from comments.captcha import (
     POOL_ROW_LIFETIME,
+    POOL_TOP_UP_EVERY,
+    claim_question,
+    fresh_pool_size,
     math_challenge,
     refill_pool,
     spoken_challenge,
@@ -48,6 +51,16 @@ def test_refill_tops_the_pool_up_and_drops_expired_rows():
     assert refill_pool(4) == 4
     assert refill_pool(4) == 0
     assert CaptchaStore.objects.count() == 4
+
+
+def test_answering_every_question_of_the_pool_leaves_it_stocked(settings):
+    settings.COMMENTS_CAPTCHA_POOL_SIZE = POOL_TOP_UP_EVERY
+    refill_pool()
+
+    for question in list(CaptchaStore.objects.all()):
+        assert claim_question(question.hashkey) == question.response
+
+    assert fresh_pool_size() > 0
 
 
 def test_a_picked_question_lives_at_least_an_hour(client, article, captcha_pool):
