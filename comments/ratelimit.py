@@ -51,13 +51,14 @@ def release(*, ip_address, email):
 
 
 def _increment(key):
+    """Count one more in the key's window; the first comment opens the window."""
     window = settings.COMMENTS_FLOOD_WINDOW_SECONDS
-    cache.add(key, 0, timeout=window)  # the first comment starts the window
     try:
         count = cache.incr(key)
-    except ValueError:  # the window ended between add() and incr()
-        cache.add(key, 1, timeout=window)
-        return 1
+    except ValueError:  # no open window
+        if cache.add(key, 1, timeout=window):
+            return 1
+        count = cache.incr(key)  # another request opened it first
     if count == 1:
         # Redis's INCR recreates a key that expired just before it without a time limit;
         # make sure a new window always ends.
