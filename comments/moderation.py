@@ -62,7 +62,7 @@ def links_reason(body):
 
 
 def duplicate_reason(*, article, email, body):
-    same = Comment.objects.filter(article=article, email__iexact=email, body=body)
+    same = Comment.objects.by_email(email).filter(article=article, body=body)
     return DUPLICATE if same.exists() else ""
 
 
@@ -83,4 +83,4 @@ def previously_approved(email):
     address could use it, which is why it is off by default."""
     if not settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED:
         return False
-    return Comment.objects.approved().filter(email__iexact=email).exists()
+    return Comment.objects.approved().by_email(email).exists()

@@ -19,7 +19,7 @@ ERASE_LOG_MESSAGE = "Erased the commenter's personal data at their request."
 
 
 def comments_by(email):
-    return Comment.objects.filter(email__iexact=email.strip()).select_related("article")
+    return Comment.objects.by_email(email.strip()).select_related("article")
 
 
 def export_commenter_data(email):

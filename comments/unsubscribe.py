@@ -22,5 +22,5 @@ def unsubscribe(request, token):
     done = request.method == "POST"
     if done:
         # Every comment from this address: "stop these emails" means all of them.
-        Comment.objects.filter(email__iexact=comment.email).update(notify_on_publish=False)
+        Comment.objects.by_email(comment.email).update(notify_on_publish=False)
     return render(request, "comments/unsubscribe.html", {"done": done})
