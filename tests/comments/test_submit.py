@@ -33,6 +33,22 @@ def test_valid_comment_is_stored_pending_and_redirects_to_it(client, article, fi
     assert comment.ip_address == "127.0.0.1"
 
 
+def test_a_new_visitors_comment_costs_a_bounded_number_of_queries(
+    client, article, fill_form, settings, django_assert_max_num_queries
+):
+    """The article, the question claimed (read, delete), the duplicate check, the insert,
+    the redirect's page, the new session (key check, insert), and here, inside the test's
+    transaction, two savepoints of two statements each: twelve; three more when the claim
+    refills the pool. (The moderators' notification runs after the commit.)"""
+    settings.COMMENTS_CAPTCHA_POOL_SIZE = 5
+    data = fill_form(article)
+
+    with django_assert_max_num_queries(15):
+        response = client.post(post_url(article), data)
+
+    assert response.status_code == 303
+
+
 def test_commenter_sees_own_pending_comment_and_the_notice(client, article, fill_form):
     client.post(post_url(article), fill_form(article, body="Mine, awaiting review."))
 
