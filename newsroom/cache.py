@@ -13,7 +13,7 @@ import logging
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -27,8 +27,32 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 _down_until = {}
 
 
+class ReusedRedisClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one redis-py client per connection pool.
+
+    Django builds a new `redis.Redis` for every cache call, and its constructor copies a
+    table of some 170 response callbacks: about half the CPU of a round trip to a local
+    Redis. A client is thread-safe and holds no connection of its own (the pool does), so
+    one per pool serves every call.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        if pool not in self._clients:
+            self._clients[pool] = self._client(connection_pool=pool)
+        return self._clients[pool]
+
+
 class ResilientRedisCache(RedisCache):
     """Django's RedisCache that fails open: a miss for reads, nothing for writes."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusedRedisClient
 
     def _is_down(self):
         return time.monotonic() < _down_until.get(tuple(self._servers), 0)
