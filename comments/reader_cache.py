@@ -27,7 +27,9 @@ from .forms import STARTED_SALT, sign_started
 from .models import Comment
 from .views import REMEMBER_COOKIE
 
-POOL_SAMPLE_KEY = "comments:captcha-pool-sample"
+# A key of its own for the sample as one string: a list cached by an older release under
+# another key is never read as one (nor the other way round during a rolling deploy).
+POOL_SAMPLE_KEY = "comments:captcha-pool-sample-string"
 POOL_SAMPLE_SIZE = 100
 POOL_SAMPLE_SECONDS = 60
 CAPTCHA_KEY_LENGTH = 40  # KEY_PATTERN's width: the sample is one string of such keys
