@@ -26,6 +26,7 @@ CHUNK_SIZE = 20_000
 BATCH_SIZE = 2_000
 DEMO_PENDING = 3
 DEMO_USER_AGENT = "Mozilla/5.0 (demo)"
+DEMO_ADDRESSES = [f"192.0.2.{host}" for host in range(1, 255)]  # TEST-NET-1, for documentation
 INSERT_COLUMNS = (
     "id", "article_id", "parent_id", "name", "email", "url", "body", "status", "held_reason",
     "notify_on_publish", "created_at", "ip_address", "user_agent",
@@ -99,7 +100,8 @@ def _create_chunk(chunk, published, now, rng):
     Choosing the ids up front lets a reply name its parent before either exists, so the
     rows go straight to the table (see `insert_rows`) instead of through one model per row.
     """
-    ops = connection.ops
+    ops, approved_status = connection.ops, Comment.Status.APPROVED.value
+    addresses = [ops.adapt_ipaddressfield_value(address) for address in DEMO_ADDRESSES]
     next_id = (Comment.objects.aggregate(last=Max("id"))["last"] or 0) + 1
     rows, approved = [], Counter()
     for article_id, count in chunk:
@@ -116,10 +118,8 @@ def _create_chunk(chunk, published, now, rng):
             rows.append(
                 (
                     next_id, article_id, parent_id, name, email, url, body,
-                    Comment.Status.APPROVED.value, "", False,
-                    ops.adapt_datetimefield_value(created_at),
-                    ops.adapt_ipaddressfield_value(f"192.0.2.{rng.randint(1, 254)}"),
-                    DEMO_USER_AGENT,
+                    approved_status, "", False, ops.adapt_datetimefield_value(created_at),
+                    rng.choice(addresses), DEMO_USER_AGENT,
                 )
             )  # fmt: skip
             if level < MAX_LEVEL:
