@@ -83,6 +83,11 @@ def _test_settings(settings, tmp_path):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Empty, as in a fresh checkout and in CI. WhiteNoise indexes STATIC_ROOT for every new
+    # test client; a local staticfiles/ left by `make serve` made that ~20 ms of CPU each, and
+    # served its stale copies. Browser tests get static files from the finders (live_server).
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STATIC_ROOT.mkdir()
     # Whole-page caching has its own tests (tests/test_caching*.py); elsewhere pages render.
     settings.READER_CACHE_SECONDS = 0
 
