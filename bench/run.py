@@ -342,7 +342,6 @@ def submissions_only(plan, args):
     print_submissions(submissions)
     if args.profile:
         profile_submission(args.scale, plan, args)
-    return submissions
 
 
 def profile_submission(scale, plan, args):
