@@ -21,7 +21,7 @@ from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.thread import SESSION_PENDING_IDS
 from comments.views import REMEMBER_COOKIE
-from tests.factories import make_article, make_draft, make_user
+from tests.factories import make_article, make_comment, make_draft, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -39,11 +39,6 @@ def _site(settings):
 @pytest.fixture
 def moderator():
     return make_user("moira", staff=True, superuser=True)
-
-
-def make_comment(article, **fields):
-    defaults = {"name": "Ada", "email": "ada@example.com", "body": "First!", "status": "approved"}
-    return Comment.objects.create(article=article, **{**defaults, **fields})
 
 
 def read(path, client=None, *, etag=None):

@@ -1,12 +1,10 @@
 """Security headers on every kind of response a browser can get from us."""
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
-from articles.models import Article, Author, Section
+from tests.factories import PASSWORD, make_article, make_author, make_section, make_user
 
 EXPECTED_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -18,17 +16,12 @@ EXPECTED_HEADERS = {
 
 @pytest.fixture
 def article(db):
-    section = Section.objects.create(name="City", slug="city")
-    author = Author.objects.create(display_name="Ada Reporter", slug="ada-reporter")
-    return Article.objects.create(
+    return make_article(
         title="Bridge reopens",
         slug="bridge-reopens",
-        standfirst="Traffic flows again.",
         body="The bridge **reopened** today.",
-        author=author,
-        section=section,
-        status=Article.Status.PUBLISHED,
-        published_at=timezone.now() - timedelta(hours=1),
+        section=make_section(name="City", slug="city"),
+        author=make_author(display_name="Ada Reporter", slug="ada-reporter"),
     )
 
 
@@ -148,11 +141,9 @@ def test_https_mode_sends_hsts_and_secure_http_only_cookies(client, db, https_se
 
 
 def test_https_mode_session_cookie_is_secure_and_http_only(client, db, https_settings):
-    from django.contrib.auth import get_user_model
-
-    get_user_model().objects.create_user("editor", password="pw-for-tests", is_staff=True)
+    make_user("editor", staff=True)
     response = client.post(
-        "/admin/login/", {"username": "editor", "password": "pw-for-tests"}, secure=True
+        "/admin/login/", {"username": "editor", "password": PASSWORD}, secure=True
     )
 
     session_cookie = response.cookies["sessionid"]

@@ -10,7 +10,7 @@ from django.db.models.fields.files import FieldFile
 
 from articles.models import Article
 from comments.models import Comment
-from tests.factories import make_article, make_comment, make_editor, make_moderator
+from tests.factories import make_article, make_comment, make_editor, make_moderator, make_section
 
 pytestmark = pytest.mark.django_db
 
@@ -125,9 +125,7 @@ class TestQueue:
             assert list(response.context["cl"].result_list) == [found], query
 
     def test_filter_by_article_section(self, moderator_client):
-        from articles.models import Section
-
-        sport = Section.objects.create(name="Sport", slug="sport")
+        sport = make_section(name="Sport", slug="sport")
         in_sport = make_comment(make_article(section=sport), status=Status.PENDING)
         make_comment(make_article(), status=Status.PENDING)
 
