@@ -1,8 +1,11 @@
 """Search runs on whichever database the suite uses: CI runs it on SQLite and PostgreSQL."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from articles.models import Article
 from tests.factories import make_article, make_draft, make_scheduled
@@ -50,6 +53,20 @@ def test_postgresql_ranks_headline_matches_first(client):
     make_article(title="Orchard planted by volunteers", body="Apple trees.")
     html = search(client, "orchard")
     assert html.index("Orchard planted") < html.index("Budget talks")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL's")
+def test_postgresql_ranks_only_the_newest_matches(client, monkeypatch):
+    monkeypatch.setattr("articles.models.SEARCH_RANKED_MATCHES", 2)
+    days_ago = lambda days: timezone.now() - timedelta(days=days)  # noqa: E731
+    make_article(title="Orchard, orchard, orchard", published_at=days_ago(30))
+    make_article(title="Budget talks", body="Mentions the orchard once.", published_at=days_ago(2))
+    make_article(title="Road works", body="An orchard by the road.", published_at=days_ago(1))
+
+    html = search(client, "orchard")
+
+    assert "Budget talks" in html and "Road works" in html
+    assert "Orchard, orchard, orchard" not in html  # the best match, but the oldest
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
