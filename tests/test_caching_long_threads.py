@@ -5,7 +5,7 @@ from django.test import Client
 
 from comments.models import Comment
 from comments.thread import comment_page
-from tests.factories import make_article
+from tests.factories import make_article, make_comment
 
 pytestmark = pytest.mark.django_db
 
@@ -20,29 +20,9 @@ def discussion(article, threads):
     """`threads` top-level comments, each with a reply and a reply to the reply."""
     roots = []
     for number in range(1, threads + 1):
-        root = Comment.objects.create(
-            article=article,
-            name="Ada",
-            email="ada@example.com",
-            body=f"Top {number}.",
-            status="approved",
-        )
-        reply = Comment.objects.create(
-            article=article,
-            parent=root,
-            name="Bo",
-            email="bo@example.com",
-            body=f"Reply to {number}.",
-            status="approved",
-        )
-        Comment.objects.create(
-            article=article,
-            parent=reply,
-            name="Cy",
-            email="cy@example.com",
-            body=f"Deeper under {number}.",
-            status="approved",
-        )
+        root = make_comment(article, name="Ada", body=f"Top {number}.")
+        reply = make_comment(article, parent=root, name="Bo", body=f"Reply to {number}.")
+        make_comment(article, parent=reply, name="Cy", body=f"Deeper under {number}.")
         roots.append(root)
     return roots
 
