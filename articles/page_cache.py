@@ -20,9 +20,12 @@ How it stays correct:
 - Readers who carry state (a session, messages, a "remember me" cookie) get a page
   rendered for them; so do staff previews and anything marked private.
 
-The version lives in the shared cache (Redis) when there is one. With the per-process
-local-memory cache, each process keeps its own pages, and the version is a file's
-modification time, so a decision taken in one gunicorn worker reaches all of them.
+The version lives in the shared cache (Redis) when there is one. Each process also keeps
+the pages it served last, and a hit then reads only the version (and the holes' shared
+values) from Redis, not a page of a hundred kilobytes or more; the copy is served only when
+it carries that version. With the per-process local-memory cache, each process keeps its
+own pages, and the version is a file's modification time, so a decision taken in one
+gunicorn worker reaches all of them.
 """
 
 import functools
@@ -30,7 +33,9 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -67,6 +72,10 @@ CACHEABLE_VIEWS = {
     "articles:section-feed-rss": set(),
     "articles:section-feed-atom": set(),
 }
+
+# Pages kept in each process beside a shared cache: the hot article with 500 comments is
+# 150 KB, so a few dozen of the most read pages cost a few megabytes per worker.
+RECENT_PAGES = 32
 
 _holes = {}  # name -> (compiled pattern with one group, filler, shared cache key or None)
 _personal_cookies = set()
@@ -155,20 +164,64 @@ class ReaderPageCacheMiddleware:
         key = page_key(request)
         if key is None:
             return self.get_response(request)
-        shared_keys = {shared_key for _, _, shared_key in _holes.values() if shared_key}
-        if _local_only():
-            found = cache.get_many([key, *shared_keys])
-            version = content_version()
-        else:
-            found = cache.get_many([VERSION_KEY, key, *shared_keys])
-            version = found.get(VERSION_KEY) or content_version()
-        entry = found.get(key)
+        entry, found, version = lookup(key)
         if entry and entry["version"] == version and entry["expires"] > time.time():
             return serve(request, entry, found)
         response = self.get_response(request)
         if storable(response):
             response = store(request, response, key, version)
         return response
+
+
+class RecentPages:
+    """The pages this process served last, beside the shared cache.
+
+    Bounded (least recently used first out) and thread-safe, for threaded servers.
+    """
+
+    def __init__(self, size):
+        self.size = size
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key, entry):
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_recent_pages = RecentPages(RECENT_PAGES)
+
+
+def lookup(key):
+    """The stored entry for `key` (or None), the holes' shared values and the current version.
+
+    One round trip to the shared cache: the page itself travels only when this process has
+    no copy of it at the current version.
+    """
+    shared_keys = {shared_key for _, _, shared_key in _holes.values() if shared_key}
+    if _local_only():
+        found = cache.get_many([key, *shared_keys])
+        return found.get(key), found, content_version()
+    recent = _recent_pages.get(key)
+    found = cache.get_many([VERSION_KEY, *shared_keys, *([] if recent else [key])])
+    version = found.get(VERSION_KEY) or content_version()
+    if recent and recent["version"] == version:
+        return recent, found, version
+    # Another process may have stored the page at this version since this one kept its copy.
+    entry = cache.get(key) if recent else found.get(key)
+    if entry:
+        _recent_pages.put(key, entry)
+    return entry, found, version
 
 
 def page_key(request):
@@ -222,6 +275,8 @@ def store(request, response, key, version):
     seconds = entry["expires"] - time.time()
     if seconds >= 1:
         cache.set(key, entry, timeout=int(seconds))
+        if not _local_only():
+            _recent_pages.put(key, entry)
     return finish(request, response, entry)
 
 

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from articles import page_cache
 from articles.models import Article
 from comments import services
 from comments.captcha import refill_pool
@@ -312,6 +313,21 @@ def test_editing_an_article_shows_everywhere_at_the_next_request():
         body = read(path)[1]
         assert "New headline" in body
         assert "Old headline" not in body
+
+
+def test_a_change_made_on_another_server_shows_at_the_next_request():
+    """Each process keeps the pages it served last; the shared version still rules them."""
+    article = make_article(title="Old headline")
+    assert "Old headline" in read(article.get_absolute_url())[1]
+
+    # Another app server saves the article: its signal bumps the shared version, and this
+    # process hears of the change only through that version.
+    Article.objects.filter(pk=article.pk).update(title="New headline")
+    page_cache.bump_content_version()
+
+    body = read(article.get_absolute_url())[1]
+    assert "New headline" in body
+    assert "Old headline" not in body
 
 
 def test_publishing_a_draft_shows_it_in_lists_and_feeds_at_the_next_request():
