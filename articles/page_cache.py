@@ -13,10 +13,13 @@ How it stays correct:
   next request renders afresh. Time also changes pages: an entry ends at the next
   scheduled publication (articles go live by query, no cron) and at midnight (the date in
   the masthead).
-- The per-reader parts of a page (the CSRF token; the captcha question and the signed
-  "form shown at" time, registered by the comments app) are *holes*: found in the page
-  when it is stored, and filled with fresh values for every reader. The form therefore
-  works without JavaScript and no two readers share a captcha key or a token.
+- The per-reader parts of a page (the captcha question and the signed "form shown at"
+  time, registered by the comments app) are *holes*: found in the page when it is stored,
+  and filled with fresh values for every reader, so no two readers share a question.
+- A CSRF token is never shared: stored copies carry an empty one. Minting a token for every
+  reader would cost each hit a new secret (64 calls to `os.urandom`), for the few readers
+  who write; the form asks for its token when the reader starts writing (comments.js), and
+  without JavaScript the first send comes back with a token to send again.
 - Readers who carry state (a session, messages, a "remember me" cookie) get a page
   rendered for them; so do staff previews and anything marked private.
 
@@ -45,7 +48,6 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Min
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -54,7 +56,7 @@ from .models import Article
 
 VERSION_KEY = "readers:content-version"
 PAGE_KEY_PREFIX = "readers:page:"
-CSRF_HOLE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
 # Only the view-set headers worth replaying; security headers come from the middleware.
 KEPT_HEADERS = {"content-type", "content-language", "last-modified", "link", "x-robots-tag"}
 # Views whose pages are the same for every anonymous reader, with the query parameters
@@ -283,10 +285,8 @@ def store(request, response, key, version):
 def make_entry(response, version):
     """The page cut at its holes: text, hole, text, hole... and what a reply needs."""
     charset = response.charset
-    content = response.content.decode(charset)
+    content = CSRF_TOKEN.sub(r'\1"', response.content.decode(charset))
     holes = {}
-    if found := CSRF_HOLE.search(content):
-        holes[found.group(1)] = "csrf"
     for name, (pattern, _, _) in _holes.items():
         if found := pattern.search(content):
             holes[found.group(1)] = name
@@ -342,13 +342,9 @@ def serve(request, entry, shared):
     parts, charset = entry["parts"], entry["charset"]
     fresh = {}
     for name in set(parts[1::2]):
-        if name == "csrf":
-            value = get_token(request)
-        else:
-            _, filler, shared_key = _holes[name]
-            extra = {"shared": shared.get(shared_key)} if shared_key else {}
-            value = filler(request, entry["old_values"][name], **extra)
-        fresh[name] = value.encode(charset)
+        _, filler, shared_key = _holes[name]
+        extra = {"shared": shared.get(shared_key)} if shared_key else {}
+        fresh[name] = filler(request, entry["old_values"][name], **extra).encode(charset)
     response.content = b"".join(
         fresh[part] if index % 2 else part for index, part in enumerate(parts)
     )

@@ -45,6 +45,7 @@ class CommentFormParser(HTMLParser):
     def __init__(self):
         super().__init__()
         self.action = None
+        self.token_url = None
         self.fields = {}
         self._in_form = False
         self._textarea = None
@@ -53,6 +54,7 @@ class CommentFormParser(HTMLParser):
         attrs = dict(attrs)
         if tag == "form" and "/comments/post/" in (attrs.get("action") or ""):
             self._in_form, self.action = True, attrs["action"]
+            self.token_url = attrs.get("data-token-url")
         elif not self._in_form:
             return
         elif tag == "input" and attrs.get("name"):
@@ -111,6 +113,10 @@ class Browser:
         parser.feed(content.decode())
         if not parser.action:
             raise RuntimeError(f"{path} has no comment form")
+        if not parser.fields.get("csrfmiddlewaretoken"):
+            # A shared cached page carries no token: ask for one, as comments.js does.
+            _, token = self.request("GET", parser.token_url)
+            parser.fields["csrfmiddlewaretoken"] = json.loads(token)["token"]
         return parser.action, parser.fields
 
 
@@ -245,6 +251,8 @@ def profile(request):
     client = Client(enforce_csrf_checks=True)
     parser = CommentFormParser()
     parser.feed(client.get(request["path"]).content.decode())
+    if not parser.fields.get("csrfmiddlewaretoken"):
+        parser.fields["csrfmiddlewaretoken"] = client.get(parser.token_url).json()["token"]
     csrf_cookie = client.cookies["csrftoken"].value
     captchas = fresh_captchas(request["requests"] + 2)
     run = uuid.uuid4().hex[:10]

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
@@ -203,8 +204,20 @@ def captcha_audio(request, key):
     return HttpResponse(audio, content_type="audio/wav")
 
 
+@require_safe
+@never_cache
+def form_token(request):
+    """The CSRF token for a form on a shared cached page, which carries none (comments.js)."""
+    return JsonResponse({"token": get_token(request)})
+
+
 def csrf_failure(request, reason=""):
-    """A stale form (expired cookie, say): give the reader their text back, and a fresh form."""
+    """A form without a valid token: give the reader their text back, and a form to send again.
+
+    Sent from a shared cached page without JavaScript, the form had no token yet (the page
+    carries none): that is one more step, not an error. Otherwise the form is stale (an
+    expired cookie, say).
+    """
     article = _article_for_comment_post(request)
     form = None
     if article is not None and moderation.comments_open(article):
@@ -214,7 +227,13 @@ def csrf_failure(request, reason=""):
     return render(
         request,
         "comments/csrf_failure.html",
-        {"article": article, "form": form, "body": request.POST.get("body", "")},
+        {
+            "article": article,
+            "form": form,
+            "body": request.POST.get("body", ""),
+            "first_send": not request.POST.get("csrfmiddlewaretoken")
+            and settings.CSRF_COOKIE_NAME not in request.COOKIES,
+        },
         status=403,
     )
 

@@ -84,6 +84,46 @@
     });
   }
 
+  /* A shared cached page carries no CSRF token: ask for one when the reader starts
+     writing, and hold the form back until it has come. Without it (no JavaScript, or the
+     request failed) the server answers the send with a form to send again. */
+  var tokenInput = form && form.querySelector("input[name=csrfmiddlewaretoken]");
+  var tokenRequest = null;
+
+  function fetchToken() {
+    if (!tokenRequest) {
+      tokenRequest = fetch(form.dataset.tokenUrl, { credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("token request failed");
+          }
+          return response.json();
+        })
+        .then(function (data) {
+          tokenInput.value = data.token;
+        })
+        .catch(function () {
+          tokenRequest = null;
+        });
+    }
+    return tokenRequest;
+  }
+
+  if (tokenInput && !tokenInput.value) {
+    form.addEventListener("focusin", fetchToken, { once: true });
+    form.addEventListener("submit", function (event) {
+      if (tokenInput.value || form.dataset.tokenAsked) {
+        return;
+      }
+      event.preventDefault();
+      form.dataset.tokenAsked = "1";
+      var submitter = event.submitter;
+      fetchToken().then(function () {
+        form.requestSubmit(submitter);
+      });
+    });
+  }
+
   /* A new question without reloading: django-simple-captcha's refresh view. */
   var refresh = form && form.querySelector("button[name=new_question]");
   if (refresh) {

@@ -135,3 +135,60 @@ def test_a_reply_with_an_error_comes_back_under_its_comment(page, live_server):
     expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
         "It runs hourly now."
     )
+
+
+@pytest.fixture
+def shared_copy(settings, browser, live_server):
+    """The page cache on, and the article page already stored by an earlier reader."""
+    settings.READER_CACHE_SECONDS = 600
+
+    def store(article):
+        earlier_reader = browser.new_context()
+        assert earlier_reader.request.get(f"{live_server.url}{article.get_absolute_url()}").ok
+        earlier_reader.close()
+
+    return store
+
+
+def fill_in(form, page, text):
+    form.get_by_role("textbox", name="Comment", exact=True).fill(text)
+    form.get_by_role("textbox", name="Name", exact=True).fill("Nellie Bly")
+    form.get_by_role("textbox", name="Email", exact=True).fill("nellie@example.com")
+    form.get_by_role("textbox", name="Answer the math question").fill(answer_for(page))
+
+
+def test_a_comment_from_a_shared_cached_page_is_sent_in_one_go(page, live_server, shared_copy):
+    article = make_article(title="Harbour wall repaired")
+    shared_copy(article)
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    assert page.locator('input[name="csrfmiddlewaretoken"]').input_value() == ""
+    form = page.locator("#respond")
+    fill_in(form, page, "Sent from the shared copy.")
+    form.get_by_role("button", name="Post Comment").click()
+
+    comment = Comment.objects.get(name="Nellie Bly")
+    expect(page).to_have_url(re.compile(rf"#comment-{comment.pk}$"))
+    expect(page.locator(f"#comment-{comment.pk}")).to_contain_text("Sent from the shared copy.")
+
+
+def test_without_javascript_a_shared_page_takes_one_more_step(browser, live_server, shared_copy):
+    article = make_article(title="Ferry timetable changes")
+    shared_copy(article)
+    page = browser.new_context(java_script_enabled=False).new_page()
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "Sent without JavaScript.")
+    form.get_by_role("button", name="Post Comment").click()
+
+    expect(page.get_by_role("heading", name="One more step to send your comment")).to_be_visible()
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
+        "Sent without JavaScript."
+    )
+    form.get_by_role("textbox", name="Answer the math question").fill(answer_for(page))
+    form.get_by_role("button", name="Post Comment").click()
+
+    comment = Comment.objects.get(name="Nellie Bly")
+    expect(page).to_have_url(re.compile(rf"#comment-{comment.pk}$"))
+    page.context.close()

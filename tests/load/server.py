@@ -6,6 +6,7 @@ the test database and the test Redis, so what the tests see is what readers woul
 
 import contextlib
 import http.client
+import json
 import os
 import re
 import secrets
@@ -163,6 +164,9 @@ class Reader:
     def get(self, path):
         return self._request("GET", path)
 
+    def form_token(self):
+        return json.loads(self.get("/comments/token/").text)["token"]
+
     def post(self, path, data):
         body = urllib.parse.urlencode(data)
         return self._request(
@@ -198,8 +202,10 @@ def form_value(page, name):
     return match.group(1) if match else ""
 
 
-def filled_form(page, **typed):
-    """The form on `page` as a reader sends it: the question answered from the database.
+def filled_form(reader, page, **typed):
+    """The form on `page` as a reader's browser sends it: the question answered from the
+    database, and the CSRF token that comments.js asks for when the page is a shared cached
+    copy (which carries none).
 
     When two readers were shown the same question and the other answered first, the
     question is gone; this reader then sends a guess and gets a new question back, as in
@@ -208,7 +214,7 @@ def filled_form(page, **typed):
     key = form_value(page, "captcha_0")
     answer = CaptchaStore.objects.filter(hashkey=key).values_list("response", flat=True).first()
     return {
-        "csrfmiddlewaretoken": form_value(page, "csrfmiddlewaretoken"),
+        "csrfmiddlewaretoken": form_value(page, "csrfmiddlewaretoken") or reader.form_token(),
         "captcha_0": key,
         "captcha_1": answer or "0",
         "started": form_value(page, "started"),

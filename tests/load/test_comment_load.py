@@ -59,7 +59,7 @@ def send(reader, article, page, typed, statuses):
     """Post `typed` from `page` as a person would, answering a new question if need be."""
     path = f"/comments/post/{article.pk}/"
     for _ in range(MAX_TRIES):
-        response = reader.post(path, filled_form(page, **typed))
+        response = reader.post(path, filled_form(reader, page, **typed))
         statuses.append(response.status)
         if response.status == 400 and html.escape(EXPIRED_QUESTION) in response.text:
             page = response.text

@@ -39,7 +39,7 @@ def test_with_redis_and_the_mail_server_down_the_site_serves_and_takes_comments(
         assert "Approved before the outage." in page
 
         typed = {"name": "Nellie Bly", "email": "nellie@example.com", "body": "Still here."}
-        response = reader.post(f"/comments/post/{article.pk}/", filled_form(page, **typed))
+        response = reader.post(f"/comments/post/{article.pk}/", filled_form(reader, page, **typed))
 
         assert response.status == 303
         thread = reader.get(response.headers["Location"].split("#")[0]).text
