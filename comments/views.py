@@ -231,8 +231,7 @@ def csrf_failure(request, reason=""):
             "article": article,
             "form": form,
             "body": request.POST.get("body", ""),
-            "first_send": not request.POST.get("csrfmiddlewaretoken")
-            and settings.CSRF_COOKIE_NAME not in request.COOKIES,
+            "first_send": not request.POST.get("csrfmiddlewaretoken"),
         },
         status=403,
     )

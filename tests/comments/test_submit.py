@@ -422,6 +422,23 @@ def test_csrf_failure_gives_the_text_back_with_a_fresh_form(article, captcha_poo
     assert 'name="captcha_0"' in page
 
 
+@pytest.mark.parametrize(
+    ("token", "heading"),
+    [
+        ("", "One more step to send your comment"),  # sent from a shared cached page
+        ("x" * 64, "Please send your comment again"),  # a stale or forged token
+    ],
+)
+def test_csrf_failure_says_whether_the_form_had_a_token(article, captcha_pool, token, heading):
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies["csrftoken"] = "y" * 32
+
+    response = strict.post(post_url(article), {"body": "Kept.", "csrfmiddlewaretoken": token})
+
+    assert response.status_code == 403
+    assert f"<h1>{heading}</h1>" in response.content.decode()
+
+
 def test_csrf_failure_elsewhere_still_shows_the_posted_text(captcha_pool):
     strict = Client(enforce_csrf_checks=True)
 
