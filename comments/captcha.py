@@ -23,6 +23,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+
+from .widgets import input_html
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 SPOKEN_OPERATORS = {"+": "plus", "×": "times", "=": "equals"}
@@ -38,6 +42,14 @@ WRONG_ANSWER = "That answer is not right. Please try the new question below."
 EXPIRED_QUESTION = (
     "That question has expired or was already answered. Please answer the new question below."
 )
+
+CAPTCHA_HTML = """<div class="captcha">
+  <img class="captcha__image" src="{image}" width="{width}" height="{height}" \
+alt="A math question. If you cannot read it, listen to it or ask for a new question.">{audio}
+  {key_input}
+  {answer_input}
+</div>"""
+AUDIO_LINK_HTML = '\n  <a class="captcha__audio" href="{}">Listen to the question</a>'
 
 
 def math_challenge():
@@ -157,23 +169,34 @@ class MathCaptchaWidget(CaptchaTextInput):
     """The stock widget, with the answer box reachable by its own <label for>.
 
     The stock template wraps both inputs in a fieldset, which leaves the answer without a
-    label; ours also offers the question spoken aloud (our own view, in words).
+    label; ours also offers the question spoken aloud (our own view, in words). Written in
+    Python, like the form's other inputs (comments/widgets.py).
     """
 
-    template_name = "comments/captcha_widget.html"
     use_fieldset = False
 
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        answer = context["widget"]["subwidgets"][1]
-        answer["attrs"]["inputmode"] = "numeric"  # a number pad on phones
-        context["image_width"], context["image_height"] = captcha_settings.CAPTCHA_IMAGE_SIZE
-        context["audio"] = (
-            reverse("comments:captcha-audio", kwargs={"key": self._key})
-            if settings.CAPTCHA_FLITE_PATH
-            else None
+    def audio_url(self):
+        if not settings.CAPTCHA_FLITE_PATH:
+            return None
+        return reverse("comments:captcha-audio", kwargs={"key": self._key})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        self.fetch_captcha_store(name, value, attrs)  # a question from the pool: self._key
+        context = self.get_context(name, self._value, attrs)
+        key_input, answer_input = context["widget"]["subwidgets"]
+        answer_input["attrs"]["inputmode"] = "numeric"  # a number pad on phones
+        width, height = captcha_settings.CAPTCHA_IMAGE_SIZE
+        audio = context["audio"]
+        return mark_safe(  # noqa: S308 - the URLs are escaped, the inputs written by input_html
+            CAPTCHA_HTML.format(
+                image=conditional_escape(context["image"]),
+                width=width,
+                height=height,
+                audio=AUDIO_LINK_HTML.format(conditional_escape(audio)) if audio else "",
+                key_input=input_html(key_input),
+                answer_input=input_html(answer_input),
+            )
         )
-        return context
 
 
 class MathCaptchaField(CaptchaField):

@@ -10,6 +10,7 @@ from django.core.validators import URLValidator
 
 from .captcha import MathCaptchaField
 from .models import Comment
+from .widgets import CommentFormRenderer
 
 BODY_MIN_LENGTH = 2
 CONTROL_CHARACTERS = "Please remove the invisible control characters from this field."
@@ -69,6 +70,7 @@ class CommentForm(forms.Form):
     """
 
     field_order = ["body", "name", "email", "url", "captcha"]
+    default_renderer = CommentFormRenderer()
 
     name = TextField(
         max_length=Comment._meta.get_field("name").max_length,
