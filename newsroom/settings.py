@@ -70,7 +70,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
-    "django.forms",
     "captcha",
     "articles",
     "comments",
@@ -102,8 +101,6 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "newsroom.urls"
-# Widgets render with the project's templates, so templates/ can hold our widget templates.
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "newsroom.wsgi.application"
 
 TEMPLATES = [
