@@ -14,6 +14,7 @@ from comments.moderation import comments_open
 from comments.rendering import render_comments
 from comments.thread import VisibleComments, build_thread, own_pending_ids, page_number
 from comments.views import REQUEST_FORM_ATTRIBUTE, remembered_author
+from comments.widgets import field_html
 
 register = template.Library()
 
@@ -62,3 +63,9 @@ def _reply_target(request, article):
 def comment_list(thread, *, replies_open):
     """The page's comments, nested, each with its reply link while `replies_open`."""
     return render_comments(thread.roots, page=thread.page, replies_open=replies_open)
+
+
+@register.simple_tag
+def form_field(field):
+    """A field of the comment form with its label, help, errors and input (comments/widgets.py)."""
+    return field_html(field)
