@@ -50,7 +50,8 @@
     var body = comment.querySelector(".comment__body");
     body.after(respond);
     parentInput.value = link.dataset.replyTo;
-    setTitle(link.dataset.replyName);
+    var author = document.getElementById("comment-" + link.dataset.replyTo + "-author");
+    setTitle(author ? author.textContent : "");
     cancel.parentNode.hidden = false;
     var text = form.querySelector("textarea[name=body]");
     if (text) {

@@ -121,7 +121,7 @@ def test_names_and_websites_are_escaped_wherever_they_appear(client, article):
     name = "Ada &quot;Countess&quot; &lt;b&gt;O&#x27;Brien&lt;/b&gt; &amp; co"
     assert "<b>O'Brien" not in page
     assert f"<bdi>{name}</bdi>" in page
-    assert f'data-reply-name="{name}" aria-label="Reply to {name}"' in page
+    assert f'aria-label="Reply to {name}"' in page
     assert 'href="https://ada.example/?a=1&amp;b=&quot;2&quot;&lt;x&gt;"' in page
 
 
@@ -133,7 +133,7 @@ def test_comment_time_is_shown_in_the_sites_time_zone(client, article, settings)
 
     page = client.get(article.get_absolute_url()).content.decode()
 
-    assert '<time datetime="2026-03-02T01:35:07.000123+05:30">2 March 2026 at 01:35</time>' in page
+    assert '<time datetime="2026-03-02T01:35:07+05:30">2 March 2026 at 01:35</time>' in page
 
 
 def test_javascript_urls_in_a_body_stay_text(client, article):
