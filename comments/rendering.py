@@ -51,7 +51,7 @@ def render_comments(comments, *, page, replies_open):
     """
     page_query = f"cpage={int(page)}&amp;" if page > 1 else ""
     zone = timezone.get_current_timezone()
-    month_names = {number: str(name) for number, name in MONTHS.items()}
+    month_names = {number: escape(str(name)) for number, name in MONTHS.items()}  # escaped once
 
     def render(comment):
         name = escape(comment.name)
@@ -66,7 +66,8 @@ def render_comments(comments, *, page, replies_open):
             replies = REPLIES_HTML.format("".join(map(render, comment.replies_shown)))
         local = comment.created_at.astimezone(zone)
         # The `date:"c"` and `date:"j F Y \a\t H:i"` filters' output, without their parser.
-        date = f"{local.day} {month_names[local.month]} {local.year:04d} at {local:%H:%M}"
+        month = month_names[local.month]
+        date = f"{local.day} {month} {local.year:04d} at {local.hour:02d}:{local.minute:02d}"
         return COMMENT_HTML.format(
             depth=comment.depth,
             pending_class=" comment--pending" if comment.is_own_pending else "",
@@ -75,7 +76,7 @@ def render_comments(comments, *, page, replies_open):
             initials=escape(initials(comment.name)),
             author=author,
             iso=local.isoformat(timespec="seconds"),
-            date=escape(date),
+            date=date,
             notice=PENDING_NOTICE_HTML if comment.is_own_pending else "",
             body=render_body(comment.body),
             actions=actions,
