@@ -211,6 +211,7 @@ class ArticleDetailView(DetailView):
         published = Article.objects.published()
         context.update(
             is_preview=not article.is_public,
+            tags=list(article.tags.all()),
             related_articles=published.for_list()
             .filter(section_id=article.section_id)
             .exclude(pk=article.pk)[:RELATED_ARTICLES],
