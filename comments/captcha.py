@@ -181,8 +181,10 @@ class MathCaptchaWidget(CaptchaTextInput):
         return reverse("comments:captcha-audio", kwargs={"key": self._key})
 
     def render(self, name, value, attrs=None, renderer=None):
-        self.fetch_captcha_store(name, value, attrs)  # a question from the pool: self._key
-        context = self.get_context(name, self._value, attrs)
+        # A question from the pool; the stock fetch_captcha_store() also reversed a URL on
+        # every render only to check that captcha.urls is installed.
+        self._key = CaptchaStore.pick()
+        context = self.get_context(name, [self._key, ""], attrs)
         key_input, answer_input = context["widget"]["subwidgets"]
         answer_input["attrs"]["inputmode"] = "numeric"  # a number pad on phones
         width, height = captcha_settings.CAPTCHA_IMAGE_SIZE
