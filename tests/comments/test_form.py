@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.forms.renderers import get_default_renderer
 from django.test import Client
 
 from comments.forms import CONTROL_CHARACTERS, CommentForm
@@ -85,6 +86,22 @@ def test_errors_are_described_next_to_their_fields(client, article, fill_form):
     assert 'aria-invalid="true"' in tag(page, "email")
     assert '<p class="field__error" id="id_email_error">Enter a valid email address.' in page
     assert '<a href="#id_email">Email: Enter a valid email address.</a>' in page
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"name": 'Ada "<b>" & co', "email": "nope", "body": "<script>\n</script>", "url": "x"},
+        {"name": "Ada", "notify_on_publish": "on", "remember": "on", "parent": "12"},
+    ],
+)
+def test_inputs_are_written_as_djangos_own_widget_templates_would(article, data):
+    """comments/widgets.py writes the inputs without templates; Django's are the reference."""
+    ours = CommentForm(data, article=article, visible_parents={})
+    django = CommentForm(data, article=article, visible_parents={}, renderer=get_default_renderer())
+    for name in ours.fields.keys() - {"captcha", "started"}:  # a new question, a new time
+        assert str(ours[name]) == str(django[name]), name
 
 
 def form(article, **values):
