@@ -109,8 +109,12 @@ def _cache_per_xdist_worker(worker_id):
 
 def clear_cache(cache):
     """Empty this test process's cache. On Redis, delete only this process's keys:
-    RedisCache.clear() would flush the whole database, other processes' keys included."""
+    RedisCache.clear() would flush the whole database, other processes' keys included.
+    Deleted behind the cache's back, mirrored keys are then dropped from every copy (this
+    thread's, and a live server's)."""
     from django.core.cache.backends.redis import RedisCache
+
+    from newsroom.cache import ResilientRedisCache
 
     if not isinstance(cache, RedisCache):
         cache.clear()
@@ -119,6 +123,8 @@ def clear_cache(cache):
     keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+    if isinstance(cache, ResilientRedisCache):
+        cache.reset_mirror()
 
 
 @pytest.fixture(autouse=True)
