@@ -21,6 +21,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from articles import page_cache
+from newsroom.cache import mirror_keys
 
 from .captcha import KEY_PATTERN
 from .forms import STARTED_SALT, sign_started
@@ -96,6 +97,8 @@ def register():
     )
     page_cache.register_hole("started", r'name="started" value="([^"]+)"', fresh_started)
     page_cache.register_personal_cookie(REMEMBER_COOKIE)
+    # Read with every cached article page: with Redis, each process keeps a copy.
+    mirror_keys(POOL_SAMPLE_KEY)
     post_delete.connect(forget_pool_sample, sender=CaptchaStore, dispatch_uid="comments.pool")
     post_save.connect(content_changed, sender=Comment, dispatch_uid="comments.saved")
     post_delete.connect(content_changed, sender=Comment, dispatch_uid="comments.deleted")

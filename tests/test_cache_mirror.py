@@ -9,10 +9,14 @@ import time
 
 import pytest
 import redis
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisSerializer
+from django.test import Client
 
+from comments.captcha import refill_pool
 from newsroom import cache as cache_module
 from newsroom.cache import ResilientRedisCache, mirror_keys
+from tests.factories import make_article
 from tests.load.server import closed_port
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -361,3 +365,33 @@ def test_with_redis_down_mirrored_keys_fail_open_like_the_others(caplog):
     assert "Redis is unreachable" in caplog.text
     with pytest.raises(redis.exceptions.ConnectionError):
         down.incr(HOT)
+
+
+# -- The page it is for -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_cached_article_page_is_served_without_a_round_trip_to_redis(
+    settings, prefix, round_trips
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "newsroom.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    settings.READER_CACHE_SECONDS = 600
+    refill_pool(5)
+    article = make_article(title="The hot story")
+    for _ in range(2):  # rendered and stored; served, drawing the captcha pool sample
+        Client().get(article.get_absolute_url())
+    delivered()  # this process's own messages about those writes
+    Client().get(article.get_absolute_url())  # copies the version and the sample
+    calls = round_trips(caches["default"])
+
+    response = Client().get(article.get_absolute_url())
+
+    assert response.status_code == 200
+    assert "The hot story" in response.content.decode()
+    assert calls == []
