@@ -24,11 +24,12 @@ How it stays correct:
   rendered for them; so do staff previews and anything marked private.
 
 The version lives in the shared cache (Redis) when there is one. Each process also keeps
-the pages it served last, and a hit then reads only the version (and the holes' shared
-values) from Redis, not a page of a hundred kilobytes or more; the copy is served only when
-it carries that version. With the per-process local-memory cache, each process keeps its
-own pages, and the version is a file's modification time, so a decision taken in one
-gunicorn worker reaches all of them.
+the pages it served last, served only when they carry the current version, so a page of a
+hundred kilobytes or more does not travel out of Redis at every hit; and the version and
+the holes' shared values are mirrored in each process, kept fresh by Redis
+(`newsroom.cache.mirror_keys`), so a hit usually makes no round trip at all. With the
+per-process local-memory cache, each process keeps its own pages, and the version is a
+file's modification time, so a decision taken in one gunicorn worker reaches all of them.
 """
 
 import functools
@@ -207,8 +208,9 @@ _recent_pages = RecentPages(RECENT_PAGES)
 def lookup(key):
     """The stored entry for `key` (or None), the holes' shared values and the current version.
 
-    One round trip to the shared cache: the page itself travels only when this process has
-    no copy of it at the current version.
+    At most one round trip to the shared cache (none when the mirrored version and shared
+    values are fresh): the page itself travels only when this process has no copy of it at
+    the current version.
     """
     shared_keys = {shared_key for _, _, shared_key in _holes.values() if shared_key}
     if _local_only():
