@@ -4,10 +4,10 @@ from datetime import timedelta
 import markdown
 import nh3
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import connections, models
-from django.db.models import Q
+from django.db.models import Expression, Q
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,7 @@ WORDS_PER_MINUTE = 230
 SEARCH_CONFIG = "english"
 UPDATE_GRACE = timedelta(minutes=1)
 SEARCH_MAX_TERMS = 8
-# Ranking reads every matched body again; a common word matches much of the archive.
+# Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
 ALLOWED_BODY_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h2", "h3",
@@ -37,13 +37,38 @@ def render_markdown(text):
     )
 
 
-def search_vector():
-    """Weighted document for full-text search: headline first, then summary, then body."""
-    return (
-        SearchVector("title", weight="A", config=SEARCH_CONFIG)
-        + SearchVector("standfirst", weight="B", config=SEARCH_CONFIG)
-        + SearchVector("body", weight="C", config=SEARCH_CONFIG)
-    )
+class SearchDocument(Expression):
+    """The article's weighted full-text document, which PostgreSQL stores beside it.
+
+    Migration 0003 adds the `search_document` column (title weighted A, standfirst B, body
+    C, in the SEARCH_CONFIG configuration) with a trigger that keeps it, and the GIN index
+    on it. The model declares no field for it: Django would then load ~2 KB per article on
+    every page that reads articles (select_related from comments included), and SQLite
+    would carry an empty column. This names the column on whichever alias the query gives
+    the article table, and follows it when the query becomes a subquery. Changing what the
+    document holds means a migration that replaces the trigger's function and rewrites
+    the column.
+    """
+
+    column = "search_document"
+    contains_column_references = True
+    output_field = SearchVectorField()
+
+    def __init__(self, alias=None):
+        super().__init__()
+        self.alias = alias
+
+    def resolve_expression(self, query=None, *args, **kwargs):
+        return SearchDocument(query.get_initial_alias())
+
+    def relabeled_clone(self, relabels):
+        return SearchDocument(relabels.get(self.alias, self.alias))
+
+    def get_group_by_cols(self):
+        return [self]
+
+    def as_sql(self, compiler, connection):
+        return f"{compiler.quote_name(self.alias)}.{compiler.quote_name(self.column)}", ()
 
 
 class Section(models.Model):
@@ -138,24 +163,23 @@ class ArticleQuerySet(models.QuerySet):
     def search(self, query):
         """Titles, standfirsts and bodies matching the reader's words, best first.
 
-        PostgreSQL ranks with full-text search; the vector matches the expression of the
-        GIN index created in migration 0002, so the index serves the match. Only the newest
-        SEARCH_RANKED_MATCHES matches are ranked, so a word found in half of a large archive
-        costs a bounded amount of work, and a news reader sees recent stories. Elsewhere
-        (SQLite) every word must appear somewhere, newest first.
+        PostgreSQL ranks with full-text search over the stored document (see
+        SearchDocument), which its GIN index serves. Only the newest SEARCH_RANKED_MATCHES
+        matches are ranked, so a word found in half of a large archive costs a bounded
+        amount of work, and a news reader sees recent stories. Elsewhere (SQLite) every
+        word must appear somewhere, newest first.
         """
         if connections[self.db].vendor == "postgresql":
-            vector = search_vector()
             search_query = SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
             newest_matches = (
-                self.alias(document=vector)
+                self.alias(document=SearchDocument())
                 .filter(document=search_query)
                 .order_by("-published_at", "-id")
                 .values("pk")[:SEARCH_RANKED_MATCHES]
             )
             return (
                 self.filter(pk__in=newest_matches)
-                .annotate(rank=SearchRank(vector, search_query))
+                .annotate(rank=SearchRank(SearchDocument(), search_query))
                 .order_by("-rank", "-published_at", "-id")
             )
         matches = Q()

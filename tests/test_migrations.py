@@ -92,7 +92,10 @@ def test_demo_data_from_the_first_migrations_comes_through_later_ones_unchanged(
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             constraints = connection.introspection.get_constraints(cursor, "articles_article")
-        assert "article_search_idx" in constraints
+        assert "article_search_document_idx" in constraints
+        assert "article_search_idx" not in constraints  # replaced by the one above
+    seeded = Article.objects.published().first()
+    assert Article.objects.published().search(seeded.title).filter(pk=seeded.pk).exists()
     article = Article.objects.published().filter(comment_count__gt=0).first()
     page = Client().get(article.get_absolute_url())
     assert page.status_code == 200
@@ -119,3 +122,22 @@ def test_both_apps_migrate_to_zero_and_back_with_demo_data_in_place(fully_migrat
     seed_demo()
     assert Comment.objects.approved().exists()
     assert Client().get("/").status_code == 200
+
+
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search document is PostgreSQL's")
+def test_going_back_before_the_stored_search_document_restores_the_expression_index(
+    fully_migrated_afterwards,
+):
+    seed_demo()
+
+    migrate("articles", "0002")
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "articles_article")
+        columns = connection.introspection.get_table_description(cursor, "articles_article")
+    assert "article_search_idx" in constraints
+    assert "search_document" not in {column.name for column in columns}
+
+    migrate()
+    article = Article.objects.published().first()
+    assert Article.objects.published().search(article.title).filter(pk=article.pk).exists()

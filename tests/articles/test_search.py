@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from articles.models import Article
+from articles.models import SEARCH_CONFIG, Article, SearchDocument
 from tests.factories import make_article, make_draft, make_scheduled
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +48,29 @@ def test_search_never_finds_drafts_or_scheduled_articles(client):
     assert "No articles match" in html
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored document is PostgreSQL's")
+def test_postgresql_stores_the_document_search_expects():
+    make_article(title="Orchard", standfirst="Apple trees", body="Planted by volunteers.")
+    make_article(title="", standfirst="", body="")
+    expected = (
+        SearchVector("title", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("standfirst", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("body", weight="C", config=SEARCH_CONFIG)
+    )
+    documents = Article.objects.annotate(stored=SearchDocument(), expected=expected)
+    for stored, computed in documents.values_list("stored", "expected"):
+        assert stored == computed
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored document is PostgreSQL's")
+def test_postgresql_recomputes_a_document_written_directly(client):
+    make_article(title="Orchard planted")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE articles_article SET search_document = to_tsvector('harbour')")
+    assert "No articles match" in search(client, "harbour")
+    assert "Orchard planted" in search(client, "orchard")
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL's")
 def test_postgresql_ranks_headline_matches_first(client):
     make_article(title="Budget talks", body="Mentions the orchard once.")
@@ -74,7 +98,7 @@ def test_postgresql_search_uses_the_full_text_index():
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = Article.objects.search("orchard").explain()
-    assert "article_search_idx" in plan
+    assert "article_search_document_idx" in plan
 
 
 @pytest.mark.parametrize(
