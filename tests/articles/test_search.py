@@ -6,10 +6,12 @@ import pytest
 from django.contrib.postgres.search import SearchVector
 from django.db import connection
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
+from articles import demo
 from articles.models import SEARCH_CONFIG, Article, SearchDocument
-from tests.factories import make_article, make_draft, make_scheduled
+from tests.factories import make_article, make_draft, make_scheduled, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +48,57 @@ def test_search_never_finds_drafts_or_scheduled_articles(client):
     html = search(client, "lighthouse")
     assert "lighthouse plan" not in html
     assert "No articles match" in html
+
+
+def test_an_edited_article_is_found_by_its_new_words_only(client):
+    article = make_article(title="Harbour dredging delayed")
+    article.title = "Ferry timetable changes"
+    article.save()
+    assert "Ferry timetable changes" in search(client, "ferry")
+    assert "No articles match" in search(client, "dredging")
+
+
+def test_an_article_edited_in_the_admin_is_found_by_its_new_words(client):
+    article = make_article(title="Harbour dredging delayed", body="The dredger broke down.")
+    client.force_login(make_user(superuser=True))
+    change_url = reverse("admin:articles_article_change", args=[article.pk])
+    inlines = client.get(change_url).context["inline_admin_formsets"]
+    response = client.post(
+        change_url,
+        {
+            **{
+                f"{inline.formset.prefix}-{name}": value
+                for inline in inlines
+                for name, value in inline.formset.management_form.initial.items()
+            },
+            "title": article.title,
+            "slug": article.slug,
+            "standfirst": article.standfirst,
+            "body": "The lighthouse keeper lent them a boat.",
+            "section": article.section_id,
+            "author": article.author_id,
+            "status": article.status,
+            "published_at_0": article.published_at.date().isoformat(),
+            "published_at_1": article.published_at.time().isoformat("seconds"),
+            "comments_enabled": "on",
+            "lead_image_alt": "",
+        },
+    )
+    assert response.status_code == 302
+    assert "Harbour dredging delayed" in search(client, "lighthouse")
+    assert "No articles match" in search(client, "dredger")
+
+
+def test_an_update_of_the_text_alone_is_found_too(client):
+    article = make_article(title="Harbour dredging delayed")
+    Article.objects.filter(pk=article.pk).update(body="A lighthouse on the breakwater.")
+    assert "Harbour dredging delayed" in search(client, "lighthouse")
+
+
+def test_bulk_loaded_demo_articles_are_found(client):
+    demo.create_articles(3)  # COPY on PostgreSQL
+    title = Article.objects.order_by("pk").first().title
+    assert title in search(client, title.split()[0])
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored document is PostgreSQL's")
