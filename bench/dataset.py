@@ -83,8 +83,10 @@ def deferrable(cursor, model):
 
     Its secondary indexes, and on PostgreSQL its foreign keys (checked one row at a time
     as rows arrive; added back, they are checked in one join). Primary keys, unique and
-    check constraints stay. Definitions come from the database's own catalog, so the
-    full-text GIN index (migration 0002) and the names Django chose come back unchanged.
+    check constraints stay, and so do triggers: the one that keeps the search document
+    (migration 0003) fills it as COPY writes each article. Definitions come from the
+    database's own catalog, so the full-text GIN index and the names Django chose come
+    back unchanged.
     """
     table, quote = model._meta.db_table, connection.ops.quote_name
     statements = []
@@ -109,9 +111,9 @@ def built_afterwards(*models):
     """Drop the models' indexes and foreign keys (see `deferrable`) while the tables fill.
 
     Each comment row otherwise updates seven indexes, mostly at random places, and on
-    PostgreSQL each article a GIN full-text index: building every index once from the
-    finished table sorts instead, and PostgreSQL builds several at once. Only for this
-    throwaway database.
+    PostgreSQL each article the GIN index of its search document: building every index
+    once from the finished table sorts instead, and PostgreSQL builds several at once.
+    Only for this throwaway database.
     """
     with connection.cursor() as cursor:
         statements = [pair for model in models for pair in deferrable(cursor, model)]

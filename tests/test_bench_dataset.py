@@ -10,16 +10,24 @@ from comments import demo as comments_demo
 from comments.models import Comment
 
 TABLES = (Article, Article.tags.through, Comment)
+TRIGGERS = {
+    "postgresql": "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger"
+    " WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+    "sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+}
 
 
 def schema():
+    """Each table's indexes and constraints (Django's introspection) and triggers."""
     with connection.cursor() as cursor:
-        return {
-            model._meta.db_table: connection.introspection.get_constraints(
-                cursor, model._meta.db_table
-            )
-            for model in TABLES
-        }
+        tables = {}
+        for model in TABLES:
+            table = model._meta.db_table
+            cursor.execute(TRIGGERS[connection.vendor], [table])
+            triggers = dict(cursor.fetchall())
+            constraints = connection.introspection.get_constraints(cursor, table)
+            tables[table] = {"constraints": constraints, "triggers": triggers}
+        return tables
 
 
 @pytest.mark.django_db(transaction=True)
@@ -33,6 +41,9 @@ def test_bulk_load_puts_back_every_index_and_foreign_key():
 
     assert schema() == migrated
     assert while_loading != migrated
+    if connection.vendor == "postgresql":  # the search document is kept during the load too
+        assert migrated["articles_article"]["triggers"].keys() == {"article_search_document"}
+        assert Article.objects.search(Article.objects.get(pk=ids[0]).title).exists()
     assert Article.objects.get(pk=ids[0]).comment_count == 20
     assert Comment.objects.filter(parent__isnull=False).exists()
 
