@@ -9,6 +9,9 @@ seconds, not minutes.
 
 import math
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from io import BytesIO
 
@@ -302,13 +305,54 @@ def reset_id_sequences(*models):
             cursor.execute(statement)
 
 
-def create_articles(count, *, now=None, seed=SEED, progress=None):
+@contextmanager
+def batch_writer(writers):
+    """`write(function, *args)` calls it at once or, with `writers` > 1, on one of that many
+    threads, each with its own database connection; leaving waits for every write.
+
+    At most two batches per writer wait, so a fast generator does not hold the whole data
+    set in memory.
+    """
+    if writers <= 1:
+        yield lambda function, *args: function(*args)
+        return
+    waiting = threading.BoundedSemaphore(2 * writers)
+    futures = []
+
+    def run(function, *args):
+        try:
+            function(*args)
+        finally:
+            connection.close()
+            waiting.release()
+
+    with ThreadPoolExecutor(max_workers=writers) as pool:
+
+        def write(function, *args):
+            waiting.acquire()
+            futures.append(pool.submit(run, function, *args))
+
+        yield write
+    for future in futures:
+        future.result()  # a failed batch raises here
+
+
+def insert_articles(articles, links):
+    with transaction.atomic():
+        insert_rows(Article, ARTICLE_COLUMNS, articles)
+        insert_rows(Article.tags.through, ("article_id", "tag_id"), links)
+
+
+def create_articles(count, *, now=None, seed=SEED, progress=None, writers=1):
     """Create `count` published articles, newest at `now`, older ones back in time.
 
     Returns the new articles' ids, newest first. `progress(done, total)` is called after
     each batch. Rows are written straight to the table: bodies come from a pool rendered
     once (`save()` would render each), and each article was last edited when it was
-    published.
+    published. With `writers` above one (a bulk load into a throwaway PostgreSQL database,
+    committed batch by batch on connections of their own), the batches are written that
+    many at once: PostgreSQL computes each article's search document as it stores it, on
+    one core per connection.
     """
     now = now or timezone.now()
     text = TextGenerator(seed)
@@ -322,31 +366,33 @@ def create_articles(count, *, now=None, seed=SEED, progress=None):
     next_id = (Article.objects.aggregate(last=Max("id"))["last"] or 0) + 1
     published, adapt_datetime = now, connection.ops.adapt_datetimefield_value
     ids = []
-    for start in range(0, count, BATCH_SIZE):
-        articles, links = [], []
-        for index in range(start, min(start + BATCH_SIZE, count)):
-            article_id, title = next_id + index, text.title()
-            body, body_html = text.pick(rendered)
-            image, image_alt = text.pick(illustrations) if index % IMAGE_EVERY == 0 else ("", "")
-            published_at = adapt_datetime(published)
-            articles.append(
-                (
-                    article_id, title, unique_slug(title), text.standfirst(), body, body_html,
-                    text.pick(author_ids), text.pick(section_ids), Article.Status.PUBLISHED.value,
-                    published_at, published_at, published_at, image, image_alt, True, 0,
+    with batch_writer(writers) as write:
+        for start in range(0, count, BATCH_SIZE):
+            articles, links = [], []
+            for index in range(start, min(start + BATCH_SIZE, count)):
+                article_id, title = next_id + index, text.title()
+                body, body_html = text.pick(rendered)
+                image, image_alt = (
+                    text.pick(illustrations) if index % IMAGE_EVERY == 0 else ("", "")
                 )
-            )  # fmt: skip
-            links.extend(
-                (article_id, tag_id)
-                for tag_id in text.random.sample(tag_ids, text.random.randint(1, 3))
-            )
-            published -= timedelta(minutes=text.random.randint(20, 600))
-        with transaction.atomic():
-            insert_rows(Article, ARTICLE_COLUMNS, articles)
-            insert_rows(Article.tags.through, ("article_id", "tag_id"), links)
-        ids.extend(row[0] for row in articles)
-        if progress:
-            progress(len(ids), count)
+                published_at = adapt_datetime(published)
+                articles.append(
+                    (
+                        article_id, title, unique_slug(title), text.standfirst(),
+                        body, body_html, text.pick(author_ids), text.pick(section_ids),
+                        Article.Status.PUBLISHED.value, published_at, published_at, published_at,
+                        image, image_alt, True, 0,
+                    )
+                )  # fmt: skip
+                links.extend(
+                    (article_id, tag_id)
+                    for tag_id in text.random.sample(tag_ids, text.random.randint(1, 3))
+                )
+                published -= timedelta(minutes=text.random.randint(20, 600))
+            write(insert_articles, articles, links)
+            ids.extend(row[0] for row in articles)
+            if progress:
+                progress(len(ids), count)
     reset_id_sequences(Article)
     return ids
 

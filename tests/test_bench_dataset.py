@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from articles import demo as articles_demo
 from articles.models import Article
@@ -10,6 +11,7 @@ from comments import demo as comments_demo
 from comments.models import Comment
 
 TABLES = (Article, Article.tags.through, Comment)
+NOW = timezone.now()
 TRIGGERS = {
     "postgresql": "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger"
     " WHERE tgrelid = %s::regclass AND NOT tgisinternal",
@@ -46,6 +48,28 @@ def test_bulk_load_puts_back_every_index_and_foreign_key():
         assert Article.objects.search(Article.objects.get(pk=ids[0]).title).exists()
     assert Article.objects.get(pk=ids[0]).comment_count == 20
     assert Comment.objects.filter(parent__isnull=False).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite takes one writer")
+@pytest.mark.django_db(transaction=True)
+def test_articles_written_over_several_connections_are_all_stored_as_one_writer_stores_them(
+    monkeypatch,
+):
+    monkeypatch.setattr(articles_demo, "BATCH_SIZE", 2)  # five batches for three writers
+    one_writer = articles_demo.create_articles(9, seed=7, now=NOW)
+    alone = list(Article.objects.filter(pk__in=one_writer).values_list("title", "slug"))
+    Article.objects.all().delete()
+
+    ids = articles_demo.create_articles(9, seed=7, now=NOW, writers=3)
+
+    stored = Article.objects.filter(pk__in=ids)
+    assert list(stored.values_list("title", "slug")) == alone
+    assert all(article.tags.exists() for article in stored)
+    assert Article.objects.search(stored.first().title).exists()
+    assert Article.objects.create(  # the id sequence moved past the rows written meanwhile
+        title="After the load", slug="after-the-load", standfirst="", body="",
+        author=stored.first().author, section=stored.first().section,
+    ).pk > max(ids)  # fmt: skip
 
 
 def test_comments_spread_evenly_over_every_article_whatever_the_chunks():
