@@ -120,9 +120,13 @@ def built_afterwards(*models):
         for drop, _ in statements:
             cursor.execute(drop)
     yield
-    workers = os.cpu_count() if connection.vendor == "postgresql" else 1  # one SQLite writer
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=connections_at_once()) as pool:
         list(pool.map(execute_on_own_connection, [create for _, create in statements]))
+
+
+def connections_at_once():
+    """One connection per core on PostgreSQL; SQLite takes one writer at a time."""
+    return os.cpu_count() if connection.vendor == "postgresql" else 1
 
 
 def execute_on_own_connection(statement):
@@ -155,9 +159,10 @@ def build(request):
     ordinary = articles - len(specials)
     with built_afterwards(Article, Article.tags.through, Comment):
         # PostgreSQL computes each article's search document as it stores it: over one
-        # connection per core, the articles load on every core (SQLite has one writer).
-        writers = os.cpu_count() if connection.vendor == "postgresql" else 1
-        ids = articles_demo.create_articles(ordinary, now=now - timedelta(hours=1), writers=writers)
+        # connection per core, the articles load on every core.
+        ids = articles_demo.create_articles(
+            ordinary, now=now - timedelta(hours=1), writers=connections_at_once()
+        )
         step("articles")
 
         for number, start in enumerate(range(0, len(ids), ARTICLES_PER_CALL)):
