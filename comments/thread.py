@@ -136,11 +136,32 @@ def page_number(request):
     return int(raw)
 
 
+def thread_root(comment):
+    """The top-level comment of this comment's thread: one query, however deep the reply.
+
+    Django's ORM has no recursive queries; SQLite and PostgreSQL both run this one. UNION,
+    not UNION ALL: a parent cycle written by hand in the database cannot make it loop.
+    """
+    if comment.parent_id is None:
+        return comment
+    ancestors = Comment.objects.raw(
+        """
+        WITH RECURSIVE ancestor (id, parent_id, created_at) AS (
+            SELECT id, parent_id, created_at FROM comments_comment WHERE id = %s
+            UNION
+            SELECT parent.id, parent.parent_id, parent.created_at
+            FROM comments_comment parent JOIN ancestor ON parent.id = ancestor.parent_id
+        )
+        SELECT id, created_at FROM ancestor WHERE parent_id IS NULL
+        """,
+        [comment.parent_id],
+    )
+    return ancestors[0]
+
+
 def comment_page(comment):
     """The page of its article's comments that shows this comment (with its thread)."""
-    root = comment
-    while root.parent_id is not None:
-        root = Comment.objects.only("id", "parent_id", "created_at").get(pk=root.parent_id)
+    root = thread_root(comment)
     earlier = (
         top_level(comment.article_id)
         .filter(Q(created_at__lt=root.created_at) | Q(created_at=root.created_at, pk__lt=root.pk))

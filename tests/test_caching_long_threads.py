@@ -1,7 +1,9 @@
 """Long discussions page by top-level comment, so one page's cost stays bounded."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from comments.models import Comment
 from comments.thread import comment_page
@@ -72,6 +74,23 @@ def test_a_permalink_lands_on_the_page_that_shows_the_comment():
 
     assert url.endswith(f"?cpage=2#comment-{deep_reply.pk}")
     assert f'id="comment-{deep_reply.pk}"' in landing
+
+
+def test_a_reply_at_any_depth_finds_its_page_in_the_same_queries():
+    """The redirect after every reply asks for its page: a deep thread must not cost more."""
+    article = make_article()
+    discussion(article, 7)
+    reply = Comment.objects.get(body="Reply to 5.")
+    deepest = Comment.objects.get(body="Deeper under 5.")
+    for level in range(20):
+        deepest = make_comment(article, parent=deepest, body=f"Level {level} under 5.")
+
+    with CaptureQueriesContext(connection) as shallow:
+        assert comment_page(reply) == 2
+    with CaptureQueriesContext(connection) as deep:
+        assert comment_page(deepest) == 2
+
+    assert len(deep) == len(shallow) == 2
 
 
 def test_reply_links_keep_the_page_they_are_on():
