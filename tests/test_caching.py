@@ -1,8 +1,9 @@
 """Cached pages for anonymous readers: one shared copy, fresh per-reader parts, never stale.
 
-Every change a reader should see (a moderation decision, an article edited, published or
-unpublished) shows at the very next request; the form in a cached page still works
-without JavaScript, with its own token and question for each reader.
+Every change a reader should see (a moderation decision, an article edited, published,
+unpublished, deleted or tagged, a section or author renamed) shows at the very next
+request; the form in a cached page still works without JavaScript, with its own token and
+question for each reader.
 """
 
 import re
@@ -22,7 +23,15 @@ from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.thread import SESSION_PENDING_IDS
 from comments.views import REMEMBER_COOKIE
-from tests.factories import make_article, make_comment, make_draft, make_user
+from tests.factories import (
+    make_article,
+    make_author,
+    make_comment,
+    make_draft,
+    make_section,
+    make_tag,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -380,6 +389,64 @@ def test_unpublishing_removes_the_article_everywhere_at_the_next_request():
     assert read(article.get_absolute_url())[0].status_code == 404
     for path in (HOME, FEED):
         assert "Pulled story" not in read(path)[1]
+
+
+def test_deleting_an_article_removes_it_everywhere_at_the_next_request():
+    article = make_article(title="Withdrawn story")
+    url = article.get_absolute_url()
+    for path in (HOME, FEED, url):
+        assert "Withdrawn story" in read(path)[1]
+
+    article.delete()
+
+    assert read(url)[0].status_code == 404
+    for path in (HOME, FEED):
+        assert "Withdrawn story" not in read(path)[1]
+
+
+def test_tagging_an_article_shows_on_its_page_and_the_tags_page_at_the_next_request():
+    article = make_article(title="Sea wall plans")
+    tag = make_tag(name="Flood defences")
+    assert "Flood defences" not in read(article.get_absolute_url())[1]
+    assert "Sea wall plans" not in read(tag.get_absolute_url())[1]
+
+    article.tags.add(tag)
+
+    assert "Flood defences" in read(article.get_absolute_url())[1]
+    assert "Sea wall plans" in read(tag.get_absolute_url())[1]
+
+    article.tags.remove(tag)
+
+    assert "Flood defences" not in read(article.get_absolute_url())[1]
+    assert "Sea wall plans" not in read(tag.get_absolute_url())[1]
+
+
+@pytest.mark.parametrize(("make", "field"), [(make_section, "name"), (make_author, "display_name")])
+def test_renaming_a_section_or_an_author_shows_at_the_next_request(make, field):
+    """Lists and article pages show both names: renaming one changes pages it is not on."""
+    renamed = make(**{field: "Old name"})
+    article = make_article(**{"section" if make is make_section else "author": renamed})
+    paths = [HOME, article.get_absolute_url()]
+    for path in paths:
+        assert "Old name" in read(path)[1]
+
+    setattr(renamed, field, "New name")
+    renamed.save()
+
+    for path in paths:
+        body = read(path)[1]
+        assert "New name" in body
+        assert "Old name" not in body
+
+
+def test_deleting_a_published_comment_hides_it_at_the_next_request():
+    article = make_article()
+    comment = make_comment(article, body="Said in haste.")
+    assert "Said in haste." in read(article.get_absolute_url())[1]
+
+    comment.delete()
+
+    assert "Said in haste." not in read(article.get_absolute_url())[1]
 
 
 def test_a_scheduled_article_appears_when_its_time_comes_without_any_write():
