@@ -9,8 +9,8 @@ How it stays correct:
 
 - Every cached page carries the *content version* it was rendered under. Anything that
   changes what readers see (an article, section, author or tag saved or deleted; a
-  moderation decision, through `comments.cache`) calls `bump_content_version()`, so the
-  next request renders afresh. Time also changes pages: an entry ends at the next
+  moderation decision, through `comments.cache`) bumps the version once it is committed,
+  so the next request renders afresh. Time also changes pages: an entry ends at the next
   scheduled publication (articles go live by query, no cron) and at midnight (the date in
   the masthead).
 - The per-reader parts of a page (the captcha question and the signed "form shown at"
@@ -47,6 +47,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import transaction
 from django.db.models import Min
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
@@ -146,6 +147,15 @@ def bump_content_version():
         os.utime(path, ns=(now, now))
     else:
         cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+
+
+def bump_content_version_on_commit():
+    """Bump the version once the change that calls for it is committed.
+
+    Bumped before the commit, a reader's request in between would read the new version
+    with the old rows, and store the old page under the new version until it expires.
+    """
+    transaction.on_commit(bump_content_version, robust=True)
 
 
 # -- The middleware -------------------------------------------------------------------------
