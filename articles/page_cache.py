@@ -46,13 +46,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models import Min
 from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
+
+from newsroom.cache import shared_by_every_process
 
 from .models import Article
 
@@ -103,10 +104,6 @@ def register_personal_cookie(name):
 # -- The content version -------------------------------------------------------------------
 
 
-def _local_only():
-    return isinstance(caches["default"], LocMemCache)
-
-
 def _version_file():
     """One file per site and cache namespace: the processes of one machine share it."""
     return _version_file_for(
@@ -125,7 +122,7 @@ def _version_file_for(site, database, prefix):
 
 def content_version():
     """The version every cached page must carry to be served."""
-    if _local_only():
+    if not shared_by_every_process():
         try:
             return os.stat(_version_file()).st_mtime_ns
         except FileNotFoundError:
@@ -140,7 +137,7 @@ def content_version():
 
 def bump_content_version():
     """Every cached page is stale from now on: the next request renders afresh."""
-    if _local_only():
+    if not shared_by_every_process():
         path = _version_file()
         path.touch()
         now = time.time_ns()
@@ -223,7 +220,7 @@ def lookup(key):
     the current version.
     """
     shared_keys = {shared_key for _, _, shared_key in _holes.values() if shared_key}
-    if _local_only():
+    if not shared_by_every_process():
         found = cache.get_many([key, *shared_keys])
         return found.get(key), found, content_version()
     recent = _recent_pages.get(key)
@@ -289,7 +286,7 @@ def store(request, response, key, version):
     seconds = entry["expires"] - time.time()
     if seconds >= 1:
         cache.set(key, entry, timeout=int(seconds))
-        if not _local_only():
+        if shared_by_every_process():
             _recent_pages.put(key, entry)
     return finish(request, response, entry)
 

@@ -6,9 +6,11 @@ A submission claims a place before it is stored, with an atomic increment in the
 after all. Checking the count first and adding to it after the save would let twenty
 simultaneous requests all see the same count and all pass.
 
-When the cache cannot count (Redis is down), the comments table counts instead: recent
-comments from that address or email. That count can race, but it still stops anyone sending
-one comment after another, and no comment is refused just because a cache is down.
+When the cache cannot count for every process (local memory, one per worker process, when
+there is no Redis) or cannot count at all (Redis is down), the comments table counts
+instead: recent comments from that address or email. That count can race, but it still
+stops anyone sending one comment after another, and no comment is refused just because a
+cache is down.
 """
 
 import datetime
@@ -18,6 +20,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
+
+from newsroom.cache import shared_by_every_process
 
 from .models import Comment
 
@@ -33,6 +37,8 @@ def _keys(ip_address, email):
 
 def claim(*, ip_address, email):
     """Take a place for one more comment: True if it may be stored, False if over the limit."""
+    if not shared_by_every_process():
+        return not _over_limit_in_database(ip_address=ip_address, email=email)
     keys = _keys(ip_address, email)
     try:
         counts = [_increment(key) for key in keys]
@@ -47,7 +53,8 @@ def claim(*, ip_address, email):
 
 def release(*, ip_address, email):
     """Give back the place a comment claimed and was not stored with."""
-    _decrement(_keys(ip_address, email))
+    if shared_by_every_process():
+        _decrement(_keys(ip_address, email))
 
 
 def _increment(key):

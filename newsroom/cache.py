@@ -20,7 +20,10 @@ import threading
 import time
 import weakref
 
+from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -44,6 +47,15 @@ _mirrored_names = set()
 _mirrors = weakref.WeakSet()  # for the fork hook
 ABSENT = object()  # a copied "Redis has no such key"
 EVERYTHING = ""  # the invalidation that drops every copied key: no full cache key is empty
+
+
+def shared_by_every_process():
+    """Whether every worker process uses the same cache.
+
+    Local memory is one cache per process (`make serve` runs several), and the dummy cache
+    keeps nothing: what must hold across processes cannot rely on either.
+    """
+    return not isinstance(caches["default"], (LocMemCache, DummyCache))
 
 
 def mirror_keys(*names):

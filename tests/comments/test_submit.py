@@ -2,6 +2,7 @@
 
 import pytest
 from captcha.models import CaptchaStore
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -322,6 +323,23 @@ def test_flood_limit_per_email_applies_across_addresses(client, article, fill_fo
     )
 
     assert response.status_code == 429
+
+
+def test_flood_limit_holds_across_worker_processes_without_redis(
+    client, article, fill_form, settings
+):
+    """Without Redis each worker process has its own local memory: the database counts."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    client.post(post_url(article), fill_form(article, body="First"), REMOTE_ADDR="198.51.100.1")
+    cache.clear()  # the next request lands on another worker, whose memory holds no count
+
+    response = client.post(
+        post_url(article), fill_form(article, body="Second"), REMOTE_ADDR="198.51.100.2"
+    )
+
+    assert response.status_code == 429
+    assert Comment.objects.count() == 1
 
 
 def test_duplicate_comment_is_refused(client, article, fill_form):
