@@ -52,6 +52,7 @@ from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
 
 from newsroom.cache import shared_by_every_process
 
@@ -61,7 +62,7 @@ VERSION_KEY = "readers:content-version"
 PAGE_KEY_PREFIX = "readers:page:"
 CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
 # Only the view-set headers worth replaying; security headers come from the middleware.
-KEPT_HEADERS = {"content-type", "content-language", "last-modified", "link", "x-robots-tag"}
+KEPT_HEADERS = {"content-type", "content-language", "link", "x-robots-tag"}
 # Views whose pages are the same for every anonymous reader, with the query parameters
 # that select a different page. Any other parameter (say ?replyto=) renders for the reader;
 # campaign tags (utm_*) on shared links are ignored.
@@ -317,6 +318,11 @@ def make_entry(response, version):
             name: value for name, value in response.items() if name.lower() in KEPT_HEADERS
         },
         "etag": f'"{hashlib.sha256(shared).hexdigest()[:32]}"',
+        # When the page was rendered, not when its newest item was published (a feed's own
+        # Last-Modified): an edit to an older article, or a newest one withdrawn, leaves
+        # that date as it was and would answer If-Modified-Since with a stale 304. HTTP
+        # dates count seconds, so the ETag, which browsers send first, is the exact check.
+        "last_modified": int(time.time()),
         "old_values": {name: value for value, name in holes.items()},
     }
 
@@ -363,8 +369,13 @@ def serve(request, entry, shared):
 def finish(request, response, entry):
     """Validators and caching rules, for a fresh render and a cached copy alike."""
     response["ETag"] = entry["etag"]
+    last_modified = entry.get("last_modified")  # absent from pages stored before it was kept
+    if last_modified:
+        response["Last-Modified"] = http_date(last_modified)
     has_holes = len(entry["parts"]) > 1
     # Browsers may keep the page but must ask again; the ETag makes the answer a 304.
     # A page with per-reader holes must never sit in a shared proxy.
     patch_cache_control(response, no_cache=True, **({"private": True} if has_holes else {}))
-    return get_conditional_response(request, etag=entry["etag"], response=response)
+    return get_conditional_response(
+        request, etag=entry["etag"], last_modified=last_modified, response=response
+    )

@@ -270,6 +270,33 @@ def test_unchanged_page_answers_304_to_its_etag(kind):
     assert body == ""
 
 
+@pytest.mark.parametrize("kind", ["article", "feed"])
+def test_unchanged_page_answers_304_to_if_modified_since(kind):
+    article = make_article()
+    path = article.get_absolute_url() if kind == "article" else FEED
+    first, _ = read(path)
+
+    again = Client().get(path, headers={"If-Modified-Since": first["Last-Modified"]})
+
+    assert again.status_code == 304
+
+
+def test_an_edit_to_an_older_article_answers_if_modified_since_with_the_new_feed(committed):
+    """The feed's newest item is unchanged: its date cannot be the feed's Last-Modified."""
+    older = make_article(title="Old headline", published_at=timezone.now() - timedelta(days=2))
+    make_article(title="Newest story")
+    first, _ = read(FEED)
+    time.sleep(1.05 - time.time() % 1)  # HTTP dates count seconds: the edit comes in the next
+
+    with committed():
+        older.title = "New headline"
+        older.save()
+    again = Client().get(FEED, headers={"If-Modified-Since": first["Last-Modified"]})
+
+    assert again.status_code == 200
+    assert "New headline" in again.content.decode()
+
+
 def test_a_change_gives_a_new_etag_and_the_full_page(moderator, django_capture_on_commit_callbacks):
     article = make_article()
     comment = make_comment(article, status="pending", body="Now visible.")
