@@ -174,7 +174,12 @@ class ReaderPageCacheMiddleware:
     def __call__(self, request):
         key = page_key(request)
         if key is None:
-            return self.get_response(request)
+            response = self.get_response(request)
+            if carries_reader_state(request):
+                # Rendered for this reader (their pending comment, their details in the
+                # form): no shared cache on the way may keep it for someone else.
+                patch_cache_control(response, private=True)
+            return response
         entry, found, version = lookup(key)
         if entry and entry["version"] == version and entry["expires"] > time.time():
             return serve(request, entry, found)
@@ -242,10 +247,7 @@ def page_key(request):
         return None
     if isinstance(caches["default"], DummyCache):
         return None
-    cookies = request.COOKIES
-    if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
-        return None
-    if any(name in cookies for name in _personal_cookies):
+    if carries_reader_state(request):
         return None
     allowed = CACHEABLE_VIEWS.get(view_name(request.path_info))
     if allowed is None:
@@ -260,6 +262,16 @@ def page_key(request):
     # Pages hold absolute links (canonical, structured data, feeds): one copy per host.
     address = f"{request.scheme}://{request.get_host()}{request.path}?{'&'.join(selected)}"
     return PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()
+
+
+def carries_reader_state(request):
+    """A session, messages or a personal cookie: the reader gets a page of their own."""
+    cookies = request.COOKIES
+    return (
+        settings.SESSION_COOKIE_NAME in cookies
+        or "messages" in cookies
+        or any(name in cookies for name in _personal_cookies)
+    )
 
 
 @functools.lru_cache(maxsize=4096)

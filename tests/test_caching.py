@@ -191,7 +191,9 @@ def test_commenter_sees_their_pending_comment_and_others_get_the_shared_page():
     _, html = read(article.get_absolute_url(), commenter)
     commenter.post(reverse("comments:post", args=[article.pk]), answered_form(html, body="Mine."))
 
-    assert "Mine." in read(article.get_absolute_url(), commenter)[1]
+    response, html = read(article.get_absolute_url(), commenter)
+    assert "Mine." in html
+    assert "private" in response["Cache-Control"]  # no proxy may hand their page on
     assert commenter.session[SESSION_PENDING_IDS]
     assert "Mine." not in read(article.get_absolute_url())[1]
 
@@ -207,7 +209,9 @@ def test_a_remembered_commenter_gets_their_details_not_the_shared_copy():
     returning = Client()
     returning.cookies[REMEMBER_COOKIE] = first.cookies[REMEMBER_COOKIE].value
 
-    assert value(read(article.get_absolute_url(), returning)[1], "name") == "Remembered Reader"
+    response, html = read(article.get_absolute_url(), returning)
+    assert value(html, "name") == "Remembered Reader"
+    assert "private" in response["Cache-Control"]  # their email is in the form
     assert value(read(article.get_absolute_url())[1], "name") is None
 
 
