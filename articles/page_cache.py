@@ -63,6 +63,7 @@ PAGE_KEY_PREFIX = "readers:page:"
 CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
 # Only the view-set headers worth replaying; security headers come from the middleware.
 KEPT_HEADERS = {"content-type", "content-language", "link", "x-robots-tag"}
+PAGE_NUMBERS = {"page", "cpage"}
 # Views whose pages are the same for every anonymous reader, with the query parameters
 # that select a different page. Any other parameter (say ?replyto=) renders for the reader;
 # campaign tags (utm_*) on shared links are ignored.
@@ -258,7 +259,10 @@ def page_key(request):
             continue
         if name not in allowed or len(values) != 1:
             return None
-        selected.append(f"{name}={values[0]}")
+        value = values[0]
+        if name in PAGE_NUMBERS and value.isascii() and value.isdigit():
+            value = str(int(value))  # ?page=01 is page 1: one copy, not one per spelling
+        selected.append(f"{name}={value}")
     # Pages hold absolute links (canonical, structured data, feeds): one copy per host.
     address = f"{request.scheme}://{request.get_host()}{request.path}?{'&'.join(selected)}"
     return PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()

@@ -120,6 +120,18 @@ def test_lists_and_feeds_are_served_from_the_cache(path, django_assert_num_queri
     assert "On the front page" in body
 
 
+def test_a_page_number_spelled_with_leading_zeros_is_the_same_stored_page(
+    django_assert_num_queries,
+):
+    make_article()
+    read("/?page=1")
+
+    with django_assert_num_queries(0):
+        response, _ = read("/?page=0001")
+
+    assert response.status_code == 200
+
+
 def test_every_reader_gets_their_own_question_and_form_time_and_no_shared_token():
     article = make_article()
     read(article.get_absolute_url())
