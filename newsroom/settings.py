@@ -84,6 +84,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Refuses a form body Django cannot decode (newsroom/middleware.py) before the CSRF check
+    # reads it, which happens just before the view; placed after the middleware that shapes
+    # responses, so that its 400 gets their headers.
+    "newsroom.middleware.UndecodableFormMiddleware",
     # Whole pages for anonymous readers (articles/page_cache.py): after every middleware
     # that shapes a response, so a cached page passes them exactly as a fresh render does;
     # before those that only prepare a request for its view, which a cached page skips.

@@ -1,18 +1,21 @@
-"""Hostile query strings and paths on the reader's site: never a 500, and each parameter does
-exactly what it is for (a page that exists, a search shown back as text, a reply target that
-readers can see) and nothing else.
+"""Hostile query strings, paths and form bodies on the reader's site: never a 500, and each
+parameter does exactly what it is for (a page that exists, a search shown back as text, a reply
+target that readers can see) and nothing else.
 """
 
 from urllib.parse import quote, urlencode
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils.html import escape
 from hypothesis import given
 from hypothesis import strategies as st
 
 from articles.views import clean_search_query
+from comments.captcha import refill_pool
 from comments.models import Comment
+from newsroom.middleware import UNDECODABLE_FORM
 from tests.factories import make_article, make_author, make_comment, make_section, make_tag
 from tests.hostile import elements, hostile_text, with_id
 
@@ -182,3 +185,121 @@ def test_any_query_string_on_any_public_page_is_no_server_error(site, reader, pa
     if response.status_code == 404:
         page_params = {"page", "p"} & params.keys()
         assert page_params, "only a page that does not exist is missing"
+
+
+# Form bodies in a character set other than UTF-8 ------------------------------------------------
+
+CSRF_SECRET = "abcdefghijklmnopqrstuvwxyz012345"
+FORM_TARGETS = ["search", "comment", "admin login"]
+
+
+@pytest.fixture(scope="module")
+def production_browser():
+    """CSRF checked and errors answered as pages, as in production."""
+    return Client(enforce_csrf_checks=True, raise_request_exception=False)
+
+
+def form_target(name, site):
+    if name == "comment":
+        return reverse("comments:post", args=[site["article"].pk])
+    return {"search": "/search/", "admin login": "/admin/login/"}[name]
+
+
+def post_form(browser, url, fields, *, content_type, encoding, with_csrf_cookie):
+    """Post `fields` in `encoding`; with the cookie, the form carries its matching token."""
+    browser.cookies.clear()
+    if with_csrf_cookie:
+        browser.cookies["csrftoken"] = CSRF_SECRET
+        fields = {**fields, "csrfmiddlewaretoken": CSRF_SECRET}
+    if content_type.startswith("multipart/form-data"):
+        body = multipart_body(fields, encoding)
+        content_type = f"{content_type}; boundary={BOUNDARY}"
+    else:
+        body = urlencode(fields, encoding=encoding).encode("ascii")
+    return browser.generic("POST", url, body, content_type=content_type)
+
+
+BOUNDARY = "xyz"
+
+
+def multipart_body(fields, encoding):
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    return "".join([*parts, f"--{BOUNDARY}--\r\n"]).encode(encoding)
+
+
+FORM_FIELDS = {"q": "café", "body": "Un café, merci", "username": "zoë", "password": "x"}
+
+
+@pytest.mark.parametrize("target", FORM_TARGETS)
+@pytest.mark.parametrize("with_csrf_cookie", [False, True], ids=["no cookie", "csrf cookie"])
+@pytest.mark.parametrize("charset", ["latin-1", "utf-16"])
+def test_a_urlencoded_form_in_another_charset_is_refused_with_a_400(
+    site, production_browser, target, with_csrf_cookie, charset
+):
+    """Such forms must be UTF-8 (RFC 1866): Django cannot read them, so neither can we."""
+    response = post_form(
+        production_browser,
+        form_target(target, site),
+        FORM_FIELDS,
+        content_type=f"application/x-www-form-urlencoded; charset={charset}",
+        encoding=charset,
+        with_csrf_cookie=with_csrf_cookie,
+    )
+
+    assert response.status_code == 400
+    assert response.content.decode() == UNDECODABLE_FORM
+
+
+READABLE_FORMS = pytest.mark.parametrize(
+    ("content_type", "encoding"),
+    [
+        # A charset Python does not know is ignored: the body is read as UTF-8.
+        ("application/x-www-form-urlencoded; charset=x-unknown", "utf-8"),
+        # A multipart form may be in any charset, and is read in the one it names.
+        ("multipart/form-data; charset=latin-1", "latin-1"),
+        ("multipart/form-data; charset=x-unknown", "utf-8"),
+    ],
+)
+# With its token, the form reaches the view: search is a page to GET, a comment lacks its
+# captcha answer, the password is wrong. Without it, the CSRF check refuses it.
+ANSWER_WITH_TOKEN = {"search": 405, "comment": 400, "admin login": 200}
+
+
+@pytest.mark.parametrize("target", FORM_TARGETS)
+@pytest.mark.parametrize("with_csrf_cookie", [False, True], ids=["no cookie", "csrf cookie"])
+@READABLE_FORMS
+def test_other_charsets_are_read_and_answered_as_usual(
+    site, production_browser, target, with_csrf_cookie, content_type, encoding
+):
+    refill_pool(1)  # for the comment form shown again
+    response = post_form(
+        production_browser,
+        form_target(target, site),
+        FORM_FIELDS,
+        content_type=content_type,
+        encoding=encoding,
+        with_csrf_cookie=with_csrf_cookie,
+    )
+
+    assert response.status_code == (ANSWER_WITH_TOKEN[target] if with_csrf_cookie else 403)
+
+
+@pytest.mark.parametrize("with_csrf_cookie", [False, True], ids=["no cookie", "csrf cookie"])
+@READABLE_FORMS
+def test_a_comment_in_another_readable_charset_comes_back_as_typed(
+    site, production_browser, with_csrf_cookie, content_type, encoding
+):
+    refill_pool(1)
+    response = post_form(
+        production_browser,
+        form_target("comment", site),
+        FORM_FIELDS,
+        content_type=content_type,
+        encoding=encoding,
+        with_csrf_cookie=with_csrf_cookie,
+    )
+
+    assert FORM_FIELDS["body"] in response.content.decode()
