@@ -1,5 +1,6 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
+from django.views.decorators.http import require_safe
 
 from . import feeds, views
 from .sitemaps import SITEMAPS
@@ -13,20 +14,28 @@ urlpatterns = [
     path("tag/<slug:slug>/", views.TagView.as_view(), name="tag"),
     path("author/<slug:slug>/", views.AuthorView.as_view(), name="author"),
     path("search/", views.SearchView.as_view(), name="search"),
-    path("feeds/rss/", feeds.LatestArticlesFeed(), name="feed-rss"),
-    path("feeds/atom/", feeds.LatestArticlesAtomFeed(), name="feed-atom"),
-    path("feeds/section/<slug:slug>/rss/", feeds.SectionFeed(), name="section-feed-rss"),
-    path("feeds/section/<slug:slug>/atom/", feeds.SectionAtomFeed(), name="section-feed-atom"),
+    # Django's feed and sitemap views answer any method with the document; like every other
+    # page, these answer only GET and HEAD.
+    path("feeds/rss/", require_safe(feeds.LatestArticlesFeed()), name="feed-rss"),
+    path("feeds/atom/", require_safe(feeds.LatestArticlesAtomFeed()), name="feed-atom"),
+    path(
+        "feeds/section/<slug:slug>/rss/", require_safe(feeds.SectionFeed()), name="section-feed-rss"
+    ),
+    path(
+        "feeds/section/<slug:slug>/atom/",
+        require_safe(feeds.SectionAtomFeed()),
+        name="section-feed-atom",
+    ),
     # An index, so that a large archive spreads over several 50,000-URL sitemaps.
     path(
         "sitemap.xml",
-        sitemap_views.index,
+        require_safe(sitemap_views.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "articles:sitemap-section"},
         name="sitemap",
     ),
     path(
         "sitemap-<section>.xml",
-        sitemap_views.sitemap,
+        require_safe(sitemap_views.sitemap),
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),

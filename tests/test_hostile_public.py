@@ -1,6 +1,6 @@
-"""Hostile query strings, paths and form bodies on the reader's site: never a 500, and each
-parameter does exactly what it is for (a page that exists, a search shown back as text, a reply
-target that readers can see) and nothing else.
+"""Hostile query strings, paths, methods and form bodies on the reader's site: never a 500,
+and each parameter does exactly what it is for (a page that exists, a search shown back as
+text, a reply target that readers can see) and nothing else.
 """
 
 from urllib.parse import quote, urlencode
@@ -185,6 +185,24 @@ def test_any_query_string_on_any_public_page_is_no_server_error(site, reader, pa
     if response.status_code == 404:
         page_params = {"page", "p"} & params.keys()
         assert page_params, "only a page that does not exist is missing"
+
+
+@pytest.mark.parametrize("path", [*FIXED_PATHS, "/articles/the-story/"])
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE", "PATCH"])
+def test_public_pages_answer_only_methods_that_read(site, reader, path, method):
+    response = reader.generic(method, path)
+
+    assert response.status_code == 405
+    assert "GET" in response["Allow"]
+    assert not response.content
+
+
+@pytest.mark.parametrize("path", [*FIXED_PATHS, "/articles/the-story/"])
+def test_options_on_a_public_page_lists_the_methods_without_the_page(site, reader, path):
+    response = reader.options(path)
+
+    assert "GET" in response["Allow"]
+    assert not response.content
 
 
 # Form bodies in a character set other than UTF-8 ------------------------------------------------
