@@ -1,8 +1,9 @@
 """The signed one-click unsubscribe link in a commenter's "published" email.
 
-GET shows a single button and changes nothing, because mail scanners follow links; POST
-unsubscribes. The POST is exempt from CSRF: the signed token is the authority, the only
-effect is fewer emails, and mail clients send it themselves (RFC 8058 List-Unsubscribe-Post).
+GET and HEAD show a single button and change nothing, because mail scanners and link
+checkers follow links; POST unsubscribes. The POST is exempt from CSRF: the signed token is
+the authority, the only effect is fewer emails, and mail clients send it themselves
+(RFC 8058 List-Unsubscribe-Post).
 """
 
 from django.shortcuts import render
@@ -14,7 +15,7 @@ from comments.notifications import comment_for_token
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):
     comment = comment_for_token(token)
     if comment is None:

@@ -210,6 +210,15 @@ class TestUnsubscribe:
         assert '<form method="post"' in response.content.decode()
         assert Comment.objects.get(pk=comment.pk).notify_on_publish is True
 
+    def test_head_on_the_link_answers_as_get_does_and_changes_nothing(self, client, article):
+        """Link checkers and mail scanners ask with HEAD before (or instead of) GET."""
+        comment = make_comment(article, notify_on_publish=True)
+
+        response = client.head(f"/comments/unsubscribe/{unsubscribe_token(comment)}/")
+
+        assert response.status_code == 200
+        assert Comment.objects.get(pk=comment.pk).notify_on_publish is True
+
     def test_one_click_post_stops_emails_for_all_their_comments(self, article):
         from django.test import Client
 
