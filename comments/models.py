@@ -75,6 +75,8 @@ class Comment(models.Model):
             models.Index(fields=["article", "status", "created_at"], name="comment_thread_idx"),
             models.Index(fields=["status", "created_at"], name="comment_queue_idx"),
             models.Index(Upper("email"), F("status"), name="comment_email_idx"),
+            # Flood control counts an address's recent comments when Redis does not.
+            models.Index(fields=["ip_address", "created_at"], name="comment_ip_idx"),
         ]
 
     def __str__(self):
