@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from articles import demo as articles_demo
@@ -79,3 +80,15 @@ def test_comments_spread_evenly_over_every_article_whatever_the_chunks():
 
     assert sum(counts.values()) == 95
     assert set(counts.values()) == {9, 10}
+
+
+@pytest.mark.django_db
+def test_a_data_set_missing_a_migration_is_built_again(monkeypatch):
+    """Reused, it would measure the schema of the release that built it."""
+    monkeypatch.setitem(dataset.SCALES, "empty", (0, 0))
+    monkeypatch.setattr(dataset, "special_articles", list)
+    assert dataset.describe({"scale": "empty"})["complete"]
+
+    MigrationRecorder(connection).migration_qs.filter(app="comments").latest("id").delete()
+
+    assert not dataset.describe({"scale": "empty"})["complete"]
