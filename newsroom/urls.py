@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 from django.views.static import serve
 
 
+@require_safe
 def media(request, path):
     """Uploaded lead images (staff uploads, so trusted files); a front proxy may serve
     MEDIA_ROOT itself, but without one `make serve` still shows them."""
