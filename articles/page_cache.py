@@ -20,8 +20,8 @@ How it stays correct:
   reader would cost each hit a new secret (64 calls to `os.urandom`), for the few readers
   who write; the form asks for its token when the reader starts writing (comments.js), and
   without JavaScript the first send comes back with a token to send again.
-- Readers who carry state (a session, messages, a "remember me" cookie) get a page
-  rendered for them; so do staff previews and anything marked private.
+- Readers who carry state (a session, messages, their pending comments, a "remember me"
+  cookie) get a page rendered for them; so do staff previews and anything marked private.
 
 The version lives in the shared cache (Redis) when there is one. Each process also keeps
 the pages it served last, served only when they carry the current version, so a page of a

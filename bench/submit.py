@@ -4,7 +4,7 @@ Run by bench/run.py as `python -m bench.submit COMMAND` with the benchmark's env
 JSON on stdin and stdout:
 
 - `commenter`: post one comment to an article and return the commenter's cookies, so wrk
-  can read the article as someone with a pending comment in their session.
+  can read the article as someone with a pending comment of their own.
 - `throughput`: several processes post valid comments for a fixed time; returns accepted
   comments per second and checks the database for lost or duplicated comments.
 - `profile`: where the time of a comment post goes, in-process (pyinstrument), with the SQL
@@ -164,7 +164,7 @@ def commenter(request):
 
 
 def _submitter(base_url, action, fields, cookies, captchas, marker, seconds, results):
-    """One client process: each comment from a new visitor (no session), as fast as accepted."""
+    """One client process: each comment from a new visitor (no cookies), as fast as accepted."""
     browser = Browser(base_url)
     accepted, refused = {}, []
     deadline = time.monotonic() + seconds

@@ -26,6 +26,7 @@ from newsroom.cache import mirror_keys
 from .captcha import KEY_PATTERN
 from .forms import STARTED_SALT, sign_started
 from .models import Comment
+from .thread import PENDING_COOKIE
 from .views import REMEMBER_COOKIE
 
 # A key of its own for the sample as one string: a list cached by an older release under
@@ -97,6 +98,7 @@ def register():
     )
     page_cache.register_hole("started", r'name="started" value="([^"]+)"', fresh_started)
     page_cache.register_personal_cookie(REMEMBER_COOKIE)
+    page_cache.register_personal_cookie(PENDING_COOKIE)
     # Read with every cached article page: with Redis, each process keeps a copy.
     mirror_keys(POOL_SAMPLE_KEY)
     post_delete.connect(forget_pool_sample, sender=CaptchaStore, dispatch_uid="comments.pool")

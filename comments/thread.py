@@ -1,7 +1,7 @@
 """Reading comments: a page of the threaded tree under an article, from one query.
 
 The shared part (approved comments) is the same for every reader; a commenter's own pending
-comments are merged in only for them (their ids live in their session), so a cache of the
+comments are merged in only for them (their ids live in a signed cookie), so a cache of the
 shared thread stays valid for everyone else.
 """
 
@@ -15,8 +15,12 @@ from django.http import Http404
 
 from .models import Comment
 
-SESSION_PENDING_IDS = "comments_pending_ids"
-SESSION_PENDING_LIMIT = 50
+# A signed cookie, not the session: a session would cost every new commenter (and every
+# bot) a row in the database, and a post two more queries. It only holds ids, which the
+# signature keeps the commenter's own.
+PENDING_COOKIE = "comments_pending"
+PENDING_SALT = "comments.pending"
+PENDING_LIMIT = 50
 DISPLAY_FIELDS = ("id", "parent_id", "name", "url", "body", "created_at", "status")
 MAX_PAGE_NUMBER = 10_000
 
@@ -200,13 +204,21 @@ class VisibleComments:
 
 def own_pending_ids(request):
     """The ids of comments this browser sent that still await moderation."""
-    session = getattr(request, "session", None)
-    if session is None:
-        return []
-    ids = session.get(SESSION_PENDING_IDS, [])
-    return [pk for pk in ids if isinstance(pk, int)] if isinstance(ids, list) else []
+    value = request.get_signed_cookie(
+        PENDING_COOKIE, default="", salt=PENDING_SALT, max_age=settings.SESSION_COOKIE_AGE
+    )
+    return [int(pk) for pk in value.split(",") if pk.isascii() and pk.isdigit()]
 
 
-def remember_pending(request, comment):
-    ids = [*own_pending_ids(request), comment.pk][-SESSION_PENDING_LIMIT:]
-    request.session[SESSION_PENDING_IDS] = ids
+def remember_pending(request, response, comment):
+    """Show this browser its comment while it waits (and its earlier ones still waiting)."""
+    ids = [*own_pending_ids(request), comment.pk][-PENDING_LIMIT:]
+    response.set_signed_cookie(
+        PENDING_COOKIE,
+        ",".join(map(str, ids)),
+        salt=PENDING_SALT,
+        max_age=settings.SESSION_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )

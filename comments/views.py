@@ -113,15 +113,15 @@ def post_comment(request, article_pk):
     except DatabaseError:
         ratelimit.release(ip_address=ip_address, email=data["email"])
         return not_stored(request, article, form)
+    response = redirect(comment_url(comment, article.get_absolute_url()))
+    response.status_code = 303
     if comment.status == Comment.Status.APPROVED:  # the "previously approved" rule
         messages.success(request, PUBLISHED)
     else:
         # Spam is answered exactly like a held comment (its author alone sees it "awaiting
         # moderation"): a bot learns nothing from the reply.
-        remember_pending(request, comment)
+        remember_pending(request, response, comment)
         messages.success(request, AWAITING_MODERATION)
-    response = redirect(comment_url(comment, article.get_absolute_url()))
-    response.status_code = 303
     remember_author(response, data)
     return response
 

@@ -24,7 +24,7 @@ from articles.models import Article
 from comments import services
 from comments.captcha import refill_pool
 from comments.models import Comment
-from comments.thread import SESSION_PENDING_IDS
+from comments.thread import PENDING_COOKIE
 from comments.views import REMEMBER_COOKIE
 from tests.factories import (
     make_article,
@@ -206,7 +206,7 @@ def test_commenter_sees_their_pending_comment_and_others_get_the_shared_page():
     response, html = read(article.get_absolute_url(), commenter)
     assert "Mine." in html
     assert "private" in response["Cache-Control"]  # no proxy may hand their page on
-    assert commenter.session[SESSION_PENDING_IDS]
+    assert commenter.cookies[PENDING_COOKIE].value
     assert "Mine." not in read(article.get_absolute_url())[1]
 
 

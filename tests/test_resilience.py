@@ -100,8 +100,7 @@ def test_with_redis_down_a_comment_is_taken_and_its_author_sees_it(client, artic
     assert response.status_code == 303
     assert comment.body == "Written while Redis was down."
     page = client.get(article.get_absolute_url()).content.decode()
-    # The author's own pending comment comes from their session: sessions live in the
-    # database, not in Redis.
+    # The author's own pending comment comes from a signed cookie, not from Redis.
     assert "Written while Redis was down." in page
     assert AWAITING_MODERATION in page
 

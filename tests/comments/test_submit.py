@@ -2,6 +2,7 @@
 
 import pytest
 from captcha.models import CaptchaStore
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -10,7 +11,7 @@ from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER
 from comments.forms import BAD_PARENT, TOO_FAST
 from comments.models import Comment
 from comments.moderation import DUPLICATE, FLOODED, HONEYPOT_FILLED, PRE_MODERATION
-from comments.thread import SESSION_PENDING_IDS
+from comments.thread import PENDING_COOKIE
 from comments.views import AWAITING_MODERATION, PUBLISHED, REMEMBER_COOKIE
 from tests.factories import form_values, make_article, make_comment, post_url
 
@@ -58,7 +59,8 @@ def test_commenter_sees_own_pending_comment_and_the_notice(client, article, fill
     assert f'id="comment-{comment.pk}"' in page
     assert "Mine, awaiting review." in page
     assert AWAITING_MODERATION in page
-    assert client.session[SESSION_PENDING_IDS] == [comment.pk]
+    assert str(comment.pk) in client.cookies[PENDING_COOKIE].value
+    assert Session.objects.count() == 0  # no database row for a commenter
 
 
 def test_previously_approved_commenter_is_told_the_comment_is_published(
@@ -74,7 +76,7 @@ def test_previously_approved_commenter_is_told_the_comment_is_published(
     assert "Back again, and published." in page
     assert PUBLISHED in own_page
     assert AWAITING_MODERATION not in own_page
-    assert not client.session.get(SESSION_PENDING_IDS)
+    assert PENDING_COOKIE not in client.cookies
 
 
 def test_pending_comment_is_invisible_to_other_readers(client, article, fill_form):
@@ -84,11 +86,9 @@ def test_pending_comment_is_invisible_to_other_readers(client, article, fill_for
     assert "Mine, awaiting review." not in page
 
 
-def test_pending_comment_of_someone_else_is_not_shown_even_with_its_id_in_session(client, article):
+def test_pending_comment_of_someone_else_is_not_shown_for_a_forged_cookie(client, article):
     other = make_comment(article, status=Comment.Status.PENDING, body="Not yours.")
-    session = client.session
-    session[SESSION_PENDING_IDS] = [other.pk + 1000]
-    session.save()
+    client.cookies[PENDING_COOKIE] = str(other.pk)  # unsigned: written by hand
 
     assert "Not yours." not in client.get(article.get_absolute_url()).content.decode()
 
