@@ -140,32 +140,34 @@ def page_number(request):
     return int(raw)
 
 
-def thread_root(comment):
-    """The top-level comment of this comment's thread: one query, however deep the reply.
+def ancestors(comment):
+    """The comments above this one in its thread, nearest first: one query however deep.
 
     Django's ORM has no recursive queries; SQLite and PostgreSQL both run this one. UNION,
-    not UNION ALL: a parent cycle written by hand in the database cannot make it loop.
+    not UNION ALL: a parent cycle written by hand in the database cannot make it loop. A
+    parent always has a smaller id than its replies, hence the order.
     """
     if comment.parent_id is None:
-        return comment
-    ancestors = Comment.objects.raw(
-        """
-        WITH RECURSIVE ancestor (id, parent_id, created_at) AS (
-            SELECT id, parent_id, created_at FROM comments_comment WHERE id = %s
-            UNION
-            SELECT parent.id, parent.parent_id, parent.created_at
-            FROM comments_comment parent JOIN ancestor ON parent.id = ancestor.parent_id
+        return []
+    return list(
+        Comment.objects.raw(
+            """
+            WITH RECURSIVE ancestor (id, parent_id, status, created_at) AS (
+                SELECT id, parent_id, status, created_at FROM comments_comment WHERE id = %s
+                UNION
+                SELECT parent.id, parent.parent_id, parent.status, parent.created_at
+                FROM comments_comment parent JOIN ancestor ON parent.id = ancestor.parent_id
+            )
+            SELECT id, parent_id, status, created_at FROM ancestor ORDER BY id DESC
+            """,
+            [comment.parent_id],
         )
-        SELECT id, created_at FROM ancestor WHERE parent_id IS NULL
-        """,
-        [comment.parent_id],
     )
-    return ancestors[0]
 
 
 def comment_page(comment):
     """The page of its article's comments that shows this comment (with its thread)."""
-    root = thread_root(comment)
+    root = (ancestors(comment) or [comment])[-1]
     earlier = (
         top_level(comment.article_id)
         .filter(Q(created_at__lt=root.created_at) | Q(created_at=root.created_at, pk__lt=root.pk))
@@ -185,7 +187,7 @@ class VisibleComments:
     """The approved comments of an article that readers can see, looked up one at a time.
 
     Stands in for a dict of the whole thread where one comment is asked for (a reply
-    target): a query per level of its ancestry instead of loading every comment.
+    target): two queries, the comment and its ancestry, instead of loading every comment.
     """
 
     def __init__(self, article):
@@ -194,11 +196,12 @@ class VisibleComments:
     def get(self, pk, default=None):
         fields = ("id", "parent_id", "name", "status", "created_at", "article_id")
         comment = Comment.objects.filter(article=self.article, pk=pk).only(*fields).first()
-        ancestor = comment
-        while ancestor is not None and ancestor.status == Comment.Status.APPROVED:
-            if ancestor.parent_id is None:
-                return comment
-            ancestor = Comment.objects.only(*fields).filter(pk=ancestor.parent_id).first()
+        if comment is None:
+            return default
+        lineage = [comment, *ancestors(comment)]
+        reaches_the_top = lineage[-1].parent_id is None
+        if reaches_the_top and all(c.status == Comment.Status.APPROVED for c in lineage):
+            return comment
         return default
 
 
