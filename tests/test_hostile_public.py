@@ -53,6 +53,9 @@ EXISTING = {
     "/sitemap-{}.xml": {"home", "sections", "articles", "authors"},
 }
 EXISTING_SLUGS = sorted(set().union(*EXISTING.values()))
+# Sent as they are, already percent-encoded: bytes that are no UTF-8, a NUL, dots and a
+# slash in disguise. Every other slug is quoted, so a "#" or "%" in it stays in the path.
+ENCODED_SLUGS = ["%ff%fe", "%00", "%2e%2e", "%2f", "news%20"]
 
 
 @pytest.fixture
@@ -160,11 +163,12 @@ def test_reply_target_is_an_approved_comment_of_this_article_or_nothing(site, re
         st.sampled_from(EXISTING_SLUGS),
         hostile_text(),
         st.from_regex(r"[-a-zA-Z0-9_]{1,60}", fullmatch=True),
-        st.sampled_from(["%ff%fe", "%00", "..", "%2e%2e", "%2f", "news%20", "NEWS"]),
+        st.sampled_from(["..", "NEWS"]),
+        st.sampled_from(ENCODED_SLUGS),
     ),
 )
 def test_unknown_slugs_are_a_404(site, reader, route, slug):
-    quoted = slug if "%" in slug else quote(slug, safe="")
+    quoted = slug if slug in ENCODED_SLUGS else quote(slug, safe="")
     response = reader.get(route.format(quoted))
 
     assert response.status_code == (200 if slug in EXISTING[route] else 404)
