@@ -1,4 +1,6 @@
-from django.urls import path
+from captcha import views as captcha_views
+from django.urls import path, re_path
+from django.views.decorators.http import require_safe
 
 from comments import views
 from comments.unsubscribe import unsubscribe
@@ -10,4 +12,23 @@ urlpatterns = [
     path("token/", views.form_token, name="token"),
     path("captcha/<str:key>/audio.wav", views.captcha_audio, name="captcha-audio"),
     path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
+]
+
+# django-simple-captcha's pictures and its "new question" (under /captcha/, names unchanged:
+# the library reverses them), for reading only. Its audio view is left out: it ran flite at
+# every request and spelt our questions letter by letter; `captcha-audio` above speaks them.
+captcha_urlpatterns = [
+    re_path(
+        r"^image/(?P<key>\w+)/$",
+        require_safe(captcha_views.captcha_image),
+        name="captcha-image",
+        kwargs={"scale": 1},
+    ),
+    re_path(
+        r"^image/(?P<key>\w+)@2/$",
+        require_safe(captcha_views.captcha_image),
+        name="captcha-image-2x",
+        kwargs={"scale": 2},
+    ),
+    re_path(r"^refresh/$", require_safe(captcha_views.captcha_refresh), name="captcha-refresh"),
 ]

@@ -4,6 +4,8 @@ from django.urls import include, path
 from django.views.decorators.http import require_safe
 from django.views.static import serve
 
+from comments.urls import captcha_urlpatterns
+
 
 @require_safe
 def media(request, path):
@@ -14,7 +16,7 @@ def media(request, path):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("captcha/", include("captcha.urls")),
+    path("captcha/", include(captcha_urlpatterns)),
     path("comments/", include("comments.urls")),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media),
     path("", include("articles.urls")),

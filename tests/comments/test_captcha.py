@@ -3,6 +3,7 @@
 import datetime
 import io
 import re
+import shutil
 
 import captcha.conf
 import pytest
@@ -186,3 +187,25 @@ def test_refill_command_fills_the_pool(settings):
 
     assert CaptchaStore.objects.count() == 7
     assert "7 questions added" in out.getvalue()
+
+
+def test_only_our_audio_speaks_the_question(client, captcha_pool, settings, tmp_path):
+    """The library's own audio view ran flite at every request and spelt our questions
+    letter by letter; ours speaks them and runs flite once per question."""
+    settings.CAPTCHA_FLITE_PATH = shutil.which("flite") or "/usr/bin/flite"
+    key = captcha_pool.first().hashkey
+
+    assert client.get(f"/captcha/audio/{key}.wav").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/captcha/image/{key}/", "/captcha/image/{key}@2/", "/captcha/refresh/"]
+)
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_captcha_views_answer_only_reads(client, captcha_pool, path, method):
+    url = path.format(key=captcha_pool.first().hashkey)
+
+    response = getattr(client, method)(url, headers={"x-requested-with": "XMLHttpRequest"})
+
+    assert response.status_code == 405
+    assert client.head(url, headers={"x-requested-with": "XMLHttpRequest"}).status_code == 200
