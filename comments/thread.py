@@ -216,11 +216,23 @@ def own_pending_ids(request):
 def remember_pending(request, response, comment):
     """Show this browser its comment while it waits (and its earlier ones still waiting)."""
     ids = [*own_pending_ids(request), comment.pk][-PENDING_LIMIT:]
-    response.set_signed_cookie(
+    set_reader_cookie(
+        response,
         PENDING_COOKIE,
         ",".join(map(str, ids)),
         salt=PENDING_SALT,
         max_age=settings.SESSION_COOKIE_AGE,
+    )
+
+
+def set_reader_cookie(response, name, value, *, salt, max_age):
+    """A signed cookie of a commenter's own, sent only over HTTPS when the site is, and
+    never readable by scripts (it can hold their name and email)."""
+    response.set_signed_cookie(
+        name,
+        value,
+        salt=salt,
+        max_age=max_age,
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,
         samesite="Lax",

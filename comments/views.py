@@ -31,7 +31,7 @@ from .captcha import discard_question, is_valid_key, spoken_audio
 from .forms import CommentForm
 from .models import Comment
 from .services import submit_comment
-from .thread import VisibleComments, comment_url, remember_pending
+from .thread import VisibleComments, comment_url, remember_pending, set_reader_cookie
 
 logger = logging.getLogger(__name__)
 
@@ -155,14 +155,8 @@ def remember_author(response, data):
     """Only with the reader's consent does a cookie keep their details."""
     if data["remember"]:
         value = json.dumps({field: data[field] for field in REMEMBERED_FIELDS})
-        response.set_signed_cookie(
-            REMEMBER_COOKIE,
-            value,
-            salt=REMEMBER_SALT,
-            max_age=REMEMBER_MAX_AGE,
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-            samesite="Lax",
+        set_reader_cookie(
+            response, REMEMBER_COOKIE, value, salt=REMEMBER_SALT, max_age=REMEMBER_MAX_AGE
         )
     else:
         response.delete_cookie(REMEMBER_COOKIE, samesite="Lax")
