@@ -287,6 +287,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # django-axes announces itself on every start-up; its lockouts log as warnings.
         "axes.apps": {"level": "WARNING"},
+        # Two lines for every comment's notification (started, succeeded); a failed task
+        # still logs its error with the traceback.
+        "django.tasks": {"level": "WARNING"},
     },
 }
 
