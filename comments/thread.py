@@ -166,14 +166,21 @@ def ancestors(comment):
 
 
 def comment_page(comment):
-    """The page of its article's comments that shows this comment (with its thread)."""
+    """The page of its article's comments that shows this comment (with its thread).
+
+    A top-level comment still waiting for a moderator is shown to its author on the last
+    page (build_thread), which is not the page after the approved ones when that page is full.
+    """
     root = (ancestors(comment) or [comment])[-1]
+    per_page = max(settings.COMMENTS_PER_PAGE, 1)
+    if root.status != Comment.Status.APPROVED:
+        return max(1, -(-top_level(comment.article_id).count() // per_page))
     earlier = (
         top_level(comment.article_id)
         .filter(Q(created_at__lt=root.created_at) | Q(created_at=root.created_at, pk__lt=root.pk))
         .count()
     )
-    return earlier // max(settings.COMMENTS_PER_PAGE, 1) + 1
+    return earlier // per_page + 1
 
 
 def comment_url(comment, article_url):

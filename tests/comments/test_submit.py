@@ -35,6 +35,24 @@ def test_valid_comment_is_stored_pending_and_redirects_to_it(client, article, fi
     assert comment.ip_address == "127.0.0.1"
 
 
+def test_a_new_comment_under_a_full_last_page_lands_on_the_page_that_shows_it(
+    client, article, fill_form, settings
+):
+    """Three approved comments fill page 1; the commenter's own pending comment is shown on
+    the last page, so the redirect must not point at a page 2 that does not exist."""
+    settings.COMMENTS_PER_PAGE = 3
+    for number in range(3):
+        make_comment(article, body=f"Approved {number}.")
+
+    response = client.post(post_url(article), fill_form(article, body="Mine, waiting."))
+    landing = client.get(response["Location"])
+
+    comment = Comment.objects.get(body="Mine, waiting.")
+    assert response["Location"] == f"{article.get_absolute_url()}#comment-{comment.pk}"
+    assert landing.status_code == 200
+    assert f'id="comment-{comment.pk}"' in landing.content.decode()
+
+
 def test_a_new_visitors_comment_costs_a_bounded_number_of_queries(
     client, article, fill_form, settings, django_assert_max_num_queries
 ):
