@@ -35,20 +35,22 @@ PENDING_NOTICE_HTML = (
     "Your comment is awaiting moderation. Only you can see it for now.</p>"
 )
 REPLY_LINK_HTML = (
-    '<p class="comment__actions"><a class="comment__reply" href="?{page}replyto={pk}#respond"'
+    '<p class="comment__actions"><a class="comment__reply" href="{base}?{page}replyto={pk}#respond"'
     ' data-reply-to="{pk}" aria-label="Reply to {name}">Reply</a></p>'
 )
 REPLIES_HTML = '<ol class="comment-list comment-list--replies">{}</ol>'
 
 
-def render_comments(comments, *, page, replies_open):
+def render_comments(comments, *, page, replies_open, links_base=""):
     """Each comment as an `<li>`, its replies in an `<ol>` inside it.
 
     Plain `str.format` and the standard library's `escape` rather than `format_html` (a
     third of the time): the name, website and body are what readers wrote and are escaped
     here, once each; every other value is a number or text of our own. Reply links stay on
-    `page` of the discussion; `replies_open` says whether readers may reply at all.
+    `page` of the discussion, at `links_base` (the page's own address when empty);
+    `replies_open` says whether readers may reply at all.
     """
+    base = escape(links_base)
     page_query = f"cpage={int(page)}&amp;" if page > 1 else ""
     zone = timezone.get_current_timezone()
     month_names = {number: escape(str(name)) for number, name in MONTHS.items()}  # escaped once
@@ -60,7 +62,7 @@ def render_comments(comments, *, page, replies_open):
             author = f'<a href="{escape(comment.url)}" rel="nofollow ugc noopener">{author}</a>'
         actions = ""
         if replies_open and not comment.is_own_pending:
-            actions = REPLY_LINK_HTML.format(page=page_query, pk=comment.pk, name=name)
+            actions = REPLY_LINK_HTML.format(base=base, page=page_query, pk=comment.pk, name=name)
         replies = ""
         if comment.replies_shown:
             replies = REPLIES_HTML.format("".join(map(render, comment.replies_shown)))

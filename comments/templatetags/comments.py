@@ -28,6 +28,9 @@ def comments_section(context, article):
     )
     is_open = comments_open(article)
     form = reply_to = None
+    # Links to other pages of the thread and reply links are relative to the article's
+    # address, except on a form sent back with errors, which is shown at the form's.
+    links_base = ""
     if is_open:
         form = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
         if form is None or form.article.pk != article.pk:
@@ -38,6 +41,7 @@ def comments_section(context, article):
             form = CommentForm(article=article, initial=initial)
         else:
             reply_to = form.parent_comment
+            links_base = article.get_absolute_url()
     return render_to_string(
         "comments/section.html",
         {
@@ -46,6 +50,7 @@ def comments_section(context, article):
             "comments_open": is_open,
             "form": form,
             "reply_to": reply_to,
+            "links_base": links_base,
         },
         request=request,
     )
@@ -60,9 +65,11 @@ def _reply_target(request, article):
 
 
 @register.simple_tag
-def comment_list(thread, *, replies_open):
+def comment_list(thread, *, replies_open, links_base=""):
     """The page's comments, nested, each with its reply link while `replies_open`."""
-    return render_comments(thread.roots, page=thread.page, replies_open=replies_open)
+    return render_comments(
+        thread.roots, page=thread.page, replies_open=replies_open, links_base=links_base
+    )
 
 
 @register.simple_tag

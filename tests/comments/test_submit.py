@@ -1,5 +1,9 @@
 """Sending a comment: what a commenter sees, and what is stored."""
 
+import re
+from html import unescape
+from urllib.parse import urljoin
+
 import pytest
 from captcha.models import CaptchaStore
 from django.contrib.sessions.models import Session
@@ -164,6 +168,28 @@ def test_wrong_answer_keeps_text_and_asks_a_fresh_question(client, article, fill
     assert new_key and new_key != data["captcha_0"]
     assert CaptchaStore.objects.filter(hashkey=new_key).exists()
     assert Comment.objects.count() == 0
+
+
+def test_links_on_a_form_sent_back_lead_to_pages_of_the_article(
+    client, article, fill_form, settings
+):
+    """The page sent back with errors is at the form's address: its "Newer comments" and
+    "Reply" links must still open the article, not ask the form's address for a page."""
+    settings.COMMENTS_PER_PAGE = 3
+    for number in range(4):
+        make_comment(article, body=f"Approved {number}.")
+    data = fill_form(article)
+    data["captcha_1"] = str(int(data["captcha_1"]) + 1)
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    links = re.findall(r'<a (?:rel="next"|class="comment__reply") href="([^"]+)"', page)
+    assert len(links) == 5  # "Newer comments" above and below, a reply link per comment
+    for link in links:
+        target = urljoin(post_url(article), unescape(link)).split("#")[0]
+        assert target.startswith(article.get_absolute_url())
+        assert client.get(target).status_code == 200
 
 
 def test_expired_question_says_so(client, article, fill_form):
