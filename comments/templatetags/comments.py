@@ -12,7 +12,13 @@ from django.template.loader import render_to_string
 from comments.forms import CommentForm
 from comments.moderation import comments_open
 from comments.rendering import render_comments
-from comments.thread import VisibleComments, build_thread, own_pending_ids, page_number
+from comments.thread import (
+    VisibleComments,
+    build_thread,
+    comment_page,
+    own_pending_ids,
+    page_number,
+)
 from comments.views import REQUEST_FORM_ATTRIBUTE, remembered_author
 from comments.widgets import field_html
 
@@ -23,9 +29,7 @@ register = template.Library()
 def comments_section(context, article):
     """The comment thread and the "Leave a Reply" form under an article."""
     request = context.get("request")
-    thread = build_thread(
-        article, own_pending_ids(request) if request else (), page=page_number(request)
-    )
+    page = page_number(request)
     is_open = comments_open(article)
     form = reply_to = None
     # Links to other pages of the thread and reply links are relative to the article's
@@ -42,6 +46,9 @@ def comments_section(context, article):
         else:
             reply_to = form.parent_comment
             links_base = article.get_absolute_url()
+            if reply_to:  # the comment being answered, wherever the reader found it
+                page = comment_page(reply_to)
+    thread = build_thread(article, own_pending_ids(request) if request else (), page=page)
     return render_to_string(
         "comments/section.html",
         {

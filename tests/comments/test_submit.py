@@ -192,6 +192,24 @@ def test_links_on_a_form_sent_back_lead_to_pages_of_the_article(
         assert client.get(target).status_code == 200
 
 
+def test_a_reply_sent_back_shows_the_comment_it_answers_on_a_later_page(
+    client, article, fill_form, settings
+):
+    settings.COMMENTS_PER_PAGE = 3
+    comments = [make_comment(article, body=f"Approved {number}.") for number in range(4)]
+    answered = comments[3]
+    data = fill_form(article, f"{article.get_absolute_url()}?cpage=2&replyto={answered.pk}")
+    data["captcha_1"] = str(int(data["captcha_1"]) + 1)
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert form_values(page, "parent") == str(answered.pk)
+    assert f'id="comment-{answered.pk}"' in page
+    assert "Page 2 of 2" in page
+
+
 def test_expired_question_says_so(client, article, fill_form):
     data = fill_form(article)
     CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(
