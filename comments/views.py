@@ -210,9 +210,11 @@ def csrf_failure(request, reason=""):
 
     Sent from a shared cached page without JavaScript, the form had no token yet (the page
     carries none): that is one more step, not an error. Otherwise the form is stale (an
-    expired cookie, say).
+    expired cookie, say). This is the whole site's CSRF failure page: another form (an
+    admin sign-in or action, say) is told so without being called a comment.
     """
-    article = _article_for_comment_post(request)
+    comment_post = _is_comment_post(request)
+    article = _article_for_comment_post(request) if comment_post else None
     form = None
     if article is not None and moderation.comments_open(article):
         form = CommentForm.with_typed_values(
@@ -222,6 +224,7 @@ def csrf_failure(request, reason=""):
         request,
         "comments/csrf_failure.html",
         {
+            "comment_post": comment_post,
             "article": article,
             "form": form,
             "body": request.POST.get("body", ""),
@@ -231,11 +234,13 @@ def csrf_failure(request, reason=""):
     )
 
 
-def _article_for_comment_post(request):
+def _is_comment_post(request):
     try:
-        match = resolve(request.path_info)
+        return resolve(request.path_info).view_name == "comments:post"
     except Resolver404:
-        return None
-    if match.view_name != "comments:post":
-        return None
-    return Article.objects.published().filter(pk=match.kwargs["article_pk"]).first()
+        return False
+
+
+def _article_for_comment_post(request):
+    article_pk = resolve(request.path_info).kwargs["article_pk"]
+    return Article.objects.published().filter(pk=article_pk).first()

@@ -530,6 +530,23 @@ def test_csrf_failure_elsewhere_still_shows_the_posted_text(captcha_pool):
     assert "Still mine." in response.content.decode()
 
 
+@pytest.mark.parametrize("token", ["", "x" * 64])
+def test_csrf_failure_on_another_form_does_not_speak_of_a_comment(captcha_pool, token):
+    """A moderator whose admin sign-in form went stale is not asked to resend a comment."""
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies["csrftoken"] = "y" * 32
+
+    response = strict.post(
+        "/admin/login/", {"username": "moira", "password": "x", "csrfmiddlewaretoken": token}
+    )
+
+    page = response.content.decode()
+    text = re.sub(r"<[^>]+>", "", page[page.index("<main") : page.index("</main>")])
+    assert response.status_code == 403
+    assert "Please send the form again" in text
+    assert "comment" not in text.lower()
+
+
 @pytest.mark.parametrize("forwarded", ["not-an-ip", "", " , ", "999.1.1.1"])
 def test_garbage_forwarded_for_behind_a_proxy_is_not_trusted(
     client, article, fill_form, settings, forwarded
