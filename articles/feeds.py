@@ -26,6 +26,15 @@ class LatestArticlesFeed(Feed):
     def items(self):
         return Article.objects.published().for_list()[:FEED_ITEMS]
 
+    def get_feed(self, obj, request):
+        """Django makes every item's link absolute but not its author's (an Atom <uri>),
+        which a feed reader, having no page to resolve it against, cannot follow."""
+        feed = super().get_feed(obj, request)
+        for item in feed.items:
+            if item["author_link"]:
+                item["author_link"] = request.build_absolute_uri(item["author_link"])
+        return feed
+
     def item_title(self, item):
         return item.title
 

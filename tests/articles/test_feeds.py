@@ -40,6 +40,15 @@ def test_feed_content_types(client, articles):
     assert client.get("/feeds/atom/")["Content-Type"].startswith("application/atom+xml")
 
 
+@pytest.mark.parametrize("url", ["/feeds/atom/", "/feeds/section/news/atom/"])
+def test_atom_feeds_link_each_author_with_a_full_address(client, articles, url):
+    author = articles["public"].author
+
+    xml = client.get(url).content.decode()
+
+    assert f"<uri>http://testserver{author.get_absolute_url()}</uri>" in xml
+
+
 def test_section_feed_of_unknown_section_is_404(client):
     assert client.get("/feeds/section/nope/rss/").status_code == 404
 
