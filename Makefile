@@ -19,12 +19,17 @@ SERVE_ENV := DJANGO_DEBUG=0 \
 help:
 	@echo "make run      set up (virtualenv, install, migrate, demo content and logins) and serve"
 	@echo "              on http://127.0.0.1:\$$PORT (default 8000), e.g. make run PORT=8123"
+	@echo "make setup    the set-up of make run, without serving"
+	@echo "make install  the virtualenv and the pinned dependencies only"
 	@echo "make test     lint + the whole test suite, browser tests included"
+	@echo "make pytest   the test suite without lint (PYTEST_WORKERS, PYTEST_ARGS)"
 	@echo "make lint     ruff, ruff format --check, manage.py check, makemigrations --check, audit"
 	@echo "make audit    known vulnerabilities in requirements.lock (pip-audit, PyPI's advisories)"
 	@echo "make serve    production server: gunicorn, DEBUG off, WhiteNoise compressed static files"
 	@echo "make lock     regenerate requirements.lock from pyproject.toml"
 	@echo "make backup   online backup of the SQLite database into backups/"
+	@echo "make bench    the benchmark of docs/benchmarks.md (BENCH_ARGS)"
+	@echo "make clean    remove the virtualenv and collected static files"
 
 run: setup
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
