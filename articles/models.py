@@ -6,7 +6,7 @@ import nh3
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.models import Expression, Q
 from django.db.models.functions import Now
 from django.urls import reverse
@@ -196,7 +196,9 @@ class Article(models.Model):
         PUBLISHED = "published", "Published"
 
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True)
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="Changing it keeps old links working: they redirect."
+    )
     standfirst = models.TextField(max_length=500, help_text="The summary under the headline.")
     body = models.TextField(help_text="Markdown.")
     body_html = models.TextField(editable=False, default="")
@@ -249,7 +251,16 @@ class Article(models.Model):
         if self.status == self.Status.PUBLISHED and not self.published_at:
             self.published_at = timezone.now()
         self.body_html = render_markdown(self.body)
-        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        former_slug = None
+        if self.pk and (update_fields is None or "slug" in update_fields):
+            former_slug = Article.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if former_slug and former_slug != self.slug:
+                # Links already shared, bookmarked and indexed keep working (ArticleDetailView).
+                FormerSlug.objects.update_or_create(slug=former_slug, defaults={"article": self})
+                FormerSlug.objects.filter(slug=self.slug).delete()
 
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})
@@ -279,3 +290,16 @@ class Article(models.Model):
     @property
     def reading_minutes(self):
         return max(1, math.ceil(len(self.body.split()) / WORDS_PER_MINUTE))
+
+
+class FormerSlug(models.Model):
+    """An address an article had before its slug changed; links to it redirect to the article.
+
+    A slug in use by an article is that article's, whatever this table says.
+    """
+
+    slug = models.SlugField(max_length=200, unique=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="former_slugs")
+
+    def __str__(self):
+        return self.slug

@@ -3,7 +3,7 @@
 import re
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -204,6 +204,18 @@ class ArticleDetailView(DetailView):
         if self.request.user.is_staff:
             return articles
         return articles.published()
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            moved = self.get_queryset().filter(former_slugs__slug=kwargs["slug"]).first()
+            if moved is None:
+                raise
+        url = moved.get_absolute_url()
+        if query := request.META.get("QUERY_STRING"):
+            url = f"{url}?{query}"  # ?cpage= of a comment's permalink
+        return HttpResponsePermanentRedirect(url)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

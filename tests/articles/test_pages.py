@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.defaults import server_error
 
 from articles.demo import draw_illustration
+from articles.models import Article
 from tests.factories import (
     make_article,
     make_author,
@@ -128,6 +129,39 @@ def test_article_page_links_previous_next_and_related(client):
     assert "Older one" in related
     assert "Newer one" not in related  # another section
     assert "Unfinished draft" not in html
+
+
+def test_an_old_link_to_an_article_whose_slug_changed_redirects_to_it(client):
+    article = make_article(slug="mayor-resigns")
+    article.slug = "mayor-resigns-after-vote"
+    article.save()
+
+    response = client.get("/articles/mayor-resigns/?cpage=2")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/articles/mayor-resigns-after-vote/?cpage=2"
+    assert client.get("/articles/mayor-resigns-after-vote/").status_code == 200
+
+
+def test_an_old_slug_given_to_another_article_shows_that_article(client):
+    renamed = make_article(title="First story", slug="the-story")
+    renamed.slug = "first-story"
+    renamed.save()
+    make_article(title="Second story", slug="the-story")
+
+    response = client.get("/articles/the-story/")
+
+    assert response.status_code == 200
+    assert "Second story" in response.content.decode()
+
+
+def test_an_old_link_to_an_unpublished_article_is_404_for_readers(client):
+    article = make_article(slug="leaked")
+    article.slug = "withdrawn"
+    article.status = Article.Status.DRAFT
+    article.save()
+
+    assert client.get("/articles/leaked/").status_code == 404
 
 
 def test_draft_and_scheduled_articles_are_404_for_readers(client):
