@@ -15,6 +15,8 @@ from tests.factories import (
     make_article,
     make_author,
     make_draft,
+    make_editor,
+    make_moderator,
     make_scheduled,
     make_section,
     make_tag,
@@ -187,6 +189,20 @@ def test_staff_preview_drafts_and_scheduled_articles_uncached(client, make):
     cache_control = response.headers["Cache-Control"]
     assert "no-cache" in cache_control
     assert "private" in cache_control
+
+
+def test_preview_offers_the_admin_edit_link_only_to_those_who_may_edit(client):
+    article = make_draft()
+    edit_url = reverse("admin:articles_article_change", args=[article.pk])
+
+    client.force_login(make_moderator())
+    moderators_preview = client.get(article.get_absolute_url()).content.decode()
+    client.force_login(make_editor())
+    editors_preview = client.get(article.get_absolute_url()).content.decode()
+
+    assert 'class="preview-banner"' in moderators_preview
+    assert edit_url not in moderators_preview
+    assert edit_url in editors_preview
 
 
 def test_staff_see_published_articles_without_preview_banner(client):
