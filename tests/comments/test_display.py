@@ -162,6 +162,16 @@ def test_reply_link_without_javascript_prepares_the_form(client, article):
     assert f'href="{article.get_absolute_url()}#respond">Cancel reply</a>' in page
 
 
+def test_cancel_reply_without_javascript_stays_on_the_page_of_comments(client, article, settings):
+    settings.COMMENTS_PER_PAGE = 1
+    make_comment(article)
+    later = make_comment(article)
+
+    page = client.get(f"{article.get_absolute_url()}?cpage=2&replyto={later.pk}").content.decode()
+
+    assert f'href="{article.get_absolute_url()}?cpage=2#respond">Cancel reply</a>' in page
+
+
 @pytest.mark.parametrize("replyto", ["abc", "-1", "99999999999999999999999", "1e3", "²", "\u0661"])
 def test_bad_replyto_values_are_ignored(client, article, replyto):
     response = client.get(f"{article.get_absolute_url()}?replyto={replyto}")
