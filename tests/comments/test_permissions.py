@@ -56,6 +56,15 @@ class TestModerator:
     def test_cannot_open_articles_or_users(self, moderator_client, url):
         assert moderator_client.get(url).status_code == 403
 
+    def test_a_refused_page_says_so_in_the_site_design_with_a_way_back(self, moderator_client):
+        response = moderator_client.get("/admin/articles/article/")
+
+        html = response.content.decode()
+        assert response.status_code == 403
+        assert 'class="masthead"' in html
+        assert "This page is not open to you" in html
+        assert 'href="/admin/"' in html
+
     def test_cannot_change_an_article(self, moderator_client, article):
         response = moderator_client.post(
             f"/admin/articles/article/{article.pk}/change/", {"title": "Defaced"}
