@@ -194,14 +194,16 @@ class SearchView(ArticleListMixin, ListView):
 
 
 class ArticleDetailView(DetailView):
-    """An article; staff also see drafts and scheduled articles, marked as a preview."""
+    """An article; staff who may read articles in the admin also see drafts and scheduled
+    articles, marked as a preview (moderators, who may not, get a 404 like readers)."""
 
     template_name = "articles/article_detail.html"
     context_object_name = "article"
 
     def get_queryset(self):
         articles = Article.objects.for_display()
-        if self.request.user.is_staff:
+        user = self.request.user
+        if user.is_staff and user.has_perm("articles.view_article"):
             return articles
         return articles.published()
 

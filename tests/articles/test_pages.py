@@ -3,6 +3,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
@@ -171,15 +172,31 @@ def test_draft_and_scheduled_articles_are_404_for_readers(client):
         assert client.get(article.get_absolute_url()).status_code == 404
 
 
+def make_article_viewer():
+    """Staff who may read articles in the admin, not change them."""
+    user = make_user(staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_article"))
+    return user
+
+
 def test_non_staff_user_cannot_preview_a_draft(client):
     client.force_login(make_user())
     assert client.get(make_draft().get_absolute_url()).status_code == 404
 
 
 @pytest.mark.parametrize("make", [make_draft, make_scheduled])
+def test_moderators_and_other_staff_without_article_access_cannot_preview(client, make):
+    """Unpublished stories stay with those who may read them in the admin (an embargo)."""
+    article = make(title="Embargoed")
+    for user in (make_moderator(), make_user(staff=True)):
+        client.force_login(user)
+        assert client.get(article.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.parametrize("make", [make_draft, make_scheduled])
 def test_staff_preview_drafts_and_scheduled_articles_uncached(client, make):
     article = make(title="Work in progress")
-    client.force_login(make_user(staff=True))
+    client.force_login(make_article_viewer())
     response = client.get(article.get_absolute_url())
     assert response.status_code == 200
     html = response.content.decode()
@@ -195,13 +212,13 @@ def test_preview_offers_the_admin_edit_link_only_to_those_who_may_edit(client):
     article = make_draft()
     edit_url = reverse("admin:articles_article_change", args=[article.pk])
 
-    client.force_login(make_moderator())
-    moderators_preview = client.get(article.get_absolute_url()).content.decode()
+    client.force_login(make_article_viewer())
+    viewers_preview = client.get(article.get_absolute_url()).content.decode()
     client.force_login(make_editor())
     editors_preview = client.get(article.get_absolute_url()).content.decode()
 
-    assert 'class="preview-banner"' in moderators_preview
-    assert edit_url not in moderators_preview
+    assert 'class="preview-banner"' in viewers_preview
+    assert edit_url not in viewers_preview
     assert edit_url in editors_preview
 
 

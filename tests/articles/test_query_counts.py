@@ -65,9 +65,12 @@ def test_article_page_query_budget(client, django_assert_max_num_queries):
         client.get(article.get_absolute_url())
 
 
-def test_staff_article_page_adds_only_the_session_and_user(client, django_assert_max_num_queries):
+def test_staff_article_page_adds_only_the_session_user_and_permissions(
+    client, django_assert_max_num_queries
+):
+    """Session and user; then the user's and their groups' permissions (may they preview?)."""
     article = build_site(5, 2)
     client.force_login(make_user(staff=True))
     client.get(article.get_absolute_url())
-    with django_assert_max_num_queries(5 + 2 + COMMENT_SECTION_BUDGET):
+    with django_assert_max_num_queries(5 + 4 + COMMENT_SECTION_BUDGET):
         client.get(article.get_absolute_url())
