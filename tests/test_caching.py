@@ -24,6 +24,7 @@ from articles.models import Article
 from comments import services
 from comments.captcha import refill_pool
 from comments.models import Comment
+from comments.services import refresh_comment_count
 from comments.thread import PENDING_COOKIE
 from comments.views import REMEMBER_COOKIE
 from tests.factories import (
@@ -336,6 +337,7 @@ def test_approving_shows_the_comment_and_its_count_at_the_next_request(
     article = make_article()
     comment = make_comment(article, status="pending", body="Worth publishing.")
     assert "Worth publishing." not in read(article.get_absolute_url())[1]
+    assert "#comments" not in read(HOME)[1]
 
     with django_capture_on_commit_callbacks(execute=True):
         services.approve(comment, by=moderator)
@@ -343,6 +345,7 @@ def test_approving_shows_the_comment_and_its_count_at_the_next_request(
 
     assert "Worth publishing." in html
     assert "1 comment" in html
+    assert '#comments">1 comment</a>' in read(HOME)[1]
 
 
 @pytest.mark.parametrize("action", ["unapprove", "reject", "mark_spam"])
@@ -352,9 +355,11 @@ def test_withholding_hides_the_comment_and_its_replies_at_the_next_request(
     article = make_article()
     comment = make_comment(article, body="Soon withheld.")
     make_comment(article, parent=comment, body="A reply to it.")
+    refresh_comment_count(article.pk)
     html = read(article.get_absolute_url())[1]
     assert "Soon withheld." in html
     assert "2 comments" in html
+    assert "2 comments" in read(HOME)[1]
 
     with django_capture_on_commit_callbacks(execute=True):
         getattr(services, action)(comment, by=moderator)
@@ -363,6 +368,7 @@ def test_withholding_hides_the_comment_and_its_replies_at_the_next_request(
     assert "Soon withheld." not in html
     assert "A reply to it." not in html
     assert "2 comments" not in html
+    assert "#comments" not in read(HOME)[1]
 
 
 def test_a_moderators_edit_shows_at_the_next_request(django_capture_on_commit_callbacks):

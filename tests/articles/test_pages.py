@@ -12,9 +12,11 @@ from django.views.defaults import server_error
 
 from articles.demo import draw_illustration
 from articles.models import Article
+from comments.services import refresh_comment_count
 from tests.factories import (
     make_article,
     make_author,
+    make_comment,
     make_draft,
     make_editor,
     make_moderator,
@@ -241,6 +243,28 @@ def test_section_tag_and_author_pages_list_only_their_public_articles(client):
         assert mine.title in html
         assert "Someone else entirely" not in html
         assert "Hidden draft" not in html
+
+
+def test_lists_show_each_articles_approved_comment_count(client):
+    """The kept counter (moderation refreshes it): no COUNT per card."""
+    section, tag, author = make_section(name="Culture"), make_tag(name="Theatre"), make_author()
+    talked_about = make_article(title="Talked about", section=section, tags=[tag], author=author)
+    make_article(title="Quiet one", section=section, tags=[tag], author=author)
+    for status in ("approved", "approved", "approved", "pending", "spam"):
+        make_comment(talked_about, status=status)
+    refresh_comment_count(talked_about.pk)
+    link = f'<a href="{talked_about.get_absolute_url()}#comments">3 comments</a>'
+
+    for url in (
+        "/",
+        section.get_absolute_url(),
+        tag.get_absolute_url(),
+        author.get_absolute_url(),
+        "/search/?q=talked",
+    ):
+        html = client.get(url).content.decode()
+        assert html.count(link) == 1, url
+        assert html.count("#comments") == 1, url  # none for the article without comments
 
 
 def test_unknown_section_tag_author_and_article_are_404(client):
