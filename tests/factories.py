@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from captcha.models import CaptchaStore
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -100,6 +100,15 @@ def make_user(
 def make_moderator(username="moira", **overrides):
     """A staff member in the "Moderators" group that the data migration created."""
     return make_user(username, staff=True, groups=["Moderators"], **overrides)
+
+
+def make_article_viewer(username="vera"):
+    """Staff who may read articles in the admin, drafts included, but not change them."""
+    user = make_user(username, staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="articles", codename="view_article")
+    )
+    return user
 
 
 def make_editor(username="eddie", **overrides):

@@ -29,6 +29,7 @@ from comments.thread import PENDING_COOKIE
 from comments.views import REMEMBER_COOKIE
 from tests.factories import (
     make_article,
+    make_article_viewer,
     make_author,
     make_comment,
     make_draft,
@@ -265,7 +266,7 @@ def test_each_host_gets_the_page_with_its_own_links(settings):
 
 def test_staff_preview_of_a_draft_is_never_shared(client):
     draft = make_draft(title="Not yet")
-    client.force_login(make_user(staff=True))
+    client.force_login(make_article_viewer())
 
     assert client.get(draft.get_absolute_url()).status_code == 200
     assert read(draft.get_absolute_url())[0].status_code == 404

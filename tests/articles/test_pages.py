@@ -3,7 +3,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
@@ -15,6 +14,7 @@ from articles.models import Article
 from comments.services import refresh_comment_count
 from tests.factories import (
     make_article,
+    make_article_viewer,
     make_author,
     make_comment,
     make_draft,
@@ -172,13 +172,6 @@ def test_an_old_link_to_an_unpublished_article_is_404_for_readers(client):
 def test_draft_and_scheduled_articles_are_404_for_readers(client):
     for article in (make_draft(), make_scheduled()):
         assert client.get(article.get_absolute_url()).status_code == 404
-
-
-def make_article_viewer():
-    """Staff who may read articles in the admin, not change them."""
-    user = make_user(staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_article"))
-    return user
 
 
 def test_non_staff_user_cannot_preview_a_draft(client):
