@@ -14,6 +14,7 @@ from .widgets import CommentFormRenderer
 
 BODY_MIN_LENGTH = 2
 CONTROL_CHARACTERS = "Please remove the invisible control characters from this field."
+NOTHING_VISIBLE = "Please type something readers can see: this holds only invisible characters."
 TOO_FAST = (
     "That was quicker than we expect from a person. Please check your comment and send it "
     "again: your text is kept below."
@@ -33,6 +34,11 @@ def has_control_characters(value, allowed=frozenset()):
     return any(unicodedata.category(char) == "Cc" and char not in allowed for char in value)
 
 
+def has_visible_characters(value):
+    """A letter, digit, punctuation mark or symbol: not only zero-width or combining marks."""
+    return any(unicodedata.category(char)[0] in "LNPS" for char in value)
+
+
 def sign_started(article_pk):
     """When the form was shown, signed so a bot cannot claim it waited."""
     return signing.dumps([article_pk, time.time()], salt=STARTED_SALT, compress=False)
@@ -47,11 +53,20 @@ class NoControlCharactersMixin:
             raise forms.ValidationError(CONTROL_CHARACTERS, code="control_characters")
 
 
-class TextField(NoControlCharactersMixin, forms.CharField):
+class VisibleTextMixin(NoControlCharactersMixin):
+    """Shown to readers, so there must be something to see (a name, a comment)."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not has_visible_characters(value):
+            raise forms.ValidationError(NOTHING_VISIBLE, code="nothing_visible")
+
+
+class TextField(VisibleTextMixin, forms.CharField):
     pass
 
 
-class BodyField(NoControlCharactersMixin, forms.CharField):
+class BodyField(VisibleTextMixin, forms.CharField):
     allowed_controls = frozenset(BODY_ALLOWED_CONTROLS)
 
 

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from comments.captcha import add_to_pool, refill_pool
-from comments.forms import BODY_ALLOWED_CONTROLS, sign_started
+from comments.forms import BODY_ALLOWED_CONTROLS, has_visible_characters, sign_started
 from comments.models import Comment
 from tests.factories import make_article, make_comment
 from tests.hostile import (
@@ -78,7 +78,8 @@ def fresh_question():
 
 
 def typed(alphabet_excluded, *, min_size, max_size, allowed=""):
-    """Text a person could type into the field: any characters but control ones."""
+    """Text a person could type into the field: any characters but control ones, and
+    something to see (not only zero-width or combining marks)."""
     characters = st.characters(exclude_categories=alphabet_excluded, include_characters=allowed)
     return st.one_of(
         st.text(characters, max_size=max_size),
@@ -86,7 +87,9 @@ def typed(alphabet_excluded, *, min_size, max_size, allowed=""):
             st.one_of(st.sampled_from(PRINTABLE_PIECES), st.text(characters, max_size=8)),
             max_size=10,
         ).map("".join),
-    ).filter(lambda text: min_size <= len(text.strip()) <= max_size)
+    ).filter(
+        lambda text: min_size <= len(text.strip()) <= max_size and has_visible_characters(text)
+    )
 
 
 VALID_NAMES = typed(["Cc", "Cs"], min_size=1, max_size=100)

@@ -6,7 +6,7 @@ import pytest
 from django.forms.renderers import get_default_renderer
 from django.test import Client
 
-from comments.forms import CONTROL_CHARACTERS, CommentForm
+from comments.forms import CONTROL_CHARACTERS, NOTHING_VISIBLE, CommentForm
 from comments.models import Comment
 from tests.factories import make_article, post_url
 
@@ -148,6 +148,20 @@ def test_control_characters_are_refused_with_a_message(article, field, char):
     errors = form(article, **{field: value}).errors[field]
 
     assert CONTROL_CHARACTERS in errors or "Enter a valid" in errors[0]
+
+
+@pytest.mark.parametrize("field", ["name", "body"])
+@pytest.mark.parametrize("invisible", ["\u200b\u200b", "\u200d\ufeff\u2060", "\u0301\u0301"])
+def test_a_name_or_comment_of_only_invisible_characters_is_refused(article, field, invisible):
+    assert form(article, **{field: invisible}).errors[field] == [NOTHING_VISIBLE]
+
+
+@pytest.mark.parametrize("value", ["李", "١٢", "🙂 Hi", "Zoë\u200d", ":-)"])
+def test_any_script_digit_emoji_or_punctuation_is_visible(article, value):
+    bound = form(article, name=value, body=value * 2)
+
+    assert "name" not in bound.errors
+    assert "body" not in bound.errors
 
 
 def test_line_breaks_and_tabs_are_fine_in_the_body(article):
