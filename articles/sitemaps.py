@@ -41,7 +41,9 @@ class SectionSitemap(Sitemap):
     priority = 0.6
 
     def items(self):
-        return Section.objects.all()
+        """Only sections with something public: an empty list page is nothing to index."""
+        public = Article.objects.published().filter(section=OuterRef("pk"))
+        return Section.objects.filter(Exists(public)).order_by("order", "name")
 
 
 class AuthorSitemap(Sitemap):

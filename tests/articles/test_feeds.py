@@ -81,6 +81,15 @@ def test_sitemap_of_authors_skips_authors_without_public_articles(client, articl
     assert draft_author.get_absolute_url() not in xml
 
 
+def test_sitemap_of_sections_skips_sections_without_public_articles(client, articles):
+    empty = make_section(name="Weather", slug="weather")
+    only_drafts = make_draft(section=make_section(name="Soon", slug="soon")).section
+    xml = client.get("/sitemap-sections.xml").content.decode()
+    assert articles["public"].section.get_absolute_url() in xml
+    assert empty.get_absolute_url() not in xml
+    assert only_drafts.get_absolute_url() not in xml
+
+
 def test_large_archive_spreads_over_several_sitemap_pages(client, articles, monkeypatch):
     monkeypatch.setattr(ArticleSitemap, "limit", 1)
     make_article(title="Second public story", section=articles["public"].section)
