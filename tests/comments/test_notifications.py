@@ -11,7 +11,7 @@ from comments import services
 from comments.forms import sign_started
 from comments.models import Comment
 from comments.notifications import comment_for_token, unsubscribe_token
-from tests.factories import make_comment, make_moderator, make_user
+from tests.factories import make_article, make_comment, make_moderator, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +253,41 @@ class TestUnsubscribe:
 
         assert "private@example.com" not in response.content.decode()
         assert "private" not in unsubscribe_token(comment)
+
+
+class TestEmailsArePlainText:
+    """Emails are text/plain: what editors and readers wrote arrives as they wrote it."""
+
+    TITLE = 'Q&A: "Fish" <and> chips'
+
+    def test_held_comment_email_keeps_the_title_and_the_comment_as_written(
+        self, moderators, settings, django_capture_on_commit_callbacks
+    ):
+        settings.SITE_NAME = "Fish & Chips News"
+        article = make_article(title=self.TITLE)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article, name="Tom & Jerry", body='Is 1 < 2 & "yes"?')
+
+        [message] = mail.outbox
+        subject = f"[Fish & Chips News] Comment awaiting moderation on “{self.TITLE}”"
+        assert message.subject == subject
+        assert self.TITLE in message.body
+        assert "From: Tom & Jerry" in message.body
+        assert 'Is 1 < 2 & "yes"?' in message.body
+
+    def test_published_email_keeps_the_title_and_the_name_as_written(
+        self, django_capture_on_commit_callbacks
+    ):
+        article = make_article(title=self.TITLE)
+        comment = make_comment(
+            article, name="Tom & Jerry", status=Status.PENDING, notify_on_publish=True
+        )
+
+        with django_capture_on_commit_callbacks(execute=True):
+            services.approve(comment, by=make_moderator())
+
+        [message] = mail.outbox
+        assert message.subject == f"Your comment on “{self.TITLE}” is published"
+        assert "Hello Tom & Jerry," in message.body
+        assert self.TITLE in message.body
