@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from comments.management import arguments
 from comments.privacy import clear_old_connection_data
 
 
@@ -12,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--days", type=int, help="Override COMMENTS_IP_RETENTION_DAYS for this run."
+            "--days", type=arguments.days, help="Override COMMENTS_IP_RETENTION_DAYS for this run."
         )
 
     def handle(self, *args, days, **options):

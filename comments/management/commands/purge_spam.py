@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from comments.management import arguments
 from comments.models import Comment
 
 
@@ -37,7 +38,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--older-than", type=int, default=30, metavar="DAYS", help="Default: 30 days."
+            "--older-than",
+            type=arguments.days,
+            default=30,
+            metavar="DAYS",
+            help="Default: 30 days.",
         )
         parser.add_argument("--dry-run", action="store_true", help="Count, delete nothing.")
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from comments.captcha import refill_pool
+from comments.management import arguments
 
 
 class Command(BaseCommand):
@@ -11,7 +12,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--size", type=int, default=None, help="Questions wanted in the pool.")
+        parser.add_argument(
+            "--size", type=arguments.pool_size, default=None, help="Questions wanted in the pool."
+        )
 
     def handle(self, *args, size, **options):
         size = settings.COMMENTS_CAPTCHA_POOL_SIZE if size is None else size
