@@ -389,6 +389,22 @@ class TestArticleAdmin:
         with django_assert_max_num_queries(len(few.captured_queries)):
             editor_client.get("/admin/articles/article/")
 
+    def test_pending_counts_are_read_for_the_listed_articles_only(
+        self, editor_client, django_assert_max_num_queries
+    ):
+        """Not joined and grouped over every article: the paginator's count and the date
+        hierarchy would carry the join too, over every comment on the site."""
+        make_comment(make_article(), status=Status.PENDING)
+
+        with django_assert_max_num_queries(20) as queries:
+            editor_client.get("/admin/articles/article/")
+
+        statements = [query["sql"] for query in queries.captured_queries]
+        assert not [sql for sql in statements if 'JOIN "comments_comment"' in sql]
+        counts = [sql for sql in statements if 'COUNT(*) AS "__count" FROM "articles_' in sql]
+        assert counts, "the paginator counts the articles"
+        assert not [sql for sql in counts if "comments_comment" in sql]
+
     def test_article_page_lists_its_comments_read_only(self, editor_client, article):
         comment = make_comment(article, status=Status.SPAM, body="Buy cheap things")
 
