@@ -423,9 +423,14 @@ class LatestCommentsFormSet(BaseInlineFormSet):
     """The newest comments only: an article with thousands would make its page unusable."""
 
     def get_queryset(self):
-        return (
-            super().get_queryset().order_by("-created_at", "-pk")[:LATEST_COMMENTS_ON_ARTICLE_PAGE]
-        )
+        """Read once: the formset indexes its queryset per form, and a slice not yet read
+        would ask the database again for every comment (LIMIT 1 OFFSET n)."""
+        if not hasattr(self, "_latest"):
+            latest = super().get_queryset().order_by("-created_at", "-pk")
+            self._latest = latest[:LATEST_COMMENTS_ON_ARTICLE_PAGE]
+            for comment in self._latest:
+                comment.article = self.instance  # each row's title names it, from memory
+        return self._latest
 
 
 class ArticleCommentInline(admin.TabularInline):

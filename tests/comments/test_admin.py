@@ -414,6 +414,21 @@ class TestArticleAdmin:
         assert "comment-status-spam" in html
         assert f"/admin/comments/comment/{comment.pk}/change/" in html
 
+    def test_article_page_query_count_does_not_grow_with_its_latest_comments(
+        self, editor_client, article, django_assert_max_num_queries
+    ):
+        url = f"/admin/articles/article/{article.pk}/change/"
+        make_comment(article)
+        with django_assert_max_num_queries(20) as one:
+            editor_client.get(url)
+        for _ in range(19):
+            make_comment(article)
+
+        with django_assert_max_num_queries(len(one.captured_queries)):
+            response = editor_client.get(url)
+
+        assert response.content.decode().count("/admin/comments/comment/") >= 20
+
     def test_pending_link_opens_that_articles_queue(self, editor_client):
         busy, other = make_article(), make_article()
         mine = make_comment(busy, status=Status.PENDING)
