@@ -132,6 +132,9 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["created_at", "id"]
     list_per_page = 100
+    # "All (n)" in the status filter already says it; counting a million rows again costs
+    # 50 to 140 ms on every filtered page.
+    show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # the status filter always shows its counts
     actions = [
         "approve_selected",

@@ -167,6 +167,24 @@ class TestQueue:
 
         assert len(response.context["cl"].result_list) == 500
 
+    def test_the_queue_counts_the_whole_table_once_in_the_status_filter(
+        self, moderator_client, article, django_assert_max_num_queries
+    ):
+        make_comment(article, status=Status.PENDING)
+        make_comment(article, status=Status.APPROVED)
+
+        with django_assert_max_num_queries(14) as queries:
+            html = moderator_client.get(QUEUE).content.decode()
+
+        unfiltered = [
+            query["sql"]
+            for query in queries.captured_queries
+            if query["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "comments_comment"')
+            and "WHERE" not in query["sql"]
+        ]
+        assert unfiltered == []
+        assert "All (2)" in html
+
 
 class TestBulkDecisions:
     def test_approve_in_bulk_with_the_usual_message(self, moderator_client, moderator, article):
