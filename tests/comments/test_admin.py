@@ -6,7 +6,9 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.db.models.fields.files import FieldFile
+from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
 from comments.models import Comment
@@ -123,6 +125,28 @@ class TestQueue:
         for query in ("needle@", "198.51.100.7", found.body):
             response = moderator_client.get(QUEUE, {"q": query})
             assert list(response.context["cl"].result_list) == [found], query
+
+    @pytest.mark.parametrize(
+        ("query", "field", "value"),
+        [
+            ("Needle@Example.com", "email", "needle@example.com"),
+            (" 198.51.100.7 ", "ip_address", "198.51.100.7"),
+            ("2001:DB8::7", "ip_address", "2001:db8::7"),
+        ],
+    )
+    def test_a_whole_address_finds_that_commenter_through_its_index(
+        self, moderator_client, article, query, field, value
+    ):
+        found = make_comment(article, status=Status.PENDING, **{field: value})
+        make_comment(article, status=Status.PENDING, body=f"Write to {value} for help.")
+        lookalike = "x" + value if field == "email" else value.replace("7", "70")
+        make_comment(article, status=Status.PENDING, **{field: lookalike})
+
+        with CaptureQueriesContext(connection) as queries:
+            response = moderator_client.get(QUEUE, {"q": query})
+
+        assert list(response.context["cl"].result_list) == [found]
+        assert not [query for query in queries if " LIKE " in query["sql"].upper()]
 
     def test_filter_by_article_section(self, moderator_client):
         sport = make_section(name="Sport", slug="sport")
