@@ -75,6 +75,18 @@ def test_backup_never_overwrites_an_existing_file(live_database, tmp_path):
     assert existing.read_bytes() == b"an older backup"
 
 
+def test_backup_to_a_place_that_cannot_hold_it_says_so_without_a_traceback(live_database, tmp_path):
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file, not a folder")
+    target = not_a_folder / "copy.sqlite3"
+
+    result = backup(str(target), database_url=f"sqlite:///{live_database}")
+
+    assert result.returncode != 0
+    assert f"Could not write the backup to {target}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_backup_on_postgresql_points_at_pg_dump(tmp_path):
     result = backup(
         str(tmp_path / "copy"), database_url="postgres://postgres@127.0.0.1:5432/anything"

@@ -40,11 +40,17 @@ class Command(BaseCommand):
             raise CommandError(f"No SQLite database file at {source}.")
 
         target = self.target_path(destination, source)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        cannot_write = f"Could not write the backup to {target}: {{}}"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CommandError(cannot_write.format(error)) from error
         partial = target.with_name(f".{target.name}.partial")
         try:
             self.copy(source, partial)
             os.replace(partial, target)
+        except (OSError, sqlite3.Error) as error:
+            raise CommandError(cannot_write.format(error)) from error
         finally:
             partial.unlink(missing_ok=True)
         size_mb = target.stat().st_size / 1_000_000
