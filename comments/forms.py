@@ -39,6 +39,13 @@ def has_visible_characters(value):
     return any(unicodedata.category(char)[0] in "LNPS" for char in value)
 
 
+def is_comment_id(raw):
+    """Whether `raw` is a comment's id as the site writes it: ASCII digits, few enough for
+    the database's integers. str.isdigit() alone takes "²"; int() alone reads "1.0", " 1",
+    "+1" and an Arabic-Indic "1" as 1. The reply link (?replyto=) and a send check it alike."""
+    return raw.isascii() and raw.isdigit() and len(raw) < 20
+
+
 def sign_started(article_pk):
     """When the form was shown, signed so a bot cannot claim it waited."""
     return signing.dumps([article_pk, time.time()], salt=STARTED_SALT, compress=False)
@@ -76,6 +83,15 @@ class EmailField(NoControlCharactersMixin, forms.EmailField):
 
 class WebsiteField(NoControlCharactersMixin, forms.URLField):
     default_validators = [URLValidator(schemes=["http", "https"])]
+
+
+class ReplyTargetField(forms.IntegerField):
+    """The hidden `parent` input: a comment's id, in the one spelling the form writes."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not is_comment_id(str(value)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 class CommentForm(forms.Form):
@@ -119,7 +135,7 @@ class CommentForm(forms.Form):
         label="Answer the math question",
         help_text="Type the answer as a number, for example 12.",
     )
-    parent = forms.IntegerField(
+    parent = ReplyTargetField(
         required=False,
         widget=forms.HiddenInput,
         min_value=1,
@@ -184,7 +200,7 @@ class CommentForm(forms.Form):
         initial.update({name: bool(data.get(name)) for name in TYPED_CHECKBOXES})
         form = cls(article=article, initial=initial, visible_parents=visible_parents)
         raw_parent = data.get("parent", "")
-        if raw_parent.isascii() and raw_parent.isdigit() and len(raw_parent) < 20:
+        if is_comment_id(raw_parent):
             form.parent_comment = visible_parents.get(int(raw_parent))
         form.initial["parent"] = form.parent_comment.pk if form.parent_comment else None
         return form

@@ -9,7 +9,7 @@ question, reply target, errors, remembered name).
 from django import template
 from django.template.loader import render_to_string
 
-from comments.forms import CommentForm
+from comments.forms import CommentForm, is_comment_id
 from comments.moderation import comments_open
 from comments.rendering import render_comments
 from comments.thread import (
@@ -66,7 +66,7 @@ def comments_section(context, article):
 def _reply_target(request, article):
     """The approved comment named by ?replyto=<id> (the no-JavaScript reply link)."""
     raw = request.GET.get("replyto", "") if request else ""
-    if raw.isascii() and raw.isdigit() and len(raw) < 20:  # "²" is a digit to isdigit() only
+    if is_comment_id(raw):
         return VisibleComments(article).get(int(raw))
     return None
 

@@ -275,6 +275,32 @@ def test_reply_to_a_comment_readers_cannot_see_is_refused_with_text_kept(
     assert not Comment.objects.filter(body="My reply, kept.").exists()
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "{pk}.0",
+        " {pk} ",
+        "+{pk}",
+        "{arabic_indic}",
+        "{pk:0>20}",
+    ],
+)
+def test_reply_target_spelled_other_than_the_form_writes_it_is_refused(
+    client, article, fill_form, spelling
+):
+    """The form writes a comment's id in ASCII digits; the reply link (?replyto=) takes only
+    those, and so does a send. int() would also read "1.0", "+1" or an Arabic-Indic "1" as 1."""
+    parent = make_comment(article)
+    arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in str(parent.pk))
+    value = spelling.format(pk=parent.pk, arabic_indic=arabic_indic)
+
+    response = client.post(post_url(article), fill_form(article, parent=value, body="Kept."))
+
+    assert response.status_code == 400
+    assert BAD_PARENT in response.content.decode()
+    assert not Comment.objects.filter(body="Kept.").exists()
+
+
 def test_reply_to_an_approved_comment_under_a_rejected_one_is_refused(client, article, fill_form):
     rejected = make_comment(article, status=Comment.Status.REJECTED)
     hidden_reply = make_comment(article, parent=rejected)
