@@ -140,9 +140,10 @@ def test_a_reply_with_an_error_comes_back_under_its_comment(page, live_server):
     form.evaluate("respond => respond.querySelector('form').noValidate = true")
     form.get_by_role("button", name="Post Comment").click()
 
+    # The summary first: until the answer is in, the form under the comment is the sent one.
+    expect(page.locator("#comment-errors")).to_be_focused()
     form = page.locator(f"#comment-{parent.pk} #respond")
     expect(form.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
-    expect(page.locator("#comment-errors")).to_be_focused()
     expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
         "It runs hourly now."
     )

@@ -111,6 +111,9 @@ def test_comment_form_fits_and_works(live_server, discussion, screenshot_dir, sc
     expect(page).to_have_url(re.compile(r"#comment-\d+$"))
     reply = Comment.objects.get(name="Mary Somerville")
     assert reply.parent == deepest
+    # The URL is the new page's from its first byte: measured before its stylesheet is in,
+    # the long link in the thread would run off the screen.
+    page.wait_for_load_state()
     assert_fits(page)
     page.screenshot(path=screenshot_dir / f"awaiting-moderation-{name}.png", full_page=True)
 
