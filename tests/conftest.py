@@ -1,4 +1,5 @@
 import os
+from datetime import UTC, datetime
 
 import hypothesis
 import pytest
@@ -90,6 +91,19 @@ def _test_settings(settings, tmp_path):
     settings.STATIC_ROOT.mkdir()
     # Whole-page caching has its own tests (tests/test_caching*.py); elsewhere pages render.
     settings.READER_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def reader_cache(settings):
+    """Whole-page caching on, for the tests that need a page served from the cache.
+
+    A page stored now ends at midnight, local time (the date in the masthead): a test in the
+    last second before it would store nothing, and one spanning it would lose its copy. The
+    site runs in a zone where it is now about noon, so midnight is always hours away."""
+    settings.READER_CACHE_SECONDS = 600
+    hours_ahead = 12 - datetime.now(UTC).hour
+    # POSIX signs in Etc/ names: Etc/GMT-3 is three hours ahead of UTC.
+    settings.TIME_ZONE = f"Etc/GMT{-hours_ahead:+d}"
 
 
 @pytest.fixture(scope="session", autouse=True)

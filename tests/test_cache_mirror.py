@@ -380,7 +380,7 @@ def test_with_redis_down_mirrored_keys_fail_open_like_the_others(caplog):
 
 @pytest.mark.django_db
 def test_a_cached_article_page_is_served_without_a_round_trip_to_redis(
-    settings, prefix, round_trips
+    settings, reader_cache, prefix, round_trips
 ):
     settings.CACHES = {
         "default": {
@@ -389,7 +389,6 @@ def test_a_cached_article_page_is_served_without_a_round_trip_to_redis(
             "KEY_PREFIX": prefix,
         }
     }
-    settings.READER_CACHE_SECONDS = 600
     refill_pool(5)
     article = make_article(title="The hot story")
     for _ in range(2):  # rendered and stored; served, drawing the captcha pool sample

@@ -45,8 +45,7 @@ FEED = "/feeds/rss/"
 
 
 @pytest.fixture(autouse=True)
-def _site(settings):
-    settings.READER_CACHE_SECONDS = 600  # tests/conftest.py turns the page cache off elsewhere
+def _site(settings, reader_cache):
     refill_pool(20)
     settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
 

@@ -150,9 +150,8 @@ def test_a_reply_with_an_error_comes_back_under_its_comment(page, live_server):
 
 
 @pytest.fixture
-def shared_copy(settings, browser, live_server):
+def shared_copy(reader_cache, browser, live_server):
     """The page cache on, and the article page already stored by an earlier reader."""
-    settings.READER_CACHE_SECONDS = 600
 
     def store(article):
         earlier_reader = browser.new_context()
