@@ -1,10 +1,11 @@
 """The per-process copy of mirrored Redis keys (newsroom.cache): never staler than a write.
 
 Two backend instances stand for two processes: each has its own connection pool and its own
-subscription. A real Redis (database 12, a key prefix per test process); nothing mocked.
+subscription. A real Redis (database 12, a key prefix per test); nothing mocked.
 """
 
 import os
+import secrets
 import signal
 import time
 import warnings
@@ -39,8 +40,10 @@ def _mirrored(monkeypatch):
 
 
 @pytest.fixture
-def prefix(worker_id):
-    prefix = f"mirror-test-{worker_id}"
+def prefix():
+    """A key space (and so a channel, and client names) of this test's own: database 12 is
+    not the run's REDIS_URL, and every checkout's test runs on this host share it."""
+    prefix = f"mirror-test-{secrets.token_hex(8)}"
     yield prefix
     raw = redis.Redis.from_url(REDIS_URL)
     keys = list(raw.scan_iter(match=f"{prefix}:*"))
