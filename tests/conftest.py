@@ -8,8 +8,10 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # Hypothesis: "ci" (the default) runs the 500 examples per property the hardening issue asks
-# for; HYPOTHESIS_PROFILE=dev runs 50 while iterating. Examples share the test's database and
-# client on purpose (data made once per test keeps 500 examples cheap), hence the health check.
+# for; HYPOTHESIS_PROFILE=dev runs 50 while iterating, and HYPOTHESIS_PROFILE=soak 5,000, to
+# shake out the rare draws an oracle gets wrong before CI does (run it on the property files:
+# it takes minutes each). Examples share the test's database and client on purpose (data made
+# once per test keeps 500 examples cheap), hence the health check.
 hypothesis.settings.register_profile(
     "ci",
     max_examples=500,
@@ -21,6 +23,9 @@ hypothesis.settings.register_profile(
     ],
 )
 hypothesis.settings.register_profile("dev", hypothesis.settings.get_profile("ci"), max_examples=50)
+hypothesis.settings.register_profile(
+    "soak", hypothesis.settings.get_profile("ci"), max_examples=5_000
+)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
