@@ -345,9 +345,14 @@ def forge_post(data, world):
     return post
 
 
-def flatten(values):
-    for value in values:
-        yield from value if isinstance(value, list) else [value]
+def multipart_size(fields):
+    """What Django counts against DATA_UPLOAD_MAX_MEMORY_SIZE in a multipart body: each
+    value, plus its field's name and 2 (as the "&" and "=" of a urlencoded one)."""
+    return sum(
+        len(name) + 2 + len(value.encode())
+        for name, values in fields.items()
+        for value in (values if isinstance(values, list) else [values])
+    )
 
 
 def checkbox(post, name):
@@ -381,7 +386,7 @@ def test_forged_missing_and_repeated_fields_never_fail_and_store_only_valid_comm
             post_url(target_pk), body, content_type="application/x-www-form-urlencoded"
         )
     else:
-        size = sum(len(value.encode()) for value in flatten(form_fields.values()))
+        size = multipart_size(form_fields)
         response = reader.post(post_url(target_pk), post.fields)
 
     created = Comment.objects.exclude(pk__in=before)
