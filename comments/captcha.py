@@ -178,7 +178,7 @@ class MathCaptchaWidget(CaptchaTextInput):
     def audio_url(self):
         if not settings.CAPTCHA_FLITE_PATH:
             return None
-        return reverse("comments:captcha-audio", kwargs={"key": self._key})
+        return reverse("captcha-audio", kwargs={"key": self._key})
 
     def render(self, name, value, attrs=None, renderer=None):
         # A question from the pool; the stock fetch_captcha_store() also reversed a URL on

@@ -10,14 +10,14 @@ app_name = "comments"
 urlpatterns = [
     path("post/<int:article_pk>/", views.post_comment, name="post"),
     path("token/", views.form_token, name="token"),
-    path("captcha/<str:key>/audio.wav", views.captcha_audio, name="captcha-audio"),
     path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
 ]
 
 # django-simple-captcha's pictures and its "new question" (under /captcha/, names unchanged:
-# the library reverses them), for reading only. Its audio view is left out: it ran flite at
-# every request and spelt our questions letter by letter; `captcha-audio` above speaks them.
+# the library reverses them), for reading only. Its audio address is ours: its own view ran
+# flite at every request and spelt our questions letter by letter.
 captcha_urlpatterns = [
+    re_path(r"^audio/(?P<key>\w+)\.wav$", views.captcha_audio, name="captcha-audio"),
     re_path(
         r"^image/(?P<key>\w+)/$",
         require_safe(captcha_views.captcha_image),

@@ -29,7 +29,7 @@ SECRET_IP = "203.0.113.77"
 SECRET_IPV6 = "2001:db8::77"
 SECRET_AGENT = "SecretAgent/7.7"
 LINK = re.compile(r"""(?:href|src|action)=["']([^"']+)["']|<loc>([^<]+)</loc>""")
-SKIPPED = ("/admin", "/static", "/captcha/image", "/captcha/audio", "/comments/captcha")
+SKIPPED = ("/admin", "/static", "/captcha/image", "/captcha/audio")
 
 
 @pytest.fixture(autouse=True)

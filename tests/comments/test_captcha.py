@@ -3,7 +3,6 @@
 import datetime
 import io
 import re
-import shutil
 
 import captcha.conf
 import pytest
@@ -97,7 +96,7 @@ def test_audio_link_only_when_flite_is_available(client, article, captcha_pool, 
     settings.CAPTCHA_FLITE_PATH = "/usr/bin/flite"
     page = client.get(article.get_absolute_url()).content.decode()
     key = form_values(page, "captcha_0")
-    assert f'href="/comments/captcha/{key}/audio.wav">Listen to the question</a>' in page
+    assert f'href="/captcha/audio/{key}.wav">Listen to the question</a>' in page
 
 
 @pytest.fixture
@@ -115,7 +114,7 @@ def test_audio_speaks_the_question_in_words(client, captcha_pool, fake_flite):
         challenge="five × 1 =", response="5", expiration=timezone.now() + POOL_ROW_LIFETIME
     )
 
-    response = client.get(f"/comments/captcha/{row.hashkey}/audio.wav")
+    response = client.get(f"/captcha/audio/{row.hashkey}.wav")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "audio/wav"
@@ -131,18 +130,18 @@ def test_audio_of_a_question_is_spoken_once_then_served_from_the_cache(
         CaptchaStore.objects.create(challenge="seven + 2 =", response="9", expiration=expires)
         for _ in range(2)
     )
-    assert client.get(f"/comments/captcha/{first.hashkey}/audio.wav").status_code == 200
+    assert client.get(f"/captcha/audio/{first.hashkey}.wav").status_code == 200
 
     fake_flite.write_text("#!/bin/sh\nexit 3\n")  # flite would fail from now on
-    response = client.get(f"/comments/captcha/{second.hashkey}/audio.wav")
+    response = client.get(f"/captcha/audio/{second.hashkey}.wav")
 
     assert response.status_code == 200
     assert response.content == b"RIFFseven plus two equals"
 
 
 def test_audio_of_an_unknown_question_is_gone(client, fake_flite):
-    assert client.get(f"/comments/captcha/{'a' * 40}/audio.wav").status_code == 410
-    assert client.get("/comments/captcha/not-a-key/audio.wav").status_code == 404
+    assert client.get(f"/captcha/audio/{'a' * 40}.wav").status_code == 410
+    assert client.get("/captcha/audio/not-a-key.wav").status_code == 404
 
 
 def test_audio_without_flite_is_404(client, settings, captcha_pool):
@@ -150,7 +149,7 @@ def test_audio_without_flite_is_404(client, settings, captcha_pool):
 
     key = captcha_pool.first().hashkey
 
-    assert client.get(f"/comments/captcha/{key}/audio.wav").status_code == 404
+    assert client.get(f"/captcha/audio/{key}.wav").status_code == 404
 
 
 def test_broken_flite_answers_503_not_500(client, captcha_pool, settings, tmp_path):
@@ -159,7 +158,7 @@ def test_broken_flite_answers_503_not_500(client, captcha_pool, settings, tmp_pa
     broken.chmod(0o755)
     settings.CAPTCHA_FLITE_PATH = str(broken)
 
-    response = client.get(f"/comments/captcha/{captcha_pool.first().hashkey}/audio.wav")
+    response = client.get(f"/captcha/audio/{captcha_pool.first().hashkey}.wav")
 
     assert response.status_code == 503
 
@@ -189,13 +188,17 @@ def test_refill_command_fills_the_pool(settings):
     assert "7 questions added" in out.getvalue()
 
 
-def test_only_our_audio_speaks_the_question(client, captcha_pool, settings, tmp_path):
-    """The library's own audio view ran flite at every request and spelt our questions
-    letter by letter; ours speaks them and runs flite once per question."""
-    settings.CAPTCHA_FLITE_PATH = shutil.which("flite") or "/usr/bin/flite"
-    key = captcha_pool.first().hashkey
+def test_a_new_question_comes_with_our_audio_in_words(client, captcha_pool, fake_flite):
+    """The library's "new question" names the audio address; there our view speaks the
+    question in words (the library's own ran flite at every request, spelling it out)."""
+    response = client.get("/captcha/refresh/", headers={"x-requested-with": "XMLHttpRequest"})
+    data = response.json()
+    challenge = CaptchaStore.objects.get(hashkey=data["key"]).challenge
 
-    assert client.get(f"/captcha/audio/{key}.wav").status_code == 404
+    audio = client.get(data["audio_url"])
+
+    assert data["audio_url"] == f"/captcha/audio/{data['key']}.wav"
+    assert audio.content == b"RIFF" + spoken_challenge(challenge).encode()
 
 
 @pytest.mark.parametrize(
