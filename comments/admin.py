@@ -311,7 +311,7 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
     def _decide(self, request, queryset, name):
         decision = DECISIONS[name]
         comments = list(queryset.select_related("article"))
-        changed = sum(decision.operation(comment, by=request.user) for comment in comments)
+        changed = services.moderate_many(comments, decision.target, by=request.user)
         message = f"{comments_phrase(changed)} {decision.done}."
         if unchanged := len(comments) - changed:
             verb = "was" if unchanged == 1 else "were"

@@ -1,9 +1,10 @@
 """Write-side operations on comments: storing a new one and every moderation decision.
 
-`approve`, `unapprove`, `reject` and `mark_spam` are the only code that changes a stored
-comment's status. Each records who decided and when, writes an admin LogEntry, recounts the
-article's visible comments, and after the commit invalidates cached threads and sends what
-must be sent. Acting on a comment already in the requested state changes and logs nothing.
+`approve`, `unapprove`, `reject` and `mark_spam`, and `moderate_many` for the admin's bulk
+actions, are the only code that changes a stored comment's status. Each records who decided
+and when, writes an admin LogEntry, recounts the article's visible comments, and after the
+commit invalidates cached threads and sends what must be sent. Acting on a comment already
+in the requested state changes and logs nothing.
 """
 
 from functools import partial
@@ -49,30 +50,50 @@ def mark_spam(comment, *, by):
 
 def _moderate(comment, status, *, by):
     """Move the comment to `status`; True if it changed, False if it was already there."""
+    return moderate_many([comment], status, by=by) == 1
+
+
+def moderate_many(comments, status, *, by):
+    """Move the comments to `status` in one transaction; how many changed.
+
+    The admin's bulk actions decide a hundred comments at a time: each article is locked
+    and recounted once, and the log entries are written together, rather than all of it
+    once per comment.
+    """
+    comments = list(comments)
     with transaction.atomic():
         # Decisions on one article's comments queue up behind this lock, so each recount
         # sees the outcome of the others (PostgreSQL; SQLite serialises writers anyway).
-        Article.objects.select_for_update().filter(pk=comment.article_id).values_list("pk").get()
-        now = timezone.now()
-        # The condition makes concurrent identical decisions collapse into one change.
-        changed = (
-            Comment.objects.filter(pk=comment.pk)
+        # Locked in id order, so two bulk decisions never wait for each other in a circle.
+        article_ids = sorted({comment.article_id for comment in comments})
+        list(Article.objects.select_for_update().filter(pk__in=article_ids).order_by("pk"))
+        # Under the locks no other decision can move these comments: an identical decision
+        # taken at the same moment finds them already there, changes and logs nothing.
+        to_change = set(
+            Comment.objects.filter(pk__in=[comment.pk for comment in comments])
             .exclude(status=status)
-            .update(status=status, moderated_by=by, moderated_at=now)
+            .values_list("pk", flat=True)
         )
+        changed = [comment for comment in comments if comment.pk in to_change]
         if not changed:
-            return False
-        comment.status, comment.moderated_by, comment.moderated_at = status, by, now
+            return 0
+        now = timezone.now()
+        Comment.objects.filter(pk__in=to_change).update(
+            status=status, moderated_by=by, moderated_at=now
+        )
+        for comment in changed:
+            comment.status, comment.moderated_by, comment.moderated_at = status, by, now
         LogEntry.objects.log_actions(
             user_id=by.pk,
-            queryset=[comment],
+            queryset=changed,
             action_flag=CHANGE,
             change_message=LOG_MESSAGES[status],
-            single_object=True,
         )
-        refresh_comment_count(comment.article_id)
-        _after_commit(comment)
-    return True
+        for article_id in sorted({comment.article_id for comment in changed}):
+            refresh_comment_count(article_id)
+        for comment in changed:
+            _after_commit(comment)
+    return len(changed)
 
 
 def _after_commit(comment, *, new=False):

@@ -237,6 +237,30 @@ class TestBulkDecisions:
         assert any(m.startswith(message) for m in messages_of(response))
         assert {status_of(c) for c in comments} == {end}
 
+    def test_a_bulk_decision_costs_the_same_queries_for_3_or_30_comments(
+        self, moderator_client, moderator, article
+    ):
+        """Each article locked, recounted and logged once per action, not once per comment."""
+        other_article = make_article()
+        queries = {}
+        for size in (3, 30):
+            comments = [
+                make_comment(choice, status=Status.PENDING)
+                for choice in [article, other_article] * size
+            ][:size]
+            with CaptureQueriesContext(connection) as captured:
+                response = moderator_client.post(
+                    QUEUE,
+                    {"action": "approve_selected", "_selected_action": [c.pk for c in comments]},
+                )
+            queries[size] = len(captured)
+            assert response.status_code == 302
+            assert {status_of(c) for c in comments} == {Status.APPROVED}
+
+        assert queries[30] == queries[3]
+        assert LogEntry.objects.filter(user=moderator).count() == 33
+        assert Article.objects.get(pk=article.pk).comment_count == 2 + 15
+
     def test_comments_already_in_that_state_are_counted_apart(self, moderator_client, article):
         pending = make_comment(article, status=Status.PENDING)
         approved = make_comment(article, status=Status.APPROVED)
