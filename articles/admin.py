@@ -6,7 +6,9 @@ from .models import Article, Author, Section, Tag
 
 # Django's date hierarchy computes the end of the chosen year, month or day; past 9998 that
 # overflows datetime (a 500), and a year 1 in a time zone east of UTC falls before year 1.
-DATE_HIERARCHY_YEARS = range(2, 9999)
+# A month or day too big for a C integer overflows too (OverflowError, which it does not
+# catch); a wrong one that fits (13) it answers itself.
+DATE_HIERARCHY_RANGES = {"year": range(2, 9999), "month": range(1, 13), "day": range(1, 32)}
 # Each search word adds a condition per search field: SQLite gives up near 1,000 (a 500), and
 # refuses LIKE patterns over 50,000 bytes. A whole comment (5,000 characters) still fits.
 ADMIN_SEARCH_MAX_WORDS = 50
@@ -20,12 +22,13 @@ class HandMadeUrlsMixin:
     def lookup_allowed(self, lookup, value, request):
         if "\x00" in value:  # PostgreSQL refuses NUL in text
             return False
-        if self.date_hierarchy and lookup == f"{self.date_hierarchy}__year":
+        part = lookup.removeprefix(f"{self.date_hierarchy}__") if self.date_hierarchy else None
+        if part in DATE_HIERARCHY_RANGES and part != lookup:
             try:
-                if int(value) not in DATE_HIERARCHY_YEARS:
+                if int(value) not in DATE_HIERARCHY_RANGES[part]:
                     return False
             except ValueError:
-                pass  # the admin itself answers "?e=1" for a year that is not a number
+                pass  # the admin itself answers "?e=1" for a date that is not a number
         return super().lookup_allowed(lookup, value, request)
 
     def get_search_results(self, request, queryset, search_term):

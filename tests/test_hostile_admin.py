@@ -141,6 +141,8 @@ def test_nul_in_an_article_filter_is_refused_not_a_server_error(editor_client, p
         "created_at__year=9999&created_at__month=12&created_at__day=31",
         "created_at__year=%D9%A9%D9%A9%D9%A9%D9%A9",  # 9999 in Arabic-Indic digits
         "created_at__year=1",
+        "created_at__year=2026&created_at__month=2200000000",  # past a C int: OverflowError
+        "created_at__year=2026&created_at__month=1&created_at__day=99999999999",
     ],
 )
 def test_date_hierarchy_at_the_ends_of_time_is_refused_not_a_server_error(
@@ -179,6 +181,15 @@ def test_date_hierarchy_still_narrows_to_a_year(moderator_client, comments):
 def test_a_huge_admin_search_is_bounded_not_a_server_error(editor_client, q):
     for url in (COMMENT_QUEUE, ARTICLE_LIST):
         assert editor_client.get(url, {"q": q}).status_code == 200
+
+
+@pytest.mark.parametrize("q", ["a\x00b@example.com", "fe80::1%eth0", "203.0.113.9\x00"])
+def test_an_address_search_the_database_cannot_read_is_no_server_error(moderator_client, q):
+    """A NUL (PostgreSQL refuses it in text) or an IPv6 zone (not an inet) in what looks
+    like a whole address."""
+    response = moderator_client.get(COMMENT_QUEUE, {"q": q, "status": "all"})
+
+    assert_answered_cleanly(response)
 
 
 def test_a_long_admin_search_still_finds_a_whole_comment(moderator_client, comments):
