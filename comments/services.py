@@ -91,26 +91,15 @@ def moderate_many(comments, status, *, by):
         )
         for article_id in sorted({comment.article_id for comment in changed}):
             refresh_comment_count(article_id)
-        for comment in changed:
-            _after_commit(comment)
+            transaction.on_commit(partial(comments_cache.invalidate_article, article_id))
+        if status == Comment.Status.APPROVED:
+            for comment in changed:
+                if comment.notify_on_publish:
+                    transaction.on_commit(
+                        partial(notifications.notify_commenter_of_approval.enqueue, comment.pk),
+                        robust=True,
+                    )
     return len(changed)
-
-
-def _after_commit(comment, *, new=False):
-    if new and comment.status != Comment.Status.APPROVED:
-        # Readers cannot see it: their cached pages stay; only the moderators' count moves.
-        transaction.on_commit(comments_cache.forget_pending_count)
-    else:
-        transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))
-    if new and comment.status == Comment.Status.PENDING:
-        transaction.on_commit(
-            partial(notifications.notify_moderators_of_held_comment.enqueue, comment.pk),
-            robust=True,
-        )
-    elif not new and comment.status == Comment.Status.APPROVED and comment.notify_on_publish:
-        transaction.on_commit(
-            partial(notifications.notify_commenter_of_approval.enqueue, comment.pk), robust=True
-        )
 
 
 def comment_stored(comment):
@@ -121,7 +110,15 @@ def comment_stored(comment):
     """
     if comment.status == Comment.Status.APPROVED:
         refresh_comment_count(comment.article_id)
-    _after_commit(comment, new=True)
+        transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))
+    else:
+        # Readers cannot see it: their cached pages stay; only the moderators' count moves.
+        transaction.on_commit(comments_cache.forget_pending_count)
+    if comment.status == Comment.Status.PENDING:
+        transaction.on_commit(
+            partial(notifications.notify_moderators_of_held_comment.enqueue, comment.pk),
+            robust=True,
+        )
 
 
 def visible_comment_count(article_id):
