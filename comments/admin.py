@@ -74,14 +74,14 @@ def comments_phrase(count):
 
 
 class StatusFilter(admin.SimpleListFilter):
-    """Opens on the pending queue; "All" shows everything. Counts come from one GROUP BY."""
+    """Opens on the pending queue; "All" shows everything. Each choice shows its count."""
 
     title = "status"
     parameter_name = "status"
     ALL = "all"
 
     def lookups(self, request, model_admin):
-        counts = dict(Comment.objects.order_by().values_list("status").annotate(count=Count("id")))
+        counts = comments_cache.status_counts()
         self.total = sum(counts.values())
         return [
             (value, f"{label} ({counts.get(value, 0)})") for value, label in Comment.Status.choices
@@ -137,7 +137,6 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
         "commenter's comments at once."
     )
     date_hierarchy = "created_at"
-    ordering = ["created_at", "id"]
     list_per_page = 100
     # "All (n)" in the status filter already says it; counting a million rows again costs
     # 50 to 140 ms on every filtered page.
@@ -202,6 +201,15 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
         if self.has_moderate_permission(request):
             return self.list_display
         return [column for column in self.list_display if column != "quick_actions"]
+
+    def get_ordering(self, request):
+        """The queue is worked oldest first; every other list opens on the newest comments,
+        the ones a moderator looks for there (at a million comments, a last page reached
+        through OFFSET takes seconds)."""
+        status = request.GET.get(StatusFilter.parameter_name) or Comment.Status.PENDING
+        if status == Comment.Status.PENDING:
+            return ["created_at", "id"]
+        return ["-created_at", "-id"]
 
     # Search -----------------------------------------------------------------------------
 

@@ -8,12 +8,14 @@ decision bumps it, so the next request renders afresh and no stale thread is eve
 import time
 
 from django.core.cache import cache
+from django.db.models import Count
 
 from articles import page_cache
 from comments.models import Comment
 
 PENDING_COUNT_KEY = "comments:pending-count"
-PENDING_COUNT_SECONDS = 60
+STATUS_COUNTS_KEY = "comments:status-counts"
+MODERATION_COUNTS_SECONDS = 60
 
 
 def _thread_key(article_id):
@@ -50,11 +52,11 @@ def invalidate_article(article_id):
     """Everything that shows comments or counts them changed for this article."""
     bump_thread_version(article_id)
     page_cache.bump_content_version()
-    forget_pending_count()
+    forget_moderation_counts()
 
 
-def forget_pending_count():
-    cache.delete(PENDING_COUNT_KEY)
+def forget_moderation_counts():
+    cache.delete_many([PENDING_COUNT_KEY, STATUS_COUNTS_KEY])
 
 
 def pending_count():
@@ -62,5 +64,18 @@ def pending_count():
     count = cache.get(PENDING_COUNT_KEY)
     if count is None:
         count = Comment.objects.pending().count()
-        cache.set(PENDING_COUNT_KEY, count, PENDING_COUNT_SECONDS)
+        cache.set(PENDING_COUNT_KEY, count, MODERATION_COUNTS_SECONDS)
     return count
+
+
+def status_counts():
+    """Comments per status, for the moderators' filter; cached like the pending count.
+
+    One GROUP BY over every comment: a tenth of a second at a million, on every page of
+    the moderation queue otherwise.
+    """
+    counts = cache.get(STATUS_COUNTS_KEY)
+    if counts is None:
+        counts = dict(Comment.objects.order_by().values_list("status").annotate(count=Count("id")))
+        cache.set(STATUS_COUNTS_KEY, counts, MODERATION_COUNTS_SECONDS)
+    return counts

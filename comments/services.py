@@ -113,7 +113,7 @@ def comment_stored(comment):
         transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))
     else:
         # Readers cannot see it: their cached pages stay; only the moderators' count moves.
-        transaction.on_commit(comments_cache.forget_pending_count)
+        transaction.on_commit(comments_cache.forget_moderation_counts)
     if comment.status == Comment.Status.PENDING:
         transaction.on_commit(
             partial(notifications.notify_moderators_of_held_comment.enqueue, comment.pk),

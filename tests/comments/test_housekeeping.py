@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from comments import cache as comments_cache
 from comments.models import Comment
 from tests.factories import make_comment
 
@@ -48,6 +49,14 @@ class TestPurgeSpam:
             recent_spam.pk,
             old_rejected.pk,
         }
+
+    def test_the_moderators_spam_count_drops_at_once(self, article):
+        age(make_comment(article, status=Status.SPAM), 60)
+        assert comments_cache.status_counts() == {Status.SPAM: 1}
+
+        run("purge_spam", "--older-than", "30")
+
+        assert comments_cache.status_counts() == {}
 
     def test_dry_run_deletes_nothing(self, article):
         age(make_comment(article, status=Status.SPAM), 60)

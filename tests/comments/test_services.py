@@ -165,8 +165,25 @@ def test_pending_count_is_cached_and_cleared_by_decisions(
     assert comments_cache.pending_count() == 0
 
 
-def test_a_new_held_comment_clears_the_pending_count(article, django_capture_on_commit_callbacks):
+def test_status_counts_are_cached_and_cleared_by_decisions(
+    article, moderator, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    comment = make_comment(article, status=Status.PENDING)
+    assert comments_cache.status_counts() == {Status.PENDING: 1}
+    with django_assert_num_queries(0):
+        assert comments_cache.status_counts() == {Status.PENDING: 1}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_spam(comment, by=moderator)
+
+    assert comments_cache.status_counts() == {Status.SPAM: 1}
+
+
+def test_a_new_held_comment_clears_the_moderation_counts(
+    article, django_capture_on_commit_callbacks
+):
     assert comments_cache.pending_count() == 0
+    assert comments_cache.status_counts() == {}
     with django_capture_on_commit_callbacks(execute=True):
         services.submit_comment(
             article=article,
@@ -182,6 +199,7 @@ def test_a_new_held_comment_clears_the_pending_count(article, django_capture_on_
             held_reason="New comments wait for a moderator (pre-moderation).",
         )
     assert comments_cache.pending_count() == 1
+    assert comments_cache.status_counts() == {Status.PENDING: 1}
 
 
 def test_a_moderator_edit_to_the_body_refreshes_the_thread(

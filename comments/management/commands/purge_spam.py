@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from comments import cache as comments_cache
 from comments.management import arguments
 from comments.models import Comment
 
@@ -58,8 +59,10 @@ class Command(BaseCommand):
                 f" {len(kept)} kept because others replied to them."
             )
             return
-        # Only spam goes, which readers never see: no page or count changes.
+        # Only spam goes, which readers never see: no page changes, only the moderators'
+        # count of spam.
         _, deleted = spam.delete()
+        comments_cache.forget_moderation_counts()
         count = deleted.get(Comment._meta.label, 0)
         self.stdout.write(
             f"Deleted {count} comments: spam older than {older_than} days. "
