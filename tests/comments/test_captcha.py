@@ -185,7 +185,16 @@ def test_refill_command_fills_the_pool(settings):
     call_command("refill_captcha_pool", stdout=out)
 
     assert CaptchaStore.objects.count() == 7
-    assert "7 questions added" in out.getvalue()
+    assert "7 questions added, 7 available" in out.getvalue()
+
+
+def test_refill_command_says_how_many_a_fuller_pool_holds(settings):
+    call_command("refill_captcha_pool", "--size", "9", stdout=io.StringIO())
+    out = io.StringIO()
+
+    call_command("refill_captcha_pool", "--size", "4", stdout=out)
+
+    assert "0 questions added, 9 available" in out.getvalue()
 
 
 def test_a_new_question_comes_with_our_audio_in_words(client, captcha_pool, fake_flite):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from comments.captcha import refill_pool
+from comments.captcha import fresh_pool_size, refill_pool
 from comments.management import arguments
 
 
@@ -19,4 +19,4 @@ class Command(BaseCommand):
     def handle(self, *args, size, **options):
         size = settings.COMMENTS_CAPTCHA_POOL_SIZE if size is None else size
         added = refill_pool(size)
-        self.stdout.write(f"Captcha pool: {added} questions added, {size} available.")
+        self.stdout.write(f"Captcha pool: {added} questions added, {fresh_pool_size()} available.")
