@@ -236,6 +236,8 @@ class Article(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "-published_at", "-id"], name="article_public_idx"),
+            # The editors' list in the admin: every status, newest first.
+            models.Index(fields=["-published_at", "-id"], name="article_newest_idx"),
             models.Index(
                 fields=["section", "status", "-published_at", "-id"], name="article_section_idx"
             ),

