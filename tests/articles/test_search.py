@@ -148,8 +148,12 @@ def test_postgresql_ranks_only_the_newest_matches(client, monkeypatch):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
 def test_postgresql_search_uses_the_full_text_index():
+    """The match is one the GIN index answers. On a table this small the planner would
+    rather read it all, or walk the newest-first index, so both are ruled out: what is
+    left is the GIN index, if the match can use it, or nothing."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
         plan = Article.objects.search("orchard").explain()
     assert "article_search_document_idx" in plan
 
