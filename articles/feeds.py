@@ -5,6 +5,7 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from .models import Article, Section
 
@@ -39,7 +40,8 @@ class LatestArticlesFeed(Feed):
         return item.title
 
     def item_description(self, item):
-        return item.standfirst
+        """Feed readers read a description as HTML; the standfirst is plain text."""
+        return escape(item.standfirst)
 
     def item_author_name(self, item):
         return item.author.display_name

@@ -1,3 +1,5 @@
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from articles.sitemaps import ArticleSitemap
@@ -47,6 +49,20 @@ def test_atom_feeds_link_each_author_with_a_full_address(client, articles, url):
     xml = client.get(url).content.decode()
 
     assert f"<uri>http://testserver{author.get_absolute_url()}</uri>" in xml
+
+
+@pytest.mark.parametrize(
+    ("url", "summary"),
+    [("/feeds/rss/", "channel/item/description"), ("/feeds/atom/", "{*}entry/{*}summary")],
+)
+def test_feeds_give_the_standfirst_as_the_text_readers_see_on_the_page(client, url, summary):
+    """A feed's summary is HTML (Atom says type="html"): the standfirst, plain text on the
+    page, must reach a feed reader escaped, or its markup-like words become markup."""
+    make_article(standfirst="Why <b> tags & <script> blocks matter")
+
+    root = ET.fromstring(client.get(url).content)  # noqa: S314 (our own feed)
+
+    assert root.find(summary).text == "Why &lt;b&gt; tags &amp; &lt;script&gt; blocks matter"
 
 
 def test_section_feed_of_unknown_section_is_404(client):
