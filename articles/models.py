@@ -6,6 +6,7 @@ import nh3
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import connections, models, transaction
 from django.db.models import Expression, Q
 from django.db.models.functions import Now
@@ -23,6 +24,14 @@ ALLOWED_BODY_TAGS = {
     "h4", "hr", "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody",
     "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
+CONTROL_CHARACTERS = (
+    "Remove the invisible control characters (pasted text can bring them): feeds cannot carry them."
+)
+# What XML 1.0 cannot hold (tab, line feed and carriage return aside): text the feeds carry
+# must not contain it, or Django's feed refuses to write the whole feed.
+no_control_characters = RegexValidator(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f]", CONTROL_CHARACTERS, inverse_match=True
+)
 
 
 def render_markdown(text):
@@ -72,9 +81,9 @@ class SearchDocument(Expression):
 
 
 class Section(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[no_control_characters])
     slug = models.SlugField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[no_control_characters])
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -104,7 +113,7 @@ class Tag(models.Model):
 class Author(models.Model):
     """The public face of a writer; the login account, if any, stays private."""
 
-    display_name = models.CharField(max_length=120)
+    display_name = models.CharField(max_length=120, validators=[no_control_characters])
     slug = models.SlugField(max_length=120, unique=True)
     bio = models.TextField(blank=True, max_length=1000)
     user = models.OneToOneField(
@@ -195,11 +204,15 @@ class Article(models.Model):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
 
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[no_control_characters])
     slug = models.SlugField(
         max_length=200, unique=True, help_text="Changing it keeps old links working: they redirect."
     )
-    standfirst = models.TextField(max_length=500, help_text="The summary under the headline.")
+    standfirst = models.TextField(
+        max_length=500,
+        help_text="The summary under the headline.",
+        validators=[no_control_characters],
+    )
     body = models.TextField(help_text="Markdown.")
     body_html = models.TextField(editable=False, default="")
     author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="articles")

@@ -3,7 +3,7 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.urls import reverse
 
-from articles.models import Article
+from articles.models import CONTROL_CHARACTERS, Article
 from tests.factories import (
     make_article,
     make_author,
@@ -125,3 +125,71 @@ def test_add_form_prepopulates_the_slug_from_the_title(editor_client):
         or "data-prepopulated-fields" in html
         or "prepopulated" in html
     )
+
+
+def article_form(article, **changes):
+    """The article's change form as the admin shows it, with `changes` typed in."""
+    return {
+        "title": article.title,
+        "slug": article.slug,
+        "standfirst": article.standfirst,
+        "body": article.body,
+        "section": article.section.pk,
+        "author": article.author.pk,
+        "status": article.status,
+        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
+        "published_at_1": article.published_at.strftime("%H:%M:%S"),
+        "comments_enabled": "on",
+        "lead_image_alt": "",
+        # The comments app's inline of the article's latest comments.
+        "comments-TOTAL_FORMS": 0,
+        "comments-INITIAL_FORMS": 0,
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        ("article", "title"),
+        ("article", "standfirst"),
+        ("section", "name"),
+        ("section", "description"),
+        ("author", "display_name"),
+    ],
+)
+def test_text_the_feeds_carry_refuses_control_characters_with_a_message(
+    editor_client, model, field
+):
+    """Text pasted from a word processor can hold a vertical tab (its line break), which
+    XML cannot carry: saved, it would take down every feed that lists the article."""
+    article = make_article()
+    forms = {
+        "article": (article, article_form(article)),
+        "section": (article.section, {"name": "News", "slug": "news", "order": 1}),
+        "author": (article.author, {"display_name": "Ann Writer", "slug": "ann-writer"}),
+    }
+    instance, data = forms[model]
+
+    response = editor_client.post(
+        reverse(f"admin:articles_{model}_change", args=[instance.pk]),
+        {**data, field: "Council\x0bvotes on the bridge"},
+    )
+
+    assert response.status_code == 200
+    assert CONTROL_CHARACTERS in response.content.decode()
+    for feed in ("/feeds/rss/", "/feeds/atom/", f"/feeds/section/{article.section.slug}/rss/"):
+        assert editor_client.get(feed).status_code == 200
+
+
+def test_article_form_saves_text_with_line_breaks_and_tabs(editor_client):
+    article = make_article()
+
+    response = editor_client.post(
+        reverse("admin:articles_article_change", args=[article.pk]),
+        article_form(article, standfirst="Two lines\r\nand\ta tab."),
+    )
+
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.standfirst == "Two lines\r\nand\ta tab."
