@@ -362,13 +362,14 @@ def expiry():
 def serve(request, entry, shared):
     """The cached page with this reader's own values in its holes (none for a 304).
 
-    `shared` holds the values of the holes' shared keys, read with the page.
+    `shared` holds the values of the holes' shared keys, read with the page. A HEAD gets the
+    whole page too, for its Content-Length; the server sends no body.
     """
     response = HttpResponse()
     for name, value in entry["headers"].items():
         response[name] = value
     response = finish(request, response, entry)
-    if response.status_code == 304 or request.method == "HEAD":
+    if response.status_code == 304:
         return response
     parts, charset = entry["parts"], entry["charset"]
     fresh = {}

@@ -252,6 +252,22 @@ def test_a_cached_page_has_the_headers_of_a_fresh_render():
     assert not cached.cookies
 
 
+@pytest.mark.parametrize("kind", ["home", "feed", "article"])
+def test_head_of_a_cached_page_announces_the_length_of_the_page(kind):
+    """Link checkers and download tools read a page's size from HEAD, as HTTP intends."""
+    article = make_article()
+    path = {"home": HOME, "feed": FEED, "article": article.get_absolute_url()}[kind]
+    read(path)  # rendered and stored
+
+    head = Client().head(path)
+    served, _ = read(path)
+
+    assert head.status_code == 200
+    assert head.content == b""
+    # An article's form carries a time signed for each reader, a character longer or shorter.
+    assert int(head["Content-Length"]) == pytest.approx(len(served.content), abs=4)
+
+
 def test_each_host_gets_the_page_with_its_own_links(settings):
     settings.ALLOWED_HOSTS = ["news.example", "www.news.example"]
     article = make_article()
