@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.defaults import server_error
 
+from articles import page_cache
 from articles.demo import draw_illustration
-from articles.models import Article
+from articles.models import Article, Section
 from comments.services import refresh_comment_count
 from tests.factories import (
     make_article,
@@ -296,6 +297,22 @@ def test_header_shows_a_new_section_at_once(client, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         make_section(name="Brand new section")
     assert "Brand new section" in client.get("/").content.decode()
+
+
+def test_header_shows_a_section_renamed_through_another_worker(client):
+    """Without Redis each gunicorn worker caches for itself: the worker that saves a section
+    can forget its own list of sections, but the others hear of it only through the
+    content version (articles/page_cache.py)."""
+    section = make_section(name="Old name")
+    assert "Old name" in client.get("/").content.decode()
+
+    # Another worker renames it: its signal bumps the version every worker reads.
+    Section.objects.filter(pk=section.pk).update(name="New name")
+    page_cache.bump_content_version()
+
+    html = client.get("/").content.decode()
+    assert "New name" in html
+    assert "Old name" not in html
 
 
 def test_pages_have_title_description_canonical_and_social_tags(client):
