@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from articles.models import Article
 from articles.views import ArticleDetailView
@@ -49,8 +49,9 @@ NOT_STORED = (
 NOT_STORED_RETRY_SECONDS = 60
 
 
-@require_POST
 def post_comment(request, article_pk):
+    if request.method != "POST":
+        return send_only(request, article_pk)
     article = get_object_or_404(Article.objects.published(), pk=article_pk)
     if not moderation.comments_open(article):
         return render(
@@ -123,6 +124,16 @@ def post_comment(request, article_pk):
         remember_pending(request, response, comment)
         messages.success(request, AWAITING_MODERATION)
     remember_author(response, data)
+    return response
+
+
+def send_only(request, article_pk):
+    """This address takes comments, yet a form sent back with errors is shown at it: opened
+    from the address bar, a bookmark or a shared link, it leads the reader on (a 405 all the
+    same, not Django's blank one)."""
+    article = Article.objects.published().filter(pk=article_pk).first()
+    response = render(request, "comments/send_only.html", {"article": article}, status=405)
+    response["Allow"] = "POST"
     return response
 
 

@@ -314,6 +314,25 @@ def test_get_on_the_submission_url_is_405(client, article):
     assert client.get(post_url(article)).status_code == 405
 
 
+@pytest.mark.parametrize("published", [True, False])
+def test_opening_the_submission_url_leads_the_reader_on_instead_of_a_blank_page(client, published):
+    """A form sent back with errors is shown at this address: reloaded from the address bar,
+    bookmarked or shared, it is opened with GET."""
+    article = make_article() if published else make_article(status="draft")
+
+    response = client.get(post_url(article))
+
+    html = response.content.decode()
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert "<h1>" in html
+    if published:
+        assert f'href="{article.get_absolute_url()}#respond"' in html
+    else:
+        assert article.get_absolute_url() not in html
+        assert 'href="/"' in html
+
+
 def test_comments_closed_shows_no_form_and_refuses_posts(client, fill_form):
     article = make_article()
     data = fill_form(article, body="Too late, but kept.")
