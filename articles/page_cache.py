@@ -48,11 +48,11 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.db import transaction
 from django.db.models import Min
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
+from django.utils.http import http_date, urlencode
 
 from newsroom.cache import shared_by_every_process
 
@@ -64,6 +64,7 @@ CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
 # Only the view-set headers worth replaying; security headers come from the middleware.
 KEPT_HEADERS = {"content-type", "content-language", "link", "x-robots-tag"}
 PAGE_NUMBERS = {"page", "cpage"}
+CAMPAIGN_TAG_PREFIX = "utm_"
 # Views whose pages are the same for every anonymous reader, with the query parameters
 # that select a different page. Any other parameter (say ?replyto=) renders for the reader;
 # campaign tags (utm_*) on shared links are ignored.
@@ -184,6 +185,7 @@ class ReaderPageCacheMiddleware:
         entry, found, version = lookup(key)
         if entry and entry["version"] == version and entry["expires"] > time.time():
             return serve(request, entry, found)
+        request.GET = without_campaign_tags(request.GET)
         response = self.get_response(request)
         if storable(response):
             response = store(request, response, key, version)
@@ -255,7 +257,7 @@ def page_key(request):
         return None
     selected = []
     for name, values in sorted(request.GET.lists()):
-        if name.startswith("utm_"):
+        if name.startswith(CAMPAIGN_TAG_PREFIX):
             continue
         if name not in allowed or len(values) != 1:
             return None
@@ -266,6 +268,18 @@ def page_key(request):
     # Pages hold absolute links (canonical, structured data, feeds): one copy per host.
     address = f"{request.scheme}://{request.get_host()}{request.path}?{'&'.join(selected)}"
     return PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()
+
+
+def without_campaign_tags(query):
+    """The query a shared page is rendered from: page keys leave campaign tags out, so
+    nothing in the page may come from them (the pagination's links would keep them, and a
+    newsletter may put a subscriber's address there)."""
+    if not any(name.startswith(CAMPAIGN_TAG_PREFIX) for name in query):
+        return query
+    kept = [
+        (name, values) for name, values in query.lists() if not name.startswith(CAMPAIGN_TAG_PREFIX)
+    ]
+    return QueryDict(urlencode(kept, doseq=True))
 
 
 def carries_reader_state(request):

@@ -268,6 +268,23 @@ def test_head_of_a_cached_page_announces_the_length_of_the_page(kind):
     assert int(head["Content-Length"]) == pytest.approx(len(served.content), abs=4)
 
 
+@pytest.mark.parametrize("path", [HOME, "/search/?q=story"])
+def test_one_readers_campaign_tags_never_reach_the_shared_page(path, settings):
+    """Campaign tags are left out of the page's key, so nothing in the stored page may come
+    from them: a newsletter may put a subscriber's address in its links."""
+    settings.ARTICLES_PER_PAGE = 1
+    make_article(title="A story")
+    make_article(title="Another story")
+    separator = "&" if "?" in path else "?"
+    read(f"{path}{separator}utm_source=newsletter&utm_term=jane%40example.com")
+
+    _, html = read(path)
+
+    assert 'rel="next"' in html
+    assert "utm_" not in html
+    assert "jane@example.com" not in html
+
+
 def test_each_host_gets_the_page_with_its_own_links(settings):
     settings.ALLOWED_HOSTS = ["news.example", "www.news.example"]
     article = make_article()
