@@ -285,6 +285,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # Requests refused as suspicious (another Host header, too many form fields...) are
+        # 400s a bot can send at will: a log line each, not a mail to ADMINS, who get 500s.
+        "django.security": {"handlers": ["console"], "propagate": False},
         # django-axes announces itself on every start-up; its lockouts log as warnings.
         "axes.apps": {"level": "WARNING"},
         # Two lines for every comment's notification (started, succeeded); a failed task

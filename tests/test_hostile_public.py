@@ -3,6 +3,7 @@ and each parameter does exactly what it is for (a page that exists, a search sho
 text, a reply target that readers can see) and nothing else.
 """
 
+import logging
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -331,3 +332,41 @@ def test_a_comment_in_another_readable_charset_comes_back_as_typed(
     )
 
     assert FORM_FIELDS["body"] in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        pytest.param({"path": "/", "headers": {"host": "scanner.example"}}, id="another host"),
+        pytest.param(
+            {
+                "path": "/search/",
+                "method": "post",
+                "data": "&".join(f"f{number}=x" for number in range(1001)),
+                "content_type": "application/x-www-form-urlencoded",
+            },
+            id="too many form fields",
+        ),
+    ],
+)
+def test_a_refused_request_mails_no_one(db, settings, mailoutbox, request_kwargs):
+    """DJANGO_ADMINS receive error reports (500s). A 400 for what a bot chose to send is a
+    log line, not a mail per request: scanners send any Host header all day long."""
+    settings.ADMINS = ["ops@example.com"]
+    kwargs = dict(request_kwargs)
+    method = getattr(Client(), kwargs.pop("method", "get"))
+
+    response = method(kwargs.pop("path"), **kwargs)
+
+    assert response.status_code == 400
+    assert mailoutbox == []
+
+
+def test_a_server_error_is_still_mailed_to_the_admins(settings, mailoutbox):
+    settings.ADMINS = ["ops@example.com"]
+
+    logging.getLogger("django.request").error(
+        "Internal Server Error: /", extra={"status_code": 500}
+    )
+
+    assert [message.to for message in mailoutbox] == [["ops@example.com"]]
