@@ -5,6 +5,12 @@ and pages are rendered from the database. After a failure Redis is left alone fo
 RETRY_SECONDS, so an outage costs each process one connection attempt every few seconds
 instead of one per cache call (or one socket timeout per call when Redis hangs).
 
+An invalidation dropped while Redis was unreachable (a delete, or a write of a key kept
+without expiry, such as a version that cached pages must match) would leave Redis holding the
+value from before it once Redis answers again, stale with no end in sight: each process
+remembers the keys whose invalidation it dropped, and deletes them before anything else when
+Redis is back. A key that expires by itself is not remembered: it cannot stay stale for long.
+
 Counters are not a cache: `incr` and `decr` still raise while Redis is down, so that code
 which counts (flood control, `comments.ratelimit`) knows it must count another way.
 
@@ -40,8 +46,9 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 MIRROR_MAX_AGE = 1.0
 
 # Shared by every thread of the process: servers -> time.monotonic() until which Redis
-# is not asked.
+# is not asked, and servers -> {(key, version)} whose invalidation was dropped.
 _down_until = {}
+_dropped_invalidations = {}
 
 _mirrored_names = set()
 _mirrors = weakref.WeakSet()  # for the fork hook
@@ -292,14 +299,33 @@ class ResilientRedisCache(RedisCache):
             "Redis is unreachable (%s); serving without the cache for %s s.", error, RETRY_SECONDS
         )
 
-    def _or(self, fallback, operation, *args):
-        if self._is_down():
-            return fallback
+    def _or(self, fallback, operation, *args, invalidates=()):
+        """`operation(*args)`, or `fallback` while Redis is unreachable; `invalidates` are the
+        (key, version) pairs to delete once Redis is back should the operation be dropped."""
+        if not self._is_down():
+            try:
+                if _dropped_invalidations:
+                    self._delete_dropped_invalidations()
+                return operation(*args)
+            except UNREACHABLE as error:
+                self._mark_down(error)
+        if invalidates:
+            _dropped_invalidations.setdefault(tuple(self._servers), set()).update(invalidates)
+        return fallback
+
+    def _delete_dropped_invalidations(self):
+        dropped = _dropped_invalidations.pop(tuple(self._servers), None)
+        if not dropped:
+            return
         try:
-            return operation(*args)
-        except UNREACHABLE as error:
-            self._mark_down(error)
-            return fallback
+            self._cache.delete_many(
+                [self.make_and_validate_key(key, version=version) for key, version in dropped]
+            )
+        except UNREACHABLE:
+            _dropped_invalidations.setdefault(tuple(self._servers), set()).update(dropped)
+            raise
+        for key, version in dropped:
+            self._wrote([key], version)
 
     def _wrote(self, keys, version, *, published=True):
         """After a write (tried) through this backend: the mirrored keys among `keys` are
@@ -362,7 +388,8 @@ class ResilientRedisCache(RedisCache):
         return self._or(default, super().get, key, default, version)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        self._or(None, super().set, key, value, timeout, version)
+        invalidates = [(key, version)] if timeout is None else []
+        self._or(None, super().set, key, value, timeout, version, invalidates=invalidates)
         self._wrote([key], version)
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
@@ -371,7 +398,7 @@ class ResilientRedisCache(RedisCache):
         return touched
 
     def delete(self, key, version=None):
-        deleted = self._or(False, super().delete, key, version)
+        deleted = self._or(False, super().delete, key, version, invalidates=[(key, version)])
         self._wrote([key], version)
         return deleted
 
@@ -384,12 +411,17 @@ class ResilientRedisCache(RedisCache):
         return self._or(False, super().has_key, key, version)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        failed = self._or(list(data), super().set_many, data, timeout, version)
+        invalidates = [(key, version) for key in data] if timeout is None else []
+        failed = self._or(
+            list(data), super().set_many, data, timeout, version, invalidates=invalidates
+        )
         self._wrote(list(data), version)
         return failed
 
     def delete_many(self, keys, version=None):
-        self._or(None, super().delete_many, keys, version)
+        self._or(
+            None, super().delete_many, keys, version, invalidates=[(key, version) for key in keys]
+        )
         self._wrote(keys, version)
 
     def incr(self, key, delta=1, version=None):

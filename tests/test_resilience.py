@@ -5,10 +5,12 @@ half-written. Real failures on loopback (closed ports, a database trigger), noth
 
 import html
 import logging
+import secrets
 import socket
 import time
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import connection
@@ -18,8 +20,9 @@ from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.moderation import FLOODED
 from comments.views import AWAITING_MODERATION, NOT_STORED, NOT_STORED_RETRY_SECONDS
+from newsroom import cache as cache_module
 from tests.factories import comment_form_data, make_article, make_comment, make_moderator, post_url
-from tests.load.server import closed_port
+from tests.load.server import Switch, closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +134,44 @@ def test_with_redis_down_a_moderators_decision_goes_through(
         assert services.approve(comment, by=make_moderator()) is True
 
     assert "Approved while down." in client.get(article.get_absolute_url()).content.decode()
+
+
+@pytest.fixture
+def redis_outage(settings, monkeypatch):
+    """The production cache backend, reaching a real Redis (database 12, a key prefix of this
+    test's own) through a switch: off and on again, Redis comes back with what it held."""
+    monkeypatch.setattr(cache_module, "RETRY_SECONDS", 0)  # tried again at the next call
+    prefix = f"outage-test-{secrets.token_hex(8)}"
+    switch = Switch("127.0.0.1", 6379)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "newsroom.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{switch.port}/12",
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    yield switch
+    switch.off()
+    raw = redis.Redis.from_url("redis://127.0.0.1:6379/12")
+    keys = list(raw.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        raw.delete(*keys)
+
+
+def test_a_decision_taken_while_redis_was_down_shows_once_it_is_back(
+    client, article, reader_cache, redis_outage, django_capture_on_commit_callbacks
+):
+    comment = make_comment(article, status=Comment.Status.PENDING, body="Approved during it.")
+    for _ in range(2):  # rendered and stored, then served from the cache
+        assert "Approved during it." not in client.get(article.get_absolute_url()).content.decode()
+
+    redis_outage.off()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.approve(comment, by=make_moderator()) is True
+    redis_outage.on()
+
+    assert "Approved during it." in client.get(article.get_absolute_url()).content.decode()
 
 
 # -- The mail server down --------------------------------------------------------------------
