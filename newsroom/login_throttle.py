@@ -25,6 +25,12 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
             logger.warning("Redis is unreachable: counting sign-in failures in the database.")
             self.fallback.user_login_failed(sender, credentials, request, **kwargs)
 
+    def reset_attempts(self, *, ip_address=None, username=None, ip_or_username=False):
+        """Lifts a lockout (axes_reset_ip, axes_reset_username) wherever it was counted: in
+        Redis, and in the database should Redis have been down meanwhile."""
+        scope = {"ip_address": ip_address, "username": username, "ip_or_username": ip_or_username}
+        return super().reset_attempts(**scope) + self.fallback.reset_attempts(**scope)
+
     def get_failures(self, request, credentials=None):
         return max(
             super().get_failures(request, credentials),

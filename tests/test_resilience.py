@@ -4,6 +4,7 @@ half-written. Real failures on loopback (closed ports, a database trigger), noth
 """
 
 import html
+import io
 import logging
 import secrets
 import socket
@@ -13,6 +14,7 @@ import pytest
 import redis
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 
 from comments import services
@@ -336,3 +338,20 @@ def test_with_redis_down_admin_sign_in_failures_still_count(client, redis_down, 
     ]
 
     assert answers == [200, 200, 429], "wrong passwords get the form, then the lockout page"
+
+
+def test_the_documented_reset_lifts_a_lockout_counted_while_redis_was_down(
+    client, redis_outage, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
+    get_user_model().objects.create_user("editor", password="right one", is_staff=True)
+    redis_outage.off()
+    for _ in range(3):
+        client.post("/admin/login/", {"username": "editor", "password": "wrong"})
+    redis_outage.on()
+
+    call_command("axes_reset_username", "editor", stdout=io.StringIO())
+
+    response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
+    assert response.status_code == 302
