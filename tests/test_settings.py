@@ -58,6 +58,13 @@ def test_production_without_a_required_variable_stops_with_its_name(missing):
     assert f"{missing} must be set when DJANGO_DEBUG is off" in result.stderr
 
 
+def test_a_number_that_is_not_one_stops_start_up_with_the_variables_name():
+    result = manage("check", READER_CACHE_SECONDS="10m")
+
+    assert result.returncode != 0
+    assert "READER_CACHE_SECONDS must be a whole number, not '10m'." in result.stderr
+
+
 def test_production_configuration_passes_check_deploy_without_warnings():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, DJANGO_SECURE_SSL="1"
