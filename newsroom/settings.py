@@ -154,6 +154,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # With Redis down the site keeps serving, uncached (newsroom/cache.py).
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
+    # Checked here: redis-py would refuse it only at the first cache call, a 500 per page.
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "REDIS_URL must start with redis://, rediss:// or unix://, "
+            "e.g. redis://127.0.0.1:6379/0."
+        )
     CACHES = {
         "default": {
             "BACKEND": "newsroom.cache.ResilientRedisCache",

@@ -140,6 +140,13 @@ def test_redis_url_shares_the_cache_and_the_login_throttle_between_servers():
     assert values["AXES_COOLOFF_TIME"] == "0:30:00"
 
 
+def test_a_redis_url_without_its_scheme_stops_start_up_with_the_variables_name():
+    result = manage("check", REDIS_URL="127.0.0.1:6379")
+
+    assert result.returncode != 0
+    assert "REDIS_URL must start with redis://, rediss:// or unix://" in result.stderr
+
+
 def test_sqlite_runs_in_wal_mode_and_takes_the_write_lock_when_a_transaction_starts(tmp_path):
     """IMMEDIATE transactions wait for the write lock up front instead of failing later
     with "database is locked" when a read lock cannot be upgraded."""
