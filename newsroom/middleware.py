@@ -1,7 +1,16 @@
-"""Requests the site refuses before any view, or the CSRF check, reads them."""
+"""Requests the site refuses before any view, or the CSRF check, reads them; and what it
+answers when the database cannot be reached."""
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.http import HttpResponseBadRequest
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
+
+logger = logging.getLogger(__name__)
 
 UNDECODABLE_FORM = (
     "This form was sent in a character set other than UTF-8, which the site cannot read. "
@@ -34,3 +43,36 @@ class UndecodableFormMiddleware:
                     UNDECODABLE_FORM, content_type="text/plain; charset=utf-8"
                 )
         return self.get_response(request)
+
+
+DATABASE_RETRY_SECONDS = 60
+
+
+class DatabaseUnavailableMiddleware:
+    """Answers 503, with Retry-After, when the database cannot be reached (down, restarting,
+    or SQLite's lock held too long), instead of a 500 page saying the site is broken.
+
+    Pages in the reader cache are still served without it. A form sent meanwhile stored
+    nothing, so its text (the `body` field: a comment, an article) comes back on the page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.error("The database is unavailable (%s): %s answered 503.", exception, request.path)
+        # Rendered without the request: its context processors would ask the database.
+        context = {
+            "SITE_NAME": settings.SITE_NAME,
+            "SITE_DESCRIPTION": settings.SITE_DESCRIPTION,
+            "body": request.POST.get("body", "") if request.method == "POST" else "",
+        }
+        response = HttpResponse(render_to_string("503.html", context), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+        add_never_cache_headers(response)
+        return response

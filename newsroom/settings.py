@@ -93,6 +93,8 @@ MIDDLEWARE = [
     # reads it, which happens just before the view; placed after the middleware that shapes
     # responses, so that its 400 gets their headers.
     "newsroom.middleware.UndecodableFormMiddleware",
+    # Turns a database that cannot be reached into a 503 page (newsroom/middleware.py).
+    "newsroom.middleware.DatabaseUnavailableMiddleware",
     # Whole pages for anonymous readers (articles/page_cache.py): after every middleware
     # that shapes a response, so a cached page passes them exactly as a fresh render does;
     # before those that only prepare a request for its view, which a cached page skips.

@@ -24,7 +24,7 @@ from comments.moderation import FLOODED
 from comments.views import AWAITING_MODERATION, NOT_STORED, NOT_STORED_RETRY_SECONDS
 from newsroom import cache as cache_module
 from tests.factories import comment_form_data, make_article, make_comment, make_moderator, post_url
-from tests.load.server import Switch, closed_port
+from tests.load.server import Reader, Switch, closed_port, gunicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -355,3 +355,29 @@ def test_the_documented_reset_lifts_a_lockout_counted_while_redis_was_down(
 
     response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
     assert response.status_code == 302
+
+
+# -- The database unreachable ---------------------------------------------------------------
+
+
+def test_with_the_database_unreachable_pages_answer_503_and_a_comment_comes_back(tmp_path):
+    with gunicorn(
+        database_url=f"postgres://newsroom@127.0.0.1:{closed_port()}/newsroom",
+        redis_url=f"redis://127.0.0.1:{closed_port()}/0",
+        log_dir=tmp_path,
+        workers=1,
+    ) as server:
+        reader = Reader(server.port)
+        page = reader.get("/section/news/")
+        sent = reader.post(
+            "/comments/post/1/",
+            {"csrfmiddlewaretoken": reader.form_token(), "body": "Kept <b>safe</b>, I hope."},
+        )
+
+    assert page.status == 503
+    assert page.headers["Retry-After"] == "60"
+    assert "reach our database just now" in page.text
+    assert "Content-Security-Policy" in page.headers
+    assert sent.status == 503
+    assert "Kept &lt;b&gt;safe&lt;/b&gt;, I hope.</textarea>" in sent.text
+    assert "Internal Server Error" not in server.errors()
