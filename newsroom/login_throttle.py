@@ -24,6 +24,11 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
         except UNREACHABLE:
             logger.warning("Redis is unreachable: counting sign-in failures in the database.")
             self.fallback.user_login_failed(sender, credentials, request, **kwargs)
+        # The cache handler shows the lockout page only when its own count reaches the limit;
+        # a lockout counted in the database while Redis was down would otherwise be
+        # answered as a wrong password, the right one included.
+        if request is not None and self.is_locked(request, credentials):
+            request.axes_locked_out = True
 
     def reset_attempts(self, *, ip_address=None, username=None, ip_or_username=False):
         """Lifts a lockout (axes_reset_ip, axes_reset_username) wherever it was counted: in

@@ -357,6 +357,22 @@ def test_the_documented_reset_lifts_a_lockout_counted_while_redis_was_down(
     assert response.status_code == 302
 
 
+def test_a_lockout_counted_while_redis_was_down_shows_the_lockout_page_once_it_is_back(
+    client, redis_outage, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
+    get_user_model().objects.create_user("editor", password="right one", is_staff=True)
+    redis_outage.off()
+    for _ in range(3):
+        client.post("/admin/login/", {"username": "editor", "password": "wrong"})
+    redis_outage.on()
+
+    response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
+
+    assert response.status_code == 429, "the lockout page, not a wrong password"
+
+
 # -- The database unreachable ---------------------------------------------------------------
 
 
