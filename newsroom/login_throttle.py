@@ -34,7 +34,17 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
         """Lifts a lockout (axes_reset_ip, axes_reset_username) wherever it was counted: in
         Redis, and in the database should Redis have been down meanwhile."""
         scope = {"ip_address": ip_address, "username": username, "ip_or_username": ip_or_username}
+        if ip_address is None and username is None:  # axes_reset: every lockout
+            return self._forget_every_count_in_redis() + self.fallback.reset_attempts(**scope)
         return super().reset_attempts(**scope) + self.fallback.reset_attempts(**scope)
+
+    def _forget_every_count_in_redis(self):
+        """The cache handler refuses to: its keys are digests, found only by their prefix."""
+        client = self.cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=self.cache.make_key("axes-*")))
+        if keys:
+            client.delete(*keys)
+        return len(keys)
 
     def get_failures(self, request, credentials=None):
         return max(

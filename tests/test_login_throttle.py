@@ -1,11 +1,15 @@
 """Guessing admin passwords: django-axes through the real admin login endpoint."""
 
+import io
 import logging
+import secrets
 import time
 from datetime import timedelta
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 LOGIN_URL = "/admin/login/"
 PASSWORD = "correct horse battery staple"
@@ -105,5 +109,36 @@ def test_signing_in_works_again_after_the_cool_off(client, editor, failure_limit
     assert_locked_out(sign_in(client, "editor", PASSWORD))
 
     time.sleep(1.2)
+
+    assert sign_in(client, "editor", PASSWORD).status_code == 302
+
+
+@pytest.fixture
+def counted_in_redis(settings):
+    """The handler REDIS_URL selects, on a real Redis (database 12, a key prefix of its own)."""
+    prefix = f"throttle-test-{secrets.token_hex(8)}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "newsroom.cache.ResilientRedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/12",
+            "KEY_PREFIX": prefix,
+        }
+    }
+    # After CACHES: the handler keeps the cache it finds when it is made.
+    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
+    yield
+    raw = redis.Redis.from_url("redis://127.0.0.1:6379/12")
+    keys = list(raw.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        raw.delete(*keys)
+
+
+def test_axes_reset_lifts_every_lockout_counted_in_redis(
+    client, editor, failure_limit, counted_in_redis
+):
+    fail(client, failure_limit)
+    assert_locked_out(sign_in(client, "editor", PASSWORD))
+
+    call_command("axes_reset", stdout=io.StringIO())
 
     assert sign_in(client, "editor", PASSWORD).status_code == 302
