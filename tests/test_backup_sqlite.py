@@ -64,6 +64,16 @@ def test_backup_into_a_directory_gets_a_timestamped_name(live_database, tmp_path
     assert sqlite3.connect(copy).execute("SELECT count(*) FROM headline").fetchone() == (2,)
 
 
+def test_backup_into_a_directory_not_made_yet_creates_it(live_database, tmp_path):
+    """As in the README's cron line: `backup_sqlite /var/backups/newsroom/`."""
+    backups = tmp_path / "hourly"
+
+    result = backup(f"{backups}/", database_url=f"sqlite:///{live_database}")
+
+    assert result.returncode == 0, result.stderr
+    assert len(list(backups.glob("site-*.sqlite3"))) == 1
+
+
 def test_backup_never_overwrites_an_existing_file(live_database, tmp_path):
     existing = tmp_path / "keep.sqlite3"
     existing.write_bytes(b"an older backup")

@@ -26,8 +26,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "destination",
             nargs="?",
-            type=Path,
-            help="File or directory for the copy (default: backups/ in the project folder).",
+            help=(
+                "File or directory for the copy; a name ending in / is a directory, made if "
+                "need be (default: backups/ in the project folder)."
+            ),
         )
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
@@ -60,7 +62,11 @@ class Command(BaseCommand):
         default_name = f"{source.stem}-{timezone.now():%Y%m%d-%H%M%S}.sqlite3"
         if destination is None:
             return Path(settings.BASE_DIR) / "backups" / default_name
-        if destination.is_dir():
+        # Path() drops a trailing slash: read it first, or a directory not made yet would
+        # become a file of that name, and every later backup would be refused.
+        directory = destination.endswith(os.sep)
+        destination = Path(destination)
+        if directory or destination.is_dir():
             return destination / default_name
         if destination.exists():
             raise CommandError(f"{destination} exists; choose a new name or a directory.")
