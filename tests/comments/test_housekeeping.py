@@ -8,7 +8,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -84,6 +84,10 @@ class TestPurgeSpam:
 
 
 class TestDemoAccounts:
+    @pytest.fixture(autouse=True)
+    def _development(self, settings):
+        settings.DEBUG = True
+
     def test_creates_a_moderator_and_prints_its_login_beside_the_editors(self):
         output = run("demo_accounts")
 
@@ -99,6 +103,14 @@ class TestDemoAccounts:
         run("demo_accounts")
 
         assert get_user_model().objects.filter(username="moderator").count() == 1
+
+    def test_refuses_with_debug_off_so_no_public_site_gets_the_published_passwords(self, settings):
+        settings.DEBUG = False
+
+        with pytest.raises(CommandError, match="development only"):
+            run("demo_accounts")
+
+        assert not get_user_model().objects.exists()
 
 
 class TestModeratorsMigration:

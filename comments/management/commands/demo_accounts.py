@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from comments.notifications import MODERATORS_GROUP
 
@@ -10,11 +11,18 @@ DEMO_ACCOUNTS = [
     ("moderator", "moderator-demo-password", "Moderator", False, [MODERATORS_GROUP]),
 ]
 
+REFUSED_IN_PRODUCTION = (
+    "The demo logins have published passwords (a superuser among them): they are for "
+    "development only, and DJANGO_DEBUG is off."
+)
+
 
 class Command(BaseCommand):
     help = "Create the demo logins (development only) and print them."
 
     def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(REFUSED_IN_PRODUCTION)
         User = get_user_model()
         self.stdout.write("Demo logins for /admin/:")
         for username, password, role, is_superuser, groups in DEMO_ACCOUNTS:
