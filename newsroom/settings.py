@@ -43,27 +43,27 @@ def env_list(name, default=""):
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-def required_in_production(name, development_default):
-    value = env(name)
-    if value:
-        return value
-    if DEBUG:
-        return development_default
-    raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is off.")
-
-
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = required_in_production(
+# Named all at once: an operator should not have to start the site once per missing one.
+_missing_in_production = [
+    name for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS") if not env_list(name)
+]
+if _missing_in_production and not DEBUG:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_missing_in_production)} must be set when DJANGO_DEBUG is off."
+    )
+SECRET_KEY = env(
     "DJANGO_SECRET_KEY", "django-insecure-development-only-key-never-use-in-production"
 )
 # Rotating the secret: put the old one here (comma-separated) so that sessions, password
 # reset links and signed cookies made with it stay valid until they expire.
 SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or (
-    ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
-)
-if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off.")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or [
+    "localhost",
+    "127.0.0.1",
+    "[::1]",
+    "testserver",
+]
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

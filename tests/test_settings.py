@@ -58,6 +58,16 @@ def test_production_without_a_required_variable_stops_with_its_name(missing):
     assert f"{missing} must be set when DJANGO_DEBUG is off" in result.stderr
 
 
+def test_production_without_either_required_variable_names_both_at_once():
+    result = manage("check", DJANGO_DEBUG="0")
+
+    assert result.returncode != 0
+    assert (
+        "DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off"
+        in result.stderr
+    )
+
+
 def test_a_number_that_is_not_one_stops_start_up_with_the_variables_name():
     result = manage("check", READER_CACHE_SECONDS="10m")
 
