@@ -86,6 +86,13 @@ def test_public_pages_and_admin_login_send_the_security_headers(client, article,
         assert_inline_code_allowed_by_the_policy(response)
 
 
+def test_a_request_for_a_host_we_do_not_serve_gets_the_security_headers(client, db):
+    response = client.get("/", HTTP_HOST="elsewhere.example")
+
+    assert response.status_code == 400
+    assert_security_headers(response)
+
+
 def test_comment_error_page_sends_the_security_headers(client, article):
     """A comment form sent back with errors is a page an attacker controls the input of."""
     response = client.post(
