@@ -150,6 +150,12 @@ def test_redis_url_shares_the_cache_and_the_login_throttle_between_servers():
     assert values["AXES_COOLOFF_TIME"] == "0:30:00"
 
 
+def test_the_log_level_may_be_written_in_lower_case():
+    values = read_settings("LOGGING", DJANGO_LOG_LEVEL="warning")
+
+    assert "'level': 'WARNING'" in values["LOGGING"]
+
+
 def test_a_redis_url_without_its_scheme_stops_start_up_with_the_variables_name():
     result = manage("check", REDIS_URL="127.0.0.1:6379")
 
