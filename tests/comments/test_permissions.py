@@ -2,9 +2,17 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
 
 from comments.models import Comment
-from tests.factories import PASSWORD, make_comment, make_editor, make_moderator, make_user
+from tests.factories import (
+    PASSWORD,
+    make_comment,
+    make_draft,
+    make_editor,
+    make_moderator,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +81,25 @@ class TestModerator:
         assert response.status_code == 403
         article.refresh_from_db()
         assert article.title != "Defaced"
+
+    def test_view_on_site_does_not_tell_the_address_of_a_draft(self, moderator_client):
+        """The admin's "View on site" redirect names the draft's address, its headline."""
+        draft = make_draft(slug="mayor-to-resign")
+        content_type = ContentType.objects.get_for_model(draft)
+
+        response = moderator_client.get(f"/admin/r/{content_type.pk}/{draft.pk}/")
+
+        assert response.status_code == 403
+        assert "mayor-to-resign" not in response.get("Location", "")
+
+    def test_view_on_site_leads_to_a_comment(self, moderator_client, article):
+        comment = make_comment(article)
+        content_type = ContentType.objects.get_for_model(comment)
+
+        response = moderator_client.get(f"/admin/r/{content_type.pk}/{comment.pk}/")
+
+        assert response.status_code == 302
+        assert article.get_absolute_url() in response["Location"]
 
     def test_can_moderate(self, moderator_client, article):
         comment = make_comment(article, status=Comment.Status.PENDING)
