@@ -19,6 +19,9 @@ UPDATE_GRACE = timedelta(minutes=1)
 SEARCH_MAX_TERMS = 8
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
+# A day's worth of time zones either side of a date in these years stays within the years
+# Python can represent, whatever TIME_ZONE says now or later.
+PUBLICATION_YEARS = range(2, 9999)
 ALLOWED_BODY_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h2", "h3",
     "h4", "hr", "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody",
@@ -284,6 +287,10 @@ class Article(models.Model):
         errors = {}
         if self.status == self.Status.PUBLISHED and not self.published_at:
             self.published_at = timezone.now()
+        if self.published_at and self.published_at.year not in PUBLICATION_YEARS:
+            errors["published_at"] = (
+                f"Give a year between {PUBLICATION_YEARS[0]} and {PUBLICATION_YEARS[-1]}."
+            )
         if self.lead_image and not self.lead_image_alt.strip():
             errors["lead_image_alt"] = "Describe the image for readers who cannot see it."
         if errors:

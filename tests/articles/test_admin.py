@@ -9,6 +9,7 @@ from tests.factories import (
     make_author,
     make_draft,
     make_scheduled,
+    make_section,
     make_tag,
     make_user,
 )
@@ -193,3 +194,44 @@ def test_article_form_saves_text_with_line_breaks_and_tabs(editor_client):
     assert response.status_code == 302
     article.refresh_from_db()
     assert article.standfirst == "Two lines\r\nand\ta tab."
+
+
+def new_article_form(**values):
+    """What the add form posts for a new draft, with the given fields changed."""
+    fields = {
+        "title": "Harbour wall repaired",
+        "slug": "harbour-wall-repaired",
+        "standfirst": "The work is done.",
+        "body": "Two paragraphs.\n\nOf news.",
+        "section": make_section().pk,
+        "author": make_author().pk,
+        "status": Article.Status.DRAFT,
+        "published_at_0": "",
+        "published_at_1": "",
+        "comments_enabled": "on",
+        "lead_image_alt": "",
+        "comments-TOTAL_FORMS": "0",
+        "comments-INITIAL_FORMS": "0",
+    }
+    return {**fields, **values}
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "day", "time"),
+    [("Asia/Tokyo", "0001-01-01", "08:00"), ("America/New_York", "9999-12-31", "23:00")],
+)
+def test_a_publication_date_at_the_ends_of_time_is_refused_with_a_message(
+    editor_client, settings, time_zone, day, time
+):
+    """In UTC these fall before year 1 or after 9999: saving them was a 500, and one saved
+    in UTC broke the article list once the site's time zone moved them out of range."""
+    settings.TIME_ZONE = time_zone
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(status=Article.Status.PUBLISHED, published_at_0=day, published_at_1=time),
+    )
+
+    assert response.status_code == 200
+    assert "Give a year between 2 and 9998." in response.content.decode()
+    assert not Article.objects.exists()
