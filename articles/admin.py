@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import BadRequest, ValidationError
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -15,9 +17,20 @@ ADMIN_SEARCH_MAX_WORDS = 50
 ADMIN_SEARCH_MAX_LENGTH = 5000
 
 
+def names_a_row(model, value):
+    """Whether `value` can be a primary key of `model`: text, a NUL or a number past the
+    column's range fails in the database instead of matching nothing."""
+    pk = model._meta.pk
+    try:
+        pk.run_validators(pk.to_python(value))
+    except ValidationError:
+        return False
+    return True
+
+
 class HandMadeUrlsMixin:
-    """Changelist URLs edited by hand get a 400 (a lookup the admin refuses) or a bounded
-    search, never a 500."""
+    """Changelist URLs and action selections edited by hand get a 400 (a lookup the admin
+    refuses, ids that cannot be ids) or a bounded search, never a 500."""
 
     def lookup_allowed(self, lookup, value, request):
         if "\x00" in value:  # PostgreSQL refuses NUL in text
@@ -30,6 +43,12 @@ class HandMadeUrlsMixin:
             except ValueError:
                 pass  # the admin itself answers "?e=1" for a date that is not a number
         return super().lookup_allowed(lookup, value, request)
+
+    def response_action(self, request, queryset, **kwargs):
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if not all(names_a_row(self.model, value) for value in selected):
+            raise BadRequest("The selection holds something other than ids.")
+        return super().response_action(request, queryset, **kwargs)
 
     def get_search_results(self, request, queryset, search_term):
         words = search_term[:ADMIN_SEARCH_MAX_LENGTH].split()[:ADMIN_SEARCH_MAX_WORDS]

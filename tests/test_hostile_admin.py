@@ -199,3 +199,17 @@ def test_a_long_admin_search_still_finds_a_whole_comment(moderator_client, comme
     response = moderator_client.get(COMMENT_QUEUE, {"q": body})
 
     assert [c.pk for c in response.context["cl"].result_list] == [comment.pk]
+
+
+@pytest.mark.parametrize("selected", ["abc", "7\x00", "99999999999999999999999"])
+@pytest.mark.parametrize(
+    ("url", "action"), [(COMMENT_QUEUE, "approve_selected"), (ARTICLE_LIST, "publish")]
+)
+def test_a_hand_made_selection_for_an_action_is_refused_not_a_server_error(
+    editor_client, url, action, selected
+):
+    """The checkboxes send ids; anything else failed in the database (a 20-digit number on
+    SQLite only)."""
+    response = editor_client.post(url, {"action": action, "_selected_action": ["1", selected]})
+
+    assert response.status_code == 400
