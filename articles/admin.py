@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import BadRequest, ValidationError
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -55,6 +57,38 @@ class HandMadeUrlsMixin:
         return super().get_search_results(request, queryset, " ".join(words))
 
 
+class IdsOnlyAutocompleteMixin:
+    """Labels only the sent values that can be ids: Django looks each one up to show its
+    name, and text or a NUL failed in the database."""
+
+    def optgroups(self, name, value, attr=None):
+        model = self.field.remote_field.model
+        return super().optgroups(name, [v for v in value if names_a_row(model, v)], attr)
+
+
+class IdsOnlyAutocompleteSelect(IdsOnlyAutocompleteMixin, AutocompleteSelect):
+    pass
+
+
+class IdsOnlyAutocompleteSelectMultiple(IdsOnlyAutocompleteMixin, AutocompleteSelectMultiple):
+    pass
+
+
+class IdsOnlyMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses what cannot be an id before the database sees it: a number past 64 bits
+    fails on SQLite, where PostgreSQL finds nothing."""
+
+    def clean(self, value):
+        for pk in value if isinstance(value, list | tuple) else ():
+            if not names_a_row(self.queryset.model, pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super().clean(value)
+
+
 @admin.register(Section)
 class SectionAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "order"]
@@ -100,6 +134,25 @@ class ArticleAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("body", "body_html")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                IdsOnlyAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                IdsOnlyAutocompleteSelectMultiple(
+                    db_field, self.admin_site, using=kwargs.get("using")
+                ),
+            )
+        kwargs.setdefault("form_class", IdsOnlyMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description="Readers can see it")
     def is_live(self, article):

@@ -235,3 +235,24 @@ def test_a_publication_date_at_the_ends_of_time_is_refused_with_a_message(
     assert response.status_code == 200
     assert "Give a year between 2 and 9998." in response.content.decode()
     assert not Article.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"author": "abc"}, "Select a valid choice."),
+        ({"author": "7\x00"}, "Null characters are not allowed."),
+        ({"tags": ["abc"]}, "“abc” is not a valid value."),
+        ({"tags": ["99999999999999999999999"]}, "is not a valid value."),  # past SQLite's
+    ],
+)
+def test_an_author_or_tag_that_cannot_be_an_id_gets_a_message_not_a_server_error(
+    editor_client, values, message
+):
+    """The autocomplete boxes send ids; the form came back with the others through a
+    database query that failed."""
+    response = editor_client.post(reverse("admin:articles_article_add"), article_form(**values))
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Article.objects.exists()
