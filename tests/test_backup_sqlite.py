@@ -105,3 +105,13 @@ def test_backup_on_postgresql_points_at_pg_dump(tmp_path):
     assert result.returncode != 0
     assert "pg_dump" in result.stderr
     assert not (tmp_path / "copy").exists()
+
+
+def test_an_unknown_database_is_a_usage_error_not_a_traceback(live_database, tmp_path):
+    result = backup(
+        str(tmp_path / "copy"), "--database", "other", database_url=f"sqlite:///{live_database}"
+    )
+
+    assert result.returncode == 2
+    assert "invalid choice: 'other'" in result.stderr
+    assert "Traceback" not in result.stderr

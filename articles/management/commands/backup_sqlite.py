@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 "need be (default: backups/ in the project folder)."
             ),
         )
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, choices=list(connections))
 
     def handle(self, *args, destination, database, **options):
         connection = connections[database]
