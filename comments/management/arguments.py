@@ -5,6 +5,9 @@ import argparse
 # A century: any retention period a site might choose, and far from the dates Python can
 # compute (a cutoff a million days ago is before year 1: OverflowError).
 MAX_DAYS = 36_500
+# Hundreds of times the default pool (COMMENTS_CAPTCHA_POOL_SIZE): a refill builds every
+# missing question in memory at once, so a few zeros too many must not reach it.
+MAX_POOL_SIZE = 100_000
 
 
 def days(value):
@@ -19,11 +22,13 @@ def days(value):
 
 
 def pool_size(value):
-    """A number of captcha questions, 0 or more."""
+    """A number of captcha questions, 0 to MAX_POOL_SIZE."""
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number.") from None
     if number < 0:
         raise argparse.ArgumentTypeError(f"{number}: the pool size cannot be negative.")
+    if number > MAX_POOL_SIZE:
+        raise argparse.ArgumentTypeError(f"{number} questions: give 0 to {MAX_POOL_SIZE}.")
     return number

@@ -32,3 +32,9 @@ def test_a_day_count_that_is_not_a_number_is_named(db):
 def test_a_negative_captcha_pool_size_is_refused(db):
     with pytest.raises(CommandError, match=r"cannot be negative"):
         call_command("refill_captcha_pool", "--size", "-5")
+
+
+def test_a_captcha_pool_size_past_any_need_is_refused(db):
+    """A few zeros too many built every question in memory at once, for hours."""
+    with pytest.raises(CommandError, match=r"give 0 to 100000"):
+        call_command("refill_captcha_pool", "--size", "99999999999999999999")
