@@ -12,6 +12,7 @@ from django.db.models import Count
 
 from articles import page_cache
 from comments.models import Comment
+from newsroom.cache import shared_by_every_process
 
 PENDING_COUNT_KEY = "comments:pending-count"
 STATUS_COUNTS_KEY = "comments:status-counts"
@@ -60,7 +61,13 @@ def forget_moderation_counts():
 
 
 def pending_count():
-    """How many comments await moderation; cached briefly, cleared on every change."""
+    """How many comments await moderation; cached briefly, cleared on every change.
+
+    Only in a cache every worker shares: a worker cannot clear another's own cache, whose
+    count would outlive a decision or a new comment. Counting reads `comment_queue_idx`.
+    """
+    if not shared_by_every_process():
+        return Comment.objects.pending().count()
     count = cache.get(PENDING_COUNT_KEY)
     if count is None:
         count = Comment.objects.pending().count()

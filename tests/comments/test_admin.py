@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
 from comments.models import Comment
+from newsroom.cache import shared_by_every_process
 from tests.factories import make_article, make_comment, make_editor, make_moderator, make_section
 
 pytestmark = pytest.mark.django_db
@@ -450,6 +451,19 @@ class TestPendingNotice:
             moderator_client.post(decide_url(first, "approve"))
 
         assert "1 comment awaiting" in moderator_client.get("/admin/").content.decode()
+
+    @pytest.mark.skipif(
+        shared_by_every_process(), reason="a shared cache is cleared for every worker at once"
+    )
+    def test_count_follows_a_decision_taken_in_another_worker(self, moderator_client, article):
+        """Without Redis each gunicorn worker has a cache of its own: a count kept there
+        still showed a decision taken in another worker (or a new comment) for a minute."""
+        comment = make_comment(article, status=Status.PENDING)
+        assert "1 comment awaiting" in moderator_client.get("/admin/").content.decode()
+
+        Comment.objects.filter(pk=comment.pk).update(status=Status.APPROVED)  # elsewhere
+
+        assert "No comments awaiting" in moderator_client.get("/admin/").content.decode()
 
     def test_says_so_when_the_queue_is_empty(self, moderator_client):
         assert "No comments awaiting moderation" in moderator_client.get("/admin/").content.decode()
