@@ -432,6 +432,8 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
                 "opts": self.opts,
                 "emails": emails,
                 "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                # "Select all" across the pages: the confirmation acts on what it listed.
+                "select_across": request.POST.get("select_across", "0"),
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "keeps_text": settings.COMMENTS_ERASE_KEEPS_TEXT,
             }

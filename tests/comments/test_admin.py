@@ -1,6 +1,7 @@
 """The moderation queue, driven through the admin's own HTTP endpoints."""
 
 import json
+import re
 
 import pytest
 from django.contrib import admin
@@ -580,6 +581,29 @@ class TestPrivacyActions:
         comment.refresh_from_db()
         assert (comment.name, comment.email, comment.ip_address) == ("Anonymous", "", None)
         assert "Anonymised 1 comment from 1 commenter(s)." in messages_of(response)
+
+    def test_erase_of_every_page_erases_every_commenter_it_listed(self, editor_client, article):
+        """With "Select all" across the pages the confirmation lists every commenter of the
+        queue; its form then sent only the rows ticked on the page, and erased those alone."""
+        comments = [
+            make_comment(article, email=f"reader{n}@example.com", status=Status.PENDING)
+            for n in range(3)
+        ]
+        choice = {
+            "action": "erase_commenter_data",
+            "_selected_action": [comments[0].pk],
+            "select_across": "1",
+        }
+        confirm = editor_client.post(QUEUE, choice).content.decode()
+        assert all(f"reader{n}@example.com" in confirm for n in range(3))
+
+        form = re.search(r'<form method="post">.*?</form>', confirm, re.S).group()
+        sent = {}
+        for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form):
+            sent.setdefault(name, []).append(value)
+        editor_client.post(QUEUE, sent)
+
+        assert not Comment.objects.exclude(email="").exists()
 
     def test_moderators_do_not_get_privacy_actions(self, moderator_client, article):
         make_comment(article, status=Status.PENDING)
