@@ -82,6 +82,24 @@ class TestPurgeSpam:
             answer.pk,
         }
 
+    def test_counts_the_days_from_the_spam_decision_not_from_the_writing(self, article):
+        """The help promises spam "marked as spam more than N days ago": a comment written
+        long ago and marked yesterday, perhaps by mistake, can still be rescued."""
+        marked_yesterday = make_comment(article, status=Status.SPAM)
+        age(marked_yesterday, 40)
+        Comment.objects.filter(pk=marked_yesterday.pk).update(
+            moderated_at=timezone.now() - timedelta(days=1)
+        )
+        marked_long_ago = make_comment(article, status=Status.SPAM)
+        age(marked_long_ago, 40)
+        Comment.objects.filter(pk=marked_long_ago.pk).update(
+            moderated_at=timezone.now() - timedelta(days=31)
+        )
+
+        run("purge_spam", "--older-than", "30")
+
+        assert list(Comment.objects.values_list("pk", flat=True)) == [marked_yesterday.pk]
+
 
 class TestDemoAccounts:
     @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 from django.utils import timezone
 
 from comments import cache as comments_cache
@@ -49,8 +50,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, older_than, dry_run, **options):
         cutoff = timezone.now() - timedelta(days=older_than)
+        # Counted from the decision, so that a comment marked as spam by mistake can be
+        # rescued for the whole period; spam caught as it was sent had no decision.
+        marked_before_cutoff = Q(moderated_at__lt=cutoff) | Q(
+            moderated_at__isnull=True, created_at__lt=cutoff
+        )
         # Readers cannot reply to spam (it is not shown), so no reply arrives meanwhile.
-        old_spam = Comment.objects.filter(status=Comment.Status.SPAM, created_at__lt=cutoff)
+        old_spam = Comment.objects.filter(marked_before_cutoff, status=Comment.Status.SPAM)
         kept = answered_by_others(old_spam)
         spam = old_spam.exclude(pk__in=kept)
         if dry_run:
