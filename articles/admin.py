@@ -50,8 +50,8 @@ def names_a_row(model, value):
 
 
 class HandMadeUrlsMixin:
-    """Changelist URLs and action selections edited by hand get a 400 (a lookup the admin
-    refuses, ids that cannot be ids) or a bounded search, never a 500."""
+    """Changelist URLs, action selections and rows edited by hand get a 400 (a lookup the
+    admin refuses, ids that cannot be ids) or a bounded search, never a 500."""
 
     def lookup_allowed(self, lookup, value, request):
         if "\x00" in value:  # PostgreSQL refuses NUL in text
@@ -72,6 +72,15 @@ class HandMadeUrlsMixin:
         if not all(names_a_row(self.model, value) for value in selected):
             raise BadRequest("The selection holds something other than ids.")
         return super().response_action(request, queryset, **kwargs)
+
+    def _get_list_editable_queryset(self, request, prefix):
+        """Django's own check of the rows edited in the list (list_editable) stops text,
+        not a number past the column's range."""
+        if not all(
+            names_a_row(self.model, value) for value in self._get_edited_object_pks(request, prefix)
+        ):
+            raise BadRequest("The edited rows hold something other than ids.")
+        return super()._get_list_editable_queryset(request, prefix)
 
     def get_search_results(self, request, queryset, search_term):
         words = search_term[:ADMIN_SEARCH_MAX_LENGTH].split()[:ADMIN_SEARCH_MAX_WORDS]

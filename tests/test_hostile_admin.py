@@ -245,3 +245,17 @@ def test_a_list_of_ids_still_filters(editor_client, comments):
     response = editor_client.get(f"{COMMENT_QUEUE}?status=all&id__in={comments[0].pk},0")
 
     assert [c.pk for c in response.context["cl"].result_list] == [comments[0].pk]
+
+
+def test_a_hand_made_row_of_the_section_order_list_is_refused_not_a_server_error(editor_client):
+    """The section list edits the order in place: Django checks that the rows' ids are
+    numbers, not that they fit the column (SQLite cannot take one past 64 bits)."""
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-0-id": str(2**64),
+        "form-0-order": "1",
+        "_save": "Save",
+    }
+
+    assert editor_client.post("/admin/articles/section/", data).status_code == 400
