@@ -627,6 +627,16 @@ class TestArticlePageComments:
             response.content.decode()
         )
 
+    def test_the_link_to_all_comments_lists_them_in_every_state(self, editor_client, article):
+        """The queue opens on pending comments; "All comments" showed those alone."""
+        comments = [make_comment(article, status=status) for status in Status.values]
+        page = editor_client.get(f"/admin/articles/article/{article.pk}/change/").content.decode()
+        link = re.search(r'<a href="([^"]+)">All comments on this article</a>', page).group(1)
+
+        response = editor_client.get(link.replace("&amp;", "&"))
+
+        assert set(response.context["cl"].result_list) == set(comments)
+
     def test_saving_an_article_with_many_comments_keeps_them_all(self, editor_client, article):
         for n in range(25):
             make_comment(article, body=f"Comment number {n}")
