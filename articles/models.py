@@ -291,6 +291,10 @@ class Article(models.Model):
             errors["published_at"] = (
                 f"Give a year between {PUBLICATION_YEARS[0]} and {PUBLICATION_YEARS[-1]}."
             )
+        try:
+            render_markdown(self.body)  # the library recurses once per nesting level
+        except RecursionError:
+            errors["body"] = "The text nests too deeply to show (lists within lists)."
         if self.lead_image and not self.lead_image_alt.strip():
             errors["lead_image_alt"] = "Describe the image for readers who cannot see it."
         if errors:

@@ -256,3 +256,15 @@ def test_an_author_or_tag_that_cannot_be_an_id_gets_a_message_not_a_server_error
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Article.objects.exists()
+
+
+def test_a_body_nested_too_deeply_to_render_gets_a_message_not_a_server_error(editor_client):
+    """The Markdown library recurses once per level of a nested list: 400 levels (a
+    hostile or broken paste) ran out of stack on save."""
+    body = "".join("    " * level + "- item\n" for level in range(400))
+
+    response = editor_client.post(reverse("admin:articles_article_add"), article_form(body=body))
+
+    assert response.status_code == 200
+    assert "nests too deeply" in response.content.decode()
+    assert not Article.objects.exists()
