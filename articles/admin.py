@@ -1,8 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.contrib.admin.widgets import (
+    AdminFileWidget,
+    AutocompleteSelect,
+    AutocompleteSelectMultiple,
+)
 from django.core.exceptions import BadRequest, ValidationError
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -119,6 +124,13 @@ class IdsOnlyMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
 
+class LabelledFileWidget(AdminFileWidget):
+    """The file box with a label of its own: Django's admin renders it in a fieldset whose
+    legend names the group, which leaves the box itself unlabelled for screen readers."""
+
+    use_fieldset = False
+
+
 @admin.register(Section)
 class SectionAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "order"]
@@ -152,6 +164,7 @@ class ArticleAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["author", "tags"]
+    formfield_overrides = {models.ImageField: {"widget": LabelledFileWidget}}
     readonly_fields = ["comment_count", "created_at", "updated_at"]
     actions = ["publish", "unpublish"]
     fieldsets = [

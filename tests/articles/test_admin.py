@@ -268,3 +268,15 @@ def test_a_body_nested_too_deeply_to_render_gets_a_message_not_a_server_error(ed
     assert response.status_code == 200
     assert "nests too deeply" in response.content.decode()
     assert not Article.objects.exists()
+
+
+def test_the_lead_image_box_is_labelled(editor_client):
+    """Django's admin puts a file box in a fieldset whose legend labels no input (axe:
+    "Form elements must have labels")."""
+    article = make_article()
+    for url in (
+        reverse("admin:articles_article_add"),
+        reverse("admin:articles_article_change", args=[article.pk]),
+    ):
+        html = editor_client.get(url).content.decode()
+        assert '<label for="id_lead_image"' in html, url
