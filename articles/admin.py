@@ -9,9 +9,10 @@ from django.contrib.admin.widgets import (
 from django.core.exceptions import BadRequest, ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import ngettext
 
-from .models import Article, Author, Section, Tag
+from .models import PUBLICATION_YEARS, Article, Author, Section, Tag
 
 # Django's date hierarchy computes the end of the chosen year, month or day; past 9998 that
 # overflows datetime (a 500), and a year 1 in a time zone east of UTC falls before year 1.
@@ -177,6 +178,20 @@ class ArticleAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("body", "body_html")
+
+    def get_changeform_initial_data(self, request):
+        """Django prefills the add form from "?field=value" as text, which the publication
+        date and time boxes cannot show (a 500): a time the model accepts is parsed,
+        anything else left out."""
+        initial = super().get_changeform_initial_data(request)
+        text = initial.pop("published_at", "")
+        try:
+            published_at = parse_datetime(text)
+        except ValueError:  # well formed but impossible, such as a 13th month
+            published_at = None
+        if published_at and published_at.year in PUBLICATION_YEARS:
+            initial["published_at"] = published_at
+        return initial
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request):

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.db import connection
@@ -280,3 +282,20 @@ def test_the_lead_image_box_is_labelled(editor_client):
     ):
         html = editor_client.get(url).content.decode()
         assert '<label for="id_lead_image"' in html, url
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [("2026-05-04T09:30", "2026-05-04"), ("soon", None), ("0001-01-01T00:00+14:00", None)],
+)
+def test_a_publication_time_in_the_add_address_prefills_the_form_or_is_left_out(
+    editor_client, query, shown
+):
+    """The admin prefills the add form from "?field=value"; the date and time boxes got
+    the text as it was and failed (a 500)."""
+    response = editor_client.get(reverse("admin:articles_article_add"), {"published_at": query})
+
+    assert response.status_code == 200
+    date_box = re.search(r'<input type="text" name="published_at_0"[^>]*>', response.text).group()
+    value = re.search(r'value="([^"]*)"', date_box)
+    assert (value.group(1) if value else None) == shown
