@@ -253,7 +253,7 @@ def test_an_author_or_tag_that_cannot_be_an_id_gets_a_message_not_a_server_error
 ):
     """The autocomplete boxes send ids; the form came back with the others through a
     database query that failed."""
-    response = editor_client.post(reverse("admin:articles_article_add"), article_form(**values))
+    response = editor_client.post(reverse("admin:articles_article_add"), new_article_form(**values))
 
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -265,7 +265,9 @@ def test_a_body_nested_too_deeply_to_render_gets_a_message_not_a_server_error(ed
     hostile or broken paste) ran out of stack on save."""
     body = "".join("    " * level + "- item\n" for level in range(400))
 
-    response = editor_client.post(reverse("admin:articles_article_add"), article_form(body=body))
+    response = editor_client.post(
+        reverse("admin:articles_article_add"), new_article_form(body=body)
+    )
 
     assert response.status_code == 200
     assert "nests too deeply" in response.content.decode()
