@@ -61,28 +61,29 @@ def forget_moderation_counts():
 
 
 def pending_count():
-    """How many comments await moderation; cached briefly, cleared on every change.
-
-    Only in a cache every worker shares: a worker cannot clear another's own cache, whose
-    count would outlive a decision or a new comment. Counting reads `comment_queue_idx`.
-    """
-    if not shared_by_every_process():
-        return Comment.objects.pending().count()
-    count = cache.get(PENDING_COUNT_KEY)
-    if count is None:
-        count = Comment.objects.pending().count()
-        cache.set(PENDING_COUNT_KEY, count, MODERATION_COUNTS_SECONDS)
-    return count
+    """How many comments await moderation (read through `comment_queue_idx`)."""
+    return _moderation_count(PENDING_COUNT_KEY, Comment.objects.pending().count)
 
 
 def status_counts():
-    """Comments per status, for the moderators' filter; cached like the pending count.
+    """Comments per status, for the moderators' filter: one GROUP BY over every comment,
+    a tenth of a second at a million, on every page of the moderation queue otherwise."""
+    return _moderation_count(
+        STATUS_COUNTS_KEY,
+        lambda: dict(Comment.objects.order_by().values_list("status").annotate(count=Count("id"))),
+    )
 
-    One GROUP BY over every comment: a tenth of a second at a million, on every page of
-    the moderation queue otherwise.
+
+def _moderation_count(key, count):
+    """`count()`, kept briefly in a cache every worker shares and cleared on every change.
+
+    A worker cannot clear another's own cache (local memory), where a count would outlive a
+    decision or a new comment: there every call counts afresh.
     """
-    counts = cache.get(STATUS_COUNTS_KEY)
-    if counts is None:
-        counts = dict(Comment.objects.order_by().values_list("status").annotate(count=Count("id")))
-        cache.set(STATUS_COUNTS_KEY, counts, MODERATION_COUNTS_SECONDS)
-    return counts
+    if not shared_by_every_process():
+        return count()
+    value = cache.get(key)
+    if value is None:
+        value = count()
+        cache.set(key, value, MODERATION_COUNTS_SECONDS)
+    return value

@@ -269,7 +269,7 @@ class TestBulkDecisions:
     ):
         """Each article locked, recounted and logged once per action, not once per comment."""
         other_article = make_article()
-        moderator_client.get(QUEUE)  # the status filter's counts, cached from here on
+        moderator_client.get(QUEUE)  # a shared cache keeps the filter's counts from here on
         queries = {}
         for size in (3, 30):
             comments = [
