@@ -7,7 +7,6 @@ import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from functools import partial
 from typing import NamedTuple
 
 from django.conf import settings
@@ -400,7 +399,7 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
             queryset.delete()
             for article_id in article_ids:
                 services.refresh_comment_count(article_id)
-                transaction.on_commit(partial(comments_cache.invalidate_article, article_id))
+            transaction.on_commit(comments_cache.comments_changed)
 
     # Privacy requests -------------------------------------------------------------------
 

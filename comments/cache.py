@@ -1,11 +1,9 @@
-"""Cache keys that moderation changes invalidate.
+"""What a change to comments makes stale: readers' cached pages, and moderators' counts.
 
-Each article's comment thread has a version number in the shared cache. Anything that
-caches a rendered thread (or a page holding one) puts the version in its key; a moderation
-decision bumps it, so the next request renders afresh and no stale thread is ever served.
+Readers' pages (articles.page_cache) carry the content version they were rendered under;
+bumping it after a decision, an edit or a deletion commits makes every one of them stale, so
+the next request renders afresh and no stale thread or count is ever served.
 """
-
-import time
 
 from django.core.cache import cache
 from django.db.models import Count
@@ -19,39 +17,8 @@ STATUS_COUNTS_KEY = "comments:status-counts"
 MODERATION_COUNTS_SECONDS = 60
 
 
-def _thread_key(article_id):
-    return f"comments:thread-version:{article_id}"
-
-
-def _fresh_version():
-    """Time-based, so a version evicted and re-created never repeats an old one."""
-    return time.time_ns()
-
-
-def thread_version(article_id):
-    """The current version of an article's comment thread, for use in cache keys."""
-    key = _thread_key(article_id)
-    version = cache.get(key)
-    if version is None:
-        version = _fresh_version()
-        if not cache.add(key, version, timeout=None):
-            version = cache.get(key, version)  # another process set it first
-    return version
-
-
-def bump_thread_version(article_id):
-    """Make every cached copy of this article's thread stale.
-
-    A new version is set rather than incremented: with Redis down, set() quietly does nothing
-    (newsroom/cache.py) where incr() raises, and a decision already committed must not end
-    in an error page.
-    """
-    cache.set(_thread_key(article_id), _fresh_version(), timeout=None)
-
-
-def invalidate_article(article_id):
-    """Everything that shows comments or counts them changed for this article."""
-    bump_thread_version(article_id)
+def comments_changed():
+    """Readers see other comments or counts; call it after the commit."""
     page_cache.bump_content_version()
     forget_moderation_counts()
 

@@ -1,7 +1,6 @@
 """Privacy requests and data retention: export, erase, and forget old IPs and user agents."""
 
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -86,8 +85,7 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
                 action_flag=CHANGE,
                 change_message=ERASE_LOG_MESSAGE,
             )
-        for article_id in {c.article_id for c in comments}:
-            transaction.on_commit(partial(comments_cache.invalidate_article, article_id))
+        transaction.on_commit(comments_cache.comments_changed)
     return len(comments)
 
 

@@ -3,7 +3,7 @@
 `approve`, `unapprove`, `reject` and `mark_spam`, and `moderate_many` for the admin's bulk
 actions, are the only code that changes a stored comment's status. Each records who decided
 and when, writes an admin LogEntry, recounts the article's visible comments, and after the
-commit invalidates cached threads and sends what must be sent. Acting on a comment already
+commit makes cached pages stale and sends what must be sent. Acting on a comment already
 in the requested state changes and logs nothing.
 """
 
@@ -91,7 +91,7 @@ def moderate_many(comments, status, *, by):
         )
         for article_id in sorted({comment.article_id for comment in changed}):
             refresh_comment_count(article_id)
-            transaction.on_commit(partial(comments_cache.invalidate_article, article_id))
+        transaction.on_commit(comments_cache.comments_changed)
         if status == Comment.Status.APPROVED:
             for comment in changed:
                 if comment.notify_on_publish:
@@ -110,7 +110,7 @@ def comment_stored(comment):
     """
     if comment.status == Comment.Status.APPROVED:
         refresh_comment_count(comment.article_id)
-        transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))
+        transaction.on_commit(comments_cache.comments_changed)
     else:
         # Readers cannot see it: their cached pages stay; only the moderators' count moves.
         transaction.on_commit(comments_cache.forget_moderation_counts)
@@ -147,7 +147,7 @@ def edit_body(comment, *, body):
     """A moderator's fix to the text (the admin logs the change)."""
     comment.body = body
     comment.save(update_fields=["body"])
-    transaction.on_commit(partial(comments_cache.invalidate_article, comment.article_id))
+    transaction.on_commit(comments_cache.comments_changed)
 
 
 # ---------------------------------------------------------------------------------------

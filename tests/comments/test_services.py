@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 
+from articles import page_cache
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
@@ -126,30 +127,30 @@ def test_count_only_covers_its_own_article(moderator):
     assert count_of(second) == 0  # never recounted: untouched
 
 
-def test_a_decision_makes_cached_threads_stale_after_commit(
+def test_a_decision_makes_cached_pages_stale_after_commit(
     article, moderator, django_capture_on_commit_callbacks
 ):
     comment = make_comment(article, status=Status.PENDING)
-    before = comments_cache.thread_version(article.pk)
+    before = page_cache.content_version()
 
     with django_capture_on_commit_callbacks(execute=True):
         services.approve(comment, by=moderator)
-        assert comments_cache.thread_version(article.pk) == before  # not before the commit
+        assert page_cache.content_version() == before  # not before the commit
 
-    assert comments_cache.thread_version(article.pk) != before
+    assert page_cache.content_version() != before
 
 
-def test_no_decision_leaves_cached_threads_alone(
+def test_no_decision_leaves_cached_pages_alone(
     article, moderator, django_capture_on_commit_callbacks
 ):
     comment = make_comment(article, status=Status.APPROVED)
-    before = comments_cache.thread_version(article.pk)
+    before = page_cache.content_version()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.approve(comment, by=moderator)
 
     assert callbacks == []
-    assert comments_cache.thread_version(article.pk) == before
+    assert page_cache.content_version() == before
 
 
 @pytest.mark.skipif(
@@ -209,17 +210,17 @@ def test_a_new_held_comment_clears_the_moderation_counts(
     assert comments_cache.status_counts() == {Status.PENDING: 1}
 
 
-def test_a_moderator_edit_to_the_body_refreshes_the_thread(
+def test_a_moderator_edit_to_the_body_makes_cached_pages_stale(
     article, django_capture_on_commit_callbacks
 ):
     comment = make_comment(article)
-    before = comments_cache.thread_version(article.pk)
+    before = page_cache.content_version()
 
     with django_capture_on_commit_callbacks(execute=True):
         services.edit_body(comment, body="Fixed a typo.")
 
     assert Comment.objects.get(pk=comment.pk).body == "Fixed a typo."
-    assert comments_cache.thread_version(article.pk) != before
+    assert page_cache.content_version() != before
 
 
 class TestPreviouslyApprovedRule:
