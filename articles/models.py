@@ -1,4 +1,5 @@
 import math
+import re
 from datetime import timedelta
 
 import markdown
@@ -27,6 +28,7 @@ ALLOWED_BODY_TAGS = {
     "h4", "hr", "i", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody",
     "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
+BODY_H1 = re.compile(r"<(/?)h1\b")
 CONTROL_CHARACTERS = (
     "Remove the invisible control characters (pasted text can bring them): feeds cannot carry them."
 )
@@ -38,8 +40,13 @@ no_control_characters = RegexValidator(
 
 
 def render_markdown(text):
-    """Markdown written by editors, rendered once and sanitized so no script survives."""
+    """Markdown written by editors, rendered once and sanitized so no script survives.
+
+    The headline is the page's one h1: a `#` heading in the body becomes an h2, where the
+    sanitizer would have dropped the tag and left its words loose in the text.
+    """
     html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    html = BODY_H1.sub(r"<\1h2", html)
     return nh3.clean(
         html,
         tags=ALLOWED_BODY_TAGS,

@@ -63,6 +63,14 @@ def test_body_is_rendered_to_sanitized_html_on_save():
     assert "javascript:" not in article.body_html
 
 
+def test_a_top_level_heading_in_the_body_stays_a_heading_under_the_headline():
+    article = make_article(body="# Background\n\nIt began in 1998.\n\n## Since then\n\nMore.")
+
+    assert "<h2>Background</h2>" in article.body_html
+    assert "<h2>Since then</h2>" in article.body_html
+    assert "<h1" not in article.body_html
+
+
 def test_reading_time_counts_words():
     assert make_article(body="word " * 10).reading_minutes == 1
     assert make_article(body="word " * 1000).reading_minutes == 5
