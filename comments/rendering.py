@@ -34,9 +34,11 @@ PENDING_NOTICE_HTML = (
     '<p class="comment__notice">'
     "Your comment is awaiting moderation. Only you can see it for now.</p>"
 )
+# nofollow, as WordPress does: each address renders a page of its own, uncached, which a
+# crawler following every comment's link would ask for once per comment.
 REPLY_LINK_HTML = (
     '<p class="comment__actions"><a class="comment__reply" href="{base}?{page}replyto={pk}#respond"'
-    ' data-reply-to="{pk}" aria-label="Reply to {name}">Reply</a></p>'
+    ' rel="nofollow" data-reply-to="{pk}" aria-label="Reply to {name}">Reply</a></p>'
 )
 REPLIES_HTML = '<ol class="comment-list comment-list--replies">{}</ol>'
 
