@@ -382,6 +382,7 @@ def test_server_error_page_renders_without_request_or_database(django_assert_num
     assert "Something went wrong" in html
     assert 'class="masthead"' in html
     assert "The Newsroom" in html
+    assert 'title=" (RSS)"' not in html  # no feed link without the site's name
 
 
 def test_lead_image_is_shown_with_its_description_and_served(client):
