@@ -70,6 +70,11 @@ class TestExport:
 
         assert data["comments"] == []
 
+    def test_an_address_pasted_with_spaces_around_it_is_found(self, ada_comments):
+        data = json.loads(run("commenter_data", "export", " ada@example.com\n"))
+
+        assert len(data["comments"]) == 2
+
     def test_refuses_something_that_is_not_an_address(self, db):
         with pytest.raises(CommandError):
             run("commenter_data", "export", "not-an-address")

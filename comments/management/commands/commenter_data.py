@@ -17,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("email")
 
     def handle(self, *args, operation, email, **options):
+        email = email.strip()  # pasted from a request, an address often brings a space
         if "@" not in email:
             raise CommandError(f"{email!r} is not an email address.")
         if operation == "export":
