@@ -261,7 +261,9 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    # An article's Markdown can only show images from elsewhere (uploads are lead images),
+    # and only editors write it; readers' comments carry no images.
+    "img-src": [CSP.SELF, "data:", "https:"],
     "media-src": [CSP.SELF],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],

@@ -86,6 +86,16 @@ def test_public_pages_and_admin_login_send_the_security_headers(client, article,
         assert_inline_code_allowed_by_the_policy(response)
 
 
+def test_an_image_an_editor_shows_from_another_site_is_allowed_to_load(client, db):
+    image = "https://images.example.org/bridge.jpg"
+    article = make_article(body=f"The bridge at dawn:\n\n![The bridge]({image})")
+
+    response = client.get(article.get_absolute_url())
+
+    assert f'<img alt="The bridge" src="{image}">' in response.content.decode()
+    assert "https:" in csp_directives(response)["img-src"].split()
+
+
 def test_a_request_for_a_host_we_do_not_serve_gets_the_security_headers(client, db):
     response = client.get("/", HTTP_HOST="elsewhere.example")
 
