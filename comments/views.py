@@ -63,8 +63,12 @@ def post_comment(request, article_pk):
     visible = VisibleComments(article)
     if "new_question" in request.POST:
         # The no-JavaScript "new question" button: same text, another question, no errors.
-        # The old question is retired so it cannot come back.
-        discard_question(request.POST.get("captcha_0"))
+        # The old question is retired so it cannot come back; a database that refuses the
+        # write leaves it to expire instead, and the reader still gets a new one.
+        try:
+            discard_question(request.POST.get("captcha_0"))
+        except DatabaseError:
+            logger.warning("A replaced captcha question could not be retired.", exc_info=True)
         form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
         return render_article_page(request, article, form, status=200)
     form = CommentForm(request.POST, article=article, visible_parents=visible)

@@ -327,6 +327,22 @@ def test_a_read_only_database_gives_a_503_page_with_the_text(client, settings, r
     assert not Comment.objects.exists()
 
 
+def test_a_new_question_on_a_read_only_database_keeps_the_text(client, read_only_database):
+    """Without JavaScript, "Show a new question" posts the form back; retiring the old
+    question is a write the database refuses, which must not cost the reader their text."""
+    refill_pool(5)
+    article = make_article()
+    page = client.get(article.get_absolute_url()).content.decode()
+    read_only_database()
+
+    data = filled_form(page, body="Typed before asking for another question.")
+    response = client.post(post_url(article), {**data, "new_question": "1"})
+
+    assert response.status_code == 200
+    assert "Typed before asking for another question.</textarea>" in response.content.decode()
+    assert 'value="Ida Wells"' in response.content.decode()
+
+
 def test_with_redis_down_admin_sign_in_failures_still_count(client, redis_down, settings):
     settings.AXES_FAILURE_LIMIT = 3
     settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
