@@ -6,12 +6,20 @@ the authority, the only effect is fewer emails, and mail clients send it themsel
 (RFC 8058 List-Unsubscribe-Post).
 """
 
+import logging
+
+from django.db import DatabaseError
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from comments.models import Comment
 from comments.notifications import comment_for_token
+from comments.views import NOT_STORED_RETRY_SECONDS
+
+logger = logging.getLogger(__name__)
+
+NOT_SAVED = "Sorry, we could not save this just now. Please try again in a minute."
 
 
 @csrf_exempt
@@ -23,5 +31,16 @@ def unsubscribe(request, token):
     done = request.method == "POST"
     if done:
         # Every comment from this address: "stop these emails" means all of them.
-        Comment.objects.by_email(comment.email).update(notify_on_publish=False)
+        try:
+            Comment.objects.by_email(comment.email).update(notify_on_publish=False)
+        except DatabaseError:  # read-only after a failover, a full disk...
+            logger.exception("Could not unsubscribe the commenter of comment %s.", comment.pk)
+            return not_saved(request)
     return render(request, "comments/unsubscribe.html", {"done": done})
+
+
+def not_saved(request):
+    """The button again, with a word of why, to press once the database takes writes."""
+    response = render(request, "comments/unsubscribe.html", {"error": NOT_SAVED}, status=503)
+    response["Retry-After"] = str(NOT_STORED_RETRY_SECONDS)
+    return response

@@ -21,6 +21,8 @@ from comments import services
 from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.moderation import FLOODED
+from comments.notifications import unsubscribe_token
+from comments.unsubscribe import NOT_SAVED
 from comments.views import AWAITING_MODERATION, NOT_STORED, NOT_STORED_RETRY_SECONDS
 from newsroom import cache as cache_module
 from tests.factories import comment_form_data, make_article, make_comment, make_moderator, post_url
@@ -341,6 +343,19 @@ def test_a_new_question_on_a_read_only_database_keeps_the_text(client, read_only
     assert response.status_code == 200
     assert "Typed before asking for another question.</textarea>" in response.content.decode()
     assert 'value="Ida Wells"' in response.content.decode()
+
+
+def test_unsubscribing_on_a_read_only_database_asks_to_try_again(client, read_only_database):
+    comment = make_comment(make_article(), notify_on_publish=True)
+    read_only_database()
+
+    response = client.post(f"/comments/unsubscribe/{unsubscribe_token(comment)}/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(NOT_STORED_RETRY_SECONDS)
+    assert html.escape(NOT_SAVED) in response.content.decode()
+    assert '<form method="post"' in response.content.decode()
+    assert Comment.objects.get(pk=comment.pk).notify_on_publish is True
 
 
 def test_with_redis_down_admin_sign_in_failures_still_count(client, redis_down, settings):
