@@ -1,5 +1,6 @@
 """Emails: moderators hear of held comments, commenters of their approval if they asked."""
 
+import email.policy
 import re
 
 import pytest
@@ -167,6 +168,24 @@ class TestCommentersHearOfApproval:
         unsubscribe = f"https://news.example/comments/unsubscribe/{token}/"
         assert message.extra_headers["List-Unsubscribe"] == f"<{unsubscribe}>"
         assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    def test_mail_clients_get_the_unsubscribe_header_as_a_plain_url(
+        self, article, moderator, settings, django_capture_on_commit_callbacks
+    ):
+        """Too long to fit a line, the URL has no space to fold at: written as RFC 2047
+        encoded words, which List-Unsubscribe does not allow, it offers mail clients no
+        unsubscribe button at all (Gmail ignores the header)."""
+        settings.SITE_URL = "https://news.example.com"
+        comment = make_comment(article, status=Status.PENDING, notify_on_publish=True)
+
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+
+        [message] = mail.outbox
+        sent = message.message(policy=email.policy.SMTP).as_bytes().decode()
+        [token] = re.findall(r"/comments/unsubscribe/([^/\s]+)/", message.body)
+        url = f"https://news.example.com/comments/unsubscribe/{token}/"
+        assert f"\r\nList-Unsubscribe: <{url}>\r\n" in sent
+        assert "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in sent
 
     def test_approving_again_does_not_write_again(
         self, article, moderator, django_capture_on_commit_callbacks
