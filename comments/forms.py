@@ -6,7 +6,7 @@ import unicodedata
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.core.validators import URLValidator
+from django.core.validators import MaxLengthValidator, URLValidator
 
 from .captcha import MathCaptchaField
 from .models import Comment
@@ -73,8 +73,25 @@ class TextField(VisibleTextMixin, forms.CharField):
     pass
 
 
+class LineBreakAsOneMaxLengthValidator(MaxLengthValidator):
+    """Counts a line break as one character, as a textarea's maxlength does: the browser
+    sends each as two (CR LF), which Django's own validator counts."""
+
+    def clean(self, x):
+        return len(x.replace("\r\n", "\n"))
+
+
 class BodyField(VisibleTextMixin, forms.CharField):
     allowed_controls = frozenset(BODY_ALLOWED_CONTROLS)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            LineBreakAsOneMaxLengthValidator(self.max_length)
+            if type(validator) is MaxLengthValidator
+            else validator
+            for validator in self.validators
+        ]
 
 
 class EmailField(NoControlCharactersMixin, forms.EmailField):

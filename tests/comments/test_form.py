@@ -168,6 +168,18 @@ def test_line_breaks_and_tabs_are_fine_in_the_body(article):
     assert "body" not in form(article, body="One\r\n\tTwo").errors
 
 
+def test_a_line_break_counts_as_one_character_as_the_browser_counts_it(article):
+    """The textarea's maxlength counts a line break as one character, and the browser sends
+    it as two (CR LF): a comment the browser let through must not come back as too long."""
+    typed = "\n".join(["x" * 99] * 50) + "x"  # 5,000 characters in the textarea
+    sent = typed.replace("\n", "\r\n")
+
+    assert "body" not in form(article, body=sent).errors
+    assert form(article, body=sent + "x").errors["body"] == [
+        "Ensure this value has at most 5000 characters (it has 5001)."
+    ]
+
+
 @pytest.mark.parametrize(
     "data",
     [
