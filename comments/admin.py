@@ -16,7 +16,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
@@ -33,6 +33,7 @@ from articles.admin import ArticleAdmin, HandMadeUrlsMixin
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
+from comments.forms import BodyField
 from comments.models import Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
 
@@ -167,6 +168,9 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
         ("Thread", {"fields": ["thread"]}),
         ("Connection", {"fields": ["ip_address", "user_agent", "notify_on_publish"]}),
     ]
+    # A moderator's edit is held to the rules the reader's text met (comments/forms.py): the
+    # same limit, counted as the browser counts it.
+    formfield_overrides = {models.TextField: {"form_class": BodyField}}
     readonly_fields = [
         "article_link",
         "in_reply_to",

@@ -424,6 +424,23 @@ class TestChangeView:
         entry = LogEntry.objects.get(object_id=str(comment.pk), user=moderator)
         assert "Body" in entry.get_change_message()
 
+    def test_moderator_saves_an_edit_to_a_comment_at_the_length_limit(
+        self, moderator_client, article
+    ):
+        """Readers may send 5,000 characters with line breaks, which the browser sends as
+        CR LF; the admin's textarea sends the text back the same way."""
+        typed = "\n".join(["Line of a long comment."] * 300)[:4999] + "!"
+        comment = make_comment(article, body=typed.replace("\n", "\r\n"))
+        edited = typed.replace("Line", "Text")
+
+        response = moderator_client.post(
+            f"{QUEUE}{comment.pk}/change/", {"body": edited.replace("\n", "\r\n")}
+        )
+
+        assert response.status_code == 302
+        comment.refresh_from_db()
+        assert comment.body == edited.replace("\n", "\r\n")
+
     def test_nobody_adds_comments_in_the_admin(self, editor_client):
         assert editor_client.get(f"{QUEUE}add/").status_code == 403
 
