@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
@@ -52,7 +52,16 @@ NOT_STORED_RETRY_SECONDS = 60
 def post_comment(request, article_pk):
     if request.method != "POST":
         return send_only(request, article_pk)
-    article = get_object_or_404(Article.objects.published(), pk=article_pk)
+    article = Article.objects.published().filter(pk=article_pk).first()
+    if article is None:
+        # Withdrawn or deleted while the reader wrote: their text comes back, and an article
+        # that is not public stays unnamed.
+        return render(
+            request,
+            "comments/unavailable.html",
+            {"body": request.POST.get("body", "")},
+            status=404,
+        )
     if not moderation.comments_open(article):
         return render(
             request,

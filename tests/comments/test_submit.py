@@ -371,6 +371,21 @@ def test_posting_to_an_article_that_is_not_public_is_404(client, fields):
     assert client.post(post_url(article), {"body": "hello"}).status_code == 404
 
 
+def test_an_article_withdrawn_while_the_reader_writes_gives_the_text_back(client, fill_form):
+    article = make_article(title="Withdrawn <story>")
+    data = fill_form(article, body="Written while it was <still> up.")
+    article.status = "draft"
+    article.save()
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "Written while it was &lt;still&gt; up.</textarea>" in page
+    assert "Withdrawn" not in page  # what is not public stays unnamed
+    assert Comment.objects.count() == 0
+
+
 def test_honeypot_filled_is_stored_as_spam_and_answered_like_success(client, article, fill_form):
     response = client.post(post_url(article), fill_form(article, phone="+1 555 0100"))
 
