@@ -51,6 +51,23 @@ def sign_started(article_pk):
     return signing.dumps([article_pk, time.time()], salt=STARTED_SALT, compress=False)
 
 
+def read_started(token):
+    """The (article pk, time) a "form shown at" value was signed with; None if not ours."""
+    try:
+        article_pk, started = signing.loads(token, salt=STARTED_SALT)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    return article_pk, started
+
+
+def started_again(token, article_pk):
+    """The "form shown at" of a form shown again (errors, a new question, one more step for
+    the CSRF cookie): still when the reader first got it, since fixing a field and answering
+    a new question takes seconds; only a value that is not ours starts the clock again."""
+    signed = read_started(token)
+    return token if signed and signed[0] == article_pk else sign_started(article_pk)
+
+
 class NoControlCharactersMixin:
     allowed_controls = frozenset()
 
@@ -196,13 +213,10 @@ class CommentForm(forms.Form):
         return parent_id
 
     def clean_started(self):
-        token = self.cleaned_data.get("started", "")
-        try:
-            article_pk, started = signing.loads(token, salt=STARTED_SALT)
-        except (signing.BadSignature, TypeError, ValueError):
-            raise forms.ValidationError(FORM_NOT_CHECKED, code="unsigned") from None
-        if article_pk != self.article.pk:
+        signed = read_started(self.cleaned_data.get("started", ""))
+        if signed is None or signed[0] != self.article.pk:
             raise forms.ValidationError(FORM_NOT_CHECKED, code="unsigned")
+        started = signed[1]
         if time.time() - started < settings.COMMENTS_MIN_SUBMIT_SECONDS:
             raise forms.ValidationError(TOO_FAST, code="too_fast")
         return started
@@ -215,6 +229,7 @@ class CommentForm(forms.Form):
         """
         initial = {name: data.get(name, "") for name in TYPED_FIELDS}
         initial.update({name: bool(data.get(name)) for name in TYPED_CHECKBOXES})
+        initial["started"] = started_again(data.get("started", ""), article.pk)
         form = cls(article=article, initial=initial, visible_parents=visible_parents)
         raw_parent = data.get("parent", "")
         if is_comment_id(raw_parent):
@@ -223,13 +238,15 @@ class CommentForm(forms.Form):
         return form
 
     def prepare_redisplay(self):
-        """Keep every typed value, with a fresh timer; the captcha widget draws a new question.
+        """Keep every typed value and when the form was first shown; the captcha widget draws
+        a new question.
 
         A reply target that failed the check is dropped, so sending again posts a new comment.
         """
         if self.is_bound:
             self.data = self.data.copy()
-            self.data[self.add_prefix("started")] = sign_started(self.article.pk)
+            name = self.add_prefix("started")
+            self.data[name] = started_again(self.data.get(name, ""), self.article.pk)
             self.data[self.add_prefix("captcha_1")] = ""
             if "parent" in self.errors:
                 self.data[self.add_prefix("parent")] = ""

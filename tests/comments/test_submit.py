@@ -1,23 +1,25 @@
 """Sending a comment: what a commenter sees, and what is stored."""
 
 import re
+import time
 from html import unescape
 from urllib.parse import urljoin
 
 import pytest
 from captcha.models import CaptchaStore
 from django.contrib.sessions.models import Session
+from django.core import signing
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER
-from comments.forms import BAD_PARENT, TOO_FAST
+from comments.forms import BAD_PARENT, STARTED_SALT, TOO_FAST
 from comments.models import Comment
 from comments.moderation import DUPLICATE, FLOODED, HONEYPOT_FILLED, PRE_MODERATION
 from comments.thread import PENDING_COOKIE
 from comments.views import AWAITING_MODERATION, PUBLISHED, REMEMBER_COOKIE
-from tests.factories import form_values, make_article, make_comment, post_url
+from tests.factories import comment_form_data, form_values, make_article, make_comment, post_url
 
 pytestmark = pytest.mark.django_db
 
@@ -409,6 +411,55 @@ def test_too_fast_submission_keeps_text_and_asks_politely(client, article, fill_
     assert TOO_FAST in page
     assert "Typed at bot speed.</textarea>" in page
     assert Comment.objects.count() == 0
+
+
+def shown_minutes_ago(article):
+    """The signed "form shown at" of a page the reader opened ten minutes ago."""
+    return signing.dumps([article.pk, time.time() - 600], salt=STARTED_SALT, compress=False)
+
+
+def test_a_form_sent_back_keeps_the_time_it_was_first_shown(client, article, fill_form, settings):
+    """Fixing one field and answering the new question takes seconds, not the minutes the
+    comment took: the timer still counts from when the reader first got the form."""
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 60
+    data = fill_form(article, email="not an address", started=shown_minutes_ago(article))
+    refused = client.post(post_url(article), data)
+    assert refused.status_code == 400
+
+    page = refused.content.decode()
+    response = client.post(post_url(article), comment_form_data(page, email="ada@example.com"))
+
+    assert response.status_code == 303
+    assert Comment.objects.get().email == "ada@example.com"
+
+
+def test_one_more_step_for_the_csrf_cookie_keeps_the_time_the_form_was_shown(
+    article, captcha_pool, settings
+):
+    """Without JavaScript, a comment sent from a shared cached page comes back to be sent once
+    more; answering its new question at once is not "quicker than a person"."""
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 60
+    reader = Client(enforce_csrf_checks=True)
+    first_send = reader.post(
+        post_url(article),
+        {
+            "name": "Ada",
+            "email": "ada@example.com",
+            "body": "Typed for ten minutes.",
+            "started": shown_minutes_ago(article),
+        },
+    )
+    assert first_send.status_code == 403
+
+    page = first_send.content.decode()
+    token = form_values(page, "csrfmiddlewaretoken")
+    kept = {"name": "Ada", "email": "ada@example.com", "body": "Typed for ten minutes."}
+    response = reader.post(
+        post_url(article), comment_form_data(page, **kept, csrfmiddlewaretoken=token)
+    )
+
+    assert response.status_code == 303
+    assert Comment.objects.get().body == "Typed for ten minutes."
 
 
 def test_forged_or_missing_timer_is_refused_with_text_kept(client, article, fill_form):
