@@ -126,6 +126,32 @@ def test_new_question_without_reload_keeps_the_text(page, live_server):
     expect(page.get_by_role("textbox", name="Answer the math question")).to_be_focused()
 
 
+def test_listening_to_the_question_leaves_the_form_where_it_is(page, live_server, settings):
+    """A form sent back with an error is the answer to a POST, which the browser does not
+    keep: left for the audio, Back could not show it again (nor the question just heard)."""
+    settings.CAPTCHA_FLITE_PATH = settings.CAPTCHA_FLITE_PATH or "/usr/bin/flite"
+    article = make_article(title="Swimming pool reopens")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Heard, not seen.")
+    form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
+    form.get_by_role("textbox", name="Email", exact=True).fill("grace@example.com")
+    answer = form.get_by_role("textbox", name="Answer the math question")
+    answer.fill(str(int(answer_for(page)) + 1))
+    form.get_by_role("button", name="Post Comment").click()
+    expect(page.locator("#comment-errors")).to_be_focused()
+    question = page.locator('input[name="captcha_0"]').input_value()
+
+    with page.context.expect_page() as player:
+        form.get_by_role("link", name="Listen to the question").click()
+    player.value.close()
+
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
+        "Heard, not seen."
+    )
+    assert page.locator('input[name="captcha_0"]').input_value() == question
+
+
 def test_a_reply_with_an_error_comes_back_under_its_comment(page, live_server):
     article = make_article(title="Bus route restored")
     parent = make_comment(article, name="Ada Lovelace", body="About time.")
