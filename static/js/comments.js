@@ -72,6 +72,11 @@
   }
 
   document.addEventListener("click", function (event) {
+    /* With Ctrl, Cmd, Shift or Alt the reader asks the browser for a new tab, a window or a
+       download: leave the link to it. */
+    if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+      return;
+    }
     var link = event.target.closest("a.comment__reply");
     if (link && replyTo(link)) {
       event.preventDefault();

@@ -109,6 +109,19 @@ def test_reply_link_moves_the_form_under_the_comment(page, live_server):
     assert reply.parent == parent
 
 
+def test_a_reply_link_opened_in_a_new_tab_opens_there(page, live_server):
+    """Ctrl+click (or Ctrl+Enter) asks for a new tab: the script must not take it over."""
+    article = make_article(title="Night buses return")
+    parent = make_comment(article, name="Ada Lovelace", body="At last.")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+
+    with page.context.expect_page() as new_tab:
+        page.get_by_role("link", name="Reply to Ada Lovelace").click(modifiers=["ControlOrMeta"])
+
+    expect(new_tab.value).to_have_url(re.compile(rf"\?replyto={parent.pk}#respond$"))
+    expect(page.locator(f"#comment-{parent.pk} #respond")).to_have_count(0)
+
+
 def test_new_question_without_reload_keeps_the_text(page, live_server):
     article = make_article(title="Market moves indoors")
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
