@@ -144,7 +144,7 @@ class CommentForm(forms.Form):
     )
     email = EmailField(
         max_length=Comment._meta.get_field("email").max_length,
-        help_text="Never published. Used only if a moderator needs to reach you.",
+        help_text="Never published. We write to it only if a moderator must, or if you ask below.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     url = WebsiteField(

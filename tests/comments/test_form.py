@@ -50,6 +50,15 @@ def test_required_fields_have_a_real_label_a_star_and_required(html, name, label
     assert "_helptext" in field  # aria-describedby points at the explanation
 
 
+def test_the_email_help_text_names_every_email_the_reader_may_get(html):
+    """Ticking "Email me when my comment is published" writes to the address too."""
+    help_text = re.search(r'id="id_email_helptext">([^<]*)</p>', html).group(1)
+
+    assert help_text.startswith("Never published.")
+    assert "moderator" in help_text
+    assert "if you ask" in help_text
+
+
 def test_optional_website_has_a_label_and_no_star(html):
     assert '<label for="id_url">Website</label>' in html
     assert " required" not in tag(html, "url")
