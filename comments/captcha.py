@@ -13,6 +13,7 @@ import re
 import secrets
 import subprocess
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from captcha.conf import settings as captcha_settings
@@ -223,6 +224,8 @@ class MathCaptchaField(CaptchaField):
         if not is_valid_key(key):
             raise ValidationError(EXPIRED_QUESTION, code="expired")
         answer = answer.strip().lower()
+        if answer.isdecimal():  # any script's digits, full width from a Japanese keyboard say
+            answer = "".join(str(unicodedata.decimal(char)) for char in answer)
         # Any answer, right or wrong, uses the question up. Of two requests sending one key
         # at the same moment, the second is told the question was already answered rather
         # than storing the comment a second time.

@@ -125,6 +125,21 @@ def test_spaces_around_the_captcha_answer_are_accepted(client, article, fill_for
 
 
 @pytest.mark.parametrize(
+    "digits",
+    [
+        "".join(map(chr, range(0xFF10, 0xFF1A))),  # full width: a Japanese keyboard's default
+        "٠١٢٣٤٥٦٧٨٩",  # Arabic-Indic
+        "०१२३४५६७८९",  # Devanagari
+    ],
+)
+def test_the_right_answer_in_another_scripts_digits_is_accepted(client, article, fill_form, digits):
+    data = fill_form(article)
+    data["captcha_1"] = "".join(digits[int(digit)] for digit in data["captcha_1"])
+
+    assert client.post(post_url(article), data).status_code == 303
+
+
+@pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("name", "", "This field is required."),
