@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpResponse, JsonResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE, get_token
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
@@ -253,6 +253,9 @@ def csrf_failure(request, reason=""):
             "form": form,
             "body": request.POST.get("body", ""),
             "first_send": not request.POST.get("csrfmiddlewaretoken"),
+            # The form had a token but the browser sent no cookie back: cookies are blocked
+            # (or were cleared), and sending again as it is would fail again.
+            "cookie_not_kept": reason == REASON_NO_CSRF_COOKIE,
         },
         status=403,
     )

@@ -647,6 +647,21 @@ def test_csrf_failure_says_whether_the_form_had_a_token(article, captcha_pool, t
     assert f"<h1>{heading}</h1>" in response.content.decode()
 
 
+def test_a_browser_that_sends_no_cookie_back_is_told_cookies_are_needed(article, captcha_pool):
+    """The form had its token, the browser kept no cookie (cookies blocked): sending again
+    would fail again, so the reader must hear why."""
+    no_cookies = Client(enforce_csrf_checks=True)
+
+    response = no_cookies.post(
+        post_url(article), {"body": "Kept.", "csrfmiddlewaretoken": "x" * 64}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "Cookies must be allowed for this site to send a comment." in page
+    assert "Kept.</textarea>" in page
+
+
 def test_csrf_failure_elsewhere_still_shows_the_posted_text(captcha_pool):
     strict = Client(enforce_csrf_checks=True)
 
