@@ -371,9 +371,9 @@ def test_with_redis_down_admin_sign_in_failures_still_count(client, redis_down, 
     assert answers == [200, 200, 429], "wrong passwords get the form, then the lockout page"
 
 
-def test_the_documented_reset_lifts_a_lockout_counted_while_redis_was_down(
-    client, redis_outage, settings
-):
+@pytest.fixture
+def locked_out_while_redis_was_down(client, redis_outage, settings):
+    """The editor's three wrong passwords, counted in the database; then Redis is back."""
     settings.AXES_FAILURE_LIMIT = 3
     settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
     get_user_model().objects.create_user("editor", password="right one", is_staff=True)
@@ -382,23 +382,17 @@ def test_the_documented_reset_lifts_a_lockout_counted_while_redis_was_down(
         client.post("/admin/login/", {"username": "editor", "password": "wrong"})
     redis_outage.on()
 
+
+@pytest.mark.usefixtures("locked_out_while_redis_was_down")
+def test_the_documented_reset_lifts_a_lockout_counted_while_redis_was_down(client):
     call_command("axes_reset_username", "editor", stdout=io.StringIO())
 
     response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
     assert response.status_code == 302
 
 
-def test_a_lockout_counted_while_redis_was_down_shows_the_lockout_page_once_it_is_back(
-    client, redis_outage, settings
-):
-    settings.AXES_FAILURE_LIMIT = 3
-    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
-    get_user_model().objects.create_user("editor", password="right one", is_staff=True)
-    redis_outage.off()
-    for _ in range(3):
-        client.post("/admin/login/", {"username": "editor", "password": "wrong"})
-    redis_outage.on()
-
+@pytest.mark.usefixtures("locked_out_while_redis_was_down")
+def test_a_lockout_counted_while_redis_was_down_shows_the_lockout_page_once_it_is_back(client):
     response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
 
     assert response.status_code == 429, "the lockout page, not a wrong password"
