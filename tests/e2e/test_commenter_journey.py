@@ -86,6 +86,17 @@ def test_new_commenter_posts_and_only_they_see_it_awaiting_moderation(
     other_reader.context.close()
 
 
+def test_the_spam_trap_is_beyond_the_reach_of_autofill(page, live_server):
+    """A browser's autofill fills fields that are merely off screen, and a saved phone
+    number in the trap would send the reader's comment to spam."""
+    article = make_article()
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+
+    expect(page.locator('input[name="phone"]')).to_be_hidden()
+    expect(page.locator('input[name="phone"]')).to_have_value("")
+
+
 def test_reply_link_moves_the_form_under_the_comment(page, live_server):
     article = make_article(title="Library hours extended")
     parent = make_comment(article, name="Ada Lovelace", body="Great news for students.")
