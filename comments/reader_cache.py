@@ -1,8 +1,8 @@
 """What the comments app adds to the cached pages of `articles.page_cache`.
 
-The article page's form holds two values no two readers may share: the captcha question's
-key (each question can be answered once) and the signed time the form was shown (the "too
-fast for a person" rule). Both are holes, refilled here for every reader, without a query
+The article page's form holds two values that must not be one for all readers: the captcha
+question's key (each question can be answered once) and the signed time the form was shown
+(the "too fast for a person" rule). Both are holes, refilled here for every reader, without a query
 in the common case: pool keys are sampled into the cache for a minute at a time (read with
 the page, in the same round trip), and the sample is dropped whenever a question leaves the
 pool. A saved or deleted approved comment ends every cached page; the "remember me" cookie

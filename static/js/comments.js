@@ -132,36 +132,63 @@
 
   /* A new question without reloading: django-simple-captcha's refresh view. */
   var refresh = form && form.querySelector("button[name=new_question]");
+
+  function newQuestion(options) {
+    return fetch(refresh.dataset.refreshUrl, {
+      headers: { "X-Requested-With": "XMLHttpRequest" },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("refresh failed");
+        }
+        return response.json();
+      })
+      .then(function (data) {
+        var key = form.querySelector("input[name=captcha_0]");
+        var answer = form.querySelector("input[name=captcha_1]");
+        var image = form.querySelector("img.captcha__image");
+        var audio = form.querySelector("a.captcha__audio");
+        if (audio) {
+          audio.href = audio.href.replace(key.value, data.key);
+        }
+        key.value = data.key;
+        image.src = data.image_url;
+        answer.value = "";
+        if (options.focus) {
+          answer.focus();
+        }
+      });
+  }
+
   if (refresh) {
     refresh.addEventListener("click", function (event) {
       event.preventDefault();
-      fetch(refresh.dataset.refreshUrl, {
-        headers: { "X-Requested-With": "XMLHttpRequest" },
-        credentials: "same-origin",
-      })
-        .then(function (response) {
-          if (!response.ok) {
-            throw new Error("refresh failed");
-          }
-          return response.json();
-        })
-        .then(function (data) {
-          var key = form.querySelector("input[name=captcha_0]");
-          var answer = form.querySelector("input[name=captcha_1]");
-          var image = form.querySelector("img.captcha__image");
-          var audio = form.querySelector("a.captcha__audio");
-          if (audio) {
-            audio.href = audio.href.replace(key.value, data.key);
-          }
-          key.value = data.key;
-          image.src = data.image_url;
-          answer.value = "";
-          answer.focus();
-        })
-        .catch(function () {
-          /* Fall back to the no-JavaScript way: post the form back for a new question. */
-          form.requestSubmit(refresh);
-        });
+      newQuestion({ focus: true }).catch(function () {
+        /* Fall back to the no-JavaScript way: post the form back for a new question. */
+        form.requestSubmit(refresh);
+      });
     });
+
+    /* This copy of the page may be older than its question: a second tab, a page the
+       browser showed again from its cache, a question another reader drew and answered.
+       When the reader starts writing, ask whether the question's image still exists, and
+       if not, put a new question in its place before they come to it. */
+    form.addEventListener(
+      "focusin",
+      function () {
+        var image = form.querySelector("img.captcha__image");
+        fetch(image.src, { method: "HEAD", cache: "no-store", credentials: "same-origin" })
+          .then(function (response) {
+            if (response.status === 404 || response.status === 410) {
+              return newQuestion({ focus: false });
+            }
+          })
+          .catch(function () {
+            /* The send will say so, and bring a new question with the text kept. */
+          });
+      },
+      { once: true }
+    );
   }
 })();

@@ -150,6 +150,36 @@ def test_new_question_without_reload_keeps_the_text(page, live_server):
     expect(page.get_by_role("textbox", name="Answer the math question")).to_be_focused()
 
 
+def test_a_question_answered_since_the_page_was_shown_is_replaced_when_the_reader_writes(
+    page, live_server
+):
+    """A second tab, a page shown again from the browser's cache, or a question another
+    reader drew: the question on the page is gone by the time this reader writes."""
+    article = make_article(title="Tram line extended")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    key = page.locator('input[name="captcha_0"]')
+    shown = key.input_value()
+    CaptchaStore.objects.filter(hashkey=shown).delete()  # answered in another tab
+
+    page.get_by_role("textbox", name="Comment", exact=True).fill("Two stops further.")
+
+    expect(key).not_to_have_value(shown)
+    assert CaptchaStore.objects.filter(hashkey=key.input_value()).exists()
+    expect(page.get_by_role("textbox", name="Comment", exact=True)).to_be_focused()
+
+
+def test_a_question_still_open_is_kept_when_the_reader_writes(page, live_server):
+    article = make_article(title="Library hours longer")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    key = page.locator('input[name="captcha_0"]')
+    shown = key.input_value()
+
+    with page.expect_response(lambda response: "/captcha/image/" in response.url):
+        page.get_by_role("textbox", name="Comment", exact=True).fill("Open till nine.")
+
+    expect(key).to_have_value(shown)
+
+
 def test_listening_to_the_question_leaves_the_form_where_it_is(page, live_server, settings):
     """A form sent back with an error is the answer to a POST, which the browser does not
     keep: left for the audio, Back could not show it again (nor the question just heard)."""
