@@ -100,3 +100,14 @@ def test_reply_links_keep_the_page_they_are_on():
     _, second = page(article, 2)
 
     assert f'href="?cpage=2&amp;replyto={roots[3].pk}#respond"' in second
+
+
+def test_the_page_links_above_and_below_the_comments_are_told_apart():
+    """Two landmarks with one name leave a screen reader's list of them ambiguous."""
+    article = make_article()
+    discussion(article, 4)
+
+    _, first = page(article)
+
+    assert 'aria-label="Pages of comments, above"' in first
+    assert 'aria-label="Pages of comments, below"' in first
