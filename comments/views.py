@@ -97,7 +97,9 @@ def post_comment(request, article_pk):
         return render_article_page(request, article, form, status=400)
     if not ratelimit.claim(ip_address=ip_address, email=data["email"]):
         form.add_error(None, moderation.FLOODED)
-        return render_article_page(request, article, form, status=429)
+        response = render_article_page(request, article, form, status=429)
+        response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
+        return response
 
     verdict = moderation.assess(
         name=data["name"],

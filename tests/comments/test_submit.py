@@ -496,6 +496,7 @@ def test_flood_limit_per_address_answers_429_with_text_kept(client, article, fil
 
     page = response.content.decode()
     assert response.status_code == 429
+    assert response["Retry-After"] == str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)
     assert FLOODED in page
     assert "One too many.</textarea>" in page
     assert Comment.objects.count() == 2
