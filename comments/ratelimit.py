@@ -8,12 +8,14 @@ simultaneous requests all see the same count and all pass.
 
 When the cache cannot count for every process (local memory, one per worker process, when
 there is no Redis) or cannot count at all (Redis is down), the comments table counts
-instead: recent comments from that address or email. That count can race, but it still
+instead: recent comments from that address or email. That count can race, and it matches
+whole addresses only (an IPv6 sender's /64 is counted in the cache alone), but it still
 stops anyone sending one comment after another, and no comment is refused just because a
 cache is down.
 """
 
 import datetime
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -26,12 +28,23 @@ from .models import Comment
 
 logger = logging.getLogger(__name__)
 
+IPV6_NETWORK_PREFIX = 64
+
 
 def _keys(ip_address, email):
     keys = [f"comments:flood:email:{email.casefold()}"]
     if ip_address:
-        keys.append(f"comments:flood:ip:{ip_address}")
+        keys.append(f"comments:flood:ip:{flood_source(ip_address)}")
     return keys
+
+
+def flood_source(ip_address):
+    """What one sender's comments are counted under: an IPv4 address, or an IPv6 address's
+    /64, which one home or one server holds whole and can send from any address of."""
+    address = ipaddress.ip_address(ip_address)
+    if address.version == 6 and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network((address, IPV6_NETWORK_PREFIX), strict=False))
+    return str(address)
 
 
 def claim(*, ip_address, email):
