@@ -5,6 +5,6 @@ class CommentsConfig(AppConfig):
     name = "comments"
 
     def ready(self):
-        from . import reader_cache
+        from . import checks, reader_cache  # noqa: F401 (checks register themselves)
 
         reader_cache.register()

@@ -20,8 +20,9 @@ PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
     "DJANGO_ALLOWED_HOSTS": "news.example.com",
+    "SITE_URL": "https://news.example.com",
 }
-OUR_VARIABLES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_", "AXES_")
+OUR_VARIABLES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_", "AXES_", "SITE_URL")
 
 
 def manage(*args, **variables):
@@ -82,6 +83,14 @@ def test_production_configuration_passes_check_deploy_without_warnings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_that_emails_would_link_to_this_machine():
+    production = {name: value for name, value in PRODUCTION.items() if name != "SITE_URL"}
+
+    result = manage("check", "--deploy", **production, DJANGO_SECURE_SSL="1")
+
+    assert "(comments.W001) SITE_URL is http://127.0.0.1:8000" in result.stderr + result.stdout
 
 
 def test_development_defaults_need_no_configuration():
