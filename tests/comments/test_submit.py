@@ -610,6 +610,18 @@ def test_forwarded_for_is_used_behind_a_trusted_proxy(client, article, fill_form
     assert Comment.objects.get().ip_address == "203.0.113.9"
 
 
+def test_a_user_agent_with_a_nul_byte_still_stores_the_comment(client, article, fill_form):
+    """A bot's header, not the reader's text: PostgreSQL refuses NUL in text, which answered
+    "could not save your comment, send it again in a minute" at every try (runserver passes
+    the byte on; gunicorn and nginx refuse the request first)."""
+    response = client.post(
+        post_url(article), fill_form(article), HTTP_USER_AGENT="Bot/1.0\x00\x1b[31m (x)"
+    )
+
+    assert response.status_code == 303
+    assert Comment.objects.get().user_agent == "Bot/1.0[31m (x)"
+
+
 def test_no_commenter_cookie_without_remember_me(client, article, fill_form):
     response = client.post(post_url(article), fill_form(article))
 
