@@ -89,6 +89,9 @@ class HandMadeUrlsMixin:
         return super()._get_list_editable_queryset(request, prefix)
 
     def get_search_results(self, request, queryset, search_term):
+        # The changelist's search form refuses a NUL itself; the autocomplete view does not.
+        if "\x00" in search_term:
+            raise BadRequest("The search holds a NUL character.")
         words = search_term[:ADMIN_SEARCH_MAX_LENGTH].split()[:ADMIN_SEARCH_MAX_WORDS]
         return super().get_search_results(request, queryset, " ".join(words))
 

@@ -259,3 +259,15 @@ def test_a_hand_made_row_of_the_section_order_list_is_refused_not_a_server_error
     }
 
     assert editor_client.post("/admin/articles/section/", data).status_code == 400
+
+
+@pytest.mark.parametrize("field", ["tags", "author"])
+def test_a_nul_in_an_autocomplete_search_is_refused_not_a_server_error(editor_client, field):
+    """The tag and author boxes of the article form search as the editor types; Django's
+    changelist refuses a NUL in its search box, its autocomplete view passed it to the
+    database (PostgreSQL refuses it in text)."""
+    params = {"app_label": "articles", "model_name": "article", "field_name": field}
+
+    response = editor_client.get("/admin/autocomplete/", {**params, "term": "a\x00"})
+
+    assert response.status_code == 400
