@@ -63,7 +63,7 @@ PAGE_KEY_PREFIX = "readers:page:"
 CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
 # Only the view-set headers worth replaying; security headers come from the middleware.
 KEPT_HEADERS = {"content-type", "content-language", "link", "x-robots-tag"}
-PAGE_NUMBERS = {"page", "cpage"}
+PAGE_NUMBERS = {"page", "cpage", "p"}  # p: the sitemap's
 CAMPAIGN_TAG_PREFIX = "utm_"
 # Views whose pages are the same for every anonymous reader, with the query parameters
 # that select a different page. Any other parameter (say ?replyto=) renders for the reader;
@@ -79,6 +79,9 @@ CACHEABLE_VIEWS = {
     "articles:feed-atom": set(),
     "articles:section-feed-rss": set(),
     "articles:section-feed-atom": set(),
+    # A page of a thousand articles: the dearest page to render, and crawlers ask often.
+    "articles:sitemap": set(),
+    "articles:sitemap-section": {"p"},
 }
 
 # Pages kept in each process beside a shared cache: the hot article with 500 comments is
