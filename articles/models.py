@@ -1,3 +1,4 @@
+import functools
 import math
 import re
 from datetime import timedelta
@@ -39,11 +40,14 @@ no_control_characters = RegexValidator(
 )
 
 
+@functools.lru_cache(maxsize=1)
 def render_markdown(text):
     """Markdown written by editors, rendered once and sanitized so no script survives.
 
     The headline is the page's one h1: a `#` heading in the body becomes an h2, where the
-    sanitizer would have dropped the tag and left its words loose in the text.
+    sanitizer would have dropped the tag and left its words loose in the text. The last
+    render is kept: the admin's `Article.clean()` renders the body to find one nested too
+    deeply, and `save()` needs the same HTML a moment later.
     """
     html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
     html = BODY_H1.sub(r"<\1h2", html)
