@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from comments.models import Comment
 from comments.notifications import comment_for_token
-from comments.views import NOT_STORED_RETRY_SECONDS
+from newsroom.middleware import DATABASE_RETRY_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -42,5 +42,5 @@ def unsubscribe(request, token):
 def not_saved(request):
     """The button again, with a word of why, to press once the database takes writes."""
     response = render(request, "comments/unsubscribe.html", {"error": NOT_SAVED}, status=503)
-    response["Retry-After"] = str(NOT_STORED_RETRY_SECONDS)
+    response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
     return response

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_safe
 from articles.models import Article
 from articles.views import ArticleDetailView
 from newsroom.client_ip import client_ip
+from newsroom.middleware import DATABASE_RETRY_SECONDS
 
 from . import moderation, ratelimit
 from .captcha import discard_question, is_valid_key, spoken_audio
@@ -46,7 +47,6 @@ NOT_STORED = (
     "Sorry, we could not save your comment just now. Your text is kept below: please send it "
     "again in a minute."
 )
-NOT_STORED_RETRY_SECONDS = 60
 
 
 def post_comment(request, article_pk):
@@ -161,7 +161,7 @@ def not_stored(request, article, form):
     logger.exception("A comment on article %s could not be stored.", article.pk)
     form.add_error(None, NOT_STORED)
     response = render_article_page(request, article, form, status=503)
-    response["Retry-After"] = str(NOT_STORED_RETRY_SECONDS)
+    response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
     return response
 
 

@@ -45,6 +45,7 @@ class UndecodableFormMiddleware:
         return self.get_response(request)
 
 
+# Retry-After for every "try again in a minute": the database down, or refusing writes.
 DATABASE_RETRY_SECONDS = 60
 
 

@@ -23,8 +23,9 @@ from comments.models import Comment
 from comments.moderation import FLOODED
 from comments.notifications import unsubscribe_token
 from comments.unsubscribe import NOT_SAVED
-from comments.views import AWAITING_MODERATION, NOT_STORED, NOT_STORED_RETRY_SECONDS
+from comments.views import AWAITING_MODERATION, NOT_STORED
 from newsroom import cache as cache_module
+from newsroom.middleware import DATABASE_RETRY_SECONDS
 from tests.factories import comment_form_data, make_article, make_comment, make_moderator, post_url
 from tests.load.server import Reader, Switch, closed_port, gunicorn
 
@@ -265,7 +266,7 @@ def test_a_refused_write_gives_a_503_page_with_the_text_and_stores_nothing(
 
     page = response.content.decode()
     assert response.status_code == 503
-    assert response["Retry-After"] == str(NOT_STORED_RETRY_SECONDS)
+    assert response["Retry-After"] == str(DATABASE_RETRY_SECONDS)
     assert html.escape(NOT_STORED) in page
     assert "Words the database &lt;b&gt;refused&lt;/b&gt;.</textarea>" in page
     assert 'value="Ida Wells"' in page
@@ -352,7 +353,7 @@ def test_unsubscribing_on_a_read_only_database_asks_to_try_again(client, read_on
     response = client.post(f"/comments/unsubscribe/{unsubscribe_token(comment)}/")
 
     assert response.status_code == 503
-    assert response["Retry-After"] == str(NOT_STORED_RETRY_SECONDS)
+    assert response["Retry-After"] == str(DATABASE_RETRY_SECONDS)
     assert html.escape(NOT_SAVED) in response.content.decode()
     assert '<form method="post"' in response.content.decode()
     assert Comment.objects.get(pk=comment.pk).notify_on_publish is True
