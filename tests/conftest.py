@@ -111,6 +111,18 @@ def reader_cache(settings):
     settings.TIME_ZONE = f"Etc/GMT{-hours_ahead:+d}"
 
 
+@pytest.fixture
+def shared_cache(settings, tmp_path):
+    """A cache every process shares, as Redis is, whatever the suite runs on: with local
+    memory, what is cached only where it is shared is never cached at all."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cache_per_xdist_worker(worker_id):
     """Parallel test processes share one Redis database: each gets its own key prefix, so

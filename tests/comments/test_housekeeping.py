@@ -50,6 +50,7 @@ class TestPurgeSpam:
             old_rejected.pk,
         }
 
+    @pytest.mark.usefixtures("shared_cache")
     def test_the_moderators_spam_count_drops_at_once(self, article):
         age(make_comment(article, status=Status.SPAM), 60)
         assert comments_cache.status_counts() == {Status.SPAM: 1}

@@ -10,7 +10,6 @@ from comments import services
 from comments.models import Comment
 from comments.moderation import PREVIOUSLY_APPROVED, Verdict, assess
 from comments.thread import build_thread
-from newsroom.cache import shared_by_every_process
 from tests.factories import make_article, make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db
@@ -153,9 +152,7 @@ def test_no_decision_leaves_cached_pages_alone(
     assert page_cache.content_version() == before
 
 
-@pytest.mark.skipif(
-    not shared_by_every_process(), reason="a cache of each worker's own keeps no count"
-)
+@pytest.mark.usefixtures("shared_cache")
 def test_pending_count_is_cached_and_cleared_by_decisions(
     article, moderator, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
@@ -170,9 +167,7 @@ def test_pending_count_is_cached_and_cleared_by_decisions(
     assert comments_cache.pending_count() == 0
 
 
-@pytest.mark.skipif(
-    not shared_by_every_process(), reason="a cache of each worker's own keeps no count"
-)
+@pytest.mark.usefixtures("shared_cache")
 def test_status_counts_are_cached_and_cleared_by_decisions(
     article, moderator, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
