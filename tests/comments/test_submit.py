@@ -537,15 +537,9 @@ def test_flood_limit_holds_across_worker_processes_without_redis(
     ("second_address", "status"), [("2001:db8:1:2::ff", 429), ("2001:db8:1:3::1", 303)]
 )
 def test_flood_limit_counts_an_ipv6_sender_by_its_network(
-    client, article, fill_form, settings, tmp_path, second_address, status
+    client, article, fill_form, settings, shared_cache, second_address, status
 ):
     """One home or one server holds a whole /64, and can send from any address in it."""
-    settings.CACHES = {  # shared by every process, as Redis is
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path),
-        }
-    }
     settings.COMMENTS_FLOOD_LIMIT = 1
     first = fill_form(article, body="First", email="ada@example.com")
     assert client.post(post_url(article), first, REMOTE_ADDR="2001:db8:1:2::1").status_code == 303
