@@ -18,13 +18,13 @@ ERASE_LOG_MESSAGE = "Erased the commenter's personal data at their request."
 
 
 def comments_by(email):
-    return Comment.objects.by_email(email.strip()).select_related("article")
+    return Comment.objects.by_email(email).select_related("article")
 
 
 def export_commenter_data(email):
     """Everything stored about one commenter, as JSON-ready data."""
     return {
-        "email": email.strip(),
+        "email": email,
         "exported_at": timezone.now().isoformat(),
         "comments": [
             {
