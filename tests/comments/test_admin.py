@@ -109,6 +109,23 @@ class TestQueue:
         for label in ("All (3)", "Pending (1)", "Approved (1)", "Rejected (0)", "Spam (1)"):
             assert label in html
 
+    @pytest.mark.skipif(
+        shared_by_every_process(), reason="a shared cache is cleared for every worker at once"
+    )
+    def test_the_filters_counts_follow_a_decision_taken_in_another_worker(
+        self, moderator_client, article
+    ):
+        """Without Redis each gunicorn worker has a cache of its own, which a decision taken
+        in another worker does not clear."""
+        comment = make_comment(article, status=Status.PENDING)
+        assert "Pending (1)" in moderator_client.get(QUEUE).content.decode()
+
+        Comment.objects.filter(pk=comment.pk).update(status=Status.APPROVED)  # elsewhere
+
+        html = moderator_client.get(QUEUE, {"status": "all"}).content.decode()
+        assert "Pending (0)" in html
+        assert "Approved (1)" in html
+
     def test_an_unknown_status_shows_nothing_rather_than_failing(self, moderator_client, article):
         make_comment(article, status=Status.PENDING)
 
