@@ -64,7 +64,7 @@ def content_changed(sender, instance, **kwargs):
     Moderation goes through `comments.services`, which invalidates on its own; this covers
     every other write (an edit in the admin, a script, the demo data).
     """
-    if kwargs.get("signal") is post_delete or instance.status == Comment.Status.APPROVED:
+    if instance.status == Comment.Status.APPROVED:
         page_cache.bump_content_version_on_commit()
 
 

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from articles import page_cache
 from comments import cache as comments_cache
 from comments.models import Comment
 from tests.factories import make_comment
@@ -58,6 +59,18 @@ class TestPurgeSpam:
         run("purge_spam", "--older-than", "30")
 
         assert comments_cache.status_counts() == {}
+
+    def test_readers_cached_pages_stay(self, article, django_capture_on_commit_callbacks):
+        """Readers never saw the spam: purging it must not make every cached page render
+        afresh, once per comment deleted."""
+        age(make_comment(article, status=Status.SPAM), 60)
+        before = page_cache.content_version()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            run("purge_spam", "--older-than", "30")
+
+        assert not Comment.objects.exists()
+        assert page_cache.content_version() == before
 
     def test_dry_run_deletes_nothing(self, article):
         age(make_comment(article, status=Status.SPAM), 60)
