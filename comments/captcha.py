@@ -53,7 +53,8 @@ alt="A math question. If you cannot read it, listen to it or ask for a new quest
 # In a tab of its own: a form sent back with an error answers a POST, which the browser does
 # not keep, so leaving it for the audio would lose it (and the question heard) on the way back.
 AUDIO_LINK_HTML = (
-    '\n  <a class="captcha__audio" target="_blank" href="{}">Listen to the question</a>'
+    '\n  <a class="captcha__audio" target="_blank" href="{}">Listen to the question'
+    '<span class="visually-hidden"> (opens in a new tab)</span></a>'
 )
 
 

@@ -96,7 +96,8 @@ def test_audio_link_only_when_flite_is_available(client, article, captcha_pool, 
     settings.CAPTCHA_FLITE_PATH = "/usr/bin/flite"
     page = client.get(article.get_absolute_url()).content.decode()
     key = form_values(page, "captcha_0")
-    assert f'href="/captcha/audio/{key}.wav">Listen to the question</a>' in page
+    link = f'href="/captcha/audio/{key}.wav">Listen to the question'
+    assert f'{link}<span class="visually-hidden"> (opens in a new tab)</span></a>' in page
 
 
 @pytest.fixture

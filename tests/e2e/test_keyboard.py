@@ -95,7 +95,7 @@ def test_keyboard_only_reader_comments_after_fixing_a_wrong_answer(page, live_se
     # The question can be heard, or swapped for another one, without leaving the keyboard.
     if settings.CAPTCHA_FLITE_PATH:
         listen = tab_until(page, lambda focused: focused["tag"] == "a", visited)
-        assert listen["text"] == "Listen to the question"
+        assert listen["text"] == "Listen to the question (opens in a new tab)"
         audio_url = page.evaluate("document.activeElement.href")
         assert page.request.get(audio_url).headers["content-type"] == "audio/wav"
     tab_until(page, named("captcha_1"), visited)
