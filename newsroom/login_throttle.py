@@ -41,9 +41,16 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
     def _forget_every_count_in_redis(self):
         """The cache handler refuses to: its keys are digests, found only by their prefix."""
         client = self.cache._cache.get_client(write=True)
-        keys = list(client.scan_iter(match=self.cache.make_key("axes-*")))
-        if keys:
-            client.delete(*keys)
+        try:
+            keys = list(client.scan_iter(match=self.cache.make_key("axes-*")))
+            if keys:
+                client.delete(*keys)
+        except UNREACHABLE:
+            logger.warning(
+                "Redis is unreachable: the sign-in failures counted there stay; run the reset "
+                "again once it is back."
+            )
+            return 0
         return len(keys)
 
     def get_failures(self, request, credentials=None):

@@ -384,6 +384,23 @@ def locked_out_while_redis_was_down(client, redis_outage, settings):
     redis_outage.on()
 
 
+def test_resetting_every_lockout_while_redis_is_down_says_so_and_resets_the_rest(
+    client, redis_outage, settings, caplog
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
+    get_user_model().objects.create_user("editor", password="right one", is_staff=True)
+    redis_outage.off()
+    for _ in range(3):
+        client.post("/admin/login/", {"username": "editor", "password": "wrong"})
+
+    call_command("axes_reset", stdout=io.StringIO())
+
+    assert "Redis is unreachable: the sign-in failures counted there stay" in caplog.text
+    response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
+    assert response.status_code == 302
+
+
 @pytest.mark.usefixtures("locked_out_while_redis_was_down")
 def test_the_documented_reset_lifts_a_lockout_counted_while_redis_was_down(client):
     call_command("axes_reset_username", "editor", stdout=io.StringIO())
