@@ -18,7 +18,7 @@ from .models import PUBLICATION_YEARS, Article, Author, Section, Tag
 # overflows datetime (a 500), and a year 1 in a time zone east of UTC falls before year 1.
 # A month or day too big for a C integer overflows too (OverflowError, which it does not
 # catch); a wrong one that fits (13) it answers itself.
-DATE_HIERARCHY_RANGES = {"year": range(2, 9999), "month": range(1, 13), "day": range(1, 32)}
+DATE_HIERARCHY_RANGES = {"year": PUBLICATION_YEARS, "month": range(1, 13), "day": range(1, 32)}
 # Each search word adds a condition per search field: SQLite gives up near 1,000 (a 500), and
 # refuses LIKE patterns over 50,000 bytes. A whole comment (5,000 characters) still fits.
 ADMIN_SEARCH_MAX_WORDS = 50
