@@ -373,27 +373,24 @@ def test_with_redis_down_admin_sign_in_failures_still_count(client, redis_down, 
 
 
 @pytest.fixture
-def locked_out_while_redis_was_down(client, redis_outage, settings):
-    """The editor's three wrong passwords, counted in the database; then Redis is back."""
+def locked_out_while_redis_is_down(client, redis_outage, settings):
+    """The editor's three wrong passwords, counted in the database: Redis is down."""
     settings.AXES_FAILURE_LIMIT = 3
     settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
     get_user_model().objects.create_user("editor", password="right one", is_staff=True)
     redis_outage.off()
     for _ in range(3):
         client.post("/admin/login/", {"username": "editor", "password": "wrong"})
+
+
+@pytest.fixture
+def locked_out_while_redis_was_down(locked_out_while_redis_is_down, redis_outage):
+    """The same lockout; then Redis is back."""
     redis_outage.on()
 
 
-def test_resetting_every_lockout_while_redis_is_down_says_so_and_resets_the_rest(
-    client, redis_outage, settings, caplog
-):
-    settings.AXES_FAILURE_LIMIT = 3
-    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
-    get_user_model().objects.create_user("editor", password="right one", is_staff=True)
-    redis_outage.off()
-    for _ in range(3):
-        client.post("/admin/login/", {"username": "editor", "password": "wrong"})
-
+@pytest.mark.usefixtures("locked_out_while_redis_is_down")
+def test_resetting_every_lockout_while_redis_is_down_says_so_and_resets_the_rest(client, caplog):
     call_command("axes_reset", stdout=io.StringIO())
 
     assert "Redis is unreachable: the sign-in failures counted there stay" in caplog.text
