@@ -32,6 +32,7 @@ def comments_section(context, article):
     page = page_number(request)
     is_open = comments_open(article)
     form = reply_to = None
+    reply_target_gone = False
     # Links to other pages of the thread and reply links are relative to the article's
     # address, except on a form sent back with errors, which is shown at the form's.
     links_base = ""
@@ -39,6 +40,7 @@ def comments_section(context, article):
         form = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
         if form is None or form.article.pk != article.pk:
             reply_to = _reply_target(request, article)
+            reply_target_gone = reply_to is None and is_comment_id(_reply_request(request))
             initial = remembered_author(request) if request else {}
             if reply_to:
                 initial["parent"] = reply_to.pk
@@ -57,15 +59,20 @@ def comments_section(context, article):
             "comments_open": is_open,
             "form": form,
             "reply_to": reply_to,
+            "reply_target_gone": reply_target_gone,
             "links_base": links_base,
         },
         request=request,
     )
 
 
+def _reply_request(request):
+    return request.GET.get("replyto", "") if request else ""
+
+
 def _reply_target(request, article):
     """The approved comment named by ?replyto=<id> (the no-JavaScript reply link)."""
-    raw = request.GET.get("replyto", "") if request else ""
+    raw = _reply_request(request)
     if is_comment_id(raw):
         return VisibleComments(article).get(int(raw))
     return None

@@ -162,6 +162,16 @@ def test_reply_link_without_javascript_prepares_the_form(client, article):
     assert f'href="{article.get_absolute_url()}#respond">Cancel reply</a>' in page
 
 
+def test_a_reply_link_to_a_comment_withdrawn_since_says_the_reply_will_stand_alone(client, article):
+    withdrawn = make_comment(article, name="Ada Lovelace", status=Comment.Status.REJECTED)
+
+    page = client.get(f"{article.get_absolute_url()}?replyto={withdrawn.pk}").content.decode()
+
+    assert "The comment you chose to reply to is no longer shown" in page
+    assert "Leave a Reply" in page
+    assert "Ada Lovelace" not in page
+
+
 def test_cancel_reply_without_javascript_stays_on_the_page_of_comments(client, article, settings):
     settings.COMMENTS_PER_PAGE = 1
     make_comment(article)
