@@ -40,7 +40,7 @@ def comments_section(context, article):
         form = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
         if form is None or form.article.pk != article.pk:
             reply_to = _reply_target(request, article)
-            reply_target_gone = reply_to is None and is_comment_id(_reply_request(request))
+            reply_target_gone = reply_to is None and is_comment_id(_requested_reply_id(request))
             initial = remembered_author(request) if request else {}
             if reply_to:
                 initial["parent"] = reply_to.pk
@@ -66,13 +66,14 @@ def comments_section(context, article):
     )
 
 
-def _reply_request(request):
+def _requested_reply_id(request):
+    """?replyto= as sent: a reply link's, or anything."""
     return request.GET.get("replyto", "") if request else ""
 
 
 def _reply_target(request, article):
     """The approved comment named by ?replyto=<id> (the no-JavaScript reply link)."""
-    raw = _reply_request(request)
+    raw = _requested_reply_id(request)
     if is_comment_id(raw):
         return VisibleComments(article).get(int(raw))
     return None
