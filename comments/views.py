@@ -56,18 +56,15 @@ def post_comment(request, article_pk):
     if article is None:
         # Withdrawn or deleted while the reader wrote: their text comes back, and an article
         # that is not public stays unnamed.
-        return render(
-            request,
-            "comments/unavailable.html",
-            {"body": request.POST.get("body", "")},
-            status=404,
+        return typed_text_page(
+            request, "comments/unavailable.html", {"body": request.POST.get("body", "")}, 404
         )
     if not moderation.comments_open(article):
-        return render(
+        return typed_text_page(
             request,
             "comments/closed.html",
             {"article": article, "body": request.POST.get("body", "")},
-            status=403,
+            403,
         )
     visible = VisibleComments(article)
     if "new_question" in request.POST:
@@ -165,6 +162,13 @@ def not_stored(request, article, form):
     return response
 
 
+def typed_text_page(request, template_name, context, status):
+    """A page that gives the reader what they typed: no cache may keep it."""
+    response = render(request, template_name, context, status=status)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
 def render_article_page(request, article, form, *, status):
     """The real article page, with this bound form in place of an empty one."""
     form.prepare_redisplay()
@@ -246,7 +250,7 @@ def csrf_failure(request, reason=""):
         form = CommentForm.with_typed_values(
             request.POST, article=article, visible_parents=VisibleComments(article)
         )
-    return render(
+    return typed_text_page(
         request,
         "comments/csrf_failure.html",
         {
@@ -259,7 +263,7 @@ def csrf_failure(request, reason=""):
             # (or were cleared), and sending again as it is would fail again.
             "cookie_not_kept": reason == REASON_NO_CSRF_COOKIE,
         },
-        status=403,
+        403,
     )
 
 

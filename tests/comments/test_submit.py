@@ -363,6 +363,7 @@ def test_comments_closed_shows_no_form_and_refuses_posts(client, fill_form):
     assert 'name="captcha_0"' not in page
     assert response.status_code == 403
     assert "Too late, but kept." in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
     assert Comment.objects.count() == 0
 
 
@@ -398,6 +399,7 @@ def test_an_article_withdrawn_while_the_reader_writes_gives_the_text_back(client
 
     page = response.content.decode()
     assert response.status_code == 404
+    assert "no-store" in response["Cache-Control"]
     assert "Written while it was &lt;still&gt; up.</textarea>" in page
     assert "Withdrawn" not in page  # what is not public stays unnamed
     assert Comment.objects.count() == 0
@@ -657,6 +659,7 @@ def test_csrf_failure_gives_the_text_back_with_a_fresh_form(article, captcha_poo
 
     page = response.content.decode()
     assert response.status_code == 403
+    assert "no-store" in response["Cache-Control"]
     assert "Do not lose me.</textarea>" in page
     assert 'value="Ada"' in page
     assert 'name="csrfmiddlewaretoken"' in page
