@@ -57,14 +57,17 @@ def post_comment(request, article_pk):
         # Withdrawn or deleted while the reader wrote: their text comes back, and an article
         # that is not public stays unnamed.
         return typed_text_page(
-            request, "comments/unavailable.html", {"body": request.POST.get("body", "")}, 404
+            request,
+            "comments/unavailable.html",
+            {"body": request.POST.get("body", "")},
+            status=404,
         )
     if not moderation.comments_open(article):
         return typed_text_page(
             request,
             "comments/closed.html",
             {"article": article, "body": request.POST.get("body", "")},
-            403,
+            status=403,
         )
     visible = VisibleComments(article)
     if "new_question" in request.POST:
@@ -162,7 +165,7 @@ def not_stored(request, article, form):
     return response
 
 
-def typed_text_page(request, template_name, context, status):
+def typed_text_page(request, template_name, context, *, status):
     """A page that gives the reader what they typed: no cache may keep it."""
     response = render(request, template_name, context, status=status)
     patch_cache_control(response, private=True, no_store=True)
@@ -263,7 +266,7 @@ def csrf_failure(request, reason=""):
             # (or were cleared), and sending again as it is would fail again.
             "cookie_not_kept": reason == REASON_NO_CSRF_COOKIE,
         },
-        403,
+        status=403,
     )
 
 
