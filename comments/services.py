@@ -2,9 +2,9 @@
 
 `approve`, `unapprove`, `reject` and `mark_spam`, and `moderate_many` for the admin's bulk
 actions, are the only code that changes a stored comment's status. Each records who decided
-and when, writes an admin LogEntry, recounts the article's visible comments, and after the
-commit makes cached pages stale and sends what must be sent. Acting on a comment already
-in the requested state changes and logs nothing.
+and when and writes an admin LogEntry; when a comment is published or withdrawn it also
+recounts the article's visible comments and, after the commit, makes cached pages stale.
+Acting on a comment already in the requested state changes and logs nothing.
 """
 
 import re
@@ -70,16 +70,16 @@ def moderate_many(comments, status, *, by):
         list(Article.objects.select_for_update().filter(pk__in=article_ids).order_by("pk"))
         # Under the locks no other decision can move these comments: an identical decision
         # taken at the same moment finds them already there, changes and logs nothing.
-        to_change = set(
+        previous_status = dict(
             Comment.objects.filter(pk__in=[comment.pk for comment in comments])
             .exclude(status=status)
-            .values_list("pk", flat=True)
+            .values_list("pk", "status")
         )
-        changed = [comment for comment in comments if comment.pk in to_change]
+        changed = [comment for comment in comments if comment.pk in previous_status]
         if not changed:
             return 0
         now = timezone.now()
-        Comment.objects.filter(pk__in=to_change).update(
+        Comment.objects.filter(pk__in=list(previous_status)).update(
             status=status, moderated_by=by, moderated_at=now
         )
         for comment in changed:
@@ -90,9 +90,17 @@ def moderate_many(comments, status, *, by):
             action_flag=CHANGE,
             change_message=LOG_MESSAGES[status],
         )
-        for article_id in sorted({comment.article_id for comment in changed}):
-            refresh_comment_count(article_id)
-        transaction.on_commit(comments_cache.comments_changed)
+        published_or_withdrawn = status == Comment.Status.APPROVED or (
+            Comment.Status.APPROVED in previous_status.values()
+        )
+        if published_or_withdrawn:
+            for article_id in sorted({comment.article_id for comment in changed}):
+                refresh_comment_count(article_id)
+            transaction.on_commit(comments_cache.comments_changed)
+        else:
+            # Held comments rejected or marked spam: readers never saw them and still don't,
+            # so their cached pages stay (a spam wave cleared from the queue ends none).
+            transaction.on_commit(comments_cache.forget_moderation_counts)
         if status == Comment.Status.APPROVED:
             for comment in changed:
                 if comment.notify_on_publish:

@@ -423,6 +423,24 @@ def test_withholding_hides_the_comment_and_its_replies_at_the_next_request(
     assert "#comments" not in read(HOME)[1]
 
 
+@pytest.mark.parametrize("action", ["reject", "mark_spam"])
+def test_clearing_held_comments_from_the_queue_leaves_readers_pages_cached(
+    action, moderator, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """Readers never saw them: a spam wave cleared from the queue must not end every page."""
+    article = make_article()
+    held = make_comment(article, status="pending", body="Buy cheap watches.")
+    for path in (article.get_absolute_url(), article.get_absolute_url(), HOME):
+        read(path)  # stored, then served with the question sample the cache keeps
+
+    with django_capture_on_commit_callbacks(execute=True):
+        getattr(services, action)(held, by=moderator)
+
+    with django_assert_num_queries(0):
+        assert "Buy cheap watches." not in read(article.get_absolute_url())[1]
+        read(HOME)
+
+
 def test_a_moderators_edit_shows_at_the_next_request(django_capture_on_commit_callbacks):
     article = make_article()
     comment = make_comment(article, body="Teh typo.")
