@@ -89,6 +89,7 @@ def gunicorn(env, workers, label):
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
         "--log-level", "warning",
+        "--no-control-socket",  # leave a production gunicorn's control socket on this host alone
     ]  # fmt: skip
     log_path = BENCH_DIR / "results" / f"gunicorn-{label}.log"
     with log_path.open("w") as log:

@@ -86,6 +86,9 @@ def gunicorn(*, database_url, redis_url, log_dir, workers=4, **environment):
         "1",
         "--log-level",
         "warning",
+        # The default control socket is one path per user: ours would replace, then delete,
+        # that of a gunicorn already serving on this host.
+        "--no-control-socket",
         "--error-logfile",
         str(log),
     ]
