@@ -153,7 +153,16 @@ class CommentForm(forms.Form):
         max_length=Comment._meta.get_field("url").max_length,
         assume_scheme="https",
         help_text="Optional. Your name will link to it.",
-        widget=forms.URLInput(attrs={"autocomplete": "url"}),
+        # Text with a web-address keyboard, not type="url": the browser would refuse
+        # "example.com", which the field takes as https://example.com.
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "url",
+                "autocomplete": "url",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
     )
     body = BodyField(
         label="Comment",

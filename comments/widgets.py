@@ -60,7 +60,6 @@ class CommentFormRenderer(BaseRenderer):
     writers = {
         "django/forms/widgets/text.html": input_html,
         "django/forms/widgets/email.html": input_html,
-        "django/forms/widgets/url.html": input_html,
         "django/forms/widgets/hidden.html": input_html,
         "django/forms/widgets/checkbox.html": input_html,
         "django/forms/widgets/textarea.html": textarea_html,

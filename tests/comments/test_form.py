@@ -68,7 +68,7 @@ def test_input_types_and_autocomplete_hints(html):
     assert 'type="email"' in tag(html, "email")
     assert 'autocomplete="email"' in tag(html, "email")
     assert 'autocomplete="name"' in tag(html, "name")
-    assert 'type="url"' in tag(html, "url") and 'autocomplete="url"' in tag(html, "url")
+    assert 'inputmode="url"' in tag(html, "url") and 'autocomplete="url"' in tag(html, "url")
 
 
 def test_captcha_answer_is_not_inside_a_fieldset(html):

@@ -86,6 +86,19 @@ def test_new_commenter_posts_and_only_they_see_it_awaiting_moderation(
     other_reader.context.close()
 
 
+def test_a_website_typed_without_https_is_taken_as_typed(page, live_server):
+    """People type "example.com", not "https://example.com": the browser must not refuse
+    what the server accepts (it adds the https:// itself)."""
+    article = make_article(title="Allotments for rent")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "Plots by the river.")
+    form.get_by_role("textbox", name="Website").fill("grace.example")
+    form.get_by_role("button", name="Post Comment").click()
+
+    assert sent_comment(page, "Nellie Bly").url == "https://grace.example"
+
+
 def test_the_spam_trap_is_beyond_the_reach_of_autofill(page, live_server):
     """A browser's autofill fills fields that are merely off screen, and a saved phone
     number in the trap would send the reader's comment to spam."""
