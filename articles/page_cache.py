@@ -13,6 +13,8 @@ How it stays correct:
   so the next request renders afresh. Time also changes pages: an entry ends at the next
   scheduled publication (articles go live by query, no cron) and at midnight (the date in
   the masthead).
+  A part of the page that changes by itself at a time of its own (a comment form that
+  closes, say) names that time with `page_changes_at`, and the entry ends then too.
 - The per-reader parts of a page (the captcha question and the signed "form shown at"
   time, registered by the comments app) are *holes*: found in the page when it is stored,
   and filled with fresh values for every reader, so no two readers share a question.
@@ -90,6 +92,7 @@ RECENT_PAGES = 32
 
 _holes = {}  # name -> (compiled pattern with one group, filler, shared cache key or None)
 _personal_cookies = set()
+PAGE_CHANGES_AT_ATTRIBUTE = "reader_page_changes_at"
 
 
 def register_hole(name, pattern, filler, *, shared_key=None):
@@ -105,6 +108,13 @@ def register_hole(name, pattern, filler, *, shared_key=None):
 def register_personal_cookie(name):
     """A cookie that personalises pages: its bearer never gets a shared copy."""
     _personal_cookies.add(name)
+
+
+def page_changes_at(request, moment):
+    """The page being rendered for `request` changes by itself at `moment`: a stored copy
+    must not be served after it (another app's part of the page knows when, not this one)."""
+    earlier = getattr(request, PAGE_CHANGES_AT_ATTRIBUTE, None)
+    setattr(request, PAGE_CHANGES_AT_ATTRIBUTE, moment if earlier is None else min(earlier, moment))
 
 
 # -- The content version -------------------------------------------------------------------
@@ -316,7 +326,7 @@ def storable(response):
 
 def store(request, response, key, version):
     """Keep the page for the next readers; this reader gets it with the same headers."""
-    entry = make_entry(response, version)
+    entry = make_entry(response, version, expires=expiry(request))
     seconds = entry["expires"] - time.time()
     if seconds >= 1:
         cache.set(key, entry, timeout=int(seconds))
@@ -325,7 +335,7 @@ def store(request, response, key, version):
     return finish(request, response, entry)
 
 
-def make_entry(response, version):
+def make_entry(response, version, *, expires):
     """The page cut at its holes: text, hole, text, hole... and what a reply needs."""
     charset = response.charset
     content = CSRF_TOKEN.sub(r'\1"', response.content.decode(charset))
@@ -344,7 +354,7 @@ def make_entry(response, version):
     parts[::2] = [part.encode(charset) for part in parts[::2]]
     return {
         "version": version,
-        "expires": expiry(),
+        "expires": expires,
         "parts": parts,
         "charset": charset,
         "headers": {
@@ -360,8 +370,9 @@ def make_entry(response, version):
     }
 
 
-def expiry():
-    """When a page rendered now may change by itself: midnight, or the next scheduled article."""
+def expiry(request):
+    """When a page rendered now may change by itself: midnight, the next scheduled article,
+    or a moment the page named while it was rendered (page_changes_at)."""
     now = timezone.localtime()
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time())
     ends = min(
@@ -373,6 +384,8 @@ def expiry():
     ).aggregate(next=Min("published_at"))["next"]
     if scheduled:
         ends = min(ends, scheduled)
+    if named := getattr(request, PAGE_CHANGES_AT_ATTRIBUTE, None):
+        ends = min(ends, named)
     return ends.timestamp()
 
 

@@ -30,8 +30,15 @@ def comments_open(article):
     """Readers may comment on a public article unless comments are off or it is too old."""
     if not (article.is_public and article.comments_enabled):
         return False
+    closes_at = comments_close_at(article)
+    return closes_at is None or timezone.now() < closes_at
+
+
+def comments_close_at(article):
+    """When a public article stops taking comments by age (COMMENTS_CLOSE_AFTER_DAYS), if it
+    ever does."""
     days = settings.COMMENTS_CLOSE_AFTER_DAYS
-    return not days or article.published_at > timezone.now() - datetime.timedelta(days=days)
+    return article.published_at + datetime.timedelta(days=days) if days else None
 
 
 @dataclass(frozen=True)

@@ -634,6 +634,25 @@ def test_a_scheduled_article_appears_when_its_time_comes_without_any_write():
     assert "Out in a moment" in read(HOME)[1]
 
 
+def test_a_cached_form_closes_when_comments_close_by_age(settings, monkeypatch):
+    """Comments close N days after publication: a copy stored just before must not keep
+    showing the form (whose sends would only meet "comments are closed")."""
+    settings.COMMENTS_CLOSE_AFTER_DAYS = 1
+    article = make_article(published_at=timezone.now() - timedelta(days=1, seconds=-60))
+    assert "Leave a Reply" in read(article.get_absolute_url())[1]
+
+    two_minutes_later(monkeypatch)
+
+    assert "Comments are closed." in read(article.get_absolute_url())[1]
+
+
+def two_minutes_later(monkeypatch):
+    """The clocks the site reads, moved on: the test need not wait."""
+    real_time, real_now = time.time, timezone.now
+    monkeypatch.setattr(time, "time", lambda: real_time() + 120)
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + timedelta(seconds=120))
+
+
 # -- The uncached price, pinned ---------------------------------------------------------------
 
 

@@ -9,8 +9,9 @@ question, reply target, errors, remembered name).
 from django import template
 from django.template.loader import render_to_string
 
+from articles import page_cache
 from comments.forms import CommentForm, is_comment_id
-from comments.moderation import comments_open
+from comments.moderation import comments_close_at, comments_open
 from comments.rendering import render_comments
 from comments.thread import (
     VisibleComments,
@@ -37,6 +38,8 @@ def comments_section(context, article):
     # address, except on a form sent back with errors, which is shown at the form's.
     links_base = ""
     if is_open:
+        if request and (closes_at := comments_close_at(article)):
+            page_cache.page_changes_at(request, closes_at)  # a cached form must close too
         form = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
         if form is None or form.article.pk != article.pk:
             reply_to = _reply_target(request, article)
