@@ -206,6 +206,9 @@ class CommentForm(forms.Form):
         self.visible_parents = visible_parents
         self.fields["started"].initial = sign_started(article.pk)
         self.parent_comment = None
+        # A reply was asked for (a reply link, a form sent back) to a comment readers can no
+        # longer see: the form is a top-level one, and says so.
+        self.reply_target_gone = False
 
     @property
     def visible_fields_without_honeypot(self):
@@ -240,11 +243,16 @@ class CommentForm(forms.Form):
         initial.update({name: bool(data.get(name)) for name in TYPED_CHECKBOXES})
         initial["started"] = started_again(data.get("started", ""), article.pk)
         form = cls(article=article, initial=initial, visible_parents=visible_parents)
-        raw_parent = data.get("parent", "")
-        if is_comment_id(raw_parent):
-            form.parent_comment = visible_parents.get(int(raw_parent))
-        form.initial["parent"] = form.parent_comment.pk if form.parent_comment else None
+        form.ask_to_reply_to(data.get("parent", ""))
         return form
+
+    def ask_to_reply_to(self, raw_parent):
+        """Answer the comment whose id the reader sent (?replyto=, or the hidden input of a
+        form sent back), if readers can still see it."""
+        if is_comment_id(raw_parent):
+            self.parent_comment = self.visible_parents.get(int(raw_parent))
+            self.reply_target_gone = self.parent_comment is None
+        self.initial["parent"] = self.parent_comment.pk if self.parent_comment else None
 
     def prepare_redisplay(self):
         """Keep every typed value and when the form was first shown; the captcha widget draws

@@ -10,7 +10,7 @@ from django import template
 from django.template.loader import render_to_string
 
 from articles import page_cache
-from comments.forms import CommentForm, is_comment_id
+from comments.forms import CommentForm
 from comments.moderation import comments_close_at, comments_open
 from comments.rendering import render_comments
 from comments.thread import (
@@ -33,7 +33,6 @@ def comments_section(context, article):
     page = page_number(request)
     is_open = comments_open(article)
     form = reply_to = None
-    reply_target_gone = False
     # Links to other pages of the thread and reply links are relative to the article's
     # address, except on a form sent back with errors, which is shown at the form's.
     links_base = ""
@@ -42,17 +41,17 @@ def comments_section(context, article):
             page_cache.page_changes_at(request, closes_at)  # a cached form must close too
         form = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
         if form is None or form.article.pk != article.pk:
-            reply_to = _reply_target(request, article)
-            reply_target_gone = reply_to is None and is_comment_id(_requested_reply_id(request))
-            initial = remembered_author(request) if request else {}
-            if reply_to:
-                initial["parent"] = reply_to.pk
-            form = CommentForm(article=article, initial=initial)
+            form = CommentForm(
+                article=article,
+                initial=remembered_author(request) if request else {},
+                visible_parents=VisibleComments(article),
+            )
+            form.ask_to_reply_to(request.GET.get("replyto", "") if request else "")
         else:
-            reply_to = form.parent_comment
             links_base = article.get_absolute_url()
-            if reply_to:  # the comment being answered, wherever the reader found it
-                page = comment_page(reply_to)
+            if form.parent_comment:  # the comment being answered, wherever the reader found it
+                page = comment_page(form.parent_comment)
+        reply_to = form.parent_comment
     thread = build_thread(article, own_pending_ids(request) if request else (), page=page)
     return render_to_string(
         "comments/section.html",
@@ -62,24 +61,10 @@ def comments_section(context, article):
             "comments_open": is_open,
             "form": form,
             "reply_to": reply_to,
-            "reply_target_gone": reply_target_gone,
             "links_base": links_base,
         },
         request=request,
     )
-
-
-def _requested_reply_id(request):
-    """?replyto= as sent: a reply link's, or anything."""
-    return request.GET.get("replyto", "") if request else ""
-
-
-def _reply_target(request, article):
-    """The approved comment named by ?replyto=<id> (the no-JavaScript reply link)."""
-    raw = _requested_reply_id(request)
-    if is_comment_id(raw):
-        return VisibleComments(article).get(int(raw))
-    return None
 
 
 @register.simple_tag

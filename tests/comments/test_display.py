@@ -188,6 +188,7 @@ def test_bad_replyto_values_are_ignored(client, article, replyto):
 
     assert response.status_code == 200
     assert "Leave a Reply" in response.content.decode()
+    assert "no longer shown" not in response.content.decode()  # not a comment's id at all
 
 
 def test_reply_to_a_pending_comment_is_not_offered(client, article):
@@ -197,6 +198,21 @@ def test_reply_to_a_pending_comment_is_not_offered(client, article):
 
     assert "Leave a Reply" in page
     assert f'name="parent" value="{pending.pk}"' not in page
+    assert "The comment you chose to reply to is no longer shown" in page
+
+
+@pytest.mark.parametrize("gone", ["deleted", "never existed"])
+def test_a_reply_link_to_a_comment_that_is_not_there_says_the_reply_will_stand_alone(
+    client, article, gone
+):
+    comment = make_comment(article)
+    missing = comment.pk if gone == "deleted" else comment.pk + 1000
+    comment.delete()
+
+    page = client.get(f"{article.get_absolute_url()}?replyto={missing}").content.decode()
+
+    assert "The comment you chose to reply to is no longer shown" in page
+    assert "Leave a Reply" in page
 
 
 def test_thread_is_built_from_one_query(article, django_assert_num_queries):

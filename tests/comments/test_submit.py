@@ -13,13 +13,21 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from comments import services
 from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER
 from comments.forms import BAD_PARENT, STARTED_SALT, TOO_FAST
 from comments.models import Comment
 from comments.moderation import DUPLICATE, FLOODED, HONEYPOT_FILLED, PRE_MODERATION
 from comments.thread import PENDING_COOKIE
 from comments.views import AWAITING_MODERATION, PUBLISHED, REMEMBER_COOKIE
-from tests.factories import comment_form_data, form_values, make_article, make_comment, post_url
+from tests.factories import (
+    comment_form_data,
+    form_values,
+    make_article,
+    make_comment,
+    make_user,
+    post_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -751,6 +759,37 @@ def test_a_tampered_remember_me_cookie_is_ignored(client, article, captcha_pool)
     page = client.get(article.get_absolute_url()).content.decode()
 
     assert "Mallory" not in page
+
+
+GONE_NOTICE = "The comment you chose to reply to is no longer shown: yours will appear on its own."
+
+
+def test_a_new_question_for_a_reply_to_a_comment_withdrawn_meanwhile_says_so(
+    client, article, fill_form
+):
+    parent = make_comment(article, name="Ada Lovelace")
+    data = fill_form(article, f"{article.get_absolute_url()}?replyto={parent.pk}")
+    services.reject(parent, by=make_user("moira", staff=True))
+
+    page = client.post(post_url(article), {**data, "new_question": "1"}).content.decode()
+
+    assert GONE_NOTICE in page
+    assert "Leave a Reply" in page
+    assert 'name="parent" value=' not in page
+
+
+def test_one_more_step_for_a_reply_to_a_comment_withdrawn_meanwhile_says_so(article, fill_form):
+    """Sent without JavaScript from a shared cached page, a form first comes back for its
+    security token: by then the comment it answers may be gone."""
+    parent = make_comment(article, name="Ada Lovelace")
+    reader = Client(enforce_csrf_checks=True)
+    data = fill_form(article, f"{article.get_absolute_url()}?replyto={parent.pk}", reader=reader)
+    parent.delete()
+
+    page = reader.post(post_url(article), {**data, "csrfmiddlewaretoken": ""}).content.decode()
+
+    assert "One more step to send your comment" in page
+    assert GONE_NOTICE in page
 
 
 @pytest.mark.parametrize("parent", ["²", "\u0661\u0662", "-3", "x" * 50])
