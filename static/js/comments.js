@@ -13,6 +13,8 @@
   var title = document.getElementById("respond-title");
   var cancel = document.getElementById("cancel-reply");
   var parentInput = form && form.querySelector("input[name=parent]");
+  /* "The comment you chose to reply to is no longer shown": not once the reader picks again. */
+  var targetGone = document.getElementById("reply-target-gone");
   var home = document.createComment("respond-home");
   respond.parentNode.insertBefore(home, respond);
 
@@ -49,6 +51,9 @@
     }
     var body = comment.querySelector(".comment__body");
     body.after(respond);
+    if (targetGone) {
+      targetGone.hidden = true;
+    }
     parentInput.value = link.dataset.replyTo;
     var author = document.getElementById("comment-" + link.dataset.replyTo + "-author");
     setTitle(author ? author.textContent : "");

@@ -133,6 +133,20 @@ def test_reply_link_moves_the_form_under_the_comment(page, live_server):
     assert reply.parent == parent
 
 
+def test_choosing_another_comment_to_answer_clears_the_word_about_the_one_gone(page, live_server):
+    article = make_article(title="Lido opens early")
+    gone = make_comment(article, name="Ada Lovelace", status=Comment.Status.REJECTED)
+    other = make_comment(article, name="Alan Turing", body="Seven sharp.")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}?replyto={gone.pk}#respond")
+    notice = page.get_by_text("The comment you chose to reply to is no longer shown")
+    expect(notice).to_be_visible()
+
+    page.locator(f"#comment-{other.pk}").get_by_role("link", name="Reply to Alan Turing").click()
+
+    expect(page.get_by_role("heading", name="Reply to Alan Turing")).to_be_visible()
+    expect(notice).to_be_hidden()
+
+
 def test_a_reply_link_opened_in_a_new_tab_opens_there(page, live_server):
     """Ctrl+click (or Ctrl+Enter) asks for a new tab: the script must not take it over."""
     article = make_article(title="Night buses return")
