@@ -13,9 +13,10 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
 ]
 
-# django-simple-captcha's pictures and its "new question" (under /captcha/, names unchanged:
+# django-simple-captcha's picture and its "new question" (under /captcha/, names unchanged:
 # the library reverses them), for reading only. Its audio address is ours: its own view ran
-# flite at every request and spelt our questions letter by letter.
+# flite at every request and spelt our questions letter by letter. Not its @2x picture: drawn
+# at twice the font size in the same CAPTCHA_IMAGE_SIZE box, it cuts the question off.
 captcha_urlpatterns = [
     re_path(r"^audio/(?P<key>\w+)\.wav$", views.captcha_audio, name="captcha-audio"),
     re_path(
@@ -23,12 +24,6 @@ captcha_urlpatterns = [
         require_safe(captcha_views.captcha_image),
         name="captcha-image",
         kwargs={"scale": 1},
-    ),
-    re_path(
-        r"^image/(?P<key>\w+)@2/$",
-        require_safe(captcha_views.captcha_image),
-        name="captcha-image-2x",
-        kwargs={"scale": 2},
     ),
     re_path(r"^refresh/$", require_safe(captcha_views.captcha_refresh), name="captcha-refresh"),
 ]

@@ -211,9 +211,14 @@ def test_a_new_question_comes_with_our_audio_in_words(client, captcha_pool, fake
     assert audio.content == b"RIFF" + spoken_challenge(challenge).encode()
 
 
-@pytest.mark.parametrize(
-    "path", ["/captcha/image/{key}/", "/captcha/image/{key}@2/", "/captcha/refresh/"]
-)
+def test_no_question_is_drawn_cut_off_at_double_size(client, captcha_pool):
+    """django-simple-captcha's @2x picture doubles the font in the same 220×50 box."""
+    response = client.get(f"/captcha/image/{captcha_pool.first().hashkey}@2/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/captcha/image/{key}/", "/captcha/refresh/"])
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
 def test_captcha_views_answer_only_reads(client, captcha_pool, path, method):
     url = path.format(key=captcha_pool.first().hashkey)
