@@ -162,13 +162,28 @@ def bump_content_version():
         cache.set(VERSION_KEY, time.time_ns(), timeout=None)
 
 
+# Django's mark for an atomic block without a savepoint of its own (a deletion's, say).
+NOT_A_SAVEPOINT = {None}
+
+
 def bump_content_version_on_commit():
     """Bump the version once the change that calls for it is committed.
 
     Bumped before the commit, a reader's request in between would read the new version
     with the old rows, and store the old page under the new version until it expires.
+    A bump already waiting for the same commit serves every later change in that
+    transaction (or savepoint): deleting a hundred comments sends a hundred signals, and
+    each would write the version again. Django keeps what waits for the commit in
+    `run_on_commit`, with the savepoints it was queued in, and drops what a savepoint
+    rolled back takes with it, so a change after that queues its own.
     """
-    transaction.on_commit(bump_content_version, robust=True)
+    connection = transaction.get_connection()
+    here = set(connection.savepoint_ids) - NOT_A_SAVEPOINT
+    if not any(
+        func is bump_content_version and savepoints - NOT_A_SAVEPOINT == here
+        for savepoints, func, _ in connection.run_on_commit
+    ):
+        transaction.on_commit(bump_content_version, robust=True)
 
 
 # -- The middleware -------------------------------------------------------------------------

@@ -403,7 +403,7 @@ class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
             queryset.delete()
             for article_id in article_ids:
                 services.refresh_comment_count(article_id)
-            transaction.on_commit(comments_cache.comments_changed)
+            comments_cache.comments_changed()
 
     # Privacy requests -------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ the next request renders afresh and no stale thread or count is ever served.
 """
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count
 
 from articles import page_cache
@@ -18,9 +19,10 @@ MODERATION_COUNTS_SECONDS = 60
 
 
 def comments_changed():
-    """Readers see other comments or counts; call it after the commit."""
-    page_cache.bump_content_version()
-    forget_moderation_counts()
+    """Readers see other comments or counts: called in the transaction that changed them,
+    for when it commits. A bump the rows' own signals queued serves this change too."""
+    page_cache.bump_content_version_on_commit()
+    transaction.on_commit(forget_moderation_counts)
 
 
 def forget_moderation_counts():

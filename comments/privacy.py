@@ -85,7 +85,7 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
                 action_flag=CHANGE,
                 change_message=ERASE_LOG_MESSAGE,
             )
-        transaction.on_commit(comments_cache.comments_changed)
+        comments_cache.comments_changed()
     return len(comments)
 
 

@@ -96,7 +96,7 @@ def moderate_many(comments, status, *, by):
         if published_or_withdrawn:
             for article_id in sorted({comment.article_id for comment in changed}):
                 refresh_comment_count(article_id)
-            transaction.on_commit(comments_cache.comments_changed)
+            comments_cache.comments_changed()
         else:
             # Held comments rejected or marked spam: readers never saw them and still don't,
             # so their cached pages stay (a spam wave cleared from the queue ends none).
@@ -119,7 +119,7 @@ def comment_stored(comment):
     """
     if comment.status == Comment.Status.APPROVED:
         refresh_comment_count(comment.article_id)
-        transaction.on_commit(comments_cache.comments_changed)
+        comments_cache.comments_changed()
     else:
         # Readers cannot see it: their cached pages stay; only the moderators' count moves.
         transaction.on_commit(comments_cache.forget_moderation_counts)
@@ -155,8 +155,9 @@ def refresh_comment_count(article_id):
 def edit_body(comment, *, body):
     """A moderator's fix to the text (the admin logs the change)."""
     comment.body = body
-    comment.save(update_fields=["body"])
-    transaction.on_commit(comments_cache.comments_changed)
+    with transaction.atomic():
+        comment.save(update_fields=["body"])
+        comments_cache.comments_changed()
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ request; the form in a cached page still works without JavaScript, with its own 
 question for each reader.
 """
 
-import functools
+import contextlib
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -55,9 +55,17 @@ def _site(settings, reader_cache):
 def committed(django_capture_on_commit_callbacks):
     """A change as its transaction commits: what waits for the commit runs at the end.
 
-    Each test runs in a transaction that is never committed; this is the commit.
+    Each test runs in a transaction that is never committed; this is the commit, of a
+    savepoint of its own, as a request's change would be: what the test's set-up queued
+    waits for the test's commit, and serves no change made here.
     """
-    return functools.partial(django_capture_on_commit_callbacks, execute=True)
+
+    @contextlib.contextmanager
+    def commit():
+        with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+            yield callbacks
+
+    return commit
 
 
 @pytest.fixture

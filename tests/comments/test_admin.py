@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models.fields.files import FieldFile
 from django.test.utils import CaptureQueriesContext
 
+from articles import page_cache
 from articles.models import Article
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
@@ -342,6 +343,21 @@ class TestBulkDecisions:
 
         assert list(Comment.objects.all()) == [kept]
         assert Article.objects.get(pk=article.pk).comment_count == 1
+
+    def test_deleting_many_published_comments_makes_cached_pages_stale_once(
+        self, editor_client, article, django_capture_on_commit_callbacks
+    ):
+        """Each deleted comment sends a signal, and each queued its own bump of the version
+        every cached page is checked against: one write to Redis per comment deleted."""
+        comments = [make_comment(article, status=Status.APPROVED) for _ in range(5)]
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            run_action(
+                editor_client, "delete_selected", comments, url=f"{QUEUE}?status=all", post="yes"
+            )
+
+        assert not Comment.objects.exists()
+        assert callbacks.count(page_cache.bump_content_version) == 1
 
 
 class TestQuickDecisions:
