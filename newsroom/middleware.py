@@ -47,11 +47,24 @@ class UndecodableFormMiddleware:
 
 # Retry-After for every "try again in a minute": the database down, or refusing writes.
 DATABASE_RETRY_SECONDS = 60
+# SQLite's code for a statement that cannot run as written: no such table or column (a
+# migration not run), a syntax error. SQLite raises OperationalError for it, as for a lock
+# held too long or a file it cannot open; PostgreSQL raises ProgrammingError.
+SQLITE_STATEMENT_ERROR = "SQLITE_ERROR"
+
+
+def database_unavailable(exception):
+    """Whether the database could not be reached or used just now, which a later try may
+    not meet, rather than refused what we asked of it, which every try would meet again."""
+    if not isinstance(exception, (OperationalError, InterfaceError)):
+        return False
+    return getattr(exception.__cause__, "sqlite_errorname", None) != SQLITE_STATEMENT_ERROR
 
 
 class DatabaseUnavailableMiddleware:
     """Answers 503, with Retry-After, when the database cannot be reached (down, restarting,
-    or SQLite's lock held too long), instead of a 500 page saying the site is broken.
+    or SQLite's lock held too long), instead of a 500 page saying the site is broken. A
+    table that is missing is a 500: telling readers to try again would hide the mistake.
 
     Pages in the reader cache are still served without it. A form sent meanwhile stored
     nothing, so its text (the `body` field: a comment, an article) comes back on the page.
@@ -64,8 +77,8 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (OperationalError, InterfaceError)):
-            return None
+        if not database_unavailable(exception):
+            return None  # a server error, logged with its traceback
         logger.error("The database is unavailable (%s): %s answered 503.", exception, request.path)
         # Rendered without the request: its context processors would ask the database.
         context = {

@@ -26,7 +26,14 @@ from comments.unsubscribe import NOT_SAVED
 from comments.views import AWAITING_MODERATION, NOT_STORED
 from newsroom import cache as cache_module
 from newsroom.middleware import DATABASE_RETRY_SECONDS
-from tests.factories import comment_form_data, make_article, make_comment, make_moderator, post_url
+from tests.factories import (
+    comment_form_data,
+    make_article,
+    make_comment,
+    make_editor,
+    make_moderator,
+    post_url,
+)
 from tests.load.server import Reader, Switch, closed_port, gunicorn
 
 pytestmark = pytest.mark.django_db
@@ -411,6 +418,42 @@ def test_a_lockout_counted_while_redis_was_down_shows_the_lockout_page_once_it_i
     response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
 
     assert response.status_code == 429, "the lockout page, not a wrong password"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL's read-only refusal is not a lost connection"
+)
+def test_an_admin_form_sent_to_a_read_only_database_gives_a_503_page_with_the_text(
+    client, read_only_database
+):
+    """SQLite refuses the write with OperationalError, as it does a lock held too long:
+    the database is there but cannot be used just now, and the editor's text comes back."""
+    client.force_login(make_editor())
+    read_only_database()
+
+    response = client.post(
+        "/admin/articles/article/add/", {"title": "Lost?", "body": "Kept while read-only."}
+    )
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(DATABASE_RETRY_SECONDS)
+    assert "Kept while read-only.</textarea>" in response.content.decode()
+
+
+def test_a_missing_table_is_a_server_error_not_a_database_out_of_reach(client, caplog):
+    """A migration not run is the operator's mistake, for the logs to show: SQLite reports
+    it with the OperationalError of a database it cannot reach, which answered "we can't
+    reach our database just now" to every request that read the table, for ever."""
+    make_article()
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE articles_section RENAME TO articles_section_missing")
+    client.raise_request_exception = False
+
+    response = client.get("/")
+
+    assert response.status_code == 500
+    assert "articles_section" in caplog.text
+    assert "The database is unavailable" not in caplog.text
 
 
 # -- The database unreachable ---------------------------------------------------------------
