@@ -1,7 +1,9 @@
 import functools
 import math
 import re
+import secrets
 from datetime import timedelta
+from pathlib import PurePath
 
 import markdown
 import nh3
@@ -213,6 +215,18 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(matches)
 
 
+def lead_image_name(article, filename):
+    """A name nobody can guess, keeping only the file's extension.
+
+    Uploaded files are served to whoever asks for their address (nginx serves /media/ as
+    it is), a draft's image too: named after the upload, it was at
+    /media/lead-images/2026/11/minister-resigns.jpg, or the camera's IMG_0412.jpg, for
+    anyone to try before the article was out.
+    """
+    extension = PurePath(filename).suffix.lower()
+    return f"lead-images/{timezone.now():%Y/%m}/{secrets.token_urlsafe(16)}{extension}"
+
+
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -238,7 +252,7 @@ class Article(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    lead_image = models.ImageField(upload_to="lead-images/%Y/%m/", blank=True)
+    lead_image = models.ImageField(upload_to=lead_image_name, blank=True)
     lead_image_alt = models.CharField(
         "lead image description", max_length=250, blank=True, help_text="Required with an image."
     )

@@ -2,9 +2,11 @@ import re
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
+from articles.demo import draw_illustration
 from articles.models import CONTROL_CHARACTERS, Article
 from tests.factories import (
     make_article,
@@ -272,6 +274,23 @@ def test_a_body_nested_too_deeply_to_render_gets_a_message_not_a_server_error(ed
     assert response.status_code == 200
     assert "nests too deeply" in response.content.decode()
     assert not Article.objects.exists()
+
+
+def test_a_drafts_lead_image_is_not_at_an_address_its_file_name_gives_away(editor_client):
+    """Uploaded images are served to whoever asks for their address, a draft's too: named
+    after the upload, the image of a story not yet out was at .../minister-resigns.jpg,
+    or at the camera's IMG_0412.jpg, for anyone to try."""
+    upload = SimpleUploadedFile("minister-resigns.jpg", draw_illustration(0), "image/jpeg")
+
+    editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(lead_image=upload, lead_image_alt="The minister leaving"),
+    )
+
+    article = Article.objects.get()
+    assert article.status == Article.Status.DRAFT
+    assert "minister" not in article.lead_image.url
+    assert article.lead_image.url.endswith(".jpg")
 
 
 def test_the_lead_image_box_is_labelled(editor_client):
