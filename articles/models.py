@@ -17,6 +17,8 @@ from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 
+from newsroom.control_characters import XML_REFUSED_CHARACTER
+
 WORDS_PER_MINUTE = 230
 SEARCH_CONFIG = "english"
 UPDATE_GRACE = timedelta(minutes=1)
@@ -35,10 +37,9 @@ BODY_H1 = re.compile(r"<(/?)h1\b")
 CONTROL_CHARACTERS = (
     "Remove the invisible control characters (pasted text can bring them): feeds cannot carry them."
 )
-# What XML 1.0 cannot hold (tab, line feed and carriage return aside): text the feeds carry
-# must not contain it, or Django's feed refuses to write the whole feed.
+# Text the feeds carry, which Django's feed would refuse to write.
 no_control_characters = RegexValidator(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f]", CONTROL_CHARACTERS, inverse_match=True
+    XML_REFUSED_CHARACTER, CONTROL_CHARACTERS, inverse_match=True
 )
 
 

@@ -1,7 +1,5 @@
 """The reader's site: every public page goes through `Article.objects.published()`."""
 
-import re
-
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
@@ -11,12 +9,13 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView
 
+from newsroom.control_characters import CONTROL_CHARACTER
+
 from .models import Article, Author, Section, Tag
 
 # Deep pages are a crawler's game, not a reader's; beyond this an OFFSET only costs us.
 MAX_PAGE_NUMBER = 10_000
 SEARCH_MAX_LENGTH = 200
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 RELATED_ARTICLES = 3
 
 
@@ -169,7 +168,7 @@ class AuthorView(ArticleListMixin, ListView):
 
 def clean_search_query(raw):
     """What a search box may send, reduced to words: no control characters, bounded."""
-    text = CONTROL_CHARACTERS.sub(" ", raw)[:SEARCH_MAX_LENGTH]
+    text = CONTROL_CHARACTER.sub(" ", raw)[:SEARCH_MAX_LENGTH]
     return " ".join(text.split())
 
 

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.validators import MaxLengthValidator, URLValidator
 
+from newsroom.control_characters import has_control_characters
+
 from .captcha import MathCaptchaField
 from .models import Comment
 from .widgets import CommentFormRenderer
@@ -28,10 +30,6 @@ STARTED_SALT = "comments.form-started"
 BODY_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 TYPED_FIELDS = ("name", "email", "url", "body")
 TYPED_CHECKBOXES = ("notify_on_publish", "remember")
-
-
-def has_control_characters(value, allowed=frozenset()):
-    return any(unicodedata.category(char) == "Cc" and char not in allowed for char in value)
 
 
 def has_visible_characters(value):
@@ -73,7 +71,7 @@ class NoControlCharactersMixin:
 
     def validate(self, value):
         super().validate(value)
-        if value and has_control_characters(value, self.allowed_controls):
+        if value and has_control_characters(value, allowed=self.allowed_controls):
             raise forms.ValidationError(CONTROL_CHARACTERS, code="control_characters")
 
 

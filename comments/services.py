@@ -7,7 +7,6 @@ recounts the article's visible comments and, after the commit, makes cached page
 Acting on a comment already in the requested state changes and logs nothing.
 """
 
-import re
 from functools import partial
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -18,6 +17,7 @@ from articles.models import Article
 from comments import cache as comments_cache
 from comments import notifications
 from comments.models import Comment
+from newsroom.control_characters import CONTROL_CHARACTER
 
 # ---------------------------------------------------------------------------------------
 # Moderation
@@ -164,10 +164,6 @@ def edit_body(comment, *, body):
 # Submission
 # ---------------------------------------------------------------------------------------
 
-# A header a bot wrote, kept for moderators: PostgreSQL refuses NUL in text, and no browser
-# sends control characters there.
-HEADER_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-
 
 def submit_comment(
     *,
@@ -198,7 +194,9 @@ def submit_comment(
         url=url,
         body=body,
         ip_address=ip_address,
-        user_agent=HEADER_CONTROL_CHARACTERS.sub("", user_agent or "")[
+        # A header a bot may write, kept for moderators: PostgreSQL refuses NUL in text,
+        # and no browser sends control characters there.
+        user_agent=CONTROL_CHARACTER.sub("", user_agent or "")[
             : Comment._meta.get_field("user_agent").max_length
         ],
         notify_on_publish=notify_on_publish,

@@ -619,7 +619,7 @@ def test_a_user_agent_with_a_nul_byte_still_stores_the_comment(client, article, 
     "could not save your comment, send it again in a minute" at every try (runserver passes
     the byte on; gunicorn and nginx refuse the request first)."""
     response = client.post(
-        post_url(article), fill_form(article), HTTP_USER_AGENT="Bot/1.0\x00\x1b[31m (x)"
+        post_url(article), fill_form(article), HTTP_USER_AGENT="Bot/1.0\x00\x1b[31m\x9b (x)"
     )
 
     assert response.status_code == 303
