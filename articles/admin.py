@@ -46,54 +46,14 @@ def integers_fit_the_database(values):
 
 def names_a_row(model, value):
     """Whether `value` can be a primary key of `model`: text, a NUL or a number past the
-    column's range fails in the database instead of matching nothing."""
+    column's range (its validators hold the database's, 64 bits on SQLite) fails in the
+    database instead of matching nothing."""
     pk = model._meta.pk
     try:
         pk.run_validators(pk.to_python(value))
     except ValidationError:
         return False
     return True
-
-
-class HandMadeUrlsMixin:
-    """Changelist URLs, action selections and rows edited by hand get a 400 (a lookup the
-    admin refuses, ids that cannot be ids) or a bounded search, never a 500."""
-
-    def lookup_allowed(self, lookup, value, request):
-        if "\x00" in value:  # PostgreSQL refuses NUL in text
-            return False
-        if lookup.endswith("__in") and not integers_fit_the_database(value):
-            return False
-        part = lookup.removeprefix(f"{self.date_hierarchy}__") if self.date_hierarchy else None
-        if part in DATE_HIERARCHY_RANGES and part != lookup:
-            try:
-                if int(value) not in DATE_HIERARCHY_RANGES[part]:
-                    return False
-            except ValueError:
-                pass  # the admin itself answers "?e=1" for a date that is not a number
-        return super().lookup_allowed(lookup, value, request)
-
-    def response_action(self, request, queryset, **kwargs):
-        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-        if not all(names_a_row(self.model, value) for value in selected):
-            raise BadRequest("The selection holds something other than ids.")
-        return super().response_action(request, queryset, **kwargs)
-
-    def _get_list_editable_queryset(self, request, prefix):
-        """Django's own check of the rows edited in the list (list_editable) stops text,
-        not a number past the column's range."""
-        if not all(
-            names_a_row(self.model, value) for value in self._get_edited_object_pks(request, prefix)
-        ):
-            raise BadRequest("The edited rows hold something other than ids.")
-        return super()._get_list_editable_queryset(request, prefix)
-
-    def get_search_results(self, request, queryset, search_term):
-        # The changelist's search form refuses a NUL itself; the autocomplete view does not.
-        if "\x00" in search_term:
-            raise BadRequest("The search holds a NUL character.")
-        words = search_term[:ADMIN_SEARCH_MAX_LENGTH].split()[:ADMIN_SEARCH_MAX_WORDS]
-        return super().get_search_results(request, queryset, " ".join(words))
 
 
 class IdsOnlyAutocompleteMixin:
@@ -135,8 +95,68 @@ class LabelledFileWidget(AdminFileWidget):
     use_fieldset = False
 
 
+class HandMadeRequestsMixin:
+    """Changelist URLs, action selections, rows edited in the list and autocomplete boxes
+    made by hand get a 400 or a form error (a lookup the admin refuses, ids that cannot be
+    ids) or a bounded search, never a 500. Every id a request sends is checked here."""
+
+    def lookup_allowed(self, lookup, value, request):
+        if "\x00" in value:  # PostgreSQL refuses NUL in text
+            return False
+        if lookup.endswith("__in") and not integers_fit_the_database(value):
+            return False
+        part = lookup.removeprefix(f"{self.date_hierarchy}__") if self.date_hierarchy else None
+        if part in DATE_HIERARCHY_RANGES and part != lookup:
+            try:
+                if int(value) not in DATE_HIERARCHY_RANGES[part]:
+                    return False
+            except ValueError:
+                pass  # the admin itself answers "?e=1" for a date that is not a number
+        return super().lookup_allowed(lookup, value, request)
+
+    def response_action(self, request, queryset, **kwargs):
+        self.refuse_unless_ids(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+        return super().response_action(request, queryset, **kwargs)
+
+    def _get_list_editable_queryset(self, request, prefix):
+        """Django's own check of the rows edited in the list (list_editable) stops text,
+        not a number past the column's range."""
+        self.refuse_unless_ids(self._get_edited_object_pks(request, prefix))
+        return super()._get_list_editable_queryset(request, prefix)
+
+    def refuse_unless_ids(self, values):
+        if not all(names_a_row(self.model, value) for value in values):
+            raise BadRequest("The request names rows by something other than their ids.")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                IdsOnlyAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                IdsOnlyAutocompleteSelectMultiple(
+                    db_field, self.admin_site, using=kwargs.get("using")
+                ),
+            )
+        kwargs.setdefault("form_class", IdsOnlyMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The changelist's search form refuses a NUL itself; the autocomplete view does not.
+        if "\x00" in search_term:
+            raise BadRequest("The search holds a NUL character.")
+        words = search_term[:ADMIN_SEARCH_MAX_LENGTH].split()[:ADMIN_SEARCH_MAX_WORDS]
+        return super().get_search_results(request, queryset, " ".join(words))
+
+
 @admin.register(Section)
-class SectionAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
+class SectionAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "order"]
     list_editable = ["order"]
     search_fields = ["name"]
@@ -144,14 +164,14 @@ class SectionAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
+class TagAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Author)
-class AuthorAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
+class AuthorAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     list_display = ["display_name", "slug", "user"]
     list_select_related = ["user"]
     search_fields = ["display_name"]
@@ -160,7 +180,7 @@ class AuthorAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
+class ArticleAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     list_display = ["title", "section", "author", "status", "published_at", "is_live"]
     list_filter = ["status", "section", ("published_at", admin.DateFieldListFilter)]
     list_select_related = ["section", "author"]
@@ -195,25 +215,6 @@ class ArticleAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
         if published_at and published_at.year in PUBLICATION_YEARS:
             initial["published_at"] = published_at
         return initial
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name in self.get_autocomplete_fields(request):
-            kwargs.setdefault(
-                "widget",
-                IdsOnlyAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")),
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name in self.get_autocomplete_fields(request):
-            kwargs.setdefault(
-                "widget",
-                IdsOnlyAutocompleteSelectMultiple(
-                    db_field, self.admin_site, using=kwargs.get("using")
-                ),
-            )
-        kwargs.setdefault("form_class", IdsOnlyMultipleChoiceField)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.display(boolean=True, description="Readers can see it")
     def is_live(self, article):

@@ -29,7 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 
-from articles.admin import ArticleAdmin, HandMadeUrlsMixin
+from articles.admin import ArticleAdmin, HandMadeRequestsMixin
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
@@ -114,7 +114,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Comment)
-class CommentAdmin(HandMadeUrlsMixin, admin.ModelAdmin):
+class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     # What decides a row comes first: on a phone the rest scrolls off to the right.
     list_display = [
         "excerpt",
