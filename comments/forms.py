@@ -208,10 +208,6 @@ class CommentForm(forms.Form):
         # longer see: the form is a top-level one, and says so.
         self.reply_target_gone = False
 
-    @property
-    def visible_fields_without_honeypot(self):
-        return [field for field in self.visible_fields() if field.name != "phone"]
-
     def clean_parent(self):
         parent_id = self.cleaned_data.get("parent")
         if parent_id is None:
