@@ -5,7 +5,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
@@ -51,11 +51,16 @@ DATABASE_RETRY_SECONDS = 60
 # migration not run), a syntax error. SQLite raises OperationalError for it, as for a lock
 # held too long or a file it cannot open; PostgreSQL raises ProgrammingError.
 SQLITE_STATEMENT_ERROR = "SQLITE_ERROR"
+# PostgreSQL's "read-only transaction": a replica after a failover takes no write. psycopg
+# raises InternalError for it, not OperationalError as for a full disk.
+POSTGRESQL_READ_ONLY = "25006"
 
 
 def database_unavailable(exception):
     """Whether the database could not be reached or used just now, which a later try may
     not meet, rather than refused what we asked of it, which every try would meet again."""
+    if isinstance(exception, InternalError):
+        return getattr(exception.__cause__, "sqlstate", None) == POSTGRESQL_READ_ONLY
     if not isinstance(exception, (OperationalError, InterfaceError)):
         return False
     return getattr(exception.__cause__, "sqlite_errorname", None) != SQLITE_STATEMENT_ERROR
@@ -63,8 +68,9 @@ def database_unavailable(exception):
 
 class DatabaseUnavailableMiddleware:
     """Answers 503, with Retry-After, when the database cannot be reached (down, restarting,
-    or SQLite's lock held too long), instead of a 500 page saying the site is broken. A
-    table that is missing is a 500: telling readers to try again would hide the mistake.
+    SQLite's lock held too long) or takes no write (read-only after a failover, a full
+    disk), instead of a 500 page saying the site is broken. A table that is missing is a
+    500: telling readers to try again would hide the mistake.
 
     Pages in the reader cache are still served without it. A form sent meanwhile stored
     nothing, so its text (the `body` field: a comment, an article) comes back on the page.
