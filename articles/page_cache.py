@@ -175,7 +175,8 @@ def bump_content_version_on_commit():
     transaction (or savepoint): deleting a hundred comments sends a hundred signals, and
     each would write the version again. Django keeps what waits for the commit in
     `run_on_commit`, with the savepoints it was queued in, and drops what a savepoint
-    rolled back takes with it, so a change after that queues its own.
+    rolled back takes with it, so a change after that queues its own. Only a bump queued
+    within the same savepoints counts: at worst one bump per savepoint, never one missing.
     """
     connection = transaction.get_connection()
     here = set(connection.savepoint_ids) - NOT_A_SAVEPOINT
