@@ -139,3 +139,23 @@ def comment_form_data(html, **values):
         "phone": "",
     }
     return {**fields, **values}
+
+
+def new_article_form(**values):
+    """What the add form posts for a new draft, with the given fields changed."""
+    fields = {
+        "title": "Harbour wall repaired",
+        "slug": "harbour-wall-repaired",
+        "standfirst": "The work is done.",
+        "body": "Two paragraphs.\n\nOf news.",
+        "section": make_section().pk,
+        "author": make_author().pk,
+        "status": Article.Status.DRAFT,
+        "published_at_0": "",
+        "published_at_1": "",
+        "comments_enabled": "on",
+        "lead_image_alt": "",
+        "comments-TOTAL_FORMS": "0",
+        "comments-INITIAL_FORMS": "0",
+    }
+    return {**fields, **values}

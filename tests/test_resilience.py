@@ -30,11 +30,10 @@ from newsroom.middleware import DATABASE_RETRY_SECONDS
 from tests.factories import (
     comment_form_data,
     make_article,
-    make_author,
     make_comment,
     make_editor,
     make_moderator,
-    make_section,
+    new_article_form,
     post_url,
 )
 from tests.load.server import Reader, Switch, closed_port, gunicorn
@@ -429,17 +428,7 @@ def test_an_admin_form_sent_to_a_read_only_database_gives_a_503_page_with_the_te
     """The database is there but takes no write just now, as after a failover: the
     editor's text comes back, to send again."""
     client.force_login(make_editor())
-    article = {
-        "title": "Harbour wall repaired",
-        "slug": "harbour-wall-repaired",
-        "standfirst": "The work is done.",
-        "body": "Written while the database was read-only.",
-        "section": make_section().pk,
-        "author": make_author().pk,
-        "status": Article.Status.DRAFT,
-        "comments-TOTAL_FORMS": "0",
-        "comments-INITIAL_FORMS": "0",
-    }
+    article = new_article_form(body="Written while the database was read-only.")
     read_only_database()
 
     response = client.post("/admin/articles/article/add/", article)

@@ -13,9 +13,9 @@ from tests.factories import (
     make_author,
     make_draft,
     make_scheduled,
-    make_section,
     make_tag,
     make_user,
+    new_article_form,
 )
 
 pytestmark = pytest.mark.django_db
@@ -198,26 +198,6 @@ def test_article_form_saves_text_with_line_breaks_and_tabs(editor_client):
     assert response.status_code == 302
     article.refresh_from_db()
     assert article.standfirst == "Two lines\r\nand\ta tab."
-
-
-def new_article_form(**values):
-    """What the add form posts for a new draft, with the given fields changed."""
-    fields = {
-        "title": "Harbour wall repaired",
-        "slug": "harbour-wall-repaired",
-        "standfirst": "The work is done.",
-        "body": "Two paragraphs.\n\nOf news.",
-        "section": make_section().pk,
-        "author": make_author().pk,
-        "status": Article.Status.DRAFT,
-        "published_at_0": "",
-        "published_at_1": "",
-        "comments_enabled": "on",
-        "lead_image_alt": "",
-        "comments-TOTAL_FORMS": "0",
-        "comments-INITIAL_FORMS": "0",
-    }
-    return {**fields, **values}
 
 
 @pytest.mark.parametrize(
