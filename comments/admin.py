@@ -29,13 +29,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 
-from articles.admin import ArticleAdmin, HandMadeRequestsMixin
+from articles.admin import ArticleAdmin
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
 from comments.forms import BodyField
 from comments.models import Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
+from newsroom.admin import HandMadeRequestsMixin
 
 EXCERPT_WORDS = 16
 LATEST_COMMENTS_ON_ARTICLE_PAGE = 20

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "captcha",
+    "newsroom",
     "articles",
     "comments",
     "axes",

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from comments.models import Comment
-from tests.factories import make_article, make_comment, make_editor, make_moderator
+from tests.factories import make_article, make_comment, make_editor, make_moderator, make_user
 from tests.hostile import hostile_text
 
 pytestmark = [
@@ -25,6 +25,8 @@ pytestmark = [
 Status = Comment.Status
 COMMENT_QUEUE = "/admin/comments/comment/"
 ARTICLE_LIST = "/admin/articles/article/"
+USER_LIST = "/admin/auth/user/"
+GROUP_LIST = "/admin/auth/group/"
 NUMBERS = st.integers(-3, 10_000).map(str)
 
 
@@ -203,7 +205,13 @@ def test_a_long_admin_search_still_finds_a_whole_comment(moderator_client, comme
 
 @pytest.mark.parametrize("selected", ["abc", "7\x00", "99999999999999999999999"])
 @pytest.mark.parametrize(
-    ("url", "action"), [(COMMENT_QUEUE, "approve_selected"), (ARTICLE_LIST, "publish")]
+    ("url", "action"),
+    [
+        (COMMENT_QUEUE, "approve_selected"),
+        (ARTICLE_LIST, "publish"),
+        (USER_LIST, "delete_selected"),
+        (GROUP_LIST, "delete_selected"),
+    ],
 )
 def test_a_hand_made_selection_for_an_action_is_refused_not_a_server_error(
     editor_client, url, action, selected
@@ -215,13 +223,20 @@ def test_a_hand_made_selection_for_an_action_is_refused_not_a_server_error(
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("model", ["section", "tag", "author"])
-def test_hand_made_urls_of_the_other_article_lists_never_fail(editor_client, model):
-    """The section, tag and author lists had none of the article list's guards: a NUL in a
-    filter failed on PostgreSQL, a huge search on SQLite."""
-    url = f"/admin/articles/{model}/"
-
-    assert editor_client.get(url, {"slug": "x\x00"}).status_code == 400
+@pytest.mark.parametrize(
+    ("url", "text_field"),
+    [
+        ("/admin/articles/section/", "slug"),
+        ("/admin/articles/tag/", "slug"),
+        ("/admin/articles/author/", "slug"),
+        (USER_LIST, "username"),
+        (GROUP_LIST, "name"),
+    ],
+)
+def test_hand_made_urls_of_the_other_lists_never_fail(editor_client, url, text_field):
+    """The section, tag, author, user and group lists had none of the article list's guards:
+    a NUL in a filter failed on PostgreSQL, a huge search on SQLite."""
+    assert editor_client.get(url, {text_field: "x\x00"}).status_code == 400
     assert editor_client.get(url, {"q": "a b " * 200_000}).status_code == 200
 
 
@@ -233,6 +248,8 @@ def test_hand_made_urls_of_the_other_article_lists_never_fail(editor_client, mod
         f"{ARTICLE_LIST}?pk__in=-{2**64}",
         f"{ARTICLE_LIST}?tags__in={2**64}",
         f"/admin/articles/section/?id__in={2**64}",
+        f"{USER_LIST}?groups__id__in=1,{2**64}",
+        f"{GROUP_LIST}?permissions__in={2**64}",
     ],
 )
 def test_a_list_of_numbers_past_64_bits_is_refused_not_a_server_error(editor_client, query):
@@ -271,3 +288,27 @@ def test_a_nul_in_an_autocomplete_search_is_refused_not_a_server_error(editor_cl
     response = editor_client.get("/admin/autocomplete/", {**params, "term": "a\x00"})
 
     assert response.status_code == 400
+
+
+def test_a_hand_made_id_in_a_group_s_permissions_is_a_form_error(editor_client):
+    """The group form's permissions and the user form's groups and permissions are lists of
+    ids: a number past 64 bits failed on SQLite."""
+    response = editor_client.post(
+        f"{GROUP_LIST}add/", {"name": "Subeditors", "permissions": ["1", str(2**64)]}
+    )
+
+    assert response.status_code == 200
+    assert "permissions" in response.context["adminform"].form.errors
+
+
+@pytest.mark.parametrize("field", ["groups", "user_permissions"])
+def test_a_hand_made_id_in_a_user_s_groups_or_permissions_is_a_form_error(editor_client, field):
+    user = make_user("sam")
+    data = {"username": "sam", "date_joined_0": "2026-01-01", "date_joined_1": "00:00"}
+
+    response = editor_client.post(
+        f"{USER_LIST}{user.pk}/change/", {**data, field: ["1", str(2**64)]}
+    )
+
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors

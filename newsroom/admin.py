@@ -1,0 +1,160 @@
+"""What every admin here shares: guards against hand-made requests, and Django's own User and
+Group admins with them (staff-only pages are still pages a bot can reach: never a 500)."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import BadRequest, ValidationError
+
+from articles.models import PUBLICATION_YEARS
+
+# Django's date hierarchy computes the end of the chosen year, month or day; past 9998 that
+# overflows datetime (a 500), and a year 1 in a time zone east of UTC falls before year 1.
+# A month or day too big for a C integer overflows too (OverflowError, which it does not
+# catch); a wrong one that fits (13) it answers itself.
+DATE_HIERARCHY_RANGES = {"year": PUBLICATION_YEARS, "month": range(1, 13), "day": range(1, 32)}
+# Each search word adds a condition per search field: SQLite gives up near 1,000 (a 500), and
+# refuses LIKE patterns over 50,000 bytes. A whole comment (5,000 characters) still fits.
+ADMIN_SEARCH_MAX_WORDS = 50
+ADMIN_SEARCH_MAX_LENGTH = 5000
+# SQLite cannot take an integer past 64 bits (OverflowError). Django makes one match nothing
+# in an `exact`, `lt` or `gt` lookup, but not in the list of an `in` lookup.
+SQL_INTEGERS = range(-(2**63), 2**63)
+
+
+def integers_fit_the_database(values):
+    """Whether every whole number in an `in` lookup's comma-separated values fits.
+
+    Checked whatever the field: a text field would take such a number, but no list in our
+    admin is filtered by one.
+    """
+    for value in values.split(","):
+        try:
+            number = int(value)
+        except ValueError:
+            continue  # not a number: the admin answers "?e=1" itself where one is needed
+        if number not in SQL_INTEGERS:
+            return False
+    return True
+
+
+def names_a_row(model, value):
+    """Whether `value` can be a primary key of `model`: text, a NUL or a number past the
+    column's range (its validators hold the database's, 64 bits on SQLite) fails in the
+    database instead of matching nothing."""
+    pk = model._meta.pk
+    try:
+        pk.run_validators(pk.to_python(value))
+    except ValidationError:
+        return False
+    return True
+
+
+class IdsOnlyAutocompleteMixin:
+    """Labels only the sent values that can be ids: Django looks each one up to show its
+    name, and text or a NUL failed in the database."""
+
+    def optgroups(self, name, value, attr=None):
+        model = self.field.remote_field.model
+        return super().optgroups(name, [v for v in value if names_a_row(model, v)], attr)
+
+
+class IdsOnlyAutocompleteSelect(IdsOnlyAutocompleteMixin, AutocompleteSelect):
+    pass
+
+
+class IdsOnlyAutocompleteSelectMultiple(IdsOnlyAutocompleteMixin, AutocompleteSelectMultiple):
+    pass
+
+
+class IdsOnlyMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses what cannot be an id before the database sees it: a number past 64 bits
+    fails on SQLite, where PostgreSQL finds nothing."""
+
+    def clean(self, value):
+        for pk in value if isinstance(value, list | tuple) else ():
+            if not names_a_row(self.queryset.model, pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super().clean(value)
+
+
+class HandMadeRequestsMixin:
+    """Changelist URLs, action selections, rows edited in the list and autocomplete boxes
+    made by hand get a 400 or a form error (a lookup the admin refuses, ids that cannot be
+    ids) or a bounded search, never a 500. Every id a request sends is checked here."""
+
+    def lookup_allowed(self, lookup, value, request):
+        if "\x00" in value:  # PostgreSQL refuses NUL in text
+            return False
+        if lookup.endswith("__in") and not integers_fit_the_database(value):
+            return False
+        part = lookup.removeprefix(f"{self.date_hierarchy}__") if self.date_hierarchy else None
+        if part in DATE_HIERARCHY_RANGES and part != lookup:
+            try:
+                if int(value) not in DATE_HIERARCHY_RANGES[part]:
+                    return False
+            except ValueError:
+                pass  # the admin itself answers "?e=1" for a date that is not a number
+        return super().lookup_allowed(lookup, value, request)
+
+    def response_action(self, request, queryset, **kwargs):
+        self.refuse_unless_ids(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+        return super().response_action(request, queryset, **kwargs)
+
+    def _get_list_editable_queryset(self, request, prefix):
+        """Django's own check of the rows edited in the list (list_editable) stops text,
+        not a number past the column's range."""
+        self.refuse_unless_ids(self._get_edited_object_pks(request, prefix))
+        return super()._get_list_editable_queryset(request, prefix)
+
+    def refuse_unless_ids(self, values):
+        if not all(names_a_row(self.model, value) for value in values):
+            raise BadRequest("The request names rows by something other than their ids.")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                IdsOnlyAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using")),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                IdsOnlyAutocompleteSelectMultiple(
+                    db_field, self.admin_site, using=kwargs.get("using")
+                ),
+            )
+        kwargs.setdefault("form_class", IdsOnlyMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The changelist's search form refuses a NUL itself; the autocomplete view does not.
+        if "\x00" in search_term:
+            raise BadRequest("The search holds a NUL character.")
+        words = search_term[:ADMIN_SEARCH_MAX_LENGTH].split()[:ADMIN_SEARCH_MAX_WORDS]
+        return super().get_search_results(request, queryset, " ".join(words))
+
+
+User = get_user_model()
+admin.site.unregister([User, Group])
+
+
+@admin.register(User)
+class UserAdmin(HandMadeRequestsMixin, auth_admin.UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class GroupAdmin(HandMadeRequestsMixin, auth_admin.GroupAdmin):
+    pass
