@@ -152,6 +152,14 @@ class ArticleQuerySet(models.QuerySet):
         """The one definition of what the public may read: published and already live."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=Now())
 
+    def visible_to(self, user):
+        """What `user` may see of articles, their titles and addresses included: staff who
+        may view articles in the admin (editors) also preview drafts and scheduled articles;
+        everyone else, moderators too, sees the published ones."""
+        if user.is_staff and user.has_perm("articles.view_article"):
+            return self
+        return self.published()
+
     def for_list(self):
         """What article cards need, in one query: no body, no per-row lookups."""
         return self.select_related("section", "author").defer("body", "body_html")

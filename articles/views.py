@@ -200,11 +200,7 @@ class ArticleDetailView(DetailView):
     context_object_name = "article"
 
     def get_queryset(self):
-        articles = Article.objects.for_display()
-        user = self.request.user
-        if user.is_staff and user.has_perm("articles.view_article"):
-            return articles
-        return articles.published()
+        return Article.objects.for_display().visible_to(self.request.user)
 
     def get(self, request, *args, **kwargs):
         try:

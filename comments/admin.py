@@ -17,7 +17,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
@@ -41,6 +41,7 @@ from newsroom.admin import HandMadeRequestsMixin
 EXCERPT_WORDS = 16
 LATEST_COMMENTS_ON_ARTICLE_PAGE = 20
 WHOLE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+HIDDEN_ARTICLE = "An article readers cannot see"
 
 
 class Decision(NamedTuple):
@@ -201,6 +202,18 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     def has_moderate_permission(self, request):
         return request.user.has_perm("comments.moderate_comment")
 
+    def get_queryset(self, request):
+        """Each comment knows whether this user may see its article (an article withdrawn
+        since keeps its comments, and they still await decisions): a moderator decides on
+        them without learning the article's headline, from its title or its address."""
+        article = Article.objects.visible_to(request.user).filter(pk=OuterRef("article_id"))
+        return super().get_queryset(request).annotate(article_visible=Exists(article))
+
+    def get_view_on_site_url(self, obj=None):
+        if obj is not None and not obj.article_visible:
+            return None
+        return super().get_view_on_site_url(obj)
+
     def get_list_display(self, request):
         if self.has_moderate_permission(request):
             return self.list_display
@@ -237,6 +250,8 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     @admin.display(description="article", ordering="article__title")
     def article_link(self, comment):
+        if not comment.article_visible:
+            return HIDDEN_ARTICLE
         return format_html(
             '<a href="{}">{}</a>', comment.article.get_absolute_url(), comment.article.title
         )

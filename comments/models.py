@@ -80,7 +80,9 @@ class Comment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} on {self.article}"
+        """Without the article's title, which a moderator may not see (an article withdrawn
+        since): the admin's headings, messages and recent actions show this."""
+        return f"Comment by {self.name}"
 
     def get_absolute_url(self):
         """On the page of the discussion that shows it (long threads are paginated)."""

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import get_permission_codename
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.views import shortcut
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.urls import include, path
 from django.views.decorators.http import require_safe
 from django.views.static import serve
@@ -19,16 +19,21 @@ def media(request, path):
 
 
 def view_on_site(request, content_type_id, object_id):
-    """The admin's "View on site" redirect, for staff who may view that kind of object:
-    Django's answers any staff member, and would tell a moderator a draft's address (its
-    headline)."""
+    """The admin's "View on site" redirect, where the object's admin page offers it to this
+    user: Django's answers any staff member, and would tell a moderator the address (the
+    headline) of a draft, or of the article withdrawn since that a comment is on."""
     try:
         model = ContentType.objects.get_for_id(content_type_id).model_class()
     except (ContentType.DoesNotExist, ValueError):
         model = None  # the shortcut answers 404 itself
     if model is not None:
-        permission = get_permission_codename("view", model._meta)
-        if not request.user.has_perm(f"{model._meta.app_label}.{permission}"):
+        if not admin.site.is_registered(model):
+            raise Http404("No admin page offers this.")
+        model_admin = admin.site.get_model_admin(model)
+        if not model_admin.has_view_permission(request):
+            raise PermissionDenied
+        obj = model_admin.get_object(request, object_id)
+        if obj is not None and model_admin.get_view_on_site_url(obj) is None:
             raise PermissionDenied
     return shortcut(request, content_type_id, object_id)
 

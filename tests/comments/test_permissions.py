@@ -4,9 +4,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
+from articles.models import Article
 from comments.models import Comment
 from tests.factories import (
     PASSWORD,
+    make_article,
     make_comment,
     make_draft,
     make_editor,
@@ -17,6 +19,19 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 QUEUE = "/admin/comments/comment/"
+
+
+@pytest.fixture
+def comment_on_a_withdrawn_article(db):
+    """Comments stay with an article unpublished since, and may still await a decision."""
+    article = make_article(title="Mayor to resign", slug="mayor-to-resign")
+    comment = make_comment(article, status=Comment.Status.PENDING)
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.DRAFT)
+    return comment
+
+
+def view_on_site_url(obj):
+    return f"/admin/r/{ContentType.objects.get_for_model(obj).pk}/{obj.pk}/"
 
 
 def test_moderators_group_holds_exactly_what_moderating_needs():
@@ -101,6 +116,35 @@ class TestModerator:
         assert response.status_code == 302
         assert article.get_absolute_url() in response["Location"]
 
+    def test_decides_on_comments_of_a_withdrawn_article_without_seeing_its_headline(
+        self, moderator_client, comment_on_a_withdrawn_article
+    ):
+        """The article's title and address are the editors' to see, as its preview is."""
+        comment = comment_on_a_withdrawn_article
+        pages = [
+            moderator_client.get(url)
+            for url in (QUEUE, f"{QUEUE}{comment.pk}/change/", f"{QUEUE}{comment.pk}/history/")
+        ]
+        moderator_client.post(f"{QUEUE}{comment.pk}/decide/approve/")
+        pages.append(moderator_client.get("/admin/"))  # the moderator's recent actions
+
+        assert Comment.objects.get(pk=comment.pk).status == Comment.Status.APPROVED
+        assert [c.pk for c in pages[0].context["cl"].result_list] == [comment.pk]
+        assert not pages[1].context["has_absolute_url"]  # no "View on site" button
+        for response in pages:
+            html = response.content.decode()
+            assert response.status_code == 200
+            assert "Mayor to resign" not in html
+            assert "mayor-to-resign" not in html
+
+    def test_view_on_site_does_not_tell_the_address_of_a_withdrawn_article_s_comment(
+        self, moderator_client, comment_on_a_withdrawn_article
+    ):
+        response = moderator_client.get(view_on_site_url(comment_on_a_withdrawn_article))
+
+        assert response.status_code == 403
+        assert "mayor-to-resign" not in response.get("Location", "")
+
     def test_can_moderate(self, moderator_client, article):
         comment = make_comment(article, status=Comment.Status.PENDING)
 
@@ -123,6 +167,19 @@ class TestEditor:
             "/admin/auth/user/",
         ):
             assert client.get(url).status_code == 200, url
+
+    def test_sees_the_withdrawn_article_a_comment_is_on(
+        self, client, comment_on_a_withdrawn_article
+    ):
+        client.force_login(make_editor())
+        comment = comment_on_a_withdrawn_article
+
+        queue = client.get(QUEUE).content.decode()
+        preview = client.get(view_on_site_url(comment))
+
+        assert "Mayor to resign" in queue
+        assert preview.status_code == 302
+        assert "/mayor-to-resign/" in preview["Location"]
 
 
 class TestStaffWithoutModeration:
