@@ -193,6 +193,22 @@ class TestQueue:
         assert list(response.context["cl"].result_list) == [found]
         assert not [query for query in queries if " LIKE " in query["sql"].upper()]
 
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+    def test_a_search_for_words_is_read_from_the_trigram_index(self, moderator_client, article):
+        """Every field searched, as Django compares it, is a match the index answers. On a
+        table this small the planner would rather read it all, or walk the date index, so
+        both are ruled out: what is left is the trigram index, if every match can use it."""
+        make_comment(article, status=Status.PENDING, body="About the harbour")
+        response = moderator_client.get(QUEUE, {"status": "all", "q": "harbour 198.51"})
+
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            plan = response.context["cl"].queryset.explain()
+
+        assert "Bitmap Index Scan on comment_search_idx" in plan
+        assert "Seq Scan on comments_comment" not in plan
+
     def test_filter_by_article_section(self, moderator_client):
         sport = make_section(name="Sport", slug="sport")
         in_sport = make_comment(make_article(section=sport), status=Status.PENDING)
