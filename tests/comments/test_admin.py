@@ -16,11 +16,16 @@ from articles.models import Article
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
 from tests.factories import make_article, make_comment, make_editor, make_moderator, make_section
+from tests.hostile import elements
 
 pytestmark = pytest.mark.django_db
 
 Status = Comment.Status
 QUEUE = "/admin/comments/comment/"
+
+
+def date_bar(tag, attrs):
+    return attrs.get("aria-labelledby") == "date-hierarchy-label"
 
 
 def decide_url(comment, decision):
@@ -95,6 +100,33 @@ class TestQueue:
         assert found.context["cl"].result_count == 1
         searches = [query["sql"] for query in searching.captured_queries if "UPPER" in query["sql"]]
         assert not [sql for sql in searches if "MIN(" in sql or "DISTINCT" in sql]
+
+    def test_the_date_bar_lists_the_years_with_comments_without_reading_every_comment(
+        self, moderator_client, article, settings
+    ):
+        settings.TIME_ZONE = "Asia/Tokyo"
+        for written in ("2019-06-01T12:00Z", "2021-12-31T20:00Z", "2026-01-01T00:00Z"):
+            comment = make_comment(article)
+            Comment.objects.filter(pk=comment.pk).update(created_at=written)
+
+        with CaptureQueriesContext(connection) as queries:
+            response = moderator_client.get(QUEUE, {"status": "all"})
+
+        [(_, bar)] = elements(response.content.decode(), date_bar)
+        assert re.findall(r"\d{4}", bar) == ["2019", "2022", "2026"]  # in Tokyo, 2021 was over
+        assert not [query for query in queries if "DISTINCT" in query["sql"]]
+
+    def test_the_date_bar_still_opens_on_the_months_of_a_single_year(
+        self, moderator_client, article
+    ):
+        for written in ("2025-03-01T12:00Z", "2025-07-01T12:00Z"):
+            comment = make_comment(article)
+            Comment.objects.filter(pk=comment.pk).update(created_at=written)
+
+        response = moderator_client.get(QUEUE, {"status": "all"})
+
+        [(_, bar)] = elements(response.content.decode(), date_bar)
+        assert "March 2025" in bar and "July 2025" in bar
 
     def test_all_shows_every_status_and_each_filter_shows_its_count(
         self, moderator_client, article
