@@ -757,3 +757,24 @@ class TestArticlePageComments:
         article.refresh_from_db()
         assert article.title == "A new title"
         assert article.comments.count() == 25
+
+
+def site_icons(response):
+    return [
+        attrs["href"]
+        for attrs, _ in elements(
+            response.content.decode(),
+            lambda tag, attrs: tag == "link" and attrs.get("rel") == "icon",
+        )
+    ]
+
+
+def test_admin_pages_carry_the_site_icon_instead_of_a_404_for_favicon_ico(client, moderator):
+    """Browsers ask for /favicon.ico on a page that names no icon: a 404 per visit."""
+    icon = site_icons(client.get("/"))
+    login_page = client.get("/admin/login/")
+    client.force_login(moderator)
+
+    assert icon
+    assert site_icons(login_page) == icon
+    assert site_icons(client.get(QUEUE)) == icon
