@@ -31,8 +31,9 @@ help:
 	@echo "make bench    the benchmark of docs/benchmarks.md (BENCH_ARGS)"
 	@echo "make clean    remove the virtualenv and collected static files"
 
+# Emails (moderators' notices, unsubscribe links) link to SITE_URL: by default, where this serves.
 run: setup
-	$(MANAGE) runserver 127.0.0.1:$(PORT)
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 $(PYTHON):
 	@interpreter=$$(sh scripts/find-python) || exit 1; \

@@ -1,0 +1,35 @@
+"""`make run`, as a newcomer types it: what the server it starts is told."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+# Stands in for manage.py in every step of `make run`: prints the address emails link to.
+PRINT_SITE_URL = f"{sys.executable} -c \"import os; print(os.environ.get('SITE_URL'))\""
+
+
+def last_line_of_make_run(*, port, **environment):
+    env = {name: value for name, value in os.environ.items() if name != "SITE_URL"}
+    result = subprocess.run(  # noqa: S603 - make, with our own interpreter standing in
+        ["make", "--no-print-directory", "run", f"PORT={port}", f"MANAGE={PRINT_SITE_URL}"],  # noqa: S607
+        cwd=settings.BASE_DIR,
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.splitlines()[-1]
+
+
+def test_make_run_on_another_port_links_emails_to_that_port():
+    """The moderators' email and the privacy export link to SITE_URL: on another port, a
+    default of port 8000 led nowhere."""
+    assert last_line_of_make_run(port=8123) == "http://127.0.0.1:8123"
+
+
+def test_make_run_keeps_a_site_url_the_operator_set():
+    assert last_line_of_make_run(port=8123, SITE_URL="https://news.example.com") == (
+        "https://news.example.com"
+    )
