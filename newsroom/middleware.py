@@ -1,5 +1,5 @@
-"""Requests the site refuses before any view, or the CSRF check, reads them; and what it
-answers when the database cannot be reached."""
+"""Requests the site refuses before any view, or the CSRF check, reads them; what it
+answers when the database cannot be reached; and HEAD answered without a body."""
 
 import logging
 
@@ -16,6 +16,27 @@ UNDECODABLE_FORM = (
     "This form was sent in a character set other than UTF-8, which the site cannot read. "
     "Please send it as UTF-8."
 )
+
+
+class HeadWithoutBodyMiddleware:
+    """A HEAD request gets the page's headers, its Content-Length included, and no body.
+
+    Django leaves dropping the body to the server. Gunicorn drops it, but logs a warning for
+    every HEAD request: an uptime monitor's, and the comment form's check that its question
+    still exists, sent by every reader who starts writing.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method == "HEAD":
+            if response.streaming:
+                response.streaming_content = []
+            else:
+                response.content = b""
+        return response
 
 
 class UndecodableFormMiddleware:

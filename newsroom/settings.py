@@ -83,6 +83,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it empties a HEAD answer once every other middleware has shaped it, and
+    # after CommonMiddleware has given it the Content-Length of the page.
+    "newsroom.middleware.HeadWithoutBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, whose 400 for a host not in ALLOWED_HOSTS would miss them.
