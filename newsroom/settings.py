@@ -188,7 +188,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env("DJANGO_TIME_ZONE", "UTC")
-USE_I18N = True
+# The site speaks one language. With translation on, every date, number and reversed URL
+# asked which language is active (~200 times on a list page): ~11 % of an uncached render.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
