@@ -74,3 +74,17 @@ def test_dark_scheme_follows_the_system_setting(page, live_server, site):
     page.goto(live_server.url)
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(20, 20, 19)"
+
+
+def test_the_dot_before_a_cards_comment_count_is_outside_its_link(page, live_server, site):
+    site.update(comment_count=3)
+    page.goto(live_server.url)
+
+    link = page.locator(".card .byline").get_by_role("link", name="3 comments").first
+    dot_in_link = link.evaluate("link => getComputedStyle(link, '::before').content")
+    dot_before_link = link.evaluate(
+        "link => getComputedStyle(link.parentElement, '::before').content"
+    )
+
+    assert dot_in_link == "none", "not underlined with the count, nor a part of the link"
+    assert dot_before_link == '"·"'
