@@ -417,11 +417,18 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
-            article_ids = set(queryset.values_list("article_id", flat=True))
+            # Only an approved comment was ever on readers' pages: deleting a spam wave
+            # recounts no article and ends no cached page, as rejecting it does.
+            published_on = set(
+                queryset.filter(status=Comment.Status.APPROVED).values_list("article_id", flat=True)
+            )
             queryset.delete()
-            for article_id in article_ids:
+            for article_id in published_on:
                 services.refresh_comment_count(article_id)
-            comments_cache.comments_changed()
+            if published_on:
+                comments_cache.comments_changed()
+            else:
+                transaction.on_commit(comments_cache.forget_moderation_counts)
 
     # Privacy requests -------------------------------------------------------------------
 

@@ -425,6 +425,21 @@ class TestBulkDecisions:
         assert not Comment.objects.exists()
         assert callbacks.count(page_cache.bump_content_version) == 1
 
+    def test_deleting_spam_leaves_readers_cached_pages_alone(
+        self, editor_client, article, django_capture_on_commit_callbacks
+    ):
+        """Readers never saw it: deleting a spam wave must not end every cached page, any
+        more than marking it as spam did."""
+        spam = [make_comment(article, status=Status.SPAM) for _ in range(3)]
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            run_action(
+                editor_client, "delete_selected", spam, url=f"{QUEUE}?status=all", post="yes"
+            )
+
+        assert not Comment.objects.exists()
+        assert page_cache.bump_content_version not in callbacks
+
 
 class TestQuickDecisions:
     def test_approve_button_returns_to_the_same_filtered_page(self, moderator_client, article):
