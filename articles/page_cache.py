@@ -409,7 +409,7 @@ def serve(request, entry, shared):
     """The cached page with this reader's own values in its holes (none for a 304).
 
     `shared` holds the values of the holes' shared keys, read with the page. A HEAD gets the
-    whole page too, for its Content-Length; the server sends no body.
+    whole page too, for its Content-Length; HeadWithoutBodyMiddleware then drops the body.
     """
     response = HttpResponse()
     for name, value in entry["headers"].items():
