@@ -12,11 +12,10 @@ from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationErro
 
 from articles.models import PUBLICATION_YEARS
 
-# Django's date hierarchy computes the end of the chosen year, month or day; past 9998 that
-# overflows datetime (a 500), and a year 1 in a time zone east of UTC falls before year 1.
-# A month or day too big for a C integer overflows too (OverflowError, which it does not
-# catch); a wrong one that fits (13) it answers itself.
-DATE_HIERARCHY_RANGES = {"year": PUBLICATION_YEARS, "month": range(1, 13), "day": range(1, 32)}
+# Django's date hierarchy computes the end of the chosen month or day: one too big for a C
+# integer overflows (OverflowError, which it does not catch); a wrong one that fits (13) it
+# answers itself. Its year is held to PUBLICATION_YEARS as every year is (YEAR_TRANSFORMS).
+DATE_HIERARCHY_RANGES = {"month": range(1, 13), "day": range(1, 32)}
 # Each search word adds a condition per search field: SQLite gives up near 1,000 (a 500), and
 # refuses LIKE patterns over 50,000 bytes. A whole comment (5,000 characters) still fits.
 ADMIN_SEARCH_MAX_WORDS = 50
@@ -25,7 +24,8 @@ ADMIN_SEARCH_MAX_LENGTH = 5000
 # compared with the field itself must be ones the field can hold: text in an address column
 # fails on PostgreSQL, a number past 64 bits on SQLite.
 FIELD_COMPARISONS = {"exact", "gt", "gte", "lt", "lte", "in"}
-# A year past datetime's overflows wherever it is extracted, not only in the date hierarchy.
+# A year past 9998 overflows datetime wherever it is extracted (the date hierarchy computes
+# the end of the year), and a year 1 in a time zone east of UTC falls before year 1.
 YEAR_TRANSFORMS = {"year", "iso_year"}
 # Offered nowhere in our lists, and a database error for a pattern it cannot compile, or for
 # the one value a URL gives where a range needs two.
