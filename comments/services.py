@@ -153,11 +153,13 @@ def refresh_comment_count(article_id):
 
 
 def edit_body(comment, *, body):
-    """A moderator's fix to the text (the admin logs the change)."""
+    """A moderator's fix to the text (the admin logs the change); only an approved comment's
+    text was on readers' pages."""
     comment.body = body
     with transaction.atomic():
         comment.save(update_fields=["body"])
-        comments_cache.comments_changed()
+        if comment.status == Comment.Status.APPROVED:
+            comments_cache.comments_changed()
 
 
 # ---------------------------------------------------------------------------------------

@@ -234,6 +234,20 @@ def test_a_moderator_edit_to_the_body_makes_cached_pages_stale(
     assert page_cache.content_version() != before
 
 
+def test_a_moderator_edit_to_a_held_comment_leaves_cached_pages_alone(
+    article, django_capture_on_commit_callbacks
+):
+    """Readers cannot see it, before the edit or after."""
+    comment = make_comment(article, status=Status.PENDING)
+    before = page_cache.content_version()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.edit_body(comment, body="Fixed a typo.")
+
+    assert Comment.objects.get(pk=comment.pk).body == "Fixed a typo."
+    assert page_cache.content_version() == before
+
+
 class TestPreviouslyApprovedRule:
     def assess(self, email, body="Nice piece."):
         return assess(name="Ada", email=email, url="", body=body, honeypot="")
