@@ -6,6 +6,8 @@ import sys
 
 from django.conf import settings
 
+from tests.test_settings import env_example
+
 # Stands in for manage.py in every step of `make run`: prints the address emails link to.
 PRINT_SITE_URL = f"{sys.executable} -c \"import os; print(os.environ.get('SITE_URL'))\""
 
@@ -33,3 +35,9 @@ def test_make_run_keeps_a_site_url_the_operator_set():
     assert last_line_of_make_run(port=8123, SITE_URL="https://news.example.com") == (
         "https://news.example.com"
     )
+
+
+def test_make_run_with_env_example_exported_links_emails_to_its_port():
+    """The README's set-up exports a copy of .env.example: a SITE_URL given there kept the
+    emails on port 8000, whatever port `make run` served."""
+    assert last_line_of_make_run(port=8123, **env_example()) == "http://127.0.0.1:8123"
