@@ -141,3 +141,30 @@ def test_going_back_before_the_stored_search_document_restores_the_expression_in
     migrate()
     article = Article.objects.published().first()
     assert Article.objects.published().search(article.title).filter(pk=article.pk).exists()
+
+
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_a_search_index_left_invalid_by_an_interrupted_build_is_built_again(
+    fully_migrated_afterwards,
+):
+    """CREATE INDEX CONCURRENTLY, interrupted, leaves an invalid index that writes keep
+    updating and no search reads; migrating again must not take it for the finished one."""
+    migrate("comments", "0004")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE INDEX comment_search_idx ON comments_comment (name)")
+        cursor.execute(
+            "UPDATE pg_index SET indisvalid = false"
+            " WHERE indexrelid = 'comment_search_idx'::regclass"
+        )
+
+    migrate()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indisvalid, pg_get_indexdef(indexrelid) FROM pg_index"
+            " WHERE indexrelid = 'comment_search_idx'::regclass"
+        )
+        valid, definition = cursor.fetchone()
+    assert valid
+    assert "gin_trgm_ops" in definition

@@ -23,8 +23,11 @@ EXPRESSIONS = (
 
 def create_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        # A concurrent build that was interrupted leaves an invalid index behind, which
+        # every write still updates and no search reads: build it again, never keep it.
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX_NAME}")
         schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX_NAME} ON comments_comment"
+            f"CREATE INDEX CONCURRENTLY {INDEX_NAME} ON comments_comment"
             f" USING gin ({', '.join(EXPRESSIONS)})"
         )
 
