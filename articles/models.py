@@ -155,8 +155,12 @@ class ArticleQuerySet(models.QuerySet):
     def visible_to(self, user):
         """What `user` may see of articles, their titles and addresses included: staff who
         may view articles in the admin (editors) also preview drafts and scheduled articles;
-        everyone else, moderators too, sees the published ones."""
-        if user.is_staff and user.has_perm("articles.view_article"):
+        everyone else, moderators too, sees the published ones. As in the admin, the right
+        to change articles includes the right to view them."""
+        may_view = user.has_perm("articles.view_article") or user.has_perm(
+            "articles.change_article"
+        )
+        if user.is_staff and may_view:
             return self
         return self.published()
 

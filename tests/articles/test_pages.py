@@ -3,6 +3,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
@@ -202,6 +203,16 @@ def test_staff_preview_drafts_and_scheduled_articles_uncached(client, make):
     cache_control = response.headers["Cache-Control"]
     assert "no-cache" in cache_control
     assert "private" in cache_control
+
+
+def test_staff_who_may_change_articles_but_not_view_them_preview_too(client):
+    """The admin counts the right to change articles as the right to view them."""
+    article = make_draft(title="Work in progress")
+    user = make_user(staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_article"))
+    client.force_login(user)
+
+    assert "Work in progress" in client.get(article.get_absolute_url()).content.decode()
 
 
 def test_preview_offers_the_admin_edit_link_only_to_those_who_may_edit(client):
