@@ -33,7 +33,9 @@ def view_on_site(request, content_type_id, object_id):
         if not model_admin.has_view_permission(request):
             raise PermissionDenied
         obj = model_admin.get_object(request, object_id)
-        if obj is not None and model_admin.get_view_on_site_url(obj) is None:
+        if obj is None:
+            raise Http404("No admin page offers this.")  # or one this user cannot open
+        if model_admin.get_view_on_site_url(obj) is None:
             raise PermissionDenied
     return shortcut(request, content_type_id, object_id)
 
