@@ -396,6 +396,20 @@ def test_server_error_page_renders_without_request_or_database(django_assert_num
     assert 'title=" (RSS)"' not in html  # no feed link without the site's name
 
 
+def test_a_request_from_a_host_the_site_does_not_serve_gets_the_sites_400_page(
+    client, django_assert_num_queries
+):
+    """Django's bad_request view renders 400.html without a request: the site's page, not
+    a bare "Bad Request (400)" (the admin's refusals of hand-made filters end here too)."""
+    with django_assert_num_queries(0):
+        response = client.get("/", headers={"host": "not-ours.example"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "could not be answered" in html
+    assert 'class="masthead"' in html
+    assert "The Newsroom" in html
+
+
 def test_lead_image_is_shown_with_its_description_and_served(client):
     article = make_article(lead_image_alt="Hills at dawn")
     article.lead_image.save("hills.jpg", ContentFile(draw_illustration(0)))
