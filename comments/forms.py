@@ -11,7 +11,7 @@ from django.core.validators import MaxLengthValidator, URLValidator
 from newsroom.control_characters import has_control_characters
 
 from .captcha import MathCaptchaField
-from .models import Comment
+from .models import WEBSITE_TYPED_MAX_LENGTH, Comment
 from .widgets import CommentFormRenderer
 
 BODY_MIN_LENGTH = 2
@@ -27,6 +27,10 @@ BAD_PARENT = (
     "send it as a new comment, or reply to another one."
 )
 STARTED_SALT = "comments.form-started"
+WEBSITE_TOO_LONG = (
+    "Please shorten this address to {limit} characters, not counting http:// or https:// "
+    "(it has {length})."
+)
 BODY_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 TYPED_FIELDS = ("name", "email", "url", "body")
 TYPED_CHECKBOXES = ("notify_on_publish", "remember")
@@ -114,7 +118,31 @@ class EmailField(NoControlCharactersMixin, forms.EmailField):
 
 
 class WebsiteField(NoControlCharactersMixin, forms.URLField):
+    """`address_max_length` counts the address after its scheme, as readers type it: the
+    field writes "example.com" as "https://example.com", and a remembered address comes
+    back with the https:// it was stored with. The box takes the scheme on top."""
+
     default_validators = [URLValidator(schemes=["http", "https"])]
+
+    def __init__(self, *, address_max_length, **kwargs):
+        self.address_max_length = address_max_length
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        return {
+            **super().widget_attrs(widget),
+            "maxlength": str(self.address_max_length + len("https://")),
+        }
+
+    def validate(self, value):
+        super().validate(value)
+        # to_python has written a scheme in front of every address.
+        length = len(value.partition("://")[2])
+        if length > self.address_max_length:
+            raise forms.ValidationError(
+                WEBSITE_TOO_LONG.format(limit=self.address_max_length, length=length),
+                code="max_length",
+            )
 
 
 class ReplyTargetField(forms.IntegerField):
@@ -148,7 +176,7 @@ class CommentForm(forms.Form):
     url = WebsiteField(
         label="Website",
         required=False,
-        max_length=Comment._meta.get_field("url").max_length,
+        address_max_length=WEBSITE_TYPED_MAX_LENGTH,
         assume_scheme="https",
         help_text="Optional. Your name will link to it.",
         # Text with a web-address keyboard, not type="url": the browser would refuse

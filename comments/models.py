@@ -6,6 +6,10 @@ from django.db.models.functions import Upper
 from articles.models import Article
 
 USER_AGENT_MAX_LENGTH = 300
+# A commenter's website as typed (the form's limit), and as stored: the form writes
+# "example.com" as "https://example.com", so the column has room for the scheme on top.
+WEBSITE_TYPED_MAX_LENGTH = 200
+WEBSITE_MAX_LENGTH = WEBSITE_TYPED_MAX_LENGTH + len("https://")
 
 
 class CommentQuerySet(models.QuerySet):
@@ -39,7 +43,7 @@ class Comment(models.Model):
     )
     name = models.CharField(max_length=100)
     email = models.EmailField(max_length=254, help_text="Never published.")
-    url = models.URLField("website", max_length=200, blank=True)
+    url = models.URLField("website", max_length=WEBSITE_MAX_LENGTH, blank=True)
     body = models.TextField(max_length=5000)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     held_reason = models.CharField(

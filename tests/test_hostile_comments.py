@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from comments.captcha import add_to_pool, refill_pool
 from comments.forms import BODY_ALLOWED_CONTROLS, has_visible_characters, sign_started
-from comments.models import Comment
+from comments.models import WEBSITE_MAX_LENGTH, Comment
 from tests.factories import make_article, make_comment
 from tests.hostile import (
     TRICKY_PIECES,
@@ -127,7 +127,7 @@ def assert_stored_as_typed(comment, *, name, email, url, body):
         assert comment.url == ""
     assert 1 <= len(comment.name) <= 100
     assert len(comment.email) <= 254 and "@" in comment.email
-    assert len(comment.url) <= 200
+    assert len(comment.url) <= WEBSITE_MAX_LENGTH
     assert 2 <= len(comment.body) <= 5000
     assert not has_control_characters(comment.name + comment.email + comment.url)
     assert not has_control_characters(comment.body, allowed=ALLOWED_IN_BODY)

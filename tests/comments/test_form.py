@@ -148,6 +148,13 @@ def test_website_without_scheme_becomes_https(article):
     assert form(article, url="ada.example").cleaned_data["url"] == "https://ada.example"
 
 
+def test_the_website_box_takes_the_longest_address_with_its_scheme(article):
+    """200 characters of address, and a pasted https:// in front of them."""
+    box = str(CommentForm(article=article, visible_parents={})["url"])
+
+    assert 'maxlength="208"' in box
+
+
 @pytest.mark.parametrize("field", ["name", "email", "body", "url"])
 @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f"])
 def test_control_characters_are_refused_with_a_message(article, field, char):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from comments import services
 from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER
-from comments.forms import BAD_PARENT, STARTED_SALT, TOO_FAST
+from comments.forms import BAD_PARENT, STARTED_SALT, TOO_FAST, WEBSITE_TOO_LONG
 from comments.models import Comment
 from comments.moderation import DUPLICATE, FLOODED, HONEYPOT_FILLED, PRE_MODERATION
 from comments.thread import PENDING_COOKIE
@@ -802,3 +802,56 @@ def test_new_question_with_a_strange_reply_target_keeps_the_text(
 
     assert response.status_code == 200
     assert "Still here.</textarea>" in response.content.decode()
+
+
+def long_address(length):
+    """A web address of exactly `length` characters, typed without its scheme."""
+    start = "ada.example/"
+    return start + "a" * (length - len(start))
+
+
+@pytest.mark.parametrize("length", [193, 200])
+def test_a_website_typed_without_https_is_stored_at_the_full_length_the_box_takes(
+    client, article, fill_form, length
+):
+    """Typed as "ada.example/...", an address is stored as "https://ada.example/...": the
+    https:// is the site's, not the reader's, so it may not push the address over its limit."""
+    address = long_address(length)
+
+    response = client.post(post_url(article), fill_form(article, url=address))
+
+    assert response.status_code == 303
+    assert Comment.objects.get().url == "https://" + address
+
+
+def test_a_remembered_long_website_is_taken_again_as_the_form_shows_it(client, article, fill_form):
+    """The "remember me" cookie keeps the address with its https://, as the next form shows."""
+    address = long_address(200)
+    client.post(post_url(article), fill_form(article, url=address, remember="on"))
+    other = make_article()
+
+    page = client.get(other.get_absolute_url()).content.decode()
+    response = client.post(
+        post_url(other),
+        fill_form(other, url=form_values(page, "url"), body="Another thought."),
+    )
+
+    assert form_values(page, "url") == "https://" + address
+    assert response.status_code == 303
+    assert Comment.objects.filter(article=other).get().url == "https://" + address
+
+
+@pytest.mark.parametrize("typed", ["", "https://", "http://"])
+def test_a_website_too_long_is_counted_as_the_reader_typed_it(client, article, fill_form, typed):
+    address = long_address(201)
+
+    response = client.post(
+        post_url(article), fill_form(article, url=typed + address, body="Keep this.")
+    )
+
+    page = unescape(response.content.decode())
+    assert response.status_code == 400
+    assert WEBSITE_TOO_LONG.format(limit=200, length=201) in page
+    assert f'value="{typed}{address}"' in page
+    assert "Keep this.</textarea>" in page
+    assert Comment.objects.count() == 0
