@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import ngettext
@@ -86,12 +86,15 @@ class ArticleAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     def publish(self, request, queryset):
         """Drafts go live now, or at their scheduled time if one is set in the future."""
         now = timezone.now()
-        articles = list(queryset.filter(status=Article.Status.DRAFT))
-        for article in articles:
-            article.status = Article.Status.PUBLISHED
-            article.published_at = article.published_at or now
-            article.save(update_fields=["status", "published_at", "updated_at"])
-            self.log_change(request, article, "Published.")
+        # One transaction, so the cached pages end once, when every article is out
+        # (page_cache.bump_content_version_on_commit), not once per article saved.
+        with transaction.atomic():
+            articles = list(queryset.filter(status=Article.Status.DRAFT))
+            for article in articles:
+                article.status = Article.Status.PUBLISHED
+                article.published_at = article.published_at or now
+                article.save(update_fields=["status", "published_at", "updated_at"])
+                self.log_change(request, article, "Published.")
         self.message_user(
             request,
             ngettext("%d article published.", "%d articles published.", len(articles))
@@ -102,11 +105,12 @@ class ArticleAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     @admin.action(description="Unpublish the selected articles", permissions=["change"])
     def unpublish(self, request, queryset):
         """Back to draft: gone from every public page at once; the date is kept."""
-        articles = list(queryset.filter(status=Article.Status.PUBLISHED))
-        for article in articles:
-            article.status = Article.Status.DRAFT
-            article.save(update_fields=["status", "updated_at"])
-            self.log_change(request, article, "Unpublished.")
+        with transaction.atomic():  # as publish(): the cached pages end once
+            articles = list(queryset.filter(status=Article.Status.PUBLISHED))
+            for article in articles:
+                article.status = Article.Status.DRAFT
+                article.save(update_fields=["status", "updated_at"])
+                self.log_change(request, article, "Unpublished.")
         self.message_user(
             request,
             ngettext("%d article unpublished.", "%d articles unpublished.", len(articles))

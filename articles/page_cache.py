@@ -162,28 +162,22 @@ def bump_content_version():
         cache.set(VERSION_KEY, time.time_ns(), timeout=None)
 
 
-# Django's mark for an atomic block without a savepoint of its own (a deletion's, say).
-NOT_A_SAVEPOINT = {None}
-
-
 def bump_content_version_on_commit():
     """Bump the version once the change that calls for it is committed.
 
     Bumped before the commit, a reader's request in between would read the new version
     with the old rows, and store the old page under the new version until it expires.
-    A bump already waiting for the same commit serves every later change in that
-    transaction (or savepoint): deleting a hundred comments sends a hundred signals, and
-    each would write the version again. Django keeps what waits for the commit in
-    `run_on_commit`, with the savepoints it was queued in, and drops what a savepoint
-    rolled back takes with it, so a change after that queues its own. Only a bump queued
-    within the same savepoints counts: at worst one bump per savepoint, never one missing.
+    A bump already waiting for this transaction's commit serves every later change in it:
+    deleting a hundred comments sends a hundred signals, publishing ten articles saves ten
+    times (each save in a savepoint of its own), and each would write the version again.
+    Django keeps what waits for the commit in `run_on_commit`, and drops from it whatever
+    was queued in a savepoint that is rolled back. A waiting bump was queued in savepoints
+    that are either released, which nothing can roll back any more, or still open around
+    the change at hand, whose rollback takes that change with it: so it runs whenever the
+    change commits, and the change needs no bump of its own.
     """
     connection = transaction.get_connection()
-    here = set(connection.savepoint_ids) - NOT_A_SAVEPOINT
-    if not any(
-        func is bump_content_version and savepoints - NOT_A_SAVEPOINT == here
-        for savepoints, func, _ in connection.run_on_commit
-    ):
+    if not any(func is bump_content_version for _, func, _ in connection.run_on_commit):
         transaction.on_commit(bump_content_version, robust=True)
 
 

@@ -1,3 +1,4 @@
+import contextlib
 import os
 from datetime import UTC, datetime
 
@@ -96,6 +97,27 @@ def _test_settings(settings, tmp_path):
     settings.STATIC_ROOT.mkdir()
     # Whole-page caching has its own tests (tests/test_caching*.py); elsewhere pages render.
     settings.READER_CACHE_SECONDS = 0
+
+
+@pytest.fixture
+def django_capture_on_commit_callbacks(django_capture_on_commit_callbacks):
+    """pytest-django's, run as a transaction of its own after the set-up's.
+
+    A test never commits: what its set-up queued for the commit (making articles and
+    comments queues a bump of the content version) would wait in the same transaction as
+    the change the test captures, and would serve that change in its place
+    (articles.page_cache.bump_content_version_on_commit). The set-up is an earlier
+    transaction, long committed: what it queued is dropped, as it never runs anyway."""
+
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    @contextlib.contextmanager
+    def capture(*, using=DEFAULT_DB_ALIAS, execute=False):
+        connections[using].run_on_commit.clear()
+        with django_capture_on_commit_callbacks(using=using, execute=execute) as callbacks:
+            yield callbacks
+
+    return capture
 
 
 @pytest.fixture

@@ -56,8 +56,8 @@ def committed(django_capture_on_commit_callbacks):
     """A change as its transaction commits: what waits for the commit runs at the end.
 
     Each test runs in a transaction that is never committed; this is the commit, of a
-    savepoint of its own, as a request's change would be: what the test's set-up queued
-    waits for the test's commit, and serves no change made here.
+    block of its own, as a request's change would be. What the test's set-up queued is
+    dropped first, as if it had committed before (tests/conftest.py).
     """
 
     @contextlib.contextmanager
@@ -551,6 +551,40 @@ def test_publishing_a_draft_shows_it_in_lists_and_feeds_at_the_next_request(comm
     for path in (HOME, FEED, draft.section.get_absolute_url()):
         assert "Fresh off the press" in read(path)[1]
     assert read(draft.get_absolute_url())[0].status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("action", "make", "shown"),
+    [("publish", make_draft, True), ("unpublish", make_article, False)],
+)
+def test_publishing_several_articles_at_once_ends_the_cached_pages_once(
+    action, make, shown, monkeypatch
+):
+    """Each article saved sent its own signal, and each ended every cached page again (a
+    write to Redis, or to the version file, per article): one bump, after the last."""
+    articles = [make(title=f"Story number {number}") for number in range(3)]
+    editor = Client()
+    editor.force_login(make_user("edith", superuser=True))
+    read(HOME)
+    bumps = []
+    bump = page_cache.bump_content_version
+
+    def counted_bump():
+        bumps.append("bumped")
+        bump()
+
+    monkeypatch.setattr(page_cache, "bump_content_version", counted_bump)
+
+    editor.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": action, "_selected_action": [article.pk for article in articles]},
+    )
+
+    assert len(bumps) == 1
+    home = read(HOME)[1]
+    for number in range(3):
+        assert (f"Story number {number}" in home) is shown
 
 
 def test_unpublishing_removes_the_article_everywhere_at_the_next_request(committed):
