@@ -85,7 +85,10 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
                 action_flag=CHANGE,
                 change_message=ERASE_LOG_MESSAGE,
             )
-        comments_cache.comments_changed()
+        # Only an approved comment was on readers' pages: erasing someone whose comments
+        # all wait, or were rejected or marked spam, ends no cached page.
+        if any(comment.status == Comment.Status.APPROVED for comment in comments):
+            comments_cache.comments_changed()
     return len(comments)
 
 

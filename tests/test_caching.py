@@ -24,6 +24,7 @@ from articles.models import Article
 from comments import services
 from comments.captcha import refill_pool
 from comments.models import Comment
+from comments.privacy import erase_commenter_data
 from comments.services import refresh_comment_count
 from comments.thread import PENDING_COOKIE
 from comments.views import REMEMBER_COOKIE
@@ -446,6 +447,38 @@ def test_clearing_held_comments_from_the_queue_leaves_readers_pages_cached(
 
     with django_assert_num_queries(0):
         assert "Buy cheap watches." not in read(article.get_absolute_url())[1]
+        read(HOME)
+
+
+def test_erasing_a_commenter_shows_at_the_next_request(django_capture_on_commit_callbacks):
+    article = make_article()
+    make_comment(article, name="Ada Lovelace", email="ada@example.com", body="Mine to take.")
+    assert "Ada Lovelace" in read(article.get_absolute_url())[1]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_commenter_data("ada@example.com")
+
+    html = read(article.get_absolute_url())[1]
+    assert "Ada Lovelace" not in html
+    assert "Mine to take." not in html
+
+
+@pytest.mark.parametrize("status", ["pending", "rejected", "spam"])
+def test_erasing_a_commenter_readers_never_saw_leaves_their_pages_cached(
+    status, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """A privacy request from someone whose comments all wait (or were turned down) changes
+    nothing on readers' pages: it must not end every cached page on the site."""
+    article = make_article()
+    make_comment(article, status=status, email="ada@example.com", body="Never shown.")
+    for path in (article.get_absolute_url(), article.get_absolute_url(), HOME):
+        read(path)  # stored, then served with the question sample the cache keeps
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert erase_commenter_data("ada@example.com") == 1
+
+    with django_assert_num_queries(0):
+        read(article.get_absolute_url())
         read(HOME)
 
 
