@@ -5,6 +5,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 MANAGE := $(PYTHON) manage.py
+GUNICORN := $(VENV)/bin/gunicorn
 # Test processes: pytest-xdist spreads the suite over the CPU cores (0 = no xdist).
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
@@ -76,13 +77,16 @@ $(SECRET_FILE): | $(PYTHON)
 
 # The production server on this machine. In a real deployment set DJANGO_SECRET_KEY,
 # DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, DJANGO_SECURE_SSL (see the README).
+# No control socket: gunicorn's default is one path per user, which a second gunicorn of
+# that user takes over, and which stopping either of them deletes.
 serve: install $(SECRET_FILE)
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --clear -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
 	$(SERVE_ENV) $(MANAGE) refill_captcha_pool
-	$(SERVE_ENV) $(VENV)/bin/gunicorn newsroom.wsgi --bind $${BIND:-127.0.0.1:$(PORT)} \
+	$(SERVE_ENV) $(GUNICORN) newsroom.wsgi --bind $${BIND:-127.0.0.1:$(PORT)} \
 		--workers $${WEB_CONCURRENCY:-$$(( $$(nproc 2>/dev/null || echo 1) * 2 + 1 ))} \
-		--max-requests 2000 --max-requests-jitter 200 --access-logfile -
+		--max-requests 2000 --max-requests-jitter 200 --access-logfile - \
+		--no-control-socket
 
 # Benchmark (docs/benchmarks.md): its own database, gunicorn, wrk. E.g. BENCH_ARGS="--scale large".
 BENCH_ARGS ?=

@@ -1,10 +1,12 @@
-"""`make run`, as a newcomer types it: what the server it starts is told."""
+"""`make run` and `make serve`, as a newcomer types them: what the servers they start are told."""
 
+import json
 import os
 import subprocess
 import sys
 
 from django.conf import settings
+from gunicorn.config import Config
 
 from tests.test_settings import env_example
 
@@ -41,3 +43,35 @@ def test_make_run_with_env_example_exported_links_emails_to_its_port():
     """The README's set-up exports a copy of .env.example: a SITE_URL given there kept the
     emails on port 8000, whatever port `make run` served."""
     assert last_line_of_make_run(port=8123, **env_example()) == "http://127.0.0.1:8123"
+
+
+# Stands in for gunicorn in `make serve`: prints the arguments it was given.
+PRINT_ARGUMENTS = f'{sys.executable} -c "import json, sys; print(json.dumps(sys.argv[1:]))"'
+
+
+def gunicorn_settings_of_make_serve(tmp_path):
+    result = subprocess.run(  # noqa: S603 - make, with our own interpreter standing in
+        [  # noqa: S607
+            "make",
+            "--no-print-directory",
+            "serve",
+            "MANAGE=true",
+            f"GUNICORN={PRINT_ARGUMENTS}",
+            f"SECRET_FILE={tmp_path / 'secret'}",
+        ],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SECRET_KEY": "not-a-real-one"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Config().parser().parse_args(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_make_serve_leaves_the_control_socket_of_another_gunicorn_alone(tmp_path):
+    """gunicorn 27 opens a control socket at one path per user: a second `make serve` on
+    the host took over the first one's, and stopping either deleted it."""
+    served = gunicorn_settings_of_make_serve(tmp_path)
+
+    assert served.args == ["newsroom.wsgi"]
+    assert served.control_socket_disable is True
