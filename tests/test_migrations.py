@@ -168,3 +168,50 @@ def test_a_search_index_left_invalid_by_an_interrupted_build_is_built_again(
         valid, definition = cursor.fetchone()
     assert valid
     assert "gin_trgm_ops" in definition
+
+
+@pytest.fixture
+def someone_elses_trigram_index():
+    """A table outside Newsroom whose index needs pg_trgm, as another app's search might."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE someone_elses_notes (note text)")
+        cursor.execute(
+            "CREATE INDEX someone_elses_notes_idx ON someone_elses_notes"
+            " USING gin (note gin_trgm_ops)"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS someone_elses_notes")
+
+
+def trigram_indexes():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%%gin_trgm_ops%%'"
+            " ORDER BY indexname"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def pg_trgm_installed():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        return cursor.fetchone() is not None
+
+
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_going_back_before_the_search_index_drops_it_and_leaves_pg_trgm_to_others(
+    fully_migrated_afterwards, someone_elses_trigram_index
+):
+    """The extension may have been there before us, and other tables may use it: PostgreSQL
+    refuses to drop it from under them, which stopped the migration halfway."""
+    assert trigram_indexes() == ["comment_search_idx", "someone_elses_notes_idx"]
+
+    migrate("comments", "0004")
+
+    assert trigram_indexes() == ["someone_elses_notes_idx"]
+    assert pg_trgm_installed()
+
+    migrate()
+    assert trigram_indexes() == ["comment_search_idx", "someone_elses_notes_idx"]

@@ -7,6 +7,10 @@ million comments. pg_trgm's GIN index serves each of those comparisons, as Djang
 them (UPPER of each column, HOST of the address), for any search word of three characters
 or more. It is built CONCURRENTLY, so comments keep arriving while it builds (45 s at a
 million), which a transaction cannot hold.
+
+Reversed, it drops the index and leaves the pg_trgm extension installed: someone else may
+have installed it, other tables may use it (PostgreSQL then refuses to drop it, and the
+reverse stopped halfway), and it costs nothing unused.
 """
 
 from django.contrib.postgres.operations import TrigramExtension
@@ -32,6 +36,13 @@ def create_index(apps, schema_editor):
         )
 
 
+class InstallTrigramExtension(TrigramExtension):
+    """pg_trgm, installed if missing and never dropped (see above)."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+
 def drop_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX_NAME}")
@@ -43,6 +54,6 @@ class Migration(migrations.Migration):
     dependencies = [("comments", "0004_flood_control_index")]
 
     operations = [
-        TrigramExtension(),
+        InstallTrigramExtension(),
         migrations.RunPython(create_index, drop_index, elidable=False),
     ]
