@@ -240,6 +240,24 @@ def lead_image_name(article, filename):
     return f"lead-images/{timezone.now():%Y/%m}/{secrets.token_urlsafe(16)}{extension}"
 
 
+def delete_lead_image_on_commit(name):
+    """The file of a lead image replaced, cleared or deleted with its article goes once that
+    change commits, unless another article shows it too (the demo articles share a few).
+
+    Kept, it stayed public at its address for good: an image withdrawn for a reason (the
+    wrong person, a photo the paper may not use) was still served to anyone who had seen
+    the page. Deleted before the commit, a rollback would leave the row naming a file that
+    is gone; after it, the pages that showed it are stale too (the same commit bumps the
+    content version), and they are revalidated at every view (no-cache).
+    """
+    transaction.on_commit(functools.partial(_delete_lead_image_if_unused, name), robust=True)
+
+
+def _delete_lead_image_if_unused(name):
+    if not Article.objects.filter(lead_image=name).exists():
+        Article._meta.get_field("lead_image").storage.delete(name)
+
+
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -308,15 +326,23 @@ class Article(models.Model):
             self.published_at = timezone.now()
         self.body_html = render_markdown(self.body)
         update_fields = kwargs.get("update_fields")
-        former_slug = None
-        if self.pk and (update_fields is None or "slug" in update_fields):
-            former_slug = Article.objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+        # What the save may change that needs its former value: one query, as before.
+        watched = ["slug", "lead_image"]
+        if update_fields is not None:
+            watched = [name for name in watched if name in update_fields]
+        former = {}
+        if self.pk and watched:
+            former = Article.objects.filter(pk=self.pk).values(*watched).first() or {}
         with transaction.atomic():
             super().save(*args, **kwargs)
+            former_slug = former.get("slug")
             if former_slug and former_slug != self.slug:
                 # Links already shared, bookmarked and indexed keep working (ArticleDetailView).
                 FormerSlug.objects.update_or_create(slug=former_slug, defaults={"article": self})
                 FormerSlug.objects.filter(slug=self.slug).delete()
+            former_image = former.get("lead_image")
+            if former_image and former_image != self.lead_image.name:
+                delete_lead_image_on_commit(former_image)
 
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})

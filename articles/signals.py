@@ -2,7 +2,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from . import page_cache
-from .models import Article, Author, Section, Tag
+from .models import Article, Author, Section, Tag, delete_lead_image_on_commit
 
 
 @receiver(post_save, sender=Article, dispatch_uid="articles.article_saved")
@@ -18,3 +18,11 @@ def content_changed(sender, **kwargs):
     """What readers see changed: cached pages and the header's sections must not outlive it
     (articles/page_cache.py, articles/context_processors.py)."""
     page_cache.bump_content_version_on_commit()
+
+
+@receiver(post_delete, sender=Article, dispatch_uid="articles.lead_image_let_go")
+def article_deleted(sender, instance, **kwargs):
+    """Its lead image goes with it (Article.save deals with one replaced or cleared). An
+    instance read without the field keeps the file: reading it now would query a deleted row."""
+    if "lead_image" not in instance.get_deferred_fields() and instance.lead_image:
+        delete_lead_image_on_commit(instance.lead_image.name)

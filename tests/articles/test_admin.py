@@ -1,9 +1,11 @@
+import contextlib
 import re
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 
 from articles.demo import draw_illustration
@@ -271,6 +273,101 @@ def test_a_drafts_lead_image_is_not_at_an_address_its_file_name_gives_away(edito
     assert article.status == Article.Status.DRAFT
     assert "minister" not in article.lead_image.url
     assert article.lead_image.url.endswith(".jpg")
+
+
+def article_with_image(**fields):
+    article = make_article(lead_image_alt="Hills at dawn", **fields)
+    article.lead_image.save("hills.jpg", ContentFile(draw_illustration(0)))
+    return article
+
+
+def served(client, url):
+    response = client.get(url)
+    response.close()  # the file it streams
+    return response.status_code
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lead_image_alt": "The sea at noon"},  # a new image, uploaded below
+        {"lead_image-clear": "on", "lead_image_alt": ""},
+    ],
+    ids=["replaced", "cleared"],
+)
+def test_a_lead_image_the_article_lets_go_of_is_no_longer_served(
+    editor_client, django_capture_on_commit_callbacks, change
+):
+    """Kept on disk, an image withdrawn from an article (the wrong person, a photo the
+    paper may not use) stayed public at its address for good."""
+    article = article_with_image()
+    old_url = article.lead_image.url
+    if "lead_image-clear" not in change:
+        change["lead_image"] = SimpleUploadedFile("sea.jpg", draw_illustration(1), "image/jpeg")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_client.post(
+            reverse("admin:articles_article_change", args=[article.pk]),
+            article_form(article, **change),
+        )
+
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert served(editor_client, old_url) == 404
+    if article.lead_image:
+        assert served(editor_client, article.lead_image.url) == 200
+    else:
+        assert "lead_image-clear" in change
+
+
+def test_a_deleted_articles_lead_image_is_no_longer_served(
+    editor_client, django_capture_on_commit_callbacks
+):
+    article = article_with_image()
+    url = article.lead_image.url
+
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(
+            reverse("admin:articles_article_delete", args=[article.pk]), {"post": "yes"}
+        )
+
+    assert not Article.objects.exists()
+    assert served(editor_client, url) == 404
+
+
+def test_a_lead_image_another_article_still_shows_is_kept(
+    editor_client, django_capture_on_commit_callbacks
+):
+    """The demo articles share a few illustrations."""
+    article = article_with_image()
+    other = make_article(lead_image=article.lead_image.name, lead_image_alt="Hills at dawn")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(
+            reverse("admin:articles_article_change", args=[article.pk]),
+            article_form(article, **{"lead_image-clear": "on"}),
+        )
+
+    assert not Article.objects.get(pk=article.pk).lead_image
+    assert served(editor_client, other.lead_image.url) == 200
+
+
+def test_a_lead_image_change_rolled_back_keeps_the_file(
+    editor_client, django_capture_on_commit_callbacks
+):
+    article = article_with_image()
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        article.lead_image, article.lead_image_alt = "", ""
+        article.save()
+        raise RuntimeError("the rest of the change failed")
+
+    article.refresh_from_db()
+    assert served(editor_client, article.lead_image.url) == 200
 
 
 def test_the_lead_image_box_is_labelled(editor_client):
