@@ -419,9 +419,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         with transaction.atomic():
             # Only an approved comment was ever on readers' pages: deleting a spam wave
             # recounts no article and ends no cached page, as rejecting it does.
-            published_on = set(
-                queryset.filter(status=Comment.Status.APPROVED).values_list("article_id", flat=True)
-            )
+            published_on = set(queryset.approved().values_list("article_id", flat=True))
             queryset.delete()
             for article_id in published_on:
                 services.refresh_comment_count(article_id)
