@@ -191,9 +191,6 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         "notify_on_publish",
     ]
 
-    class Media:
-        css = {"all": ["comments/admin.css"]}
-
     # Permissions ------------------------------------------------------------------------
 
     def has_add_permission(self, request):
