@@ -1,8 +1,11 @@
 """What a change to comments makes stale: readers' cached pages, and moderators' counts.
 
 Readers' pages (articles.page_cache) carry the content version they were rendered under;
-bumping it after a decision, an edit or a deletion commits makes every one of them stale, so
-the next request renders afresh and no stale thread or count is ever served.
+bumping it once a change readers can see commits (a comment published or withdrawn, an
+approved comment edited or deleted, a commenter's data erased) makes every one of them stale,
+so the next request renders afresh and no stale thread or count is ever served. A change only
+moderators see (a held comment rejected, marked as spam, edited or deleted) keeps readers'
+pages.
 """
 
 from django.core.cache import cache
