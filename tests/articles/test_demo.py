@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from articles import demo
 from articles.models import Article, Section, render_markdown
+from comments.models import Comment
+from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +80,25 @@ def test_seed_demo_command_reports_progress_on_stderr(capsys):
     captured = capsys.readouterr()
     assert "4/4 articles" in captured.err
     assert "Demo content ready" in captured.out
+
+
+def test_seed_demo_fills_an_empty_site(capsys):
+    call_command("seed_demo")
+
+    assert Article.objects.published().count() == 30
+    assert Comment.objects.exists()
+
+
+def test_seed_demo_leaves_a_site_with_articles_of_its_own_alone(capsys):
+    """`make run` seeds at every start: on a restored backup, or once the demo articles are
+    deleted, it must not mix generated stories and comments in with the site's own."""
+    make_article(title="Our own story")
+
+    call_command("seed_demo")
+
+    assert list(Article.objects.values_list("title", flat=True)) == ["Our own story"]
+    assert not Comment.objects.exists()
+    assert "no demo content added" in capsys.readouterr().out
 
 
 def test_one_demo_article_in_three_has_a_described_lead_image():
