@@ -324,8 +324,13 @@ class Article(models.Model):
     def save(self, *args, **kwargs):
         if self.status == self.Status.PUBLISHED and not self.published_at:
             self.published_at = timezone.now()
-        self.body_html = render_markdown(self.body)
         update_fields = kwargs.get("update_fields")
+        # The HTML follows the text, and only then: a save of other fields (publishing from
+        # the list, which leaves the text out) would otherwise read it back to render it.
+        if update_fields is None or "body" in update_fields:
+            self.body_html = render_markdown(self.body)
+            if update_fields is not None:
+                kwargs["update_fields"] = update_fields = {*update_fields, "body_html"}
         # What the save may change that needs its former value: one query, as before.
         watched = ["slug", "lead_image"]
         if update_fields is not None:

@@ -63,6 +63,14 @@ def test_body_is_rendered_to_sanitized_html_on_save():
     assert "javascript:" not in article.body_html
 
 
+def test_saving_only_the_body_stores_its_html_too():
+    article = make_article(body="Before")
+    article.body = "After, *revised*"
+    article.save(update_fields=["body"])
+    article.refresh_from_db()
+    assert "<em>revised</em>" in article.body_html
+
+
 def test_a_top_level_heading_in_the_body_stays_a_heading_under_the_headline():
     article = make_article(body="# Background\n\nIt began in 1998.\n\n## Since then\n\nMore.")
 
