@@ -15,6 +15,7 @@ cache is down.
 """
 
 import datetime
+import hashlib
 import ipaddress
 import logging
 
@@ -32,7 +33,10 @@ IPV6_NETWORK_PREFIX = 64
 
 
 def _keys(ip_address, email):
-    keys = [f"comments:flood:email:{email.casefold()}"]
+    # The address hashed: a key of fixed length (an address may have 254 characters, a
+    # cache key 250), and no commenter's address in the cache for whoever lists its keys.
+    hashed_email = hashlib.blake2b(email.casefold().encode(), digest_size=16).hexdigest()
+    keys = [f"comments:flood:email:{hashed_email}"]
     if ip_address:
         keys.append(f"comments:flood:ip:{flood_source(ip_address)}")
     return keys

@@ -10,6 +10,7 @@ from captcha.models import CaptchaStore
 from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.cache import cache
+from django.core.cache.backends.base import CacheKeyWarning
 from django.test import Client
 from django.utils import timezone
 
@@ -541,6 +542,25 @@ def test_flood_limit_holds_across_worker_processes_without_redis(
 
     assert response.status_code == 429
     assert Comment.objects.count() == 1
+
+
+def test_flood_limit_counts_the_longest_email_address_under_a_valid_cache_key(
+    client, article, fill_form, settings, shared_cache, recwarn
+):
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    longest = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 57}.com"
+    assert len(longest) == 254
+    first = fill_form(article, body="First", email=longest)
+    assert client.post(post_url(article), first, REMOTE_ADDR="198.51.100.1").status_code == 303
+
+    response = client.post(
+        post_url(article),
+        fill_form(article, body="Second", email=longest.upper()),
+        REMOTE_ADDR="198.51.100.2",
+    )
+
+    assert response.status_code == 429
+    assert not [warning for warning in recwarn if warning.category is CacheKeyWarning]
 
 
 @pytest.mark.parametrize(
