@@ -152,6 +152,10 @@ class ArticleQuerySet(models.QuerySet):
         """The one definition of what the public may read: published and already live."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=Now())
 
+    def scheduled(self):
+        """Published with a time still to come: public from then on, without another save."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__gt=Now())
+
     def visible_to(self, user):
         """What `user` may see of articles, their titles and addresses included: staff who
         may view articles in the admin (editors) also preview drafts and scheduled articles;
@@ -371,6 +375,7 @@ class Article(models.Model):
 
     @property
     def is_public(self):
+        """`published()` for an article already in hand, without a query."""
         return (
             self.status == self.Status.PUBLISHED
             and self.published_at is not None

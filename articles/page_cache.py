@@ -389,9 +389,7 @@ def expiry(request):
         now + timedelta(seconds=settings.READER_CACHE_SECONDS),
         timezone.make_aware(midnight, now.tzinfo),
     )
-    scheduled = Article.objects.filter(
-        status=Article.Status.PUBLISHED, published_at__gt=now
-    ).aggregate(next=Min("published_at"))["next"]
+    scheduled = Article.objects.scheduled().aggregate(next=Min("published_at"))["next"]
     if scheduled:
         ends = min(ends, scheduled)
     if named := getattr(request, PAGE_CHANGES_AT_ATTRIBUTE, None):
