@@ -205,13 +205,14 @@ class ReaderPageCacheMiddleware:
                 # form): no shared cache on the way may keep it for someone else.
                 patch_cache_control(response, private=True)
             return response
+        read_at = time.time()  # before the version: the page shows every change made before
         entry, found, version = lookup(key)
         if entry and entry["version"] == version and entry["expires"] > time.time():
             return serve(request, entry, found)
         request.GET = without_campaign_tags(request.GET)
         response = self.get_response(request)
         if storable(response):
-            response = store(request, response, key, version)
+            response = store(request, response, key, version, read_at=read_at)
         return response
 
 
@@ -334,9 +335,9 @@ def storable(response):
     return set(response.cookies) <= {settings.CSRF_COOKIE_NAME}
 
 
-def store(request, response, key, version):
+def store(request, response, key, version, *, read_at):
     """Keep the page for the next readers; this reader gets it with the same headers."""
-    entry = make_entry(response, version, expires=expiry(request))
+    entry = make_entry(response, version, expires=expiry(request), read_at=read_at)
     seconds = entry["expires"] - time.time()
     if seconds >= 1:
         cache.set(key, entry, timeout=int(seconds))
@@ -345,7 +346,7 @@ def store(request, response, key, version):
     return finish(request, response, entry)
 
 
-def make_entry(response, version, *, expires):
+def make_entry(response, version, *, expires, read_at):
     """The page cut at its holes: text, hole, text, hole... and what a reply needs."""
     charset = response.charset
     content = CSRF_TOKEN.sub(r'\1"', response.content.decode(charset))
@@ -373,11 +374,22 @@ def make_entry(response, version, *, expires):
         "etag": f'"{hashlib.sha256(shared).hexdigest()[:32]}"',
         # When the page was rendered, not when its newest item was published (a feed's own
         # Last-Modified): an edit to an older article, or a newest one withdrawn, leaves
-        # that date as it was and would answer If-Modified-Since with a stale 304. HTTP
-        # dates count seconds, so the ETag, which browsers send first, is the exact check.
-        "last_modified": int(time.time()),
+        # that date as it was and would answer If-Modified-Since with a stale 304.
+        "last_modified": last_modified(version, read_at),
         "old_values": {name: value for value, name in holes.items()},
     }
+
+
+def last_modified(version, read_at):
+    """The second the page's render began, or None if its content changed in that second.
+
+    HTTP dates count seconds. A copy rendered earlier in the second of a change, from before
+    it, would carry the same date, and If-Modified-Since would answer its reader with a
+    stale 304. The version is the time of the last change (in nanoseconds), so such a page
+    goes without a Last-Modified; its ETag, an exact check, still answers 304.
+    """
+    second = int(read_at)
+    return None if version // 1_000_000_000 >= second else second
 
 
 def expiry(request):

@@ -69,6 +69,30 @@ def committed(django_capture_on_commit_callbacks):
     return commit
 
 
+class Clock:
+    """The page cache's clock, moved by the test: HTTP dates count seconds, and what happens
+    within one second is the point of the tests that use it."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def time(self):
+        return self.now
+
+    def time_ns(self):
+        return round(self.now * 1_000_000_000)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A quarter into a whole second, the last change made a second before it."""
+    clock = Clock(float(int(time.time()) - 3600))
+    monkeypatch.setattr(page_cache, "time", clock)
+    page_cache.bump_content_version()
+    clock.now += 1.25
+    return clock
+
+
 @pytest.fixture
 def moderator():
     return make_user("moira", staff=True, superuser=True)
@@ -349,7 +373,7 @@ def test_unchanged_page_answers_304_to_its_etag(kind):
 
 
 @pytest.mark.parametrize("kind", ["article", "feed"])
-def test_unchanged_page_answers_304_to_if_modified_since(kind):
+def test_unchanged_page_answers_304_to_if_modified_since(kind, clock):
     article = make_article()
     path = article.get_absolute_url() if kind == "article" else FEED
     first, _ = read(path)
@@ -359,14 +383,12 @@ def test_unchanged_page_answers_304_to_if_modified_since(kind):
     assert again.status_code == 304
 
 
-def test_an_edit_to_an_older_article_answers_if_modified_since_with_the_new_feed(
-    committed, monkeypatch
-):
+def test_an_edit_to_an_older_article_answers_if_modified_since_with_the_new_feed(committed, clock):
     """The feed's newest item is unchanged: its date cannot be the feed's Last-Modified."""
     older = make_article(title="Old headline", published_at=timezone.now() - timedelta(days=2))
     make_article(title="Newest story")
     first, _ = read(FEED)
-    two_minutes_later(monkeypatch)  # HTTP dates count seconds: the edit comes in a later one
+    clock.now += 1
 
     with committed():
         older.title = "New headline"
@@ -375,6 +397,27 @@ def test_an_edit_to_an_older_article_answers_if_modified_since_with_the_new_feed
 
     assert again.status_code == 200
     assert "New headline" in again.content.decode()
+
+
+def test_a_change_in_the_second_of_the_last_render_is_not_answered_304_to_its_date(
+    clock, moderator, committed
+):
+    """HTTP dates count seconds: the copy rendered before the change and the one rendered
+    after it, in the same second, would carry the same Last-Modified."""
+    article = make_article()
+    comment = make_comment(article, status="pending", body="Approved within the second.")
+    first, _ = read(article.get_absolute_url())
+    clock.now += 0.25
+
+    with committed():
+        services.approve(comment, by=moderator)
+    clock.now += 0.25
+    again = Client().get(
+        article.get_absolute_url(), headers={"If-Modified-Since": first["Last-Modified"]}
+    )
+
+    assert again.status_code == 200
+    assert "Approved within the second." in again.content.decode()
 
 
 def test_a_change_gives_a_new_etag_and_the_full_page(moderator, django_capture_on_commit_callbacks):
