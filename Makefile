@@ -11,9 +11,12 @@ PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 # `make serve` without DJANGO_SECRET_KEY uses a secret generated once and kept here (untracked).
 SECRET_FILE := .secret_key
+# Emails (moderators' notices, unsubscribe links) link to SITE_URL: by default, where this serves.
+SITE_URL_HERE := SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}"
 SERVE_ENV := DJANGO_DEBUG=0 \
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat $(SECRET_FILE))}" \
-	DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}"
+	DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}" \
+	$(SITE_URL_HERE)
 
 .PHONY: help run install setup test lint audit pytest serve bench lock backup clean
 
@@ -32,9 +35,8 @@ help:
 	@echo "make bench    the benchmark of docs/benchmarks.md (BENCH_ARGS)"
 	@echo "make clean    remove the virtualenv and collected static files"
 
-# Emails (moderators' notices, unsubscribe links) link to SITE_URL: by default, where this serves.
 run: setup
-	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" $(MANAGE) runserver 127.0.0.1:$(PORT)
+	$(SITE_URL_HERE) $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 $(PYTHON):
 	@interpreter=$$(sh scripts/find-python) || exit 1; \

@@ -1,4 +1,4 @@
-"""`make run` and `make serve`, as a newcomer types them: what the servers they start are told."""
+"""`make run` and `make serve`, as people type them: what the servers they start are told."""
 
 import json
 import os
@@ -10,14 +10,33 @@ from gunicorn.config import Config
 
 from tests.test_settings import env_example
 
-# Stands in for manage.py in every step of `make run`: prints the address emails link to.
+# Stands in for manage.py in every step of `make run`, or for gunicorn in `make serve`:
+# prints the address emails link to.
 PRINT_SITE_URL = f"{sys.executable} -c \"import os; print(os.environ.get('SITE_URL'))\""
+# Stands in for gunicorn in `make serve`: prints the arguments it was given.
+PRINT_ARGUMENTS = f'{sys.executable} -c "import json, sys; print(json.dumps(sys.argv[1:]))"'
 
 
 def last_line_of_make_run(*, port, **environment):
+    return last_line_of_make("run", f"PORT={port}", f"MANAGE={PRINT_SITE_URL}", **environment)
+
+
+def last_line_of_make_serve(tmp_path, *, gunicorn, port=8000):
+    """`make serve` with its manage.py steps skipped and `gunicorn` in gunicorn's place."""
+    return last_line_of_make(
+        "serve",
+        f"PORT={port}",
+        "MANAGE=true",
+        f"GUNICORN={gunicorn}",
+        f"SECRET_FILE={tmp_path / 'secret_key'}",
+        DJANGO_SECRET_KEY="not-a-real-one",
+    )
+
+
+def last_line_of_make(*arguments, **environment):
     env = {name: value for name, value in os.environ.items() if name != "SITE_URL"}
     result = subprocess.run(  # noqa: S603 - make, with our own interpreter standing in
-        ["make", "--no-print-directory", "run", f"PORT={port}", f"MANAGE={PRINT_SITE_URL}"],  # noqa: S607
+        ["make", "--no-print-directory", *arguments],  # noqa: S607
         cwd=settings.BASE_DIR,
         env={**env, **environment},
         capture_output=True,
@@ -45,33 +64,19 @@ def test_make_run_with_env_example_exported_links_emails_to_its_port():
     assert last_line_of_make_run(port=8123, **env_example()) == "http://127.0.0.1:8123"
 
 
-# Stands in for gunicorn in `make serve`: prints the arguments it was given.
-PRINT_ARGUMENTS = f'{sys.executable} -c "import json, sys; print(json.dumps(sys.argv[1:]))"'
-
-
-def gunicorn_settings_of_make_serve(tmp_path):
-    result = subprocess.run(  # noqa: S603 - make, with our own interpreter standing in
-        [  # noqa: S607
-            "make",
-            "--no-print-directory",
-            "serve",
-            "MANAGE=true",
-            f"GUNICORN={PRINT_ARGUMENTS}",
-            f"SECRET_FILE={tmp_path / 'secret'}",
-        ],
-        cwd=settings.BASE_DIR,
-        env={**os.environ, "DJANGO_SECRET_KEY": "not-a-real-one"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Config().parser().parse_args(json.loads(result.stdout.splitlines()[-1]))
-
-
 def test_make_serve_leaves_the_control_socket_of_another_gunicorn_alone(tmp_path):
     """gunicorn 27 opens a control socket at one path per user: a second `make serve` on
     the host took over the first one's, and stopping either deleted it."""
-    served = gunicorn_settings_of_make_serve(tmp_path)
+    arguments = last_line_of_make_serve(tmp_path, gunicorn=PRINT_ARGUMENTS)
+    served = Config().parser().parse_args(json.loads(arguments))
 
     assert served.args == ["newsroom.wsgi"]
     assert served.control_socket_disable is True
+
+
+def test_make_serve_on_another_port_links_emails_to_that_port(tmp_path):
+    """As `make run`: `make serve PORT=8123` sent moderators to port 8000, where nothing
+    answers (a real site sets SITE_URL, and `check --deploy` says so)."""
+    site_url = last_line_of_make_serve(tmp_path, gunicorn=PRINT_SITE_URL, port=8123)
+
+    assert site_url == "http://127.0.0.1:8123"
