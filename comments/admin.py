@@ -161,7 +161,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
                     "status_badge",
                     "held_reason",
                     "created_at",
-                    "moderated_by",
+                    "moderator",
                     "moderated_at",
                     "moderation_history",
                 ]
@@ -182,7 +182,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         "status_badge",
         "held_reason",
         "created_at",
-        "moderated_by",
+        "moderator",
         "moderated_at",
         "moderation_history",
         "thread",
@@ -281,6 +281,12 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             '<span class="comment-decisions">{}</span>',
             format_html_join("", "{}", ((button,) for button in buttons)),
         )
+
+    @admin.display(description="moderated by")
+    def moderator(self, comment):
+        """Who decided, by name, as in the history: Django links a foreign key to its admin
+        page, which is the users' admin here, and moderators may not open it."""
+        return comment.moderated_by.get_username() if comment.moderated_by else None
 
     @admin.display(description="in reply to")
     def in_reply_to(self, comment):

@@ -145,6 +145,19 @@ class TestModerator:
         assert response.status_code == 403
         assert "mayor-to-resign" not in response.get("Location", "")
 
+    def test_sees_who_decided_without_a_link_to_the_users_admin(self, client, article):
+        """Django links a foreign key to its admin page, which a moderator may not open."""
+        moira = make_moderator("moira")
+        comment = make_comment(article, moderated_by=moira)
+        client.force_login(moira)
+
+        response = client.get(f"{QUEUE}{comment.pk}/change/")
+
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert '<div class="readonly">moira</div>' in html
+        assert "/admin/auth/user/" not in html
+
     def test_can_moderate(self, moderator_client, article):
         comment = make_comment(article, status=Comment.Status.PENDING)
 
