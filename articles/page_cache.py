@@ -436,9 +436,11 @@ def serve(request, entry, shared):
 def finish(request, response, entry):
     """Validators and caching rules, for a fresh render and a cached copy alike."""
     response["ETag"] = entry["etag"]
-    last_modified = entry.get("last_modified")  # absent from pages stored before it was kept
+    last_modified = entry.get("last_modified")  # None: the content changed in that second
     if last_modified:
         response["Last-Modified"] = http_date(last_modified)
+    else:
+        response.headers.pop("Last-Modified", None)  # a feed's own: its newest item's date
     has_holes = len(entry["parts"]) > 1
     # Browsers may keep the page but must ask again; the ETag makes the answer a 304.
     # A page with per-reader holes must never sit in a shared proxy.

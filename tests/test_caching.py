@@ -420,6 +420,26 @@ def test_a_change_in_the_second_of_the_last_render_is_not_answered_304_to_its_da
     assert "Approved within the second." in again.content.decode()
 
 
+def test_a_feed_rendered_in_the_second_of_a_change_carries_no_date_not_its_newest_items(
+    clock, committed
+):
+    older = make_article(title="Old headline", published_at=timezone.now() - timedelta(days=2))
+    make_article(title="Newest story")
+    read(FEED)
+    clock.now += 0.25
+
+    with committed():
+        older.title = "New headline"
+        older.save()
+    clock.now += 0.25
+    fresh, html = read(FEED)
+    cached, _ = read(FEED)
+
+    assert "New headline" in html
+    assert not fresh.has_header("Last-Modified")
+    assert not cached.has_header("Last-Modified")
+
+
 def test_a_change_gives_a_new_etag_and_the_full_page(moderator, django_capture_on_commit_callbacks):
     article = make_article()
     comment = make_comment(article, status="pending", body="Now visible.")
