@@ -381,15 +381,15 @@ def make_entry(response, version, *, expires, read_at):
 
 
 def last_modified(version, read_at):
-    """The second the page's render began, or None if its content changed in that second.
+    """The second the page's render began, or the one after its last change if later.
 
     HTTP dates count seconds. A copy rendered earlier in the second of a change, from before
-    it, would carry the same date, and If-Modified-Since would answer its reader with a
-    stale 304. The version is the time of the last change (in nanoseconds), so such a page
-    goes without a Last-Modified; its ETag, an exact check, still answers 304.
+    it, carries that second, and If-Modified-Since would answer its reader with a stale 304
+    if the copy from after the change carried it too. The version is the time of the last
+    change (in nanoseconds): the next second is a date no copy from before it carries.
+    It is sent once it has come (`finish`); a date in the future would be a false one.
     """
-    second = int(read_at)
-    return None if version // 1_000_000_000 >= second else second
+    return max(int(read_at), version // 1_000_000_000 + 1)
 
 
 def expiry(request):
@@ -436,11 +436,14 @@ def serve(request, entry, shared):
 def finish(request, response, entry):
     """Validators and caching rules, for a fresh render and a cached copy alike."""
     response["ETag"] = entry["etag"]
-    last_modified = entry.get("last_modified")  # None: the content changed in that second
-    if last_modified:
+    last_modified = entry.get("last_modified")  # absent from pages stored before it was kept
+    if last_modified and last_modified <= time.time():
         response["Last-Modified"] = http_date(last_modified)
     else:
-        response.headers.pop("Last-Modified", None)  # a feed's own: its newest item's date
+        # Not yet (the content changed in this very second), and not a feed's own date of
+        # its newest item either: the ETag alone answers until then.
+        last_modified = None
+        response.headers.pop("Last-Modified", None)
     has_holes = len(entry["parts"]) > 1
     # Browsers may keep the page but must ask again; the ETag makes the answer a 304.
     # A page with per-reader holes must never sit in a shared proxy.

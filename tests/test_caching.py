@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import http_date
 
 from articles import page_cache
 from articles.models import Article
@@ -420,7 +421,7 @@ def test_a_change_in_the_second_of_the_last_render_is_not_answered_304_to_its_da
     assert "Approved within the second." in again.content.decode()
 
 
-def test_a_feed_rendered_in_the_second_of_a_change_carries_no_date_not_its_newest_items(
+def test_a_feed_rendered_in_the_second_of_a_change_has_no_date_yet_nor_its_newest_items(
     clock, committed
 ):
     older = make_article(title="Old headline", published_at=timezone.now() - timedelta(days=2))
@@ -438,6 +439,27 @@ def test_a_feed_rendered_in_the_second_of_a_change_carries_no_date_not_its_newes
     assert "New headline" in html
     assert not fresh.has_header("Last-Modified")
     assert not cached.has_header("Last-Modified")
+
+
+def test_a_page_rendered_in_the_second_of_a_change_is_dated_from_the_next_one(clock, committed):
+    """...and answers If-Modified-Since with 304 again from then on."""
+    article = make_article(title="Old headline")
+    read(article.get_absolute_url())
+    clock.now += 0.25
+    with committed():
+        article.title = "New headline"
+        article.save()
+    read(article.get_absolute_url())  # stored in the second of the change
+    clock.now += 1
+
+    later, html = read(article.get_absolute_url())
+    again = Client().get(
+        article.get_absolute_url(), headers={"If-Modified-Since": later["Last-Modified"]}
+    )
+
+    assert "New headline" in html
+    assert later["Last-Modified"] == http_date(int(clock.now))
+    assert again.status_code == 304
 
 
 def test_a_change_gives_a_new_etag_and_the_full_page(moderator, django_capture_on_commit_callbacks):
