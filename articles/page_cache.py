@@ -46,6 +46,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.db import transaction
@@ -291,7 +292,10 @@ def page_key(request):
         selected.append(f"{name}={value}")
     # Pages hold absolute links (canonical, structured data, feeds): one copy per host.
     address = f"{request.scheme}://{request.get_host()}{request.path}?{'&'.join(selected)}"
-    return PAGE_KEY_PREFIX + hashlib.sha256(address.encode()).hexdigest()
+    # And the static files' names, hashed by the deploy: a page stored before the deploy
+    # links a stylesheet that `collectstatic --clear` has removed.
+    static_files = getattr(staticfiles_storage, "manifest_hash", "")
+    return PAGE_KEY_PREFIX + hashlib.sha256(f"{static_files}|{address}".encode()).hexdigest()
 
 
 def without_campaign_tags(query):

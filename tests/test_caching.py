@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from captcha.models import CaptchaStore
+from django.contrib.staticfiles.storage import StaticFilesStorage
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -142,6 +143,39 @@ def test_the_next_anonymous_reader_gets_the_article_without_a_query(django_asser
     assert response.status_code == 200
     assert "The hot story" in html
     assert "Well reported." in html
+
+
+class FirstDeploy(StaticFilesStorage):
+    """Stands in for the production storage after `collectstatic`: the hash of its manifest,
+    and file names that carry a hash (ManifestStaticFilesStorage)."""
+
+    manifest_hash = "first"
+
+    def url(self, name):
+        return super().url(name).replace(".css", f".{self.manifest_hash}.css")
+
+
+class SecondDeploy(FirstDeploy):
+    manifest_hash = "second"
+
+
+def qualified(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def test_a_deploy_with_new_static_files_ends_the_pages_that_link_the_old_ones(settings):
+    """`collectstatic --clear` removes the old stylesheet: a page kept from before the
+    deploy would come unstyled."""
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": qualified(FirstDeploy)}}
+    make_article(title="On the front page")
+    _, before = read(HOME)
+    assert "site.first.css" in before
+
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": qualified(SecondDeploy)}}
+    _, after = read(HOME)
+
+    assert "site.second.css" in after
+    assert "site.first.css" not in after
 
 
 @pytest.mark.parametrize("path", [HOME, FEED])
