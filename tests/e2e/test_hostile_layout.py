@@ -1,0 +1,67 @@
+"""What editors and commenters may legally type must not break the page a reader sees.
+
+A 300-letter word, an address as long, a name without a space, a wide table, a long line of
+code, forty tags, a name in Arabic: on a 360 px phone, nothing runs off the screen, and the
+words around them stay readable and in order.
+"""
+
+import pytest
+
+from tests.factories import make_article, make_comment, make_tag
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LONG_WORD = ("Donaudampfschifffahrtsgesellschaftskapitän" * 8)[:300]
+LONG_URL = ("https://example.org/" + "a-very-long-path-without-any-break" * 9)[:300]
+WIDE_TABLE = "| a | b | c | d | e | f |\n" + "|---" * 6 + "|\n" + "| projected cost " * 6 + "|"
+
+PHONE = {"viewport": {"width": 360, "height": 740}}
+
+# Everything a reader reads or uses in the page, and the width the page itself takes.
+OFF_SCREEN = """() => {
+  const width = document.documentElement.clientWidth;
+  const off = [];
+  for (const element of document.querySelectorAll("main :is(a, button, input, p, td)")) {
+    const box = element.getBoundingClientRect();
+    if (box.width > 0 && (box.left < -0.5 || box.right > width + 0.5)) {
+      const span = `[${Math.round(box.left)}-${Math.round(box.right)}]`;
+      off.push(`${element.textContent.trim().slice(0, 40)} ${span}`);
+    }
+  }
+  return {pageWidth: document.scrollingElement.scrollWidth, viewport: width, off};
+}"""
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(**PHONE)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def hostile_article():
+    tags = [make_tag(name=f"Topic {number}") for number in range(36)]
+    tags += [make_tag(name=f"Unbrokentagname{number}" * 6) for number in range(4)]
+    article = make_article(
+        title="Council approves the riverside plan",
+        body=(
+            f"A long word: {LONG_WORD}.\n\nA long address: <{LONG_URL}>\n\n{WIDE_TABLE}\n\n"
+            f"```\ntotal = {'1234567890' * 20}\n```"
+        ),
+        tags=tags,
+    )
+    first = make_comment(article, name="Ada Lovelace", body=f"A long word: {LONG_WORD}")
+    reply = make_comment(article, parent=first, name="X" * 100, url=LONG_URL[:200], body=LONG_URL)
+    make_comment(article, parent=reply, name="Grace Hopper", body=f"{LONG_WORD} 🎉 " * 3)
+    return article
+
+
+def test_long_words_tables_and_tags_stay_within_a_phone_screen(
+    live_server, hostile_article, phone, screenshot_dir
+):
+    phone.goto(f"{live_server.url}{hostile_article.get_absolute_url()}")
+    fit = phone.evaluate(OFF_SCREEN)
+    phone.screenshot(path=screenshot_dir / "hostile-article-360px.png", full_page=True)
+    assert fit["pageWidth"] <= fit["viewport"], f"the article scrolls sideways: {fit}"
+    assert fit["off"] == [], f"cut off at {fit['viewport']}px: {fit['off']}"
