@@ -6,6 +6,7 @@ words around them stay readable and in order.
 """
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.factories import make_article, make_comment, make_tag
 
@@ -65,3 +66,15 @@ def test_long_words_tables_and_tags_stay_within_a_phone_screen(
     phone.screenshot(path=screenshot_dir / "hostile-article-360px.png", full_page=True)
     assert fit["pageWidth"] <= fit["viewport"], f"the article scrolls sideways: {fit}"
     assert fit["off"] == [], f"cut off at {fit['viewport']}px: {fit['off']}"
+
+
+def test_a_long_line_of_code_can_be_read_without_a_scrolling_box(
+    live_server, hostile_article, phone
+):
+    """A box that scrolls sideways is out of reach for a keyboard in most browsers: axe's
+    "scrollable-region-focusable". The line wraps instead."""
+    phone.goto(f"{live_server.url}{hostile_article.get_absolute_url()}")
+    code = phone.locator("main pre")
+    assert code.evaluate("pre => pre.scrollWidth <= pre.clientWidth"), "the line is cut off"
+    results = Axe().run(phone, options={"runOnly": ["scrollable-region-focusable"]})
+    assert results.response["violations"] == []
