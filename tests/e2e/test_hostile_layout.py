@@ -5,10 +5,13 @@ code, forty tags, a name in Arabic: on a 360 px phone, nothing runs off the scre
 words around them stay readable and in order.
 """
 
+from datetime import timedelta
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 
-from tests.factories import make_article, make_comment, make_tag
+from tests.factories import make_article, make_author, make_comment, make_tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,3 +81,32 @@ def test_a_long_line_of_code_can_be_read_without_a_scrolling_box(
     assert code.evaluate("pre => pre.scrollWidth <= pre.clientWidth"), "the line is cut off"
     results = Axe().run(phone, options={"runOnly": ["scrollable-region-focusable"]})
     assert results.response["violations"] == []
+
+
+# The left edges of the name, and of the day and the month in the byline's date.
+BYLINE_ORDER = """card => {
+  const name = card.querySelector("a[rel=author]").getBoundingClientRect();
+  const date = card.querySelector(".byline time").firstChild;
+  const left = (start, end) => {
+    const range = document.createRange();
+    range.setStart(date, start);
+    range.setEnd(date, end);
+    return range.getBoundingClientRect().left;
+  };
+  return {name: name.left, nameEnd: name.right, day: left(0, 2), month: left(3, 6)};
+}"""
+
+
+def test_an_author_name_in_arabic_leaves_the_date_after_it_and_in_order(live_server, page):
+    """Unisolated, the name's right-to-left run took the date's day with it: a reader saw
+    "By 12 · مريم الحسيني Nov 2026"."""
+    published = (timezone.localtime() - timedelta(days=40)).replace(day=12, hour=10)
+    make_article(
+        title="Riverside plan approved",
+        author=make_author(display_name="مريم الحسيني"),
+        published_at=published,
+    )
+    page.goto(f"{live_server.url}/")
+    lead = page.locator("article").filter(has_text="Riverside plan approved").first
+    order = lead.evaluate(BYLINE_ORDER)
+    assert order["nameEnd"] <= order["day"] < order["month"], order
