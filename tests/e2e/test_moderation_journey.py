@@ -48,3 +48,29 @@ def test_moderator_approves_two_in_bulk_and_marks_one_as_spam(page, live_server,
     expect(comments.get_by_text("About time, too.")).to_be_visible()
     expect(page.get_by_text("Cheap watches")).to_have_count(0)
     page.screenshot(path=screenshot_dir / "moderation-article-after.png", full_page=True)
+
+
+def test_a_long_name_without_spaces_keeps_moderation_within_a_phone_screen(browser, live_server):
+    """The name is the commenter's to choose; on a 360 px phone it wraps in the page's title
+    and breadcrumbs, and in the "marked as spam" message, instead of widening the page."""
+    article = make_article(title="Harbour wall repaired")
+    comment = make_comment(article, status=Comment.Status.PENDING, name="X" * 100)
+    make_moderator("moira")
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{comment.pk}/change/")
+    page.get_by_label("Username").fill("moira")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_role("heading", name=f"Comment by {comment.name}")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    page.get_by_role("button", name="Spam").click()
+    expect(page.get_by_text(f"Comment by {comment.name} marked as spam.")).to_be_visible()
+    assert_no_sideways_scroll(page)
+    context.close()
+
+
+def assert_no_sideways_scroll(page):
+    widths = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
+    assert widths[0] <= widths[1], f"{page.url} is {widths[0]} px wide on a {widths[1]} px screen"
