@@ -1,11 +1,13 @@
 """A reader opens the front page, reads an article and finds it again through search."""
 
 import pytest
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from articles import demo
 from articles.models import Article
+from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,3 +90,20 @@ def test_the_dot_before_a_cards_comment_count_is_outside_its_link(page, live_ser
 
     assert dot_in_link == "none", "not underlined with the count, nor a part of the link"
     assert dot_before_link == '"·"'
+
+
+def test_the_article_does_not_jump_down_when_its_lead_image_arrives(page, live_server):
+    article = make_article(title="Hills at dawn", lead_image_alt="Hills at dawn")
+    article.lead_image.save("hills.jpg", ContentFile(demo.draw_illustration(0)))
+    held = []
+    page.route(f"**{article.lead_image.url}", lambda route: held.append(route))  # a slow network
+    page.set_viewport_size(WIDTHS["mobile"])
+    page.goto(f"{live_server.url}{article.get_absolute_url()}", wait_until="domcontentloaded")
+    text = page.locator(".story__body")
+    before = text.bounding_box()["y"]
+
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_role("img", name="Hills at dawn")).to_have_js_property("complete", True)
+    assert page.get_by_role("img", name="Hills at dawn").evaluate("image => image.naturalWidth")
+    assert text.bounding_box()["y"] == before
