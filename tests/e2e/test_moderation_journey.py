@@ -74,3 +74,20 @@ def test_a_long_name_without_spaces_keeps_moderation_within_a_phone_screen(brows
 def assert_no_sideways_scroll(page):
     widths = page.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
     assert widths[0] <= widths[1], f"{page.url} is {widths[0]} px wide on a {widths[1]} px screen"
+
+
+def test_a_long_word_in_a_comment_leaves_the_quick_decisions_in_sight(page, live_server):
+    """Spam often is one long link: its excerpt must not push every row's buttons off screen."""
+    article = make_article(title="Harbour wall repaired")
+    make_comment(article, status=Comment.Status.PENDING, body="Good to see it fixed.")
+    make_comment(article, status=Comment.Status.PENDING, body="https://example.org/" + "a" * 280)
+    make_moderator("moira")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/")
+    page.get_by_label("Username").fill("moira")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    row = page.locator("#result_list tbody tr").filter(has_text="Good to see it fixed.")
+    expect(row.get_by_role("button", name="Approve")).to_be_in_viewport()
+    expect(row.get_by_role("button", name="Spam")).to_be_in_viewport()
