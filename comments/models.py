@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Upper
+from django.urls import reverse
 
 from articles.models import Article
 
@@ -89,7 +90,16 @@ class Comment(models.Model):
         return f"Comment by {self.name}"
 
     def get_absolute_url(self):
-        """On the page of the discussion that shows it (long threads are paginated)."""
+        """On the page of the discussion that shows it now (long threads are paginated).
+
+        Worked out at once, so right only for now: the admin's "View on site", which asks
+        at the click. A link that outlives the moment (an email) is get_permalink().
+        """
         from .thread import comment_url
 
         return comment_url(self, self.article.get_absolute_url())
+
+    def get_permalink(self):
+        """The comment's lasting address: it redirects to the page that shows the comment
+        when followed, however the discussion has been paginated or moderated since."""
+        return reverse("comments:permalink", kwargs={"pk": self.pk})

@@ -124,7 +124,7 @@ def notify_commenter_of_approval(comment_id):
     context = {
         "comment": comment,
         "site_name": settings.SITE_NAME,
-        "comment_url": absolute(comment.get_absolute_url()),
+        "comment_url": absolute(comment.get_permalink()),
         "unsubscribe_url": unsubscribe_url,
     }
     subject, body = _render("approved", context)

@@ -165,13 +165,16 @@ def ancestors(comment):
     )
 
 
-def comment_page(comment):
+def comment_page(comment, *, above=None):
     """The page of its article's comments that shows this comment (with its thread).
 
     A top-level comment still waiting for a moderator is shown to its author on the last
     page (build_thread), which is not the page after the approved ones when that page is full.
+    `above` is the comment's ancestors() when the caller has read them already.
     """
-    root = (ancestors(comment) or [comment])[-1]
+    if above is None:
+        above = ancestors(comment)
+    root = (above or [comment])[-1]
     per_page = max(settings.COMMENTS_PER_PAGE, 1)
     if root.status != Comment.Status.APPROVED:
         return max(1, -(-top_level(comment.article_id).count() // per_page))
@@ -183,11 +186,23 @@ def comment_page(comment):
     return earlier // per_page + 1
 
 
-def comment_url(comment, article_url):
-    """A permalink that lands on the right page of a long discussion."""
-    page = comment_page(comment)
-    query = f"?cpage={page}" if page > 1 else ""
-    return f"{article_url}{query}#comment-{comment.pk}"
+def comment_url(comment, article_url, *, above=None):
+    """The address of the page of a long discussion that shows the comment now."""
+    return f"{page_url(article_url, comment_page(comment, above=above))}#comment-{comment.pk}"
+
+
+def page_url(article_url, page):
+    """A page of the article's comments: the article's own address for the first."""
+    return f"{article_url}?cpage={page}" if page > 1 else article_url
+
+
+def is_shown(comment, above):
+    """Whether readers see this approved comment: every comment above it approved too (a
+    reply under a withheld comment is not shown, build_thread), up to a top-level one."""
+    lineage = [comment, *above]
+    return lineage[-1].parent_id is None and all(
+        c.status == Comment.Status.APPROVED for c in lineage
+    )
 
 
 class VisibleComments:
@@ -205,11 +220,7 @@ class VisibleComments:
         comment = Comment.objects.filter(article=self.article, pk=pk).only(*fields).first()
         if comment is None:
             return default
-        lineage = [comment, *ancestors(comment)]
-        reaches_the_top = lineage[-1].parent_id is None
-        if reaches_the_top and all(c.status == Comment.Status.APPROVED for c in lineage):
-            return comment
-        return default
+        return comment if is_shown(comment, ancestors(comment)) else default
 
 
 def own_pending_ids(request):

@@ -9,6 +9,7 @@ app_name = "comments"
 
 urlpatterns = [
     path("post/<int:article_pk>/", views.post_comment, name="post"),
+    path("c/<int:pk>/", views.permalink, name="permalink"),
     path("token/", views.form_token, name="token"),
     path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
 ]

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE, get_token
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
@@ -32,7 +32,14 @@ from .captcha import discard_question, is_valid_key, spoken_audio
 from .forms import CommentForm
 from .models import Comment
 from .services import submit_comment
-from .thread import VisibleComments, comment_url, remember_pending, set_reader_cookie
+from .thread import (
+    VisibleComments,
+    ancestors,
+    comment_url,
+    is_shown,
+    remember_pending,
+    set_reader_cookie,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +147,25 @@ def post_comment(request, article_pk):
         messages.success(request, AWAITING_MODERATION)
     remember_author(response, data)
     return response
+
+
+@require_safe
+def permalink(request, pk):
+    """A comment's lasting address (emails link to it): a redirect to the page that shows
+    the comment now, however many comments have been withheld or COMMENTS_PER_PAGE changed
+    since the link was made. A comment readers cannot see (not approved, under a withheld
+    one, on an article that is not public) is a 404, which says no more than a wrong id."""
+    comment = get_object_or_404(
+        Comment.objects.approved()
+        .filter(article__in=Article.objects.published())
+        .select_related("article")
+        .only("parent_id", "status", "created_at", "article__slug"),
+        pk=pk,
+    )
+    above = ancestors(comment)
+    if not is_shown(comment, above):
+        raise Http404("No such comment.")
+    return redirect(comment_url(comment, comment.article.get_absolute_url(), above=above))
 
 
 def send_only(request, article_pk):

@@ -161,7 +161,7 @@ class TestCommentersHearOfApproval:
         [message] = mail.outbox
         assert message.recipients() == ["ada@example.com"]
         assert article.title in message.subject
-        assert f"https://news.example{comment.get_absolute_url()}" in message.body
+        assert f"https://news.example/comments/c/{comment.pk}/\n" in message.body
         # The token is timestamped: read it from the email, then check what it opens.
         [token] = re.findall(r"https://news\.example/comments/unsubscribe/([^/\s]+)/", message.body)
         assert comment_for_token(token) == comment

@@ -1,0 +1,168 @@
+"""A comment's lasting address: links from outside its page keep working as its
+discussion is moderated or paginated differently."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from comments import services
+from comments.models import Comment
+from tests.factories import make_article, make_comment, make_moderator
+
+pytestmark = pytest.mark.django_db
+
+Status = Comment.Status
+
+
+@pytest.fixture(autouse=True)
+def _three_per_page(settings):
+    settings.COMMENTS_PER_PAGE = 3
+
+
+@pytest.fixture
+def moderator(db):
+    return make_moderator()
+
+
+def discussion(article, threads):
+    """`threads` top-level comments, each with one reply."""
+    roots = []
+    for number in range(1, threads + 1):
+        root = make_comment(article, body=f"Top {number}.")
+        make_comment(article, parent=root, body=f"Reply to {number}.")
+        roots.append(root)
+    return roots
+
+
+def follow(client, url):
+    """Where a browser lands: the redirect's target, and the page it shows."""
+    response = client.get(url)
+    assert response.status_code == 302
+    location = response["Location"]
+    return location, client.get(location.split("#")[0]).content.decode()
+
+
+def test_the_permalink_leads_to_the_page_that_shows_the_comment(client, article):
+    discussion(article, 7)
+    reply = Comment.objects.get(body="Reply to 5.")
+
+    location, page = follow(client, reply.get_permalink())
+
+    assert reply.get_permalink() == f"/comments/c/{reply.pk}/"
+    assert location == f"{article.get_absolute_url()}?cpage=2#comment-{reply.pk}"
+    assert f'id="comment-{reply.pk}"' in page
+
+
+def test_the_permalink_follows_the_comment_when_withheld_comments_shrink_the_thread(
+    client, article, moderator
+):
+    roots = discussion(article, 7)
+    reply = Comment.objects.get(body="Reply to 5.")
+    for root in roots[:3]:
+        services.reject(root, by=moderator)
+
+    location, page = follow(client, reply.get_permalink())
+
+    assert location == f"{article.get_absolute_url()}#comment-{reply.pk}"
+    assert "Reply to 5." in page
+
+
+def test_the_permalink_follows_the_comment_when_comments_per_page_is_lowered(
+    client, article, settings
+):
+    discussion(article, 7)
+    reply = Comment.objects.get(body="Reply to 5.")
+    permalink = reply.get_permalink()
+    settings.COMMENTS_PER_PAGE = 2
+
+    location, page = follow(client, permalink)
+
+    assert location == f"{article.get_absolute_url()}?cpage=3#comment-{reply.pk}"
+    assert "Reply to 5." in page
+
+
+def test_the_approval_email_links_to_the_comment_wherever_the_thread_moves_it(
+    client, article, moderator, settings, django_capture_on_commit_callbacks
+):
+    """The email carried the page number of the day it was sent: a moderator who withheld
+    comments above it since turned its link into a 404 for the whole article."""
+    settings.SITE_URL = "https://news.example"
+    roots = discussion(article, 4)
+    comment = make_comment(article, status=Status.PENDING, notify_on_publish=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve(comment, by=moderator)
+    [message] = mail.outbox
+    for root in roots[:2]:
+        services.reject(root, by=moderator)
+
+    link = next(line for line in message.body.splitlines() if line.startswith("https://"))
+    location, page = follow(client, link.removeprefix("https://news.example"))
+
+    assert link == f"https://news.example/comments/c/{comment.pk}/"
+    assert location == f"{article.get_absolute_url()}#comment-{comment.pk}"
+    assert f'id="comment-{comment.pk}"' in page
+
+
+@pytest.mark.parametrize("status", [Status.PENDING, Status.SPAM, Status.REJECTED])
+def test_a_comment_readers_cannot_see_has_no_permalink(client, article, status):
+    comment = make_comment(article, status=status, body="Not for readers.")
+
+    response = client.get(comment.get_permalink())
+
+    assert response.status_code == 404
+    assert article.get_absolute_url() not in response.content.decode()
+
+
+def test_a_reply_under_a_withheld_comment_has_no_permalink(client, article):
+    """build_thread does not show it either."""
+    withheld = make_comment(article, status=Status.REJECTED)
+    reply = make_comment(article, parent=withheld)
+
+    assert client.get(reply.get_permalink()).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "article_fields",
+    [
+        {"status": "draft"},
+        {"published_at": timezone.now() + timedelta(days=1)},  # scheduled
+    ],
+    ids=["draft", "scheduled"],
+)
+def test_a_comment_on_an_article_that_is_not_public_has_no_permalink(client, article_fields):
+    """The redirect would name the article's address, which a draft keeps to itself."""
+    hidden = make_article(slug="not-yet-public", **article_fields)
+    comment = make_comment(hidden)
+
+    response = client.get(comment.get_permalink())
+
+    assert response.status_code == 404
+    assert "not-yet-public" not in response.get("Location", "")
+    assert "not-yet-public" not in response.content.decode()
+
+
+def test_an_unknown_comment_is_a_404(client):
+    assert client.get("/comments/c/987654/").status_code == 404
+
+
+def test_the_permalink_only_reads(client, article):
+    comment = make_comment(article)
+
+    assert client.post(comment.get_permalink()).status_code == 405
+
+
+def test_a_deep_reply_finds_its_page_in_the_same_queries(
+    client, article, django_assert_max_num_queries
+):
+    """The comment with its article, its ancestry in one recursive query, one count."""
+    discussion(article, 4)
+    deepest = Comment.objects.get(body="Reply to 4.")
+    for level in range(10):
+        deepest = make_comment(article, parent=deepest, body=f"Level {level}.")
+
+    with django_assert_max_num_queries(3):
+        response = client.get(deepest.get_permalink())
+
+    assert response["Location"] == f"{article.get_absolute_url()}?cpage=2#comment-{deepest.pk}"
