@@ -1,7 +1,7 @@
 """The reader's site: every public page goes through `Article.objects.published()`."""
 
 from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -192,6 +192,16 @@ class SearchView(ArticleListMixin, ListView):
         return context
 
 
+class ShownElsewhere(Http404):
+    """Raised by a part of the article page as it renders (the comments app's section, for a
+    `?cpage=` past the last page) to send the reader to `url` instead: the view answers with
+    a redirect. An Http404, so that wherever nobody turns it into one it stays a 404."""
+
+    def __init__(self, url):
+        super().__init__("Shown at another address.")
+        self.url = url
+
+
 class ArticleDetailView(DetailView):
     """An article; staff who may read articles in the admin also see drafts and scheduled
     articles, marked as a preview (moderators, who may not, get a 404 like readers)."""
@@ -204,15 +214,22 @@ class ArticleDetailView(DetailView):
 
     def get(self, request, *args, **kwargs):
         try:
-            return super().get(request, *args, **kwargs)
+            self.object = self.get_object()
         except Http404:
             moved = self.get_queryset().filter(former_slugs__slug=kwargs["slug"]).first()
             if moved is None:
                 raise
-        url = moved.get_absolute_url()
-        if query := request.META.get("QUERY_STRING"):
-            url = f"{url}?{query}"  # ?cpage= of a comment's permalink
-        return HttpResponsePermanentRedirect(url)
+            url = moved.get_absolute_url()
+            if query := request.META.get("QUERY_STRING"):
+                url = f"{url}?{query}"  # ?cpage= of a link to a comment
+            return HttpResponsePermanentRedirect(url)
+        # Rendered here, not on the way out, so that a part of the page can still answer
+        # with a redirect instead.
+        response = self.render_to_response(self.get_context_data(object=self.object))
+        try:
+            return response.render()
+        except ShownElsewhere as elsewhere:
+            return HttpResponseRedirect(elsewhere.url)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

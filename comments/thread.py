@@ -25,6 +25,15 @@ DISPLAY_FIELDS = ("id", "parent_id", "name", "url", "body", "created_at", "statu
 MAX_PAGE_NUMBER = 10_000
 
 
+class PastTheLastPage(Http404):
+    """A page of comments beyond the last: the discussion has shrunk since the link was made
+    (comments withheld) or COMMENTS_PER_PAGE has grown."""
+
+    def __init__(self, last):
+        super().__init__("No such page of comments.")
+        self.last = last
+
+
 @dataclass(slots=True)
 class ShownComment:
     """A comment as a page shows it: the displayed fields and its place in the tree.
@@ -57,7 +66,7 @@ def build_thread(article, own_pending_ids=(), *, page=1):
     A page holds COMMENTS_PER_PAGE top-level comments with all their replies (WordPress
     style). One query reads the article's comments as plain rows; only the page's
     comments become objects and reach the template, so rendering stays bounded
-    however long the discussion grows. Raises Http404 for a page beyond the last.
+    however long the discussion grows. Raises PastTheLastPage for a page beyond the last.
 
     A reply deeper than the limit joins its parent's list at the deepest level. A comment
     whose parent is not shown (withheld, or another reader's pending one) is not shown
@@ -91,7 +100,7 @@ def build_thread(article, own_pending_ids=(), *, page=1):
     per_page = max(settings.COMMENTS_PER_PAGE, 1)
     thread.pages = max(1, -(-len(roots) // per_page))
     if page > thread.pages:
-        raise Http404("No such page of comments.")
+        raise PastTheLastPage(thread.pages)
     on_page = set(roots[(page - 1) * per_page : page * per_page])
     if page == thread.pages:
         on_page.update(own_roots)

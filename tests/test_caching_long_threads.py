@@ -5,9 +5,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from comments import services
 from comments.models import Comment
 from comments.thread import comment_page
-from tests.factories import make_article, make_comment
+from tests.factories import make_article, make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db
 
@@ -52,14 +53,63 @@ def test_each_page_holds_its_top_level_comments_with_all_their_replies():
     assert 'rel="next" href="?cpage=2#comments"' in first
 
 
-def test_a_page_beyond_the_last_or_not_a_number_is_a_404():
+def test_a_page_number_that_is_not_one_is_a_404():
     article = make_article()
     discussion(article, 4)
 
     assert page(article, 2)[0] == 200
-    assert page(article, 3)[0] == 404
-    assert page(article, "x")[0] == 404
-    assert page(article, "²")[0] == 404
+    for malformed in ("x", "²", "0", "-1", "2.0", "10001"):
+        assert page(article, malformed)[0] == 404
+
+
+def test_a_page_past_the_last_redirects_to_the_last_page():
+    """A link made when the discussion was longer still lands on it, not on a 404."""
+    article = make_article()
+    discussion(article, 4)
+
+    for stale in (3, 10_000):
+        response = Client().get(f"{article.get_absolute_url()}?cpage={stale}")
+
+        assert response.status_code == 302
+        assert response["Location"] == f"{article.get_absolute_url()}?cpage=2"
+
+
+def test_a_page_emptied_by_withheld_comments_redirects_to_the_article(
+    reader_cache, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    """The copy of the page stored before is not served, the redirect is not stored in its
+    place, and it costs no more queries than the page."""
+    article = make_article()
+    roots = discussion(article, 4)
+    moderator = make_moderator()
+    assert page(article, 2)[0] == 200  # and stored
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reject(roots[3], by=moderator)
+    with django_assert_max_num_queries(8):
+        first = Client().get(f"{article.get_absolute_url()}?cpage=2")
+    again = Client().get(f"{article.get_absolute_url()}?cpage=2")
+
+    assert first.status_code == again.status_code == 302
+    assert first["Location"] == again["Location"] == article.get_absolute_url()
+    status, landing = page(article)
+    assert status == 200
+    assert "Top 3." in landing and "Top 4." not in landing
+
+
+def test_a_page_past_the_last_after_comments_per_page_is_raised_redirects(settings):
+    # Pages stored under the old setting are not this test's subject: they last until they
+    # expire (README, COMMENTS_PER_PAGE).
+    settings.READER_CACHE_SECONDS = 0
+    article = make_article()
+    discussion(article, 7)
+    assert page(article, 3)[0] == 200
+    settings.COMMENTS_PER_PAGE = 5
+
+    response = Client().get(f"{article.get_absolute_url()}?cpage=3")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{article.get_absolute_url()}?cpage=2"
 
 
 def test_a_permalink_lands_on_the_page_that_shows_the_comment():

@@ -10,15 +10,18 @@ from django import template
 from django.template.loader import render_to_string
 
 from articles import page_cache
+from articles.views import ShownElsewhere
 from comments.forms import CommentForm
 from comments.moderation import comments_close_at, comments_open
 from comments.rendering import render_comments
 from comments.thread import (
+    PastTheLastPage,
     VisibleComments,
     build_thread,
     comment_page,
     own_pending_ids,
     page_number,
+    page_url,
 )
 from comments.views import REQUEST_FORM_ATTRIBUTE, remembered_author
 from comments.widgets import field_html
@@ -52,7 +55,15 @@ def comments_section(context, article):
             if form.parent_comment:  # the comment being answered, wherever the reader found it
                 page = comment_page(form.parent_comment)
         reply_to = form.parent_comment
-    thread = build_thread(article, own_pending_ids(request) if request else (), page=page)
+    pending = own_pending_ids(request) if request else ()
+    try:
+        thread = build_thread(article, pending, page=page)
+    except PastTheLastPage as past:
+        if links_base:  # a form sent back with its text, which a redirect would lose
+            thread = build_thread(article, pending, page=past.last)
+        else:
+            # A stale link lands on the discussion (the browser keeps its #comment-…).
+            raise ShownElsewhere(page_url(article.get_absolute_url(), past.last)) from None
     return render_to_string(
         "comments/section.html",
         {

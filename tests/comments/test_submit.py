@@ -236,6 +236,24 @@ def test_a_reply_sent_back_shows_the_comment_it_answers_on_a_later_page(
     assert "Page 2 of 2" in page
 
 
+def test_a_form_sent_back_to_a_page_past_the_last_keeps_its_text(
+    client, article, fill_form, settings
+):
+    """A redirect would lose what the reader typed: the last page is shown instead."""
+    settings.COMMENTS_PER_PAGE = 3
+    for number in range(4):
+        make_comment(article, body=f"Approved {number}.")
+    data = fill_form(article, body="My careful answer.")
+    data["captcha_1"] = str(int(data["captcha_1"]) + 1)
+
+    response = client.post(f"{post_url(article)}?cpage=5", data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "My careful answer." in page
+    assert "Page 2 of 2" in page
+
+
 def test_expired_question_says_so(client, article, fill_form):
     data = fill_form(article)
     CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(
