@@ -152,6 +152,38 @@ def test_reply_links_keep_the_page_they_are_on():
     assert f'href="?cpage=2&amp;replyto={roots[3].pk}#respond"' in second
 
 
+def test_a_reply_link_from_a_page_past_the_last_still_answers_its_comment():
+    """A reader without JavaScript who clicks Reply on a page read before moderators withheld
+    comments lands on the page that shows the comment, still answering it: not on a form
+    for a new comment, which would post their reply on its own."""
+    article = make_article()
+    roots = discussion(article, 4)
+    _, second = page(article, 2)
+    services.reject(roots[0], by=make_moderator())
+
+    response = Client().get(f"{article.get_absolute_url()}?cpage=2&replyto={roots[3].pk}")
+    landing = Client().get(response["Location"]).content.decode()
+
+    assert f'href="?cpage=2&amp;replyto={roots[3].pk}#respond"' in second
+    assert response.status_code == 302
+    assert response["Location"] == f"{article.get_absolute_url()}?replyto={roots[3].pk}"
+    assert "Top 4." in landing
+    assert "Reply to <bdi>Ada</bdi>" in landing
+
+
+def test_a_reply_link_to_a_comment_withheld_since_says_so_on_the_last_page():
+    article = make_article()
+    roots = discussion(article, 4)
+    services.reject(roots[3], by=make_moderator())
+
+    response = Client().get(f"{article.get_absolute_url()}?cpage=2&replyto={roots[3].pk}")
+    landing = Client().get(response["Location"]).content.decode()
+
+    assert response["Location"] == f"{article.get_absolute_url()}?replyto={roots[3].pk}"
+    assert 'id="reply-target-gone"' in landing
+    assert "Leave a Reply" in landing
+
+
 def test_the_page_links_above_and_below_the_comments_are_told_apart():
     """Two landmarks with one name leave a screen reader's list of them ambiguous."""
     article = make_article()

@@ -6,12 +6,14 @@ version, so it can be cached) and `comments/form.html` (per reader: CSRF token, 
 question, reply target, errors, remembered name).
 """
 
+from urllib.parse import urlencode
+
 from django import template
 from django.template.loader import render_to_string
 
 from articles import page_cache
 from articles.views import ShownElsewhere
-from comments.forms import CommentForm
+from comments.forms import CommentForm, is_comment_id
 from comments.moderation import comments_close_at, comments_open
 from comments.rendering import render_comments
 from comments.thread import (
@@ -63,7 +65,7 @@ def comments_section(context, article):
             thread = build_thread(article, pending, page=past.last)
         else:
             # A stale link lands on the discussion (the browser keeps its #comment-…).
-            raise ShownElsewhere(page_url(article.get_absolute_url(), past.last)) from None
+            raise ShownElsewhere(moved_page_url(request, article, form, past.last)) from None
     return render_to_string(
         "comments/section.html",
         {
@@ -76,6 +78,20 @@ def comments_section(context, article):
         },
         request=request,
     )
+
+
+def moved_page_url(request, article, form, last):
+    """Where a link to a page past the last one lands: the last page, or for a reply link
+    (?replyto=, the reply links of readers without JavaScript) the page that shows the
+    comment answered, with the reply kept; a reply target withheld since is named by the
+    form's note, on the last page, rather than forgotten."""
+    url = page_url(article.get_absolute_url(), last)
+    raw_parent = request.GET.get("replyto", "") if request else ""
+    if form is None or not is_comment_id(raw_parent):
+        return url
+    if form.parent_comment:
+        url = page_url(article.get_absolute_url(), comment_page(form.parent_comment))
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'replyto': raw_parent})}"
 
 
 @register.simple_tag
