@@ -7,6 +7,7 @@ shared thread stays valid for everyone else.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Q
@@ -200,9 +201,12 @@ def comment_url(comment, article_url, *, above=None):
     return f"{page_url(article_url, comment_page(comment, above=above))}#comment-{comment.pk}"
 
 
-def page_url(article_url, page):
-    """A page of the article's comments: the article's own address for the first."""
-    return f"{article_url}?cpage={page}" if page > 1 else article_url
+def page_url(article_url, page, **query):
+    """A page of the article's comments (the article's own address for the first), with
+    `query` after its number."""
+    if page > 1:
+        query = {"cpage": page, **query}
+    return f"{article_url}?{urlencode(query)}" if query else article_url
 
 
 def is_shown(comment, above):

@@ -6,8 +6,6 @@ version, so it can be cached) and `comments/form.html` (per reader: CSRF token, 
 question, reply target, errors, remembered name).
 """
 
-from urllib.parse import urlencode
-
 from django import template
 from django.template.loader import render_to_string
 
@@ -85,13 +83,11 @@ def moved_page_url(request, article, form, last):
     (?replyto=, the reply links of readers without JavaScript) the page that shows the
     comment answered, with the reply kept; a reply target withheld since is named by the
     form's note, on the last page, rather than forgotten."""
-    url = page_url(article.get_absolute_url(), last)
     raw_parent = request.GET.get("replyto", "") if request else ""
     if form is None or not is_comment_id(raw_parent):
-        return url
-    if form.parent_comment:
-        url = page_url(article.get_absolute_url(), comment_page(form.parent_comment))
-    return f"{url}{'&' if '?' in url else '?'}{urlencode({'replyto': raw_parent})}"
+        return page_url(article.get_absolute_url(), last)
+    page = comment_page(form.parent_comment) if form.parent_comment else last
+    return page_url(article.get_absolute_url(), page, replyto=raw_parent)
 
 
 @register.simple_tag
