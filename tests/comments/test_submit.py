@@ -71,14 +71,14 @@ def test_a_new_comment_under_a_full_last_page_lands_on_the_page_that_shows_it(
 def test_a_new_visitors_comment_costs_a_bounded_number_of_queries(
     client, article, fill_form, settings, django_assert_max_num_queries
 ):
-    """The article, the question claimed (read, delete), the duplicate check, the insert,
-    the redirect's page, the new session (key check, insert), and here, inside the test's
-    transaction, two savepoints of two statements each: twelve; three more when the claim
-    refills the pool. (The moderators' notification runs after the commit.)"""
+    """The article, the question claimed (one DELETE ... RETURNING), the duplicate check,
+    the flood limit's two counts (no Redis here), the insert in a savepoint (two statements
+    more inside the test's transaction) and the redirect's page: nine; four more when the
+    claim refills the pool. (The moderators' notification runs after the commit.)"""
     settings.COMMENTS_CAPTCHA_POOL_SIZE = 5
     data = fill_form(article)
 
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(13):
         response = client.post(post_url(article), data)
 
     assert response.status_code == 303
