@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "articles",
     "comments",
     "axes",
+    # Its tables are there for TASKS_BACKEND=django_tasks_db.DatabaseBackend (see TASKS).
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -235,7 +237,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who receives error reports (500s) by mail when DEBUG is off.
 ADMINS = env_list("DJANGO_ADMINS")
 
-# Background work: run at once by default; see the README for a real worker.
+# Background work: run at once, inside the request, by default. With
+# TASKS_BACKEND=django_tasks_db.DatabaseBackend it is queued in the database and
+# `manage.py db_worker` runs it (see the README).
 TASKS = {
     "default": {"BACKEND": env("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")}
 }

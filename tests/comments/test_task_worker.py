@@ -1,0 +1,96 @@
+"""Notifications on a real queue: TASKS_BACKEND=django_tasks_db.DatabaseBackend and
+`manage.py db_worker`, as the README tells operators to run them.
+
+The request only queues the email; the worker sends it later, reading the comment as it is
+by then. The worker runs in this process, between real commits: its own connection
+housekeeping would end a test's wrapping transaction.
+"""
+
+import logging
+import signal
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from comments import services
+from comments.models import Comment
+from tests.factories import make_moderator
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def queued(settings):
+    settings.TASKS = QUEUE
+
+
+@pytest.fixture
+def run_worker():
+    """`db_worker --batch`: runs what is queued, then returns. The command sets its own
+    signal handlers and log levels for a process of its own; this one gets its back."""
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
+    levels = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
+
+    def run():
+        call_command("db_worker", batch=True, interval=0, startup_delay=False, verbosity=0)
+
+    yield run
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
+    for logger, level, logger_handlers in levels:
+        logger.setLevel(level)
+        logger.handlers[:] = logger_handlers
+
+
+@pytest.fixture
+def moderator(db):
+    return make_moderator("moira", email="moira@newsroom.test")
+
+
+def test_a_held_comment_is_emailed_by_the_worker_not_the_request(
+    client, article, fill_form, moderator, queued, run_worker
+):
+    response = client.post(
+        f"/comments/post/{article.pk}/", fill_form(article, body="Queued for the desk.")
+    )
+    assert response.status_code == 303
+    assert mail.outbox == []  # the request only queued it
+
+    run_worker()
+
+    [message] = mail.outbox
+    assert message.recipients() == ["moira@newsroom.test"]
+    assert "Queued for the desk." in message.body
+
+
+def test_a_comment_decided_before_the_worker_gets_to_it_sends_nothing(
+    article, fill_form, client, moderator, queued, run_worker
+):
+    client.post(f"/comments/post/{article.pk}/", fill_form(article))
+    services.reject(Comment.objects.get(), by=moderator)
+
+    run_worker()
+
+    assert mail.outbox == []
+
+
+def test_the_commenter_hears_of_the_approval_from_the_worker(
+    client, article, fill_form, moderator, queued, run_worker
+):
+    data = fill_form(article, email="reader@example.com", notify_on_publish="on")
+    client.post(f"/comments/post/{article.pk}/", data)
+    run_worker()  # the moderators' email
+    mail.outbox.clear()
+
+    comment = Comment.objects.get()
+    services.approve(comment, by=moderator)
+    assert mail.outbox == []
+    run_worker()
+
+    [message] = mail.outbox
+    assert message.to == ["reader@example.com"]
+    assert not Comment.objects.get(pk=comment.pk).notify_on_publish
