@@ -81,10 +81,15 @@ $(SECRET_FILE): | $(PYTHON)
 # DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, DJANGO_SECURE_SSL (see the README).
 # No control socket: gunicorn's default is one path per user, which a second gunicorn of
 # that user takes over, and which stopping either of them deletes.
+# With TASKS_BACKEND=django_tasks_db.DatabaseBackend the task worker runs beside gunicorn
+# and stops with it.
 serve: install $(SECRET_FILE)
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --clear -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
 	$(SERVE_ENV) $(MANAGE) refill_captcha_pool
+	case "$${TASKS_BACKEND-}" in django_tasks_db.*) \
+		$(SERVE_ENV) $(MANAGE) db_worker --no-reload & trap 'kill $$! 2>/dev/null' EXIT ;; \
+	esac; \
 	$(SERVE_ENV) $(GUNICORN) newsroom.wsgi --bind $${BIND:-127.0.0.1:$(PORT)} \
 		--workers $${WEB_CONCURRENCY:-$$(( $$(nproc 2>/dev/null || echo 1) * 2 + 1 ))} \
 		--max-requests 2000 --max-requests-jitter 200 --access-logfile - \

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from django.conf import settings
 from gunicorn.config import Config
@@ -80,3 +81,74 @@ def test_make_serve_on_another_port_links_emails_to_that_port(tmp_path):
     site_url = last_line_of_make_serve(tmp_path, gunicorn=PRINT_SITE_URL, port=8123)
 
     assert site_url == "http://127.0.0.1:8123"
+
+
+# Stands in for manage.py in `make serve`: as the task worker, it writes down its process id
+# and arguments, then waits to be stopped; every other command does nothing.
+TASK_WORKER = """
+import json, os, sys, time
+if sys.argv[1] == "db_worker":
+    with open(os.environ["WORKER_RECORD"] + ".tmp", "w") as record:
+        json.dump({"pid": os.getpid(), "arguments": sys.argv[1:]}, record)
+    os.rename(os.environ["WORKER_RECORD"] + ".tmp", os.environ["WORKER_RECORD"])
+    time.sleep(60)
+"""
+# Stands in for gunicorn: serves until the task worker is up, then stops.
+UNTIL_THE_WORKER_IS_UP = """
+import os, time
+deadline = time.monotonic() + 30
+while not os.path.exists(os.environ["WORKER_RECORD"]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+print("served")
+"""
+
+
+def test_make_serve_with_a_task_queue_runs_its_worker_and_stops_it_with_gunicorn(tmp_path):
+    """With TASKS_BACKEND=django_tasks_db.DatabaseBackend nothing sends the notifications
+    unless `manage.py db_worker` runs: `make serve` starts it, and does not leave it behind."""
+    worker, server, record = tmp_path / "worker.py", tmp_path / "server.py", tmp_path / "worker"
+    worker.write_text(TASK_WORKER)
+    server.write_text(UNTIL_THE_WORKER_IS_UP)
+
+    last_line = last_line_of_make(
+        "serve",
+        f"MANAGE={sys.executable} {worker}",
+        f"GUNICORN={sys.executable} {server}",
+        f"SECRET_FILE={tmp_path / 'secret_key'}",
+        DJANGO_SECRET_KEY="not-a-real-one",
+        TASKS_BACKEND="django_tasks_db.DatabaseBackend",
+        WORKER_RECORD=str(record),
+    )
+
+    assert last_line == "served"
+    started = json.loads(record.read_text())
+    assert started["arguments"] == ["db_worker", "--no-reload"]
+    assert not process_is_running(started["pid"])
+
+
+def test_make_serve_without_a_task_queue_starts_no_worker(tmp_path):
+    worker, record = tmp_path / "worker.py", tmp_path / "worker"
+    worker.write_text(TASK_WORKER)
+
+    last_line_of_make(
+        "serve",
+        f"MANAGE={sys.executable} {worker}",
+        "GUNICORN=true",
+        f"SECRET_FILE={tmp_path / 'secret_key'}",
+        DJANGO_SECRET_KEY="not-a-real-one",
+        WORKER_RECORD=str(record),
+    )
+
+    assert not record.exists()
+
+
+def process_is_running(pid, *, wait=5):
+    """Whether `pid` still runs `wait` seconds on (a stopped process may take a moment)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.05)
+    return True
