@@ -81,7 +81,8 @@ class Server:
 
 @contextmanager
 def gunicorn(env, workers, label):
-    """Serve the project like `make serve` (debug off, WhiteNoise), then stop it."""
+    """Serve the project like `make serve` (debug off, WhiteNoise), then stop it; with a task
+    queue in the database (TASKS_BACKEND), its worker runs beside it, as in production."""
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
@@ -92,7 +93,7 @@ def gunicorn(env, workers, label):
         "--no-control-socket",  # leave a production gunicorn's control socket on this host alone
     ]  # fmt: skip
     log_path = BENCH_DIR / "results" / f"gunicorn-{label}.log"
-    with log_path.open("w") as log:
+    with log_path.open("w") as log, task_worker(env, log):
         process = subprocess.Popen(
             command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
         )
@@ -101,12 +102,34 @@ def gunicorn(env, workers, label):
             _wait_until_up(server, log_path)
             yield server
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
+
+
+def uses_task_queue(env):
+    return env.get("TASKS_BACKEND", "").startswith("django_tasks_db.")
+
+
+@contextmanager
+def task_worker(env, log):
+    """`manage.py db_worker` for the length of the block, when tasks are queued at all."""
+    if not uses_task_queue(env):
+        yield
+        return
+    command = [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload"]
+    process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
+    try:
+        yield
+    finally:
+        stop(process)
+
+
+def stop(process):
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_up(server, log_path, timeout=60):

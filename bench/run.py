@@ -550,6 +550,11 @@ def print_submissions(submissions):
     )
     for example in submissions["refused_examples"]:
         print(f"  refused: {example}")
+    if queue := submissions.get("queue"):
+        print(
+            f"  notifications through the task queue: its worker was done {queue['seconds']:.1f}s "
+            f"after the last post; {queue['waiting']} still waiting, {queue['failed']} failed"
+        )
 
 
 def print_table(report):

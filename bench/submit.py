@@ -17,6 +17,7 @@ answer from the database (`CaptchaStore`), one fresh question per comment.
 import http.client
 import json
 import multiprocessing
+import os
 import re
 import sys
 import time
@@ -27,10 +28,12 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
 from bench import django_setup  # noqa: F401
+from bench.load import uses_task_queue
 
 # isort: split
 from captcha.models import CaptchaStore
 from django.db import connection
+from django.utils import timezone
 
 from comments.models import Comment
 
@@ -203,7 +206,7 @@ def throughput(request):
         )
         for n, share in enumerate(shares)
     ]
-    started = time.monotonic()
+    posting_from, started = timezone.now(), time.monotonic()
     for worker in workers:
         worker.start()
     outcomes = [results.get() for _ in workers]
@@ -225,6 +228,7 @@ def throughput(request):
     unexpected = sorted(set(copies) - set(accepted))
     id_mismatch = sorted(tag for pk, tag, _ in stored if tag in accepted and accepted[tag] != pk)
     return {
+        "queue": queue_drained(since=posting_from) if uses_task_queue(os.environ) else None,
         "processes": processes,
         "seconds": elapsed,
         "accepted": len(accepted),
@@ -237,6 +241,24 @@ def throughput(request):
         "duplicated": duplicated,
         "unexpected": unexpected,
         "id_mismatch": id_mismatch[:10],
+    }
+
+
+def queue_drained(*, since, timeout=120):
+    """With a task queue: the seconds its worker took, after the last post, to run every
+    queued notification, and what was still queued, or had failed, of those since `since`."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    queued = DBTaskResult.objects.filter(enqueued_at__gte=since)
+    waiting = queued.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+    started = time.monotonic()
+    while waiting.exists() and time.monotonic() - started < timeout:
+        time.sleep(0.1)
+    return {
+        "seconds": time.monotonic() - started,
+        "waiting": waiting.count(),
+        "failed": queued.filter(status=TaskResultStatus.FAILED).count(),
     }
 
 
