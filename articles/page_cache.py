@@ -24,6 +24,10 @@ How it stays correct:
   without JavaScript the first send comes back with a token to send again.
 - Readers who carry state (a session, messages, their pending comments, a "remember me"
   cookie) get a page rendered for them; so do staff previews and anything marked private.
+- A deploy changes pages too, and the version, kept in Redis, outlives the restart: the
+  page key carries the *release* that renders it (the project's code and templates, the
+  settings pages show, the static files' manifest), so a page rendered by another release
+  is never served, not even by the old workers still running during a rolling restart.
 
 The version lives in the shared cache (Redis) when there is one. Each process also keeps
 the pages it served last, served only when they carry the current version, so a page of a
@@ -45,6 +49,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache, caches
@@ -93,6 +98,16 @@ RECENT_PAGES = 32
 
 _holes = {}  # name -> (compiled pattern with one group, filler, shared cache key or None)
 _personal_cookies = set()
+# The settings that change what a shared page shows (not, say, READER_CACHE_SECONDS);
+# other apps add theirs with register_page_settings.
+_page_settings = {
+    "SITE_NAME",
+    "SITE_DESCRIPTION",
+    "ARTICLES_PER_PAGE",
+    "TIME_ZONE",
+    "STATIC_URL",
+    "MEDIA_URL",
+}
 PAGE_CHANGES_AT_ATTRIBUTE = "reader_page_changes_at"
 
 
@@ -109,6 +124,12 @@ def register_hole(name, pattern, filler, *, shared_key=None):
 def register_personal_cookie(name):
     """A cookie that personalises pages: its bearer never gets a shared copy."""
     _personal_cookies.add(name)
+
+
+def register_page_settings(*names):
+    """Settings another app shows in shared pages: a restart with another value of one of
+    them renders pages afresh (`release`)."""
+    _page_settings.update(names)
 
 
 def page_changes_at(request, moment):
@@ -182,6 +203,53 @@ def bump_content_version_on_commit():
         transaction.on_commit(bump_content_version, robust=True)
 
 
+# -- The release ----------------------------------------------------------------------------
+
+
+def release():
+    """What a deploy changes in how pages look, as one digest that every page key carries.
+
+    The content version lives in Redis and survives a restart: without this, a deploy that
+    fixes a template would serve the old pages until they expire, and during a rolling
+    restart old and new workers would serve each other's pages. It covers the project's
+    code and templates (`source_digest`), the settings pages show (`_page_settings`), and
+    the static files' manifest, whose hashed names the pages link (`collectstatic --clear`
+    removes the old files). Worked out as the middleware starts, once per process; made of
+    what every process of one release shares, on every host: contents, never paths or
+    modification times.
+    """
+    digest = hashlib.sha256(source_digest().encode())
+    digest.update(getattr(staticfiles_storage, "manifest_hash", "").encode())
+    for name in sorted(_page_settings):
+        digest.update(f"|{name}={getattr(settings, name)!r}".encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def source_digest():
+    """The files of the project's own apps (its Python code), of its template folders, and
+    requirements.lock (the dependencies, whose templates render feeds and sitemaps).
+
+    Read once per process (about 10 ms): they change only with a deploy, which restarts it.
+    Each file is named by its path within its folder, so a release checked out elsewhere on
+    another host has the same digest. Compiled files are left out: they carry the source's
+    modification time.
+    """
+    base = Path(settings.BASE_DIR)
+    # The apps at the top of the project: not those installed in a virtualenv inside it.
+    folders = [Path(app.path).resolve() for app in apps.get_app_configs()]
+    folders = [folder for folder in folders if folder.parent == base]
+    folders += [Path(folder) for engine in settings.TEMPLATES for folder in engine.get("DIRS", ())]
+    digest = hashlib.sha256((base / "requirements.lock").read_bytes())
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            name = path.relative_to(folder)
+            if path.is_file() and "__pycache__" not in name.parts:
+                digest.update(f"|{name.as_posix()}|".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 # -- The middleware -------------------------------------------------------------------------
 
 
@@ -196,9 +264,11 @@ class ReaderPageCacheMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # Once, as the server starts: never at a request.
+        self.release = release()
 
     def __call__(self, request):
-        key = page_key(request)
+        key = page_key(request, self.release)
         if key is None:
             response = self.get_response(request)
             if carries_reader_state(request):
@@ -269,8 +339,9 @@ def lookup(key):
     return entry, found, version
 
 
-def page_key(request):
-    """The cache key of this request's shared page, or None when it must be rendered."""
+def page_key(request, release):
+    """The cache key of this request's shared page, as `release` renders it, or None when
+    it must be rendered."""
     if request.method not in {"GET", "HEAD"} or settings.READER_CACHE_SECONDS <= 0:
         return None
     if isinstance(caches["default"], DummyCache):
@@ -292,10 +363,7 @@ def page_key(request):
         selected.append(f"{name}={value}")
     # Pages hold absolute links (canonical, structured data, feeds): one copy per host.
     address = f"{request.scheme}://{request.get_host()}{request.path}?{'&'.join(selected)}"
-    # And the static files' names, hashed by the deploy: a page stored before the deploy
-    # links a stylesheet that `collectstatic --clear` has removed.
-    static_files = getattr(staticfiles_storage, "manifest_hash", "")
-    return PAGE_KEY_PREFIX + hashlib.sha256(f"{static_files}|{address}".encode()).hexdigest()
+    return PAGE_KEY_PREFIX + hashlib.sha256(f"{release}|{address}".encode()).hexdigest()
 
 
 def without_campaign_tags(query):

@@ -6,7 +6,8 @@ question's key (each question can be answered once) and the signed time the form
 in the common case: pool keys are sampled into the cache for a minute at a time (read with
 the page, in the same round trip), and the sample is dropped whenever a question leaves the
 pool. A saved or deleted approved comment ends every cached page; the "remember me" cookie
-marks a reader whose page is their own.
+marks a reader whose page is their own; the settings the discussion shows are part of the
+release that pages are kept for.
 """
 
 import datetime
@@ -99,6 +100,14 @@ def register():
     page_cache.register_hole("started", r'name="started" value="([^"]+)"', fresh_started)
     page_cache.register_personal_cookie(REMEMBER_COOKIE)
     page_cache.register_personal_cookie(PENDING_COOKIE)
+    # What the discussion and its form show: a restart with another value renders afresh.
+    page_cache.register_page_settings(
+        "COMMENTS_PER_PAGE",
+        "COMMENTS_MAX_DEPTH",
+        "COMMENTS_CLOSE_AFTER_DAYS",
+        "CAPTCHA_FLITE_PATH",  # the link to the question read aloud
+        "CAPTCHA_IMAGE_SIZE",
+    )
     # Read with every cached article page: with Redis, each process keeps a copy.
     mirror_keys(POOL_SAMPLE_KEY)
     post_delete.connect(forget_pool_sample, sender=CaptchaStore, dispatch_uid="comments.pool")

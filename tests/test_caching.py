@@ -7,13 +7,18 @@ question for each reader.
 """
 
 import contextlib
+import os
 import re
+import shutil
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from captcha.models import CaptchaStore
+from django.conf import settings as django_settings
 from django.contrib.staticfiles.storage import StaticFilesStorage
 from django.db import connection, transaction
 from django.test import Client
@@ -176,6 +181,108 @@ def test_a_deploy_with_new_static_files_ends_the_pages_that_link_the_old_ones(se
 
     assert "site.second.css" in after
     assert "site.first.css" not in after
+
+
+def checkout(path):
+    """The site's templates as a release checked out at `path` holds them."""
+    return shutil.copytree(django_settings.BASE_DIR / "templates", path / "templates")
+
+
+def start(settings, templates):
+    """The site's processes start, as a deploy or a restart starts them, with `templates`.
+
+    What a process reads once is read again; and each test client is a new server, whose
+    middleware works out the release as it starts."""
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [templates]}]
+    page_cache.source_digest.cache_clear()
+
+
+def test_a_deploy_that_changes_a_template_ends_the_pages_the_old_one_rendered(settings, tmp_path):
+    """The content version is in Redis and outlives the restart: without the release in
+    the key, readers got the page from before the fix until it expired."""
+    first, second = checkout(tmp_path / "first"), checkout(tmp_path / "second")
+    base = second / "base.html"
+    base.write_text(base.read_text().replace("</footer>", "<p>Fixed by the deploy.</p></footer>"))
+    start(settings, first)
+    make_article(title="On the front page")
+    read(HOME)
+
+    start(settings, second)
+    _, html = read(HOME)
+
+    assert "Fixed by the deploy." in html
+
+
+def test_the_same_release_started_again_elsewhere_keeps_serving_its_pages(
+    settings, tmp_path, django_assert_num_queries
+):
+    """A restart, a recycled worker, another host with the release in another folder: one
+    release, one set of pages. How long they last (READER_CACHE_SECONDS) is no part of it."""
+    start(settings, checkout(tmp_path / "here"))
+    make_article()
+    read(HOME)
+
+    start(settings, checkout(tmp_path / "there"))
+    settings.READER_CACHE_SECONDS = 300
+    with django_assert_num_queries(0):
+        response, _ = read(HOME)
+
+    assert response.status_code == 200
+
+
+def test_a_restart_with_another_site_name_shows_it_at_once(settings):
+    settings.SITE_NAME = "The Old Name"
+    make_article()
+    read(HOME)
+
+    settings.SITE_NAME = "The New Name"
+    _, html = read(HOME)
+
+    assert "The New Name" in html
+    assert "The Old Name" not in html
+
+
+def test_a_restart_with_more_comments_per_page_shows_them_at_once(settings):
+    """A setting of the comments app, which names it to the page cache."""
+    settings.COMMENTS_PER_PAGE = 1
+    article = make_article()
+    make_comment(article, body="The first word.")
+    make_comment(article, body="The second word.")
+    _, before = read(article.get_absolute_url())
+    assert ("The first word." in before) != ("The second word." in before)
+
+    settings.COMMENTS_PER_PAGE = 25
+    _, after = read(article.get_absolute_url())
+
+    assert "The first word." in after
+    assert "The second word." in after
+
+
+def test_every_process_of_one_release_works_out_the_same_release():
+    """Workers of one deploy share their pages: nothing in the release may differ between
+    processes (Python seeds the hashing of strings, and with it the order of sets, anew in
+    each one)."""
+    script = (
+        "import django; django.setup(); from articles.page_cache import release; print(release())"
+    )
+    releases = {
+        subprocess.run(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", script],
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "newsroom.settings",
+                "PYTHONHASHSEED": seed,
+            },
+            cwd=django_settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+
+    assert len(releases) == 1
+    assert re.fullmatch(r"[0-9a-f]{64}\n", releases.pop())
 
 
 @pytest.mark.parametrize("path", [HOME, FEED])
