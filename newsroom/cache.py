@@ -10,6 +10,8 @@ without expiry, such as a version that cached pages must match) would leave Redi
 value from before it once Redis answers again, stale with no end in sight: each process
 remembers the keys whose invalidation it dropped, and deletes them before anything else when
 Redis is back. A key that expires by itself is not remembered: it cannot stay stale for long.
+A process may not live to see Redis back (gunicorn recycles workers): the keys declared with
+`delete_after_outage` are deleted by every process that found Redis unreachable.
 
 Counters are not a cache: `incr` and `decr` still raise while Redis is down, so that code
 which counts (flood control, `comments.ratelimit`) knows it must count another way.
@@ -51,6 +53,7 @@ _down_until = {}
 _dropped_invalidations = {}
 
 _mirrored_names = set()
+_deleted_after_outages = set()
 _mirrors = weakref.WeakSet()  # for the fork hook
 ABSENT = object()  # a copied "Redis has no such key"
 EVERYTHING = ""  # the invalidation that drops every copied key: no full cache key is empty
@@ -74,6 +77,21 @@ def mirror_keys(*names):
     `reset_mirror()` after them).
     """
     _mirrored_names.update(names)
+
+
+def delete_after_outage(*names):
+    """Keys kept without expiry that every process which found Redis unreachable deletes once
+    it answers again, whether or not the process dropped a write of them itself.
+
+    A dropped write is remembered only by the process that dropped it, and a gunicorn worker
+    recycled before Redis is back takes it along: a bump of the content version lost so would
+    leave the pages from before the change until they expire. Its siblings found Redis down
+    too, and each deletes the key when it reaches Redis again (only should all of them be
+    gone by then, in a full restart during the outage, do the pages last until they expire).
+    For keys whose deletion is always safe, such as a version made anew at the next read: the
+    price is every cached page rendered again after an outage.
+    """
+    _deleted_after_outages.update(names)
 
 
 class Mirror:
@@ -295,6 +313,10 @@ class ResilientRedisCache(RedisCache):
 
     def _mark_down(self, error):
         _down_until[tuple(self._servers)] = time.monotonic() + RETRY_SECONDS
+        # Another process may drop a write of these now, and be gone when Redis is back.
+        _dropped_invalidations.setdefault(tuple(self._servers), set()).update(
+            (name, None) for name in _deleted_after_outages
+        )
         logger.warning(
             "Redis is unreachable (%s); serving without the cache for %s s.", error, RETRY_SECONDS
         )

@@ -6,8 +6,11 @@ half-written. Real failures on loopback (closed ports, a database trigger), noth
 import html
 import io
 import logging
+import os
 import secrets
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -183,6 +186,47 @@ def test_a_decision_taken_while_redis_was_down_shows_once_it_is_back(
     redis_outage.off()
     with django_capture_on_commit_callbacks(execute=True):
         assert services.approve(comment, by=make_moderator()) is True
+    redis_outage.on()
+
+    assert "Approved during it." in client.get(article.get_absolute_url()).content.decode()
+
+
+def bump_in_a_worker_that_exits(settings):
+    """Another worker bumps the content version and exits, as gunicorn recycles a worker:
+    with Redis out of reach, the bump is dropped, and what the worker remembered of it dies
+    with it."""
+    cache = settings.CACHES["default"]
+    script = (
+        "import django; django.setup(); "
+        "from articles.page_cache import bump_content_version; bump_content_version()"
+    )
+    worker = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "newsroom.settings",
+            "REDIS_URL": cache["LOCATION"],
+            "CACHE_KEY_PREFIX": cache["KEY_PREFIX"],
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Redis is unreachable" in worker.stderr
+
+
+def test_a_decision_whose_worker_is_gone_before_redis_is_back_still_shows(
+    client, article, reader_cache, redis_outage, settings
+):
+    """This worker found Redis down as well: it ends the cached pages once Redis answers."""
+    comment = make_comment(article, status=Comment.Status.PENDING, body="Approved during it.")
+    for _ in range(2):  # rendered and stored, then served from the cache
+        assert "Approved during it." not in client.get(article.get_absolute_url()).content.decode()
+
+    redis_outage.off()
+    client.get(article.get_absolute_url())  # this worker finds Redis down
+    services.approve(comment, by=make_moderator())  # in the worker below, which bumps
+    bump_in_a_worker_that_exits(settings)
     redis_outage.on()
 
     assert "Approved during it." in client.get(article.get_absolute_url()).content.decode()
