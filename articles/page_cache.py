@@ -47,6 +47,7 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta
+from importlib.metadata import distributions
 from pathlib import Path
 
 from django.apps import apps
@@ -228,7 +229,8 @@ def release():
 @functools.cache
 def source_digest():
     """The files of the project's own apps (its Python code), of its template folders, and
-    requirements.lock (the dependencies, whose templates render feeds and sitemaps).
+    the versions of the installed packages (Django's templates render feeds and sitemaps;
+    libraries write markup too), whether or not a deploy ships requirements.lock.
 
     Read once per process (about 10 ms): they change only with a deploy, which restarts it.
     Each file is named by its path within its folder, so a release checked out elsewhere on
@@ -240,7 +242,8 @@ def source_digest():
     folders = [Path(app.path).resolve() for app in apps.get_app_configs()]
     folders = [folder for folder in folders if folder.parent == base]
     folders += [Path(folder) for engine in settings.TEMPLATES for folder in engine.get("DIRS", ())]
-    digest = hashlib.sha256((base / "requirements.lock").read_bytes())
+    packages = sorted(f"{package.name}=={package.version}" for package in distributions())
+    digest = hashlib.sha256("|".join(packages).encode())
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             name = path.relative_to(folder)
