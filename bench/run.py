@@ -552,8 +552,8 @@ def print_submissions(submissions):
         print(f"  refused: {example}")
     if queue := submissions.get("queue"):
         print(
-            f"  notifications through the task queue: its worker was done {queue['seconds']:.1f}s "
-            f"after the last post; {queue['waiting']} still waiting, {queue['failed']} failed"
+            f"  notifications through the task queue: all run {queue['seconds']:.1f}s after "
+            f"posting ended; {queue['waiting']} still waiting, {queue['failed']} failed"
         )
 
 

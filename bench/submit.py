@@ -228,7 +228,11 @@ def throughput(request):
     unexpected = sorted(set(copies) - set(accepted))
     id_mismatch = sorted(tag for pk, tag, _ in stored if tag in accepted and accepted[tag] != pk)
     return {
-        "queue": queue_drained(since=posting_from) if uses_task_queue(os.environ) else None,
+        "queue": (
+            queue_drained(since=posting_from, posting_ended=started + elapsed)
+            if uses_task_queue(os.environ)
+            else None
+        ),
         "processes": processes,
         "seconds": elapsed,
         "accepted": len(accepted),
@@ -244,19 +248,18 @@ def throughput(request):
     }
 
 
-def queue_drained(*, since, timeout=120):
-    """With a task queue: the seconds its worker took, after the last post, to run every
-    queued notification, and what was still queued, or had failed, of those since `since`."""
+def queue_drained(*, since, posting_ended, timeout=120):
+    """With a task queue: how long after posting ended (`time.monotonic()`) its worker had
+    run every notification queued since `since`, and what was still waiting, or had failed."""
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     queued = DBTaskResult.objects.filter(enqueued_at__gte=since)
     waiting = queued.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
-    started = time.monotonic()
-    while waiting.exists() and time.monotonic() - started < timeout:
+    while waiting.exists() and time.monotonic() - posting_ended < timeout:
         time.sleep(0.1)
     return {
-        "seconds": time.monotonic() - started,
+        "seconds": time.monotonic() - posting_ended,
         "waiting": waiting.count(),
         "failed": queued.filter(status=TaskResultStatus.FAILED).count(),
     }
