@@ -1,5 +1,7 @@
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from django.template.autoreload import get_template_directories
+from django.utils.autoreload import file_changed
 
 from . import page_cache
 from .models import Article, Author, Section, Tag, delete_lead_image_on_commit
@@ -26,3 +28,12 @@ def article_deleted(sender, instance, **kwargs):
     instance read without the field keeps the file: reading it now would query a deleted row."""
     if "lead_image" not in instance.get_deferred_fields() and instance.lead_image:
         delete_lead_image_on_commit(instance.lead_image.name)
+
+
+@receiver(file_changed, dispatch_uid="articles.template_edited")
+def template_edited(sender, file_path, **kwargs):
+    """`runserver` takes an edited template without restarting (Django's own receiver
+    empties the template loaders), so the release in the page keys stays the same: the edit
+    ends the cached pages itself, or a developer would see the old page for minutes."""
+    if any(folder in file_path.parents for folder in get_template_directories()):
+        page_cache.bump_content_version()

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.autoreload import file_changed
 from django.utils.http import http_date
 
 from articles import page_cache
@@ -211,6 +212,21 @@ def test_a_deploy_that_changes_a_template_ends_the_pages_the_old_one_rendered(se
     _, html = read(HOME)
 
     assert "Fixed by the deploy." in html
+
+
+def test_a_template_edited_under_runserver_ends_the_pages_the_old_one_rendered(settings, tmp_path):
+    """runserver takes an edited template without a restart, so the release stays the same."""
+    templates = checkout(tmp_path / "working-copy")
+    start(settings, templates)
+    make_article(title="On the front page")
+    read(HOME)
+
+    base = templates / "base.html"
+    base.write_text(base.read_text().replace("</footer>", "<p>Edited just now.</p></footer>"))
+    file_changed.send(sender=None, file_path=base)  # what runserver's reloader sends
+    _, html = read(HOME)
+
+    assert "Edited just now." in html
 
 
 def test_the_same_release_started_again_elsewhere_keeps_serving_its_pages(
