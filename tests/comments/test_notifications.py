@@ -1,7 +1,9 @@
 """Emails: moderators hear of held comments, commenters of their approval if they asked."""
 
+import email
 import email.policy
 import re
+import smtplib
 
 import pytest
 from captcha.models import CaptchaStore
@@ -24,6 +26,33 @@ class BrokenMailServer(BaseEmailBackend):
 
     def send_messages(self, email_messages):
         raise ConnectionRefusedError("mail server down")
+
+
+@pytest.fixture
+def smtp_server(settings, monkeypatch):
+    """Django's SMTP backend talking to a stand-in for the mail server's connection: what
+    the server is asked to deliver, as (envelope sender, envelope recipients, message)."""
+    delivered = []
+
+    class Connection:
+        def __init__(self, host, port, **options):
+            pass
+
+        def sendmail(self, sender, recipients, message):
+            parsed = email.message_from_bytes(message, policy=email.policy.default)
+            delivered.append((sender, list(recipients), parsed))
+
+        def quit(self):
+            pass
+
+    monkeypatch.setattr(smtplib, "SMTP", Connection)
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "mail.newsroom.test", "port": 25},
+        }
+    }
+    return delivered
 
 
 @pytest.fixture
@@ -72,6 +101,22 @@ class TestModeratorsHearOfHeldComments:
         assert f"https://news.example{article.get_absolute_url()}" in message.body
         assert f"https://news.example/admin/comments/comment/{comment.pk}/change/" in message.body
         assert "reader@example.com" not in message.body + message.subject
+
+    def test_the_email_is_to_the_site_and_reaches_each_moderator_unseen_by_the_others(
+        self, article, moderators, settings, smtp_server, django_capture_on_commit_callbacks
+    ):
+        """Without a To: header the email scores as spam (SpamAssassin: MISSING_HEADERS)."""
+        settings.DEFAULT_FROM_EMAIL = "The Newsroom <desk@news.example>"
+
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article)
+
+        [(sender, recipients, message)] = smtp_server
+        assert sender == "desk@news.example"
+        assert sorted(recipients) == ["max@newsroom.test", "moira@newsroom.test"]
+        assert message["To"] == "The Newsroom <desk@news.example>"
+        assert message["Bcc"] is None
+        assert "newsroom.test" not in str(message)
 
     def test_only_active_staff_members_of_the_group_are_written_to(
         self, article, moderators, django_capture_on_commit_callbacks
