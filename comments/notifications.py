@@ -6,6 +6,11 @@ ever used to write to that commenter: it appears in no other email.
 
 The tasks take ids, not objects, so they run the same on a real worker, and they re-read the
 comment: by the time a worker gets to it, a moderator may already have decided.
+
+A failed send fails the task: django.tasks records it (the task result's errors) and logs it
+once, with the traceback, which names the task but not its arguments. The tasks add the
+comment's id to the exception as a note, which both the log and the result show, rather
+than log a second traceback of their own.
 """
 
 import email.policy
@@ -110,8 +115,8 @@ def notify_moderators_of_held_comment(comment_id):
     )
     try:
         return message.send()
-    except Exception:
-        logger.exception("Could not email moderators about held comment %s.", comment_id)
+    except Exception as error:
+        error.add_note(f"Could not email moderators about held comment {comment_id}.")
         raise
 
 
@@ -148,8 +153,8 @@ def notify_commenter_of_approval(comment_id):
     )
     try:
         sent = message.send()
-    except Exception:
-        logger.exception("Could not email the commenter about approved comment %s.", comment_id)
+    except Exception as error:
+        error.add_note(f"Could not email the commenter about approved comment {comment_id}.")
         raise
     Comment.objects.filter(pk=comment.pk).update(notify_on_publish=False)
     return sent

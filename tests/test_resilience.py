@@ -254,9 +254,9 @@ def test_with_the_mail_server_down_the_comment_is_kept_and_the_failure_logged(
     assert comment.status == Comment.Status.PENDING
     assert comment.body == "Nobody could be told yet."
     assert AWAITING_MODERATION in client.get(response["Location"]).content.decode()
-    failure = next(r for r in caplog.records if "Could not email moderators" in r.getMessage())
-    assert f"held comment {comment.pk}" in failure.getMessage()
+    [failure] = [record for record in caplog.records if record.exc_info]
     assert isinstance(failure.exc_info[1], ConnectionRefusedError)
+    assert f"Could not email moderators about held comment {comment.pk}." in caplog.text
 
 
 # -- The database refuses the write ----------------------------------------------------------

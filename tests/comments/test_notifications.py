@@ -9,11 +9,16 @@ import pytest
 from captcha.models import CaptchaStore
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
+from django.tasks import TaskResultStatus
 
 from comments import services
 from comments.forms import sign_started
 from comments.models import Comment
-from comments.notifications import comment_for_token, unsubscribe_token
+from comments.notifications import (
+    comment_for_token,
+    notify_moderators_of_held_comment,
+    unsubscribe_token,
+)
 from tests.factories import make_article, make_comment, make_moderator, make_user
 
 pytestmark = pytest.mark.django_db
@@ -158,7 +163,25 @@ class TestModeratorsHearOfHeldComments:
             comment = store(article)
 
         assert Comment.objects.get(pk=comment.pk).status == Status.PENDING
-        assert f"Could not email moderators about held comment {comment.pk}" in caplog.text
+        [failure] = [record for record in caplog.records if record.exc_info]  # one traceback
+        assert failure.levelname == "ERROR"
+        assert "notify_moderators_of_held_comment" in failure.getMessage()
+        assert f"Could not email moderators about held comment {comment.pk}." in caplog.text
+
+    def test_a_failed_send_fails_the_task_and_names_the_comment(
+        self, article, moderators, settings
+    ):
+        """What a task queue's admin or retry policy sees: a failed task, the mail
+        server's own error, and which comment it was about."""
+        settings.MAILERS = {"default": {"BACKEND": f"{__name__}.BrokenMailServer"}}
+        comment = store(article)  # not committed (test transaction): nothing sent yet
+
+        result = notify_moderators_of_held_comment.enqueue(comment.pk)
+
+        assert result.status == TaskResultStatus.FAILED
+        [error] = result.errors
+        assert error.exception_class_path == "builtins.ConnectionRefusedError"
+        assert f"Could not email moderators about held comment {comment.pk}." in error.traceback
 
     def test_a_comment_posted_through_the_form_reaches_the_moderators(
         self, client, article, moderators, captcha_pool, django_capture_on_commit_callbacks
@@ -260,7 +283,10 @@ class TestCommentersHearOfApproval:
         self.approve(comment, moderator, django_capture_on_commit_callbacks)
 
         assert Comment.objects.get(pk=comment.pk).status == Status.APPROVED
-        assert "Could not email the commenter" in caplog.text
+        [failure] = [record for record in caplog.records if record.exc_info]  # one traceback
+        assert "notify_commenter_of_approval" in failure.getMessage()
+        assert f"Could not email the commenter about approved comment {comment.pk}." in caplog.text
+        assert Comment.objects.get(pk=comment.pk).notify_on_publish  # still owed
 
 
 class TestUnsubscribe:
