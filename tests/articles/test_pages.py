@@ -103,7 +103,7 @@ def test_article_page_shows_everything_a_reader_needs(client):
     response = client.get(article.get_absolute_url())
     assert response.status_code == 200
     html = response.content.decode()
-    assert '<h1 class="story__title">The river rises</h1>' in html
+    assert '<h1 class="story__title" dir="auto">The river rises</h1>' in html
     assert "Water levels are up." in html
     assert f'href="{author.get_absolute_url()}" rel="author">Jo Writer</a>' in html
     assert f'href="{section.get_absolute_url()}">Science</a>' in html
@@ -112,6 +112,61 @@ def test_article_page_shows_everything_a_reader_needs(client):
     assert "1 min read" in html
     assert "<strong>fast</strong>" in html
     assert "3 comments" in html
+
+
+ARABIC_TITLE = "ارتفاع منسوب النهر"
+
+
+def test_an_arabic_article_reads_right_to_left_while_the_site_around_it_does_not(client):
+    """dir="auto", as each comment has: the browser takes the direction from the text's
+    first letter, so a right-to-left article is aligned and ordered as its readers expect."""
+    article = make_article(
+        title=ARABIC_TITLE,
+        standfirst="ارتفعت المياه طوال الليل.",
+        body="ارتفع النهر **بسرعة**.\n\n- السدود صامدة",
+    )
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    assert f'<h1 class="story__title" dir="auto">{ARABIC_TITLE}</h1>' in html
+    assert '<p class="story__standfirst" dir="auto">ارتفعت المياه طوال الليل.</p>' in html
+    assert re.search(r'<div class="story__body" dir="auto">\s*<p>ارتفع النهر', html)
+    assert '<html lang="en">' in html and "<body>" in html  # the site stays left to right
+    assert 'class="byline"' in html and 'class="byline" dir=' not in html
+
+
+def test_article_titles_in_lists_take_their_own_direction(client):
+    section = make_section()
+    now = timezone.now()
+    for minutes in range(1, 8):
+        make_article(
+            title=f"{ARABIC_TITLE} {minutes}",
+            standfirst="ارتفعت المياه.",
+            section=section,
+            published_at=now - timedelta(minutes=minutes),
+        )
+
+    home = client.get("/").content.decode()
+    listing = client.get(section.get_absolute_url()).content.decode()
+
+    title_link = rf'<a href="[^"]+">{ARABIC_TITLE} \d</a>'
+    assert re.search(rf'<h2 class="lead-story__title" dir="auto">{title_link}</h2>', home)
+    assert '<p class="lead-story__standfirst" dir="auto">' in home
+    assert re.search(rf'<h3 class="top-stories__title" dir="auto">{title_link}</h3>', home)
+    for html in (home, listing):
+        assert re.search(rf'<h3 class="card__title" dir="auto">{title_link}</h3>', html)
+        assert '<p class="card__standfirst" dir="auto">ارتفعت المياه.</p>' in html
+
+
+def test_next_and_previous_titles_are_kept_apart_from_their_labels(client):
+    section = make_section()
+    now = timezone.now()
+    make_article(section=section, title=ARABIC_TITLE, published_at=now - timedelta(days=2))
+    article = make_article(section=section, published_at=now - timedelta(days=1))
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    assert f'<span class="story-nav__label">Previous</span> <bdi>{ARABIC_TITLE}</bdi>' in html
 
 
 def test_article_page_shows_update_time_only_when_edited_later(client):

@@ -107,3 +107,27 @@ def test_the_article_does_not_jump_down_when_its_lead_image_arrives(page, live_s
     expect(page.get_by_role("img", name="Hills at dawn")).to_have_js_property("complete", True)
     assert page.get_by_role("img", name="Hills at dawn").evaluate("image => image.naturalWidth")
     assert text.bounding_box()["y"] == before
+
+
+def test_an_arabic_article_reads_right_to_left_in_the_left_to_right_site(
+    page, live_server, screenshot_dir
+):
+    article = make_article(
+        title="ارتفاع منسوب النهر",
+        standfirst="ارتفعت المياه طوال الليل.",
+        body="ارتفع النهر بسرعة.\n\n- السدود صامدة\n\n> قال أحد السكان: لم نر مثل هذا من قبل.",
+    )
+    page.set_viewport_size(WIDTHS["mobile"])
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    page.screenshot(path=screenshot_dir / "reader-article-rtl-360.png", full_page=True)
+
+    def style(selector, name):
+        return page.locator(selector).first.evaluate(f"e => getComputedStyle(e).{name}")
+
+    for part in (".story__title", ".story__standfirst", ".story__body p"):
+        assert style(part, "direction") == "rtl", part
+    # Bullets on the right need their room on the right.
+    assert style(".story__body ul", "paddingRight") != "0px"
+    assert style(".story__body ul", "paddingLeft") == "0px"
+    for chrome in (".masthead", ".story__meta", ".site-footer"):
+        assert style(chrome, "direction") == "ltr", chrome
