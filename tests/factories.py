@@ -124,6 +124,16 @@ def form_values(html, name):
     return match.group(1) if match else ""
 
 
+def captcha_answer(key):
+    """The answer to the captcha question `key`: what a person reads in its image."""
+    return CaptchaStore.objects.get(hashkey=key).response
+
+
+def captcha_answer_on(page):
+    """The answer to the question a browser `page` (Playwright) shows in its comment form."""
+    return captcha_answer(page.locator('input[name="captcha_0"]').input_value())
+
+
 def comment_form_data(html, **values):
     """What a reader posts from the comment form in `html`: the real question answered."""
     key = form_values(html, "captcha_0")
@@ -133,7 +143,7 @@ def comment_form_data(html, **values):
         "url": "",
         "body": "A thoughtful comment.",
         "captcha_0": key,
-        "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+        "captcha_1": captcha_answer(key),
         "started": form_values(html, "started"),
         "parent": form_values(html, "parent"),
         "phone": "",

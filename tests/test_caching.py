@@ -37,6 +37,7 @@ from comments.services import refresh_comment_count
 from comments.thread import PENDING_COOKIE
 from comments.views import REMEMBER_COOKIE
 from tests.factories import (
+    captcha_answer,
     make_article,
     make_article_viewer,
     make_author,
@@ -126,7 +127,7 @@ def answered_form(html, **fields):
         "url": "",
         "body": "A comment sent from a cached page.",
         "captcha_0": key,
-        "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+        "captcha_1": captcha_answer(key),
         "started": value(html, "started"),
         "csrfmiddlewaretoken": value(html, "csrfmiddlewaretoken"),
         "phone": "",

@@ -6,7 +6,6 @@ import re
 import smtplib
 
 import pytest
-from captcha.models import CaptchaStore
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.tasks import TaskResultStatus
@@ -19,7 +18,13 @@ from comments.notifications import (
     notify_moderators_of_held_comment,
     unsubscribe_token,
 )
-from tests.factories import make_article, make_comment, make_moderator, make_user
+from tests.factories import (
+    captcha_answer,
+    make_article,
+    make_comment,
+    make_moderator,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +202,7 @@ class TestModeratorsHearOfHeldComments:
                     "email": "form@example.com",
                     "body": "Posted the way readers post.",
                     "captcha_0": key,
-                    "captcha_1": CaptchaStore.objects.get(hashkey=key).response,
+                    "captcha_1": captcha_answer(key),
                     "started": sign_started(article.pk),
                 },
             )

@@ -1,6 +1,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from comments.captcha import refill_pool
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -27,6 +29,14 @@ def _patient_assertions():
     """CI shares two cores between the live server, Chromium and a parallel test process:
     give `expect(...)` assertions 15 s instead of 5 s before they call a page broken."""
     expect.set_options(timeout=15_000)
+
+
+@pytest.fixture
+def commenting(settings):
+    """A browser's reader may send the form as soon as it is filled in (no minimum time
+    to write), and the captcha pool has questions to show."""
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+    refill_pool(10)
 
 
 @pytest.fixture

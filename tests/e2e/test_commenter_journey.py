@@ -6,23 +6,11 @@ import pytest
 from captcha.models import CaptchaStore
 from playwright.sync_api import expect
 
-from comments.captcha import WRONG_ANSWER, refill_pool
+from comments.captcha import WRONG_ANSWER
 from comments.models import Comment
-from tests.factories import make_article, make_comment
+from tests.factories import captcha_answer_on, make_article, make_comment
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _ready(settings):
-    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
-    refill_pool(10)
-
-
-def answer_for(page):
-    """What a person reads in the image: the stored answer for the key in the page."""
-    key = page.locator('input[name="captcha_0"]').input_value()
-    return CaptchaStore.objects.get(hashkey=key).response
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("commenting")]
 
 
 def sent_comment(page, name):
@@ -53,7 +41,7 @@ def test_new_commenter_posts_and_only_they_see_it_awaiting_moderation(
     form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
     form.get_by_role("textbox", name="Email", exact=True).fill("grace@example.com")
     answer = form.get_by_role("textbox", name="Answer the math question")
-    answer.fill(str(int(answer_for(page)) + 1))  # a slip of the finger first
+    answer.fill(str(int(captcha_answer_on(page)) + 1))  # a slip of the finger first
     form.get_by_role("button", name="Post Comment").click()
 
     summary = page.locator("#comment-errors")
@@ -68,7 +56,7 @@ def test_new_commenter_posts_and_only_they_see_it_awaiting_moderation(
     page.screenshot(path=screenshot_dir / "commenter-wrong-answer.png", full_page=True)
     assert Comment.objects.filter(name="Grace Hopper").count() == 0
 
-    answer.fill(answer_for(page))
+    answer.fill(captcha_answer_on(page))
     form.get_by_role("button", name="Post Comment").click()
 
     comment = sent_comment(page, "Grace Hopper")
@@ -123,7 +111,7 @@ def test_reply_link_moves_the_form_under_the_comment(page, live_server):
     form.get_by_role("textbox", name="Comment", exact=True).fill("Agreed, and weekends too.")
     form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
     form.get_by_role("textbox", name="Email", exact=True).fill("grace@example.com")
-    form.get_by_role("textbox", name="Answer the math question").fill(answer_for(page))
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
     form.get_by_role("button", name="Post Comment").click()
 
     reply = sent_comment(page, "Grace Hopper")
@@ -218,7 +206,7 @@ def test_listening_to_the_question_leaves_the_form_where_it_is(page, live_server
     form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
     form.get_by_role("textbox", name="Email", exact=True).fill("grace@example.com")
     answer = form.get_by_role("textbox", name="Answer the math question")
-    answer.fill(str(int(answer_for(page)) + 1))
+    answer.fill(str(int(captcha_answer_on(page)) + 1))
     form.get_by_role("button", name="Post Comment").click()
     expect(page.locator("#comment-errors")).to_be_focused()
     question = page.locator('input[name="captcha_0"]').input_value()
@@ -243,7 +231,7 @@ def test_a_reply_with_an_error_comes_back_under_its_comment(page, live_server):
     form.get_by_role("textbox", name="Comment", exact=True).fill("It runs hourly now.")
     form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
     form.get_by_role("textbox", name="Email", exact=True).fill("not-an-email")
-    form.get_by_role("textbox", name="Answer the math question").fill(answer_for(page))
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
     form.evaluate("respond => respond.querySelector('form').noValidate = true")
     form.get_by_role("button", name="Post Comment").click()
 
@@ -272,7 +260,7 @@ def fill_in(form, page, text):
     form.get_by_role("textbox", name="Comment", exact=True).fill(text)
     form.get_by_role("textbox", name="Name", exact=True).fill("Nellie Bly")
     form.get_by_role("textbox", name="Email", exact=True).fill("nellie@example.com")
-    form.get_by_role("textbox", name="Answer the math question").fill(answer_for(page))
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
 
 
 def test_a_comment_from_a_shared_cached_page_is_sent_in_one_go(page, live_server, shared_copy):
@@ -303,7 +291,7 @@ def test_without_javascript_a_shared_page_takes_one_more_step(browser, live_serv
     expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
         "Sent without JavaScript."
     )
-    form.get_by_role("textbox", name="Answer the math question").fill(answer_for(page))
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
     form.get_by_role("button", name="Post Comment").click()
 
     assert sent_comment(page, "Nellie Bly").body == "Sent without JavaScript."

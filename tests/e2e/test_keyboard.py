@@ -3,15 +3,14 @@
 import re
 
 import pytest
-from captcha.models import CaptchaStore
 from django.conf import settings
 from playwright.sync_api import expect
 
-from comments.captcha import WRONG_ANSWER, refill_pool
+from comments.captcha import WRONG_ANSWER
 from comments.models import Comment
-from tests.factories import make_article, make_comment
+from tests.factories import captcha_answer_on, make_article, make_comment
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("commenting")]
 
 MAX_TABS = 60
 
@@ -33,18 +32,6 @@ FOCUSED = """() => {
     })(),
   };
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _ready(settings):
-    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
-    refill_pool(10)
-
-
-def answer_for(page):
-    """What a sighted reader reads in the image: the stored answer for the key in the page."""
-    key = page.locator('input[name="captcha_0"]').input_value()
-    return CaptchaStore.objects.get(hashkey=key).response
 
 
 def focus(page):
@@ -107,7 +94,7 @@ def test_keyboard_only_reader_comments_after_fixing_a_wrong_answer(page, live_se
     expect(answer).to_have_value("")
 
     # A slip of the finger, sent with Enter from the answer box.
-    page.keyboard.type(str(int(answer_for(page)) + 1))
+    page.keyboard.type(str(int(captcha_answer_on(page)) + 1))
     page.keyboard.press("Enter")
     summary = page.locator("#comment-errors")
     expect(summary).to_be_focused()
@@ -122,7 +109,7 @@ def test_keyboard_only_reader_comments_after_fixing_a_wrong_answer(page, live_se
     tab_until(page, lambda focused: focused["tag"] == "a", visited)
     page.keyboard.press("Enter")
     expect(answer).to_be_focused()
-    page.keyboard.type(answer_for(page))
+    page.keyboard.type(captcha_answer_on(page))
     tab_until(page, lambda focused: focused["text"] == "Post Comment", visited)
     page.keyboard.press("Enter")
 
@@ -154,7 +141,7 @@ def test_keyboard_reply_link_brings_the_form_to_the_comment(page, live_server):
     tab_until(page, named("email"), visited)
     page.keyboard.type("grace@example.com")
     tab_until(page, named("captcha_1"), visited)
-    page.keyboard.type(answer_for(page))
+    page.keyboard.type(captcha_answer_on(page))
     page.keyboard.press("Enter")
 
     expect(page.locator(f"#comment-{ada.pk} .comment--pending")).to_contain_text(

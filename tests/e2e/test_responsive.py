@@ -7,14 +7,12 @@ density, which is what the browser gives the page when a reader zooms in.
 import re
 
 import pytest
-from captcha.models import CaptchaStore
 from playwright.sync_api import expect
 
-from comments.captcha import refill_pool
 from comments.models import Comment
-from tests.factories import make_article, make_comment
+from tests.factories import captcha_answer_on, make_article, make_comment
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("commenting")]
 
 SCREENS = {
     "phone-320px": {"viewport": {"width": 320, "height": 640}, "device_scale_factor": 1},
@@ -40,12 +38,6 @@ OVERFLOW = """parts => {
   }
   return {pageWidth: document.scrollingElement.scrollWidth, viewport: width, cut};
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _ready(settings):
-    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
-    refill_pool(5)
 
 
 @pytest.fixture
@@ -101,8 +93,7 @@ def test_comment_form_fits_and_works(live_server, discussion, screenshot_dir, sc
     assert_fits(page)
     page.screenshot(path=screenshot_dir / f"reply-form-{name}.png", full_page=True)
 
-    key = form.locator('input[name="captcha_0"]').input_value()
-    answer.fill(CaptchaStore.objects.get(hashkey=key).response)
+    answer.fill(captcha_answer_on(page))
     submit = form.get_by_role("button", name="Post Comment")
     submit.scroll_into_view_if_needed()
     expect(submit).to_be_in_viewport()
