@@ -381,6 +381,19 @@ def without_campaign_tags(query):
     return QueryDict(urlencode(kept, doseq=True))
 
 
+def campaign_tags(request):
+    """The campaign tags (utm_*) of the address asked for, in their order, for a redirect
+    to pass on (a newsletter's visit still counts as one). Read from the query string as
+    sent: a page rendered for the cache gets request.GET without them."""
+    query = QueryDict(request.META.get("QUERY_STRING", ""))
+    return [
+        (name, value)
+        for name, values in query.lists()
+        if name.startswith(CAMPAIGN_TAG_PREFIX)
+        for value in values
+    ]
+
+
 def carries_reader_state(request):
     """A session, messages or a personal cookie: the reader gets a page of their own."""
     cookies = request.COOKIES

@@ -201,12 +201,11 @@ def comment_url(comment, article_url, *, above=None):
     return f"{page_url(article_url, comment_page(comment, above=above))}#comment-{comment.pk}"
 
 
-def page_url(article_url, page, **query):
+def page_url(article_url, page, query=()):
     """A page of the article's comments (the article's own address for the first), with
-    `query` after its number."""
-    if page > 1:
-        query = {"cpage": page, **query}
-    return f"{article_url}?{urlencode(query)}" if query else article_url
+    the `query` pairs after its number."""
+    pairs = [("cpage", page), *query] if page > 1 else list(query)
+    return f"{article_url}?{urlencode(pairs)}" if pairs else article_url
 
 
 def is_shown(comment, above):

@@ -74,6 +74,28 @@ def test_a_page_past_the_last_redirects_to_the_last_page():
         assert response["Location"] == f"{article.get_absolute_url()}?cpage=2"
 
 
+CAMPAIGN = "utm_source=newsletter&utm_term=jane%40example.com&utm_content=a&utm_content=b"
+
+
+@pytest.mark.parametrize("cache_seconds", [600, 0], ids=["cached", "uncached"])
+def test_a_page_past_the_last_keeps_the_campaign_tags_of_the_link(settings, cache_seconds):
+    """A newsletter's stale link still counts as the newsletter's visit: its utm_* tags go
+    along as sent, and no other parameter; the next reader's redirect has none of them."""
+    settings.READER_CACHE_SECONDS = cache_seconds
+    article = make_article()
+    roots = discussion(article, 4)
+    url = article.get_absolute_url()
+
+    stale = Client().get(f"{url}?cpage=3&{CAMPAIGN}&ref=feed&utm_medium=email")
+    reply = Client().get(f"{url}?cpage=3&utm_source=newsletter&replyto={roots[3].pk}")
+    plain = Client().get(f"{url}?cpage=3")
+
+    assert stale.status_code == reply.status_code == 302
+    assert stale["Location"] == f"{url}?cpage=2&{CAMPAIGN}&utm_medium=email"
+    assert reply["Location"] == f"{url}?cpage=2&replyto={roots[3].pk}&utm_source=newsletter"
+    assert plain["Location"] == f"{url}?cpage=2"
+
+
 def test_a_page_emptied_by_withheld_comments_redirects_to_the_article(
     reader_cache, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):

@@ -82,12 +82,14 @@ def moved_page_url(request, article, form, last):
     """Where a link to a page past the last one lands: the last page, or for a reply link
     (?replyto=, the reply links of readers without JavaScript) the page that shows the
     comment answered, with the reply kept; a reply target withheld since is named by the
-    form's note, on the last page, rather than forgotten."""
+    form's note, on the last page, rather than forgotten. The link's campaign tags (utm_*)
+    go along, so that a newsletter's stale link still counts for it in the analytics."""
+    campaign = page_cache.campaign_tags(request) if request else []
     raw_parent = request.GET.get("replyto", "") if request else ""
     if form is None or not is_comment_id(raw_parent):
-        return page_url(article.get_absolute_url(), last)
+        return page_url(article.get_absolute_url(), last, campaign)
     page = comment_page(form.parent_comment) if form.parent_comment else last
-    return page_url(article.get_absolute_url(), page, replyto=raw_parent)
+    return page_url(article.get_absolute_url(), page, [("replyto", raw_parent), *campaign])
 
 
 @register.simple_tag
