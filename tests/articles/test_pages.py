@@ -158,6 +158,16 @@ def test_article_titles_in_lists_take_their_own_direction(client):
         assert '<p class="card__standfirst" dir="auto">ارتفعت المياه.</p>' in html
 
 
+def test_an_authors_name_and_bio_take_their_own_direction(client):
+    author = make_author(display_name="ليلى حداد", bio="مراسلة الشؤون المحلية.")
+    make_article(author=author)
+
+    html = client.get(author.get_absolute_url()).content.decode()
+
+    assert '<h1 class="list-header__title" dir="auto">ليلى حداد</h1>' in html
+    assert '<p class="list-header__intro" dir="auto">مراسلة الشؤون المحلية.</p>' in html
+
+
 def test_next_and_previous_titles_are_kept_apart_from_their_labels(client):
     section = make_section()
     now = timezone.now()
