@@ -24,7 +24,9 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from articles.models import Article
 from comments.models import Comment
+from comments.thread import ancestors, is_shown
 
 logger = logging.getLogger(__name__)
 
@@ -122,13 +124,21 @@ def notify_moderators_of_held_comment(comment_id):
 
 @task
 def notify_commenter_of_approval(comment_id):
-    """The one email a commenter asked for; afterwards the request counts as fulfilled."""
+    """The one email a commenter asked for; afterwards the request counts as fulfilled.
+
+    It says the comment is on the site, so it waits until readers can see it: approved
+    under a withheld comment (or on an article unpublished since), the comment is on no
+    page and its link is a 404. The request stays open, and approving the comment above
+    sends it (services.moderate_many).
+    """
     comment = Comment.objects.select_related("article").filter(pk=comment_id).first()
     if (
         comment is None
         or comment.status != Comment.Status.APPROVED
         or not comment.notify_on_publish
         or not comment.email
+        or not Article.objects.published().filter(pk=comment.article_id).exists()
+        or not is_shown(comment, ancestors(comment))
     ):
         return 0
     unsubscribe_url = absolute(

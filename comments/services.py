@@ -102,12 +102,17 @@ def moderate_many(comments, status, *, by):
             # so their cached pages stay (a spam wave cleared from the queue ends none).
             transaction.on_commit(comments_cache.forget_moderation_counts)
         if status == Comment.Status.APPROVED:
-            for comment in changed:
-                if comment.notify_on_publish:
-                    transaction.on_commit(
-                        partial(notifications.notify_commenter_of_approval.enqueue, comment.pk),
-                        robust=True,
-                    )
+            # The approved comments still owed their email: these, and replies approved
+            # under them while they were withheld, which readers may now see (the task
+            # checks, and leaves the request open for a comment still out of sight).
+            owed = Comment.objects.approved().filter(
+                article_id__in=article_ids, notify_on_publish=True
+            )
+            for comment_id in owed.values_list("pk", flat=True):
+                transaction.on_commit(
+                    partial(notifications.notify_commenter_of_approval.enqueue, comment_id),
+                    robust=True,
+                )
     return len(changed)
 
 

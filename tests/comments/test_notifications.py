@@ -272,6 +272,42 @@ class TestCommentersHearOfApproval:
 
         assert len(mail.outbox) == 1
 
+    def test_a_reply_under_a_withheld_comment_is_announced_once_readers_can_see_it(
+        self, client, article, moderator, settings, django_capture_on_commit_callbacks
+    ):
+        """Approved under a rejected comment, a reply stays off the page (build_thread): an
+        email saying it is published would link to a 404. It goes when the comment above
+        is approved again, and the reply appears."""
+        settings.SITE_URL = "https://news.example"
+        above = make_comment(article, status=Status.REJECTED)
+        reply = make_comment(
+            article, parent=above, status=Status.PENDING, email="ada@example.com",
+            notify_on_publish=True,
+        )  # fmt: skip
+
+        self.approve(reply, moderator, django_capture_on_commit_callbacks)
+
+        assert mail.outbox == []
+
+        self.approve(above, moderator, django_capture_on_commit_callbacks)
+
+        [message] = mail.outbox
+        assert message.recipients() == ["ada@example.com"]
+        assert f"https://news.example/comments/c/{reply.pk}/\n" in message.body
+        assert client.get(f"/comments/c/{reply.pk}/").status_code == 302
+
+    def test_a_comment_approved_on_an_article_readers_cannot_see_is_not_announced(
+        self, moderator, django_capture_on_commit_callbacks
+    ):
+        """Moderators still decide on the comments of an article unpublished since."""
+        comment = make_comment(
+            make_article(status="draft"), status=Status.PENDING, notify_on_publish=True
+        )
+
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+
+        assert mail.outbox == []
+
     def test_no_email_without_opt_in(self, article, moderator, django_capture_on_commit_callbacks):
         comment = make_comment(article, status=Status.PENDING, notify_on_publish=False)
 
