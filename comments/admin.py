@@ -36,6 +36,7 @@ from comments import services
 from comments.forms import BodyField
 from comments.models import Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
+from comments.thread import ancestors
 from newsroom.admin import HandMadeRequestsMixin
 
 EXCERPT_WORDS = 16
@@ -73,6 +74,16 @@ def status_badge(comment):
 
 def comments_phrase(count):
     return f"{count} comment" if count == 1 else f"{count} comments"
+
+
+def withheld_above(comment):
+    """The nearest comment above this one that readers cannot see, or None; read once per
+    comment (the change page asks twice)."""
+    if not hasattr(comment, "_withheld_above"):
+        comment._withheld_above = next(
+            (c for c in ancestors(comment) if c.status != Comment.Status.APPROVED), None
+        )
+    return comment._withheld_above
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -159,6 +170,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             {
                 "fields": [
                     "status_badge",
+                    "shown_to_readers",
                     "held_reason",
                     "created_at",
                     "moderator",
@@ -180,6 +192,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         "email",
         "website",
         "status_badge",
+        "shown_to_readers",
         "held_reason",
         "created_at",
         "moderator",
@@ -207,7 +220,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         return super().get_queryset(request).annotate(article_visible=Exists(article))
 
     def get_view_on_site_url(self, obj=None):
-        if obj is not None and not obj.article_visible:
+        if obj is not None and (not obj.article_visible or withheld_above(obj)):
             return None
         return super().get_view_on_site_url(obj)
 
@@ -262,6 +275,23 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, comment):
         return status_badge(comment)
+
+    @admin.display(description="on the site")
+    def shown_to_readers(self, comment):
+        """Approved is not always shown: build_thread leaves out a comment under a withheld
+        one, and the status alone told a moderator it was on the page."""
+        if comment.status != Comment.Status.APPROVED:
+            return "Not shown to readers."
+        if not comment.article.is_public:
+            return "Not shown to readers: the article is not published."
+        if above := withheld_above(comment):
+            return format_html(
+                'Not shown to readers: <a href="{}">a comment above it</a> is {}. Approving '
+                "that one shows this one again.",
+                reverse("admin:comments_comment_change", args=[above.pk]),
+                above.get_status_display().lower(),
+            )
+        return "Shown to readers."
 
     @admin.display(description="quick decision")
     def quick_actions(self, comment):

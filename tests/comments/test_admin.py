@@ -521,6 +521,31 @@ class TestChangeView:
             assert f">{label}</button>" in html
         assert ">Approve</button>" not in html  # it already is
 
+    def test_an_approved_reply_under_a_withheld_comment_says_readers_cannot_see_it(
+        self, moderator_client, article
+    ):
+        """Its status says Approved, yet build_thread leaves it off the page: the moderator
+        learns why, with the comment that hides it, and is offered no "View on site"."""
+        withheld = make_comment(article, status=Status.REJECTED)
+        middle = make_comment(article, parent=withheld)
+        reply = make_comment(article, parent=middle)
+
+        html = moderator_client.get(f"{QUEUE}{reply.pk}/change/").content.decode()
+
+        assert (
+            f'Not shown to readers: <a href="{QUEUE}{withheld.pk}/change/">a comment above it</a>'
+            " is rejected." in html
+        )
+        assert "viewsitelink" not in html
+
+    def test_an_approved_comment_readers_see_says_so(self, moderator_client, article):
+        comment = make_comment(article)
+
+        html = moderator_client.get(f"{QUEUE}{comment.pk}/change/").content.decode()
+
+        assert "Shown to readers." in html
+        assert "viewsitelink" in html
+
     def test_moderator_fixes_a_typo_and_the_edit_is_logged(
         self, moderator_client, moderator, article
     ):
