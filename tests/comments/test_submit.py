@@ -26,6 +26,9 @@ from tests.factories import (
     form_values,
     make_article,
     make_comment,
+    make_draft,
+    make_editor,
+    make_scheduled,
     make_user,
     post_url,
 )
@@ -392,6 +395,27 @@ def test_comments_closed_shows_no_form_and_refuses_posts(client, fill_form):
     assert "Too late, but kept." in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     assert Comment.objects.count() == 0
+
+
+@pytest.mark.parametrize("status", ["draft", "scheduled"])
+def test_an_editors_preview_says_comments_open_on_publication(client, status):
+    """Previewing an article left open to comments, an editor read "Comments are closed."
+    and went looking for a setting that was not off."""
+    article = make_draft() if status == "draft" else make_scheduled()
+    client.force_login(make_editor())
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "Readers can comment once the article is published." in page
+    assert "Comments are closed." not in page
+    assert 'name="captcha_0"' not in page
+
+
+def test_an_editors_preview_of_an_article_closed_to_comments_says_so(client):
+    article = make_draft(comments_enabled=False)
+    client.force_login(make_editor())
+
+    assert "Comments are closed." in client.get(article.get_absolute_url()).content.decode()
 
 
 def test_comments_close_after_the_configured_age(client, settings):
