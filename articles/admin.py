@@ -95,12 +95,26 @@ class ArticleAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
                 article.published_at = article.published_at or now
                 article.save(update_fields=["status", "published_at", "updated_at"])
                 self.log_change(request, article, "Published.")
-        self.message_user(
-            request,
-            ngettext("%d article published.", "%d articles published.", len(articles))
-            % len(articles),
-            messages.SUCCESS,
-        )
+        # A draft dated later goes out scheduled: "published" sent editors looking for it.
+        scheduled = sum(not article.is_public for article in articles)
+        live = len(articles) - scheduled
+        if live or not scheduled:
+            self.message_user(
+                request,
+                ngettext("%d article published.", "%d articles published.", live) % live,
+                messages.SUCCESS,
+            )
+        if scheduled:
+            self.message_user(
+                request,
+                ngettext(
+                    "%d article scheduled: readers see it from its publication time.",
+                    "%d articles scheduled: readers see each from its publication time.",
+                    scheduled,
+                )
+                % scheduled,
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Unpublish the selected articles", permissions=["change"])
     def unpublish(self, request, queryset):

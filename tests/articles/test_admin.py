@@ -66,6 +66,19 @@ def test_bulk_publish_keeps_a_future_date_so_the_article_stays_scheduled(editor_
     assert not article.is_public
 
 
+def test_bulk_publish_of_drafts_dated_later_says_they_are_scheduled(editor_client):
+    """"2 articles published." while one of them stays off the site until next week sent
+    an editor looking for it on the front page."""
+    later = make_draft()
+    Article.objects.filter(pk=later.pk).update(published_at=make_scheduled().published_at)
+
+    response = run_action(editor_client, "publish", [later, make_draft()])
+
+    html = response.content.decode()
+    assert "1 article published." in html
+    assert "1 article scheduled: readers see it from its publication time." in html
+
+
 def test_bulk_unpublish_takes_articles_off_the_site(editor_client):
     article = make_article()
     response = run_action(editor_client, "unpublish", [article])
