@@ -102,18 +102,36 @@ def moderate_many(comments, status, *, by):
             # so their cached pages stay (a spam wave cleared from the queue ends none).
             transaction.on_commit(comments_cache.forget_moderation_counts)
         if status == Comment.Status.APPROVED:
-            # The approved comments still owed their email: these, and replies approved
-            # under them while they were withheld, which readers may now see (the task
-            # checks, and leaves the request open for a comment still out of sight).
-            owed = Comment.objects.approved().filter(
-                article_id__in=article_ids, notify_on_publish=True
-            )
-            for comment_id in owed.values_list("pk", flat=True):
+            for comment_id in owed_approval_emails(article_ids, previous_status):
                 transaction.on_commit(
                     partial(notifications.notify_commenter_of_approval.enqueue, comment_id),
                     robust=True,
                 )
     return len(changed)
+
+
+def owed_approval_emails(article_ids, approved_ids):
+    """The comments whose "published" email these approvals may release: the approved
+    ones, and replies approved under them while they were withheld. The task sends only to
+    those readers can now see (notifications.notify_commenter_of_approval).
+
+    Not every comment still owed one on the article: an email that failed before would be
+    tried again at each decision, inside the moderator's request (the immediate task backend).
+    One query, in id order, which puts each parent before its replies.
+    """
+    rows = (
+        Comment.objects.approved()
+        .filter(article_id__in=article_ids)
+        .order_by("id")
+        .values_list("id", "parent_id", "notify_on_publish")
+    )
+    released, owed = set(approved_ids), []
+    for comment_id, parent_id, notify_on_publish in rows:
+        if comment_id in released or parent_id in released:
+            released.add(comment_id)
+            if notify_on_publish:
+                owed.append(comment_id)
+    return owed
 
 
 def comment_stored(comment):

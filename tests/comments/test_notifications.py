@@ -296,6 +296,21 @@ class TestCommentersHearOfApproval:
         assert f"https://news.example/comments/c/{reply.pk}/\n" in message.body
         assert client.get(f"/comments/c/{reply.pk}/").status_code == 302
 
+    def test_approving_a_comment_writes_to_nobody_else_on_the_article(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        """An email that failed earlier (its request still open) is not tried again on
+        every decision about the article: with the immediate task backend a hung mail
+        server would hold up each of the moderator's clicks once per such email."""
+        make_comment(article, email="failed@example.com", notify_on_publish=True)
+        comment = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+
+        assert [message.recipients() for message in mail.outbox] == [["ada@example.com"]]
+
     def test_a_comment_approved_on_an_article_readers_cannot_see_is_not_announced(
         self, moderator, django_capture_on_commit_callbacks
     ):
