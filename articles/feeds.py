@@ -53,7 +53,7 @@ class LatestArticlesFeed(Feed):
         return item.published_at
 
     def item_updateddate(self, item):
-        return item.updated_at
+        return item.last_changed
 
     def item_categories(self, item):
         return [item.section.name]

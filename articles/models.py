@@ -383,6 +383,14 @@ class Article(models.Model):
         )
 
     @property
+    def last_changed(self):
+        """When readers last saw it change: a scheduled article written days before it went
+        live is new from its publication, not from its last save (feeds, sitemap)."""
+        if self.published_at is None:
+            return self.updated_at
+        return max(self.updated_at, self.published_at)
+
+    @property
     def was_updated(self):
         """Edited after publication: worth telling the reader (saves within a minute are not)."""
         return bool(self.published_at) and self.updated_at - self.published_at > UPDATE_GRACE

@@ -24,11 +24,13 @@ class ArticleSitemap(Sitemap):
 
     def items(self):
         return (
-            Article.objects.published().only("slug", "updated_at").order_by("-published_at", "-id")
+            Article.objects.published()
+            .only("slug", "published_at", "updated_at")
+            .order_by("-published_at", "-id")
         )
 
     def lastmod(self, article):
-        return article.updated_at
+        return article.last_changed
 
     def get_latest_lastmod(self):
         """Left out of the index: the default walks every article, and even MAX() reads

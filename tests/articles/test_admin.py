@@ -67,7 +67,7 @@ def test_bulk_publish_keeps_a_future_date_so_the_article_stays_scheduled(editor_
 
 
 def test_bulk_publish_of_drafts_dated_later_says_they_are_scheduled(editor_client):
-    """"2 articles published." while one of them stays off the site until next week sent
+    """ "2 articles published." while one of them stays off the site until next week sent
     an editor looking for it on the front page."""
     later = make_draft()
     Article.objects.filter(pk=later.pk).update(published_at=make_scheduled().published_at)

@@ -1,7 +1,10 @@
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from articles.models import Article
 from articles.sitemaps import ArticleSitemap
 from tests.factories import make_article, make_draft, make_scheduled, make_section
 
@@ -113,3 +116,22 @@ def test_large_archive_spreads_over_several_sitemap_pages(client, articles, monk
     assert "http://testserver/sitemap-articles.xml?p=2" in xml
     assert "sitemap-articles.xml?p=3" not in xml
     assert client.get("/sitemap-articles.xml", {"p": 2}).status_code == 200
+
+
+def test_a_scheduled_article_gone_live_is_dated_from_its_publication(client):
+    """Written on Monday for Friday, its Atom entry said "updated" on Monday, days before it
+    was published, and its sitemap entry last changed on Monday: feed readers that go by
+    <updated> and crawlers that go by <lastmod> had no reason to look at it again."""
+    earlier = make_article(published_at=timezone.now() - timedelta(days=3))
+    scheduled = make_article(published_at=timezone.now() - timedelta(hours=1))
+    Article.objects.filter(pk=scheduled.pk).update(updated_at=timezone.now() - timedelta(days=4))
+    Article.objects.filter(pk=earlier.pk).update(updated_at=timezone.now() - timedelta(days=2))
+    published = scheduled.published_at.isoformat(timespec="seconds")
+
+    atom = ET.fromstring(client.get("/feeds/atom/").content)  # noqa: S314 (our own feed)
+    sitemap = client.get("/sitemap-articles.xml").content.decode()
+
+    ns = {"atom": "http://www.w3.org/2005/Atom"}
+    entry = atom.find("atom:entry", ns)
+    assert entry.find("atom:updated", ns).text.startswith(published[:19])
+    assert f"<lastmod>{scheduled.published_at.date().isoformat()}</lastmod>" in sitemap
