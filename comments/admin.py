@@ -295,13 +295,16 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     @admin.display(description="quick decision")
     def quick_actions(self, comment):
-        """Buttons that submit the page's one decision form (see change_list.html)."""
+        """Buttons that submit the page's one decision form (see change_list.html), each
+        naming its comment for screen readers: a row's buttons are read without the row."""
         buttons = [
             format_html(
                 '<button type="submit" form="comment-decision" formaction="{}" '
-                'class="button comment-decision-{}">{}</button>',
+                'class="button comment-decision-{}" aria-label="{}: comment by {}">{}</button>',
                 reverse("admin:comments_comment_decide", args=[comment.pk, name]),
                 name,
+                DECISIONS[name].label,
+                comment.name,
                 DECISIONS[name].label,
             )
             for name in QUICK_DECISIONS

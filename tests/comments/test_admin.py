@@ -455,6 +455,18 @@ class TestQuickDecisions:
         assert response["Location"] == page
         assert status_of(comment) == Status.APPROVED
 
+    def test_each_rows_buttons_name_their_comment_for_screen_readers(
+        self, moderator_client, article
+    ):
+        """A hundred "Approve" and "Spam" buttons, tabbed through or listed by a screen
+        reader, did not say whose comment each would decide."""
+        make_comment(article, status=Status.PENDING, name="Ann <b>O'Hara</b>")
+
+        html = moderator_client.get(QUEUE).content.decode()
+
+        assert 'aria-label="Approve: comment by Ann &lt;b&gt;O&#x27;Hara&lt;/b&gt;"' in html
+        assert 'aria-label="Spam: comment by Ann &lt;b&gt;O&#x27;Hara&lt;/b&gt;"' in html
+
     def test_spam_button(self, moderator_client, moderator, article):
         comment = make_comment(article, status=Status.PENDING)
 
