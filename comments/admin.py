@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
@@ -87,11 +88,19 @@ def withheld_above(comment):
 
 
 class StatusFilter(admin.SimpleListFilter):
-    """Opens on the pending queue; "All" shows everything. Each choice shows its count."""
+    """Opens on the pending queue; "All" shows everything. Each choice shows its count.
+
+    A search looks through every status unless a status is picked: a moderator who looks
+    up a commenter's address wants all their comments, not "0 comments" because none of
+    them waits in the queue."""
 
     title = "status"
     parameter_name = "status"
     ALL = "all"
+
+    def __init__(self, request, params, model, model_admin):
+        self.searching = bool(request.GET.get(SEARCH_VAR, "").strip())
+        super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):
         counts = comments_cache.status_counts()
@@ -101,7 +110,7 @@ class StatusFilter(admin.SimpleListFilter):
         ]
 
     def value(self):
-        return super().value() or Comment.Status.PENDING
+        return super().value() or (self.ALL if self.searching else Comment.Status.PENDING)
 
     def queryset(self, request, queryset):
         value = self.value()

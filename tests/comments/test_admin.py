@@ -203,6 +203,24 @@ class TestQueue:
             response = moderator_client.get(QUEUE, {"q": query})
             assert list(response.context["cl"].result_list) == [found], query
 
+    def test_a_search_looks_through_every_status_unless_one_is_picked(
+        self, moderator_client, article
+    ):
+        """The queue opens on pending comments; a commenter looked up by address has their
+        published and rejected comments found too, not "0 comments"."""
+        approved = make_comment(article, status=Status.APPROVED, email="reader7@example.com")
+        rejected = make_comment(article, status=Status.REJECTED, email="reader7@example.com")
+        make_comment(article, status=Status.PENDING, email="someone@example.com")
+
+        searched = moderator_client.get(QUEUE, {"q": "reader7@example.com"})
+        picked = moderator_client.get(QUEUE, {"q": "reader7@example.com", "status": "pending"})
+
+        assert set(searched.context["cl"].result_list) == {approved, rejected}
+        assert list(picked.context["cl"].result_list) == []
+        assert list(moderator_client.get(QUEUE).context["cl"].result_list) == [
+            Comment.objects.get(email="someone@example.com")
+        ]
+
     @pytest.mark.parametrize(
         ("query", "field", "value"),
         [
