@@ -288,6 +288,10 @@ def csrf_failure(request, reason=""):
             "form": form,
             "body": request.POST.get("body", ""),
             "first_send": not request.POST.get("csrfmiddlewaretoken"),
+            # The no-JavaScript "new question" button of a shared page, which had no token:
+            # the reader asked for a question, not to send, and this page gives them one.
+            "new_question": "new_question" in request.POST
+            and not request.POST.get("csrfmiddlewaretoken"),
             # The form had a token but the browser sent no cookie back: cookies are blocked
             # (or were cleared), and sending again as it is would fail again.
             "cookie_not_kept": reason == REASON_NO_CSRF_COOKIE,

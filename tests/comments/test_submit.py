@@ -753,6 +753,22 @@ def test_csrf_failure_says_whether_the_form_had_a_token(article, captcha_pool, t
     assert f"<h1>{heading}</h1>" in response.content.decode()
 
 
+def test_a_new_question_asked_from_a_shared_page_without_javascript_is_given(article, captcha_pool):
+    """The shared page's form has no token yet: the reader who asked for another question
+    is given one, not told to send a comment they did not send."""
+    strict = Client(enforce_csrf_checks=True)
+
+    response = strict.post(
+        post_url(article), {"body": "Half written.", "new_question": "", "csrfmiddlewaretoken": ""}
+    )
+
+    page = response.content.decode()
+    assert "<h1>A new question</h1>" in page
+    assert "One more step" not in page
+    assert "Half written.</textarea>" in page
+    assert 'name="captcha_0"' in page
+
+
 def test_a_browser_that_sends_no_cookie_back_is_told_cookies_are_needed(article, captcha_pool):
     """The form had its token, the browser kept no cookie (cookies blocked): sending again
     would fail again, so the reader must hear why."""
