@@ -99,8 +99,13 @@ class StatusFilter(admin.SimpleListFilter):
     ALL = "all"
 
     def __init__(self, request, params, model, model_admin):
-        self.searching = bool(request.GET.get(SEARCH_VAR, "").strip())
+        self.unpicked = self.opens_on(request)
         super().__init__(request, params, model, model_admin)
+
+    @classmethod
+    def opens_on(cls, request):
+        """The status shown when none is picked: the list's order follows it too."""
+        return cls.ALL if request.GET.get(SEARCH_VAR, "").strip() else Comment.Status.PENDING
 
     def lookups(self, request, model_admin):
         counts = comments_cache.status_counts()
@@ -110,7 +115,7 @@ class StatusFilter(admin.SimpleListFilter):
         ]
 
     def value(self):
-        return super().value() or (self.ALL if self.searching else Comment.Status.PENDING)
+        return super().value() or self.unpicked
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -242,7 +247,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         """The queue is worked oldest first; every other list opens on the newest comments,
         the ones a moderator looks for there (at a million comments, a last page reached
         through OFFSET takes seconds)."""
-        status = request.GET.get(StatusFilter.parameter_name) or Comment.Status.PENDING
+        status = request.GET.get(StatusFilter.parameter_name) or StatusFilter.opens_on(request)
         if status == Comment.Status.PENDING:
             return ["created_at", "id"]
         return ["-created_at", "-id"]
