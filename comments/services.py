@@ -224,7 +224,10 @@ def submit_comment(
         user_agent=CONTROL_CHARACTER.sub("", user_agent or "")[
             : Comment._meta.get_field("user_agent").max_length
         ],
-        notify_on_publish=notify_on_publish,
+        # Published at once, the comment's own page tells its author so: the request is
+        # fulfilled, as a sent email fulfils it. Left set, it would be owed an email the
+        # next time a comment above it is approved (owed_approval_emails).
+        notify_on_publish=notify_on_publish and status != Comment.Status.APPROVED,
         status=status,
         held_reason=held_reason[: Comment._meta.get_field("held_reason").max_length],
     )

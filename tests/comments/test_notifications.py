@@ -296,6 +296,25 @@ class TestCommentersHearOfApproval:
         assert f"https://news.example/comments/c/{reply.pk}/\n" in message.body
         assert client.get(f"/comments/c/{reply.pk}/").status_code == 302
 
+    def test_a_reply_published_at_once_is_not_announced_when_the_comment_above_returns(
+        self, client, article, fill_form, moderator, settings, django_capture_on_commit_callbacks
+    ):
+        """A regular commenter's reply goes up at once ("previously approved") and their
+        page says it is published: a moderator who withdraws the comment above and approves
+        it again does not send them, days later, an email saying it is published."""
+        settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED = True
+        above = make_comment(article, email="grace@example.com")
+        data = fill_form(article, parent=str(above.pk), notify_on_publish="on")
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(f"/comments/post/{article.pk}/", data)
+        assert Comment.objects.get(parent=above).status == Status.APPROVED
+
+        with django_capture_on_commit_callbacks(execute=True):
+            services.unapprove(above, by=moderator)
+        self.approve(above, moderator, django_capture_on_commit_callbacks)
+
+        assert mail.outbox == []
+
     def test_approving_a_comment_writes_to_nobody_else_on_the_article(
         self, article, moderator, django_capture_on_commit_callbacks
     ):
