@@ -136,6 +136,7 @@ def test_make_serve_without_a_task_queue_starts_no_worker(tmp_path):
         "GUNICORN=true",
         f"SECRET_FILE={tmp_path / 'secret_key'}",
         DJANGO_SECRET_KEY="not-a-real-one",
+        TASKS_BACKEND="",  # whatever the shell running the tests has set
         WORKER_RECORD=str(record),
     )
 
