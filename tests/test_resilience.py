@@ -176,19 +176,33 @@ def redis_outage(settings, monkeypatch):
         raw.delete(*keys)
 
 
+APPROVED_DURING_IT = "Approved during it."
+
+
+def shows_the_comment(client, article):
+    return APPROVED_DURING_IT in client.get(article.get_absolute_url()).content.decode()
+
+
+def held_under_a_cached_page(client, article):
+    """A held comment, and its article's page rendered and stored, then served from the
+    cache, without it."""
+    comment = make_comment(article, status=Comment.Status.PENDING, body=APPROVED_DURING_IT)
+    for _ in range(2):
+        assert not shows_the_comment(client, article)
+    return comment
+
+
 def test_a_decision_taken_while_redis_was_down_shows_once_it_is_back(
     client, article, reader_cache, redis_outage, django_capture_on_commit_callbacks
 ):
-    comment = make_comment(article, status=Comment.Status.PENDING, body="Approved during it.")
-    for _ in range(2):  # rendered and stored, then served from the cache
-        assert "Approved during it." not in client.get(article.get_absolute_url()).content.decode()
+    comment = held_under_a_cached_page(client, article)
 
     redis_outage.off()
     with django_capture_on_commit_callbacks(execute=True):
         assert services.approve(comment, by=make_moderator()) is True
     redis_outage.on()
 
-    assert "Approved during it." in client.get(article.get_absolute_url()).content.decode()
+    assert shows_the_comment(client, article)
 
 
 def bump_in_a_worker_that_exits(settings):
@@ -219,9 +233,7 @@ def test_a_decision_whose_worker_is_gone_before_redis_is_back_still_shows(
     client, article, reader_cache, redis_outage, settings
 ):
     """This worker found Redis down as well: it ends the cached pages once Redis answers."""
-    comment = make_comment(article, status=Comment.Status.PENDING, body="Approved during it.")
-    for _ in range(2):  # rendered and stored, then served from the cache
-        assert "Approved during it." not in client.get(article.get_absolute_url()).content.decode()
+    comment = held_under_a_cached_page(client, article)
 
     redis_outage.off()
     client.get(article.get_absolute_url())  # this worker finds Redis down
@@ -229,7 +241,7 @@ def test_a_decision_whose_worker_is_gone_before_redis_is_back_still_shows(
     bump_in_a_worker_that_exits(settings)
     redis_outage.on()
 
-    assert "Approved during it." in client.get(article.get_absolute_url()).content.decode()
+    assert shows_the_comment(client, article)
 
 
 # -- The mail server down --------------------------------------------------------------------
