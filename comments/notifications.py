@@ -24,7 +24,6 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from articles.models import Article
 from comments.models import Comment
 from comments.thread import ancestors, is_shown
 
@@ -137,7 +136,7 @@ def notify_commenter_of_approval(comment_id):
         or comment.status != Comment.Status.APPROVED
         or not comment.notify_on_publish
         or not comment.email
-        or not Article.objects.published().filter(pk=comment.article_id).exists()
+        or not comment.article.is_public
         or not is_shown(comment, ancestors(comment))
     ):
         return 0
