@@ -61,6 +61,7 @@ from django.http import HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.crypto import salted_hmac
 from django.utils.http import http_date, urlencode
 
 from newsroom.cache import shared_by_every_process
@@ -68,6 +69,7 @@ from newsroom.cache import shared_by_every_process
 from .models import Article
 
 VERSION_KEY = "readers:content-version"
+RELEASE_SALT = "articles.page_cache.release"
 PAGE_KEY_PREFIX = "readers:page:"
 CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
 # Only the view-set headers worth replaying; security headers come from the middleware.
@@ -213,14 +215,16 @@ def release():
     The content version lives in Redis and survives a restart: without this, a deploy that
     fixes a template would serve the old pages until they expire, and during a rolling
     restart old and new workers would serve each other's pages. It covers the project's
-    code and templates (`source_digest`), the settings pages show (`_page_settings`), and
-    the static files' manifest, whose hashed names the pages link (`collectstatic --clear`
-    removes the old files). Worked out as the middleware starts, once per process; made of
-    what every process of one release shares, on every host: contents, never paths or
-    modification times.
+    code and templates (`source_digest`), the settings pages show (`_page_settings`), the
+    static files' manifest, whose hashed names the pages link (`collectstatic --clear`
+    removes the old files), and the secret key the pages' holes are signed with (a new
+    one could not refill them; an HMAC under the key stands for it, never the key itself).
+    Worked out as the middleware starts, once per process; made of what every process of
+    one release shares, on every host: contents, never paths or modification times.
     """
     digest = hashlib.sha256(source_digest().encode())
     digest.update(getattr(staticfiles_storage, "manifest_hash", "").encode())
+    digest.update(salted_hmac(RELEASE_SALT, "pages").digest())
     for name in sorted(_page_settings):
         digest.update(f"|{name}={getattr(settings, name)!r}".encode())
     return digest.hexdigest()

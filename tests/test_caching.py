@@ -275,6 +275,19 @@ def test_a_restart_with_more_comments_per_page_shows_them_at_once(settings):
     assert "The second word." in after
 
 
+def test_a_restart_with_a_new_secret_key_serves_forms_signed_with_it(settings):
+    """A cached form carries a value signed with the secret key: rotated (a leak, or
+    routine), the pages from before could not be refilled, and every reader got a 500."""
+    article = make_article()
+    read(article.get_absolute_url())
+
+    settings.SECRET_KEY = "a-new-secret-key-" + "y" * 40
+    response, html = read(article.get_absolute_url())
+
+    assert response.status_code == 200
+    assert value(html, "started")
+
+
 def test_every_process_of_one_release_works_out_the_same_release():
     """Workers of one deploy share their pages: nothing in the release may differ between
     processes (Python seeds the hashing of strings, and with it the order of sets, anew in
