@@ -246,6 +246,21 @@ def _start_over_in_child():
 os.register_at_fork(after_in_child=_start_over_in_child)
 
 
+# One more in each key's count; a key that has no end yet (new, or recreated by INCR just
+# after it expired) gets its window, so that no count ever outlives it. A script: the whole
+# of it in one round trip, and nothing can come between the count and the window.
+INCR_IN_WINDOWS_SCRIPT = """
+local counts = {}
+for index, key in ipairs(KEYS) do
+    counts[index] = redis.call('INCR', key)
+    if redis.call('TTL', key) == -1 then
+        redis.call('EXPIRE', key, ARGV[1])
+    end
+end
+return counts
+"""
+
+
 class ReusedRedisClient(RedisCacheClient):
     """Django's Redis cache client, keeping one redis-py client per connection pool.
 
@@ -279,6 +294,10 @@ class ReusedRedisClient(RedisCacheClient):
             if value is not None
         }
         return found, ttls
+
+    def incr_in_windows(self, keys, seconds):
+        client = self.get_client(None, write=True)
+        return client.register_script(INCR_IN_WINDOWS_SCRIPT)(keys=keys, args=[seconds])
 
     def publish(self, channel, messages):
         pipeline = self.get_client(None, write=True).pipeline(transaction=False)
@@ -448,15 +467,27 @@ class ResilientRedisCache(RedisCache):
 
     def incr(self, key, delta=1, version=None):
         """Raises while Redis is down (`decr` goes through here too): a lost count matters."""
+        value = self._count(super().incr, key, delta, version)
+        self._wrote([key], version)
+        return value
+
+    def incr_in_windows(self, keys, seconds, version=None):
+        """One more in each key's count, which ends `seconds` after its first: the counts,
+        in one round trip (`incr` takes two per key, and opening a window two more). Raises
+        while Redis is down, as `incr` does."""
+        full_keys = [self.make_and_validate_key(key, version=version) for key in keys]
+        counts = self._count(self._cache.incr_in_windows, full_keys, seconds)
+        self._wrote(keys, version)
+        return counts
+
+    def _count(self, operation, *args):
         if self._is_down():
             raise RedisConnectionError("Redis was unreachable moments ago.")
         try:
-            value = super().incr(key, delta, version)
+            return operation(*args)
         except UNREACHABLE as error:
             self._mark_down(error)
             raise
-        self._wrote([key], version)
-        return value
 
     def clear(self):
         cleared = super().clear()

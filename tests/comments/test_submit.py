@@ -567,6 +567,28 @@ def test_flood_limit_per_email_applies_across_addresses(client, article, fill_fo
     assert response.status_code == 429
 
 
+def test_flood_limit_window_ends_and_the_sender_may_comment_again(
+    client, article, fill_form, settings
+):
+    """Whatever counts (Redis, or the comments table without it), a count never outlives
+    its window: a sender is held back for the window, not for good."""
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    settings.COMMENTS_FLOOD_WINDOW_SECONDS = 1
+    client.post(post_url(article), fill_form(article, body="First"), REMOTE_ADDR="198.51.100.1")
+    refused = client.post(
+        post_url(article), fill_form(article, body="Second"), REMOTE_ADDR="198.51.100.1"
+    )
+    assert refused.status_code == 429
+
+    time.sleep(1.1)  # Redis ends a key's life on its own clock: a test cannot move it
+    response = client.post(
+        post_url(article), fill_form(article, body="Second"), REMOTE_ADDR="198.51.100.1"
+    )
+
+    assert response.status_code == 303
+    assert Comment.objects.count() == 2
+
+
 def test_flood_limit_holds_across_worker_processes_without_redis(
     client, article, fill_form, settings
 ):
