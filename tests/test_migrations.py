@@ -15,6 +15,7 @@ from django.test import Client
 
 from articles.models import Article, Section, Tag
 from comments.models import Comment
+from tests.factories import make_article, make_comment
 
 OUR_APPS = ("articles", "comments")
 MODERATOR_PERMISSIONS = ["change_comment", "moderate_comment", "view_comment"]
@@ -215,3 +216,24 @@ def test_going_back_before_the_search_index_drops_it_and_leaves_pg_trgm_to_other
 
     migrate()
     assert trigram_indexes() == ["comment_search_idx", "someone_elses_notes_idx"]
+
+
+@migrating
+def test_going_back_before_the_roomier_website_column_clears_only_the_websites_too_long_for_it(
+    fully_migrated_afterwards,
+):
+    """PostgreSQL refused to narrow the column over a website stored since; cut short, a
+    website would link the commenter's name to some other address."""
+    article = make_article()
+    longest_typed = "example.com/" + "a" * 188  # 200 characters as typed, 208 as stored
+    too_long = make_comment(article, url=f"https://{longest_typed}", body="Still here.")
+    fits = make_comment(article, url="https://example.com/" + "b" * 180)
+
+    migrate("comments", "0005")
+
+    too_long.refresh_from_db()
+    assert too_long.url == ""
+    assert too_long.body == "Still here."
+    assert Comment.objects.get(pk=fits.pk).url == fits.url
+
+    migrate()
