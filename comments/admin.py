@@ -37,7 +37,7 @@ from comments import services
 from comments.forms import BodyField
 from comments.models import Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
-from comments.thread import ancestors
+from comments.thread import ancestors, under_withheld
 from newsroom.admin import HandMadeRequestsMixin
 
 EXCERPT_WORDS = 16
@@ -252,6 +252,21 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             return ["created_at", "id"]
         return ["-created_at", "-id"]
 
+    def changelist_view(self, request, extra_context=None):
+        """Each approved reply listed learns whether a comment above it is withheld, from
+        one query for the page (status_badge). Only a page that shows the list reads it: an
+        action's request, which does not, never reads the page's rows."""
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            comments = list(changelist.result_list)
+            hidden = under_withheld(
+                [c.pk for c in comments if c.status == Comment.Status.APPROVED and c.parent_id]
+            )
+            for comment in comments:
+                comment.under_withheld = comment.pk in hidden
+        return response
+
     # Search -----------------------------------------------------------------------------
 
     def get_search_results(self, request, queryset, search_term):
@@ -288,7 +303,21 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, comment):
-        return status_badge(comment)
+        """In the list (changelist_view), an approved comment readers cannot see says so:
+        its status alone told a moderator it was on the page. Its own page says why, with
+        the comment above that hides it (shown_to_readers)."""
+        badge = status_badge(comment)
+        if comment.status != Comment.Status.APPROVED or not hasattr(comment, "under_withheld"):
+            return badge
+        if comment.under_withheld:
+            reason = "a comment above it is withheld"
+        elif not comment.article.is_public:
+            reason = "the article is not published"
+        else:
+            return badge
+        return format_html(
+            '{} <span class="comment-status-note">Not shown to readers: {}.</span>', badge, reason
+        )
 
     @admin.display(description="on the site")
     def shown_to_readers(self, comment):

@@ -10,6 +10,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -173,6 +174,32 @@ def ancestors(comment):
             [comment.parent_id],
         )
     )
+
+
+def under_withheld(comment_ids):
+    """Which of these comments sit under one readers cannot see (pending, rejected or spam),
+    however deep: one query for a whole list of them, as the moderators' list shows."""
+    if not comment_ids:
+        return set()
+    placeholders = ", ".join(["%s"] * len(comment_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE lineage (comment_id, ancestor_id) AS (
+                SELECT id, parent_id FROM comments_comment
+                WHERE id IN ({placeholders}) AND parent_id IS NOT NULL
+                UNION
+                SELECT lineage.comment_id, parent.parent_id
+                FROM comments_comment parent JOIN lineage ON parent.id = lineage.ancestor_id
+                WHERE parent.parent_id IS NOT NULL
+            )
+            SELECT DISTINCT lineage.comment_id
+            FROM lineage JOIN comments_comment ancestor ON ancestor.id = lineage.ancestor_id
+            WHERE ancestor.status <> %s
+            """,  # noqa: S608 (only placeholders are formatted in)
+            [*comment_ids, Comment.Status.APPROVED],
+        )
+        return {comment_id for (comment_id,) in cursor.fetchall()}
 
 
 def comment_page(comment, *, above=None):

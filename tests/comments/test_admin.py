@@ -57,6 +57,16 @@ def editor_client(client):
     return client
 
 
+def list_rows(response):
+    """Each listed comment's row of the moderators' list, by id."""
+    rows = re.findall(r"(?s)<tr\b.*?</tr>", response.content.decode())
+    return {
+        int(match[1]): row
+        for row in rows
+        if (match := re.search(r'name="_selected_action" value="(\d+)"', row))
+    }
+
+
 def run_action(client, action, comments, url=QUEUE, **extra):
     return client.post(
         url,
@@ -301,6 +311,44 @@ class TestQueue:
             response = moderator_client.get(QUEUE)
 
         assert len(response.context["cl"].result_list) == 500
+
+    def test_an_approved_reply_under_a_withheld_comment_says_readers_cannot_see_it(
+        self, moderator_client, article
+    ):
+        """Approved, yet build_thread leaves it off the page: the list said only "Approved"."""
+        withheld = make_comment(article, status=Status.SPAM)
+        hidden = make_comment(article, parent=make_comment(article, parent=withheld))
+        shown = make_comment(article, parent=make_comment(article))
+
+        rows = list_rows(moderator_client.get(QUEUE, {"status": "approved"}))
+
+        assert "Not shown to readers: a comment above it is withheld." in rows[hidden.pk]
+        assert "Not shown to readers" not in rows[shown.pk]
+
+    def test_an_approved_comment_on_an_unpublished_article_says_readers_cannot_see_it(
+        self, moderator_client
+    ):
+        comment = make_comment(make_article(status=Article.Status.DRAFT))
+
+        rows = list_rows(moderator_client.get(QUEUE, {"status": "approved"}))
+
+        assert "Not shown to readers: the article is not published." in rows[comment.pk]
+
+    def test_whether_replies_are_shown_is_read_once_for_the_whole_page(
+        self, moderator_client, article, django_assert_max_num_queries
+    ):
+        parent = make_comment(article, status=Status.REJECTED)
+        make_comment(article, parent=parent)
+        with django_assert_max_num_queries(14) as one:
+            moderator_client.get(QUEUE, {"status": "approved"})
+        for _ in range(30):
+            parent = make_comment(article, parent=parent)
+
+        with django_assert_max_num_queries(len(one.captured_queries)):
+            rows = list_rows(moderator_client.get(QUEUE, {"status": "approved"}))
+
+        assert len(rows) == 31
+        assert all("a comment above it is withheld" in row for row in rows.values())
 
     def test_the_queue_counts_the_whole_table_once_in_the_status_filter(
         self, moderator_client, article, django_assert_max_num_queries
