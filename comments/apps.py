@@ -5,6 +5,6 @@ class CommentsConfig(AppConfig):
     name = "comments"
 
     def ready(self):
-        from . import checks, reader_cache  # noqa: F401 (checks register themselves)
+        from . import checks, reader_cache, signals  # noqa: F401 (they register themselves)
 
         reader_cache.register()

@@ -24,6 +24,7 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from articles.models import Article
 from comments.models import Comment
 from comments.thread import ancestors, is_shown
 
@@ -126,9 +127,9 @@ def notify_commenter_of_approval(comment_id):
     """The one email a commenter asked for; afterwards the request counts as fulfilled.
 
     It says the comment is on the site, so it waits until readers can see it: approved
-    under a withheld comment (or on an article unpublished since), the comment is on no
-    page and its link is a 404. The request stays open, and approving the comment above
-    sends it (services.moderate_many).
+    under a withheld comment (or on an article not public), the comment is on no page and
+    its link is a 404. The request stays open: approving the comment above sends it
+    (services.moderate_many), and so does the article's publication (signals.py).
     """
     comment = Comment.objects.select_related("article").filter(pk=comment_id).first()
     if (
@@ -167,3 +168,27 @@ def notify_commenter_of_approval(comment_id):
         raise
     Comment.objects.filter(pk=comment.pk).update(notify_on_publish=False)
     return sent
+
+
+def emails_owed_on(article_id):
+    """The approved comments of the article whose "published" email has not gone yet."""
+    return list(
+        Comment.objects.approved()
+        .filter(article_id=article_id, notify_on_publish=True)
+        .values_list("pk", flat=True)
+    )
+
+
+@task
+def notify_commenters_at_publication(article_id):
+    """Queued to run at a scheduled article's publication time (signals.py), when it goes
+    live by itself, without a save: the "published" emails its comments were approved
+    into wait for that moment. Rescheduled or unpublished since, it is not public yet, and
+    sends nothing; the save that changed it has queued what is needed."""
+    article = Article.objects.filter(pk=article_id).first()
+    if article is None or not article.is_public:
+        return 0
+    owed = emails_owed_on(article_id)
+    for comment_id in owed:
+        notify_commenter_of_approval.enqueue(comment_id)
+    return len(owed)

@@ -9,7 +9,9 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.tasks import TaskResultStatus
+from django.test import Client
 
+from articles.models import Article
 from comments import services
 from comments.forms import sign_started
 from comments.models import Comment
@@ -22,6 +24,7 @@ from tests.factories import (
     captcha_answer,
     make_article,
     make_comment,
+    make_editor,
     make_moderator,
     make_user,
 )
@@ -339,6 +342,71 @@ class TestCommentersHearOfApproval:
         )
 
         self.approve(comment, moderator, django_capture_on_commit_callbacks)
+
+        assert mail.outbox == []
+
+    def test_comments_approved_while_the_article_was_unpublished_are_announced_on_its_return(
+        self, client, article, moderator, django_capture_on_commit_callbacks
+    ):
+        """The email waited for readers to see the comment; it went when the article came
+        back only if a moderator happened to decide on one of its comments again."""
+        comment = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+        article.status = Article.Status.DRAFT
+        article.save()
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+        assert mail.outbox == []
+
+        article.status = Article.Status.PUBLISHED
+        with django_capture_on_commit_callbacks(execute=True):
+            article.save()
+
+        [message] = mail.outbox
+        assert message.recipients() == ["ada@example.com"]
+        assert client.get(f"/comments/c/{comment.pk}/").status_code == 302
+
+    def test_publishing_from_the_article_list_announces_them_too(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        comment = make_comment(article, status=Status.PENDING, notify_on_publish=True)
+        Article.objects.filter(pk=article.pk).update(status=Article.Status.DRAFT)
+        self.approve(comment, moderator, django_capture_on_commit_callbacks)
+        client = Client()
+        client.force_login(make_editor())
+
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(
+                "/admin/articles/article/",
+                {"action": "publish", "_selected_action": [article.pk]},
+            )
+
+        assert [message.recipients() for message in mail.outbox] == [[comment.email]]
+
+    def test_editing_a_published_article_writes_to_nobody(
+        self, article, django_capture_on_commit_callbacks
+    ):
+        """An email that failed earlier is not tried again at every edit of the article:
+        with the immediate task backend, a hung mail server would hold up each save."""
+        make_comment(article, email="failed@example.com", notify_on_publish=True)
+
+        article.title = "A corrected headline"
+        with django_capture_on_commit_callbacks(execute=True):
+            article.save()
+
+        assert mail.outbox == []
+
+    def test_a_reply_under_a_withheld_comment_still_waits_when_the_article_returns(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        above = make_comment(article, status=Status.REJECTED)
+        make_comment(article, parent=above, notify_on_publish=True)
+        Article.objects.filter(pk=article.pk).update(status=Article.Status.DRAFT)
+        article.refresh_from_db()
+
+        article.status = Article.Status.PUBLISHED
+        with django_capture_on_commit_callbacks(execute=True):
+            article.save()
 
         assert mail.outbox == []
 

@@ -8,14 +8,18 @@ housekeeping would end a test's wrapping transaction.
 
 import logging
 import signal
+import time
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
+from articles.models import Article
 from comments import services
 from comments.models import Comment
-from tests.factories import make_moderator
+from tests.factories import make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,3 +98,50 @@ def test_the_commenter_hears_of_the_approval_from_the_worker(
     [message] = mail.outbox
     assert message.to == ["reader@example.com"]
     assert not Comment.objects.get(pk=comment.pk).notify_on_publish
+
+
+def test_comments_approved_before_a_scheduled_publication_are_announced_when_it_comes(
+    article, moderator, queued, run_worker
+):
+    """A scheduled article goes live by itself, with no save at that moment: the queue
+    runs the emails its comments are owed at the publication time, not before."""
+    comment = make_comment(
+        article, status=Comment.Status.PENDING, email="ada@example.com", notify_on_publish=True
+    )
+    article.status = Article.Status.DRAFT
+    article.save()
+    services.approve(comment, by=moderator)
+    run_worker()
+    assert mail.outbox == []
+
+    article.status = Article.Status.PUBLISHED
+    article.published_at = timezone.now() + timedelta(seconds=2)
+    article.save()
+    run_worker()
+    assert mail.outbox == []
+    time.sleep(max(0, (article.published_at - timezone.now()).total_seconds()) + 0.1)
+
+    run_worker()
+
+    [message] = mail.outbox
+    assert message.to == ["ada@example.com"]
+    assert not Comment.objects.get(pk=comment.pk).notify_on_publish
+
+
+def test_an_article_rescheduled_later_announces_its_comments_at_the_new_time_only(
+    article, moderator, queued, run_worker
+):
+    comment = make_comment(article, status=Comment.Status.PENDING, notify_on_publish=True)
+    article.status = Article.Status.DRAFT
+    article.save()
+    services.approve(comment, by=moderator)
+    article.status = Article.Status.PUBLISHED
+    article.published_at = timezone.now() + timedelta(seconds=1)
+    article.save()
+    article.published_at = timezone.now() + timedelta(hours=1)
+    article.save()
+    time.sleep(1.1)
+
+    run_worker()
+
+    assert mail.outbox == []
