@@ -1,5 +1,6 @@
 import contextlib
 import re
+import time
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -9,7 +10,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from articles.demo import draw_illustration
-from articles.models import CONTROL_CHARACTERS, Article
+from articles.models import CONTROL_CHARACTERS, NESTED_TOO_DEEPLY, Article
 from tests.factories import (
     make_article,
     make_author,
@@ -282,6 +283,29 @@ def test_a_body_nested_too_deeply_to_render_gets_a_message_not_a_server_error(ed
     assert response.status_code == 200
     assert "nests too deeply" in response.content.decode()
     assert not Article.objects.exists()
+
+
+def test_a_body_nested_far_too_deeply_is_refused_at_once_not_after_minutes(editor_client):
+    """The Markdown library's time grows with the cube of the depth: 800 levels took 30 s
+    to run out of stack, past gunicorn's timeout, and the editor lost the page (a 502)."""
+    body = "".join("    " * level + "- item\n" for level in range(800))
+    started = time.monotonic()
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"), new_article_form(body=body)
+    )
+
+    assert time.monotonic() - started < 5
+    assert NESTED_TOO_DEEPLY in response.content.decode()
+    assert not Article.objects.exists()
+
+
+def test_a_body_with_lists_nested_as_deep_as_writers_nest_them_is_saved(editor_client):
+    body = "".join("    " * level + "- item\n" for level in range(12)) + " " * 500 + "\n"
+
+    editor_client.post(reverse("admin:articles_article_add"), new_article_form(body=body))
+
+    assert Article.objects.get().body_html.count("<ul>") == 12
 
 
 def test_a_drafts_lead_image_is_not_at_an_address_its_file_name_gives_away(editor_client):
