@@ -44,8 +44,15 @@
     }
   }
 
-  function replyTo(link) {
-    var comment = document.getElementById("comment-" + link.dataset.replyTo);
+  /* The browser gives a page it shows again (Back, a reload) the text typed in it, but not
+     a hidden input set here: the comment answered is kept in the page's history entry. */
+  function rememberReplyTarget(commentId) {
+    var state = Object.assign({}, history.state, { replyTo: commentId });
+    history.replaceState(state, "");
+  }
+
+  function replyTo(commentId, options) {
+    var comment = document.getElementById("comment-" + commentId);
     if (!comment || !parentInput) {
       return false;
     }
@@ -54,26 +61,30 @@
     if (targetGone) {
       targetGone.hidden = true;
     }
-    parentInput.value = link.dataset.replyTo;
-    var author = document.getElementById("comment-" + link.dataset.replyTo + "-author");
+    parentInput.value = commentId;
+    rememberReplyTarget(commentId);
+    var author = document.getElementById("comment-" + commentId + "-author");
     setTitle(author ? author.textContent : "");
     cancel.parentNode.hidden = false;
     var text = form.querySelector("textarea[name=body]");
-    if (text) {
+    if (text && options.focus) {
       text.focus();
     }
     return true;
   }
 
-  function cancelReply() {
+  function cancelReply(options) {
     home.after(respond);
     if (parentInput) {
       parentInput.value = "";
     }
+    rememberReplyTarget(null);
     setTitle("");
     cancel.parentNode.hidden = true;
-    title.setAttribute("tabindex", "-1");
-    title.focus();
+    if (options.focus) {
+      title.setAttribute("tabindex", "-1");
+      title.focus();
+    }
   }
 
   document.addEventListener("click", function (event) {
@@ -83,7 +94,7 @@
       return;
     }
     var link = event.target.closest("a.comment__reply");
-    if (link && replyTo(link)) {
+    if (link && replyTo(link.dataset.replyTo, { focus: true })) {
       event.preventDefault();
     }
   });
@@ -91,8 +102,16 @@
   if (cancel) {
     cancel.addEventListener("click", function (event) {
       event.preventDefault();
-      cancelReply();
+      cancelReply({ focus: true });
     });
+  }
+
+  /* Back on (or reloading) a page where the reader chose a comment to answer, or chose
+     none after all: the browser puts their text back, this puts the form back with it. */
+  if (history.state && "replyTo" in history.state) {
+    if (!(history.state.replyTo && replyTo(history.state.replyTo, { focus: false }))) {
+      cancelReply({ focus: false });
+    }
   }
 
   /* A shared cached page carries no CSRF token: ask for one when the reader starts

@@ -121,6 +121,25 @@ def test_reply_link_moves_the_form_under_the_comment(page, live_server):
     assert reply.parent == parent
 
 
+def test_going_back_after_sending_a_reply_shows_it_as_a_reply_again(page, live_server):
+    """The browser puts the typed text back in the page it shows again; the form must still
+    answer the comment it answered, or sending it again would post it on its own."""
+    article = make_article(title="Market moves indoors")
+    parent = make_comment(article, name="Ada Lovelace", body="Out of the rain at last.")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    page.locator(f"#comment-{parent.pk}").get_by_role("link", name="Reply to Ada Lovelace").click()
+    fill_in(page.locator(f"#comment-{parent.pk} #respond"), page, "And warmer too.")
+    page.get_by_role("button", name="Post Comment").click()
+    sent_comment(page, "Nellie Bly")
+
+    page.go_back()
+
+    form = page.locator(f"#comment-{parent.pk} #respond")
+    expect(form.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value("And warmer too.")
+    expect(form.locator('input[name="parent"]')).to_have_value(str(parent.pk))
+
+
 def test_choosing_another_comment_to_answer_clears_the_word_about_the_one_gone(page, live_server):
     article = make_article(title="Lido opens early")
     gone = make_comment(article, name="Ada Lovelace", status=Comment.Status.REJECTED)
