@@ -158,6 +158,24 @@ def test_article_titles_in_lists_take_their_own_direction(client):
         assert '<p class="card__standfirst" dir="auto">ارتفعت المياه.</p>' in html
 
 
+def test_a_section_name_takes_its_own_direction_above_titles_and_on_its_page(client):
+    section = make_section(name="الرياضة", description="أخبار الملاعب.")
+    now = timezone.now()
+    for minutes in range(1, 8):
+        article = make_article(section=section, published_at=now - timedelta(minutes=minutes))
+
+    home = client.get("/").content.decode()
+    listing = client.get(section.get_absolute_url()).content.decode()
+    story = client.get(article.get_absolute_url()).content.decode()
+
+    label = f'<p class="kicker" dir="auto"><a href="{section.get_absolute_url()}">الرياضة</a></p>'
+    assert home.count(label) == 7  # the lead story, the top stories and the latest
+    assert listing.count(label) == 7
+    assert label in story
+    assert '<h1 class="list-header__title" dir="auto">الرياضة</h1>' in listing
+    assert '<p class="list-header__intro" dir="auto">أخبار الملاعب.</p>' in listing
+
+
 def test_an_authors_name_and_bio_take_their_own_direction(client):
     author = make_author(display_name="ليلى حداد", bio="مراسلة الشؤون المحلية.")
     make_article(author=author)
