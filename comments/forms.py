@@ -93,8 +93,9 @@ class TextField(VisibleTextMixin, forms.CharField):
 
 
 class LineBreakAsOneMaxLengthValidator(MaxLengthValidator):
-    """Counts a line break as one character, as a textarea's maxlength does: the browser
-    sends each as two (CR LF), which Django's own validator counts."""
+    """Counts a line break as one character, as the reader sees it (and as a textarea's
+    maxlength would): the browser sends each as two (CR LF), which Django's own validator
+    counts."""
 
     def clean(self, x):
         return len(x.replace("\r\n", "\n"))
@@ -111,6 +112,14 @@ class BodyField(VisibleTextMixin, forms.CharField):
             else validator
             for validator in self.validators
         ]
+
+    def widget_attrs(self, widget):
+        """No maxlength on the box: the browser would cut a longer pasted text at the limit
+        without a word, and the end of the comment would be lost. The limit is checked on
+        sending instead, where the reader is told the length and gets the whole text back."""
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
 
 
 class EmailField(NoControlCharactersMixin, forms.EmailField):

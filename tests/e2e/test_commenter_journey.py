@@ -87,6 +87,25 @@ def test_a_website_typed_without_https_is_taken_as_typed(page, live_server):
     assert sent_comment(page, "Nellie Bly").url == "https://grace.example"
 
 
+def test_a_comment_pasted_over_the_limit_is_kept_whole_and_the_reader_told(page, live_server):
+    """A box with maxlength cuts a longer pasted text at the limit without a word: the end
+    of the comment would be lost, sent cut off mid-sentence."""
+    article = make_article(title="Letters page returns")
+    letter = "A long letter to the editor. " * 180 + "Yours sincerely, Nellie."
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "")
+    form.get_by_role("textbox", name="Comment", exact=True).focus()
+    page.keyboard.insert_text(letter)
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(letter)
+
+    form.get_by_role("button", name="Post Comment").click()
+
+    expect(page.locator("#comment-errors")).to_contain_text(f"(it has {len(letter)})")
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(letter)
+    assert not Comment.objects.exists()
+
+
 def test_the_spam_trap_is_beyond_the_reach_of_autofill(page, live_server):
     """A browser's autofill fills fields that are merely off screen, and a saved phone
     number in the trap would send the reader's comment to spam."""
