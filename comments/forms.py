@@ -175,7 +175,7 @@ class CommentForm(forms.Form):
     name = TextField(
         max_length=Comment._meta.get_field("name").max_length,
         help_text="Shown with your comment.",
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        widget=forms.TextInput(attrs={"autocomplete": "name", "dir": "auto"}),
     )
     email = EmailField(
         max_length=Comment._meta.get_field("email").max_length,
@@ -207,7 +207,7 @@ class CommentForm(forms.Form):
             f"Plain text, up to {Comment._meta.get_field('body').max_length:,} characters. "
             "Links become clickable."
         ),
-        widget=forms.Textarea(attrs={"rows": 8, "cols": 45}),
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 45, "dir": "auto"}),
     )
     captcha = MathCaptchaField(
         label="Answer the math question",

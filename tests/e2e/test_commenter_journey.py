@@ -106,6 +106,19 @@ def test_a_comment_pasted_over_the_limit_is_kept_whole_and_the_reader_told(page,
     assert not Comment.objects.exists()
 
 
+def test_words_typed_in_arabic_read_right_to_left_while_they_are_typed(page, live_server):
+    """As the comment and its author's name will read once published (dir=auto): in a
+    left-to-right box the question mark ended up at the start of the reader's sentence."""
+    article = make_article(title="Station plans published")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    for box in ("Comment", "Name"):
+        form.get_by_role("textbox", name=box, exact=True).fill("هل تُبنى المحطة قبل الشتاء؟")
+        expect(form.get_by_role("textbox", name=box, exact=True)).to_have_css("direction", "rtl")
+    form.get_by_role("textbox", name="Email", exact=True).fill("laila@example.com")
+    expect(form.get_by_role("textbox", name="Email", exact=True)).to_have_css("direction", "ltr")
+
+
 def test_the_spam_trap_is_beyond_the_reach_of_autofill(page, live_server):
     """A browser's autofill fills fields that are merely off screen, and a saved phone
     number in the trap would send the reader's comment to spam."""

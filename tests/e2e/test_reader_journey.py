@@ -131,3 +131,11 @@ def test_an_arabic_article_reads_right_to_left_in_the_left_to_right_site(
     assert style(".story__body ul", "paddingLeft") == "0px"
     for chrome in (".masthead", ".story__meta", ".site-footer"):
         assert style(chrome, "direction") == "ltr", chrome
+
+
+def test_a_search_in_arabic_reads_right_to_left_in_both_search_boxes(page, live_server):
+    page.goto(f"{live_server.url}/search/?q=المحطة")
+
+    for box in page.get_by_role("searchbox").all():
+        expect(box).to_have_value("المحطة")
+        expect(box).to_have_css("direction", "rtl")
