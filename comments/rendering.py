@@ -16,7 +16,8 @@ from django.utils.safestring import mark_safe
 
 AVATAR_COLOURS = 8
 URL_PATTERN = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
-URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\""
+URL_TRAILING_PUNCTUATION = ".,;:!?'\""
+URL_CLOSING_BRACKETS = {")": "(", "]": "[", "}": "{"}
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 # One line per comment: no indentation (a hot page shows ~150 comments). The header is a
@@ -106,13 +107,28 @@ def linkify(line):
         return escape(line)
     pieces, position = [], 0
     for match in URL_PATTERN.finditer(line):
-        url = match.group().rstrip(URL_TRAILING_PUNCTUATION)
+        url = without_trailing_punctuation(match.group())
         start, end = match.start(), match.start() + len(url)
         pieces.append(escape(line[position:start]))
         pieces.append(f'<a href="{escape(url)}" rel="nofollow ugc">{escape(url)}</a>')
         position = end
     pieces.append(escape(line[position:]))
     return "".join(pieces)
+
+
+def without_trailing_punctuation(url):
+    """The address without the sentence's punctuation after it. A closing bracket belongs
+    to the address when it closes one opened inside it, as Wikipedia's do
+    (https://en.wikipedia.org/wiki/Mercury_(planet)); otherwise it closes the reader's own
+    "(see https://example.org)"."""
+    while url:
+        last = url[-1]
+        opening = URL_CLOSING_BRACKETS.get(last)
+        unbalanced = opening is not None and url.count(last) > url.count(opening)
+        if last not in URL_TRAILING_PUNCTUATION and not unbalanced:
+            break
+        url = url[:-1]
+    return url
 
 
 def initials(name):

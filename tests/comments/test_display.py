@@ -111,6 +111,27 @@ def test_body_is_escaped_with_paragraphs_and_safe_links(client, article):
     ) in page
 
 
+def test_a_link_keeps_its_own_brackets_and_leaves_the_sentences_out(client, article):
+    make_comment(
+        article,
+        body=(
+            "Background: https://en.wikipedia.org/wiki/Mercury_(planet)\n"
+            "(see https://en.wikipedia.org/wiki/Lifeboat_(shipboard)), "
+            "or the council's page (https://example.org/lifeboats)."
+        ),
+    )
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    for address in (
+        "https://en.wikipedia.org/wiki/Mercury_(planet)",
+        "https://en.wikipedia.org/wiki/Lifeboat_(shipboard)",
+        "https://example.org/lifeboats",
+    ):
+        assert f'<a href="{address}" rel="nofollow ugc">{address}</a>' in page
+    assert "</a>), or the council" in page and "</a>).</p>" in page
+
+
 def test_names_and_websites_are_escaped_wherever_they_appear(client, article):
     make_comment(
         article, name='Ada "Countess" <b>O\'Brien</b> & co', url='https://ada.example/?a=1&b="2"<x>'
