@@ -110,3 +110,23 @@ def test_an_author_name_in_arabic_leaves_the_date_after_it_and_in_order(live_ser
     lead = page.locator("article").filter(has_text="Riverside plan approved").first
     order = lead.evaluate(BYLINE_ORDER)
     assert order["nameEnd"] <= order["day"] < order["month"], order
+
+
+def test_each_paragraph_of_a_comment_in_two_languages_reads_its_own_way(live_server, page):
+    """dir="auto" on the comment takes its direction from the first paragraph alone: an
+    Arabic paragraph after an English one was laid out left to right, its question mark
+    at the wrong end."""
+    article = make_article()
+    make_comment(article, body="The English first.\n\nمتى تُبنى المحطة؟")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+
+    def text_edges(paragraph):
+        return paragraph.evaluate(
+            """p => { const range = document.createRange(); range.selectNodeContents(p);
+              const text = range.getBoundingClientRect(), box = p.getBoundingClientRect();
+              return {left: text.left - box.left, right: box.right - text.right}; }"""
+        )
+
+    english, arabic = page.locator(".comment__text p").all()
+    assert text_edges(english)["left"] < 1
+    assert text_edges(arabic)["right"] < 1
