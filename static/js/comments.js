@@ -141,14 +141,22 @@
 
   if (tokenInput && !tokenInput.value) {
     form.addEventListener("focusin", fetchToken, { once: true });
+    /* "waiting": a send is held until the token comes, and a second click (a double click)
+       waits with it rather than going without; "done": the token came, or could not, and
+       the form goes as it is. */
+    var heldSend = "";
     form.addEventListener("submit", function (event) {
-      if (tokenInput.value || form.dataset.tokenAsked) {
+      if (tokenInput.value || heldSend === "done") {
         return;
       }
       event.preventDefault();
-      form.dataset.tokenAsked = "1";
+      if (heldSend === "waiting") {
+        return;
+      }
+      heldSend = "waiting";
       var submitter = event.submitter;
       fetchToken().then(function () {
+        heldSend = "done";
         form.requestSubmit(submitter);
       });
     });

@@ -328,6 +328,31 @@ def test_a_comment_from_a_shared_cached_page_is_sent_in_one_go(page, live_server
     expect(page.locator(f"#comment-{comment.pk}")).to_contain_text("Sent from the shared copy.")
 
 
+def test_a_double_click_while_the_token_is_on_its_way_sends_the_comment(
+    page, live_server, shared_copy
+):
+    """On a slow connection the token can still be coming when the reader sends: the send
+    is held for it, and a second click must not go out without it ("One more step")."""
+    article = make_article(title="Pier reopens")
+    shared_copy(article)
+    held = []
+    page.route("**/comments/token/", lambda route: held.append(route))  # a slow network
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "Sent with a double click.")
+
+    sends = []
+    page.on("request", lambda request: request.method == "POST" and sends.append(request))
+
+    form.get_by_role("button", name="Post Comment").dblclick()
+    page.wait_for_timeout(500)
+    assert sends == []  # nothing goes out without the token
+    held[0].continue_()
+
+    comment = sent_comment(page, "Nellie Bly")
+    expect(page.locator(f"#comment-{comment.pk}")).to_contain_text("Sent with a double click.")
+
+
 def test_without_javascript_a_shared_page_takes_one_more_step(browser, live_server, shared_copy):
     article = make_article(title="Ferry timetable changes")
     shared_copy(article)
