@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 
-from articles.models import Article, Section, Tag
+from articles.models import Article, Author, Section, Tag
 from comments.models import Comment
 from tests.factories import make_article, make_comment
 
@@ -123,6 +123,31 @@ def test_both_apps_migrate_to_zero_and_back_with_demo_data_in_place(fully_migrat
     seed_demo()
     assert Comment.objects.approved().exists()
     assert Client().get("/").status_code == 200
+
+
+@migrating
+def test_text_saved_with_a_control_character_before_it_was_refused_no_longer_breaks_the_feeds(
+    fully_migrated_afterwards,
+):
+    """Migration 0006 refuses them in new edits; rows saved before it still had them, and a
+    feed that lists one of them is a 500 for every reader."""
+    seed_demo()
+    migrate("articles", "0007")
+    article = Article.objects.published().select_related("author", "section").first()
+    Article.objects.filter(pk=article.pk).update(
+        title="Pasted\x0btitle", standfirst="Line one\x0cline two"
+    )
+    Author.objects.filter(pk=article.author.pk).update(display_name="Ann\x01Lee")
+    Section.objects.filter(pk=article.section.pk).update(description="Local\x1fnews")
+
+    migrate()
+
+    for feed in ("/feeds/rss/", "/feeds/atom/", f"/feeds/section/{article.section.slug}/rss/"):
+        assert Client().get(feed).status_code == 200, feed
+    article.refresh_from_db()
+    assert (article.title, article.standfirst) == ("Pasted title", "Line one line two")
+    assert Author.objects.get(pk=article.author.pk).display_name == "Ann Lee"
+    assert Section.objects.get(pk=article.section.pk).description == "Local news"
 
 
 @migrating
