@@ -18,11 +18,13 @@ from captcha.models import CaptchaStore
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from articles import page_cache
 from newsroom.cache import mirror_keys
+from newsroom.middleware import database_unavailable
 
 from .captcha import KEY_PATTERN
 from .forms import STARTED_SALT, sign_started
@@ -70,8 +72,19 @@ def content_changed(sender, instance, **kwargs):
 
 
 def fresh_captcha_key(request, old_key, *, shared):
-    """A key picked from the pool sample, which the page cache read with the page."""
-    sample = draw_pool_sample() if shared is None else shared
+    """A key picked from the pool sample, which the page cache read with the page.
+
+    With the database out of reach the page keeps the key it was stored with: readers still
+    read it, and no form can be sent until the database is back anyway.
+    """
+    sample = shared
+    if sample is None:
+        try:
+            sample = draw_pool_sample()
+        except DatabaseError as error:
+            if not database_unavailable(error):
+                raise
+            return old_key
     if not sample:
         return old_key
     picked = random.randrange(len(sample) // CAPTCHA_KEY_LENGTH)  # noqa: S311 (a pool pick)

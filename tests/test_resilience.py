@@ -17,8 +17,10 @@ import pytest
 import redis
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.cache import cache
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
+from django.test import Client
 
 from articles.models import Article
 from comments import services
@@ -26,6 +28,7 @@ from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.moderation import FLOODED
 from comments.notifications import unsubscribe_token
+from comments.reader_cache import POOL_SAMPLE_KEY
 from comments.unsubscribe import NOT_SAVED
 from comments.views import AWAITING_MODERATION, NOT_STORED
 from newsroom import cache as cache_module
@@ -512,6 +515,26 @@ def test_a_missing_table_is_a_server_error_not_a_database_out_of_reach(client, c
 
 
 # -- The database unreachable ---------------------------------------------------------------
+
+
+def refuse_connection(execute, sql, params, many, context):
+    """Every query meets a database that cannot be reached, as while it restarts."""
+    raise OperationalError("connection failed: Connection refused")
+
+
+def test_with_the_database_unreachable_a_cached_article_page_is_still_read(
+    client, article, reader_cache
+):
+    """The cached page's captcha keys come from a pool sample kept a minute; a page served
+    after it expired asked the database for another, and the reader got a 500."""
+    client.get(article.get_absolute_url())  # now in the reader cache
+    cache.delete(POOL_SAMPLE_KEY)  # the minute is over
+
+    with connection.execute_wrapper(refuse_connection):
+        response = Client().get(article.get_absolute_url())
+
+    assert response.status_code == 200
+    assert html.escape(article.title) in response.content.decode()
 
 
 def test_with_the_database_unreachable_pages_answer_503_and_a_comment_comes_back(tmp_path):
