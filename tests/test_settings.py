@@ -93,6 +93,15 @@ def test_check_deploy_warns_that_emails_would_link_to_this_machine():
     assert "(comments.W001) SITE_URL is http://127.0.0.1:8000" in result.stderr + result.stdout
 
 
+def test_check_deploy_without_https_names_the_variable_that_turns_it_on():
+    result = manage("check", "--deploy", **PRODUCTION)
+
+    output = result.stderr + result.stdout
+    assert "(security.W008)" in output  # Django's own, naming SECURE_SSL_REDIRECT
+    assert "(newsroom.W001) DJANGO_SECURE_SSL is off" in output
+    assert "set DJANGO_SECURE_SSL=1" in output
+
+
 def test_development_defaults_need_no_configuration():
     values = read_settings("DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "MAILERS")
 
