@@ -307,13 +307,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "{levelname} {name} {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"without_traceback": {"()": "newsroom.log.WithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console_without_traceback": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["without_traceback"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO").upper()},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # Requests refused as suspicious (another Host header, too many form fields...) are
-        # 400s a bot can send at will: a log line each, not a mail to ADMINS, who get 500s.
-        "django.security": {"handlers": ["console"], "propagate": False},
+        # 400s a bot can send at will: a log line each (no traceback), not a mail to ADMINS,
+        # who get 500s.
+        "django.security": {"handlers": ["console_without_traceback"], "propagate": False},
         # django-axes announces itself on every start-up; its lockouts log as warnings.
         "axes.apps": {"level": "WARNING"},
         # Two lines for every comment's notification (started, succeeded); a failed task

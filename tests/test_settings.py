@@ -102,6 +102,27 @@ def test_check_deploy_without_https_names_the_variable_that_turns_it_on():
     assert "set DJANGO_SECURE_SSL=1" in output
 
 
+def test_a_request_for_another_host_logs_one_line_without_a_traceback():
+    """Bots send any Host header all day; each refusal used to log a dozen lines of Django's
+    internals. Its one line still names the host, for an operator who forgot to allow theirs."""
+    code = 'from django.test import Client; Client().get("/", HTTP_HOST="elsewhere.example")'
+
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        code,
+        **PRODUCTION,
+        # The 400 page links static files, which this checkout has not collected.
+        DJANGO_STATICFILES_STORAGE="django.contrib.staticfiles.storage.StaticFilesStorage",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Invalid HTTP_HOST header: 'elsewhere.example'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_development_defaults_need_no_configuration():
     values = read_settings("DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "MAILERS")
 
