@@ -126,6 +126,41 @@ def test_make_serve_with_a_task_queue_runs_its_worker_and_stops_it_with_gunicorn
     assert not process_is_running(started["pid"])
 
 
+# Stands in for manage.py: the first task worker exits at once, as django-tasks-db's does
+# when the database cannot be reached; the next one behaves as TASK_WORKER's.
+TASK_WORKER_LOSING_ITS_DATABASE = (
+    """
+import os, sys
+first_start = os.environ["WORKER_RECORD"] + ".first"
+if sys.argv[1] == "db_worker" and not os.path.exists(first_start):
+    open(first_start, "w").close()
+    sys.exit(1)
+"""
+    + TASK_WORKER
+)
+
+
+def test_make_serve_starts_the_task_worker_again_when_it_exits(tmp_path):
+    """Nothing else would: gunicorn kept serving, and no notification went out again."""
+    worker, server, record = tmp_path / "worker.py", tmp_path / "server.py", tmp_path / "worker"
+    worker.write_text(TASK_WORKER_LOSING_ITS_DATABASE)
+    server.write_text(UNTIL_THE_WORKER_IS_UP)
+
+    last_line = last_line_of_make(
+        "serve",
+        f"MANAGE={sys.executable} {worker}",
+        f"GUNICORN={sys.executable} {server}",
+        f"SECRET_FILE={tmp_path / 'secret_key'}",
+        DJANGO_SECRET_KEY="not-a-real-one",
+        TASKS_BACKEND="django_tasks_db.DatabaseBackend",
+        WORKER_RECORD=str(record),
+    )
+
+    assert last_line == "served"
+    assert record.exists(), "a second worker started"
+    assert not process_is_running(json.loads(record.read_text())["pid"])
+
+
 def test_make_serve_without_a_task_queue_starts_no_worker(tmp_path):
     worker, record = tmp_path / "worker.py", tmp_path / "worker"
     worker.write_text(TASK_WORKER)
