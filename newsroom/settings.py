@@ -6,6 +6,7 @@ Every variable is documented in .env.example.
 """
 
 import os
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -64,6 +65,15 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or [
     "[::1]",
     "testserver",
 ]
+# An address or a port never matches a request's host: every request would be a 400 whose
+# log line asks to add the host that seems to be there already.
+for _entry in ALLOWED_HOSTS:
+    _host = re.sub(r"(?<!:):\d+$", "", re.sub(r"^\w+://|/.*$", "", _entry))
+    if _host != _entry:
+        raise ImproperlyConfigured(
+            f"DJANGO_ALLOWED_HOSTS takes host names, without a scheme, path or port: "
+            f"write {_host} instead of {_entry}."
+        )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -69,6 +69,22 @@ def test_production_without_either_required_variable_names_both_at_once():
     )
 
 
+@pytest.mark.parametrize(
+    ("given", "host"),
+    [
+        ("https://news.example.com/", "news.example.com"),
+        ("news.example.com:8000", "news.example.com"),
+    ],
+)
+def test_an_address_in_allowed_hosts_stops_start_up_with_the_host_to_write(given, host):
+    """Django would answer every request with a 400 asking to allow the host already there."""
+    result = manage("check", **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": f"www.example.com,{given}"})
+
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS takes host names" in result.stderr
+    assert f"write {host} instead of {given}." in result.stderr
+
+
 def test_a_number_that_is_not_one_stops_start_up_with_the_variables_name():
     result = manage("check", READER_CACHE_SECONDS="10m")
 
