@@ -11,8 +11,18 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 @register(Tags.security, deploy=True)
 def site_url_is_public(app_configs, **kwargs):
     """Emails (moderators' notices, commenters' unsubscribe links) link to SITE_URL, whose
-    default only works on the machine that runs the site."""
-    if urlsplit(settings.SITE_URL).hostname not in LOCAL_HOSTS:
+    default only works on the machine that runs the site, and which makes links only when
+    written with its scheme."""
+    site_url = urlsplit(settings.SITE_URL)
+    if site_url.scheme not in {"http", "https"} or not site_url.hostname:
+        return [
+            Warning(
+                f"SITE_URL is {settings.SITE_URL}: the links in emails need a whole address.",
+                hint="Write it with its scheme, e.g. https://news.example.org.",
+                id="comments.W002",
+            )
+        ]
+    if site_url.hostname not in LOCAL_HOSTS:
         return []
     return [
         Warning(

@@ -109,6 +109,14 @@ def test_check_deploy_warns_that_emails_would_link_to_this_machine():
     assert "(comments.W001) SITE_URL is http://127.0.0.1:8000" in result.stderr + result.stdout
 
 
+def test_check_deploy_warns_that_a_site_url_without_its_scheme_makes_no_links():
+    result = manage(
+        "check", "--deploy", **{**PRODUCTION, "SITE_URL": "news.example.com"}, DJANGO_SECURE_SSL="1"
+    )
+
+    assert "(comments.W002) SITE_URL is news.example.com" in result.stderr + result.stdout
+
+
 def test_check_deploy_without_https_names_the_variable_that_turns_it_on():
     result = manage("check", "--deploy", **PRODUCTION)
 
