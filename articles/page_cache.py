@@ -224,7 +224,7 @@ def release():
     """
     digest = hashlib.sha256(source_digest().encode())
     digest.update(getattr(staticfiles_storage, "manifest_hash", "").encode())
-    digest.update(salted_hmac(RELEASE_SALT, "pages").digest())
+    digest.update(salted_hmac(RELEASE_SALT, "pages", algorithm="sha256").digest())
     for name in sorted(_page_settings):
         digest.update(f"|{name}={getattr(settings, name)!r}".encode())
     return digest.hexdigest()
