@@ -38,9 +38,9 @@ CONTROL_CHARACTERS = (
     "Remove the invisible control characters (pasted text can bring them): feeds cannot carry them."
 )
 NESTED_TOO_DEEPLY = "The text nests too deeply to show (lists within lists)."
-# Leading whitespace a line of the body may have: 100 levels of lists. The Markdown library's
-# time grows with the cube of the depth (200 levels: 0.6 s; 800: 30 s, then it runs out of
-# stack), so a deeper paste is refused before it is rendered.
+# Leading whitespace (and quotation marks) a line of the body may have: 100 levels of lists.
+# The Markdown library's time grows with the cube of the depth (200 levels: 0.6 s; 800: 30 s,
+# then it runs out of stack), so a deeper paste is refused before it is rendered.
 BODY_MAX_INDENT = 4 * 100
 # Text the feeds carry, which Django's feed would refuse to write.
 no_control_characters = RegexValidator(
@@ -70,9 +70,10 @@ def render_markdown(text):
 
 def deepest_indent(text):
     """The most leading whitespace before words on a line of `text`, a tab counting as
-    Markdown's four spaces."""
+    Markdown's four spaces. A quotation's marks (>) count with it: lists nest behind them
+    just as deep, and quotations nest too."""
     lines = [line for line in text.expandtabs(4).splitlines() if line.strip()]
-    return max((len(line) - len(line.lstrip()) for line in lines), default=0)
+    return max((len(line) - len(line.lstrip(" >")) for line in lines), default=0)
 
 
 class SearchDocument(Expression):

@@ -298,6 +298,19 @@ def test_a_body_nested_deeper_than_100_levels_is_refused_before_it_is_rendered(e
     assert not Article.objects.exists()
 
 
+def test_a_list_nested_deeper_than_100_levels_inside_a_quotation_is_refused_too(editor_client):
+    """Behind a quotation mark (>) the indentation is the same list nesting, as slow to
+    render: 800 levels took 12 s, then ran out of stack."""
+    body = "".join("> " + "    " * level + "- item\n" for level in range(102))
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"), new_article_form(body=body)
+    )
+
+    assert NESTED_TOO_DEEPLY in response.content.decode()
+    assert not Article.objects.exists()
+
+
 def test_a_body_with_lists_nested_as_deep_as_writers_nest_them_is_saved(editor_client):
     body = "".join("    " * level + "- item\n" for level in range(12)) + " " * 500 + "\n"
 
