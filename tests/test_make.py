@@ -103,13 +103,12 @@ print("served")
 """
 
 
-def test_make_serve_with_a_task_queue_runs_its_worker_and_stops_it_with_gunicorn(tmp_path):
-    """With TASKS_BACKEND=django_tasks_db.DatabaseBackend nothing sends the notifications
-    unless `manage.py db_worker` runs: `make serve` starts it, and does not leave it behind."""
+def serve_with_a_task_queue(tmp_path, task_worker):
+    """`make serve` with the database queue, `task_worker` standing in for manage.py and a
+    server that waits for the worker: make's last line, and where the worker said it ran."""
     worker, server, record = tmp_path / "worker.py", tmp_path / "server.py", tmp_path / "worker"
-    worker.write_text(TASK_WORKER)
+    worker.write_text(task_worker)
     server.write_text(UNTIL_THE_WORKER_IS_UP)
-
     last_line = last_line_of_make(
         "serve",
         f"MANAGE={sys.executable} {worker}",
@@ -119,6 +118,13 @@ def test_make_serve_with_a_task_queue_runs_its_worker_and_stops_it_with_gunicorn
         TASKS_BACKEND="django_tasks_db.DatabaseBackend",
         WORKER_RECORD=str(record),
     )
+    return last_line, record
+
+
+def test_make_serve_with_a_task_queue_runs_its_worker_and_stops_it_with_gunicorn(tmp_path):
+    """With TASKS_BACKEND=django_tasks_db.DatabaseBackend nothing sends the notifications
+    unless `manage.py db_worker` runs: `make serve` starts it, and does not leave it behind."""
+    last_line, record = serve_with_a_task_queue(tmp_path, TASK_WORKER)
 
     assert last_line == "served"
     started = json.loads(record.read_text())
@@ -142,19 +148,7 @@ if sys.argv[1] == "db_worker" and not os.path.exists(first_start):
 
 def test_make_serve_starts_the_task_worker_again_when_it_exits(tmp_path):
     """Nothing else would: gunicorn kept serving, and no notification went out again."""
-    worker, server, record = tmp_path / "worker.py", tmp_path / "server.py", tmp_path / "worker"
-    worker.write_text(TASK_WORKER_LOSING_ITS_DATABASE)
-    server.write_text(UNTIL_THE_WORKER_IS_UP)
-
-    last_line = last_line_of_make(
-        "serve",
-        f"MANAGE={sys.executable} {worker}",
-        f"GUNICORN={sys.executable} {server}",
-        f"SECRET_FILE={tmp_path / 'secret_key'}",
-        DJANGO_SECRET_KEY="not-a-real-one",
-        TASKS_BACKEND="django_tasks_db.DatabaseBackend",
-        WORKER_RECORD=str(record),
-    )
+    last_line, record = serve_with_a_task_queue(tmp_path, TASK_WORKER_LOSING_ITS_DATABASE)
 
     assert last_line == "served"
     assert record.exists(), "a second worker started"
