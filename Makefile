@@ -85,7 +85,7 @@ $(SECRET_FILE): | $(PYTHON)
 # and stops with it; it exits when the database cannot be reached (a restart, a failover),
 # so it is started again while this shell runs (Ctrl-C skips the EXIT trap: the loop then
 # ends with the worker).
-serve: install $(SECRET_FILE)
+serve: install $(if $(DJANGO_SECRET_KEY),,$(SECRET_FILE))
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --clear -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
 	$(SERVE_ENV) $(MANAGE) refill_captcha_pool

@@ -75,6 +75,13 @@ def test_make_serve_leaves_the_control_socket_of_another_gunicorn_alone(tmp_path
     assert served.control_socket_disable is True
 
 
+def test_make_serve_given_a_secret_key_makes_none_of_its_own(tmp_path):
+    """It used to write .secret_key and say so, while the server used the key it was given."""
+    last_line_of_make_serve(tmp_path, gunicorn=PRINT_ARGUMENTS)
+
+    assert not (tmp_path / "secret_key").exists()
+
+
 def test_make_serve_on_another_port_links_emails_to_that_port(tmp_path):
     """As `make run`: `make serve PORT=8123` sent moderators to port 8000, where nothing
     answers (a real site sets SITE_URL, and `check --deploy` says so)."""
