@@ -397,6 +397,20 @@ def test_comments_closed_shows_no_form_and_refuses_posts(client, fill_form):
     assert Comment.objects.count() == 0
 
 
+def test_text_given_back_when_comments_closed_keeps_its_own_direction(client, fill_form):
+    """An Arabic comment and title on the page that gives the text back read right to left,
+    not laid out in the page's own direction with the punctuation at the wrong end."""
+    article = make_article(title="مقال اليوم؟")
+    data = fill_form(article, body="تعليق متأخر، لكنه محفوظ.")
+    article.comments_enabled = False
+    article.save()
+
+    page = client.post(post_url(article), data).content.decode()
+
+    assert 'dir="auto" readonly>تعليق متأخر، لكنه محفوظ.</textarea>' in page
+    assert "<bdi>مقال اليوم؟</bdi> no longer takes comments" in page
+
+
 @pytest.mark.parametrize("status", ["draft", "scheduled"])
 def test_an_editors_preview_says_comments_open_on_publication(client, status):
     """Previewing an article left open to comments, an editor read "Comments are closed."
