@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 
 AVATAR_COLOURS = 8
 URL_PATTERN = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
-URL_TRAILING_PUNCTUATION = ".,;:!?'\""
+URL_TRAILING_PUNCTUATION = ".,;:!?"  # quotes end the match already (URL_PATTERN)
 URL_CLOSING_BRACKETS = {")": "(", "]": "[", "}": "{"}
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
