@@ -15,11 +15,13 @@ than log a second traceback of their own.
 
 import email.policy
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -179,6 +181,15 @@ def emails_owed_on(article_id):
     )
 
 
+def send_approval_emails_after_commit(comment_ids):
+    """Queue each comment's "published" email once the decision is stored (at once outside
+    a transaction); one that cannot be queued holds back none of the others."""
+    for comment_id in comment_ids:
+        transaction.on_commit(
+            partial(notify_commenter_of_approval.enqueue, comment_id), robust=True
+        )
+
+
 @task
 def notify_commenters_at_publication(article_id):
     """Queued to run at a scheduled article's publication time (signals.py), when it goes
@@ -189,6 +200,5 @@ def notify_commenters_at_publication(article_id):
     if article is None or not article.is_public:
         return 0
     owed = emails_owed_on(article_id)
-    for comment_id in owed:
-        notify_commenter_of_approval.enqueue(comment_id)
+    send_approval_emails_after_commit(owed)
     return len(owed)

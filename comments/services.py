@@ -102,11 +102,9 @@ def moderate_many(comments, status, *, by):
             # so their cached pages stay (a spam wave cleared from the queue ends none).
             transaction.on_commit(comments_cache.forget_moderation_counts)
         if status == Comment.Status.APPROVED:
-            for comment_id in owed_approval_emails(article_ids, previous_status):
-                transaction.on_commit(
-                    partial(notifications.notify_commenter_of_approval.enqueue, comment_id),
-                    robust=True,
-                )
+            notifications.send_approval_emails_after_commit(
+                owed_approval_emails(article_ids, previous_status)
+            )
     return len(changed)
 
 

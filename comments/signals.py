@@ -36,11 +36,9 @@ def release_emails_owed_on_publication(sender, instance, created, raw, **kwargs)
     before = instance.__dict__.pop("_publication_before_save", None)
     if instance.is_public:
         if not was_public(before):
-            for comment_id in notifications.emails_owed_on(instance.pk):
-                transaction.on_commit(
-                    partial(notifications.notify_commenter_of_approval.enqueue, comment_id),
-                    robust=True,
-                )
+            notifications.send_approval_emails_after_commit(
+                notifications.emails_owed_on(instance.pk)
+            )
     elif before != (instance.status, instance.published_at):
         # Scheduled for a new time: live then without another save. A queue that runs
         # tasks later (the database queue) sends the emails at that time; the immediate
