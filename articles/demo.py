@@ -343,6 +343,12 @@ def insert_articles(articles, links):
         insert_rows(Article.tags.through, ("article_id", "tag_id"), links)
 
 
+def body_pool(seed=SEED):
+    """The (Markdown, HTML) bodies that bulk-created articles share, rendered once each."""
+    text = TextGenerator(seed)
+    return [(body, render_markdown(body)) for body in (text.body() for _ in range(BODY_POOL_SIZE))]
+
+
 def create_articles(count, *, now=None, seed=SEED, progress=None, writers=1):
     """Create `count` published articles, newest at `now`, older ones back in time.
 
@@ -359,8 +365,7 @@ def create_articles(count, *, now=None, seed=SEED, progress=None, writers=1):
     sections, authors, tags = create_sections(), create_authors(), create_tags()
     section_ids, author_ids = [section.pk for section in sections], [a.pk for a in authors]
     tag_ids = [tag.pk for tag in tags]
-    bodies = [text.body() for _ in range(BODY_POOL_SIZE)]
-    rendered = [(body, render_markdown(body)) for body in bodies]
+    bodies = body_pool(seed)
     illustrations = create_illustrations()
     unique_slug = SlugMaker(Article.objects.values_list("slug", flat=True))
     next_id = (Article.objects.aggregate(last=Max("id"))["last"] or 0) + 1
@@ -371,7 +376,7 @@ def create_articles(count, *, now=None, seed=SEED, progress=None, writers=1):
             articles, links = [], []
             for index in range(start, min(start + BATCH_SIZE, count)):
                 article_id, title = next_id + index, text.title()
-                body, body_html = text.pick(rendered)
+                body, body_html = text.pick(bodies)
                 image, image_alt = (
                     text.pick(illustrations) if index % IMAGE_EVERY == 0 else ("", "")
                 )

@@ -92,3 +92,51 @@ def test_a_data_set_missing_a_migration_is_built_again(monkeypatch):
     MigrationRecorder(connection).migration_qs.filter(app="comments").latest("id").delete()
 
     assert not dataset.describe({"scale": "empty"})["complete"]
+
+
+def stored_documents(ids):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, search_document::text FROM articles_article WHERE id = ANY(%s)", [ids]
+        )
+        return dict(cursor.fetchall())
+
+
+def search_document_function():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef(%s::regproc)", [dataset.SEARCH_DOCUMENT_FUNCTION])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored document is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_articles_loaded_with_body_documents_computed_once_store_what_the_trigger_stores():
+    migrated = search_document_function()
+    pool = [body for body, _ in articles_demo.body_pool()]
+
+    with dataset.body_documents_computed_once(pool[:-1]):  # one body left to the trigger
+        ids = articles_demo.create_articles(60)
+
+    loaded = stored_documents(ids)
+    assert len(set(Article.objects.values_list("body", flat=True))) > 1
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE articles_article SET search_document = NULL")  # recomputed
+    assert stored_documents(ids) == loaded
+    assert search_document_function() == migrated
+    assert "bench_body_part" not in connection.introspection.table_names()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the stored document is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_the_body_part_of_a_pooled_body_is_read_from_the_table_not_computed():
+    body = articles_demo.body_pool()[0][0]
+    with dataset.body_documents_computed_once([body]):
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE bench_body_part SET part = 'looked:1'")
+        ids = articles_demo.create_articles(20)
+
+    pooled = Article.objects.filter(pk__in=ids, body=body).values_list("pk", flat=True)
+    documents = stored_documents(ids)
+    assert pooled
+    assert all("'looked'" in documents[pk] for pk in pooled)
+    assert not any("'looked'" in documents[pk] for pk in set(ids) - set(pooled))
