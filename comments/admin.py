@@ -73,6 +73,30 @@ def status_badge(comment):
     )
 
 
+def not_shown_because(comment):
+    """Why an approved comment is not on readers' pages, or None when it is (or when it is
+    not approved: no reader sees those). Needs `comment.under_withheld`, read for a whole
+    list of comments at once (thread.under_withheld); without it, None."""
+    if comment.status != Comment.Status.APPROVED or not hasattr(comment, "under_withheld"):
+        return None
+    if comment.under_withheld:
+        return "a comment above it is withheld"
+    if not comment.article.is_public:
+        return "the article is not published"
+    return None
+
+
+def status_with_note(comment):
+    """The status badge, and for an approved comment readers cannot see, why not: the
+    status alone told staff it was on the page."""
+    badge = status_badge(comment)
+    if reason := not_shown_because(comment):
+        return format_html(
+            '{} <span class="comment-status-note">Not shown to readers: {}.</span>', badge, reason
+        )
+    return badge
+
+
 def comments_phrase(count):
     return f"{count} comment" if count == 1 else f"{count} comments"
 
@@ -306,18 +330,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         """In the list (changelist_view), an approved comment readers cannot see says so:
         its status alone told a moderator it was on the page. Its own page says why, with
         the comment above that hides it (shown_to_readers)."""
-        badge = status_badge(comment)
-        if comment.status != Comment.Status.APPROVED or not hasattr(comment, "under_withheld"):
-            return badge
-        if comment.under_withheld:
-            reason = "a comment above it is withheld"
-        elif not comment.article.is_public:
-            reason = "the article is not published"
-        else:
-            return badge
-        return format_html(
-            '{} <span class="comment-status-note">Not shown to readers: {}.</span>', badge, reason
-        )
+        return status_with_note(comment)
 
     @admin.display(description="on the site")
     def shown_to_readers(self, comment):
@@ -563,13 +576,41 @@ class LatestCommentsFormSet(BaseInlineFormSet):
 
     def get_queryset(self):
         """Read once: the formset indexes its queryset per form, and a slice not yet read
-        would ask the database again for every comment (LIMIT 1 OFFSET n)."""
+        would ask the database again for every comment (LIMIT 1 OFFSET n). Each approved
+        reply learns whether a comment above it is withheld, in one query for them all, so
+        that its status says what the moderators' list says (status_with_note)."""
         if not hasattr(self, "_latest"):
             latest = super().get_queryset().order_by("-created_at", "-pk")
             self._latest = latest[:LATEST_COMMENTS_ON_ARTICLE_PAGE]
+            hidden = under_withheld(
+                [c.pk for c in self._latest if c.status == Comment.Status.APPROVED and c.parent_id]
+            )
             for comment in self._latest:
                 comment.article = self.instance  # each row's title names it, from memory
+                comment.under_withheld = comment.pk in hidden
         return self._latest
+
+    def status_links(self):
+        """How many of the article's comments are in each status, each linking to them in
+        the moderators' list: one GROUP BY, read from `comment_thread_idx`."""
+        if self.instance.pk is None:
+            return []
+        counts = dict(
+            Comment.objects.filter(article=self.instance)
+            .order_by()
+            .values_list("status")
+            .annotate(count=Count("pk"))
+        )
+        queue = reverse("admin:comments_comment_changelist")
+        return [
+            {
+                "url": f"{queue}?article__id__exact={self.instance.pk}&status={value}",
+                "count": counts[value],
+                "label": label.lower(),
+            }
+            for value, label in Comment.Status.choices
+            if counts.get(value)
+        ]
 
 
 class ArticleCommentInline(admin.TabularInline):
@@ -598,7 +639,14 @@ class ArticleCommentInline(admin.TabularInline):
 
     @admin.display(description="status")
     def status_badge(self, comment):
-        return status_badge(comment)
+        """As the moderators' list shows it, and for a held comment the rule that held it:
+        a bare "Approved" told an editor the comment was on the page when it was not."""
+        shown = status_with_note(comment)
+        if comment.status == Comment.Status.PENDING and comment.held_reason:
+            return format_html(
+                '{} <span class="comment-status-note">Held: {}</span>', shown, comment.held_reason
+            )
+        return shown
 
 
 admin.site.unregister(Article)

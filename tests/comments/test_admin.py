@@ -861,6 +861,49 @@ class TestArticlePageComments:
             response.content.decode()
         )
 
+    def test_each_status_says_what_the_moderators_list_says_and_why_a_comment_was_held(
+        self, editor_client, article
+    ):
+        """A bare "Approved" told an editor the comment was on the page when it was not."""
+        withheld = make_comment(article, status=Status.REJECTED)
+        hidden = make_comment(article, parent=withheld)
+        shown = make_comment(article)
+        held = make_comment(
+            article, status=Status.PENDING, held_reason="3 links (more than <b>2</b>)"
+        )
+
+        rows = inline_rows(editor_client.get(f"/admin/articles/article/{article.pk}/change/"))
+
+        assert "Not shown to readers: a comment above it is withheld." in rows[hidden.pk]
+        assert "Not shown to readers" not in rows[shown.pk]
+        assert "Held: 3 links (more than &lt;b&gt;2&lt;/b&gt;)" in rows[held.pk]
+        assert f'href="/admin/comments/comment/{held.pk}/change/"' in rows[held.pk]
+
+    def test_an_unpublished_articles_approved_comments_say_readers_cannot_see_them(
+        self, editor_client
+    ):
+        article = make_article(status=Article.Status.DRAFT)
+        comment = make_comment(article)
+
+        rows = inline_rows(editor_client.get(f"/admin/articles/article/{article.pk}/change/"))
+
+        assert "Not shown to readers: the article is not published." in rows[comment.pk]
+
+    def test_each_status_links_to_the_articles_comments_in_it_in_the_moderators_list(
+        self, editor_client, article
+    ):
+        pending = [make_comment(article, status=Status.PENDING) for _ in range(2)]
+        make_comment(article, status=Status.SPAM)
+        make_comment(make_article(), status=Status.PENDING)
+        page = editor_client.get(f"/admin/articles/article/{article.pk}/change/").content.decode()
+        link = re.search(r'<a href="([^"]+)">2 pending</a>', page).group(1)
+
+        response = editor_client.get(link.replace("&amp;", "&"))
+
+        assert set(response.context["cl"].result_list) == set(pending)
+        assert ">1 spam</a>" in page
+        assert " approved</a>" not in page
+
     def test_the_link_to_all_comments_lists_them_in_every_state(self, editor_client, article):
         """The queue opens on pending comments; "All comments" showed those alone."""
         comments = [make_comment(article, status=status) for status in Status.values]
@@ -893,6 +936,18 @@ class TestArticlePageComments:
         article.refresh_from_db()
         assert article.title == "A new title"
         assert article.comments.count() == 25
+
+
+def inline_rows(response):
+    """Each comment's row in the article page's latest comments, by id."""
+    rows = re.findall(
+        r'(?s)<tr class="form-row[^"]*"\s+id="comments-\d+">.*?</tr>', response.content.decode()
+    )
+    return {
+        int(match[1]): row
+        for row in rows
+        if (match := re.search(r'name="comments-\d+-id" value="(\d+)"', row))
+    }
 
 
 def site_icons(response):
