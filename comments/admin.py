@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.views.main import SEARCH_VAR
+from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
@@ -111,6 +111,14 @@ def withheld_above(comment):
     return comment._withheld_above
 
 
+def status_counts(request):
+    """Comments per status, read once for the page: the status filter shows them, and the
+    list of one status is as long as they say (CommentAdmin.get_paginator)."""
+    if not hasattr(request, "_comment_status_counts"):
+        request._comment_status_counts = comments_cache.status_counts()
+    return request._comment_status_counts
+
+
 class StatusFilter(admin.SimpleListFilter):
     """Opens on the pending queue; "All" shows everything. Each choice shows its count.
 
@@ -132,7 +140,7 @@ class StatusFilter(admin.SimpleListFilter):
         return cls.ALL if request.GET.get(SEARCH_VAR, "").strip() else Comment.Status.PENDING
 
     def lookups(self, request, model_admin):
-        counts = comments_cache.status_counts()
+        counts = status_counts(request)
         self.total = sum(counts.values())
         return [
             (value, f"{label} ({counts.get(value, 0)})") for value, label in Comment.Status.choices
@@ -275,6 +283,36 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         if status == Comment.Status.PENDING:
             return ["created_at", "id"]
         return ["-created_at", "-id"]
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """A list of every comment, or of one status but pending, is as long as the status
+        filter says, from the counts it has just read: Django counted it again on every
+        page (all or nearly all of a million comments, for "All" or "Approved").
+
+        The queue itself is still counted, from its index: it is short, and it is the
+        list that must never miss a comment. The others list the newest first, so a count
+        that lags behind a write the counts did not hear of (they are cached for a minute
+        with Redis, and cleared by every change made through the site) could only cut the
+        oldest comment off their last page, for that minute."""
+        paginator = super().get_paginator(
+            request,
+            queryset,
+            per_page,
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+        )
+        filtered_by = set(request.GET).difference(IGNORED_PARAMS, [PAGE_VAR, ERROR_FLAG])
+        status = request.GET.get(StatusFilter.parameter_name) or StatusFilter.opens_on(request)
+        if (
+            filtered_by <= {StatusFilter.parameter_name}
+            and not request.GET.get(SEARCH_VAR, "").strip()
+            and status != Comment.Status.PENDING
+        ):
+            counts = status_counts(request)
+            paginator.count = (
+                sum(counts.values()) if status == StatusFilter.ALL else counts.get(status, 0)
+            )
+        return paginator
 
     def changelist_view(self, request, extra_context=None):
         """Each approved reply listed learns whether a comment above it is withheld, from

@@ -6,6 +6,7 @@ from django.contrib.admin.models import LogEntry
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from articles.demo import draw_illustration
@@ -19,6 +20,7 @@ from tests.factories import (
     make_user,
     new_article_form,
 )
+from tests.hostile import elements
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +117,51 @@ def test_changelist_shows_editor_columns_and_filters(editor_client, django_asser
         assert column in html
     assert 'id="changelist-search"' in html
     assert "?status__exact=draft" in html
+
+
+def test_the_editors_list_counts_the_articles_once(editor_client):
+    """Django counted the whole table a second time for "n total", on every page."""
+    for _ in range(3):
+        make_article()
+    make_draft()
+
+    with CaptureQueriesContext(connection) as unfiltered:
+        every = editor_client.get(reverse("admin:articles_article_changelist"))
+    with CaptureQueriesContext(connection) as filtered:
+        drafts = editor_client.get(
+            reverse("admin:articles_article_changelist"), {"status__exact": "draft"}
+        )
+
+    assert len(article_counts(unfiltered)) == 1
+    assert [sql for sql in article_counts(filtered) if "WHERE" not in sql] == []
+    assert "4 articles" in every.content.decode()
+    assert drafts.context["cl"].result_count == 1
+
+
+def article_counts(queries):
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'COUNT(*) AS "__count" FROM "articles_article"' in q["sql"]
+    ]
+
+
+def test_the_date_bar_lists_the_years_without_reading_every_article(editor_client, settings):
+    """Django read every article's date (DISTINCT) on each page of the list; a draft
+    without a date is in no year (SQLite sorts it first)."""
+    settings.TIME_ZONE = "Asia/Tokyo"
+    make_draft(published_at=None)
+    for when in ("2019-06-01T12:00Z", "2021-12-31T20:00Z", "2026-01-01T00:00Z"):
+        make_article(published_at=when)
+
+    with CaptureQueriesContext(connection) as queries:
+        html = editor_client.get(reverse("admin:articles_article_changelist")).content.decode()
+
+    [(_, bar)] = elements(
+        html, lambda tag, attrs: attrs.get("aria-labelledby") == "date-hierarchy-label"
+    )
+    assert re.findall(r"\d{4}", bar) == ["2019", "2022", "2026"]  # in Tokyo, 2021 was over
+    assert not [q for q in queries.captured_queries if "DISTINCT" in q["sql"] or "MIN(" in q["sql"]]
 
 
 def test_the_editors_list_reads_the_newest_articles_through_an_index():

@@ -28,6 +28,13 @@ def date_bar(tag, attrs):
     return attrs.get("aria-labelledby") == "date-hierarchy-label"
 
 
+def reading_every_date(queries):
+    """The statements that read the date of every comment in range (Django's date bar)."""
+    return [
+        q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"] or "MIN(" in q["sql"]
+    ]
+
+
 def decide_url(comment, decision):
     return f"{QUEUE}{comment.pk}/decide/{decision}/"
 
@@ -124,19 +131,62 @@ class TestQueue:
 
         [(_, bar)] = elements(response.content.decode(), date_bar)
         assert re.findall(r"\d{4}", bar) == ["2019", "2022", "2026"]  # in Tokyo, 2021 was over
-        assert not [query for query in queries if "DISTINCT" in query["sql"]]
+        assert not reading_every_date(queries)
 
     def test_the_date_bar_still_opens_on_the_months_of_a_single_year(
         self, moderator_client, article
     ):
+        """A young site has one year of comments: Django read all of them for its months."""
         for written in ("2025-03-01T12:00Z", "2025-07-01T12:00Z"):
             comment = make_comment(article)
             Comment.objects.filter(pk=comment.pk).update(created_at=written)
 
-        response = moderator_client.get(QUEUE, {"status": "all"})
+        with CaptureQueriesContext(connection) as queries:
+            response = moderator_client.get(QUEUE, {"status": "all"})
 
         [(_, bar)] = elements(response.content.decode(), date_bar)
-        assert "March 2025" in bar and "July 2025" in bar
+        assert re.findall(r"\w+ 2025", bar) == ["March 2025", "July 2025"]
+        assert not reading_every_date(queries)
+
+    def test_the_date_bar_opens_on_the_days_of_a_single_month(self, moderator_client, article):
+        for written in ("2025-03-01T12:00Z", "2025-03-17T12:00Z"):
+            comment = make_comment(article)
+            Comment.objects.filter(pk=comment.pk).update(created_at=written)
+
+        with CaptureQueriesContext(connection) as queries:
+            response = moderator_client.get(QUEUE, {"status": "all"})
+
+        [(_, bar)] = elements(response.content.decode(), date_bar)
+        assert re.findall(r"\w+ \d+", bar) == ["March 1", "March 17"]
+        assert "2025" in bar  # the way back to the year's months
+        assert not reading_every_date(queries)
+
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            ({"created_at__year": "2025"}, ["March 2025", "July 2025"]),
+            ({"created_at__year": "2025", "created_at__month": "3"}, ["March 1", "March 31"]),
+        ],
+    )
+    def test_each_level_of_the_date_bar_lists_its_periods_without_reading_every_comment(
+        self, moderator_client, article, settings, params, expected
+    ):
+        settings.TIME_ZONE = "America/New_York"  # 1 April 02:00 UTC is still 31 March there
+        for written in (
+            "2024-12-01T12:00Z",
+            "2025-03-01T12:00Z",
+            "2025-04-01T02:00Z",
+            "2025-07-01T12:00Z",
+        ):
+            comment = make_comment(article)
+            Comment.objects.filter(pk=comment.pk).update(created_at=written)
+
+        with CaptureQueriesContext(connection) as queries:
+            response = moderator_client.get(QUEUE, {"status": "all", **params})
+
+        [(_, bar)] = elements(response.content.decode(), date_bar)
+        assert re.findall(r"[A-Z][a-z]+ \d+", bar) == expected
+        assert not reading_every_date(queries)
 
     def test_all_shows_every_status_and_each_filter_shows_its_count(
         self, moderator_client, article
@@ -367,6 +417,78 @@ class TestQueue:
         ]
         assert unfiltered == []
         assert "All (2)" in html
+
+    @pytest.mark.parametrize("status", ["all", "approved", "spam"])
+    def test_a_list_of_one_status_is_counted_by_the_status_filter_not_again(
+        self, moderator_client, article, status, django_assert_max_num_queries
+    ):
+        """The filter's "All (n)" already counts every comment; Django counted the list
+        again on every page (a million comments for All, nearly as many for Approved)."""
+        for _ in range(2):
+            make_comment(article, status=Status.APPROVED)
+        make_comment(article, status=Status.SPAM)
+        make_comment(article, status=Status.PENDING)
+
+        with django_assert_max_num_queries(14) as queries:
+            response = moderator_client.get(QUEUE, {"status": status})
+
+        counts = [q["sql"] for q in queries.captured_queries if "COUNT(*)" in q["sql"]]
+        assert not [sql for sql in counts if "pending" not in sql]  # the notice's count only
+        expected = {"all": 4, "approved": 2, "spam": 1}[status]
+        assert response.context["cl"].result_count == expected
+        assert len(list_rows(response)) == expected
+        assert f"{expected} comment" in response.content.decode()
+
+    def test_the_last_page_of_a_list_counted_by_the_status_filter_has_the_oldest_comments(
+        self, moderator_client, article, monkeypatch
+    ):
+        monkeypatch.setattr(admin.site._registry[Comment], "list_per_page", 2)
+        oldest, *_ = [make_comment(article) for _ in range(3)]
+
+        response = moderator_client.get(QUEUE, {"status": "approved", "p": "2"})
+
+        assert list(response.context["cl"].result_list) == [oldest]
+
+    def test_the_queue_and_filtered_lists_are_still_counted_row_by_row(
+        self, moderator_client, article
+    ):
+        """The queue must never miss a comment, whatever the cached counts say; a list
+        filtered by anything but the status has no count of its own to read."""
+        make_comment(article, status=Status.PENDING)
+        make_comment(make_article(), status=Status.APPROVED)
+
+        queue = moderator_client.get(QUEUE)
+        on_article = moderator_client.get(
+            QUEUE, {"status": "approved", "article__id__exact": article.pk}
+        )
+
+        assert queue.context["cl"].result_count == 1
+        assert on_article.context["cl"].result_count == 0
+
+    @pytest.mark.parametrize(
+        ("params", "budget"),
+        [
+            ({}, 12),
+            ({"status": "all"}, 11),
+            ({"status": "approved"}, 11),
+            ({"status": "all", "q": "harbour"}, 9),
+            ({"status": "all", "created_at__year": "2025"}, 11),
+        ],
+    )
+    def test_each_list_stays_within_its_query_budget(
+        self, moderator_client, article, params, budget, django_assert_max_num_queries
+    ):
+        """Comments in three years, and a month with several days: each period the date bar
+        lists is one probe of the date's index."""
+        for written in ("2023-05-01T12:00Z", "2025-03-01T12:00Z", "2025-03-09T12:00Z"):
+            for status in (Status.PENDING, Status.APPROVED):
+                comment = make_comment(article, status=status, body="The harbour")
+                Comment.objects.filter(pk=comment.pk).update(created_at=written)
+
+        with django_assert_max_num_queries(budget):
+            response = moderator_client.get(QUEUE, params)
+
+        assert response.context["cl"].result_count
 
 
 class TestBulkDecisions:
