@@ -64,6 +64,13 @@ class ArticleAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         ("Record", {"fields": ["comment_count", "created_at", "updated_at"]}),
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        """A new article has no record yet: its form showed "0" comments and "-" twice."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return [(name, options) for name, options in fieldsets if name != "Record"]
+        return fieldsets
+
     def get_queryset(self, request):
         return super().get_queryset(request).defer("body", "body_html")
 

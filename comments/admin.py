@@ -413,7 +413,9 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     def moderator(self, comment):
         """Who decided, by name, as in the history: Django links a foreign key to its admin
         page, which is the users' admin here, and moderators may not open it."""
-        return comment.moderated_by.get_username() if comment.moderated_by else None
+        if comment.moderated_by is None:
+            return self.get_empty_value_display()  # a read-only field shows None as "None"
+        return comment.moderated_by.get_username()
 
     @admin.display(description="in reply to")
     def in_reply_to(self, comment):
@@ -694,6 +696,13 @@ admin.site.unregister(Article)
 class ArticleWithCommentsAdmin(ArticleAdmin):
     list_display = [*ArticleAdmin.list_display, "pending_comments"]
     inlines = [*ArticleAdmin.inlines, ArticleCommentInline]
+
+    def get_inlines(self, request, obj):
+        """A new article has no comments: its form showed an empty table of them."""
+        inlines = super().get_inlines(request, obj)
+        if obj is None:
+            return [inline for inline in inlines if inline is not ArticleCommentInline]
+        return inlines
 
     def get_queryset(self, request):
         """Each listed article's pending comments, counted in a subquery per row shown.

@@ -164,6 +164,21 @@ def test_the_date_bar_lists_the_years_without_reading_every_article(editor_clien
     assert not [q for q in queries.captured_queries if "DISTINCT" in q["sql"] or "MIN(" in q["sql"]]
 
 
+@pytest.mark.parametrize("deleting", ["tag", "article"])
+def test_the_delete_pages_name_each_tagging_by_its_tag_and_article(editor_client, deleting):
+    """Django named the rows of the article-tag table "Article_tags object (12)"."""
+    tag = make_tag(name="Harbour")
+    article = make_article(title="Ferries <b>return</b>", tags=[tag])
+    target = {"tag": tag, "article": article}[deleting]
+
+    html = editor_client.get(
+        reverse(f"admin:articles_{deleting}_delete", args=[target.pk])
+    ).content.decode()
+
+    assert "Article_tags object" not in html
+    assert "“Harbour” on “Ferries &lt;b&gt;return&lt;/b&gt;”" in html
+
+
 def test_the_editors_list_reads_the_newest_articles_through_an_index():
     """Every status, newest first: without an index of its own, the admin sorted the whole
     table on every visit (120 ms at 100,000 articles)."""

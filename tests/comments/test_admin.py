@@ -721,6 +721,16 @@ class TestChangeView:
             assert f">{label}</button>" in html
         assert ">Approve</button>" not in html  # it already is
 
+    def test_a_comment_nobody_has_decided_on_shows_no_moderator_rather_than_none(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, status=Status.PENDING)
+
+        html = moderator_client.get(f"{QUEUE}{comment.pk}/change/").content.decode()
+
+        moderated_by = re.search(r'(?s)field-moderator">.*?<div class="readonly">(.*?)</div>', html)
+        assert moderated_by.group(1) == "-"  # as "Moderated at", and Django's other empty fields
+
     def test_an_approved_reply_under_a_withheld_comment_says_readers_cannot_see_it(
         self, moderator_client, article
     ):
@@ -1025,6 +1035,15 @@ class TestArticlePageComments:
         assert set(response.context["cl"].result_list) == set(pending)
         assert ">1 spam</a>" in page
         assert " approved</a>" not in page
+
+    def test_a_new_articles_form_shows_no_comments_and_no_record(self, editor_client):
+        """An empty table of latest comments, "0" comments and two "-" dates, on every new
+        article."""
+        response = editor_client.get("/admin/articles/article/add/")
+
+        html = response.content.decode()
+        assert "Latest comments" not in html
+        assert "field-comment_count" not in html and "field-created_at" not in html
 
     def test_the_link_to_all_comments_lists_them_in_every_state(self, editor_client, article):
         """The queue opens on pending comments; "All comments" showed those alone."""
