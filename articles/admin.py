@@ -17,8 +17,25 @@ class LabelledFileWidget(AdminFileWidget):
     use_fieldset = False
 
 
+class AddressInSlugMixin:
+    """The slug of a saved section, tag or author is in addresses readers keep (links,
+    bookmarks, search results, a section's feeds): unlike an article's (FormerSlug), an
+    old one leads nowhere, and the form said nothing of it."""
+
+    slug_changes = "Changing it breaks every link to the old address: nothing redirects."
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["help_texts"] = {**kwargs.get("help_texts", {}), "slug": self.slug_changes}
+        return super().get_form(request, obj, change, **kwargs)
+
+
 @admin.register(Section)
-class SectionAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+    slug_changes = (
+        "Changing it breaks every link to the old address, and the section's feeds for "
+        "their subscribers: nothing redirects."
+    )
     list_display = ["name", "slug", "order"]
     list_editable = ["order"]
     search_fields = ["name"]
@@ -26,14 +43,14 @@ class SectionAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Author)
-class AuthorAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     list_display = ["display_name", "slug", "user"]
     list_select_related = ["user"]
     search_fields = ["display_name"]

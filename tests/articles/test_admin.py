@@ -179,6 +179,21 @@ def test_the_delete_pages_name_each_tagging_by_its_tag_and_article(editor_client
     assert "“Harbour” on “Ferries &lt;b&gt;return&lt;/b&gt;”" in html
 
 
+@pytest.mark.parametrize("model", ["section", "tag", "author"])
+def test_a_saved_sections_tags_or_authors_slug_warns_that_old_links_will_break(
+    editor_client, model
+):
+    """An article's slug says old links redirect; these said nothing, and nothing does."""
+    article = make_article(tags=[make_tag()])
+    saved = {"section": article.section, "tag": article.tags.get(), "author": article.author}
+
+    change = editor_client.get(reverse(f"admin:articles_{model}_change", args=[saved[model].pk]))
+    add = editor_client.get(reverse(f"admin:articles_{model}_add"))
+
+    assert "breaks every link to the old address" in change.content.decode()
+    assert "breaks every link" not in add.content.decode()
+
+
 def test_the_editors_list_reads_the_newest_articles_through_an_index():
     """Every status, newest first: without an index of its own, the admin sorted the whole
     table on every visit (120 ms at 100,000 articles)."""
