@@ -673,6 +673,13 @@ class ArticleCommentInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_view_on_site_url(self, obj=None):
+        """Only for a comment readers see: Django offered "View on site" on every row, held
+        and spam comments included, which led to a page without them."""
+        if obj is not None and (obj.status != Comment.Status.APPROVED or not_shown_because(obj)):
+            return None
+        return super().get_view_on_site_url(obj)
+
     @admin.display(description="comment")
     def excerpt(self, comment):
         return Truncator(comment.body).words(EXCERPT_WORDS)

@@ -1036,6 +1036,19 @@ class TestArticlePageComments:
         assert ">1 spam</a>" in page
         assert " approved</a>" not in page
 
+    def test_only_comments_readers_see_are_offered_view_on_site(self, editor_client, article):
+        """Django offered it on every row: a held or spam comment's led to a page without it."""
+        shown = make_comment(article)
+        held = make_comment(article, status=Status.PENDING)
+        spam = make_comment(article, status=Status.SPAM)
+        under_spam = make_comment(article, parent=spam)
+
+        rows = inline_rows(editor_client.get(f"/admin/articles/article/{article.pk}/change/"))
+
+        assert "View on site" in rows[shown.pk]
+        for hidden in (held, spam, under_spam):
+            assert "View on site" not in rows[hidden.pk]
+
     def test_a_new_articles_form_shows_no_comments_and_no_record(self, editor_client):
         """An empty table of latest comments, "0" comments and two "-" dates, on every new
         article."""
