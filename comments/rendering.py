@@ -10,6 +10,7 @@ import re
 import zlib
 from html import escape
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
@@ -27,8 +28,9 @@ COMMENT_HTML = (
     '<article class="comment__body" aria-labelledby="comment-{pk}-author">'
     '<header class="comment__meta"><span class="avatar avatar--{colour}" aria-hidden="true">'
     '{initials}</span> <span class="comment__author" id="comment-{pk}-author">{author}</span> '
-    '<a class="comment__permalink" href="#comment-{pk}"><time datetime="{iso}">{date}</time></a>'
-    '</header>{notice}<div class="comment__text" dir="auto">{body}</div>{actions}</article>'
+    '<a class="comment__permalink" href="{permalink}"{permalink_rel}>'
+    '<time datetime="{iso}">{date}</time></a></header>'
+    '{notice}<div class="comment__text" dir="auto">{body}</div>{actions}</article>'
     "{replies}</li>"
 )
 PENDING_NOTICE_HTML = (
@@ -42,18 +44,29 @@ REPLY_LINK_HTML = (
     ' rel="nofollow" data-reply-to="{pk}" aria-label="Reply to {name}">Reply</a></p>'
 )
 REPLIES_HTML = '<ol class="comment-list comment-list--replies">{}</ol>'
+# The time links to the comment's lasting address (Comment.get_permalink), the link readers
+# copy to share a comment: "#comment-N" alone names whichever page of the discussion shows
+# it, and moderation and COMMENTS_PER_PAGE move it to another. "bookmark": the permalink of
+# its <article>; "nofollow", as for reply links: each is an uncached redirect, one per
+# comment, which a crawler has no need to ask for.
+PERMALINK_REL = ' rel="bookmark nofollow"'
 
 
-def render_comments(comments, *, page, replies_open, links_base=""):
+def render_comments(comments, *, page, replies_open, links_base="", permalinks=True):
     """Each comment as an `<li>`, its replies in an `<ol>` inside it.
 
     Plain `str.format` and the standard library's `escape` rather than `format_html` (a
     third of the time): the name, website and body are what readers wrote and are escaped
     here, once each; every other value is a number or text of our own. Reply links stay on
     `page` of the discussion, at `links_base` (the page's own address when empty);
-    `replies_open` says whether readers may reply at all.
+    `replies_open` says whether readers may reply at all. Each comment's time links to its
+    permalink while `permalinks` (the article is public: the permalink of a comment on any
+    other is a 404), else to its place on the page.
     """
     base = escape(links_base)
+    # Reversed once, not once per comment: the permalink with its id left out.
+    start, _, end = reverse("comments:permalink", kwargs={"pk": 0}).rpartition("0")
+    start, end = escape(start), escape(end)
     page_query = f"cpage={int(page)}&amp;" if page > 1 else ""
     zone = timezone.get_current_timezone()
     month_names = {number: escape(str(name)) for number, name in MONTHS.items()}  # escaped once
@@ -69,6 +82,10 @@ def render_comments(comments, *, page, replies_open, links_base=""):
         replies = ""
         if comment.replies_shown:
             replies = REPLIES_HTML.format("".join(map(render, comment.replies_shown)))
+        if permalinks and not comment.is_own_pending:
+            permalink, permalink_rel = f"{start}{comment.pk}{end}", PERMALINK_REL
+        else:  # a comment waiting for a moderator has no permalink yet: only its author sees it
+            permalink, permalink_rel = f"#comment-{comment.pk}", ""
         local = comment.created_at.astimezone(zone)
         # The `date:"c"` and `date:"j F Y \a\t H:i"` filters' output, without their parser.
         month = month_names[local.month]
@@ -80,6 +97,8 @@ def render_comments(comments, *, page, replies_open, links_base=""):
             colour=avatar_colour(comment.name),
             initials=escape(initials(comment.name)),
             author=author,
+            permalink=permalink,
+            permalink_rel=permalink_rel,
             iso=local.isoformat(timespec="seconds"),
             date=date,
             notice=PENDING_NOTICE_HTML if comment.is_own_pending else "",

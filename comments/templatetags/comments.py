@@ -93,10 +93,15 @@ def moved_page_url(request, article, form, last):
 
 
 @register.simple_tag
-def comment_list(thread, *, replies_open, links_base=""):
-    """The page's comments, nested, each with its reply link while `replies_open`."""
+def comment_list(thread, *, replies_open, links_base="", permalinks=True):
+    """The page's comments, nested, each with its reply link while `replies_open` and its
+    time linked to its permalink while `permalinks`."""
     return render_comments(
-        thread.roots, page=thread.page, replies_open=replies_open, links_base=links_base
+        thread.roots,
+        page=thread.page,
+        replies_open=replies_open,
+        links_base=links_base,
+        permalinks=permalinks,
     )
 
 

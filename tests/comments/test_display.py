@@ -87,7 +87,7 @@ def test_comment_shows_name_link_date_permalink_and_reply_link(client, article):
 
     link = '<a href="https://ada.example/" rel="nofollow ugc noopener"><bdi>Ada Lovelace</bdi></a>'
     assert link in page
-    assert f'<a class="comment__permalink" href="#comment-{comment.pk}"><time' in page
+    assert f'href="{comment.get_permalink()}" rel="bookmark nofollow"><time' in page
     assert f'href="?replyto={comment.pk}#respond" rel="nofollow"' in page
     assert '<span class="avatar avatar--' in page and ">AL</span>" in page
     assert "gravatar" not in page.lower()

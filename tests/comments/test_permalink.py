@@ -1,7 +1,10 @@
 """A comment's lasting address: links from outside its page keep working as its
 discussion is moderated or paginated differently."""
 
+import re
 from datetime import timedelta
+from html import unescape
+from urllib.parse import urljoin
 
 import pytest
 from django.core import mail
@@ -9,7 +12,15 @@ from django.utils import timezone
 
 from comments import services
 from comments.models import Comment
-from tests.factories import make_article, make_comment, make_moderator
+from tests.factories import (
+    comment_form_data,
+    make_article,
+    make_comment,
+    make_draft,
+    make_editor,
+    make_moderator,
+    post_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +53,73 @@ def follow(client, url):
     assert response.status_code == 302
     location = response["Location"]
     return location, client.get(location.split("#")[0]).content.decode()
+
+
+def time_link(client, address, comment):
+    """The link a reader copies from a comment's time on the page at `address`, absolute."""
+    page = client.get(address).content.decode()
+    meta = re.search(rf'id="comment-{comment.pk}-author".*?</header>', page, re.DOTALL).group()
+    href = re.search(r'<a [^>]*href="([^"]*)"[^>]*><time ', meta).group(1)
+    return urljoin(f"http://testserver{address}", unescape(href))
+
+
+def opened(client, link):
+    """Where a browser lands following `link` (redirects and all) and the page it shows."""
+    response = client.get(link, follow=True)
+    landing = response.redirect_chain[-1][0] if response.redirect_chain else link
+    return urljoin(link, landing), response.status_code, response.content.decode()
+
+
+def test_a_comments_time_links_to_where_it_is_shown_however_the_thread_moves(
+    client, article, moderator
+):
+    """Readers copy the time's link to share a comment: it must keep finding the comment
+    after moderators withhold comments above it, which moves it to another page."""
+    roots = discussion(article, 7)
+    reply = Comment.objects.get(body="Reply to 5.")
+    shared = time_link(client, f"{article.get_absolute_url()}?cpage=2", reply)
+
+    here, status, page = opened(client, shared)
+    assert status == 200
+    assert here.endswith(f"{article.get_absolute_url()}?cpage=2#comment-{reply.pk}")
+    assert f'id="comment-{reply.pk}"' in page
+
+    for root in roots[:3]:
+        services.reject(root, by=moderator)
+    later, status, page = opened(client, shared)
+
+    assert status == 200
+    assert later.endswith(f"{article.get_absolute_url()}#comment-{reply.pk}")
+    assert f'id="comment-{reply.pk}"' in page
+
+
+def test_the_time_of_ones_own_comment_awaiting_moderation_links_to_it_on_the_page(
+    client, article, captcha_pool
+):
+    """It has no permalink yet (readers cannot see it): its author is not sent to a 404."""
+    form = client.get(article.get_absolute_url()).content.decode()
+    client.post(post_url(article), comment_form_data(form, body="Mine, waiting."))
+    mine = Comment.objects.get(body="Mine, waiting.")
+
+    link = time_link(client, article.get_absolute_url(), mine)
+    here, status, page = opened(client, link)
+
+    assert here.endswith(f"{article.get_absolute_url()}#comment-{mine.pk}")
+    assert status == 200
+    assert "Mine, waiting." in page
+
+
+def test_an_editors_preview_links_comment_times_to_the_comments_on_the_page(client):
+    """The comments of an article withdrawn since have no permalink while it is not public."""
+    withdrawn = make_draft(slug="withdrawn")
+    comment = make_comment(withdrawn, body="Said while it was out.")
+    client.force_login(make_editor())
+
+    here, status, page = opened(client, time_link(client, withdrawn.get_absolute_url(), comment))
+
+    assert status == 200
+    assert here.endswith(f"{withdrawn.get_absolute_url()}#comment-{comment.pk}")
+    assert "Said while it was out." in page
 
 
 def test_the_permalink_leads_to_the_page_that_shows_the_comment(client, article):
