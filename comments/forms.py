@@ -259,10 +259,19 @@ class CommentForm(forms.Form):
         signed = read_started(self.cleaned_data.get("started", ""))
         if signed is None or signed[0] != self.article.pk:
             raise forms.ValidationError(FORM_NOT_CHECKED, code="unsigned")
-        started = signed[1]
-        if time.time() - started < settings.COMMENTS_MIN_SUBMIT_SECONDS:
-            raise forms.ValidationError(TOO_FAST, code="too_fast")
-        return started
+        return signed[1]
+
+    def clean(self):
+        """Sent sooner than COMMENTS_MIN_SUBMIT_SECONDS is "too fast" only when nothing else
+        is wrong: bots fill in every field at once, while a person who sends an empty or
+        half-written form in the first seconds (Send clicked by mistake) must be told what
+        is missing, not that they were quick."""
+        cleaned_data = super().clean()
+        if self.errors:
+            return cleaned_data
+        if time.time() - cleaned_data["started"] < settings.COMMENTS_MIN_SUBMIT_SECONDS:
+            self.add_error("started", forms.ValidationError(TOO_FAST, code="too_fast"))
+        return cleaned_data
 
     @classmethod
     def with_typed_values(cls, data, *, article, visible_parents):

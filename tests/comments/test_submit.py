@@ -495,6 +495,45 @@ def test_too_fast_submission_keeps_text_and_asks_politely(client, article, fill_
     assert Comment.objects.count() == 0
 
 
+def test_an_empty_form_sent_at_once_says_what_is_missing_not_too_fast(
+    client, article, fill_form, settings
+):
+    """A person who clicks Send before writing is told what to fill in; the "too fast"
+    guard is for bots, which fill in everything at once."""
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 3600
+    data = fill_form(article, name="Ada", email="", body="  ", captcha_1="", remember="on")
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert TOO_FAST not in page
+    assert "Comment: This field is required." in page
+    assert "Email: This field is required." in page
+    assert 'name="name" value="Ada"' in page
+    assert re.search(r'<input type="checkbox" name="remember"[^>]* checked', page)
+    assert Comment.objects.count() == 0
+
+
+def test_a_nearly_empty_comment_sent_at_once_says_what_is_wrong_and_keeps_it(
+    client, article, fill_form, settings
+):
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 3600
+    data = fill_form(article, body="k", url="ada.example")
+
+    response = client.post(post_url(article), data)
+
+    page = unescape(response.content.decode())
+    assert response.status_code == 400
+    assert TOO_FAST not in page
+    assert "Comment: Ensure this value has at least 2 characters (it has 1)." in page
+    assert "\nk</textarea>" in page
+    assert 'value="Grace Hopper"' in page
+    assert 'value="grace@example.com"' in page
+    assert 'value="ada.example"' in page
+    assert Comment.objects.count() == 0
+
+
 def shown_minutes_ago(article):
     """The signed "form shown at" of a page the reader opened ten minutes ago."""
     return signing.dumps([article.pk, time.time() - 600], salt=STARTED_SALT, compress=False)
