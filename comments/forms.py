@@ -275,7 +275,8 @@ class CommentForm(forms.Form):
 
     @classmethod
     def with_typed_values(cls, data, *, article, visible_parents):
-        """An unchecked form showing what was typed: for "new question" and stale forms.
+        """An unchecked form showing what was typed: for "new question", a comment chosen to
+        reply to (a Reply button's `replyto`, empty for Cancel reply) and stale forms.
 
         Unbound, so nothing is validated and the captcha question is not used up.
         """
@@ -283,7 +284,7 @@ class CommentForm(forms.Form):
         initial.update({name: bool(data.get(name)) for name in TYPED_CHECKBOXES})
         initial["started"] = started_again(data.get("started", ""), article.pk)
         form = cls(article=article, initial=initial, visible_parents=visible_parents)
-        form.ask_to_reply_to(data.get("parent", ""))
+        form.ask_to_reply_to(data["replyto"] if "replyto" in data else data.get("parent", ""))
         return form
 
     def ask_to_reply_to(self, raw_parent):

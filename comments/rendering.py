@@ -37,11 +37,15 @@ PENDING_NOTICE_HTML = (
     '<p class="comment__notice">'
     "Your comment is awaiting moderation. Only you can see it for now.</p>"
 )
-# nofollow, as WordPress does: each address renders a page of its own, uncached, which a
-# crawler following every comment's link would ask for once per comment.
-REPLY_LINK_HTML = (
-    '<p class="comment__actions"><a class="comment__reply" href="{base}?{page}replyto={pk}#respond"'
-    ' rel="nofollow" data-reply-to="{pk}" aria-label="Reply to {name}">Reply</a></p>'
+# A button of the comment form (form="comment-form"), not a link: without JavaScript it
+# sends what the reader has typed so far, and the page comes back with all of it, now
+# answering this comment (comments.views.post_comment); a link away would lose it. No
+# validation: the reader may not have written a word yet. With JavaScript it moves the form
+# under the comment instead (comments.js). Crawlers follow no buttons.
+REPLY_BUTTON_HTML = (
+    '<p class="comment__actions"><button type="submit" class="comment__reply button-link"'
+    ' form="comment-form" formaction="{action}#respond" formnovalidate name="replyto"'
+    ' value="{pk}" aria-label="Reply to {name}">Reply</button></p>'
 )
 REPLIES_HTML = '<ol class="comment-list comment-list--replies">{}</ol>'
 # The time links to the comment's lasting address (Comment.get_permalink), the link readers
@@ -52,22 +56,21 @@ REPLIES_HTML = '<ol class="comment-list comment-list--replies">{}</ol>'
 PERMALINK_REL = ' rel="bookmark nofollow"'
 
 
-def render_comments(comments, *, page, replies_open, links_base="", permalinks=True):
+def render_comments(comments, *, reply_action=None, permalinks=True):
     """Each comment as an `<li>`, its replies in an `<ol>` inside it.
 
     Plain `str.format` and the standard library's `escape` rather than `format_html` (a
     third of the time): the name, website and body are what readers wrote and are escaped
-    here, once each; every other value is a number or text of our own. Reply links stay on
-    `page` of the discussion, at `links_base` (the page's own address when empty);
-    `replies_open` says whether readers may reply at all. Each comment's time links to its
+    here, once each; every other value is a number or text of our own. Each comment has a
+    Reply button, which sends the comment form to `reply_action`, while readers may reply
+    (`reply_action` is given). Each comment's time links to its
     permalink while `permalinks` (the article is public: the permalink of a comment on any
     other is a 404), else to its place on the page.
     """
-    base = escape(links_base)
+    action = escape(reply_action or "")
     # Reversed once, not once per comment: the permalink with its id left out.
     start, _, end = reverse("comments:permalink", kwargs={"pk": 0}).rpartition("0")
     start, end = escape(start), escape(end)
-    page_query = f"cpage={int(page)}&amp;" if page > 1 else ""
     zone = timezone.get_current_timezone()
     month_names = {number: escape(str(name)) for number, name in MONTHS.items()}  # escaped once
 
@@ -77,8 +80,8 @@ def render_comments(comments, *, page, replies_open, links_base="", permalinks=T
         if comment.url:
             author = f'<a href="{escape(comment.url)}" rel="nofollow ugc noopener">{author}</a>'
         actions = ""
-        if replies_open and not comment.is_own_pending:
-            actions = REPLY_LINK_HTML.format(base=base, page=page_query, pk=comment.pk, name=name)
+        if reply_action and not comment.is_own_pending:
+            actions = REPLY_BUTTON_HTML.format(action=action, pk=comment.pk, name=name)
         replies = ""
         if comment.replies_shown:
             replies = REPLIES_HTML.format("".join(map(render, comment.replies_shown)))

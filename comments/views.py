@@ -87,6 +87,11 @@ def post_comment(request, article_pk):
             logger.warning("A replaced captcha question could not be retired.", exc_info=True)
         form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
         return render_article_page(request, article, form, status=200)
+    if "replyto" in request.POST:
+        # A comment's Reply button (or Cancel reply) without JavaScript: the text typed so
+        # far comes back, now answering that comment (or none), on the page that shows it.
+        form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
+        return render_article_page(request, article, form, status=200)
     form = CommentForm(request.POST, article=article, visible_parents=visible)
     try:
         valid = form.is_valid()  # a write: checking the captcha answer uses the question up
@@ -291,6 +296,10 @@ def csrf_failure(request, reason=""):
             # The no-JavaScript "new question" button of a shared page, which had no token:
             # the reader asked for a question, not to send, and this page gives them one.
             "new_question": "new_question" in request.POST
+            and not request.POST.get("csrfmiddlewaretoken"),
+            # Likewise a comment's Reply button, or Cancel reply: the reader chose whom to
+            # answer, and this page gives them the form doing so, their text in it.
+            "reply_chosen": "replyto" in request.POST
             and not request.POST.get("csrfmiddlewaretoken"),
             # The form had a token but the browser sent no cookie back: cookies are blocked
             # (or were cleared), and sending again as it is would fail again.

@@ -7,6 +7,8 @@ Pytest fixtures that wrap them live in the conftest.py files.
 import itertools
 import re
 from datetime import timedelta
+from html import unescape
+from html.parser import HTMLParser
 
 from captcha.models import CaptchaStore
 from django.contrib.auth import get_user_model
@@ -149,6 +151,49 @@ def comment_form_data(html, **values):
         "phone": "",
     }
     return {**fields, **values}
+
+
+class _Buttons(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.buttons, self._open = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "button":
+            self._open = {"text": "", **{name: value or "" for name, value in attrs}}
+            self.buttons.append(self._open)
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "button":
+            self._open = None
+
+
+def button(html, label):
+    """The attributes of the button a reader knows as `label` (its aria-label, else its text)."""
+    parser = _Buttons()
+    parser.feed(html)
+    return next(
+        found
+        for found in parser.buttons
+        if (found.get("aria-label") or found["text"]).strip() == label
+    )
+
+
+def press(client, html, label, data):
+    """Press the comment form's button `label` in page `html` with the form holding `data`:
+    the browser sends the form to the button's formaction, with the button's name and value."""
+    pressed = button(html, label)
+    action = pressed.get("formaction") or form_action(html)
+    named = {pressed["name"]: pressed["value"]} if "name" in pressed else {}
+    return client.post(action.split("#")[0], {**data, **named})
+
+
+def form_action(html):
+    return unescape(re.search(r'<form id="comment-form"[^>]* action="([^"]*)"', html).group(1))
 
 
 def new_article_form(**values):

@@ -6,9 +6,17 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from comments import services
+from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.thread import comment_page
-from tests.factories import make_article, make_comment, make_moderator
+from tests.factories import (
+    comment_form_data,
+    form_values,
+    make_article,
+    make_comment,
+    make_moderator,
+    press,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -165,28 +173,36 @@ def test_a_reply_at_any_depth_finds_its_page_in_the_same_queries():
     assert len(deep) == len(shallow) == 2
 
 
-def test_reply_links_keep_the_page_they_are_on():
+def test_a_reply_chosen_on_a_later_page_comes_back_on_that_page():
+    """Without JavaScript, a Reply button sends the form back; the page that returns shows
+    the comment answered, not the first page of the discussion."""
+    refill_pool(5)
     article = make_article()
     roots = discussion(article, 4)
-
+    reader = Client()
     _, second = page(article, 2)
 
-    assert f'href="?cpage=2&amp;replyto={roots[3].pk}#respond"' in second
+    back = press(reader, second, "Reply to Ada", comment_form_data(second, body="Mine."))
+
+    html = back.content.decode()
+    assert back.status_code == 200
+    assert "Page 2 of 2" in html
+    assert f'id="comment-{roots[3].pk}"' in html
+    assert form_values(html, "parent") == str(roots[3].pk)
 
 
 def test_a_reply_link_from_a_page_past_the_last_still_answers_its_comment():
-    """A reader without JavaScript who clicks Reply on a page read before moderators withheld
-    comments lands on the page that shows the comment, still answering it: not on a form
-    for a new comment, which would post their reply on its own."""
+    """A reply link (?replyto=, as pages made before the Reply buttons had, or a bookmark of
+    one) from a page read before moderators withheld comments lands on the page that shows
+    the comment, still answering it: not on a form for a new comment, which would post the
+    reply on its own."""
     article = make_article()
     roots = discussion(article, 4)
-    _, second = page(article, 2)
     services.reject(roots[0], by=make_moderator())
 
     response = Client().get(f"{article.get_absolute_url()}?cpage=2&replyto={roots[3].pk}")
     landing = Client().get(response["Location"]).content.decode()
 
-    assert f'href="?cpage=2&amp;replyto={roots[3].pk}#respond"' in second
     assert response.status_code == 302
     assert response["Location"] == f"{article.get_absolute_url()}?replyto={roots[3].pk}"
     assert "Top 4." in landing

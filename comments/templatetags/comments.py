@@ -8,6 +8,7 @@ question, reply target, errors, remembered name).
 
 from django import template
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from articles import page_cache
 from articles.views import ShownElsewhere
@@ -36,8 +37,8 @@ def comments_section(context, article):
     page = page_number(request)
     is_open = comments_open(article)
     form = reply_to = None
-    # Links to other pages of the thread and reply links are relative to the article's
-    # address, except on a form sent back with errors, which is shown at the form's.
+    # Links to other pages of the thread are relative to the article's address, except on
+    # a form sent back (errors, a reply chosen), which is shown at the form's.
     links_base = ""
     if is_open:
         if request and (closes_at := comments_close_at(article)):
@@ -93,16 +94,11 @@ def moved_page_url(request, article, form, last):
 
 
 @register.simple_tag
-def comment_list(thread, *, replies_open, links_base="", permalinks=True):
-    """The page's comments, nested, each with its reply link while `replies_open` and its
+def comment_list(thread, *, article, replies_open, permalinks=True):
+    """The page's comments, nested, each with its Reply button while `replies_open` and its
     time linked to its permalink while `permalinks`."""
-    return render_comments(
-        thread.roots,
-        page=thread.page,
-        replies_open=replies_open,
-        links_base=links_base,
-        permalinks=permalinks,
-    )
+    reply_action = reverse("comments:post", args=[article.pk]) if replies_open else None
+    return render_comments(thread.roots, reply_action=reply_action, permalinks=permalinks)
 
 
 @register.simple_tag

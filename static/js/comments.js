@@ -1,7 +1,8 @@
 /* Comments: progressive enhancement of the "Leave a Reply" form.
- * Everything here also works without JavaScript: reply links load ?replyto=<id>#respond,
- * "Show a new question" posts the form back with the typed text kept, and the error
- * summary is the target of the form's #comment-errors fragment. */
+ * Everything here also works without JavaScript: a comment's Reply button (and Cancel
+ * reply) posts the form back with the typed text kept, answering that comment (or none);
+ * so does "Show a new question", with another question; and the error summary is the
+ * target of the form's #comment-errors fragment. */
 (function () {
   "use strict";
 
@@ -88,13 +89,13 @@
   }
 
   document.addEventListener("click", function (event) {
-    /* With Ctrl, Cmd, Shift or Alt the reader asks the browser for a new tab, a window or a
-       download: leave the link to it. */
+    /* With Ctrl, Cmd, Shift or Alt the reader asks the browser for a new tab or a window:
+       leave the Reply button to it (it sends the text typed so far there). */
     if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
       return;
     }
-    var link = event.target.closest("a.comment__reply");
-    if (link && replyTo(link.dataset.replyTo, { focus: true })) {
+    var button = event.target.closest("button.comment__reply");
+    if (button && replyTo(button.value, { focus: true })) {
       event.preventDefault();
     }
   });

@@ -72,7 +72,7 @@ def test_input_types_and_autocomplete_hints(html):
 
 
 def test_captcha_answer_is_not_inside_a_fieldset(html):
-    form = html[html.index('<form class="comment-form"') :]
+    form = html[html.index('<form id="comment-form"') :]
     assert "<fieldset" not in form[: form.index("</form>")]
 
 

@@ -31,6 +31,7 @@ from tests.factories import (
     make_scheduled,
     make_user,
     post_url,
+    press,
 )
 
 pytestmark = pytest.mark.django_db
@@ -202,8 +203,8 @@ def test_wrong_answer_keeps_text_and_asks_a_fresh_question(client, article, fill
 def test_links_on_a_form_sent_back_lead_to_pages_of_the_article(
     client, article, fill_form, settings
 ):
-    """The page sent back with errors is at the form's address: its "Newer comments" and
-    "Reply" links must still open the article, not ask the form's address for a page."""
+    """The page sent back with errors is at the form's address: its "Newer comments" links
+    must still open the article, not ask the form's address for a page."""
     settings.COMMENTS_PER_PAGE = 3
     for number in range(4):
         make_comment(article, body=f"Approved {number}.")
@@ -213,8 +214,8 @@ def test_links_on_a_form_sent_back_lead_to_pages_of_the_article(
     response = client.post(post_url(article), data)
 
     page = response.content.decode()
-    links = re.findall(r'<a (?:rel="next"|class="comment__reply") href="([^"]+)"', page)
-    assert len(links) == 5  # "Newer comments" above and below, a reply link per comment
+    links = re.findall(r'<a rel="next" href="([^"]+)"', page)
+    assert len(links) == 2  # "Newer comments" above and below
     for link in links:
         target = urljoin(post_url(article), unescape(link)).split("#")[0]
         assert target.startswith(article.get_absolute_url())
@@ -286,6 +287,112 @@ def test_answered_question_is_used_up(client, article, fill_form):
     client.post(post_url(article), data)
 
     assert not CaptchaStore.objects.filter(hashkey=data["captcha_0"]).exists()
+
+
+def test_choosing_a_comment_to_answer_without_javascript_keeps_everything_typed(
+    client, article, captcha_pool, settings
+):
+    """Without JavaScript a comment's Reply button sends the form back: the page returns with
+    every word typed so far, now answering that comment, on the page of comments showing it."""
+    settings.COMMENTS_PER_PAGE = 3
+    comments = [make_comment(article, name=f"Reader {n}", body=f"Approved {n}.") for n in range(4)]
+    answered = comments[3]
+    page = client.get(f"{article.get_absolute_url()}?cpage=2").content.decode()
+    typed = comment_form_data(
+        page, body="Written before choosing.", url="ada.example", notify_on_publish="on"
+    )
+
+    response = press(client, page, f"Reply to {answered.name}", typed)
+
+    back = response.content.decode()
+    assert response.status_code == 200
+    assert f"Reply to <bdi>{answered.name}</bdi>" in back
+    assert form_values(back, "parent") == str(answered.pk)
+    assert "Page 2 of 2" in back
+    assert "\nWritten before choosing.</textarea>" in back
+    for value in ("Grace Hopper", "grace@example.com", "ada.example"):
+        assert f'value="{value}"' in back
+    assert re.search(r'name="notify_on_publish"[^>]* checked', back)
+    assert "Your comment was not sent yet" not in back  # nothing was wrong: nothing was sent
+    assert Comment.objects.count() == 4
+
+    sent = client.post(post_url(article), comment_form_data(back, body="Written before choosing."))
+
+    assert sent.status_code == 303
+    assert Comment.objects.get(body="Written before choosing.").parent == answered
+
+
+def test_cancel_reply_without_javascript_keeps_the_text_and_the_page(
+    client, article, captcha_pool, settings
+):
+    settings.COMMENTS_PER_PAGE = 1
+    make_comment(article)
+    later = make_comment(article, name="Ada Lovelace")
+    page = client.get(f"{article.get_absolute_url()}?cpage=2&replyto={later.pk}").content.decode()
+    assert "Reply to <bdi>Ada Lovelace</bdi>" in page
+
+    response = press(client, page, "Cancel reply", comment_form_data(page, body="On its own."))
+
+    back = response.content.decode()
+    assert response.status_code == 200
+    assert "Leave a Reply" in back
+    assert form_values(back, "parent") == ""
+    assert "\nOn its own.</textarea>" in back
+    assert "Page 2 of 2" in back
+
+
+def test_a_reply_chosen_on_a_shared_page_without_a_token_comes_back_with_one(article, captcha_pool):
+    """A shared cached page carries no CSRF token (articles.page_cache): the Reply button's
+    send is refused as any such send is, and the page that says so gives the reader the
+    form, answering the comment, with their text and a token."""
+    ada = make_comment(article, name="Ada Lovelace")
+    reader = Client(enforce_csrf_checks=True)
+    page = reader.get(article.get_absolute_url()).content.decode()
+    typed = comment_form_data(page, body="Typed on the shared copy.", csrfmiddlewaretoken="")
+
+    response = press(reader, page, "Reply to Ada Lovelace", typed)
+
+    back = response.content.decode()
+    assert response.status_code == 403
+    assert "<h1>Your reply</h1>" in back
+    assert "Reply to <bdi>Ada Lovelace</bdi>" in back
+    assert "\nTyped on the shared copy.</textarea>" in back
+    token = form_values(back, "csrfmiddlewaretoken")
+    assert token
+    data = comment_form_data(back, body="Typed on the shared copy.", csrfmiddlewaretoken=token)
+    assert reader.post(post_url(article), data).status_code == 303
+    assert Comment.objects.get(body="Typed on the shared copy.").parent == ada
+
+
+def test_a_reply_chosen_to_a_comment_withheld_since_keeps_the_text_and_says_so(
+    client, article, captcha_pool
+):
+    ada = make_comment(article, name="Ada Lovelace")
+    page = client.get(article.get_absolute_url()).content.decode()
+    services.reject(ada, by=make_editor())
+
+    response = press(client, page, "Reply to Ada Lovelace", comment_form_data(page, body="Kept."))
+
+    back = response.content.decode()
+    assert response.status_code == 200
+    assert "The comment you chose to reply to is no longer shown" in back
+    assert "Leave a Reply" in back
+    assert "\nKept.</textarea>" in back
+
+
+@pytest.mark.parametrize("replyto", ["abc", "-1", "99999999999999999999999", "1e3", "²", "\0"])
+def test_a_reply_button_sent_with_a_value_of_no_comment_keeps_the_text(
+    client, article, captcha_pool, replyto
+):
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    response = client.post(
+        post_url(article), {**comment_form_data(page, body="Kept."), "replyto": replyto}
+    )
+
+    assert response.status_code == 200
+    assert "Leave a Reply" in response.content.decode()
+    assert "\nKept.</textarea>" in response.content.decode()
 
 
 def test_reply_to_an_approved_comment_is_stored_under_it(client, article, fill_form):

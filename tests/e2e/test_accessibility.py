@@ -102,6 +102,6 @@ def test_comment_form_showing_errors_has_no_serious_violations(
     assert found == {}
 
     # The same form, errors and all, moved under a reply.
-    page.get_by_role("link", name="Reply to Grace Hopper").click()
+    page.get_by_role("button", name="Reply to Grace Hopper").click()
     expect(page.get_by_role("heading", name="Reply to Grace Hopper")).to_be_visible()
     assert serious_violations_in_both_schemes(page) == {}

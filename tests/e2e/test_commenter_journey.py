@@ -135,7 +135,9 @@ def test_reply_link_moves_the_form_under_the_comment(page, live_server):
     parent = make_comment(article, name="Ada Lovelace", body="Great news for students.")
 
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
-    page.locator(f"#comment-{parent.pk}").get_by_role("link", name="Reply to Ada Lovelace").click()
+    page.locator(f"#comment-{parent.pk}").get_by_role(
+        "button", name="Reply to Ada Lovelace"
+    ).click()
 
     form = page.locator(f"#comment-{parent.pk} #respond")
     expect(form.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
@@ -159,7 +161,9 @@ def test_going_back_after_sending_a_reply_shows_it_as_a_reply_again(page, live_s
     article = make_article(title="Market moves indoors")
     parent = make_comment(article, name="Ada Lovelace", body="Out of the rain at last.")
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
-    page.locator(f"#comment-{parent.pk}").get_by_role("link", name="Reply to Ada Lovelace").click()
+    page.locator(f"#comment-{parent.pk}").get_by_role(
+        "button", name="Reply to Ada Lovelace"
+    ).click()
     fill_in(page.locator(f"#comment-{parent.pk} #respond"), page, "And warmer too.")
     page.get_by_role("button", name="Post Comment").click()
     sent_comment(page, "Nellie Bly")
@@ -180,22 +184,26 @@ def test_choosing_another_comment_to_answer_clears_the_word_about_the_one_gone(p
     notice = page.get_by_text("The comment you chose to reply to is no longer shown")
     expect(notice).to_be_visible()
 
-    page.locator(f"#comment-{other.pk}").get_by_role("link", name="Reply to Alan Turing").click()
+    page.locator(f"#comment-{other.pk}").get_by_role("button", name="Reply to Alan Turing").click()
 
     expect(page.get_by_role("heading", name="Reply to Alan Turing")).to_be_visible()
     expect(notice).to_be_hidden()
 
 
-def test_a_reply_link_opened_in_a_new_tab_opens_there(page, live_server):
-    """Ctrl+click (or Ctrl+Enter) asks for a new tab: the script must not take it over."""
+def test_a_reply_opened_in_a_new_tab_opens_there_with_the_text(page, live_server):
+    """Ctrl+click (or Ctrl+Enter) asks for a new tab: the script must not take it over, and
+    the Reply button sends the text typed so far there."""
     article = make_article(title="Night buses return")
     parent = make_comment(article, name="Ada Lovelace", body="At last.")
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    page.get_by_role("textbox", name="Comment", exact=True).fill("Started here.")
 
     with page.context.expect_page() as new_tab:
-        page.get_by_role("link", name="Reply to Ada Lovelace").click(modifiers=["ControlOrMeta"])
+        page.get_by_role("button", name="Reply to Ada Lovelace").click(modifiers=["ControlOrMeta"])
 
-    expect(new_tab.value).to_have_url(re.compile(rf"\?replyto={parent.pk}#respond$"))
+    there = new_tab.value
+    expect(there.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
+    expect(there.get_by_role("textbox", name="Comment", exact=True)).to_have_value("Started here.")
     expect(page.locator(f"#comment-{parent.pk} #respond")).to_have_count(0)
 
 
@@ -277,7 +285,9 @@ def test_a_reply_with_an_error_comes_back_under_its_comment(page, live_server):
     parent = make_comment(article, name="Ada Lovelace", body="About time.")
 
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
-    page.locator(f"#comment-{parent.pk}").get_by_role("link", name="Reply to Ada Lovelace").click()
+    page.locator(f"#comment-{parent.pk}").get_by_role(
+        "button", name="Reply to Ada Lovelace"
+    ).click()
     form = page.locator(f"#comment-{parent.pk} #respond")
     form.get_by_role("textbox", name="Comment", exact=True).fill("It runs hourly now.")
     form.get_by_role("textbox", name="Name", exact=True).fill("Grace Hopper")
@@ -370,4 +380,79 @@ def test_without_javascript_a_shared_page_takes_one_more_step(browser, live_serv
     form.get_by_role("button", name="Post Comment").click()
 
     assert sent_comment(page, "Nellie Bly").body == "Sent without JavaScript."
+    page.context.close()
+
+
+@pytest.fixture
+def page_without_javascript(browser):
+    context = browser.new_context(java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def test_without_javascript_choosing_a_comment_to_answer_keeps_what_was_typed(
+    page_without_javascript, live_server
+):
+    """The reader writes first and then decides whom to answer: Reply (and Cancel reply)
+    bring the form back with every word, and the reply goes under the comment."""
+    page = page_without_javascript
+    article = make_article(title="Tram line extended")
+    ada = make_comment(article, name="Ada Lovelace", body="To the harbour, at last.")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    comment_box = form.get_by_role("textbox", name="Comment", exact=True)
+    comment_box.fill("Typed before choosing whom to answer.")
+    form.get_by_role("textbox", name="Name", exact=True).fill("Nellie Bly")
+    form.get_by_role("textbox", name="Email", exact=True).fill("nellie@example.com")
+    form.get_by_role("checkbox", name="Email me when my comment is published").check()
+
+    page.get_by_label("Reply to Ada Lovelace").click()
+
+    expect(form.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
+    expect(comment_box).to_have_value("Typed before choosing whom to answer.")
+    form.get_by_role("button", name="Cancel reply").click()
+
+    expect(form.get_by_role("heading", name="Leave a Reply")).to_be_visible()
+    expect(comment_box).to_have_value("Typed before choosing whom to answer.")
+    page.get_by_label("Reply to Ada Lovelace").click()
+
+    expect(form.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
+    expect(form.get_by_role("textbox", name="Name", exact=True)).to_have_value("Nellie Bly")
+    expect(form.get_by_role("textbox", name="Email", exact=True)).to_have_value(
+        "nellie@example.com"
+    )
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
+    form.get_by_role("button", name="Post Comment").click()
+
+    reply = sent_comment(page, "Nellie Bly")
+    assert reply.body == "Typed before choosing whom to answer."
+    assert reply.parent == ada
+    assert reply.notify_on_publish
+
+
+def test_without_javascript_a_reply_chosen_on_a_shared_page_keeps_what_was_typed(
+    browser, live_server, shared_copy
+):
+    """A shared cached page carries no CSRF token: the Reply button's send takes the one
+    more step, and brings the reader's text with it."""
+    article = make_article(title="Lighthouse repainted")
+    ada = make_comment(article, name="Ada Lovelace", body="Red and white again.")
+    shared_copy(article)
+    page = browser.new_context(java_script_enabled=False).new_page()
+
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Typed on the shared copy.")
+    page.get_by_label("Reply to Ada Lovelace").click()
+
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
+        "Typed on the shared copy."
+    )
+    expect(page.get_by_role("heading", name="Your reply", exact=True)).to_be_visible()
+    expect(form.get_by_role("heading", name="Reply to Ada Lovelace")).to_be_visible()
+    fill_in(form, page, "Typed on the shared copy.")
+    form.get_by_role("button", name="Post Comment").click()
+
+    reply = sent_comment(page, "Nellie Bly")
+    assert reply.parent == ada
     page.context.close()
