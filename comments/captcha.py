@@ -111,6 +111,11 @@ def is_valid_key(key):
     return isinstance(key, str) and KEY_PATTERN.fullmatch(key) is not None
 
 
+def question_is_open(key):
+    """Whether question `key` can still be answered (not expired, not used up)."""
+    return CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now()).exists()
+
+
 def fresh_pool_size():
     """Rows django-simple-captcha would still hand out."""
     threshold = timezone.now() + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT)
@@ -188,6 +193,9 @@ class MathCaptchaWidget(CaptchaTextInput):
     """
 
     use_fieldset = False
+    # (key, answer) of a question the reader has and may have answered, to show again
+    # rather than draw another (CommentForm.keep_question); None draws one from the pool.
+    kept_question = None
 
     def audio_url(self):
         if not settings.CAPTCHA_FLITE_PATH:
@@ -197,8 +205,8 @@ class MathCaptchaWidget(CaptchaTextInput):
     def render(self, name, value, attrs=None, renderer=None):
         # A question from the pool; the stock fetch_captcha_store() also reversed a URL on
         # every render only to check that captcha.urls is installed.
-        self._key = CaptchaStore.pick()
-        context = self.get_context(name, [self._key, ""], attrs)
+        self._key, answer = self.kept_question or (CaptchaStore.pick(), "")
+        context = self.get_context(name, [self._key, answer], attrs)
         key_input, answer_input = context["widget"]["subwidgets"]
         answer_input["attrs"]["inputmode"] = "numeric"  # a number pad on phones
         width, height = captcha_settings.CAPTCHA_IMAGE_SIZE

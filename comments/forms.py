@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator, URLValidator
 
 from newsroom.control_characters import has_control_characters
 
-from .captcha import MathCaptchaField
+from .captcha import MathCaptchaField, is_valid_key, question_is_open
 from .models import WEBSITE_TYPED_MAX_LENGTH, Comment
 from .widgets import CommentFormRenderer
 
@@ -284,8 +284,18 @@ class CommentForm(forms.Form):
         initial.update({name: bool(data.get(name)) for name in TYPED_CHECKBOXES})
         initial["started"] = started_again(data.get("started", ""), article.pk)
         form = cls(article=article, initial=initial, visible_parents=visible_parents)
-        form.ask_to_reply_to(data["replyto"] if "replyto" in data else data.get("parent", ""))
+        if "replyto" in data:
+            form.ask_to_reply_to(data["replyto"])
+            form.keep_question(data.get("captcha_0"), data.get("captcha_1", ""))
+        else:
+            form.ask_to_reply_to(data.get("parent", ""))
         return form
+
+    def keep_question(self, key, answer):
+        """Show the reader's question again, with their answer, while it can still be
+        answered: choosing whom to reply to checks nothing, so it did not use it up."""
+        if is_valid_key(key) and isinstance(answer, str) and question_is_open(key):
+            self.fields["captcha"].widget.kept_question = (key, answer)
 
     def ask_to_reply_to(self, raw_parent):
         """Answer the comment whose id the reader sent (?replyto=, or the hidden input of a

@@ -315,11 +315,30 @@ def test_choosing_a_comment_to_answer_without_javascript_keeps_everything_typed(
     assert re.search(r'name="notify_on_publish"[^>]* checked', back)
     assert "Your comment was not sent yet" not in back  # nothing was wrong: nothing was sent
     assert Comment.objects.count() == 4
+    # The question answered already comes back with its answer: nothing to type again.
+    assert form_values(back, "captcha_0") == typed["captcha_0"]
+    assert form_values(back, "captcha_1") == typed["captcha_1"]
 
-    sent = client.post(post_url(article), comment_form_data(back, body="Written before choosing."))
+    kept = {name: form_values(back, name) for name in ("captcha_0", "captcha_1", "parent")}
+    sent = client.post(post_url(article), {**typed, **kept})
 
     assert sent.status_code == 303
     assert Comment.objects.get(body="Written before choosing.").parent == answered
+
+
+def test_a_reply_chosen_after_the_question_expired_brings_a_new_question(
+    client, article, captcha_pool
+):
+    ada = make_comment(article, name="Ada Lovelace")
+    page = client.get(article.get_absolute_url()).content.decode()
+    typed = comment_form_data(page, body="Kept.")
+    CaptchaStore.objects.filter(hashkey=typed["captcha_0"]).delete()  # answered in another tab
+
+    back = press(client, page, "Reply to Ada Lovelace", typed).content.decode()
+
+    assert form_values(back, "parent") == str(ada.pk)
+    assert form_values(back, "captcha_0") not in ("", typed["captcha_0"])
+    assert form_values(back, "captcha_1") == ""
 
 
 def test_cancel_reply_without_javascript_keeps_the_text_and_the_page(
