@@ -40,6 +40,14 @@ def commenting(settings):
 
 
 @pytest.fixture
+def page_without_javascript(browser):
+    """A page in a browser context of its own with JavaScript off: the forms' plain path."""
+    context = browser.new_context(java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def screenshot_dir(pytestconfig):
     path = pytestconfig.rootpath / "test-results" / "screenshots"
     path.mkdir(parents=True, exist_ok=True)

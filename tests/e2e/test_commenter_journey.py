@@ -362,10 +362,12 @@ def test_a_double_click_while_the_token_is_on_its_way_sends_the_comment(
     assert len(sends) == 1  # the second click went with the first, not on its own before it
 
 
-def test_without_javascript_a_shared_page_takes_one_more_step(browser, live_server, shared_copy):
+def test_without_javascript_a_shared_page_takes_one_more_step(
+    page_without_javascript, live_server, shared_copy
+):
     article = make_article(title="Ferry timetable changes")
     shared_copy(article)
-    page = browser.new_context(java_script_enabled=False).new_page()
+    page = page_without_javascript
 
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
     form = page.locator("#respond")
@@ -380,14 +382,6 @@ def test_without_javascript_a_shared_page_takes_one_more_step(browser, live_serv
     form.get_by_role("button", name="Post Comment").click()
 
     assert sent_comment(page, "Nellie Bly").body == "Sent without JavaScript."
-    page.context.close()
-
-
-@pytest.fixture
-def page_without_javascript(browser):
-    context = browser.new_context(java_script_enabled=False)
-    yield context.new_page()
-    context.close()
 
 
 def test_without_javascript_choosing_a_comment_to_answer_keeps_what_was_typed(
@@ -434,14 +428,14 @@ def test_without_javascript_choosing_a_comment_to_answer_keeps_what_was_typed(
 
 
 def test_without_javascript_a_reply_chosen_on_a_shared_page_keeps_what_was_typed(
-    browser, live_server, shared_copy
+    page_without_javascript, live_server, shared_copy
 ):
     """A shared cached page carries no CSRF token: the Reply button's send takes the one
     more step, and brings the reader's text with it."""
     article = make_article(title="Lighthouse repainted")
     ada = make_comment(article, name="Ada Lovelace", body="Red and white again.")
     shared_copy(article)
-    page = browser.new_context(java_script_enabled=False).new_page()
+    page = page_without_javascript
 
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
     form = page.locator("#respond")
@@ -458,4 +452,3 @@ def test_without_javascript_a_reply_chosen_on_a_shared_page_keeps_what_was_typed
 
     reply = sent_comment(page, "Nellie Bly")
     assert reply.parent == ada
-    page.context.close()

@@ -151,13 +151,6 @@ def test_keyboard_reply_link_brings_the_form_to_the_comment(page, live_server):
     assert reply.parent == ada
 
 
-@pytest.fixture
-def page_without_javascript(browser):
-    context = browser.new_context(java_script_enabled=False)
-    yield context.new_page()
-    context.close()
-
-
 def test_keyboard_without_javascript_new_question_errors_and_reply(
     page_without_javascript, live_server
 ):
