@@ -96,8 +96,14 @@ def moved_page_url(request, article, form, last):
 @register.simple_tag
 def comment_list(thread, *, article, replies_open, permalinks=True):
     """The page's comments, nested, each with its Reply button while `replies_open` and its
-    time linked to its permalink while `permalinks`."""
-    reply_action = reverse("comments:post", args=[article.pk]) if replies_open else None
+    time linked to its permalink while `permalinks`. The Reply buttons send the page's number
+    along, as Cancel reply does: a reply to a comment withheld since comes back on the page
+    the reader was reading, not on the first."""
+    reply_action = None
+    if replies_open:
+        reply_action = reverse("comments:post", args=[article.pk])
+        if thread.page > 1:
+            reply_action += f"?cpage={thread.page}"
     return render_comments(thread.roots, reply_action=reply_action, permalinks=permalinks)
 
 

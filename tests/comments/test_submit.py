@@ -399,6 +399,28 @@ def test_a_reply_chosen_to_a_comment_withheld_since_keeps_the_text_and_says_so(
     assert "\nKept.</textarea>" in back
 
 
+def test_a_reply_chosen_on_a_later_page_to_a_comment_withheld_since_stays_on_that_page(
+    client, article, captcha_pool, settings
+):
+    """Cancel reply keeps the reader's page of comments; so must a Reply whose comment is
+    gone, rather than send them back to the first page to find their place again."""
+    settings.COMMENTS_PER_PAGE = 1
+    make_comment(article)
+    ada = make_comment(article, name="Ada Lovelace")
+    make_comment(article)
+    make_comment(article)
+    page = client.get(f"{article.get_absolute_url()}?cpage=2").content.decode()
+    services.reject(ada, by=make_editor())
+
+    response = press(client, page, "Reply to Ada Lovelace", comment_form_data(page, body="Kept."))
+
+    back = response.content.decode()
+    assert response.status_code == 200
+    assert "The comment you chose to reply to is no longer shown" in back
+    assert "Page 2 of 3" in back
+    assert "\nKept.</textarea>" in back
+
+
 @pytest.mark.parametrize("replyto", ["abc", "-1", "99999999999999999999999", "1e3", "²", "\0"])
 def test_a_reply_button_sent_with_a_value_of_no_comment_keeps_the_text(
     client, article, captcha_pool, replyto
