@@ -416,17 +416,6 @@ class Article(models.Model):
         return max(1, math.ceil(len(self.body.split()) / WORDS_PER_MINUTE))
 
 
-def describe_tagging(tagging):
-    """ "“Harbour” on “Ferry timetable changes”": a row of the table Django keeps for
-    `Article.tags`, as the admin's delete pages list it (an article's, or a tag's, takes its
-    rows along). Django generates that model, and names each row "Article_tags object (12)".
-    """
-    return f"“{tagging.tag}” on “{tagging.article}”"
-
-
-Article.tags.through.__str__ = describe_tagging
-
-
 class FormerSlug(models.Model):
     """An address an article had before its slug changed; links to it redirect to the article.
 

@@ -164,21 +164,6 @@ def test_the_date_bar_lists_the_years_without_reading_every_article(editor_clien
     assert not [q for q in queries.captured_queries if "DISTINCT" in q["sql"] or "MIN(" in q["sql"]]
 
 
-@pytest.mark.parametrize("deleting", ["tag", "article"])
-def test_the_delete_pages_name_each_tagging_by_its_tag_and_article(editor_client, deleting):
-    """Django named the rows of the article-tag table "Article_tags object (12)"."""
-    tag = make_tag(name="Harbour")
-    article = make_article(title="Ferries <b>return</b>", tags=[tag])
-    target = {"tag": tag, "article": article}[deleting]
-
-    html = editor_client.get(
-        reverse(f"admin:articles_{deleting}_delete", args=[target.pk])
-    ).content.decode()
-
-    assert "Article_tags object" not in html
-    assert "“Harbour” on “Ferries &lt;b&gt;return&lt;/b&gt;”" in html
-
-
 @pytest.mark.parametrize("model", ["section", "tag", "author"])
 def test_a_saved_sections_tags_or_authors_slug_warns_that_old_links_will_break(
     editor_client, model
