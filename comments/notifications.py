@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 MODERATORS_GROUP = "Moderators"
 UNSUBSCRIBE_SALT = "comments.unsubscribe"
 EXCERPT_LENGTH = 300
+# What the moderators' email about a held comment shows, and its links need.
+HELD_EMAIL_FIELDS = ("status", "name", "held_reason", "body", "article__title", "article__slug")
 
 
 def moderator_emails():
@@ -91,7 +93,12 @@ def _render(name, context):
 @task
 def notify_moderators_of_held_comment(comment_id):
     """Tell the moderators a comment waits for them, with links straight to it."""
-    comment = Comment.objects.select_related("article").filter(pk=comment_id).first()
+    comment = (
+        Comment.objects.select_related("article")
+        .only(*HELD_EMAIL_FIELDS)  # not the article's body, twice over (Markdown and HTML)
+        .filter(pk=comment_id)
+        .first()
+    )
     if comment is None or comment.status != Comment.Status.PENDING:
         return 0
     recipients = moderator_emails()
