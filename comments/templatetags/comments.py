@@ -74,6 +74,11 @@ def comments_section(context, article):
             "form": form,
             "reply_to": reply_to,
             "links_base": links_base,
+            # Every button of the form sends the page of comments it is on: what comes back
+            # (errors, a new question, a reply chosen or cancelled) shows that page again.
+            "post_url": page_url(reverse("comments:post", args=[article.pk]), thread.page)
+            if is_open
+            else "",
         },
         request=request,
     )
@@ -94,16 +99,10 @@ def moved_page_url(request, article, form, last):
 
 
 @register.simple_tag
-def comment_list(thread, *, article, replies_open, permalinks=True):
-    """The page's comments, nested, each with its Reply button while `replies_open` and its
-    time linked to its permalink while `permalinks`. The Reply buttons send the page's number
-    along, as Cancel reply does: a reply to a comment withheld since comes back on the page
-    the reader was reading, not on the first."""
-    reply_action = None
-    if replies_open:
-        reply_action = reverse("comments:post", args=[article.pk])
-        if thread.page > 1:
-            reply_action += f"?cpage={thread.page}"
+def comment_list(thread, *, reply_action, permalinks=True):
+    """The page's comments, nested, each with its Reply button sending the form to
+    `reply_action` while comments are open (it is empty once they close), and its time
+    linked to its permalink while `permalinks`."""
     return render_comments(thread.roots, reply_action=reply_action, permalinks=permalinks)
 
 

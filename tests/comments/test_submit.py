@@ -240,6 +240,27 @@ def test_a_reply_sent_back_shows_the_comment_it_answers_on_a_later_page(
     assert "Page 2 of 2" in page
 
 
+@pytest.mark.parametrize("label", ["Post Comment", "Show a new question"])
+def test_a_form_sent_from_a_later_page_comes_back_on_that_page(
+    client, article, captcha_pool, settings, label
+):
+    """The reader was reading page 2: the form sent back (a wrong answer, a new question)
+    shows page 2 again above it, not the first page."""
+    settings.COMMENTS_PER_PAGE = 1
+    make_comment(article, body="On the first page.")
+    make_comment(article, body="On the second page.")
+    page = client.get(f"{article.get_absolute_url()}?cpage=2").content.decode()
+    typed = comment_form_data(page, body="Mine, kept.", captcha_1="-1")
+
+    response = press(client, page, label, typed)
+
+    back = response.content.decode()
+    assert "Page 2 of 2" in back
+    assert "On the second page." in back
+    assert "On the first page." not in back
+    assert "\nMine, kept.</textarea>" in back
+
+
 def test_a_form_sent_back_to_a_page_past_the_last_keeps_its_text(
     client, article, fill_form, settings
 ):
