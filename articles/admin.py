@@ -19,10 +19,9 @@ class LabelledFileWidget(AdminFileWidget):
 
 class AddressInSlugMixin:
     """The slug of a saved section, tag or author is in addresses readers keep (links,
-    bookmarks, search results, a section's feeds): unlike an article's (FormerSlug), an
-    old one leads nowhere, and the form said nothing of it."""
+    bookmarks, search results, a section's feeds): the form says what changing it does."""
 
-    slug_changes = "Changing it breaks every link to the old address: nothing redirects."
+    slug_changes = "Changing it keeps old links working: the old address redirects to the new."
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
@@ -33,8 +32,8 @@ class AddressInSlugMixin:
 @admin.register(Section)
 class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     slug_changes = (
-        "Changing it breaks every link to the old address, and the section's feeds for "
-        "their subscribers: nothing redirects."
+        "Changing it keeps old links working, the section's feeds too: the old address "
+        "redirects to the new."
     )
     list_display = ["name", "slug", "order"]
     list_editable = ["order"]

@@ -2,12 +2,14 @@
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
 from .models import Article, Section
+from .views import moved_permanently
 
 FEED_ITEMS = 20
 
@@ -65,6 +67,19 @@ class LatestArticlesAtomFeed(LatestArticlesFeed):
 
 
 class SectionFeed(LatestArticlesFeed):
+    url_name = "articles:section-feed-rss"
+
+    def __call__(self, request, *args, **kwargs):
+        """A section's feed at a slug the section had before: subscribers are sent on to
+        the feed at its address now (feed readers follow a permanent redirect for good)."""
+        try:
+            return super().__call__(request, *args, **kwargs)
+        except Http404:
+            moved = Section.objects.filter(former_slugs__slug=kwargs["slug"]).first()
+            if moved is None:
+                raise
+            return moved_permanently(request, reverse(self.url_name, kwargs={"slug": moved.slug}))
+
     def get_object(self, request, slug):
         return get_object_or_404(Section, slug=slug)
 
@@ -82,5 +97,6 @@ class SectionFeed(LatestArticlesFeed):
 
 
 class SectionAtomFeed(SectionFeed):
+    url_name = "articles:section-feed-atom"
     feed_type = Atom1Feed
     subtitle = SectionFeed.description

@@ -110,7 +110,71 @@ class SearchDocument(Expression):
         return f"{compiler.quote_name(self.alias)}.{compiler.quote_name(self.column)}", ()
 
 
-class Section(models.Model):
+class SlugAddressed(models.Model):
+    """A model whose slug is in addresses readers keep (links, bookmarks, search results,
+    feeds): a save that changes the slug records the old one among its `former_slugs` (a
+    model of its own kind's former slugs), and the old address redirects to the new. The
+    views look there only when no object has the slug now.
+
+    One table per kind, not one generic table: each former slug has a real foreign key that
+    deletes it with its object, and is unique among its kind's alone (a section and a tag
+    may once have had the same slug).
+    """
+
+    class Meta:
+        abstract = True
+
+    # What a save compares with the row as it was before, read in one query.
+    former_fields = ("slug",)
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        watched = [
+            name for name in self.former_fields if update_fields is None or name in update_fields
+        ]
+        former = {}
+        if self.pk and watched:
+            former = type(self)._default_manager.filter(pk=self.pk).values(*watched).first()
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.saved_over(former or {}, watched=watched)
+
+    def saved_over(self, former, *, watched):
+        """After the row is written, in the save's transaction: `former` holds the values
+        of the `watched` fields before it (nothing for a new object)."""
+        if "slug" in watched:
+            self.keep_former_slug(former.get("slug"))
+
+    def keep_former_slug(self, former_slug):
+        """Called in the save's transaction with the slug the row had before it (None for a
+        new object). The old address leads here from now on, and the new slug is nobody's
+        former one. A new object taking someone's former slug needs nothing: a live slug
+        wins in the views, and the row goes to it if it changes slug in turn."""
+        if not former_slug or former_slug == self.slug:
+            return
+        former_slugs = self.former_slugs
+        former_slugs.model.objects.update_or_create(
+            slug=former_slug, defaults={former_slugs.field.name: self}
+        )
+        former_slugs.model.objects.filter(slug=self.slug).delete()
+
+
+class FormerSlugBase(models.Model):
+    """An address an object had before its slug changed; links to it redirect to the object.
+
+    A slug in use by a live object is that object's, whatever these tables say.
+    """
+
+    slug = models.SlugField(max_length=200, unique=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.slug
+
+
+class Section(SlugAddressed):
     name = models.CharField(max_length=100, unique=True, validators=[no_control_characters])
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True, validators=[no_control_characters])
@@ -126,7 +190,7 @@ class Section(models.Model):
         return reverse("articles:section", kwargs={"slug": self.slug})
 
 
-class Tag(models.Model):
+class Tag(SlugAddressed):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
 
@@ -140,7 +204,7 @@ class Tag(models.Model):
         return reverse("articles:tag", kwargs={"slug": self.slug})
 
 
-class Author(models.Model):
+class Author(SlugAddressed):
     """The public face of a writer; the login account, if any, stays private."""
 
     display_name = models.CharField(max_length=120, validators=[no_control_characters])
@@ -275,7 +339,9 @@ def _delete_lead_image_if_unused(name):
         Article._meta.get_field("lead_image").storage.delete(name)
 
 
-class Article(models.Model):
+class Article(SlugAddressed):
+    former_fields = ("slug", "lead_image")
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
@@ -348,26 +414,16 @@ class Article(models.Model):
             self.body_html = render_markdown(self.body)
             if update_fields is not None:
                 kwargs["update_fields"] = update_fields = {*update_fields, "body_html"}
-        # What the save may change that needs its former value: one query, as before.
-        watched = ["slug", "lead_image"]
-        if update_fields is not None:
-            watched = [name for name in watched if name in update_fields]
-        former = {}
-        if self.pk and watched:
-            former = Article.objects.filter(pk=self.pk).values(*watched).first() or {}
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            former_slug = former.get("slug")
-            if former_slug and former_slug != self.slug:
-                # Links already shared, bookmarked and indexed keep working (ArticleDetailView).
-                FormerSlug.objects.update_or_create(slug=former_slug, defaults={"article": self})
-                FormerSlug.objects.filter(slug=self.slug).delete()
-            former_image = former.get("lead_image")
-            if former_image and former_image != self.lead_image.name:
-                delete_lead_image_on_commit(former_image)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"slug": self.slug})
+
+    def saved_over(self, former, *, watched):
+        super().saved_over(former, watched=watched)
+        former_image = former.get("lead_image")
+        if former_image and former_image != self.lead_image.name:
+            delete_lead_image_on_commit(former_image)
 
     def clean(self):
         errors = {}
@@ -416,14 +472,17 @@ class Article(models.Model):
         return max(1, math.ceil(len(self.body.split()) / WORDS_PER_MINUTE))
 
 
-class FormerSlug(models.Model):
-    """An address an article had before its slug changed; links to it redirect to the article.
-
-    A slug in use by an article is that article's, whatever this table says.
-    """
-
-    slug = models.SlugField(max_length=200, unique=True)
+class FormerSlug(FormerSlugBase):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="former_slugs")
 
-    def __str__(self):
-        return self.slug
+
+class SectionFormerSlug(FormerSlugBase):
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="former_slugs")
+
+
+class TagFormerSlug(FormerSlugBase):
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="former_slugs")
+
+
+class AuthorFormerSlug(FormerSlugBase):
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="former_slugs")

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import cache_control
@@ -45,6 +44,31 @@ class PageWindow:
 
     def previous_page_number(self):
         return self.number - 1
+
+
+def moved_permanently(request, url):
+    """The permanent redirect from an object's former address (a slug changed since) to
+    `url`, its address now, with the query the link carried (`?page=`, `?cpage=`)."""
+    if query := request.META.get("QUERY_STRING"):
+        url = f"{url}?{query}"
+    return HttpResponsePermanentRedirect(url)
+
+
+class SlugAddressMixin:
+    """A list of one section's, tag's or author's articles, found by the slug in the address:
+    a slug it had before redirects to its address now. The object is `self.owner`."""
+
+    slug_model = None
+
+    def get(self, request, *args, **kwargs):
+        slug = kwargs["slug"]
+        self.owner = self.slug_model.objects.filter(slug=slug).first()
+        if self.owner is None:
+            moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
+            if moved is None:
+                raise Http404(f"No {self.slug_model._meta.verbose_name} at this address.")
+            return moved_permanently(request, moved.get_absolute_url())
+        return super().get(request, *args, **kwargs)
 
 
 def page_number(request):
@@ -107,23 +131,24 @@ class HomeView(ArticleListMixin, ListView):
     template_name = "articles/home.html"
 
 
-class SectionView(ArticleListMixin, ListView):
+class SectionView(SlugAddressMixin, ArticleListMixin, ListView):
+    slug_model = Section
+
     def get_queryset(self):
-        self.section = get_object_or_404(Section, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(section=self.section)
+        return super().get_queryset().filter(section=self.owner)
 
     def get_meta_title(self):
-        return self.section.name
+        return self.owner.name
 
     def get_meta_description(self):
-        return self.section.description or f"The latest from {self.section.name}."
+        return self.owner.description or f"The latest from {self.owner.name}."
 
     def get_context_data(self, **kwargs):
-        slug = self.section.slug
+        slug = self.owner.slug
         return super().get_context_data(
-            heading=self.section.name,
-            intro=self.section.description,
-            section=self.section,
+            heading=self.owner.name,
+            intro=self.owner.description,
+            section=self.owner,
             feeds={
                 "rss": reverse("articles:section-feed-rss", kwargs={"slug": slug}),
                 "atom": reverse("articles:section-feed-atom", kwargs={"slug": slug}),
@@ -132,37 +157,38 @@ class SectionView(ArticleListMixin, ListView):
         )
 
 
-class TagView(ArticleListMixin, ListView):
+class TagView(SlugAddressMixin, ArticleListMixin, ListView):
+    slug_model = Tag
+
     def get_queryset(self):
-        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(tags=self.tag)
+        return super().get_queryset().filter(tags=self.owner)
 
     def get_meta_title(self):
-        return f"Tagged “{self.tag.name}”"
+        return f"Tagged “{self.owner.name}”"
 
     def get_meta_description(self):
-        return f"Articles about {self.tag.name}."
+        return f"Articles about {self.owner.name}."
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(heading=self.get_meta_title(), tag=self.tag, **kwargs)
+        return super().get_context_data(heading=self.get_meta_title(), tag=self.owner, **kwargs)
 
 
-class AuthorView(ArticleListMixin, ListView):
+class AuthorView(SlugAddressMixin, ArticleListMixin, ListView):
+    slug_model = Author
     template_name = "articles/author.html"
 
     def get_queryset(self):
-        self.author = get_object_or_404(Author, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(author=self.author)
+        return super().get_queryset().filter(author=self.owner)
 
     def get_meta_title(self):
-        return self.author.display_name
+        return self.owner.display_name
 
     def get_meta_description(self):
-        return self.author.bio or f"Articles by {self.author.display_name}."
+        return self.owner.bio or f"Articles by {self.owner.display_name}."
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            heading=self.author.display_name, author=self.author, **kwargs
+            heading=self.owner.display_name, author=self.owner, **kwargs
         )
 
 
@@ -219,10 +245,7 @@ class ArticleDetailView(DetailView):
             moved = self.get_queryset().filter(former_slugs__slug=kwargs["slug"]).first()
             if moved is None:
                 raise
-            url = moved.get_absolute_url()
-            if query := request.META.get("QUERY_STRING"):
-                url = f"{url}?{query}"  # ?cpage= of a link to a comment
-            return HttpResponsePermanentRedirect(url)
+            return moved_permanently(request, moved.get_absolute_url())
         # Rendered here, not on the way out, so that a part of the page can still answer
         # with a redirect instead.
         response = self.render_to_response(self.get_context_data(object=self.object))

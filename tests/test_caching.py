@@ -945,6 +945,30 @@ def test_renaming_a_section_or_an_author_shows_at_the_next_request(make, field, 
         assert "Old name" not in body
 
 
+@pytest.mark.parametrize("make", [make_section, make_tag, make_author])
+def test_a_changed_slug_redirects_from_the_old_address_at_the_next_request(make, committed):
+    """The page at the old address was served from the cache; the next reader gets the
+    redirect, and the page at the new address, each time, not a copy of the old page."""
+    owner = make(slug="old-address")
+    if make is make_tag:
+        make_article(title="Filed under it", tags=[owner])
+    else:
+        make_article(title="Filed under it", **{owner._meta.model_name: owner})
+    old_path, query = owner.get_absolute_url(), "?utm_source=feed"
+    for _ in range(2):
+        assert "Filed under it" in read(old_path)[1]
+
+    with committed():
+        owner.slug = "new-address"
+        owner.save()
+
+    for _ in range(2):
+        response, _ = read(old_path + query)
+        assert response.status_code == 301
+        assert response["Location"] == owner.get_absolute_url() + query
+        assert "Filed under it" in read(owner.get_absolute_url())[1]
+
+
 def test_deleting_a_published_comment_hides_it_at_the_next_request(committed):
     article = make_article()
     comment = make_comment(article, body="Said in haste.")

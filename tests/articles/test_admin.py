@@ -165,18 +165,17 @@ def test_the_date_bar_lists_the_years_without_reading_every_article(editor_clien
 
 
 @pytest.mark.parametrize("model", ["section", "tag", "author"])
-def test_a_saved_sections_tags_or_authors_slug_warns_that_old_links_will_break(
-    editor_client, model
-):
-    """An article's slug says old links redirect; these said nothing, and nothing does."""
+def test_a_saved_sections_tags_or_authors_slug_says_old_links_will_redirect(editor_client, model):
+    """Changing the slug of a saved one keeps its old address working, as an article's."""
     article = make_article(tags=[make_tag()])
     saved = {"section": article.section, "tag": article.tags.get(), "author": article.author}
 
     change = editor_client.get(reverse(f"admin:articles_{model}_change", args=[saved[model].pk]))
     add = editor_client.get(reverse(f"admin:articles_{model}_add"))
 
-    assert "breaks every link to the old address" in change.content.decode()
-    assert "breaks every link" not in add.content.decode()
+    assert "the old address redirects to the new" in change.content.decode()
+    assert "breaks every link" not in change.content.decode()
+    assert "the old address redirects" not in add.content.decode()
 
 
 def test_the_editors_list_reads_the_newest_articles_through_an_index():

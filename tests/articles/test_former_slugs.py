@@ -1,0 +1,144 @@
+"""A section's, tag's or author's old address leads to it after its slug changes, as an
+article's does: links shared, bookmarked and indexed keep working."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import make_article, make_author, make_section, make_tag, make_user
+
+pytestmark = pytest.mark.django_db
+
+KINDS = {
+    "section": (make_section, "/section/{}/"),
+    "tag": (make_tag, "/tag/{}/"),
+    "author": (make_author, "/author/{}/"),
+}
+
+
+def make_listed(kind, slug):
+    """A section, tag or author with `slug` and a public article under it."""
+    maker, _ = KINDS[kind]
+    owner = maker(slug=slug)
+    if kind == "tag":
+        make_article(tags=[owner])
+    else:
+        make_article(**{kind: owner})
+    return owner
+
+
+def address(kind, slug):
+    return KINDS[kind][1].format(slug)
+
+
+def renamed(owner, slug):
+    owner.slug = slug
+    owner.save()
+    return owner
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_old_address_redirects_permanently_to_the_new_one_with_its_query(client, kind):
+    renamed(make_listed(kind, "weather"), "climate")
+
+    response = client.get(address(kind, "weather") + "?page=2")
+
+    assert response.status_code == 301
+    assert response["Location"] == address(kind, "climate") + "?page=2"
+    assert client.get(address(kind, "climate")).status_code == 200
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_old_address_leads_to_the_newest_after_several_changes(client, kind):
+    renamed(renamed(make_listed(kind, "first"), "second"), "third")
+
+    for old in ("first", "second"):
+        response = client.get(address(kind, old))
+        assert response.status_code == 301
+        assert response["Location"] == address(kind, "third")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_slug_changed_back_shows_the_page_again_and_the_other_slug_redirects(client, kind):
+    renamed(renamed(make_listed(kind, "home"), "away"), "home")
+
+    assert client.get(address(kind, "home")).status_code == 200
+    assert client.get(address(kind, "away"))["Location"] == address(kind, "home")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_former_slug_taken_by_a_new_one_shows_the_new_one_for_good(client, kind):
+    old = renamed(make_listed(kind, "sport"), "sports")
+    new = make_listed(kind, "sport")
+
+    assert client.get(address(kind, "sport")).status_code == 200
+    # Gone from the old one's former slugs: renaming the new one away leads to the new one.
+    renamed(new, "local-sport")
+    assert client.get(address(kind, "sport"))["Location"] == address(kind, "local-sport")
+    assert old.former_slugs.count() == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_address_nothing_ever_had_is_still_404(client, kind):
+    make_listed(kind, "real")
+
+    assert client.get(address(kind, "never-was")).status_code == 404
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_deleted_ones_old_address_is_404(client, kind):
+    maker, _ = KINDS[kind]
+    owner = renamed(maker(slug="before"), "after")
+    owner.delete()
+
+    assert client.get(address(kind, "before")).status_code == 404
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_save_that_leaves_the_slug_out_records_nothing(kind):
+    maker, _ = KINDS[kind]
+    owner = maker(slug="kept")
+    owner.slug = "not-saved"
+    owner.save(update_fields=[field for field in ("name", "display_name") if hasattr(owner, field)])
+
+    assert owner.former_slugs.count() == 0
+
+
+@pytest.mark.parametrize("feed", ["rss", "atom"])
+def test_a_renamed_sections_feeds_lead_subscribers_to_the_new_feeds(client, feed):
+    renamed(make_listed("section", "old-news"), "news")
+
+    response = client.get(f"/feeds/section/old-news/{feed}/")
+
+    assert response.status_code == 301
+    assert response["Location"] == f"/feeds/section/news/{feed}/"
+    assert client.get(response["Location"]).status_code == 200
+    assert client.get(f"/feeds/section/never-was/{feed}/").status_code == 404
+
+
+def test_the_sitemaps_list_only_the_current_addresses(client):
+    article = make_article()
+    renamed(article.section, "renamed-section")
+    renamed(article.author, "renamed-author")
+    section_slug, author_slug = "renamed-section", "renamed-author"
+
+    sections = client.get("/sitemap-sections.xml").content.decode()
+    authors = client.get("/sitemap-authors.xml").content.decode()
+
+    assert sections.count("/section/") == 1
+    assert f"/section/{section_slug}/" in sections
+    assert authors.count("/author/") == 1
+    assert f"/author/{author_slug}/" in authors
+
+
+def test_a_slug_changed_in_the_admin_redirects_from_the_old_address(client):
+    section = make_listed("section", "arts")
+    client.force_login(make_user(superuser=True))
+
+    response = client.post(
+        reverse("admin:articles_section_change", args=[section.pk]),
+        {"name": section.name, "slug": "culture", "description": "", "order": 1},
+    )
+
+    assert response.status_code == 302
+    client.logout()
+    assert client.get("/section/arts/")["Location"] == "/section/culture/"
