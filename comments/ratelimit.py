@@ -12,6 +12,12 @@ instead: recent comments from that address or email. That count can race, and it
 whole addresses only (an IPv6 sender's /64 is counted in the cache alone), but it still
 stops anyone sending one comment after another, and no comment is refused just because a
 cache is down.
+
+The no-JavaScript buttons that send the form back to be shown again (a comment's Reply,
+Cancel reply, Show a new question) store nothing, yet each renders the whole article page:
+they have a budget of their own per sender, COMMENTS_REDISPLAY_LIMIT in the same window,
+counted in the cache only (there is no row to count). Without Redis each worker process
+counts its own; with Redis down nothing is counted, and nobody is refused.
 """
 
 import datetime
@@ -65,6 +71,19 @@ def claim(*, ip_address, email):
         _decrement(keys)
         return False
     return True
+
+
+def claim_redisplay(*, ip_address):
+    """Count one more form sent back to be shown again: True while the sender is within
+    COMMENTS_REDISPLAY_LIMIT for the window, False beyond it."""
+    if not ip_address:
+        return True
+    try:
+        [count] = _count([f"comments:redisplay:ip:{flood_source(ip_address)}"])
+    except Exception:
+        logger.warning("Forms shown again are not counted: the cache cannot count.")
+        return True
+    return count <= settings.COMMENTS_REDISPLAY_LIMIT
 
 
 def release(*, ip_address, email):

@@ -77,6 +77,9 @@ def post_comment(request, article_pk):
             status=403,
         )
     visible = VisibleComments(article)
+    redisplay = "new_question" in request.POST or "replyto" in request.POST
+    if redisplay and not ratelimit.claim_redisplay(ip_address=client_ip(request)):
+        return redisplay_refused(request, article, visible)
     if "new_question" in request.POST:
         # The no-JavaScript "new question" button: same text, another question, no errors.
         # The old question is retired so it cannot come back; a database that refuses the
@@ -180,6 +183,22 @@ def send_only(request, article_pk):
     article = Article.objects.published().filter(pk=article_pk).first()
     response = render(request, "comments/send_only.html", {"article": article}, status=405)
     response["Allow"] = "POST"
+    return response
+
+
+def redisplay_refused(request, article, visible):
+    """Over the budget for forms sent back to be shown again: a small page with the form as
+    typed (the reply chosen, the question with its answer), not the article page, whose
+    rendering is what the limit protects. Sending the comment from it still works."""
+    form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
+    form.keep_question(request.POST.get("captcha_0"), request.POST.get("captcha_1", ""))
+    response = typed_text_page(
+        request,
+        "comments/redisplay_refused.html",
+        {"article": article, "form": form},
+        status=429,
+    )
+    response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
     return response
 
 

@@ -145,6 +145,22 @@ def test_with_redis_down_flood_control_counts_in_the_database(
     assert Comment.objects.count() == 2
 
 
+def test_with_redis_down_the_form_is_still_sent_back_to_choose_whom_to_answer(
+    client, article, redis_down, settings
+):
+    """The budget for forms shown again is counted in the cache alone: without it nobody is
+    refused."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 1
+    make_comment(article, name="Ada Lovelace")
+    page = client.get(article.get_absolute_url()).content.decode()
+    typed = filled_form(page, body="Kept.")
+
+    for _ in range(3):
+        response = client.post(post_url(article), {**typed, "replyto": ""})
+        assert response.status_code == 200
+        assert "Kept.</textarea>" in response.content.decode()
+
+
 def test_with_redis_down_a_moderators_decision_goes_through(
     client, article, redis_down, django_capture_on_commit_callbacks
 ):

@@ -381,6 +381,81 @@ def test_cancel_reply_without_javascript_keeps_the_text_and_the_page(
     assert "Page 2 of 2" in back
 
 
+def test_sending_the_form_back_too_often_answers_429_with_everything_typed_kept(
+    client, article, captcha_pool, settings
+):
+    """Reply and Cancel reply store nothing but render the whole article page: beyond a
+    budget of their own, the answer is a small page with the reader's form, still whole."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 2
+    ada = make_comment(article, name="Ada Lovelace")
+    page = client.get(article.get_absolute_url()).content.decode()
+    typed = comment_form_data(page, body="Written <before> choosing.", url="ada.example")
+    for label in ("Reply to Ada Lovelace", "Cancel reply"):
+        assert press(client, page, label, typed).status_code == 200
+
+    response = press(client, page, "Reply to Ada Lovelace", typed)
+
+    back = response.content.decode()
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)
+    assert "<h1>Please wait a little</h1>" in back
+    assert "Body of article" not in back  # not the article page, whose rendering is spared
+    assert "Reply to <bdi>Ada Lovelace</bdi>" in back
+    assert "\nWritten &lt;before&gt; choosing.</textarea>" in back
+    assert 'value="ada.example"' in back
+    assert form_values(back, "captcha_0") == typed["captcha_0"]
+    assert form_values(back, "captcha_1") == typed["captcha_1"]
+    assert "no-store" in response["Cache-Control"]
+
+    kept = {name: form_values(back, name) for name in ("captcha_0", "captcha_1", "parent")}
+    sent = client.post(post_url(article), {**typed, **kept})
+
+    assert sent.status_code == 303
+    assert Comment.objects.get(body="Written <before> choosing.").parent == ada
+
+
+def test_asking_for_new_questions_too_often_keeps_the_question_and_the_text(
+    client, article, captcha_pool, settings
+):
+    settings.COMMENTS_REDISPLAY_LIMIT = 1
+    page = client.get(article.get_absolute_url()).content.decode()
+    typed = comment_form_data(page, body="Kept.", captcha_1="")
+    assert press(client, page, "Show a new question", typed).status_code == 200
+    page = client.get(article.get_absolute_url()).content.decode()
+    typed = comment_form_data(page, body="Kept.", captcha_1="")
+
+    response = press(client, page, "Show a new question", typed)
+
+    back = response.content.decode()
+    assert response.status_code == 429
+    assert "\nKept.</textarea>" in back
+    assert form_values(back, "captcha_0") == typed["captcha_0"]
+
+
+def test_the_budget_for_sending_the_form_back_is_per_address_and_apart_from_comments(
+    client, article, captcha_pool, settings
+):
+    """A reader who has sent comments may still choose whom to answer; another address is
+    not held back by this one's clicks."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 1
+    settings.COMMENTS_FLOOD_LIMIT = 3
+    ada = make_comment(article, name="Ada Lovelace")
+    for number in range(2):
+        page = client.get(article.get_absolute_url()).content.decode()
+        sent = client.post(post_url(article), comment_form_data(page, body=f"Comment {number}."))
+        assert sent.status_code == 303
+    page = client.get(article.get_absolute_url()).content.decode()
+    typed = comment_form_data(page, body="Kept.")
+
+    first = press(client, page, f"Reply to {ada.name}", typed)
+    second = press(client, page, f"Reply to {ada.name}", typed)
+    elsewhere = client.post(
+        post_url(article), {**typed, "replyto": str(ada.pk)}, REMOTE_ADDR="198.51.100.7"
+    )
+
+    assert (first.status_code, second.status_code, elsewhere.status_code) == (200, 429, 200)
+
+
 def test_a_reply_chosen_on_a_shared_page_without_a_token_comes_back_with_one(article, captcha_pool):
     """A shared cached page carries no CSRF token (articles.page_cache): the Reply button's
     send is refused as any such send is, and the page that says so gives the reader the
