@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles import page_cache
 from articles.models import Article
+from comments.admin import SHORT_SEARCH
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
 from tests.factories import make_article, make_comment, make_editor, make_moderator, make_section
@@ -318,6 +319,67 @@ class TestQueue:
 
         assert "Bitmap Index Scan on comment_search_idx" in plan
         assert "Seq Scan on comments_comment" not in plan
+
+    @pytest.mark.parametrize(("query", "told"), [("al", "al"), (" AL ", "AL"), ('"Al"', "Al")])
+    def test_a_search_of_one_or_two_letters_finds_commenters_of_that_name_only(
+        self, moderator_client, article, query, told
+    ):
+        """No index serves "%al%" (trigrams need three letters): it read every comment, and
+        found most of them. A moderator typing two letters is after a name like "Al"."""
+        named_al = make_comment(article, status=Status.APPROVED, name="Al")
+        make_comment(article, status=Status.PENDING, name="Alice", body="Al was right.")
+        make_comment(article, status=Status.PENDING, email="al@example.com")
+
+        response = moderator_client.get(QUEUE, {"q": query})
+
+        assert list(response.context["cl"].result_list) == [named_al]
+        assert messages_of(response) == [SHORT_SEARCH.format(term=told)]
+
+    def test_a_short_search_is_told_back_escaped(self, moderator_client):
+        response = moderator_client.get(QUEUE, {"q": "<b>"})
+
+        assert "commenters named exactly “&lt;b&gt;” are shown" in response.content.decode()
+
+    def test_a_search_with_one_word_of_three_letters_searches_everything(
+        self, moderator_client, article
+    ):
+        found = make_comment(article, status=Status.PENDING, name="Jo", body="The harbour wall")
+
+        response = moderator_client.get(QUEUE, {"q": "jo har"})
+
+        assert list(response.context["cl"].result_list) == [found]
+        assert messages_of(response) == []
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+    def test_a_search_of_two_letters_is_read_from_the_trigram_index(
+        self, moderator_client, article
+    ):
+        """As test_a_search_for_words_is_read_from_the_trigram_index, but the index must
+        answer with what it holds: for LIKE '%AL%' (~~) it can only list every comment."""
+        make_comment(article, status=Status.PENDING, name="Al")
+        response = moderator_client.get(QUEUE, {"status": "all", "q": "al"})
+
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            plan = response.context["cl"].queryset.explain()
+
+        assert "Bitmap Index Scan on comment_search_idx" in plan
+        assert "Seq Scan on comments_comment" not in plan
+        assert "~~" not in plan
+
+    def test_a_short_search_costs_no_more_queries_than_a_search_for_words(
+        self, moderator_client, article, django_assert_max_num_queries
+    ):
+        for n in range(30):
+            make_comment(article, status=Status.PENDING, name="Al", body=f"The harbour {n}")
+        with CaptureQueriesContext(connection) as searching_words:
+            moderator_client.get(QUEUE, {"q": "harbour"})
+
+        with django_assert_max_num_queries(len(searching_words)):
+            response = moderator_client.get(QUEUE, {"q": "al"})
+
+        assert len(response.context["cl"].result_list) == 30
 
     def test_filter_by_article_section(self, moderator_client):
         sport = make_section(name="Sport", slug="sport")
