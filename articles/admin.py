@@ -9,6 +9,12 @@ from newsroom.admin import HandMadeRequestsMixin
 
 from .models import PUBLICATION_YEARS, Article, Author, Section, Tag
 
+# The delete pages list what goes with an object (or, for a section or author, the articles
+# that keep it): an article with 4,000 comments listed them all, 400 KB, with the button to
+# confirm below the last. Django shows this many, then "…and 3,900 more objects."; the
+# summary above still counts everything.
+DELETE_PAGE_ITEMS = 100
+
 
 class LabelledFileWidget(AdminFileWidget):
     """The file box with a label of its own: Django's admin renders it in a fieldset whose
@@ -31,6 +37,7 @@ class AddressInSlugMixin:
 
 @admin.register(Section)
 class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+    delete_confirmation_max_display = DELETE_PAGE_ITEMS
     slug_changes = (
         "Changing it keeps old links working, the section's feeds too: the old address "
         "redirects to the new."
@@ -43,6 +50,7 @@ class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+    delete_confirmation_max_display = DELETE_PAGE_ITEMS
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -50,6 +58,7 @@ class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
 @admin.register(Author)
 class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+    delete_confirmation_max_display = DELETE_PAGE_ITEMS
     list_display = ["display_name", "slug", "user"]
     list_select_related = ["user"]
     search_fields = ["display_name"]
@@ -59,6 +68,7 @@ class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
 @admin.register(Article)
 class ArticleAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+    delete_confirmation_max_display = DELETE_PAGE_ITEMS
     list_display = ["title", "section", "author", "status", "published_at", "is_live"]
     list_filter = ["status", "section", ("published_at", admin.DateFieldListFilter)]
     list_select_related = ["section", "author"]

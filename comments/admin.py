@@ -30,7 +30,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 
-from articles.admin import ArticleAdmin
+from articles.admin import DELETE_PAGE_ITEMS, ArticleAdmin
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
@@ -188,6 +188,7 @@ def unquote_search_word(word):
 
 @admin.register(Comment)
 class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+    delete_confirmation_max_display = DELETE_PAGE_ITEMS  # a comment's replies go with it
     # What decides a row comes first: on a phone the rest scrolls off to the right.
     list_display = [
         "excerpt",

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from articles.admin import DELETE_PAGE_ITEMS
 from articles.demo import draw_illustration
 from articles.models import CONTROL_CHARACTERS, NESTED_TOO_DEEPLY, Article
 from tests.factories import (
@@ -16,6 +17,7 @@ from tests.factories import (
     make_author,
     make_draft,
     make_scheduled,
+    make_section,
     make_tag,
     make_user,
     new_article_form,
@@ -162,6 +164,26 @@ def test_the_date_bar_lists_the_years_without_reading_every_article(editor_clien
     )
     assert re.findall(r"\d{4}", bar) == ["2019", "2022", "2026"]  # in Tokyo, 2021 was over
     assert not [q for q in queries.captured_queries if "DISTINCT" in q["sql"] or "MIN(" in q["sql"]]
+
+
+def test_deleting_a_tag_on_many_articles_lists_some_and_counts_all(editor_client):
+    """Every row went on the page, the confirmation button below the last: a tag on
+    thousands of articles (or an article with thousands of comments) meant scrolling past
+    them all to say yes."""
+    tag = make_tag()
+    section, author = make_section(), make_author()
+    for _ in range(DELETE_PAGE_ITEMS + 20):
+        make_article(tags=[tag], section=section, author=author)
+    url = reverse("admin:articles_tag_delete", args=[tag.pk])
+
+    html = editor_client.get(url).content.decode()
+    editor_client.post(url, {"post": "yes"})
+
+    assert html.count("<li>Article-tag relationship: ") == DELETE_PAGE_ITEMS - 1  # tag first
+    assert "…and 21 more objects." in html
+    assert f"Article-tag relationships: {DELETE_PAGE_ITEMS + 20}" in html
+    assert 'type="submit" value="Yes, I\u2019m sure"' in html
+    assert not Article.tags.through.objects.exists()
 
 
 @pytest.mark.parametrize("model", ["section", "tag", "author"])
