@@ -75,6 +75,17 @@ def list_rows(response):
     }
 
 
+def search_plan_without_scans(client, query):
+    """PostgreSQL's plan for the moderators' search of every status for `query`. On a test
+    table the planner would rather read it all, or walk the date index, so both are ruled
+    out: what is left is the trigram index, if every match can use it."""
+    response = client.get(QUEUE, {"status": "all", "q": query})
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        return response.context["cl"].queryset.explain()
+
+
 def run_action(client, action, comments, url=QUEUE, **extra):
     return client.post(
         url,
@@ -306,16 +317,10 @@ class TestQueue:
 
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
     def test_a_search_for_words_is_read_from_the_trigram_index(self, moderator_client, article):
-        """Every field searched, as Django compares it, is a match the index answers. On a
-        table this small the planner would rather read it all, or walk the date index, so
-        both are ruled out: what is left is the trigram index, if every match can use it."""
+        """Every field searched, as Django compares it, is a match the index answers."""
         make_comment(article, status=Status.PENDING, body="About the harbour")
-        response = moderator_client.get(QUEUE, {"status": "all", "q": "harbour 198.51"})
 
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_indexscan = off")
-            plan = response.context["cl"].queryset.explain()
+        plan = search_plan_without_scans(moderator_client, "harbour 198.51")
 
         assert "Bitmap Index Scan on comment_search_idx" in plan
         assert "Seq Scan on comments_comment" not in plan
@@ -357,12 +362,8 @@ class TestQueue:
         """As test_a_search_for_words_is_read_from_the_trigram_index, but the index must
         answer with what it holds: for LIKE '%AL%' (~~) it can only list every comment."""
         make_comment(article, status=Status.PENDING, name="Al")
-        response = moderator_client.get(QUEUE, {"status": "all", "q": "al"})
 
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_indexscan = off")
-            plan = response.context["cl"].queryset.explain()
+        plan = search_plan_without_scans(moderator_client, "al")
 
         assert "Bitmap Index Scan on comment_search_idx" in plan
         assert "Seq Scan on comments_comment" not in plan
