@@ -77,8 +77,10 @@ KEPT_HEADERS = {"content-type", "content-language", "link", "x-robots-tag"}
 PAGE_NUMBERS = {"page", "cpage", "p"}  # p: the sitemap's
 CAMPAIGN_TAG_PREFIX = "utm_"
 # Views whose pages are the same for every anonymous reader, with the query parameters
-# that select a different page. Any other parameter (say ?replyto=) renders for the reader;
-# campaign tags (utm_*) on shared links are ignored.
+# that select a different page: a view that comes to read another must list it here. Any
+# other parameter is left out of the key and out of the request the page is rendered from
+# (campaign tags, the click ids social networks and ad platforms add to every link they
+# pass on, a bot's cache-buster), except one that makes the page the reader's own.
 CACHEABLE_VIEWS = {
     "articles:home": {"page"},
     "articles:section": {"page"},
@@ -94,6 +96,10 @@ CACHEABLE_VIEWS = {
     "articles:sitemap": set(),
     "articles:sitemap-section": {"p"},
 }
+
+# A reply link (?replyto=, for readers without JavaScript) opens the form answering that
+# comment, for the reader who followed it.
+RENDERED_FOR_THE_READER = {"replyto"}
 
 # Pages kept in each process beside a shared cache: the hot article with 500 comments is
 # 150 KB, so a few dozen of the most read pages cost a few megabytes per worker.
@@ -287,7 +293,7 @@ class ReaderPageCacheMiddleware:
         entry, found, version = lookup(key)
         if entry and entry["version"] == version and entry["expires"] > time.time():
             return serve(request, entry, found)
-        request.GET = without_campaign_tags(request.GET)
+        request.GET = shared_query(request.GET, CACHEABLE_VIEWS[view_name(request.path_info)])
         response = self.get_response(request)
         if storable(response):
             response = store(request, response, key, version, read_at=read_at)
@@ -360,9 +366,11 @@ def page_key(request, release):
         return None
     selected = []
     for name, values in sorted(request.GET.lists()):
-        if name.startswith(CAMPAIGN_TAG_PREFIX):
-            continue
-        if name not in allowed or len(values) != 1:
+        if name in RENDERED_FOR_THE_READER:
+            return None
+        if name not in allowed:
+            continue  # the view never reads it: the page is the same without it
+        if len(values) != 1:
             return None
         value = values[0]
         if name in PAGE_NUMBERS and value.isascii() and value.isdigit():
@@ -373,15 +381,13 @@ def page_key(request, release):
     return PAGE_KEY_PREFIX + hashlib.sha256(f"{release}|{address}".encode()).hexdigest()
 
 
-def without_campaign_tags(query):
-    """The query a shared page is rendered from: page keys leave campaign tags out, so
-    nothing in the page may come from them (the pagination's links would keep them, and a
-    newsletter may put a subscriber's address there)."""
-    if not any(name.startswith(CAMPAIGN_TAG_PREFIX) for name in query):
+def shared_query(query, allowed):
+    """The query a shared page is rendered from: only the parameters its key holds, so
+    nothing in the page may come from the others (the pagination's links would keep them
+    for every later reader, and a newsletter may put a subscriber's address there)."""
+    if set(query) <= allowed:
         return query
-    kept = [
-        (name, values) for name, values in query.lists() if not name.startswith(CAMPAIGN_TAG_PREFIX)
-    ]
+    kept = [(name, values) for name, values in query.lists() if name in allowed]
     return QueryDict(urlencode(kept, doseq=True))
 
 

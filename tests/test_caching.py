@@ -509,6 +509,37 @@ def test_one_readers_campaign_tags_never_reach_the_shared_page(path, settings):
     assert "jane@example.com" not in html
 
 
+@pytest.mark.parametrize("tag", ["fbclid=IwAR0xyz", "gclid=Cj0KCQ", "ref=t.co", "_=1732900000"])
+def test_a_reader_arriving_with_a_click_id_gets_the_stored_page(tag, django_assert_num_queries):
+    """Social networks and ad platforms add an id of their own to every link they pass on
+    (?fbclid=, ?gclid=), different at each click, and bots add one to get past caches: an
+    article shared widely would otherwise be rendered again for every reader it sends."""
+    article = make_article(title="The hot story")
+    read(article.get_absolute_url())  # rendered and stored
+    read(article.get_absolute_url())  # served; draws the captcha pool's keys once a minute
+
+    with django_assert_num_queries(0):
+        response, html = read(f"{article.get_absolute_url()}?{tag}")
+
+    assert response.status_code == 200
+    assert "The hot story" in html
+
+
+def test_a_parameter_no_page_reads_never_reaches_the_shared_page(settings):
+    """A stored page may not carry what one reader's link added: the pagination's links
+    would keep it for every reader after them."""
+    settings.ARTICLES_PER_PAGE = 1
+    make_article(title="A story")
+    make_article(title="Another story")
+    read("/?fbclid=jane%40example.com")
+
+    _, html = read("/")
+
+    assert 'rel="next" href="?page=2"' in html
+    assert "fbclid" not in html
+    assert "jane@example.com" not in html
+
+
 def test_each_host_gets_the_page_with_its_own_links(settings):
     settings.ALLOWED_HOSTS = ["news.example", "www.news.example"]
     article = make_article()
