@@ -68,8 +68,14 @@ def links_reason(body):
     return ""
 
 
-def duplicate_reason(*, article, email, body):
-    same = Comment.objects.by_email(email).filter(article=article, body=body)
+def duplicate_reason(*, article, email, body, ip_address):
+    """The same words under the same address on the same article, sent from the address
+    (IP) that sent them first: a second click, a form sent again. Told to anyone, it would
+    confirm whose email address wrote a published comment, its words being public; a copy
+    from elsewhere waits for a moderator like any comment."""
+    if not ip_address:
+        return ""
+    same = Comment.objects.by_email(email).filter(article=article, body=body, ip_address=ip_address)
     return DUPLICATE if same.exists() else ""
 
 

@@ -106,7 +106,7 @@ def post_comment(request, article_pk):
     data = form.cleaned_data
     ip_address = client_ip(request)
     if reason := moderation.duplicate_reason(
-        article=article, email=data["email"], body=data["body"]
+        article=article, email=data["email"], body=data["body"], ip_address=ip_address
     ):
         form.add_error("body", reason)
         return render_article_page(request, article, form, status=400)

@@ -956,6 +956,22 @@ def test_duplicate_comment_is_refused(client, article, fill_form):
     assert Comment.objects.count() == 1
 
 
+def test_someone_elses_address_with_their_words_is_not_told_they_commented(article, fill_form):
+    """The words of a published comment are there for anyone to copy: refused as "already
+    said" under a guessed address, they would tell whose address it is. Only the sender of
+    the first gets that answer; anyone else's copy waits for a moderator like any comment."""
+    author, stranger = Client(REMOTE_ADDR="192.0.2.10"), Client(REMOTE_ADDR="198.51.100.7")
+    author.post(post_url(article), fill_form(article, body="Same words.", email="ada@example.com"))
+
+    response = stranger.post(
+        post_url(article), fill_form(article, body="Same words.", email="ADA@example.com")
+    )
+
+    assert response.status_code == 303
+    assert DUPLICATE not in stranger.get(response["Location"]).content.decode()
+    assert Comment.objects.filter(body="Same words.").count() == 2
+
+
 def test_too_many_links_hold_the_comment_with_the_reason(client, article, fill_form, settings):
     settings.COMMENTS_MAX_LINKS = 1
     body = "See https://a.example and https://b.example"
