@@ -7,6 +7,7 @@ question, reply target, errors, remembered name).
 """
 
 from django import template
+from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -34,7 +35,15 @@ register = template.Library()
 def comments_section(context, article):
     """The comment thread and the "Leave a Reply" form under an article."""
     request = context.get("request")
-    page = page_number(request)
+    sent_back = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
+    if sent_back is not None and sent_back.article.pk != article.pk:
+        sent_back = None
+    try:
+        page = page_number(request)
+    except Http404:
+        if sent_back is None:
+            raise
+        page = 1  # a form sent to a made-up page number: a 404 would lose the text
     is_open = comments_open(article)
     form = reply_to = None
     # Links to other pages of the thread are relative to the article's address, except on
@@ -43,8 +52,8 @@ def comments_section(context, article):
     if is_open:
         if request and (closes_at := comments_close_at(article)):
             page_cache.page_changes_at(request, closes_at)  # a cached form must close too
-        form = getattr(request, REQUEST_FORM_ATTRIBUTE, None)
-        if form is None or form.article.pk != article.pk:
+        form = sent_back
+        if form is None:
             form = CommentForm(
                 article=article,
                 initial=remembered_author(request) if request else {},

@@ -261,6 +261,25 @@ def test_a_form_sent_from_a_later_page_comes_back_on_that_page(
     assert "\nMine, kept.</textarea>" in back
 
 
+@pytest.mark.parametrize("cpage", ["abc", "0", "-1", "99999999999"])
+def test_a_form_sent_to_a_page_number_that_cannot_be_keeps_its_text(
+    client, article, fill_form, cpage
+):
+    """The form's address carries the page of comments it was on: a hand-edited one is a
+    404 for a reader asking for the page, but a 404 for the form would lose the text."""
+    make_comment(article, body="Approved.")
+    data = fill_form(article, body="My careful answer.")
+    data["captcha_1"] = str(int(data["captcha_1"]) + 1)
+
+    response = client.post(f"{post_url(article)}?cpage={cpage}", data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "My careful answer." in page
+    assert "Approved." in page
+    assert client.get(f"{article.get_absolute_url()}?cpage={cpage}").status_code == 404
+
+
 def test_a_form_sent_back_to_a_page_past_the_last_keeps_its_text(
     client, article, fill_form, settings
 ):
