@@ -284,9 +284,10 @@ class ReaderPageCacheMiddleware:
         key = page_key(request, self.release)
         if key is None:
             response = self.get_response(request)
-            if carries_reader_state(request):
-                # Rendered for this reader (their pending comment, their details in the
-                # form): no shared cache on the way may keep it for someone else.
+            if carries_reader_state(request) or asks_for_its_own_page(request):
+                # Rendered for this reader (their pending comment, their details or the
+                # comment they answer in the form, its CSRF token): no shared cache on the
+                # way may keep it for someone else.
                 patch_cache_control(response, private=True)
             return response
         read_at = time.time()  # before the version: the page shows every change made before
@@ -359,15 +360,13 @@ def page_key(request, release):
         return None
     if isinstance(caches["default"], DummyCache):
         return None
-    if carries_reader_state(request):
+    if carries_reader_state(request) or asks_for_its_own_page(request):
         return None
     allowed = CACHEABLE_VIEWS.get(view_name(request.path_info))
     if allowed is None:
         return None
     selected = []
     for name, values in sorted(request.GET.lists()):
-        if name in RENDERED_FOR_THE_READER:
-            return None
         if name not in allowed:
             continue  # the view never reads it: the page is the same without it
         if len(values) != 1:
@@ -412,6 +411,11 @@ def carries_reader_state(request):
         or "messages" in cookies
         or any(name in cookies for name in _personal_cookies)
     )
+
+
+def asks_for_its_own_page(request):
+    """A parameter that makes the page the reader's (RENDERED_FOR_THE_READER)."""
+    return not RENDERED_FOR_THE_READER.isdisjoint(request.GET)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -457,9 +457,11 @@ def test_reply_links_render_the_form_for_that_reader():
     comment = make_comment(article, name="Linus")
     read(article.get_absolute_url())
 
-    _, html = read(f"{article.get_absolute_url()}?replyto={comment.pk}")
+    response, html = read(f"{article.get_absolute_url()}?replyto={comment.pk}")
 
     assert "Reply to <bdi>Linus</bdi>" in html
+    assert value(html, "csrfmiddlewaretoken")  # theirs: no proxy may hand it on
+    assert "private" in response["Cache-Control"]
 
 
 def test_a_cached_page_has_the_headers_of_a_fresh_render():
