@@ -332,17 +332,21 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         """Each approved reply listed learns whether a comment above it is withheld, from
-        one query for the page (status_badge). Only a page that shows the list reads it: an
-        action's request, which does not, never reads the page's rows."""
+        one query for the page (status_badge), and a short search says what it looked for.
+        Only a page that shows the list does either: an action's request, which does not
+        (it redirects to the list), never reads the page's rows nor queues the notice."""
         response = super().changelist_view(request, extra_context)
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
-        if changelist is not None:
-            comments = list(changelist.result_list)
-            hidden = under_withheld(
-                [c.pk for c in comments if c.status == Comment.Status.APPROVED and c.parent_id]
-            )
-            for comment in comments:
-                comment.under_withheld = comment.pk in hidden
+        if changelist is None:
+            return response
+        if name := getattr(request, "short_search_name", None):
+            messages.info(request, SHORT_SEARCH.format(term=name))  # once, with the list
+        comments = list(changelist.result_list)
+        hidden = under_withheld(
+            [c.pk for c in comments if c.status == Comment.Status.APPROVED and c.parent_id]
+        )
+        for comment in comments:
+            comment.under_withheld = comment.pk in hidden
         return response
 
     # Search -----------------------------------------------------------------------------
@@ -365,7 +369,9 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             # "Al", "AI", "J K": a name, as whole, is read from the same index.
             name = " ".join(words)
             longest = Comment._meta.get_field("name").max_length
-            messages.info(request, SHORT_SEARCH.format(term=Truncator(name).chars(longest)))
+            # Told by the page that shows the list (changelist_view): an action's request
+            # reads the list twice, then redirects to it.
+            request.short_search_name = Truncator(name).chars(longest)
             if len(name) > longest:  # a hand-made search ("a b a b ..."): nobody's name
                 return queryset.none(), False
             return queryset.filter(name__iexact=name), False

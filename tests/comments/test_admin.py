@@ -340,6 +340,18 @@ class TestQueue:
         assert list(response.context["cl"].result_list) == [named_al]
         assert messages_of(response) == [SHORT_SEARCH.format(term=told)]
 
+    def test_a_decision_on_a_short_searchs_list_says_what_was_searched_once(
+        self, moderator_client, article
+    ):
+        """The action's request reads the list twice and redirects to it, which reads it
+        again: the notice was queued each time, and the page after showed it three times."""
+        named_al = make_comment(article, status=Status.PENDING, name="Al")
+
+        response = run_action(moderator_client, "approve_selected", [named_al], url=f"{QUEUE}?q=al")
+
+        assert status_of(named_al) == Status.APPROVED
+        assert response.content.decode().count("too short to search comments for") == 1
+
     def test_a_short_search_is_told_back_escaped(self, moderator_client):
         response = moderator_client.get(QUEUE, {"q": "<b>"})
 
