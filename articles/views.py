@@ -46,12 +46,21 @@ class PageWindow:
         return self.number - 1
 
 
+# How long browsers may keep the redirect from a former address. Without a lifetime they
+# keep a permanent redirect for good, yet it can end: the slug changed back (which would
+# loop for them between the two addresses), or given to another object. Search engines and
+# feed readers still take it as permanent.
+MOVED_SECONDS = 60 * 60
+
+
 def moved_permanently(request, url):
     """The permanent redirect from an object's former address (a slug changed since) to
     `url`, its address now, with the query the link carried (`?page=`, `?cpage=`)."""
     if query := request.META.get("QUERY_STRING"):
         url = f"{url}?{query}"
-    return HttpResponsePermanentRedirect(url)
+    response = HttpResponsePermanentRedirect(url)
+    patch_cache_control(response, max_age=MOVED_SECONDS)
+    return response
 
 
 class SlugAddressMixin:

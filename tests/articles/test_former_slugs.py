@@ -4,6 +4,7 @@ article's does: links shared, bookmarked and indexed keep working."""
 import pytest
 from django.urls import reverse
 
+from articles.views import MOVED_SECONDS
 from tests.factories import make_article, make_author, make_section, make_tag, make_user
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +143,28 @@ def test_a_slug_changed_in_the_admin_redirects_from_the_old_address(client):
     assert response.status_code == 302
     client.logout()
     assert client.get("/section/arts/")["Location"] == "/section/culture/"
+
+
+@pytest.mark.parametrize(
+    ("kind", "path"),
+    [
+        ("section", "/section/weather/"),
+        ("section", "/feeds/section/weather/atom/"),
+        ("tag", "/tag/weather/"),
+        ("author", "/author/weather/"),
+        ("article", "/articles/weather/"),
+    ],
+)
+def test_browsers_keep_an_old_addresss_redirect_an_hour_at_most(client, kind, path):
+    """A permanent redirect without a lifetime of its own is kept by browsers for good.
+    The slug changed back, or given to a new section, the page at the old address would
+    never show again to a reader who followed the redirect once: changed back, it loops
+    between the two addresses in their browser."""
+    renamed(
+        make_article(slug="weather") if kind == "article" else make_listed(kind, "weather"), "x"
+    )
+
+    response = client.get(path)
+
+    assert response.status_code == 301
+    assert response["Cache-Control"] == f"max-age={MOVED_SECONDS}"
