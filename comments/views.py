@@ -17,7 +17,7 @@ from django.db import DatabaseError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE, get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -37,6 +37,8 @@ from .thread import (
     ancestors,
     comment_url,
     is_shown,
+    page_number,
+    page_url,
     remember_pending,
     set_reader_cookie,
 )
@@ -195,11 +197,23 @@ def redisplay_refused(request, article, visible):
     response = typed_text_page(
         request,
         "comments/redisplay_refused.html",
-        {"article": article, "form": form},
+        {"article": article, "form": form, "post_url": sent_to(request, article)},
         status=429,
     )
     response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
     return response
+
+
+def sent_to(request, article):
+    """Where a form shown away from the article's page (a page of its own: the first send
+    from a shared copy without a token, the redisplay budget spent) sends the reader's text:
+    the address it was sent to, with the page of comments it was on, so that what comes back
+    shows that page again (comments_section)."""
+    try:
+        page = page_number(request)
+    except Http404:
+        page = 1
+    return page_url(reverse("comments:post", args=[article.pk]), page)
 
 
 def not_stored(request, article, form):
@@ -310,6 +324,7 @@ def csrf_failure(request, reason=""):
             "comment_post": comment_post,
             "article": article,
             "form": form,
+            "post_url": sent_to(request, article) if form else "",
             "body": request.POST.get("body", ""),
             "first_send": not request.POST.get("csrfmiddlewaretoken"),
             # The no-JavaScript "new question" button of a shared page, which had no token:

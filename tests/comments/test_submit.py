@@ -261,6 +261,54 @@ def test_a_form_sent_from_a_later_page_comes_back_on_that_page(
     assert "\nMine, kept.</textarea>" in back
 
 
+def test_a_form_first_sent_without_a_token_from_a_later_page_still_comes_back_there(
+    article, captcha_pool, settings
+):
+    """The shared copy of page 2 has no token: its first send gets a page of its own with
+    the form (the usual first step without JavaScript). What that form sends comes back on
+    page 2, as it would have from page 2 itself."""
+    settings.COMMENTS_PER_PAGE = 1
+    make_comment(article, body="On the first page.")
+    make_comment(article, body="On the second page.")
+    reader = Client(enforce_csrf_checks=True)
+    page = reader.get(f"{article.get_absolute_url()}?cpage=2").content.decode()
+    first = press(reader, page, "Post Comment", comment_form_data(page, csrfmiddlewaretoken=""))
+    assert first.status_code == 403
+    step = first.content.decode()
+    typed = comment_form_data(
+        step,
+        body="Mine, kept.",
+        captcha_1="-1",
+        csrfmiddlewaretoken=form_values(step, "csrfmiddlewaretoken"),
+    )
+
+    response = press(reader, step, "Post Comment", typed)
+
+    back = response.content.decode()
+    assert response.status_code == 400
+    assert "Page 2 of 2" in back
+    assert "On the second page." in back
+    assert "\nMine, kept.</textarea>" in back
+
+
+def test_the_form_kept_past_the_redisplay_budget_comes_back_on_its_page(
+    client, article, captcha_pool, settings
+):
+    settings.COMMENTS_PER_PAGE = 1
+    settings.COMMENTS_REDISPLAY_LIMIT = 0
+    make_comment(article, body="On the first page.")
+    make_comment(article, body="On the second page.")
+    page = client.get(f"{article.get_absolute_url()}?cpage=2").content.decode()
+    refused = press(client, page, "Show a new question", comment_form_data(page, captcha_1=""))
+    assert refused.status_code == 429
+    kept = refused.content.decode()
+
+    response = press(client, kept, "Post Comment", comment_form_data(kept, captcha_1="-1"))
+
+    assert response.status_code == 400
+    assert "On the second page." in response.content.decode()
+
+
 @pytest.mark.parametrize("cpage", ["abc", "0", "-1", "99999999999"])
 def test_a_form_sent_to_a_page_number_that_cannot_be_keeps_its_text(
     client, article, fill_form, cpage
