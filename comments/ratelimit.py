@@ -13,8 +13,9 @@ whole addresses only (an IPv6 sender's /64 is counted in the cache alone), but i
 stops anyone sending one comment after another, and no comment is refused just because a
 cache is down.
 
-The no-JavaScript buttons that send the form back to be shown again (a comment's Reply,
-Cancel reply, Show a new question) store nothing, yet each renders the whole article page:
+A form sent back to be shown again (with a mistake in it, or by the no-JavaScript buttons:
+a comment's Reply, Cancel reply, Show a new question) stores nothing, yet each renders the
+whole article page:
 they have a budget of their own per sender, COMMENTS_REDISPLAY_LIMIT in the same window,
 counted in the cache only (there is no row to count). Without Redis each worker process
 counts its own; with Redis down nothing is counted, and nobody is refused.

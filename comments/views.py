@@ -103,7 +103,7 @@ def post_comment(request, article_pk):
     except DatabaseError:
         return not_stored(request, article, form)
     if not valid:
-        return render_article_page(request, article, form, status=400)
+        return send_back(request, article, form, visible, status=400)
 
     data = form.cleaned_data
     ip_address = client_ip(request)
@@ -111,10 +111,10 @@ def post_comment(request, article_pk):
         article=article, email=data["email"], body=data["body"], ip_address=ip_address
     ):
         form.add_error("body", reason)
-        return render_article_page(request, article, form, status=400)
+        return send_back(request, article, form, visible, status=400)
     if not ratelimit.claim(ip_address=ip_address, email=data["email"]):
         form.add_error(None, moderation.FLOODED)
-        response = render_article_page(request, article, form, status=429)
+        response = send_back(request, article, form, visible, status=429)
         response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
         return response
 
@@ -142,7 +142,7 @@ def post_comment(request, article_pk):
     except ValidationError as error:  # a model rule the form does not know about
         ratelimit.release(ip_address=ip_address, email=data["email"])
         form.add_error(None, error.messages)
-        return render_article_page(request, article, form, status=400)
+        return send_back(request, article, form, visible, status=400)
     except DatabaseError:
         ratelimit.release(ip_address=ip_address, email=data["email"])
         return not_stored(request, article, form)
@@ -186,6 +186,15 @@ def send_only(request, article_pk):
     response = render(request, "comments/send_only.html", {"article": article}, status=405)
     response["Allow"] = "POST"
     return response
+
+
+def send_back(request, article, form, visible, *, status):
+    """The article page again with the form as sent and what is wrong with it. Like the
+    Reply and new question buttons, it renders the whole page and stores nothing, so it
+    spends the same budget per sender; beyond it, the small page keeps the form."""
+    if not ratelimit.claim_redisplay(ip_address=client_ip(request)):
+        return redisplay_refused(request, article, visible)
+    return render_article_page(request, article, form, status=status)
 
 
 def redisplay_refused(request, article, visible):

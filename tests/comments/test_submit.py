@@ -302,6 +302,7 @@ def test_the_form_kept_past_the_redisplay_budget_comes_back_on_its_page(
     refused = press(client, page, "Show a new question", comment_form_data(page, captcha_1=""))
     assert refused.status_code == 429
     kept = refused.content.decode()
+    settings.COMMENTS_REDISPLAY_LIMIT = 10  # the window has passed
 
     response = press(client, kept, "Post Comment", comment_form_data(kept, captcha_1="-1"))
 
@@ -497,6 +498,30 @@ def test_asking_for_new_questions_too_often_keeps_the_question_and_the_text(
     assert response.status_code == 429
     assert "\nKept.</textarea>" in back
     assert form_values(back, "captcha_0") == typed["captcha_0"]
+
+
+def test_forms_sent_back_with_mistakes_share_the_budget_and_a_good_one_still_goes(
+    client, article, captcha_pool, settings
+):
+    """A form with a mistake renders the whole article page too: a bot sending wrong
+    answers in a loop had the page rendered at will. A reader's good comment is never held
+    back by the budget."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 2
+    for _ in range(2):
+        page = client.get(article.get_absolute_url()).content.decode()
+        wrong = comment_form_data(page, body="Kept.", captcha_1="-1")
+        assert client.post(post_url(article), wrong).status_code == 400
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    refused = client.post(post_url(article), comment_form_data(page, body="Kept.", captcha_1="-1"))
+    page = client.get(article.get_absolute_url()).content.decode()
+    good = client.post(post_url(article), comment_form_data(page, body="Kept."))
+
+    assert refused.status_code == 429
+    assert "<h1>Please wait a little</h1>" in refused.content.decode()
+    assert "\nKept.</textarea>" in refused.content.decode()
+    assert good.status_code == 303
+    assert Comment.objects.filter(body="Kept.").count() == 1
 
 
 def test_the_budget_for_sending_the_form_back_is_per_address_and_apart_from_comments(
