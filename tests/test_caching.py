@@ -21,6 +21,7 @@ from captcha.models import CaptchaStore
 from django.conf import settings as django_settings
 from django.contrib.staticfiles.storage import StaticFilesStorage
 from django.db import connection, transaction
+from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -540,6 +541,105 @@ def test_a_parameter_no_page_reads_never_reaches_the_shared_page(settings):
     assert 'rel="next" href="?page=2"' in html
     assert "fbclid" not in html
     assert "jane@example.com" not in html
+
+
+class RecordingQuery(QueryDict):
+    """request.GET that notes every parameter asked for; "*" when it is read whole."""
+
+    def __init__(self, query_string, asked):
+        self.asked = set()  # what parsing the query asks is not the view's
+        super().__init__(query_string)
+        self.asked = asked
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.asked.add(key)
+        return super().__contains__(key)
+
+    def getlist(self, key, default=None):
+        self.asked.add(key)
+        return super().getlist(key, default)
+
+    def _whole(self, method, *args):
+        self.asked.add("*")
+        return getattr(super(), method)(*args)
+
+    def __iter__(self):
+        return self._whole("__iter__")
+
+    def lists(self):
+        return self._whole("lists")
+
+    def items(self):
+        return self._whole("items")
+
+    def urlencode(self, safe=None):
+        return self._whole("urlencode", safe)
+
+    def copy(self):
+        return self._whole("copy")
+
+
+class RecordQueryParameters:
+    """Placed just after the page cache: what the view and its templates ask request.GET."""
+
+    asked = set()
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.GET = RecordingQuery(request.GET.urlencode(), self.asked)
+        return self.get_response(request)
+
+
+def cacheable_view_paths():
+    section, tag, author = make_section(), make_tag(), make_author()
+    article = make_article(section=section, author=author, tags=[tag])
+    make_comment(article)
+    return {
+        "articles:home": reverse("articles:home"),
+        "articles:section": section.get_absolute_url(),
+        "articles:tag": tag.get_absolute_url(),
+        "articles:author": author.get_absolute_url(),
+        "articles:search": f"{reverse('articles:search')}?q=story",
+        "articles:detail": article.get_absolute_url(),
+        "articles:feed-rss": reverse("articles:feed-rss"),
+        "articles:feed-atom": reverse("articles:feed-atom"),
+        "articles:section-feed-rss": reverse(
+            "articles:section-feed-rss", kwargs={"slug": section.slug}
+        ),
+        "articles:section-feed-atom": reverse(
+            "articles:section-feed-atom", kwargs={"slug": section.slug}
+        ),
+        "articles:sitemap": reverse("articles:sitemap"),
+        "articles:sitemap-section": SITEMAP,
+    }
+
+
+def test_cached_pages_read_only_the_parameters_their_keys_hold(settings):
+    """A stored page is shared by every address that differs in a parameter its view does
+    not list in CACHEABLE_VIEWS: a view that read one more would show one reader's value
+    to all the others. Every cached view is asked for here, and what it read is checked."""
+    position = settings.MIDDLEWARE.index("articles.page_cache.ReaderPageCacheMiddleware")
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE[: position + 1],
+        f"{__name__}.RecordQueryParameters",
+        *settings.MIDDLEWARE[position + 1 :],
+    ]
+    paths = cacheable_view_paths()
+    assert set(paths) == set(page_cache.CACHEABLE_VIEWS)
+
+    for view, path in paths.items():
+        RecordQueryParameters.asked.clear()
+        response, _ = read(path)
+        assert response.status_code == 200, view
+
+        read_but_not_in_the_key = RecordQueryParameters.asked - page_cache.CACHEABLE_VIEWS[view]
+        assert read_but_not_in_the_key <= page_cache.RENDERED_FOR_THE_READER, view
 
 
 def test_each_host_gets_the_page_with_its_own_links(settings):
