@@ -1,13 +1,25 @@
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
+from django.contrib.auth import get_permission_codename
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from newsroom.admin import HandMadeRequestsMixin
 
-from .models import PUBLICATION_YEARS, Article, Author, Section, Tag
+from .models import (
+    PUBLICATION_YEARS,
+    Article,
+    Author,
+    AuthorFormerSlug,
+    FormerSlug,
+    Section,
+    SectionFormerSlug,
+    Tag,
+    TagFormerSlug,
+)
 
 # The delete pages list what goes with an object (or, for a section or author, the articles
 # that keep it): an article with 4,000 comments listed them all, 400 KB, with the button to
@@ -23,9 +35,60 @@ class LabelledFileWidget(AdminFileWidget):
     use_fieldset = False
 
 
+class FormerSlugInline(admin.TabularInline):
+    """The old addresses that redirect to the object, each of which can be let go: a slug
+    may hold a name that must no longer lead anywhere. Deleted, the old address is a 404.
+
+    They belong to the object: whoever may change it may let them go, with no permissions
+    of their own to grant. They are only ever made by changing the slug, never typed here.
+    """
+
+    fields = readonly_fields = ["old_address"]
+    extra = 0
+    verbose_name = "old address"
+    verbose_name_plural = "Old addresses that redirect here"
+
+    @admin.display(description="Address")
+    def old_address(self, former):
+        return format_html("<code>{}</code>", self.parent_model.address_for(former.slug))
+
+    def parent_permission(self, request, action):
+        opts = self.parent_model._meta
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+
+    def has_view_permission(self, request, obj=None):
+        return self.parent_permission(request, "view") or self.parent_permission(request, "change")
+
+    def has_add_permission(self, request, obj):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self.parent_permission(request, "change")
+
+
+class SectionFormerSlugInline(FormerSlugInline):
+    model = SectionFormerSlug
+
+
+class TagFormerSlugInline(FormerSlugInline):
+    model = TagFormerSlug
+
+
+class AuthorFormerSlugInline(FormerSlugInline):
+    model = AuthorFormerSlug
+
+
+class ArticleFormerSlugInline(FormerSlugInline):
+    model = FormerSlug
+
+
 class AddressInSlugMixin:
-    """The slug of a saved section, tag or author is in addresses readers keep (links,
-    bookmarks, search results, a section's feeds): the form says what changing it does."""
+    """The slug of a saved article, section, tag or author is in addresses readers keep
+    (links, bookmarks, search results, a section's feeds): the form says what changing it
+    does, and lists the old addresses that lead to it now."""
 
     slug_changes = "Changing it keeps old links working: the old address redirects to the new."
 
@@ -34,10 +97,18 @@ class AddressInSlugMixin:
             kwargs["help_texts"] = {**kwargs.get("help_texts", {}), "slug": self.slug_changes}
         return super().get_form(request, obj, change, **kwargs)
 
+    def get_inlines(self, request, obj):
+        """A new object has no old address: its form showed an empty table of them."""
+        inlines = super().get_inlines(request, obj)
+        if obj is None:
+            return [inline for inline in inlines if not issubclass(inline, FormerSlugInline)]
+        return inlines
+
 
 @admin.register(Section)
 class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
+    inlines = [SectionFormerSlugInline]
     slug_changes = (
         "Changing it keeps old links working, the section's feeds too: the old address "
         "redirects to the new."
@@ -51,6 +122,7 @@ class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 @admin.register(Tag)
 class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
+    inlines = [TagFormerSlugInline]
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -59,6 +131,7 @@ class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 @admin.register(Author)
 class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
+    inlines = [AuthorFormerSlugInline]
     list_display = ["display_name", "slug", "user"]
     list_select_related = ["user"]
     search_fields = ["display_name"]
@@ -67,8 +140,9 @@ class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
+    inlines = [ArticleFormerSlugInline]
     list_display = ["title", "section", "author", "status", "published_at", "is_live"]
     list_filter = ["status", "section", ("published_at", admin.DateFieldListFilter)]
     list_select_related = ["section", "author"]

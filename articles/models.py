@@ -124,6 +124,8 @@ class SlugAddressed(models.Model):
     class Meta:
         abstract = True
 
+    # The view that shows one object by its slug.
+    url_name = None
     # What a save compares with the row as it was before, read in one query.
     former_fields = ("slug",)
 
@@ -138,6 +140,14 @@ class SlugAddressed(models.Model):
         with transaction.atomic():
             super().save(*args, **kwargs)
             self.saved_over(former or {}, watched=watched)
+
+    def get_absolute_url(self):
+        return self.address_for(self.slug)
+
+    @classmethod
+    def address_for(cls, slug):
+        """The address of this kind's object with `slug`, such as one of its former slugs."""
+        return reverse(cls.url_name, kwargs={"slug": slug})
 
     def saved_over(self, former, *, watched):
         """After the row is written, in the save's transaction: `former` holds the values
@@ -175,6 +185,8 @@ class FormerSlugBase(models.Model):
 
 
 class Section(SlugAddressed):
+    url_name = "articles:section"
+
     name = models.CharField(max_length=100, unique=True, validators=[no_control_characters])
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True, validators=[no_control_characters])
@@ -186,11 +198,10 @@ class Section(SlugAddressed):
     def __str__(self):
         return self.name
 
-    def get_absolute_url(self):
-        return reverse("articles:section", kwargs={"slug": self.slug})
-
 
 class Tag(SlugAddressed):
+    url_name = "articles:tag"
+
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
 
@@ -200,12 +211,11 @@ class Tag(SlugAddressed):
     def __str__(self):
         return self.name
 
-    def get_absolute_url(self):
-        return reverse("articles:tag", kwargs={"slug": self.slug})
-
 
 class Author(SlugAddressed):
     """The public face of a writer; the login account, if any, stays private."""
+
+    url_name = "articles:author"
 
     display_name = models.CharField(max_length=120, validators=[no_control_characters])
     slug = models.SlugField(max_length=120, unique=True)
@@ -219,9 +229,6 @@ class Author(SlugAddressed):
 
     def __str__(self):
         return self.display_name
-
-    def get_absolute_url(self):
-        return reverse("articles:author", kwargs={"slug": self.slug})
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -340,6 +347,7 @@ def _delete_lead_image_if_unused(name):
 
 
 class Article(SlugAddressed):
+    url_name = "articles:detail"
     former_fields = ("slug", "lead_image")
 
     class Status(models.TextChoices):
@@ -415,9 +423,6 @@ class Article(SlugAddressed):
             if update_fields is not None:
                 kwargs["update_fields"] = update_fields = {*update_fields, "body_html"}
         super().save(*args, **kwargs)
-
-    def get_absolute_url(self):
-        return reverse("articles:detail", kwargs={"slug": self.slug})
 
     def saved_over(self, former, *, watched):
         super().saved_over(former, watched=watched)

@@ -196,6 +196,32 @@ def form_action(html):
     return unescape(re.search(r'<form id="comment-form"[^>]* action="([^"]*)"', html).group(1))
 
 
+# The inline of a saved section's, tag's, author's or article's old addresses, untouched.
+NO_OLD_ADDRESSES_LET_GO = {"former_slugs-TOTAL_FORMS": 0, "former_slugs-INITIAL_FORMS": 0}
+
+
+def article_change_form(article, **changes):
+    """The article's change form as the admin shows it, with `changes` typed in."""
+    return {
+        "title": article.title,
+        "slug": article.slug,
+        "standfirst": article.standfirst,
+        "body": article.body,
+        "section": article.section.pk,
+        "author": article.author.pk,
+        "status": article.status,
+        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
+        "published_at_1": article.published_at.strftime("%H:%M:%S"),
+        "comments_enabled": "on",
+        "lead_image_alt": "",
+        # The comments app's inline of the article's latest comments.
+        "comments-TOTAL_FORMS": 0,
+        "comments-INITIAL_FORMS": 0,
+        **NO_OLD_ADDRESSES_LET_GO,
+        **changes,
+    }
+
+
 def new_article_form(**values):
     """What the add form posts for a new draft, with the given fields changed."""
     fields = {

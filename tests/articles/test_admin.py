@@ -13,6 +13,7 @@ from articles.admin import DELETE_PAGE_ITEMS
 from articles.demo import draw_illustration
 from articles.models import CONTROL_CHARACTERS, NESTED_TOO_DEEPLY, Article
 from tests.factories import (
+    article_change_form,
     make_article,
     make_author,
     make_draft,
@@ -243,27 +244,6 @@ def test_add_form_prepopulates_the_slug_from_the_title(editor_client):
     )
 
 
-def article_form(article, **changes):
-    """The article's change form as the admin shows it, with `changes` typed in."""
-    return {
-        "title": article.title,
-        "slug": article.slug,
-        "standfirst": article.standfirst,
-        "body": article.body,
-        "section": article.section.pk,
-        "author": article.author.pk,
-        "status": article.status,
-        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
-        "published_at_1": article.published_at.strftime("%H:%M:%S"),
-        "comments_enabled": "on",
-        "lead_image_alt": "",
-        # The comments app's inline of the article's latest comments.
-        "comments-TOTAL_FORMS": 0,
-        "comments-INITIAL_FORMS": 0,
-        **changes,
-    }
-
-
 @pytest.mark.parametrize(
     ("model", "field"),
     [
@@ -281,7 +261,7 @@ def test_text_the_feeds_carry_refuses_control_characters_with_a_message(
     XML cannot carry: saved, it would take down every feed that lists the article."""
     article = make_article()
     forms = {
-        "article": (article, article_form(article)),
+        "article": (article, article_change_form(article)),
         "section": (article.section, {"name": "News", "slug": "news", "order": 1}),
         "author": (article.author, {"display_name": "Ann Writer", "slug": "ann-writer"}),
     }
@@ -303,7 +283,7 @@ def test_article_form_saves_text_with_line_breaks_and_tabs(editor_client):
 
     response = editor_client.post(
         reverse("admin:articles_article_change", args=[article.pk]),
-        article_form(article, standfirst="Two lines\r\nand\ta tab."),
+        article_change_form(article, standfirst="Two lines\r\nand\ta tab."),
     )
 
     assert response.status_code == 302
@@ -452,7 +432,7 @@ def test_a_lead_image_the_article_lets_go_of_is_no_longer_served(
     with django_capture_on_commit_callbacks(execute=True):
         response = editor_client.post(
             reverse("admin:articles_article_change", args=[article.pk]),
-            article_form(article, **change),
+            article_change_form(article, **change),
         )
 
     assert response.status_code == 302
@@ -489,7 +469,7 @@ def test_a_lead_image_another_article_still_shows_is_kept(
     with django_capture_on_commit_callbacks(execute=True):
         editor_client.post(
             reverse("admin:articles_article_change", args=[article.pk]),
-            article_form(article, **{"lead_image-clear": "on"}),
+            article_change_form(article, **{"lead_image-clear": "on"}),
         )
 
     assert not Article.objects.get(pk=article.pk).lead_image
