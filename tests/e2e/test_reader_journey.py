@@ -92,6 +92,24 @@ def test_the_dot_before_a_cards_comment_count_is_outside_its_link(page, live_ser
     assert dot_before_link == '"·"'
 
 
+def test_a_cards_date_and_comment_count_are_never_split_over_two_lines(page, live_server, site):
+    """The front page's narrow "Top stories" column wrapped "12 / comments" and could wrap
+    "28 Nov / 2026": the line breaks between the parts instead."""
+    site.update(comment_count=12)
+    page.set_viewport_size(WIDTHS["desktop"])
+    page.goto(live_server.url)
+
+    parts = page.locator(".card .byline time, .card .byline a[href$='#comments']")
+    expect(parts.first).to_be_visible()
+    split = parts.evaluate_all(
+        "parts => parts.filter(part => part.getClientRects().length > 1)"
+        ".map(part => part.textContent)"
+    )
+
+    assert parts.count() > 10
+    assert split == []
+
+
 def test_the_article_does_not_jump_down_when_its_lead_image_arrives(page, live_server):
     article = make_article(title="Hills at dawn", lead_image_alt="Hills at dawn")
     article.lead_image.save("hills.jpg", ContentFile(demo.draw_illustration(0)))
