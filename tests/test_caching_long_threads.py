@@ -209,6 +209,29 @@ def test_a_reply_link_from_a_page_past_the_last_still_answers_its_comment():
     assert "Reply to <bdi>Ada</bdi>" in landing
 
 
+@pytest.mark.parametrize("cache_seconds", [600, 0], ids=["cached", "uncached"])
+def test_a_reply_link_lands_on_the_page_that_shows_the_comment_it_answers(settings, cache_seconds):
+    """A reply link without its page number, or from a page read before moderators withheld
+    comments above, opens the form answering a comment the page does not show: the reader
+    is taken to the page that shows it, with the reply and the link's campaign tags."""
+    settings.READER_CACHE_SECONDS = cache_seconds
+    article = make_article()
+    roots = discussion(article, 5)
+    url = article.get_absolute_url()
+    Client().get(f"{url}?cpage=2")  # stored, for the cached run
+
+    unnumbered = Client().get(f"{url}?replyto={roots[3].pk}&utm_source=newsletter")
+    services.reject(roots[0], by=make_moderator())
+    moved_up = Client().get(f"{url}?cpage=2&replyto={roots[3].pk}")
+    landing = Client().get(moved_up["Location"]).content.decode()
+
+    assert unnumbered.status_code == moved_up.status_code == 302
+    assert unnumbered["Location"] == f"{url}?cpage=2&replyto={roots[3].pk}&utm_source=newsletter"
+    assert moved_up["Location"] == f"{url}?replyto={roots[3].pk}"
+    assert "Top 4." in landing
+    assert "Reply to <bdi>Ada</bdi>" in landing
+
+
 def test_a_reply_link_to_a_comment_withheld_since_says_so_on_the_last_page():
     article = make_article()
     roots = discussion(article, 4)

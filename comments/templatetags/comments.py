@@ -60,6 +60,10 @@ def comments_section(context, article):
                 visible_parents=VisibleComments(article),
             )
             form.ask_to_reply_to(request.GET.get("replyto", "") if request else "")
+            if form.parent_comment and (shown_on := comment_page(form.parent_comment)) != page:
+                # A reply link (?replyto=) to a comment on another page: a page read before
+                # moderators withheld comments above it, or the link without its ?cpage=.
+                raise ShownElsewhere(moved_page_url(request, article, form, shown_on))
         else:
             links_base = article.get_absolute_url()
             if form.parent_comment:  # the comment being answered, wherever the reader found it
@@ -93,17 +97,16 @@ def comments_section(context, article):
     )
 
 
-def moved_page_url(request, article, form, last):
-    """Where a link to a page past the last one lands: the last page, or for a reply link
-    (?replyto=, the reply links of readers without JavaScript) the page that shows the
-    comment answered, with the reply kept; a reply target withheld since is named by the
-    form's note, on the last page, rather than forgotten. The link's campaign tags (utm_*)
-    go along, so that a newsletter's stale link still counts for it in the analytics."""
+def moved_page_url(request, article, form, page):
+    """Where a link to a page that does not show what it asked for lands: `page` (the last
+    page, for a page past it; for a reply link, ?replyto=, the page that shows the comment
+    answered), with the reply kept; a reply target withheld since is named by the form's
+    note, on the last page, rather than forgotten. The link's campaign tags (utm_*) go
+    along, so that a newsletter's stale link still counts for it in the analytics."""
     campaign = page_cache.campaign_tags(request) if request else []
     raw_parent = request.GET.get("replyto", "") if request else ""
     if form is None or not is_comment_id(raw_parent):
-        return page_url(article.get_absolute_url(), last, campaign)
-    page = comment_page(form.parent_comment) if form.parent_comment else last
+        return page_url(article.get_absolute_url(), page, campaign)
     return page_url(article.get_absolute_url(), page, [("replyto", raw_parent), *campaign])
 
 
