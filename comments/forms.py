@@ -297,6 +297,10 @@ class CommentForm(forms.Form):
         if is_valid_key(key) and isinstance(answer, str) and question_is_open(key):
             self.fields["captcha"].widget.kept_question = (key, answer)
 
+    @property
+    def keeps_question(self):
+        return self.fields["captcha"].widget.kept_question is not None
+
     def ask_to_reply_to(self, raw_parent):
         """Answer the comment whose id the reader sent (?replyto=, or the hidden input of a
         form sent back), if readers can still see it."""

@@ -321,11 +321,17 @@ def csrf_failure(request, reason=""):
     """
     comment_post = _is_comment_post(request)
     article = _article_for_comment_post(request) if comment_post else None
+    first_send = not request.POST.get("csrfmiddlewaretoken")
+    new_question = "new_question" in request.POST
     form = None
     if article is not None and moderation.comments_open(article):
         form = CommentForm.with_typed_values(
             request.POST, article=article, visible_parents=VisibleComments(article)
         )
+        if not new_question:
+            # Refused before anything was checked: the question is not used up, and the
+            # reader who answered it need not answer another.
+            form.keep_question(request.POST.get("captcha_0"), request.POST.get("captcha_1", ""))
     return typed_text_page(
         request,
         "comments/csrf_failure.html",
@@ -335,15 +341,14 @@ def csrf_failure(request, reason=""):
             "form": form,
             "post_url": sent_to(request, article) if form else "",
             "body": request.POST.get("body", ""),
-            "first_send": not request.POST.get("csrfmiddlewaretoken"),
+            "first_send": first_send,
             # The no-JavaScript "new question" button of a shared page, which had no token:
             # the reader asked for a question, not to send, and this page gives them one.
-            "new_question": "new_question" in request.POST
-            and not request.POST.get("csrfmiddlewaretoken"),
+            "new_question": new_question and first_send,
             # Likewise a comment's Reply button, or Cancel reply: the reader chose whom to
             # answer, and this page gives them the form doing so, their text in it.
-            "reply_chosen": "replyto" in request.POST
-            and not request.POST.get("csrfmiddlewaretoken"),
+            "reply_chosen": "replyto" in request.POST and first_send,
+            "question_kept": form is not None and form.keeps_question,
             # The form had a token but the browser sent no cookie back: cookies are blocked
             # (or were cleared), and sending again as it is would fail again.
             "cookie_not_kept": reason == REASON_NO_CSRF_COOKIE,

@@ -919,6 +919,39 @@ def test_one_more_step_for_the_csrf_cookie_keeps_the_time_the_form_was_shown(
     assert Comment.objects.get().body == "Typed for ten minutes."
 
 
+def test_one_more_step_for_the_csrf_cookie_keeps_the_answered_question(article, fill_form):
+    """The first send from a shared page is refused before anything is checked: the reader
+    sends again as it is, without a second question to answer."""
+    reader = Client(enforce_csrf_checks=True)
+    data = fill_form(article, body="Answered once.")
+    first_send = reader.post(post_url(article), {**data, "csrfmiddlewaretoken": ""})
+    page = first_send.content.decode()
+
+    assert form_values(page, "captcha_0") == data["captcha_0"]
+    assert form_values(page, "captcha_1") == data["captcha_1"]
+    assert "send it again." in page
+    assert "answer the new question" not in page
+    token = form_values(page, "csrfmiddlewaretoken")
+    response = reader.post(post_url(article), {**data, "csrfmiddlewaretoken": token})
+    assert response.status_code == 303
+    assert Comment.objects.get().body == "Answered once."
+
+
+def test_one_more_step_asks_a_new_question_once_the_old_one_has_expired(article, fill_form):
+    reader = Client(enforce_csrf_checks=True)
+    data = fill_form(article, body="Written slowly.")
+    CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(
+        expiration=timezone.now() - timezone.timedelta(minutes=1)
+    )
+
+    page = reader.post(post_url(article), {**data, "csrfmiddlewaretoken": ""}).content.decode()
+
+    assert form_values(page, "captcha_0") not in ("", data["captcha_0"])
+    assert form_values(page, "captcha_1") == ""
+    assert "answer the new question and send it again." in page
+    assert "Written slowly.</textarea>" in page
+
+
 def test_forged_or_missing_timer_is_refused_with_text_kept(client, article, fill_form):
     response = client.post(post_url(article), fill_form(article, started="forged", body="Kept."))
 

@@ -378,7 +378,9 @@ def test_without_javascript_a_shared_page_takes_one_more_step(
     expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
         "Sent without JavaScript."
     )
-    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
+    # The question was not checked yet: it is still the reader's, answered, not a new one.
+    answer = form.get_by_role("textbox", name="Answer the math question")
+    expect(answer).to_have_value(captcha_answer_on(page))
     form.get_by_role("button", name="Post Comment").click()
 
     assert sent_comment(page, "Nellie Bly").body == "Sent without JavaScript."
