@@ -121,6 +121,24 @@ def django_capture_on_commit_callbacks(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """A change as its transaction commits: what waits for the commit runs at the end.
+
+    Each test runs in a transaction that is never committed; this is the commit, of a
+    block of its own, as a request's change would be. What the test's set-up queued is
+    dropped first, as if it had committed before (django_capture_on_commit_callbacks above).
+    """
+    from django.db import transaction
+
+    @contextlib.contextmanager
+    def commit():
+        with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+            yield callbacks
+
+    return commit
+
+
+@pytest.fixture
 def reader_cache(settings):
     """Whole-page caching on, for the tests that need a page served from the cache.
 

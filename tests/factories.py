@@ -202,6 +202,7 @@ NO_OLD_ADDRESSES_LET_GO = {"former_slugs-TOTAL_FORMS": 0, "former_slugs-INITIAL_
 
 def article_change_form(article, **changes):
     """The article's change form as the admin shows it, with `changes` typed in."""
+    published_at = timezone.localtime(article.published_at)  # as the form shows it
     return {
         "title": article.title,
         "slug": article.slug,
@@ -209,9 +210,10 @@ def article_change_form(article, **changes):
         "body": article.body,
         "section": article.section.pk,
         "author": article.author.pk,
+        "tags": [tag.pk for tag in article.tags.all()],
         "status": article.status,
-        "published_at_0": article.published_at.strftime("%Y-%m-%d"),
-        "published_at_1": article.published_at.strftime("%H:%M:%S"),
+        "published_at_0": published_at.strftime("%Y-%m-%d"),
+        "published_at_1": published_at.strftime("%H:%M:%S"),
         "comments_enabled": "on",
         "lead_image_alt": "",
         # The comments app's inline of the article's latest comments.

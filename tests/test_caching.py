@@ -6,7 +6,6 @@ request; the form in a cached page still works without JavaScript, with its own 
 question for each reader.
 """
 
-import contextlib
 import os
 import re
 import shutil
@@ -60,23 +59,6 @@ SITEMAP = "/sitemap-articles.xml"
 def _site(settings, reader_cache):
     refill_pool(20)
     settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """A change as its transaction commits: what waits for the commit runs at the end.
-
-    Each test runs in a transaction that is never committed; this is the commit, of a
-    block of its own, as a request's change would be. What the test's set-up queued is
-    dropped first, as if it had committed before (tests/conftest.py).
-    """
-
-    @contextlib.contextmanager
-    def commit():
-        with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
-            yield callbacks
-
-    return commit
 
 
 class Clock:

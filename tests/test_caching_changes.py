@@ -1,0 +1,441 @@
+"""Every change readers can see, made the way the site makes it (a moderator's or an editor's
+request in the admin, a reader's comment published at once), shows on every kind of page
+that shows it at the next request; and the copy a reader's browser kept from before is not
+confirmed with a 304.
+
+Each page is read twice before the change, so it is stored and then served from the cache
+(LocMem here, Redis in the PostgreSQL suite). tests/test_caching.py proves the same for the
+write side's functions called one by one.
+"""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from articles.demo import draw_illustration
+from comments.captcha import refill_pool
+from comments.models import Comment
+from comments.services import refresh_comment_count
+from tests.factories import (
+    NO_OLD_ADDRESSES_LET_GO,
+    article_change_form,
+    comment_form_data,
+    make_article,
+    make_author,
+    make_comment,
+    make_editor,
+    make_moderator,
+    make_section,
+    make_tag,
+    post_url,
+)
+
+pytestmark = pytest.mark.django_db
+
+HOME = "/"
+FEED = "/feeds/rss/"
+SITEMAP = "/sitemap-articles.xml"
+QUEUE = reverse("admin:comments_comment_changelist")
+
+
+@pytest.fixture(autouse=True)
+def _site(settings, reader_cache):
+    refill_pool(20)
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+
+
+@pytest.fixture
+def moderator_client():
+    client = Client()
+    client.force_login(make_moderator())
+    return client
+
+
+@pytest.fixture
+def editor_client():
+    client = Client()
+    client.force_login(make_editor())
+    return client
+
+
+def stored(*paths):
+    """Each page as anonymous readers get it: rendered and stored, then served from the
+    cache. Returns the ETag each reader's browser keeps."""
+    etags = {}
+    for path in paths:
+        Client().get(path)
+        served = Client().get(path)
+        assert served.status_code == 200, path
+        etags[path] = served["ETag"]
+    return etags
+
+
+def asked_again(etags):
+    """Each page as a reader whose browser kept the copy from before asks for it again: the
+    change is on every one of them, so none may be confirmed with a 304."""
+    responses = {
+        path: Client().get(path, headers={"If-None-Match": etag}) for path, etag in etags.items()
+    }
+    for path, response in responses.items():
+        assert response.status_code != 304, path
+    return responses
+
+
+def text(response):
+    return response.content.decode()
+
+
+def listed_article(**fields):
+    """A public article in a section, under a tag, by an author: on every kind of list."""
+    return make_article(title="Harbour wall repaired", tags=[make_tag()], **fields)
+
+
+def lists_of(article):
+    return [
+        HOME,
+        article.section.get_absolute_url(),
+        article.tags.get().get_absolute_url(),
+        article.author.get_absolute_url(),
+        "/search/?q=harbour",
+    ]
+
+
+# -- Comments: a moderator's decision, edit or deletion, a privacy erasure ----------------------
+
+
+def decide(client, comment, name, how):
+    """A moderator's decision, from the list's bulk action or the comment's own button."""
+    if how == "button":
+        url = reverse("admin:comments_comment_decide", args=[comment.pk, name])
+        return client.post(url, {"next": QUEUE})
+    action = {"spam": "mark_selected_as_spam"}.get(name, f"{name}_selected")
+    return client.post(f"{QUEUE}?status=all", {"action": action, "_selected_action": [comment.pk]})
+
+
+@pytest.mark.parametrize("how", ["action", "button"])
+def test_a_comment_approved_in_the_admin_shows_with_its_count_on_every_page(
+    how, moderator_client, committed
+):
+    article = listed_article()
+    comment = make_comment(article, status="pending", body="Worth publishing.")
+    pages = stored(article.get_absolute_url(), *lists_of(article))
+
+    with committed():
+        assert decide(moderator_client, comment, "approve", how).status_code == 302
+    after = asked_again(pages)
+
+    assert all(response.status_code == 200 for response in after.values())
+    assert "Worth publishing." in text(after[article.get_absolute_url()])
+    assert "1 comment" in text(after[article.get_absolute_url()])
+    for path in lists_of(article):
+        assert '#comments">1 comment</a>' in text(after[path]), path
+
+
+@pytest.mark.parametrize("how", ["action", "button"])
+@pytest.mark.parametrize("name", ["unapprove", "reject", "spam"])
+def test_a_comment_withheld_in_the_admin_leaves_every_page_with_its_replies(
+    name, how, moderator_client, committed, settings
+):
+    settings.COMMENTS_PER_PAGE = 1
+    article = listed_article()
+    make_comment(article, body="The first thread.")
+    comment = make_comment(article, body="Soon withheld.")
+    make_comment(article, parent=comment, body="A reply to it.")
+    refresh_comment_count(article.pk)
+    second_page = f"{article.get_absolute_url()}?cpage=2"
+    pages = stored(article.get_absolute_url(), second_page, *lists_of(article))
+    assert "Soon withheld." in Client().get(second_page).content.decode()
+
+    with committed():
+        assert decide(moderator_client, comment, name, how).status_code == 302
+    after = asked_again(pages)
+
+    assert "1 comment" in text(after[article.get_absolute_url()])
+    assert after[second_page].status_code == 302  # the discussion has one page now
+    landing = text(Client().get(after[second_page]["Location"]))
+    assert "Soon withheld." not in landing
+    assert "A reply to it." not in landing
+    for path in lists_of(article):
+        assert '#comments">1 comment</a>' in text(after[path]), path
+
+
+def test_a_moderators_edit_in_the_admin_shows_at_the_next_request(moderator_client, committed):
+    article = make_article()
+    comment = make_comment(article, body="Teh typo.")
+    pages = stored(article.get_absolute_url())
+
+    with committed():
+        response = moderator_client.post(
+            reverse("admin:comments_comment_change", args=[comment.pk]),
+            {"body": "The typo, fixed."},
+        )
+    after = asked_again(pages)[article.get_absolute_url()]
+
+    assert response.status_code == 302
+    assert after.status_code == 200
+    assert "The typo, fixed." in text(after)
+    assert "Teh typo." not in text(after)
+
+
+@pytest.mark.parametrize("how", ["delete page", "bulk action"])
+def test_a_comment_deleted_in_the_admin_leaves_every_page_with_its_count(
+    how, editor_client, committed
+):
+    article = listed_article()
+    comment = make_comment(article, body="Said in haste.")
+    refresh_comment_count(article.pk)
+    pages = stored(article.get_absolute_url(), *lists_of(article))
+
+    with committed():
+        if how == "delete page":
+            url = reverse("admin:comments_comment_delete", args=[comment.pk])
+            response = editor_client.post(url, {"post": "yes"})
+        else:
+            response = editor_client.post(
+                f"{QUEUE}?status=all",
+                {"action": "delete_selected", "_selected_action": [comment.pk], "post": "yes"},
+            )
+    after = asked_again(pages)
+
+    assert response.status_code == 302
+    assert not Comment.objects.exists()
+    assert "Said in haste." not in text(after[article.get_absolute_url()])
+    for path in lists_of(article):
+        assert after[path].status_code == 200
+        assert "#comments" not in text(after[path]), path
+
+
+def test_a_commenter_erased_in_the_admin_leaves_every_page(editor_client, committed):
+    article = make_article()
+    comment = make_comment(article, name="Ada Lovelace", body="Mine to take.")
+    pages = stored(article.get_absolute_url())
+
+    with committed():
+        editor_client.post(
+            f"{QUEUE}?status=all",
+            {
+                "action": "erase_commenter_data",
+                "_selected_action": [comment.pk],
+                "confirmed": "yes",
+            },
+        )
+    after = text(asked_again(pages)[article.get_absolute_url()])
+
+    assert "Ada Lovelace" not in after
+    assert "Mine to take." not in after
+
+
+def test_a_regulars_comment_published_at_once_shows_with_its_count_everywhere(settings, committed):
+    settings.COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED = True
+    article = listed_article()
+    make_comment(article, email="ada@example.com", body="My first word.")
+    refresh_comment_count(article.pk)
+    pages = stored(article.get_absolute_url(), *lists_of(article))
+    commenter = Client()
+    form = text(commenter.get(article.get_absolute_url()))
+
+    data = comment_form_data(form, email="ada@example.com", body="And a second one.")
+    with committed():
+        assert commenter.post(post_url(article), data).status_code == 303
+    after = asked_again(pages)
+
+    assert "And a second one." in text(after[article.get_absolute_url()])
+    for path in lists_of(article):
+        assert '#comments">2 comments</a>' in text(after[path]), path
+
+
+# -- Articles: an editor's change in the admin -------------------------------------------------
+
+
+def edit_article(client, article, **changes):
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    response = client.post(url, article_change_form(article, **changes))
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def test_an_edited_standfirst_shows_on_the_article_its_lists_and_feeds(editor_client, committed):
+    article = listed_article()
+    section_feed = reverse("articles:section-feed-rss", kwargs={"slug": article.section.slug})
+    pages = stored(article.get_absolute_url(), *lists_of(article), FEED, section_feed)
+
+    with committed():
+        edit_article(editor_client, article, standfirst="Work ends a month early.")
+
+    for path, response in asked_again(pages).items():
+        assert "Work ends a month early." in text(response), path
+
+
+def test_an_edited_body_shows_on_the_article_page(editor_client, committed):
+    article = make_article()
+    pages = stored(article.get_absolute_url())
+
+    with committed():
+        edit_article(editor_client, article, body="A corrected paragraph.")
+
+    assert "A corrected paragraph." in text(asked_again(pages)[article.get_absolute_url()])
+
+
+def test_comments_closed_in_the_admin_take_the_form_off_the_article_page(editor_client, committed):
+    article = make_article()
+    pages = stored(article.get_absolute_url())
+    assert "Leave a Reply" in text(Client().get(article.get_absolute_url()))
+
+    with committed():
+        edit_article(editor_client, article, comments_enabled="")
+    after = text(asked_again(pages)[article.get_absolute_url()])
+
+    assert "Leave a Reply" not in after
+    assert "Comments are closed." in after
+
+
+def test_an_article_moved_to_another_section_tag_and_author_leaves_the_old_lists(
+    editor_client, committed
+):
+    article = listed_article()
+    section, tag, author = make_section(), make_tag(), make_author()
+    old_lists = lists_of(article)[1:4]
+    new_lists = [owner.get_absolute_url() for owner in (section, tag, author)]
+    pages = stored(article.get_absolute_url(), *old_lists, *new_lists)
+
+    with committed():
+        edit_article(editor_client, article, section=section.pk, tags=[tag.pk], author=author.pk)
+    after = asked_again(pages)
+
+    for path in old_lists:
+        assert "Harbour wall repaired" not in text(after[path]), path
+    for path in new_lists:
+        assert "Harbour wall repaired" in text(after[path]), path
+    page = text(after[article.get_absolute_url()])
+    assert all(f'href="{path}"' in page for path in new_lists)
+
+
+def test_a_new_slug_leads_every_page_and_the_old_address_to_the_new_one(editor_client, committed):
+    article = listed_article(slug="harbour-wall")
+    pages = stored(article.get_absolute_url(), *lists_of(article), FEED, SITEMAP)
+
+    with committed():
+        edit_article(editor_client, article, slug="harbour-wall-repaired")
+    after = asked_again(pages)
+
+    assert after["/articles/harbour-wall/"].status_code == 301
+    assert after["/articles/harbour-wall/"]["Location"] == "/articles/harbour-wall-repaired/"
+    for path in [*lists_of(article), FEED, SITEMAP]:
+        assert "/articles/harbour-wall-repaired/" in text(after[path]), path
+        assert "/articles/harbour-wall/" not in text(after[path]), path
+
+
+def test_a_new_lead_image_shows_on_the_article_page(editor_client, committed):
+    article = make_article()
+    pages = stored(article.get_absolute_url())
+
+    image = SimpleUploadedFile("dawn.png", draw_illustration(0), content_type="image/png")
+    with committed():
+        edit_article(editor_client, article, lead_image=image, lead_image_alt="Hills at dawn")
+
+    assert 'alt="Hills at dawn"' in text(asked_again(pages)[article.get_absolute_url()])
+
+
+def test_an_article_deleted_in_the_admin_leaves_every_page(editor_client, committed):
+    article = listed_article()
+    url, lists = article.get_absolute_url(), lists_of(article)
+    pages = stored(url, *lists, FEED, SITEMAP)
+
+    with committed():
+        response = editor_client.post(
+            reverse("admin:articles_article_delete", args=[article.pk]), {"post": "yes"}
+        )
+    after = asked_again(pages)
+
+    assert response.status_code == 302
+    assert after[url].status_code == 404
+    for path in [*lists, FEED, SITEMAP]:
+        assert url not in text(after[path]), path
+
+
+# -- Sections, tags and authors -----------------------------------------------------------------
+
+
+def test_a_tag_renamed_in_the_admin_shows_on_its_articles_and_its_page(editor_client, committed):
+    article = listed_article()
+    tag = article.tags.get()
+    pages = stored(article.get_absolute_url(), tag.get_absolute_url())
+
+    with committed():
+        editor_client.post(
+            reverse("admin:articles_tag_change", args=[tag.pk]),
+            {"name": "Sea defences", "slug": tag.slug} | NO_OLD_ADDRESSES_LET_GO,
+        )
+
+    for path, response in asked_again(pages).items():
+        assert "Sea defences" in text(response), path
+
+
+def test_a_tag_deleted_in_the_admin_leaves_its_articles_and_its_page(editor_client, committed):
+    article = listed_article()
+    tag = article.tags.get()
+    pages = stored(article.get_absolute_url(), tag.get_absolute_url())
+
+    with committed():
+        editor_client.post(reverse("admin:articles_tag_delete", args=[tag.pk]), {"post": "yes"})
+    after = asked_again(pages)
+
+    assert after[tag.get_absolute_url()].status_code == 404
+    assert tag.get_absolute_url() not in text(after[article.get_absolute_url()])
+
+
+@pytest.mark.parametrize("kind", ["section", "author"])
+def test_an_empty_section_or_author_deleted_in_the_admin_is_gone_at_the_next_request(
+    kind, editor_client, committed
+):
+    """A section is in every page's header: deleted, it leaves the header of every page."""
+    owner = make_section(name="Gardening") if kind == "section" else make_author()
+    other = make_article()
+    in_header = [HOME, other.get_absolute_url()] if kind == "section" else []
+    pages = stored(owner.get_absolute_url(), *in_header)
+
+    with committed():
+        response = editor_client.post(
+            reverse(f"admin:articles_{kind}_delete", args=[owner.pk]), {"post": "yes"}
+        )
+    after = asked_again(pages)
+
+    assert response.status_code == 302
+    assert after[owner.get_absolute_url()].status_code == 404
+    for path in in_header:
+        assert f'href="{owner.get_absolute_url()}"' not in text(after[path]), path
+
+
+@pytest.mark.parametrize("kind", ["article", "section"])
+def test_an_old_address_let_go_in_the_admin_is_a_404_at_the_next_request(
+    kind, editor_client, committed
+):
+    """The redirect from it was never stored (only pages are): nothing outlives the change."""
+    article = make_article(slug="weather")
+    owner = article if kind == "article" else article.section
+    old_address = owner.get_absolute_url()
+    owner.slug = "skies"
+    owner.save()
+    stored(owner.get_absolute_url())
+    assert Client().get(old_address).status_code == 301
+    former = owner.former_slugs.get()
+    if kind == "article":
+        form = article_change_form(owner)
+    else:
+        form = {"name": owner.name, "slug": owner.slug, "description": "", "order": owner.order}
+    owner_field = owner.former_slugs.field.name
+    form |= {
+        "former_slugs-TOTAL_FORMS": 1,
+        "former_slugs-INITIAL_FORMS": 1,
+        "former_slugs-0-id": former.pk,
+        f"former_slugs-0-{owner_field}": owner.pk,
+        "former_slugs-0-DELETE": "on",
+    }
+
+    with committed():
+        url = reverse(f"admin:articles_{kind}_change", args=[owner.pk])
+        assert editor_client.post(url, form).status_code == 302
+
+    for _ in range(2):
+        assert Client().get(old_address).status_code == 404
+    assert Client().get(owner.get_absolute_url()).status_code == 200
