@@ -72,20 +72,28 @@ def test_a_new_comment_under_a_full_last_page_lands_on_the_page_that_shows_it(
     assert f'id="comment-{comment.pk}"' in landing.content.decode()
 
 
-def test_a_new_visitors_comment_costs_a_bounded_number_of_queries(
-    client, article, fill_form, settings, django_assert_max_num_queries
+@pytest.mark.parametrize("comments", [0, 60])
+def test_a_new_visitors_comment_and_the_page_it_lands_on_cost_a_bounded_number_of_queries(
+    client, article, fill_form, settings, django_assert_max_num_queries, comments
 ):
     """The article, the question claimed (one DELETE ... RETURNING), the duplicate check,
     the flood limit's two counts (no Redis here), the insert in a savepoint (two statements
     more inside the test's transaction) and the redirect's page: nine; four more when the
-    claim refills the pool. (The moderators' notification runs after the commit.)"""
+    claim refills the pool. (The moderators' notification runs after the commit.) The page
+    it lands on, rendered for the commenter, costs what the article page costs anyone."""
     settings.COMMENTS_CAPTCHA_POOL_SIZE = 5
+    settings.COMMENTS_PER_PAGE = 25
+    for _ in range(comments):
+        make_comment(article)
     data = fill_form(article)
 
     with django_assert_max_num_queries(13):
         response = client.post(post_url(article), data)
+    with django_assert_max_num_queries(8):
+        landing = client.get(response["Location"])
 
     assert response.status_code == 303
+    assert "Your comment is awaiting moderation." in landing.content.decode()
 
 
 def test_commenter_sees_own_pending_comment_and_the_notice(client, article, fill_form):
