@@ -1,5 +1,6 @@
 import contextlib
 import os
+import time
 from datetime import UTC, datetime
 
 import hypothesis
@@ -136,6 +137,32 @@ def committed(django_capture_on_commit_callbacks):
             yield callbacks
 
     return commit
+
+
+class Clock:
+    """The page cache's clock, moved by the test: HTTP dates count seconds, and what happens
+    within one second is the point of the tests that use it."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def time(self):
+        return self.now
+
+    def time_ns(self):
+        return round(self.now * 1_000_000_000)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """A quarter into a whole second, the last change made a second before it."""
+    from articles import page_cache
+
+    clock = Clock(float(int(time.time()) - 3600))
+    monkeypatch.setattr(page_cache, "time", clock)
+    page_cache.bump_content_version()
+    clock.now += 1.25
+    return clock
 
 
 @pytest.fixture

@@ -61,30 +61,6 @@ def _site(settings, reader_cache):
     settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
 
 
-class Clock:
-    """The page cache's clock, moved by the test: HTTP dates count seconds, and what happens
-    within one second is the point of the tests that use it."""
-
-    def __init__(self, now):
-        self.now = now
-
-    def time(self):
-        return self.now
-
-    def time_ns(self):
-        return round(self.now * 1_000_000_000)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """A quarter into a whole second, the last change made a second before it."""
-    clock = Clock(float(int(time.time()) - 3600))
-    monkeypatch.setattr(page_cache, "time", clock)
-    page_cache.bump_content_version()
-    clock.now += 1.25
-    return clock
-
-
 @pytest.fixture
 def moderator():
     return make_user("moira", staff=True, superuser=True)

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from articles import page_cache
 from articles.demo import draw_illustration
 from comments.captcha import refill_pool
 from comments.models import Comment
@@ -40,7 +41,8 @@ QUEUE = reverse("admin:comments_comment_changelist")
 
 
 @pytest.fixture(autouse=True)
-def _site(settings, reader_cache):
+def _site(settings, reader_cache, clock):
+    """Pages are stored in a second after the last change, so they carry their date."""
     refill_pool(20)
     settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
 
@@ -61,24 +63,29 @@ def editor_client():
 
 def stored(*paths):
     """Each page as anonymous readers get it: rendered and stored, then served from the
-    cache. Returns the ETag each reader's browser keeps."""
-    etags = {}
+    cache. Returns what each reader's browser keeps to ask again: its ETag and date."""
+    validators = {}
     for path in paths:
         Client().get(path)
         served = Client().get(path)
         assert served.status_code == 200, path
-        etags[path] = served["ETag"]
-    return etags
+        validators[path] = {"If-None-Match": served["ETag"]}
+        if served.has_header("Last-Modified"):
+            validators[path]["If-Modified-Since"] = served["Last-Modified"]
+    return validators
 
 
-def asked_again(etags):
-    """Each page as a reader whose browser kept the copy from before asks for it again: the
+def asked_again(validators):
+    """Each page as a reader whose browser kept the copy from before asks for it again,
+    with its ETag or its date, a second and a half later (HTTP dates count seconds): the
     change is on every one of them, so none may be confirmed with a 304."""
-    responses = {
-        path: Client().get(path, headers={"If-None-Match": etag}) for path, etag in etags.items()
-    }
-    for path, response in responses.items():
-        assert response.status_code != 304, path
+    page_cache.time.now += 1.5  # the `clock` fixture's
+    responses = {}
+    for path, headers in validators.items():
+        for name, value in headers.items():
+            response = Client().get(path, headers={name: value})
+            assert response.status_code != 304, (path, name)
+        responses[path] = response
     return responses
 
 
