@@ -129,30 +129,36 @@ def test_each_public_page_stays_within_its_query_budget(
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
 @pytest.mark.parametrize(
-    ("name", "index"),
+    ("name", "indexes"),
     [
-        ("home", "article_public_idx"),
-        ("home, page 2", "article_public_idx"),
-        ("section", "article_section_idx"),
-        ("author", "article_author_idx"),
+        # Nearly every article is public: the editors' index serves the home page as well.
+        ("home", {"article_public_idx", "article_newest_idx"}),
+        ("home, page 2", {"article_public_idx", "article_newest_idx"}),
+        ("section", {"article_section_idx"}),
+        ("author", {"article_author_idx"}),
     ],
 )
-def test_postgresql_reads_a_list_page_in_order_from_its_index(client, name, index):
+def test_postgresql_reads_a_list_page_in_order_from_its_index(client, name, indexes):
     """The newest articles of a list come in order from its index, whatever the archive's
     size: a sort would read every public article of the list first (the home page at
     100,000 articles must answer as fast as at 1,000). On a test table the planner would
     rather read it all and sort it, so both are ruled out: what is left is the index, if
-    it gives the list's order, or a plan with a sort in it."""
+    it gives the list's order, or a plan with a sort in it. The table holds other sections'
+    and authors' articles too, and the planner knows it (statistics left by an earlier
+    test would have it walk the home page's index instead, as good on a few rows)."""
     url = public_pages(build_site(30, 1))[name]
+    for _ in range(60):
+        make_article()  # each in a section and by an author of its own
     with CaptureQueriesContext(connection) as context:
         client.get(url)
     [articles] = [query["sql"] for query in context if 'FROM "articles_article"' in query["sql"]]
     with connection.cursor() as cursor:
+        cursor.execute("ANALYZE articles_article")
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(f"EXPLAIN {articles}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert index in plan
+    assert any(index in plan for index in indexes), plan
     assert "Sort" not in plan
 
 
