@@ -1,8 +1,10 @@
 """Each public page costs a fixed number of queries however big the archive and its
 discussions are."""
 
+import re
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import FormerSlug
@@ -160,6 +162,32 @@ def test_postgresql_reads_a_list_page_in_order_from_its_index(client, name, inde
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert any(index in plan for index in indexes), plan
     assert "Sort" not in plan
+
+
+@pytest.mark.django_db(transaction=True)  # VACUUM, for PostgreSQL's index-only scans
+@pytest.mark.parametrize("url", ["/?page=3", "/section/{section}/?page=3"])
+def test_a_deep_page_steps_over_the_newer_articles_in_the_index_alone(client, url):
+    """Crawlers walk a list to its last page. Reading and joining every article a deep
+    page skips took 530 ms for the last home page of 100,000 articles on PostgreSQL; the
+    page's ids come from the index alone (no table row read), then only its own rows."""
+    article = build_site(30, 1)
+    for _ in range(60):
+        make_article()  # other sections' articles, which the section's index steps over
+    with CaptureQueriesContext(connection) as context:
+        client.get(url.format(section=article.section.slug))
+    [articles] = [query["sql"] for query in context if 'FROM "articles_article"' in query["sql"]]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM ANALYZE articles_article")  # its pages all-visible
+            with transaction.atomic():
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("SET LOCAL enable_bitmapscan = off")
+                cursor.execute(f"EXPLAIN {articles}")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {articles}")
+            plan = "\n".join(row[-1] for row in cursor.fetchall())
+    assert re.search(r"Index Only Scan|COVERING INDEX", plan), plan
 
 
 def test_staff_article_page_adds_only_the_session_user_and_permissions(
