@@ -21,8 +21,7 @@ from django.db import models, transaction
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -562,7 +561,9 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             next_url = reverse("admin:comments_comment_changelist")
-        return redirect(next_url)
+        # Not redirect(): it reads a value without "/" or "." as a URL's name, and a made-up
+        # one was a 500 after the decision was taken.
+        return HttpResponseRedirect(next_url)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

@@ -748,6 +748,19 @@ class TestQuickDecisions:
 
         assert response["Location"] == QUEUE
 
+    @pytest.mark.parametrize("next_url", ["queue", "%0d%0aSet-Cookie:x"])
+    def test_a_next_url_without_slash_or_dot_is_still_a_redirect(
+        self, moderator_client, article, next_url
+    ):
+        """Django's redirect() took such a value for a URL's name: a 500 after the decision."""
+        comment = make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.post(decide_url(comment, "approve"), {"next": next_url})
+
+        assert response.status_code == 302
+        assert response["Location"] == next_url
+        assert status_of(comment) == Status.APPROVED
+
     def test_get_changes_nothing(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)
 
