@@ -153,7 +153,9 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     show_full_result_count = False
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["author", "tags"]
-    formfield_overrides = {models.ImageField: {"widget": LabelledFileWidget}}
+    # The upload is stored under a short random name (lead_image_name): the length of the
+    # photo's own name, which Django held to the column's, does not matter.
+    formfield_overrides = {models.ImageField: {"widget": LabelledFileWidget, "max_length": None}}
     readonly_fields = ["comment_count", "created_at", "updated_at"]
     actions = ["publish", "unpublish"]
     fieldsets = [

@@ -399,6 +399,24 @@ def test_a_drafts_lead_image_is_not_at_an_address_its_file_name_gives_away(edito
     assert article.lead_image.url.endswith(".jpg")
 
 
+def test_a_lead_image_with_a_long_file_name_is_uploaded(editor_client):
+    """The file is stored under a short random name, yet a photo whose own name was longer
+    than the column was refused: "Ensure this filename has at most 100 characters"."""
+    name = (
+        "tarrow-point-harbour-board-celebrates-a-solar-roof-on-the-leisure-centre-"
+        "aerial-view-at-sunset-by-the-staff-photographer.jpg"
+    )
+    upload = SimpleUploadedFile(name, draw_illustration(0), "image/jpeg")
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(lead_image=upload, lead_image_alt="The leisure centre's roof"),
+    )
+
+    assert response.status_code == 302
+    assert Article.objects.get().lead_image.url.endswith(".jpg")
+
+
 def article_with_image(**fields):
     article = make_article(lead_image_alt="Hills at dawn", **fields)
     article.lead_image.save("hills.jpg", ContentFile(draw_illustration(0)))
