@@ -50,6 +50,7 @@ SHORT_SEARCH = (
     "shown. Search for three letters or more to look through names, emails and comments."
 )
 HIDDEN_ARTICLE = "An article readers cannot see"
+DECISION_NOT_TAKEN = "Nothing was decided: decide on the comment here."
 
 
 class Decision(NamedTuple):
@@ -540,7 +541,14 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         ]
 
     def decide_view(self, request, object_id, name):
-        """One comment, one decision, then back to the page the moderator came from."""
+        """One comment, one decision, then back to the page the moderator came from.
+
+        Opened by its address, it decides nothing and leads to the comment's page: the
+        sign-in page sends a moderator whose session ended there after their click, and
+        an empty 405 page left them stranded."""
+        if request.method == "GET":
+            self.message_user(request, DECISION_NOT_TAKEN, messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:comments_comment_change", args=[object_id]))
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_moderate_permission(request):

@@ -2,6 +2,7 @@
 
 import json
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib import admin
@@ -13,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles import page_cache
 from articles.models import Article
-from comments.admin import SHORT_SEARCH
+from comments.admin import DECISION_NOT_TAKEN, SHORT_SEARCH
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
 from tests.factories import make_article, make_comment, make_editor, make_moderator, make_section
@@ -761,12 +762,23 @@ class TestQuickDecisions:
         assert response["Location"] == next_url
         assert status_of(comment) == Status.APPROVED
 
-    def test_get_changes_nothing(self, moderator_client, article):
+    def test_signing_in_again_after_a_decision_leads_to_the_comment_not_an_empty_page(
+        self, client, moderator, article
+    ):
+        """Signed out (a session ended, a sign-out in another tab), a moderator's Approve
+        goes to the sign-in page, which then opens the decision's address: that was an
+        empty 405 page. Opening it decides nothing and leads to the comment's page."""
         comment = make_comment(article, status=Status.PENDING)
+        sign_in = client.post(decide_url(comment, "approve"))
+        client.force_login(moderator)
 
-        response = moderator_client.get(decide_url(comment, "approve"))
+        next_url = parse_qs(urlsplit(sign_in["Location"]).query)["next"][0]
 
-        assert response.status_code == 405
+        response = client.get(next_url, follow=True)
+
+        assert response.status_code == 200
+        assert response.redirect_chain[-1][0] == f"{QUEUE}{comment.pk}/change/"
+        assert messages_of(response) == [DECISION_NOT_TAKEN]
         assert status_of(comment) == Status.PENDING
 
     def test_post_without_csrf_token_is_refused(self, moderator, article):
