@@ -71,7 +71,12 @@ def fits_the_field(model, lookup, value):
     target = field.target_field if field.is_relation else field
     try:
         for one in value.split(",") if parts == ["in"] else [value]:
-            target.run_validators(target.to_python(one))
+            cleaned = target.to_python(one)
+            target.run_validators(cleaned)
+            # The database is sent the value as typed: an address with a space around it
+            # reads as valid (the field strips it), yet PostgreSQL cannot read it as one.
+            if isinstance(cleaned, str) and cleaned != one:
+                return False
     except ValidationError:
         return False
     return True

@@ -321,6 +321,8 @@ def test_a_hand_made_id_in_a_user_s_groups_or_permissions_is_a_form_error(editor
     "query",
     [
         f"{COMMENT_QUEUE}?status=all&ip_address=not-an-address",  # not an inet (PostgreSQL)
+        f"{COMMENT_QUEUE}?status=all&ip_address=%20",  # nor is a space,
+        f"{COMMENT_QUEUE}?status=all&ip_address=%20203.0.113.9",  # nor one around an address
         f"{COMMENT_QUEUE}?status=all&ip_address__in=203.0.113.9,abc",
         f"{COMMENT_QUEUE}?status=all&article_id={2**64}",  # past 64 bits (SQLite)
         f"{ARTICLE_LIST}?author_id__gt={2**64}",
