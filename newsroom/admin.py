@@ -1,13 +1,11 @@
-"""What every admin here shares: guards against hand-made requests, and Django's own User and
-Group admins with them (staff-only pages are still pages a bot can reach: never a 500)."""
+"""What every admin here shares: guards against hand-made requests, given to the admins other
+apps register too (staff-only pages are still pages a bot can reach: never a 500)."""
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
-from django.contrib.auth import admin as auth_admin
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
 
 from articles.models import PUBLICATION_YEARS
@@ -188,15 +186,16 @@ class HandMadeRequestsMixin:
         return super().get_search_results(request, queryset, " ".join(words))
 
 
-User = get_user_model()
-admin.site.unregister([User, Group])
-
-
-@admin.register(User)
-class UserAdmin(HandMadeRequestsMixin, auth_admin.UserAdmin):
-    pass
-
-
-@admin.register(Group)
-class GroupAdmin(HandMadeRequestsMixin, auth_admin.GroupAdmin):
-    pass
+def guard_every_admin(site=admin.site):
+    """Give the admins other apps register the same guards: Django's users and groups,
+    django-axes' sign-in records, django-tasks-db's task results (a hand-made filter of
+    theirs was a 500). Run once every app's admin module is loaded (NewsroomConfig.ready)."""
+    for model in apps.get_models():
+        if not site.is_registered(model):
+            continue
+        model_admin = type(site.get_model_admin(model))
+        if not issubclass(model_admin, HandMadeRequestsMixin):
+            site.unregister(model)
+            site.register(
+                model, type(model_admin.__name__, (HandMadeRequestsMixin, model_admin), {})
+            )

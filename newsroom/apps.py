@@ -6,3 +6,7 @@ class NewsroomConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401 (checks register themselves)
+        from .admin import guard_every_admin
+
+        # After django.contrib.admin's own ready(), which loads every app's admin module.
+        guard_every_admin()
