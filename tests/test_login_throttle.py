@@ -49,7 +49,7 @@ def fail(client, times, username="editor", ip="203.0.113.7"):
 def assert_locked_out(response):
     assert response.status_code == 429
     page = response.content.decode()
-    assert "Sign-in paused" in page
+    assert "<title>Sign-in paused | Django site admin</title>" in page
     assert "Too many failed sign-in attempts" in page
 
 
