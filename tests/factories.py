@@ -224,6 +224,32 @@ def article_change_form(article, **changes):
     }
 
 
+# What the change pages of a section, tag or author show besides their old addresses.
+CHANGE_FORM_FIELDS = {
+    Section: ["name", "slug", "description", "order"],
+    Tag: ["name", "slug"],
+    Author: ["display_name", "slug", "bio"],
+}
+
+
+def change_form_letting_go(owner, *let_go):
+    """The change form of an article, section, tag or author as the admin shows it, its old
+    addresses listed and those in `let_go` ticked to be deleted."""
+    if isinstance(owner, Article):
+        form = article_change_form(owner)
+    else:
+        form = {field: getattr(owner, field) for field in CHANGE_FORM_FIELDS[type(owner)]}
+    formers = list(owner.former_slugs.all())
+    owner_field = owner.former_slugs.field.name
+    form |= {"former_slugs-TOTAL_FORMS": len(formers), "former_slugs-INITIAL_FORMS": len(formers)}
+    for number, former in enumerate(formers):
+        form[f"former_slugs-{number}-id"] = former.pk
+        form[f"former_slugs-{number}-{owner_field}"] = owner.pk
+        if former in let_go:
+            form[f"former_slugs-{number}-DELETE"] = "on"
+    return form
+
+
 def new_article_form(**values):
     """What the add form posts for a new draft, with the given fields changed."""
     fields = {

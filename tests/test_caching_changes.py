@@ -21,6 +21,7 @@ from comments.services import refresh_comment_count
 from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
     article_change_form,
+    change_form_letting_go,
     comment_form_data,
     make_article,
     make_author,
@@ -425,19 +426,7 @@ def test_an_old_address_let_go_in_the_admin_is_a_404_at_the_next_request(
     owner.save()
     stored(owner.get_absolute_url())
     assert Client().get(old_address).status_code == 301
-    former = owner.former_slugs.get()
-    if kind == "article":
-        form = article_change_form(owner)
-    else:
-        form = {"name": owner.name, "slug": owner.slug, "description": "", "order": owner.order}
-    owner_field = owner.former_slugs.field.name
-    form |= {
-        "former_slugs-TOTAL_FORMS": 1,
-        "former_slugs-INITIAL_FORMS": 1,
-        "former_slugs-0-id": former.pk,
-        f"former_slugs-0-{owner_field}": owner.pk,
-        "former_slugs-0-DELETE": "on",
-    }
+    form = change_form_letting_go(owner, owner.former_slugs.get())
 
     with committed():
         url = reverse(f"admin:articles_{kind}_change", args=[owner.pk])

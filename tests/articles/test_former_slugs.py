@@ -7,7 +7,7 @@ from django.urls import reverse
 from articles.views import MOVED_SECONDS
 from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
-    article_change_form,
+    change_form_letting_go,
     make_article,
     make_article_viewer,
     make_author,
@@ -223,25 +223,9 @@ def test_an_old_address_let_go_in_the_admin_no_longer_leads_anywhere(client, kin
     """A slug may hold a name that must stop leading to the page: deleted, it is a 404,
     and the other old addresses still redirect."""
     owner = renamed_twice(kind)
-    weather, climate = (owner.former_slugs.get(slug=slug) for slug in ("weather", "climate"))
     client.force_login(make_user(superuser=True))
-    if kind == "article":
-        form = article_change_form(owner)
-    else:
-        fields = {"section": ["name", "description", "order"], "tag": ["name"]}
-        fields = fields.get(kind, ["display_name", "bio"])
-        form = {name: getattr(owner, name) for name in ["slug", *fields]}
+    form = change_form_letting_go(owner, owner.former_slugs.get(slug="weather"))
     meta = owner._meta
-    owner_field = owner.former_slugs.field.name
-    form |= {
-        "former_slugs-TOTAL_FORMS": 2,
-        "former_slugs-INITIAL_FORMS": 2,
-        "former_slugs-0-id": weather.pk,
-        f"former_slugs-0-{owner_field}": owner.pk,
-        "former_slugs-0-DELETE": "on",
-        "former_slugs-1-id": climate.pk,
-        f"former_slugs-1-{owner_field}": owner.pk,
-    }
 
     response = client.post(
         reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[owner.pk]), form
