@@ -1,12 +1,18 @@
 """What every admin here shares: guards against hand-made requests, given to the admins other
-apps register too (staff-only pages are still pages a bot can reach: never a 500)."""
+apps register too (staff-only pages are still pages a bot can reach: never a 500); and the
+action log, which belongs to no app of ours."""
 
 from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.models import DELETION, LogEntry
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
+from django.db.models import Exists, OuterRef, Q
+from django.utils.html import format_html
 
 from articles.models import PUBLICATION_YEARS
 
@@ -199,3 +205,119 @@ def guard_every_admin(site=admin.site):
             site.register(
                 model, type(model_admin.__name__, (HandMadeRequestsMixin, model_admin), {})
             )
+
+
+class WithEntriesFilter(admin.RelatedFieldListFilter):
+    """Offers only the users (or kinds of object) that have entries this viewer may see: a
+    moderator is not shown the other staff's names or the site's models. One probe of the
+    entries' index per user or kind, not a DISTINCT over the whole log."""
+
+    def field_choices(self, field, request, model_admin):
+        entries = model_admin.get_queryset(request).filter(**{field.name: OuterRef("pk")})
+        return field.get_choices(
+            include_blank=False,
+            ordering=self.field_admin_ordering(field, request, model_admin),
+            limit_choices_to=Q(Exists(entries)),
+        )
+
+
+class ActionLogChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        self.model_admin.find_linkable_objects(request, self.result_list)
+
+
+@admin.register(LogEntry)
+class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+    """Who did what in the admin, also once the object and its history page are gone.
+
+    Read-only for everyone, superusers included: a record anyone could edit records nothing.
+    Staff with `view_logentry` see the entries about the models they may view here (the
+    Moderators group: comments), never those about drafts or users."""
+
+    list_display = ["action_time", "user", "kind", "object", "action", "change"]
+    list_display_links = None
+    list_filter = [
+        "action_flag",
+        ("user", WithEntriesFilter),
+        ("content_type", WithEntriesFilter),
+    ]
+    list_select_related = ["user", "content_type"]
+    search_fields = ["object_repr", "user__username"]
+    search_help_text = "The object's name as recorded, or a username."
+    date_hierarchy = "action_time"  # read by probes of its index (change_list.html)
+    # The paginator counts the entries already; the full count would count the whole table
+    # again on every filtered page.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facets count the whole log once per choice
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Action log", **(extra_context or {})})
+
+    def get_changelist(self, request, **kwargs):
+        return ActionLogChangeList
+
+    def get_queryset(self, request):
+        entries = super().get_queryset(request)
+        if request.user.is_superuser:
+            return entries
+        return entries.filter(content_type__in=self.viewable_content_types(request))
+
+    def viewable_content_types(self, request):
+        """The kinds of object this user may view in the admin, by their own admins' rules."""
+        models = [
+            model
+            for model, model_admin in self.admin_site._registry.items()
+            if model is not LogEntry and model_admin.has_view_permission(request)
+        ]
+        return list(ContentType.objects.get_for_models(*models).values())
+
+    def find_linkable_objects(self, request, entries):
+        """Mark the entries whose object still exists and this user may open: one query per
+        kind of object on the page, not one per row."""
+        wanted = {}
+        for entry in entries:
+            model = entry.content_type and entry.content_type.model_class()
+            model_admin = self.admin_site._registry.get(model)
+            if entry.action_flag == DELETION or model_admin is None or not entry.object_id:
+                continue
+            if model_admin.has_view_permission(request) and names_a_row(model, entry.object_id):
+                wanted.setdefault(model_admin, set()).add(entry.object_id)
+        existing = {
+            (model_admin.model, str(pk))
+            for model_admin, ids in wanted.items()
+            for pk in model_admin.get_queryset(request)
+            .filter(pk__in=ids)
+            .values_list("pk", flat=True)
+        }
+        for entry in entries:
+            model = entry.content_type and entry.content_type.model_class()
+            entry.linkable = (model, entry.object_id) in existing
+
+    @admin.display(description="what kind", ordering="content_type")
+    def kind(self, entry):
+        return entry.content_type.name if entry.content_type else ""
+
+    @admin.display(description="object", ordering="object_repr")
+    def object(self, entry):
+        if getattr(entry, "linkable", False) and (url := entry.get_admin_url()):
+            return format_html('<a href="{}">{}</a>', url, entry.object_repr)
+        return entry.object_repr
+
+    @admin.display(description="action", ordering="action_flag")
+    def action(self, entry):
+        return entry.get_action_flag_display()
+
+    @admin.display(description="change")
+    def change(self, entry):
+        return entry.get_change_message()

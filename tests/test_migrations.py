@@ -17,8 +17,8 @@ from articles.models import Article, Author, Section, Tag
 from comments.models import Comment
 from tests.factories import make_article, make_comment
 
-OUR_APPS = ("articles", "comments")
-MODERATOR_PERMISSIONS = ["change_comment", "moderate_comment", "view_comment"]
+OUR_APPS = ("newsroom", "articles", "comments")
+MODERATOR_PERMISSIONS = ["change_comment", "moderate_comment", "view_comment", "view_logentry"]
 migrating = pytest.mark.django_db(transaction=True)
 
 

@@ -43,6 +43,7 @@ def test_moderators_group_holds_exactly_what_moderating_needs():
         ("comments", "view_comment"),
         ("comments", "change_comment"),
         ("comments", "moderate_comment"),
+        ("admin", "view_logentry"),  # the action log, which shows them comments only
     }
 
 
@@ -52,7 +53,7 @@ class TestModerator:
         client.force_login(make_moderator())
         return client
 
-    def test_logs_in_through_the_admin_form_and_sees_only_comments(self, client):
+    def test_logs_in_through_the_admin_form_and_sees_only_comments_and_their_log(self, client):
         make_moderator("moira")
 
         response = client.post(
@@ -63,8 +64,9 @@ class TestModerator:
 
         assert response.status_code == 200
         apps = {app["app_label"]: app for app in response.context["app_list"]}
-        assert list(apps) == ["comments"]
+        assert sorted(apps) == ["admin", "comments"]
         assert [m["object_name"] for m in apps["comments"]["models"]] == ["Comment"]
+        assert [m["object_name"] for m in apps["admin"]["models"]] == ["LogEntry"]
 
     @pytest.mark.parametrize(
         "url",
