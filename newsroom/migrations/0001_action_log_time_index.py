@@ -1,5 +1,6 @@
-"""An index on the admin's log by time: the action log lists it newest first and its date bar
-probes it (newsroom/templatetags/admin_dates.py); without one, each page sorts the whole log.
+"""An index on the admin's log by time, then id (which the admin adds to any order): the action
+log lists it newest first and its date bar probes it (newsroom/templatetags/admin_dates.py);
+without one, each page sorts the whole log.
 
 Django's LogEntry is not ours to change, hence plain SQL, which SQLite and PostgreSQL share."""
 
@@ -11,7 +12,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(
-            "CREATE INDEX newsroom_admin_log_action_time ON django_admin_log (action_time)",
+            "CREATE INDEX newsroom_admin_log_action_time ON django_admin_log (action_time, id)",
             "DROP INDEX newsroom_admin_log_action_time",
         ),
     ]
