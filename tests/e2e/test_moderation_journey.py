@@ -1,10 +1,12 @@
 """A moderator clears the queue in a real browser; readers then see the outcome."""
 
 import pytest
+from django.test import Client
 from playwright.sync_api import expect
 
+from comments import services
 from comments.models import Comment
-from tests.factories import PASSWORD, make_article, make_comment, make_moderator
+from tests.factories import PASSWORD, make_article, make_comment, make_editor, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -91,3 +93,30 @@ def test_a_long_word_in_a_comment_leaves_the_quick_decisions_in_sight(page, live
     row = page.locator("#result_list tbody tr").filter(has_text="Good to see it fixed.")
     expect(row.get_by_role("button", name="Approve")).to_be_in_viewport()
     expect(row.get_by_role("button", name="Spam")).to_be_in_viewport()
+
+
+def test_a_moderator_finds_who_deleted_a_comment_in_the_action_log(page, live_server):
+    """A deleted comment's history page is gone with it: the action log still says who."""
+    article = make_article(title="Harbour wall repaired")
+    kept = make_comment(article, status=Comment.Status.PENDING, name="Ann")
+    gone = make_comment(article, name="Bob")
+    services.approve(kept, by=make_moderator("moira"))
+    editor = Client()
+    editor.force_login(make_editor("eddie"))
+    editor.post(f"/admin/comments/comment/{gone.pk}/delete/", {"post": "yes"})
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("moira")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Log entries").click()
+
+    expect(page.get_by_role("heading", name="Action log")).to_be_visible()
+    deletion = page.locator("#result_list tbody tr").filter(has_text="Comment by Bob")
+    expect(deletion).to_contain_text("eddie")
+    expect(deletion).to_contain_text("Deletion")
+    expect(deletion.get_by_role("link")).to_have_count(0)  # nothing left to open
+    decision = page.locator("#result_list tbody tr").filter(has_text="Comment by Ann")
+    expect(decision).to_contain_text("Approved.")
+    decision.get_by_role("link", name="Comment by Ann").click()
+    expect(page.get_by_role("heading", name="Comment by Ann")).to_be_visible()
