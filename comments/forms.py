@@ -298,8 +298,11 @@ class CommentForm(forms.Form):
             self.fields["captcha"].widget.kept_question = (key, answer)
 
     @property
-    def keeps_question(self):
-        return self.fields["captcha"].widget.kept_question is not None
+    def kept_answer(self):
+        """The reader's answer to the question kept (empty when they gave none), or None
+        when the form asks a new question."""
+        kept = self.fields["captcha"].widget.kept_question
+        return None if kept is None else kept[1].strip()
 
     def ask_to_reply_to(self, raw_parent):
         """Answer the comment whose id the reader sent (?replyto=, or the hidden input of a

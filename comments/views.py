@@ -348,7 +348,7 @@ def csrf_failure(request, reason=""):
             # Likewise a comment's Reply button, or Cancel reply: the reader chose whom to
             # answer, and this page gives them the form doing so, their text in it.
             "reply_chosen": "replyto" in request.POST and first_send,
-            "question_kept": form is not None and form.keeps_question,
+            "kept_answer": form.kept_answer if form is not None else None,
             # The form had a token but the browser sent no cookie back: cookies are blocked
             # (or were cleared), and sending again as it is would fail again.
             "cookie_not_kept": reason == REASON_NO_CSRF_COOKIE,

@@ -945,6 +945,19 @@ def test_one_more_step_for_the_csrf_cookie_keeps_the_answered_question(article, 
     assert Comment.objects.get().body == "Answered once."
 
 
+def test_one_more_step_asks_for_the_answer_a_reader_left_out(article, fill_form):
+    """The question kept for a reader who had not answered it yet is the same question:
+    the page asks them to answer it, not merely to send again (which would fail)."""
+    reader = Client(enforce_csrf_checks=True)
+    data = fill_form(article, body="Forgot the sum.", captcha_1="")
+
+    page = reader.post(post_url(article), {**data, "csrfmiddlewaretoken": ""}).content.decode()
+
+    assert form_values(page, "captcha_0") == data["captcha_0"]
+    assert "answer the question and send it again." in page
+    assert "send it again." not in page.replace("answer the question and send it again.", "")
+
+
 def test_one_more_step_asks_a_new_question_once_the_old_one_has_expired(article, fill_form):
     reader = Client(enforce_csrf_checks=True)
     data = fill_form(article, body="Written slowly.")
