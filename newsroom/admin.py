@@ -243,6 +243,17 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         ("content_type", WithEntriesFilter),
     ]
     list_select_related = ["user", "content_type"]
+    # An entry's own page: the user by name, as in the list (Django links a user to the
+    # users' admin, which moderators may not open), and the change in words, not its JSON.
+    fields = readonly_fields = [
+        "action_time",
+        "username",
+        "kind",
+        "object_id",
+        "object_repr",
+        "action",
+        "change",
+    ]
     search_fields = ["object_repr", "user__username"]
     search_help_text = "The object's name as recorded, or a username."
     date_hierarchy = "action_time"  # read by probes of its index (change_list.html)
@@ -303,6 +314,10 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         for entry in entries:
             model = entry.content_type and entry.content_type.model_class()
             entry.linkable = (model, entry.object_id) in existing
+
+    @admin.display(description="user")
+    def username(self, entry):
+        return entry.user.get_username()
 
     @admin.display(description="what kind", ordering="content_type")
     def kind(self, entry):

@@ -140,6 +140,22 @@ def test_an_entry_links_to_its_object_only_while_it_exists(client, editor):
     assert gone_url not in html
 
 
+def test_a_moderator_reads_an_entry_s_page_without_a_link_to_a_page_they_may_not_open(
+    client, moderator
+):
+    """Django links the user who acted to the users' admin, which moderators may not open."""
+    comment = make_comment(make_article(), status=Comment.Status.PENDING)
+    services.approve(comment, by=moderator)
+    client.force_login(moderator)
+
+    response = client.get(f"{LOG}{LogEntry.objects.get().pk}/change/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "moira" in html
+    assert 'href="/admin/auth/user/' not in html
+
+
 def test_the_list_costs_the_same_queries_with_2_entries_as_with_50(
     client, editor, moderator, django_assert_max_num_queries
 ):
