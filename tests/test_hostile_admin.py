@@ -350,3 +350,13 @@ def test_a_filter_on_a_field_with_a_value_it_holds_still_filters(editor_client, 
     response = editor_client.get(f"{COMMENT_QUEUE}?status=all&ip_address=203.0.113.9")
 
     assert {c.ip_address for c in response.context["cl"].result_list} == {"203.0.113.9"}
+
+
+@pytest.mark.parametrize("typed", ["2001:DB8::1", "2001:0db8:0000:0000:0000:0000:0000:0001"])
+def test_an_ipv6_filter_written_in_capitals_or_in_full_is_not_refused(editor_client, typed):
+    """The address is the same one written otherwise, not a value the field cannot hold."""
+    make_comment(make_article(), ip_address="2001:db8::1")
+
+    response = editor_client.get(f"{COMMENT_QUEUE}?status=all&ip_address={typed}")
+
+    assert response.status_code == 200
