@@ -3,6 +3,7 @@ import math
 import re
 import secrets
 from datetime import timedelta
+from html.parser import HTMLParser
 from pathlib import PurePath
 
 import markdown
@@ -38,6 +39,9 @@ CONTROL_CHARACTERS = (
     "Remove the invisible control characters (pasted text can bring them): feeds cannot carry them."
 )
 NESTED_TOO_DEEPLY = "The text nests too deeply to show (lists within lists)."
+IMAGE_NOT_DESCRIBED = (
+    "Describe each image in the text for readers who cannot see it: ![what it shows](address)."
+)
 # Leading whitespace (and quotation marks) a line of the body may have: 100 levels of lists.
 # The Markdown library's time grows with the cube of the depth (200 levels: 0.6 s; 800: 30 s,
 # then it runs out of stack), so a deeper paste is refused before it is rendered.
@@ -66,6 +70,25 @@ def render_markdown(text):
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener",
     )
+
+
+class ImageFinder(HTMLParser):
+    """Reads the text alternative of each image in rendered HTML, "" where it has none."""
+
+    def __init__(self):
+        super().__init__()
+        self.descriptions = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.descriptions.append((dict(attrs).get("alt") or "").strip())
+
+
+def image_descriptions(html):
+    finder = ImageFinder()
+    finder.feed(html)
+    finder.close()
+    return finder.descriptions
 
 
 def deepest_indent(text):
@@ -442,9 +465,12 @@ class Article(SlugAddressed):
             errors["body"] = NESTED_TOO_DEEPLY
         else:
             try:
-                render_markdown(self.body)  # the library recurses once per nesting level
+                html = render_markdown(self.body)  # the library recurses once per nesting level
             except RecursionError:
                 errors["body"] = NESTED_TOO_DEEPLY
+            else:
+                if not all(image_descriptions(html)):
+                    errors["body"] = IMAGE_NOT_DESCRIBED
         if self.lead_image and not self.lead_image_alt.strip():
             errors["lead_image_alt"] = "Describe the image for readers who cannot see it."
         if errors:

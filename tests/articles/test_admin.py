@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from articles.admin import DELETE_PAGE_ITEMS
 from articles.demo import draw_illustration
-from articles.models import CONTROL_CHARACTERS, NESTED_TOO_DEEPLY, Article
+from articles.models import CONTROL_CHARACTERS, IMAGE_NOT_DESCRIBED, NESTED_TOO_DEEPLY, Article
 from tests.factories import (
     article_change_form,
     make_article,
@@ -372,6 +372,41 @@ def test_a_list_nested_deeper_than_100_levels_inside_a_quotation_is_refused_too(
 
     assert NESTED_TOO_DEEPLY in response.content.decode()
     assert not Article.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "![](https://example.org/harbour.jpg)",
+        "![   ](https://example.org/harbour.jpg)",
+        '<img src="https://example.org/harbour.jpg">',
+        '<p>Boats <img alt="" src="https://example.org/harbour.jpg"></p>',
+    ],
+)
+def test_an_image_in_the_text_without_a_description_is_refused(editor_client, image):
+    """Readers who cannot see it would hear nothing, or the file's address read aloud; the
+    lead image already asks for its description."""
+    body = f"The harbour at dawn.\n\n{image}\n"
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"), new_article_form(body=body)
+    )
+
+    assert response.status_code == 200
+    assert IMAGE_NOT_DESCRIBED in response.content.decode()
+    assert not Article.objects.exists()
+
+
+def test_an_image_in_the_text_with_a_description_is_shown_with_it(editor_client, client):
+    body = "The harbour at dawn.\n\n![Fishing boats at the quay](https://example.org/harbour.jpg)\n"
+
+    editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(body=body, status=Article.Status.PUBLISHED),
+    )
+
+    page = client.get(Article.objects.get().get_absolute_url()).content.decode()
+    assert 'alt="Fishing boats at the quay"' in page
 
 
 def test_a_body_with_lists_nested_as_deep_as_writers_nest_them_is_saved(editor_client):
