@@ -13,21 +13,22 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.options import EMPTY_VALUE_STRING
+from django.contrib.admin.utils import NestedObjects, display_for_value, quote, unquote
 from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import Truncator, smart_split, unescape_string_literal
+from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
 
 from articles.admin import DELETE_PAGE_ITEMS, ArticleAdmin
 from articles.models import Article
@@ -739,6 +740,27 @@ class ArticleCommentInline(admin.TabularInline):
         return shown
 
 
+class ArticlesWithoutTheirComments(NestedObjects):
+    """Django's collector of what goes with the articles, stopping at their comments: those
+    (with their replies, which are on the same article) are counted, not read one by one."""
+
+    def related_objects(self, related_model, related_fields, objs):
+        if related_model is Comment:
+            return Comment.objects.none()
+        return super().related_objects(related_model, related_fields, objs)
+
+
+class CommentsGoing(NamedTuple):
+    """An article's comments, as one line in the list of what its deletion takes."""
+
+    article_id: int
+    count: int
+
+
+def comments_going_line(comments):
+    return f"{capfirst(Comment._meta.verbose_name_plural)}: {comments.count:,}"
+
+
 admin.site.unregister(Article)
 
 
@@ -753,6 +775,68 @@ class ArticleWithCommentsAdmin(ArticleAdmin):
         if obj is None:
             return [inline for inline in inlines if inline is not ArticleCommentInline]
         return inlines
+
+    def get_deleted_objects(self, objs, request):
+        """What deleting the articles takes, as Django finds it, but with each article's
+        comments as one line ("Comments: 5,000") and one figure in the summary.
+
+        Django read every comment, and every reply again, and listed each: an article with
+        5,000 comments took half a second and a page of 5,000 lines. Here they are counted
+        in one GROUP BY, whatever their number and depth. The permission check still holds:
+        Django asks the comments' admin about each comment it lists, and that admin answers
+        per model (it has no rule for one comment), so it is asked once.
+        """
+        collector = ArticlesWithoutTheirComments(using=router.db_for_write(Article), origin=objs)
+        collector.collect(objs)
+        articles = collector.edges.get(None, [])
+        counts = dict(
+            Comment.objects.filter(article__in=[article.pk for article in articles])
+            .order_by()
+            .values_list("article")
+            .annotate(count=Count("pk"))
+        )
+        for article in articles:
+            if counts.get(article.pk):
+                collector.add_edge(article, CommentsGoing(article.pk, counts[article.pk]))
+        perms_needed = set()
+        if counts and not self.admin_site.get_model_admin(Comment).has_delete_permission(request):
+            perms_needed.add(Comment._meta.verbose_name)
+
+        def format_callback(obj):
+            """As Django's (admin.utils.get_deleted_objects), and the comments' line."""
+            if isinstance(obj, CommentsGoing):
+                return comments_going_line(obj)
+            opts = obj._meta
+            no_edit_link = f"{capfirst(opts.verbose_name)}: {obj}"
+            if not self.admin_site.is_registered(obj.__class__):
+                return no_edit_link
+            if not self.admin_site.get_model_admin(obj.__class__).has_delete_permission(
+                request, obj
+            ):
+                perms_needed.add(opts.verbose_name)
+            try:
+                url = reverse(
+                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                    args=[quote(obj.pk)],
+                )
+            except NoReverseMatch:
+                return no_edit_link
+            return format_html(
+                '{}: <a href="{}">{}</a>',
+                capfirst(opts.verbose_name),
+                url,
+                display_for_value(str(obj), EMPTY_VALUE_STRING),
+            )
+
+        to_delete = collector.nested(format_callback)
+        protected = [format_callback(obj) for obj in collector.protected]
+        model_count = {
+            model._meta.verbose_name_plural: len(found)
+            for model, found in collector.model_objs.items()
+        }
+        if counts:
+            model_count[Comment._meta.verbose_name_plural] = f"{sum(counts.values()):,}"
+        return to_delete, model_count, perms_needed, protected
 
     def get_queryset(self, request):
         """Each listed article's pending comments, counted in a subquery per row shown.
