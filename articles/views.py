@@ -105,13 +105,9 @@ class ArticleListMixin:
     def paginate_queryset(self, queryset, page_size):
         number = page_number(self.request)
         offset = (number - 1) * page_size
-        window = queryset[offset : offset + page_size + 1]
-        if offset:
-            # Past the first page the database steps over `offset` articles: it finds the
-            # page's ids in the index alone, then reads and joins only the page's rows,
-            # instead of reading and joining every row it skips.
-            window = queryset.filter(pk__in=window.values("pk"))
-        rows = list(window)
+        # Past the first page, the page's ids come from the index alone, and only the
+        # page's rows are read and joined (ArticleQuerySet.window).
+        rows = list(queryset.window(offset, offset + page_size + 1))
         if number > 1 and not rows:
             raise Http404("No such page.")
         page = PageWindow(rows, number=number, per_page=page_size)

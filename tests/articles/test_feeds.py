@@ -1,3 +1,4 @@
+import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -107,6 +108,29 @@ def test_sitemap_of_sections_skips_sections_without_public_articles(client, arti
     assert articles["public"].section.get_absolute_url() in xml
     assert empty.get_absolute_url() not in xml
     assert only_drafts.get_absolute_url() not in xml
+
+
+def sitemap_locations(client, page):
+    xml = client.get("/sitemap-articles.xml", {"p": page}).content.decode()
+    return re.findall(r"<loc>([^<]+)</loc>", xml)
+
+
+def test_sitemap_pages_list_every_public_article_once_newest_first(client, articles, monkeypatch):
+    """Pages past the first are read differently (ArticleQuerySet.window): the first, a
+    middle and the last page must still follow on, with articles published at the same
+    moment in the same order on every page."""
+    monkeypatch.setattr(ArticleSitemap, "limit", 5)
+    moment = timezone.now() - timedelta(days=1)
+    for number in range(11):
+        make_article(published_at=moment if number % 3 else moment - timedelta(hours=number))
+    make_draft()
+    newest_first = Article.objects.published().order_by("-published_at", "-id")
+    expected = [f"http://testserver{article.get_absolute_url()}" for article in newest_first]
+
+    pages = [sitemap_locations(client, page) for page in (1, 2, 3)]
+
+    assert [len(page) for page in pages] == [5, 5, 2]
+    assert pages[0] + pages[1] + pages[2] == expected
 
 
 def test_large_archive_spreads_over_several_sitemap_pages(client, articles, monkeypatch):
