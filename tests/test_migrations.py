@@ -11,11 +11,13 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, Author, Section, Tag
 from comments.models import Comment
-from tests.factories import make_article, make_comment
+from tests.factories import make_article, make_comment, make_user
 
 OUR_APPS = ("newsroom", "articles", "comments")
 MODERATOR_PERMISSIONS = ["change_comment", "moderate_comment", "view_comment", "view_logentry"]
@@ -262,3 +264,81 @@ def test_going_back_before_the_roomier_website_column_clears_only_the_websites_t
     assert Comment.objects.get(pk=fits.pk).url == fits.url
 
     migrate()
+
+
+def logged_in_superuser():
+    client = Client()
+    client.force_login(make_user(superuser=True))
+    return client
+
+
+ACTION_LOG_INDEX = "newsroom_admin_log_action_time"
+
+
+def action_log_indexes():
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "django_admin_log")
+    return {name: c["columns"] for name, c in constraints.items() if c["index"]}
+
+
+@migrating
+def test_the_action_log_index_goes_back_and_forth_and_a_second_run_keeps_it(
+    fully_migrated_afterwards,
+):
+    """Reversed, it goes; migrated again over an index already there (a re-run by hand, an
+    earlier run stopped after building it), the migration keeps it instead of failing."""
+    assert action_log_indexes()[ACTION_LOG_INDEX] == ["action_time", "id"]
+
+    migrate("newsroom", "zero")
+    assert ACTION_LOG_INDEX not in action_log_indexes()
+
+    migrate("newsroom")
+    assert action_log_indexes()[ACTION_LOG_INDEX] == ["action_time", "id"]
+
+    MigrationRecorder(connection).record_unapplied("newsroom", "0001_action_log_time_index")
+    migrate("newsroom")
+    assert action_log_indexes()[ACTION_LOG_INDEX] == ["action_time", "id"]
+    page = logged_in_superuser().get("/admin/admin/logentry/")
+    assert page.status_code == 200
+
+
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a concurrent build is PostgreSQL's")
+def test_the_action_log_index_is_built_without_blocking_writes_to_the_log(
+    fully_migrated_afterwards,
+):
+    """A plain CREATE INDEX blocks every admin change and moderation decision (each writes
+    the log) while it reads a large log; built CONCURRENTLY, they go on. Both ways."""
+    with CaptureQueriesContext(connection) as backwards:
+        migrate("newsroom", "zero")
+    with CaptureQueriesContext(connection) as forwards:
+        migrate("newsroom")
+
+    statements = [query["sql"] for query in [*backwards, *forwards]]
+    assert [sql for sql in statements if ACTION_LOG_INDEX in sql and "INDEX" in sql] == [
+        f"DROP INDEX CONCURRENTLY IF EXISTS {ACTION_LOG_INDEX}",
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ACTION_LOG_INDEX}"
+        " ON django_admin_log (action_time, id)",
+    ]
+
+
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a concurrent build is PostgreSQL's")
+def test_an_action_log_index_left_invalid_by_an_interrupted_build_is_built_again(
+    fully_migrated_afterwards,
+):
+    migrate("newsroom", "zero")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE INDEX {ACTION_LOG_INDEX} ON django_admin_log (action_time, id)")
+        cursor.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = to_regclass(%s)",
+            [ACTION_LOG_INDEX],
+        )
+
+    migrate("newsroom")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [ACTION_LOG_INDEX]
+        )
+        assert cursor.fetchone() == (True,)
