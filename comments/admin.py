@@ -308,9 +308,9 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         The queue itself is still counted, from its index: it is short, and it is the
         list that must never miss a comment. The others list the newest first, so a count
         that lags behind a write the counts did not hear of (they are cached for a minute
-        with Redis, and cleared when comments are sent, decided, edited or deleted, not
-        when an article is deleted with its comments) could only cut the oldest comment
-        off their last page, or leave it short, for that minute."""
+        with Redis, and cleared when comments are sent, decided, edited or deleted, or an
+        article deleted with its comments) could only cut the oldest comment off their
+        last page, or leave it short, for that minute."""
         paginator = super().get_paginator(
             request,
             queryset,

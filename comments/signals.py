@@ -4,17 +4,18 @@ A commenter who asked to hear when their comment is published is written to once
 can see it (notifications.notify_commenter_of_approval). Approved while its article was a
 draft, unpublished or scheduled, the comment waits for the article: its email goes when
 the article is published again, or, for a scheduled article, at its publication time.
-`articles` knows nothing of comments, so they listen to its saves.
+`articles` knows nothing of comments, so they listen to its saves (and its deletions).
 """
 
 from functools import partial
 
 from django.db import transaction
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from articles.models import Article
+from comments import cache as comments_cache
 from comments import notifications
 
 
@@ -57,3 +58,10 @@ def was_public(publication):
         return False
     status, published_at = publication
     return status == Article.Status.PUBLISHED and published_at <= timezone.now()
+
+
+@receiver(post_delete, sender=Article, dispatch_uid="comments.article_deleted")
+def forget_moderation_counts_after_deletion(sender, instance, **kwargs):
+    """Its comments went with it: the moderators' counts, kept a minute with Redis, would
+    still count them (the pending notice, the status filter, the lists' lengths)."""
+    transaction.on_commit(comments_cache.forget_moderation_counts, robust=True)

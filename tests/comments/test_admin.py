@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles import page_cache
 from articles.models import Article
+from comments import cache as comments_cache
 from comments.admin import DECISION_NOT_TAKEN, SHORT_SEARCH
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
@@ -1105,6 +1106,23 @@ class TestDeletingAnArticle:
         assert "<li>comment</li>" in html
         assert list(Article.objects.all()) == [commented]
         assert Comment.objects.filter(article=commented).exists()
+
+    @pytest.mark.usefixtures("shared_cache")
+    def test_the_moderators_counts_forget_the_deleted_articles_comments(
+        self, editor_client, django_capture_on_commit_callbacks
+    ):
+        """Kept a minute with Redis, they went on saying "1 comment awaiting moderation"."""
+        article = make_article()
+        make_comment(article, status=Status.PENDING)
+        make_comment(make_article(), status=Status.SPAM)
+        assert comments_cache.pending_count() == 1
+        assert comments_cache.status_counts() == {Status.PENDING: 1, Status.SPAM: 1}
+
+        with django_capture_on_commit_callbacks(execute=True):
+            editor_client.post(f"/admin/articles/article/{article.pk}/delete/", {"post": "yes"})
+
+        assert comments_cache.pending_count() == 0
+        assert comments_cache.status_counts() == {Status.SPAM: 1}
 
 
 class TestPrivacyActions:
