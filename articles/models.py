@@ -1,5 +1,6 @@
 import functools
 import math
+import operator
 import re
 import secrets
 from datetime import timedelta
@@ -24,6 +25,11 @@ WORDS_PER_MINUTE = 230
 SEARCH_CONFIG = "english"
 UPDATE_GRACE = timedelta(minutes=1)
 SEARCH_MAX_TERMS = 8
+# A search box's text: a "quoted phrase" (the closing quote may be missing) or a run of
+# other characters, either after an optional minus; a word within it is letters and digits,
+# with apostrophes and hyphens inside (O'Brien, well-known).
+WEBSEARCH_TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))')
+SEARCH_WORD = re.compile(r"\w(?:[\w'\u2019-]*\w)?")
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
 # A day's worth of time zones either side of a date in these years stays within the years
@@ -342,12 +348,47 @@ class ArticleQuerySet(models.QuerySet):
                 .annotate(rank=SearchRank(SearchDocument(), search_query))
                 .order_by("-rank", "-published_at", "-id")
             )
-        matches = Q()
-        for term in query.split()[:SEARCH_MAX_TERMS]:
-            matches &= (
-                Q(title__icontains=term) | Q(standfirst__icontains=term) | Q(body__icontains=term)
-            )
-        return self.filter(matches)
+        matches = websearch_condition(query)
+        return self.none() if matches is None else self.filter(matches)
+
+
+def websearch_condition(query):
+    """What websearch_to_tsquery makes of a search box's text, as substring conditions for
+    a database without full-text search: "words in quotes" together, -word left out, OR
+    between alternatives, every other word needed, punctuation around words ignored.
+    None when the text holds no word at all (PostgreSQL then finds nothing either)."""
+    alternatives = []  # each a list of conditions, any of which will do
+    joined = False
+    for match in WEBSEARCH_TOKEN.finditer(query):
+        minus, phrase, word = match.groups()
+        if word and not minus and word.lower() == "or":
+            joined = bool(alternatives)
+            continue
+        if phrase is not None:
+            terms = [" ".join(SEARCH_WORD.findall(phrase))]
+        else:
+            terms = SEARCH_WORD.findall(word)
+        terms = [term for term in terms if term]
+        if not terms:
+            continue
+        condition = functools.reduce(operator.and_, map(_contains, terms))
+        if minus:
+            condition = ~condition
+        if joined:
+            alternatives[-1].append(condition)
+        else:
+            alternatives.append([condition])
+        joined = False
+    if not alternatives:
+        return None
+    alternatives = alternatives[:SEARCH_MAX_TERMS]
+    return functools.reduce(
+        operator.and_, (functools.reduce(operator.or_, either) for either in alternatives)
+    )
+
+
+def _contains(term):
+    return Q(title__icontains=term) | Q(standfirst__icontains=term) | Q(body__icontains=term)
 
 
 def lead_image_name(article, filename):

@@ -42,6 +42,48 @@ def test_search_needs_every_word(client):
     assert "Harbour festival returns" not in html
 
 
+# The search box reads what readers type into search boxes elsewhere (PostgreSQL's
+# websearch_to_tsquery): SQLite gives the same answers.
+def test_words_in_quotes_are_found_together(client):
+    make_article(title="Harbour board approves budget")
+    make_article(title="Board games night at the harbour")
+    html = search(client, '"harbour board"')
+    assert "Harbour board approves budget" in html
+    assert "Board games night" not in html
+
+
+def test_a_word_after_a_minus_leaves_out_the_articles_with_it(client):
+    make_article(title="Harbour budget approved")
+    make_article(title="Harbour festival returns")
+    html = search(client, "harbour -festival")
+    assert "Harbour budget approved" in html
+    assert "Harbour festival returns" not in html
+
+
+def test_or_finds_articles_with_either_word(client):
+    make_article(title="Lighthouse keeper retires")
+    make_article(title="Ferry timetable changes")
+    make_article(title="Market report")
+    html = search(client, "lighthouse or ferry")
+    assert "Lighthouse keeper retires" in html
+    assert "Ferry timetable changes" in html
+    assert "Market report" not in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["lighthouse,", "lighthouse:", "(lighthouse)", "lighthouse?", "“lighthouse”", "!lighthouse"],
+)
+def test_punctuation_around_a_word_is_not_looked_for(client, query):
+    make_article(title="Lighthouse keeper retires")
+    assert "Lighthouse keeper retires" in search(client, query)
+
+
+def test_punctuation_alone_finds_nothing(client):
+    make_article(title="Lighthouse keeper retires")
+    assert "No articles match" in search(client, ". - &")
+
+
 def test_search_never_finds_drafts_or_scheduled_articles(client):
     make_draft(title="Secret lighthouse plan")
     make_scheduled(title="Future lighthouse plan")
