@@ -1,5 +1,7 @@
 """RSS and Atom feeds for the whole site and for each section."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import Http404
@@ -29,13 +31,25 @@ class LatestArticlesFeed(Feed):
     def items(self):
         return Article.objects.published().for_list()[:FEED_ITEMS]
 
+    # A feed reader knows an item by its id (RSS <guid>, Atom <id>), and shows an item with
+    # a new one as a new, unread article. Django's default is the article's address, which
+    # changes with its slug: the id is a tag URI (RFC 4151) of this site's host instead,
+    # made of what never changes, the article's number and the day it was created.
+    item_guid_is_permalink = False
+
+    def item_guid(self, item):
+        return f"{item.created_at:%Y-%m-%d}:article/{item.pk}"
+
     def get_feed(self, obj, request):
         """Django makes every item's link absolute but not its author's (an Atom <uri>),
-        which a feed reader, having no page to resolve it against, cannot follow."""
+        which a feed reader, having no page to resolve it against, cannot follow; and
+        each item's id takes the host here (item_guid)."""
         feed = super().get_feed(obj, request)
+        host = urlsplit(request.build_absolute_uri("/")).hostname
         for item in feed.items:
             if item["author_link"]:
                 item["author_link"] = request.build_absolute_uri(item["author_link"])
+            item["unique_id"] = f"tag:{host},{item['unique_id']}"
         return feed
 
     def item_title(self, item):

@@ -159,3 +159,20 @@ def test_a_scheduled_article_gone_live_is_dated_from_its_publication(client):
     entry = atom.find("atom:entry", ns)
     assert entry.find("atom:updated", ns).text.startswith(published[:19])
     assert f"<lastmod>{scheduled.published_at.date().isoformat()}</lastmod>" in sitemap
+
+
+@pytest.mark.parametrize(
+    ("url", "item_id"),
+    [("/feeds/rss/", "channel/item/guid"), ("/feeds/atom/", "{*}entry/{*}id")],
+)
+def test_an_article_given_a_new_slug_is_not_new_to_feed_readers(client, url, item_id):
+    """A feed reader knows an item by its id: a new one shows the article again, as unread."""
+    article = make_article(slug="footbridge-opens")
+    before = ET.fromstring(client.get(url).content).find(item_id).text  # noqa: S314 (ours)
+
+    article.slug = "new-footbridge-opens"
+    article.save()
+    feed = client.get(url).content.decode()
+
+    assert "/articles/new-footbridge-opens/" in feed
+    assert ET.fromstring(feed).find(item_id).text == before  # noqa: S314 (our own feed)
