@@ -71,6 +71,20 @@ def test_long_words_tables_and_tags_stay_within_a_phone_screen(
     assert fit["off"] == [], f"cut off at {fit['viewport']}px: {fit['off']}"
 
 
+def test_headlines_with_a_long_word_stay_within_a_phone_screen(live_server, phone):
+    """German makes words this long, and a headline may quote a web address: the front
+    page's lead story and its list of top stories, and the previous and next links of an
+    article beside them, wrap the word rather than widen the page."""
+    make_article(title="Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz repealed")
+    make_article(title="Readers ask about www.harbourboard-consultation-2027.example.org")
+    beside = make_article(title="Council approves the riverside plan")
+    for path in ("/", beside.get_absolute_url()):
+        phone.goto(f"{live_server.url}{path}")
+        fit = phone.evaluate(OFF_SCREEN)
+        assert fit["pageWidth"] <= fit["viewport"], f"{path} scrolls sideways: {fit}"
+        assert fit["off"] == [], f"{path} cut off at {fit['viewport']}px: {fit['off']}"
+
+
 def test_a_long_line_of_code_can_be_read_without_a_scrolling_box(
     live_server, hostile_article, phone
 ):
