@@ -141,6 +141,10 @@ class HomeView(ArticleListMixin, ListView):
 
     template_name = "articles/home.html"
 
+    def get_meta_title(self):
+        """The front page is the site's name alone; its older pages say what they are."""
+        return "Older stories" if page_number(self.request) > 1 else ""
+
 
 class SectionView(SlugAddressMixin, ArticleListMixin, ListView):
     slug_model = Section

@@ -79,6 +79,19 @@ def test_home_pages_older_articles(client):
     assert client.get("/?page=4").status_code == 404
 
 
+@override_settings(ARTICLES_PER_PAGE=1)
+def test_an_older_page_of_the_front_page_has_a_title_of_its_own(client):
+    """A browser's tabs, history and bookmarks, and a screen reader arriving, tell the
+    pages apart by their titles."""
+    make_article()
+    make_article()
+    assert "<title>The Newsroom</title>" in client.get("/").content.decode()
+    assert (
+        "<title>Older stories (page 2) — The Newsroom</title>"
+        in client.get("/?page=2").content.decode()
+    )
+
+
 @pytest.mark.parametrize("number", ["0", "-1", "abc", "99999", "1.5", "", "٣", "9" * 40])
 def test_malformed_or_out_of_range_page_is_a_404_page(client, number):
     make_article()
