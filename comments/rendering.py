@@ -16,7 +16,15 @@ from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 
 AVATAR_COLOURS = 8
-URL_PATTERN = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+# An address ends at a space, at a quote (ASCII, or the curly ones phones type for it and
+# other languages' guillemets and low quotes), at an ellipsis, and at the full-width
+# punctuation and brackets of Chinese and Japanese, which write no space after an address:
+# none of these is ever in an address unencoded.
+URL_END = (
+    "\\s<>\"'\u2018\u2019\u201a\u201c\u201d\u201e\u2039\u203a\u00ab\u00bb\u2026"
+    "\u3001\u3002\u300c-\u300f\u3010\u3011\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f"
+)
+URL_PATTERN = re.compile(f"https?://[^{URL_END}]+", re.IGNORECASE)
 URL_TRAILING_PUNCTUATION = ".,;:!?"  # quotes end the match already (URL_PATTERN)
 URL_CLOSING_BRACKETS = {")": "(", "]": "[", "}": "{"}
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")

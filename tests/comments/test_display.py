@@ -134,6 +134,26 @@ def test_a_link_keeps_its_own_brackets_and_leaves_the_sentences_out(client, arti
     assert "</a>), or the council" in page and "</a>).</p>" in page
 
 
+def test_a_link_in_the_quotes_phones_type_leaves_them_out(client, article):
+    """Phones turn "..." into “...” as the reader types; French writes «...», German „...“,
+    Chinese and Japanese end a sentence with 。 and write brackets full width."""
+    make_comment(
+        article,
+        body=(
+            "The plan: “https://example.org/plan”. "
+            "Le plan : « https://example.org/fr » et \u2018https://example.org/uk\u2019… "
+            "Der Plan: „https://example.org/de“ "
+            "计划\uff08https://example.org/zh\uff09。https://example.org/ja。"
+        ),
+    )
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    for address in ("plan", "fr", "uk", "de", "zh", "ja"):
+        link = f"https://example.org/{address}"
+        assert f'<a href="{link}" rel="nofollow ugc">{link}</a>' in page
+
+
 def test_names_and_websites_are_escaped_wherever_they_appear(client, article):
     make_comment(
         article, name='Ada "Countess" <b>O\'Brien</b> & co', url='https://ada.example/?a=1&b="2"<x>'
