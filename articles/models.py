@@ -388,7 +388,21 @@ def websearch_condition(query):
 
 
 def _contains(term):
-    return Q(title__icontains=term) | Q(standfirst__icontains=term) | Q(body__icontains=term)
+    """The term in any field, in any case. SQLite's LIKE ignores the case of English
+    letters only: a word with others is also looked for as it is written at the start of
+    a sentence or a name, and in capitals ("ørsted" finds "Ørsted", "zoë" finds "ZOË")."""
+    spellings = {term}
+    if not term.isascii():
+        spellings |= {term.lower(), term.capitalize(), term.title(), term.upper()}
+    return functools.reduce(
+        operator.or_,
+        (
+            Q(title__icontains=spelling)
+            | Q(standfirst__icontains=spelling)
+            | Q(body__icontains=spelling)
+            for spelling in sorted(spellings)
+        ),
+    )
 
 
 def lead_image_name(article, filename):

@@ -79,6 +79,12 @@ def test_punctuation_around_a_word_is_not_looked_for(client, query):
     assert "Lighthouse keeper retires" in search(client, query)
 
 
+@pytest.mark.parametrize("query", ["ørsted", "émile", "zoë"])
+def test_letters_beyond_english_are_found_whatever_their_case(client, query):
+    make_article(title="Ørsted at Émile Street hall", standfirst="ZOË MARTIN, LIVE.")
+    assert "Ørsted at Émile Street hall" in search(client, query)
+
+
 def test_punctuation_alone_finds_nothing(client):
     make_article(title="Lighthouse keeper retires")
     assert "No articles match" in search(client, ". - &")
