@@ -71,6 +71,13 @@ DECISIONS = {
     "spam": Decision(services.mark_spam, Comment.Status.SPAM, "marked as spam", "Spam"),
 }
 QUICK_DECISIONS = ["approve", "spam"]
+STATUSES = set(Comment.Status.values)
+# How a comment came to be in each status, for a decision that found it changed.
+DONE = {decision.target: decision.done for decision in DECISIONS.values()}
+DECIDED_MEANWHILE = (
+    "Comment by {name} was {done} by {by} while you were looking: nothing was decided. "
+    "Decide again if you still mean to."
+)
 
 
 def status_badge(comment):
@@ -428,9 +435,11 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         naming its comment for screen readers: a row's buttons are read without the row."""
         buttons = [
             format_html(
-                '<button type="submit" form="comment-decision" formaction="{}" '
-                'class="button comment-decision-{}" aria-label="{}: comment by {}">{}</button>',
+                '<button type="submit" form="comment-decision" formaction="{}" name="seen" '
+                'value="{}" class="button comment-decision-{}" aria-label="{}: comment by {}">'
+                "{}</button>",
                 reverse("admin:comments_comment_decide", args=[comment.pk, name]),
+                comment.status,
                 name,
                 DECISIONS[name].label,
                 comment.name,
@@ -560,11 +569,14 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         if comment is None:
             raise Http404("No such comment.")
         decision = DECISIONS[name]
-        if decision.operation(comment, by=request.user):
+        # The status the page showed (its buttons send it): another moderator may have
+        # decided since, and their decision stands until this one is taken knowingly.
+        seen = request.POST.get("seen")
+        if decision.operation(comment, by=request.user, seen=seen if seen in STATUSES else None):
             message = f"Comment by {comment.name} {decision.done}."
             self.message_user(request, message, messages.SUCCESS)
         else:
-            self.message_user(request, f"Comment by {comment.name} already was {decision.done}.")
+            self.message_user(request, *self.not_decided(comment, decision))
         next_url = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -573,6 +585,20 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         # Not redirect(): it reads a value without "/" or "." as a URL's name, and a made-up
         # one was a 500 after the decision was taken.
         return HttpResponseRedirect(next_url)
+
+    @staticmethod
+    def not_decided(comment, decision):
+        """Why a decision changed nothing, for its message and level: the comment already
+        was so, or another moderator decided (or deleted it) after the page was shown."""
+        now = Comment.objects.select_related("moderated_by").filter(pk=comment.pk).first()
+        if now is not None and now.status == decision.target:
+            return f"Comment by {comment.name} already was {decision.done}.", messages.INFO
+        if now is None:
+            done, by = "deleted", "someone else"
+        else:
+            done = DONE[now.status]
+            by = now.moderated_by.get_username() if now.moderated_by else "someone else"
+        return DECIDED_MEANWHILE.format(name=comment.name, done=done, by=by), messages.WARNING
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

@@ -4,7 +4,9 @@
 actions, are the only code that changes a stored comment's status. Each records who decided
 and when and writes an admin LogEntry; when a comment is published or withdrawn it also
 recounts the article's visible comments and, after the commit, makes cached pages stale.
-Acting on a comment already in the requested state changes and logs nothing.
+Acting on a comment already in the requested state changes and logs nothing; so does a
+decision taken on a page that showed the comment in a state another moderator has since
+changed (`seen`).
 """
 
 from functools import partial
@@ -31,31 +33,37 @@ LOG_MESSAGES = {
 }
 
 
-def approve(comment, *, by):
+def approve(comment, *, by, seen=None):
     """Publish the comment, and with it any approved replies it was withholding."""
-    return _moderate(comment, Comment.Status.APPROVED, by=by)
+    return _moderate(comment, Comment.Status.APPROVED, by=by, seen=seen)
 
 
-def unapprove(comment, *, by):
+def unapprove(comment, *, by, seen=None):
     """Back to the queue: hidden, with its replies, until someone decides again."""
-    return _moderate(comment, Comment.Status.PENDING, by=by)
+    return _moderate(comment, Comment.Status.PENDING, by=by, seen=seen)
 
 
-def reject(comment, *, by):
-    return _moderate(comment, Comment.Status.REJECTED, by=by)
+def reject(comment, *, by, seen=None):
+    return _moderate(comment, Comment.Status.REJECTED, by=by, seen=seen)
 
 
-def mark_spam(comment, *, by):
-    return _moderate(comment, Comment.Status.SPAM, by=by)
+def mark_spam(comment, *, by, seen=None):
+    return _moderate(comment, Comment.Status.SPAM, by=by, seen=seen)
 
 
-def _moderate(comment, status, *, by):
-    """Move the comment to `status`; True if it changed, False if it was already there."""
-    return moderate_many([comment], status, by=by) == 1
+def _moderate(comment, status, *, by, seen=None):
+    """Move the comment to `status`; True if it changed, False if it was already there (or
+    no longer `seen`)."""
+    return moderate_many([comment], status, by=by, seen=seen) == 1
 
 
-def moderate_many(comments, status, *, by):
+def moderate_many(comments, status, *, by, seen=None):
     """Move the comments to `status` in one transaction; how many changed.
+
+    `seen`, if given, is the status the moderator saw the comments in: one another
+    moderator has moved since is left as they decided. Two moderators work one queue: an
+    Approve clicked on a page shown before the other marked the comment as spam published
+    the spam.
 
     The admin's bulk actions decide a hundred comments at a time: each article is locked
     and recounted once, and the log entries are written together, rather than all of it
@@ -70,11 +78,10 @@ def moderate_many(comments, status, *, by):
         list(Article.objects.select_for_update().filter(pk__in=article_ids).order_by("pk"))
         # Under the locks no other decision can move these comments: an identical decision
         # taken at the same moment finds them already there, changes and logs nothing.
-        previous_status = dict(
-            Comment.objects.filter(pk__in=[comment.pk for comment in comments])
-            .exclude(status=status)
-            .values_list("pk", "status")
-        )
+        undecided = Comment.objects.filter(pk__in=[comment.pk for comment in comments])
+        if seen is not None:
+            undecided = undecided.filter(status=seen)
+        previous_status = dict(undecided.exclude(status=status).values_list("pk", "status"))
         changed = [comment for comment in comments if comment.pk in previous_status]
         if not changed:
             return 0

@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from articles import page_cache
 from articles.models import Article
 from comments import cache as comments_cache
+from comments import services
 from comments.admin import DECISION_NOT_TAKEN, SHORT_SEARCH
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
@@ -48,6 +49,14 @@ def reading_every_date(queries):
 
 def decide_url(comment, decision):
     return f"{QUEUE}{comment.pk}/decide/{decision}/"
+
+
+def sent_by_button(html, formaction):
+    """The name and value a browser sends with the page's button for this decision."""
+    [(attrs, _)] = elements(
+        html, lambda tag, attrs: tag == "button" and attrs.get("formaction") == formaction
+    )
+    return {attrs["name"]: attrs["value"]} if attrs.get("name") else {}
 
 
 def messages_of(response):
@@ -748,6 +757,65 @@ class TestQuickDecisions:
         assert status_of(comment) == Status.SPAM
         assert f"Comment by {comment.name} marked as spam." in messages_of(response)
         assert Comment.objects.get(pk=comment.pk).moderated_by == moderator
+
+    def test_a_row_another_moderator_decided_meanwhile_stays_as_they_decided(
+        self, moderator_client, article
+    ):
+        """Two moderators work one queue: a row's Approve, clicked on a page shown before
+        the other one marked the comment as spam, published the spam, and said only
+        "approved"."""
+        comment = make_comment(article, status=Status.PENDING)
+        approve = decide_url(comment, "approve")
+        html = moderator_client.get(QUEUE).content.decode()
+        services.mark_spam(comment, by=make_moderator("max"))
+
+        response = moderator_client.post(
+            approve, {"next": QUEUE, **sent_by_button(html, approve)}, follow=True
+        )
+
+        assert response.redirect_chain[-1][0] == QUEUE
+        assert status_of(comment) == Status.SPAM
+        assert messages_of(response) == [
+            f"Comment by {comment.name} was marked as spam by max while you were looking: "
+            "nothing was decided. Decide again if you still mean to."
+        ]
+        assert LogEntry.objects.filter(object_id=str(comment.pk)).count() == 1
+        # The list now shows it as spam, with its Approve button for a knowing decision.
+        again = moderator_client.get(QUEUE, {"status": "spam"}).content.decode()
+        moderator_client.post(approve, {"next": QUEUE, **sent_by_button(again, approve)})
+        assert status_of(comment) == Status.APPROVED
+
+    def test_a_change_page_shown_before_another_decision_decides_nothing(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, status=Status.PENDING)
+        change_page = f"{QUEUE}{comment.pk}/change/"
+        reject = decide_url(comment, "reject")
+        html = moderator_client.get(change_page).content.decode()
+        services.approve(comment, by=make_moderator("max"))
+
+        response = moderator_client.post(
+            reject, {"next": change_page, **sent_by_button(html, reject)}, follow=True
+        )
+
+        assert status_of(comment) == Status.APPROVED
+        assert messages_of(response) == [
+            f"Comment by {comment.name} was approved by max while you were looking: "
+            "nothing was decided. Decide again if you still mean to."
+        ]
+
+    def test_the_same_decision_taken_meanwhile_is_told_as_already_taken(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, status=Status.PENDING)
+        approve = decide_url(comment, "approve")
+        html = moderator_client.get(QUEUE).content.decode()
+        services.approve(comment, by=make_moderator("max"))
+
+        response = moderator_client.post(approve, sent_by_button(html, approve), follow=True)
+
+        assert messages_of(response) == [f"Comment by {comment.name} already was approved."]
+        assert LogEntry.objects.filter(object_id=str(comment.pk)).count() == 1
 
     def test_a_foreign_next_url_is_ignored(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)
