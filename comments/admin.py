@@ -72,6 +72,13 @@ DECISIONS = {
 }
 QUICK_DECISIONS = ["approve", "spam"]
 STATUSES = set(Comment.Status.values)
+# Ticked rows a bulk decision no longer found in the list, by whether there are several.
+LEFT_THE_LIST = {
+    False: "1 selected comment had left this list: someone else decided on it or deleted it "
+    "after the page was shown. It was left as it is.",
+    True: "{} selected comments had left this list: someone else decided on them or deleted "
+    "them after the page was shown. They were left as they are.",
+}
 # How a comment came to be in each status, for a decision that found it changed.
 DONE = {decision.target: decision.done for decision in DECISIONS.values()}
 DECIDED_MEANWHILE = (
@@ -517,11 +524,19 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         # for each comment "select all" took (tens of thousands, in a spam wave).
         comments = list(queryset.select_related(None))
         changed = services.moderate_many(comments, decision.target, by=request.user)
-        message = f"{comments_phrase(changed)} {decision.done}."
-        if unchanged := len(comments) - changed:
-            verb = "was" if unchanged == 1 else "were"
-            message += f" {comments_phrase(unchanged)} already {verb}."
-        self.message_user(request, message, messages.SUCCESS)
+        if comments:
+            message = f"{comments_phrase(changed)} {decision.done}."
+            if unchanged := len(comments) - changed:
+                verb = "was" if unchanged == 1 else "were"
+                message += f" {comments_phrase(unchanged)} already {verb}."
+            self.message_user(request, message, messages.SUCCESS)
+        # The action acts on the ticked rows still in the list (a queue of pending comments
+        # drops one another moderator decided since the page was shown): a moderator who
+        # ticked two and read "1 comment approved", or "0", was not told why.
+        if request.POST.get("select_across") != "1":
+            ticked = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+            if gone := len(ticked) - len(comments):
+                self.message_user(request, LEFT_THE_LIST[gone > 1].format(gone), messages.WARNING)
 
     @admin.action(description="Approve selected comments", permissions=["moderate"])
     def approve_selected(self, request, queryset):

@@ -666,6 +666,33 @@ class TestBulkDecisions:
         assert "1 comment approved. 1 comment already was." in messages_of(response)
         assert LogEntry.objects.filter(object_id=str(approved.pk)).count() == 0
 
+    def test_rows_another_moderator_decided_meanwhile_are_left_and_the_message_says_so(
+        self, moderator_client, article
+    ):
+        """Two moderators on one queue: ticking two rows shown as pending, one of which the
+        other moderator had marked as spam since, read "1 comment approved" (or, with that
+        row alone, "0 comments approved") and nothing about the other."""
+        kept = make_comment(article, status=Status.PENDING)
+        taken = make_comment(article, status=Status.PENDING)
+        services.mark_spam(taken, by=make_moderator("max"))
+
+        response = run_action(moderator_client, "approve_selected", [kept, taken])
+
+        assert (status_of(kept), status_of(taken)) == (Status.APPROVED, Status.SPAM)
+        assert messages_of(response) == [
+            "1 comment approved.",
+            "1 selected comment had left this list: someone else decided on it or deleted it "
+            "after the page was shown. It was left as it is.",
+        ]
+
+        response = run_action(moderator_client, "reject_selected", [taken])
+
+        assert status_of(taken) == Status.SPAM
+        assert messages_of(response) == [
+            "1 selected comment had left this list: someone else decided on it or deleted it "
+            "after the page was shown. It was left as it is."
+        ]
+
     def test_moderators_cannot_delete(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)
 
