@@ -26,6 +26,7 @@ from .models import (
 # confirm below the last. Django shows this many, then "…and 3,900 more objects."; the
 # summary above still counts everything.
 DELETE_PAGE_ITEMS = 100
+SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -95,6 +96,12 @@ class AddressInSlugMixin:
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
             kwargs["help_texts"] = {**kwargs.get("help_texts", {}), "slug": self.slug_changes}
+        # Django's "Article with this Slug already exists." named a field, not the address.
+        taken = SLUG_TAKEN.format(kind=self.opts.verbose_name)
+        kwargs["error_messages"] = {
+            **kwargs.get("error_messages", {}),
+            "slug": {"unique": taken},
+        }
         return super().get_form(request, obj, change, **kwargs)
 
     def get_inlines(self, request, obj):

@@ -9,10 +9,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from articles.admin import DELETE_PAGE_ITEMS
+from articles.admin import DELETE_PAGE_ITEMS, SLUG_TAKEN
 from articles.demo import draw_illustration
 from articles.models import CONTROL_CHARACTERS, IMAGE_NOT_DESCRIBED, NESTED_TOO_DEEPLY, Article
 from tests.factories import (
+    NO_OLD_ADDRESSES_LET_GO,
     article_change_form,
     make_article,
     make_author,
@@ -23,7 +24,7 @@ from tests.factories import (
     make_user,
     new_article_form,
 )
-from tests.hostile import elements
+from tests.hostile import elements, with_class
 
 pytestmark = pytest.mark.django_db
 
@@ -574,3 +575,26 @@ def test_a_publication_time_in_the_add_address_prefills_the_form_or_is_left_out(
     date_box = re.search(r'<input type="text" name="published_at_0"[^>]*>', response.text).group()
     value = re.search(r'value="([^"]*)"', date_box)
     assert (value.group(1) if value else None) == shown
+
+
+@pytest.mark.parametrize("model", ["article", "section", "tag", "author"])
+def test_a_slug_another_one_has_is_refused_in_plain_words(editor_client, model):
+    """Django's message, "Article with this Slug already exists.", named a database field."""
+    article = make_article(tags=[make_tag()])
+    other = make_article(tags=[make_tag()])
+    objects = {
+        "article": (article, other, article_change_form(article)),
+        "section": (article.section, other.section, {"name": "News", "order": 1}),
+        "tag": (article.tags.get(), other.tags.get(), {"name": "Bridges"}),
+        "author": (article.author, other.author, {"display_name": "Ann Writer"}),
+    }
+    instance, owner, data = objects[model]
+
+    response = editor_client.post(
+        reverse(f"admin:articles_{model}_change", args=[instance.pk]),
+        {**NO_OLD_ADDRESSES_LET_GO, **data, "slug": owner.slug},
+    )
+
+    assert response.status_code == 200
+    [(_, error)] = elements(response.content.decode(), with_class("errorlist"))
+    assert error == SLUG_TAKEN.format(kind=model)
