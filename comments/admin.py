@@ -72,6 +72,12 @@ DECISIONS = {
 }
 QUICK_DECISIONS = ["approve", "spam"]
 STATUSES = set(Comment.Status.values)
+NOT_SHOWN_YET = {
+    False: " 1 of them is not shown to readers yet: a comment above it is withheld, or its "
+    "article is not published.",
+    True: " {} of them are not shown to readers yet: a comment above each is withheld, or its "
+    "article is not published.",
+}
 # Ticked rows a bulk decision no longer found in the list, by whether there are several.
 LEFT_THE_LIST = {
     False: "1 selected comment had left this list: someone else decided on it or deleted it "
@@ -117,6 +123,29 @@ def status_with_note(comment):
             '{} <span class="comment-status-note">Not shown to readers: {}.</span>', badge, reason
         )
     return badge
+
+
+def hidden_because(comment):
+    """Why readers cannot see this approved comment, or None: its own page's reason."""
+    if not comment.article.is_public:
+        return "the article is not published"
+    if above := withheld_above(comment):
+        return f"a comment above it is {above.get_status_display().lower()}"
+    return None
+
+
+def hidden_count(comments):
+    """How many of these comments readers cannot see although approved: those under a
+    withheld comment, or on an article that is not published. Two queries for them all."""
+    approved = [c for c in comments if c.status == Comment.Status.APPROVED]
+    public = set(
+        Article.objects.published()
+        .filter(pk__in={c.article_id for c in approved})
+        .values_list("pk", flat=True)
+    )
+    on_public = [c.pk for c in approved if c.article_id in public]
+    under = under_withheld([c.pk for c in approved if c.parent_id and c.article_id in public])
+    return len(approved) - len(on_public) + len(under)
 
 
 def comments_phrase(count):
@@ -529,6 +558,8 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             if unchanged := len(comments) - changed:
                 verb = "was" if unchanged == 1 else "were"
                 message += f" {comments_phrase(unchanged)} already {verb}."
+            if decision.target == Comment.Status.APPROVED and (hidden := hidden_count(comments)):
+                message += NOT_SHOWN_YET[hidden > 1].format(hidden)
             self.message_user(request, message, messages.SUCCESS)
         # The action acts on the ticked rows still in the list (a queue of pending comments
         # drops one another moderator decided since the page was shown): a moderator who
@@ -589,6 +620,9 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         seen = request.POST.get("seen")
         if decision.operation(comment, by=request.user, seen=seen if seen in STATUSES else None):
             message = f"Comment by {comment.name} {decision.done}."
+            if decision.target == Comment.Status.APPROVED and (reason := hidden_because(comment)):
+                # "Approved" alone read as "on the page"; the queue no longer lists it.
+                message += f" Readers do not see it yet: {reason}."
             self.message_user(request, message, messages.SUCCESS)
         else:
             self.message_user(request, *self.not_decided(comment, decision))

@@ -23,6 +23,7 @@ from newsroom.cache import shared_by_every_process
 from tests.factories import (
     make_article,
     make_comment,
+    make_draft,
     make_editor,
     make_moderator,
     make_section,
@@ -655,6 +656,22 @@ class TestBulkDecisions:
         assert {status_of(c) for c in comments} == {Status.SPAM}
         assert not [q for q in captured if 'JOIN "articles_article"' in q["sql"]]
 
+    def test_approving_replies_under_a_rejected_comment_says_readers_do_not_see_them(
+        self, moderator_client, article
+    ):
+        """They leave the queue, "approved": the moderator took them for published."""
+        rejected = make_comment(article, status=Status.REJECTED)
+        replies = [make_comment(article, parent=rejected, status=Status.PENDING) for _ in "ab"]
+        shown = make_comment(article, status=Status.PENDING)
+        on_draft = make_comment(make_draft(), status=Status.PENDING)
+
+        response = run_action(moderator_client, "approve_selected", [*replies, shown, on_draft])
+
+        assert messages_of(response) == [
+            "4 comments approved. 3 of them are not shown to readers yet: a comment above "
+            "each is withheld, or its article is not published."
+        ]
+
     def test_comments_already_in_that_state_are_counted_apart(self, moderator_client, article):
         pending = make_comment(article, status=Status.PENDING)
         approved = make_comment(article, status=Status.APPROVED)
@@ -843,6 +860,34 @@ class TestQuickDecisions:
 
         assert messages_of(response) == [f"Comment by {comment.name} already was approved."]
         assert LogEntry.objects.filter(object_id=str(comment.pk)).count() == 1
+
+    @pytest.mark.parametrize("above", [Status.PENDING, Status.REJECTED])
+    def test_approving_a_reply_under_a_withheld_comment_says_readers_do_not_see_it(
+        self, moderator_client, article, above
+    ):
+        """The reply leaves the queue and the message said only "approved": the moderator
+        took it for published, while readers see nothing until the comment above is."""
+        parent = make_comment(article, status=above)
+        reply = make_comment(article, parent=parent, status=Status.PENDING)
+
+        response = moderator_client.post(decide_url(reply, "approve"), follow=True)
+
+        assert messages_of(response) == [
+            f"Comment by {reply.name} approved. Readers do not see it yet: a comment above "
+            f"it is {above.label.lower()}."
+        ]
+
+    def test_approving_a_comment_of_an_unpublished_article_says_readers_do_not_see_it(
+        self, moderator_client
+    ):
+        comment = make_comment(make_draft(), status=Status.PENDING)
+
+        response = moderator_client.post(decide_url(comment, "approve"), follow=True)
+
+        assert messages_of(response) == [
+            f"Comment by {comment.name} approved. Readers do not see it yet: the article is "
+            "not published."
+        ]
 
     def test_a_foreign_next_url_is_ignored(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)
