@@ -672,8 +672,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             # recounts no article and ends no cached page, as rejecting it does.
             published_on = set(queryset.approved().values_list("article_id", flat=True))
             queryset.delete()
-            for article_id in published_on:
-                services.refresh_comment_count(article_id)
+            services.refresh_comment_counts(sorted(published_on))
             if published_on:
                 comments_cache.comments_changed()
             else:

@@ -101,8 +101,7 @@ def moderate_many(comments, status, *, by, seen=None):
             Comment.Status.APPROVED in previous_status.values()
         )
         if published_or_withdrawn:
-            for article_id in sorted({comment.article_id for comment in changed}):
-                refresh_comment_count(article_id)
+            refresh_comment_counts(sorted({comment.article_id for comment in changed}))
             comments_cache.comments_changed()
         else:
             # Held comments rejected or marked spam: readers never saw them and still don't,
@@ -159,25 +158,41 @@ def comment_stored(comment):
 
 
 def visible_comment_count(article_id):
-    """Approved comments readers can see: every ancestor must be approved too.
+    return visible_comment_counts([article_id])[article_id]
 
-    One query; a parent always has a smaller id than its replies, so one pass in id order
-    settles each comment after its parent.
+
+def visible_comment_counts(article_ids):
+    """Approved comments readers can see on each article: every ancestor must be approved
+    too.
+
+    One query for them all (a bulk approval spans as many articles as it has rows); a
+    parent always has a smaller id than its replies, so one pass in id order settles each
+    comment after its parent.
     """
+    counts = dict.fromkeys(article_ids, 0)
     rows = (
-        Comment.objects.filter(article_id=article_id)
+        Comment.objects.filter(article_id__in=list(counts))
         .order_by("id")
-        .values_list("id", "parent_id", "status")
+        .values_list("id", "parent_id", "status", "article_id")
     )
     visible = set()
-    for comment_id, parent_id, status in rows:
+    for comment_id, parent_id, status, article_id in rows:
         if status == Comment.Status.APPROVED and (parent_id is None or parent_id in visible):
             visible.add(comment_id)
-    return len(visible)
+            counts[article_id] += 1
+    return counts
 
 
 def refresh_comment_count(article_id):
-    Article.objects.filter(pk=article_id).update(comment_count=visible_comment_count(article_id))
+    refresh_comment_counts([article_id])
+
+
+def refresh_comment_counts(article_ids):
+    """Store each article's visible comment count: one read and one write however many."""
+    counts = visible_comment_counts(article_ids)
+    Article.objects.bulk_update(
+        [Article(pk=pk, comment_count=count) for pk, count in counts.items()], ["comment_count"]
+    )
 
 
 def edit_body(comment, *, body):

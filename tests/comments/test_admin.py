@@ -672,6 +672,31 @@ class TestBulkDecisions:
             "each is withheld, or its article is not published."
         ]
 
+    @pytest.mark.parametrize("action", ["approve_selected", "unapprove_selected"])
+    def test_query_count_does_not_grow_with_the_articles_decided_on(
+        self, moderator_client, action, django_assert_max_num_queries
+    ):
+        """A page of the queue spans up to a hundred articles: each was recounted with a
+        read and a write of its own."""
+        status = Status.PENDING if action == "approve_selected" else Status.APPROVED
+
+        def thread():
+            article = make_article()
+            parent = make_comment(article, status=status)
+            return [parent, make_comment(article, parent=parent, status=status)]
+
+        one = thread()
+        with django_assert_max_num_queries(40) as queries:
+            run_action(moderator_client, action, one, url=f"{QUEUE}?status=all")
+        many = [comment for _ in range(20) for comment in thread()]
+
+        with django_assert_max_num_queries(len(queries.captured_queries)):
+            run_action(moderator_client, action, many, url=f"{QUEUE}?status=all")
+
+        expected = 2 if action == "approve_selected" else 0
+        counts = Article.objects.filter(comments__in=many).values_list("comment_count", flat=True)
+        assert set(counts) == {expected}
+
     def test_comments_already_in_that_state_are_counted_apart(self, moderator_client, article):
         pending = make_comment(article, status=Status.PENDING)
         approved = make_comment(article, status=Status.APPROVED)
