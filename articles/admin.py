@@ -4,6 +4,7 @@ from django.contrib.auth import get_permission_codename
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
@@ -26,6 +27,7 @@ from .models import (
 # confirm below the last. Django shows this many, then "…and 3,900 more objects."; the
 # summary above still counts everything.
 DELETE_PAGE_ITEMS = 100
+SCHEDULED = "Scheduled for {when}: readers cannot see it yet."
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
 
 
@@ -196,6 +198,23 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
         if published_at and published_at.year in PUBLICATION_YEARS:
             initial["published_at"] = published_at
         return initial
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        self.say_if_scheduled(request, obj)
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        self.say_if_scheduled(request, obj)
+        return response
+
+    def say_if_scheduled(self, request, article):
+        """A published article dated later is scheduled: "added successfully" alone sent
+        editors to the site to look for it. The publish action says the same."""
+        if article.status == Article.Status.PUBLISHED and not article.is_public:
+            when = date_format(timezone.localtime(article.published_at), "j F Y, H:i")
+            self.message_user(request, SCHEDULED.format(when=when), messages.INFO)
 
     @admin.display(boolean=True, description="Readers can see it")
     def is_live(self, article):

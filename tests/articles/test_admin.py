@@ -598,3 +598,34 @@ def test_a_slug_another_one_has_is_refused_in_plain_words(editor_client, model):
     assert response.status_code == 200
     [(_, error)] = elements(response.content.decode(), with_class("errorlist"))
     assert error == SLUG_TAKEN.format(kind=model)
+
+
+def test_saving_an_article_dated_later_says_it_is_scheduled_and_until_when(editor_client, settings):
+    """ "Added successfully" alone sent the editor to the site, where it was not yet."""
+    settings.TIME_ZONE = "Europe/Paris"
+    form = new_article_form(
+        status="published", published_at_0="2999-01-05", published_at_1="09:00:00"
+    )
+
+    response = editor_client.post(reverse("admin:articles_article_add"), form, follow=True)
+
+    article = Article.objects.get(slug=form["slug"])
+    assert not article.is_public
+    assert [str(message) for message in response.context["messages"]][-1] == (
+        "Scheduled for 5 January 2999, 09:00: readers cannot see it yet."
+    )
+    assert editor_client.get(article.get_absolute_url()).status_code == 200  # a preview
+    editor_client.logout()
+    assert editor_client.get(article.get_absolute_url()).status_code == 404
+
+
+def test_saving_an_article_published_now_says_nothing_of_a_schedule(editor_client):
+    article = make_article()
+
+    response = editor_client.post(
+        reverse("admin:articles_article_change", args=[article.pk]),
+        article_change_form(article),
+        follow=True,
+    )
+
+    assert not any("Scheduled" in str(m) for m in response.context["messages"])
