@@ -51,6 +51,10 @@ SHORT_SEARCH = (
     "shown. Search for three letters or more to look through names, emails and comments."
 )
 HIDDEN_ARTICLE = "An article readers cannot see"
+NO_LONGER_THERE = (
+    "That comment no longer exists: it was deleted, or its article was, after the page was "
+    "shown. Nothing was decided."
+)
 DECISION_NOT_TAKEN = "Nothing was decided: decide on the comment here."
 
 
@@ -611,9 +615,20 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             raise PermissionDenied
         if name not in DECISIONS:
             raise Http404("No such decision.")
+        next_url = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("admin:comments_comment_changelist")
+        # Not redirect(): it reads a value without "/" or "." as a URL's name, and a made-up
+        # one was a 500 after the decision was taken.
+        back = HttpResponseRedirect(next_url)
         comment = self.get_object(request, unquote(object_id))
         if comment is None:
-            raise Http404("No such comment.")
+            # Deleted since the page was shown (with its article, by an editor): a bare 404
+            # page left the moderator with no way back to the queue.
+            self.message_user(request, NO_LONGER_THERE, messages.WARNING)
+            return back
         decision = DECISIONS[name]
         # The status the page showed (its buttons send it): another moderator may have
         # decided since, and their decision stands until this one is taken knowingly.
@@ -626,14 +641,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             self.message_user(request, message, messages.SUCCESS)
         else:
             self.message_user(request, *self.not_decided(comment, decision))
-        next_url = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(
-            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            next_url = reverse("admin:comments_comment_changelist")
-        # Not redirect(): it reads a value without "/" or "." as a URL's name, and a made-up
-        # one was a 500 after the decision was taken.
-        return HttpResponseRedirect(next_url)
+        return back
 
     @staticmethod
     def not_decided(comment, decision):

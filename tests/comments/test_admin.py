@@ -17,7 +17,7 @@ from articles import page_cache
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
-from comments.admin import DECISION_NOT_TAKEN, SHORT_SEARCH
+from comments.admin import DECISION_NOT_TAKEN, NO_LONGER_THERE, SHORT_SEARCH
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
 from tests.factories import (
@@ -967,12 +967,37 @@ class TestQuickDecisions:
         assert response.status_code == 403
         assert status_of(comment) == Status.PENDING
 
-    def test_unknown_decision_or_comment_is_404(self, moderator_client, article):
+    def test_unknown_decision_is_404(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)
 
         assert moderator_client.post(decide_url(comment, "publish")).status_code == 404
-        assert moderator_client.post(f"{QUEUE}999999/decide/approve/").status_code == 404
-        assert moderator_client.post(f"{QUEUE}abc/decide/approve/").status_code == 404
+
+    @pytest.mark.parametrize("object_id", ["999999", "abc"])
+    def test_an_unknown_comment_leads_back_with_a_message(self, moderator_client, object_id):
+        response = moderator_client.post(f"{QUEUE}{object_id}/decide/approve/", follow=True)
+
+        assert response.redirect_chain == [(QUEUE, 302)]
+        assert messages_of(response) == [NO_LONGER_THERE]
+
+    def test_a_row_whose_article_an_editor_deleted_meanwhile_leads_back_to_the_queue(
+        self, moderator_client, article
+    ):
+        """An editor deleted a spam-laden article while a moderator worked the queue: the
+        Approve of one of its rows was a bare 404 page, with no way back to the queue."""
+        comment = make_comment(article, status=Status.PENDING)
+        kept = make_comment(make_article(), status=Status.PENDING)
+        page = f"{QUEUE}?status=pending"
+        moderator_client.get(page)
+        article.delete()
+
+        response = moderator_client.post(
+            decide_url(comment, "approve"), {"next": page}, follow=True
+        )
+
+        assert response.status_code == 200
+        assert response.redirect_chain == [(page, 302)]
+        assert messages_of(response) == [NO_LONGER_THERE]
+        assert list(response.context["cl"].result_list) == [kept]
 
 
 class TestChangeView:
