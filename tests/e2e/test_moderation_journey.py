@@ -120,3 +120,37 @@ def test_a_moderator_finds_who_deleted_a_comment_in_the_action_log(page, live_se
     expect(decision).to_contain_text("Approved.")
     decision.get_by_role("link", name="Comment by Ann").click()
     expect(page.get_by_role("heading", name="Comment by Ann")).to_be_visible()
+
+
+def sign_in(page, live_server, username):
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_two_moderators_on_one_queue_never_overturn_each_other_unknowingly(browser, live_server):
+    """Moira marks a comment as spam while Max has the queue open: his Approve on that row,
+    from the page shown before, published the spam."""
+    article = make_article(title="Harbour wall repaired")
+    comment = make_comment(
+        article, status=Comment.Status.PENDING, body="Cheap watches at example dot com."
+    )
+    make_moderator("moira")
+    make_moderator("max")
+    moira, max_ = browser.new_page(), browser.new_page()
+    sign_in(moira, live_server, "moira")
+    sign_in(max_, live_server, "max")
+    row = "#result_list tbody tr"
+
+    moira.locator(row).filter(has_text="Cheap watches").get_by_role("button", name="Spam").click()
+    expect(moira.get_by_text(f"Comment by {comment.name} marked as spam.")).to_be_visible()
+    max_.locator(row).filter(has_text="Cheap watches").get_by_role("button", name="Approve").click()
+
+    expect(
+        max_.get_by_text(f"Comment by {comment.name} was marked as spam by moira while you")
+    ).to_be_visible()
+    expect(max_.locator(row).filter(has_text="Cheap watches")).to_have_count(0)
+    assert Comment.objects.get(pk=comment.pk).status == Comment.Status.SPAM
+    max_.goto(f"{live_server.url}{article.get_absolute_url()}")
+    expect(max_.get_by_text("Cheap watches")).to_have_count(0)
