@@ -165,6 +165,21 @@ def test_postgresql_reads_a_list_page_in_order_from_its_index(client, name, inde
     assert "Sort" not in plan
 
 
+def index_plan(sql):
+    """The database's plan for `sql` as text, on PostgreSQL once the table's pages are all
+    visible (VACUUM) and with the scans a tiny test table would invite instead switched off."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM ANALYZE articles_article")
+            with transaction.atomic():
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute("SET LOCAL enable_bitmapscan = off")
+                cursor.execute(f"EXPLAIN {sql}")
+                return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return "\n".join(row[-1] for row in cursor.fetchall())
+
+
 @pytest.mark.django_db(transaction=True)  # VACUUM, for PostgreSQL's index-only scans
 @pytest.mark.parametrize("url", ["/?page=3", "/section/{section}/?page=3"])
 def test_a_deep_page_steps_over_the_newer_articles_in_the_index_alone(client, url):
@@ -177,17 +192,7 @@ def test_a_deep_page_steps_over_the_newer_articles_in_the_index_alone(client, ur
     with CaptureQueriesContext(connection) as context:
         client.get(url.format(section=article.section.slug))
     [articles] = [query["sql"] for query in context if 'FROM "articles_article"' in query["sql"]]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("VACUUM ANALYZE articles_article")  # its pages all-visible
-            with transaction.atomic():
-                cursor.execute("SET LOCAL enable_seqscan = off")
-                cursor.execute("SET LOCAL enable_bitmapscan = off")
-                cursor.execute(f"EXPLAIN {articles}")
-                plan = "\n".join(row[0] for row in cursor.fetchall())
-        else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {articles}")
-            plan = "\n".join(row[-1] for row in cursor.fetchall())
+    plan = index_plan(articles)
     assert re.search(r"Index Only Scan|COVERING INDEX", plan), plan
 
 
@@ -205,17 +210,7 @@ def test_a_deep_sitemap_page_steps_over_the_newer_articles_in_the_index_alone(cl
         if 'FROM "articles_article"' in query["sql"] and "COUNT(" not in query["sql"]
     ]
     assert response.content.decode().count("<loc>") == 10
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("VACUUM ANALYZE articles_article")  # its pages all-visible
-            with transaction.atomic():
-                cursor.execute("SET LOCAL enable_seqscan = off")
-                cursor.execute("SET LOCAL enable_bitmapscan = off")
-                cursor.execute(f"EXPLAIN {articles}")
-                plan = "\n".join(row[0] for row in cursor.fetchall())
-        else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {articles}")
-            plan = "\n".join(row[-1] for row in cursor.fetchall())
+    plan = index_plan(articles)
     assert re.search(r"Index Only Scan|COVERING INDEX", plan), plan
 
 
