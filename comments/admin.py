@@ -82,13 +82,17 @@ NOT_SHOWN_YET = {
     True: " {} of them are not shown to readers yet: a comment above each is withheld, or its "
     "article is not published.",
 }
-# Ticked rows a bulk decision no longer found in the list, by whether there are several.
-LEFT_THE_LIST = {
-    False: "1 selected comment had left this list: someone else decided on it or deleted it "
-    "after the page was shown. It was left as it is.",
-    True: "{} selected comments had left this list: someone else decided on them or deleted "
-    "them after the page was shown. They were left as they are.",
+# Ticked rows a bulk decision left alone because they were no longer as the page showed
+# them (decided on since, or deleted), by whether there are several.
+LEFT_AS_THEY_ARE = {
+    False: "1 selected comment was left as it is: it was decided on or deleted after the page "
+    "was shown, by another moderator or in another window. Decide again if you still mean to.",
+    True: "{} selected comments were left as they are: they were decided on or deleted after "
+    "the page was shown, by another moderator or in another window. Decide again if you "
+    "still mean to.",
 }
+# Each row of the list sends the status it showed, as "<id>:<status>", with the actions' form.
+STATUS_SHOWN = "status_shown"
 # How a comment came to be in each status, for a decision that found it changed.
 DONE = {decision.target: decision.done for decision in DECISIONS.values()}
 DECIDED_MEANWHILE = (
@@ -469,6 +473,20 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             )
         return "Shown to readers."
 
+    def action_checkbox(self, comment):
+        """The row's checkbox, and the status the row shows, sent with it (statuses_shown).
+
+        Django's checkbox sends only the id: on "All" or a search, a moderator's "Approve
+        selected" published a comment another moderator had marked as spam since the page
+        was shown."""
+        return format_html(
+            '{}<input type="hidden" name="{}" value="{}:{}">',
+            super().action_checkbox(comment),
+            STATUS_SHOWN,
+            comment.pk,
+            comment.status,
+        )
+
     @admin.display(description="quick decision")
     def quick_actions(self, comment):
         """Buttons that submit the page's one decision form (see change_list.html), each
@@ -551,27 +569,47 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     # Decisions --------------------------------------------------------------------------
 
+    @staticmethod
+    def statuses_shown(request):
+        """The status each row of the list showed, by comment id, as the actions' form sent
+        them (action_checkbox); None for "select all" across the pages, which acts on what
+        the list's filter and search select when it is run: it showed most of those
+        comments to nobody, and a list of one status still leaves those that left it."""
+        if request.POST.get("select_across") == "1":
+            return None
+        shown = {}
+        for value in request.POST.getlist(STATUS_SHOWN):
+            comment_id, _, status = value.partition(":")
+            if comment_id.isdecimal() and status in STATUSES:
+                shown[int(comment_id)] = status
+        return shown
+
     def _decide(self, request, queryset, name):
         decision = DECISIONS[name]
         # The list joins each comment's article to show its title; a decision does without,
         # for each comment "select all" took (tens of thousands, in a spam wave).
         comments = list(queryset.select_related(None))
-        changed = services.moderate_many(comments, decision.target, by=request.user)
-        if comments:
+        changed = services.moderate_many(
+            comments, decision.target, by=request.user, seen=self.statuses_shown(request)
+        )
+        decided = sum(comment.status == decision.target for comment in comments)
+        if decided:
             message = f"{comments_phrase(changed)} {decision.done}."
-            if unchanged := len(comments) - changed:
-                verb = "was" if unchanged == 1 else "were"
-                message += f" {comments_phrase(unchanged)} already {verb}."
+            if already := decided - changed:
+                verb = "was" if already == 1 else "were"
+                message += f" {comments_phrase(already)} already {verb}."
             if decision.target == Comment.Status.APPROVED and (hidden := hidden_count(comments)):
                 message += NOT_SHOWN_YET[hidden > 1].format(hidden)
             self.message_user(request, message, messages.SUCCESS)
-        # The action acts on the ticked rows still in the list (a queue of pending comments
-        # drops one another moderator decided since the page was shown): a moderator who
-        # ticked two and read "1 comment approved", or "0", was not told why.
+        # A ticked row no longer as the page showed it is left as it is: one that has left a
+        # list of one status, or, on "All" or a search, one decided on since. A moderator
+        # who ticked two and read "1 comment approved", or "0", was not told why.
         if request.POST.get("select_across") != "1":
             ticked = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
-            if gone := len(ticked) - len(comments):
-                self.message_user(request, LEFT_THE_LIST[gone > 1].format(gone), messages.WARNING)
+            if left := len(ticked) - decided:
+                self.message_user(
+                    request, LEFT_AS_THEY_ARE[left > 1].format(left), messages.WARNING
+                )
 
     @admin.action(description="Approve selected comments", permissions=["moderate"])
     def approve_selected(self, request, queryset):

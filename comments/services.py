@@ -60,10 +60,13 @@ def _moderate(comment, status, *, by, seen=None):
 def moderate_many(comments, status, *, by, seen=None):
     """Move the comments to `status` in one transaction; how many changed.
 
-    `seen`, if given, is the status the moderator saw the comments in: one another
-    moderator has moved since is left as they decided. Two moderators work one queue: an
-    Approve clicked on a page shown before the other marked the comment as spam published
-    the spam.
+    `seen`, if given, is the status the moderator saw the comments in, or for a list that
+    showed them in several, a mapping of each comment's id to its status there (a comment
+    missing from it is decided as if it were not given): one another moderator has moved
+    since is left as they decided. Two moderators work one queue: an Approve clicked on a
+    page shown before the other marked the comment as spam published the spam. Each
+    comment passed in is left with the status it has after the decision, changed or not,
+    so that the caller can tell the moderator which ones were left and why.
 
     The admin's bulk actions decide a hundred comments at a time: each article is locked
     and recounted once, and the log entries are written together, rather than all of it
@@ -78,10 +81,20 @@ def moderate_many(comments, status, *, by, seen=None):
         list(Article.objects.select_for_update().filter(pk__in=article_ids).order_by("pk"))
         # Under the locks no other decision can move these comments: an identical decision
         # taken at the same moment finds them already there, changes and logs nothing.
-        undecided = Comment.objects.filter(pk__in=[comment.pk for comment in comments])
-        if seen is not None:
-            undecided = undecided.filter(status=seen)
-        previous_status = dict(undecided.exclude(status=status).values_list("pk", "status"))
+        found = dict(
+            Comment.objects.filter(pk__in=[comment.pk for comment in comments]).values_list(
+                "pk", "status"
+            )
+        )
+        if isinstance(seen, str):
+            seen = dict.fromkeys(found, seen)
+        previous_status = {
+            pk: now
+            for pk, now in found.items()
+            if now != status and (seen is None or seen.get(pk, now) == now)
+        }
+        for comment in comments:
+            comment.status = found.get(comment.pk, comment.status)
         changed = [comment for comment in comments if comment.pk in previous_status]
         if not changed:
             return 0

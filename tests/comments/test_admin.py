@@ -2,7 +2,7 @@
 
 import json
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.contrib import admin
@@ -17,7 +17,7 @@ from articles import page_cache
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
-from comments.admin import DECISION_NOT_TAKEN, NO_LONGER_THERE, SHORT_SEARCH
+from comments.admin import DECISION_NOT_TAKEN, LEFT_AS_THEY_ARE, NO_LONGER_THERE, SHORT_SEARCH
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
 from tests.factories import (
@@ -104,6 +104,18 @@ def search_plan_without_scans(client, query):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
         return response.context["cl"].queryset.explain()
+
+
+def ticked_on(html, comments):
+    """What the list's actions form sends with these rows ticked: their ids, and the status
+    every row showed (each row's hidden input)."""
+    shown = elements(
+        html, lambda tag, attrs: tag == "input" and attrs.get("name") == "status_shown"
+    )
+    return {
+        "_selected_action": [c.pk for c in comments],
+        "status_shown": [attrs["value"] for attrs, _ in shown],
+    }
 
 
 def run_action(client, action, comments, url=QUEUE, **extra):
@@ -721,19 +733,81 @@ class TestBulkDecisions:
         response = run_action(moderator_client, "approve_selected", [kept, taken])
 
         assert (status_of(kept), status_of(taken)) == (Status.APPROVED, Status.SPAM)
-        assert messages_of(response) == [
-            "1 comment approved.",
-            "1 selected comment had left this list: someone else decided on it or deleted it "
-            "after the page was shown. It was left as it is.",
-        ]
+        assert messages_of(response) == ["1 comment approved.", LEFT_AS_THEY_ARE[False]]
 
         response = run_action(moderator_client, "reject_selected", [taken])
 
         assert status_of(taken) == Status.SPAM
-        assert messages_of(response) == [
-            "1 selected comment had left this list: someone else decided on it or deleted it "
-            "after the page was shown. It was left as it is."
+        assert messages_of(response) == [LEFT_AS_THEY_ARE[False]]
+
+    @pytest.mark.parametrize("listed", [{"status": "all"}, {"q": "Comment number"}])
+    def test_on_all_or_a_search_rows_decided_meanwhile_are_left_as_decided(
+        self, moderator_client, moderator, article, listed
+    ):
+        """Those lists show every status, so the action kept no filter: a row ticked as
+        pending, which another moderator had marked as spam since, was published by
+        "Approve selected"."""
+        kept = make_comment(article, status=Status.PENDING)
+        taken = make_comment(article, status=Status.PENDING)
+        rejected = make_comment(article, status=Status.REJECTED)
+        already = make_comment(article, status=Status.PENDING)
+        url = f"{QUEUE}?{urlencode(listed)}"
+        html = moderator_client.get(url).content.decode()
+        services.mark_spam(taken, by=make_moderator("max"))
+        services.approve(rejected, by=make_moderator("mia"))
+        services.approve(already, by=make_moderator("mo"))
+
+        response = moderator_client.post(
+            url,
+            {"action": "approve_selected", **ticked_on(html, [kept, taken, rejected, already])},
+            follow=True,
+        )
+
+        assert [status_of(c) for c in (kept, taken, rejected, already)] == [
+            Status.APPROVED,
+            Status.SPAM,
+            Status.APPROVED,
+            Status.APPROVED,
         ]
+        assert LogEntry.objects.filter(user=moderator).count() == 1
+        assert messages_of(response) == [
+            "1 comment approved. 2 comments already were.",
+            LEFT_AS_THEY_ARE[False],
+        ]
+
+    def test_a_row_shown_as_spam_and_approved_meanwhile_is_not_marked_as_spam_again(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, status=Status.SPAM)
+        url = f"{QUEUE}?status=all"
+        html = moderator_client.get(url).content.decode()
+        services.approve(comment, by=make_moderator("max"))
+
+        response = moderator_client.post(
+            url, {"action": "reject_selected", **ticked_on(html, [comment])}, follow=True
+        )
+
+        assert status_of(comment) == Status.APPROVED
+        assert messages_of(response) == [LEFT_AS_THEY_ARE[False]]
+
+    def test_select_all_decides_what_the_list_selects_when_it_is_run(
+        self, moderator_client, article
+    ):
+        """Across the pages there is no status shown for most rows: "select all" on "All"
+        means every comment, whatever its status by then."""
+        comments = [make_comment(article, status=Status.PENDING) for _ in range(2)]
+        url = f"{QUEUE}?status=all"
+        html = moderator_client.get(url).content.decode()
+        services.mark_spam(comments[0], by=make_moderator("max"))
+
+        response = moderator_client.post(
+            url,
+            {"action": "approve_selected", "select_across": "1", **ticked_on(html, comments)},
+            follow=True,
+        )
+
+        assert {status_of(c) for c in comments} == {Status.APPROVED}
+        assert messages_of(response) == ["2 comments approved."]
 
     def test_moderators_cannot_delete(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)

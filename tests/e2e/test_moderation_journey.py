@@ -154,3 +154,34 @@ def test_two_moderators_on_one_queue_never_overturn_each_other_unknowingly(brows
     assert Comment.objects.get(pk=comment.pk).status == Comment.Status.SPAM
     max_.goto(f"{live_server.url}{article.get_absolute_url()}")
     expect(max_.get_by_text("Cheap watches")).to_have_count(0)
+
+
+def test_a_bulk_approval_on_all_never_overturns_another_moderators_spam(browser, live_server):
+    """On "All" the action keeps no status filter: Max ticked a comment shown as pending,
+    Moira marked it as spam, and Max's "Approve selected" published the spam."""
+    article = make_article(title="Harbour wall repaired")
+    spam = make_comment(
+        article, status=Comment.Status.PENDING, body="Cheap watches at example dot com."
+    )
+    fine = make_comment(article, status=Comment.Status.PENDING, body="Good to see it fixed.")
+    make_moderator("moira")
+    make_moderator("max")
+    moira, max_ = browser.new_page(), browser.new_page()
+    sign_in(moira, live_server, "moira")
+    sign_in(max_, live_server, "max")
+    max_.get_by_role("link", name="All (2)").click()
+    row = "#result_list tbody tr"
+    for comment in (spam, fine):
+        max_.locator(f'input[name="_selected_action"][value="{comment.pk}"]').check()
+
+    moira.locator(row).filter(has_text="Cheap watches").get_by_role("button", name="Spam").click()
+    expect(moira.get_by_text(f"Comment by {spam.name} marked as spam.")).to_be_visible()
+    max_.locator('select[name="action"]').select_option("approve_selected")
+    max_.get_by_role("button", name="Run").click()
+
+    expect(max_.get_by_text("1 comment approved.")).to_be_visible()
+    expect(max_.get_by_text("1 selected comment was left as it is")).to_be_visible()
+    spam_row = max_.locator(row).filter(has_text="Cheap watches")
+    expect(spam_row.locator(".comment-status")).to_have_text("Spam")
+    assert Comment.objects.get(pk=spam.pk).status == Comment.Status.SPAM
+    assert Comment.objects.get(pk=fine.pk).status == Comment.Status.APPROVED
