@@ -99,6 +99,10 @@ DECIDED_MEANWHILE = (
     "Comment by {name} was {done} by {by} while you were looking: nothing was decided. "
     "Decide again if you still mean to."
 )
+YOU_DECIDED_MEANWHILE = (
+    "Comment by {name} was {done} by you, in another window, while this page was open: "
+    "nothing was decided here. Decide again if you still mean to."
+)
 
 
 def status_badge(comment):
@@ -678,18 +682,23 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
                 message += f" Readers do not see it yet: {reason}."
             self.message_user(request, message, messages.SUCCESS)
         else:
-            self.message_user(request, *self.not_decided(comment, decision))
+            self.message_user(request, *self.not_decided(comment, decision, request.user))
         return back
 
     @staticmethod
-    def not_decided(comment, decision):
+    def not_decided(comment, decision, user):
         """Why a decision changed nothing, for its message and level: the comment already
-        was so, or another moderator decided (or deleted it) after the page was shown."""
+        was so, or someone decided (or deleted it) after the page was shown: another
+        moderator, named, or this one in another window, who read their own name as if it
+        were someone else's."""
         now = Comment.objects.select_related("moderated_by").filter(pk=comment.pk).first()
         if now is not None and now.status == decision.target:
             return f"Comment by {comment.name} already was {decision.done}.", messages.INFO
         if now is None:
             done, by = "deleted", "someone else"
+        elif now.moderated_by_id is not None and now.moderated_by_id == user.pk:
+            message = YOU_DECIDED_MEANWHILE.format(name=comment.name, done=DONE[now.status])
+            return message, messages.WARNING
         else:
             done = DONE[now.status]
             by = now.moderated_by.get_username() if now.moderated_by else "someone else"

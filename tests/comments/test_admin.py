@@ -947,6 +947,24 @@ class TestQuickDecisions:
             "nothing was decided. Decide again if you still mean to."
         ]
 
+    def test_a_decision_taken_meanwhile_in_another_window_says_so_plainly(
+        self, moderator_client, moderator, article
+    ):
+        """The moderator read their own name, "by moira", as if another moderator had
+        decided."""
+        comment = make_comment(article, status=Status.PENDING)
+        approve = decide_url(comment, "approve")
+        html = moderator_client.get(QUEUE).content.decode()
+        services.mark_spam(comment, by=moderator)  # the same queue, open in another tab
+
+        response = moderator_client.post(approve, sent_by_button(html, approve), follow=True)
+
+        assert status_of(comment) == Status.SPAM
+        assert messages_of(response) == [
+            f"Comment by {comment.name} was marked as spam by you, in another window, while "
+            "this page was open: nothing was decided here. Decide again if you still mean to."
+        ]
+
     def test_the_same_decision_taken_meanwhile_is_told_as_already_taken(
         self, moderator_client, article
     ):
