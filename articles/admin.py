@@ -94,10 +94,21 @@ class AddressInSlugMixin:
     does, and lists the old addresses that lead to it now."""
 
     slug_changes = "Changing it keeps old links working: the old address redirects to the new."
+    # On the add page there are no old links yet: the line above read as a promise about
+    # something that did not exist.
+    slug_when_new = (
+        "The end of its address, filled in from the {source} as you type. Readers keep it "
+        "in links and bookmarks once it is out, so shorten it now if you want."
+    )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is not None:
-            kwargs["help_texts"] = {**kwargs.get("help_texts", {}), "slug": self.slug_changes}
+        if obj is None:
+            [source] = self.prepopulated_fields["slug"]
+            source_name = self.opts.get_field(source).verbose_name
+            help_text = self.slug_when_new.format(source=source_name)
+        else:
+            help_text = self.slug_changes
+        kwargs["help_texts"] = {**kwargs.get("help_texts", {}), "slug": help_text}
         # Django's "Article with this Slug already exists." named a field, not the address.
         taken = SLUG_TAKEN.format(kind=self.opts.verbose_name)
         kwargs["error_messages"] = {

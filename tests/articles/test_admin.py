@@ -24,7 +24,7 @@ from tests.factories import (
     make_user,
     new_article_form,
 )
-from tests.hostile import elements, with_class
+from tests.hostile import elements, with_class, with_id
 
 pytestmark = pytest.mark.django_db
 
@@ -200,6 +200,31 @@ def test_a_saved_sections_tags_or_authors_slug_says_old_links_will_redirect(edit
     assert "the old address redirects to the new" in change.content.decode()
     assert "breaks every link" not in change.content.decode()
     assert "the old address redirects" not in add.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("model", "source"),
+    [("article", "title"), ("section", "name"), ("tag", "name"), ("author", "display name")],
+)
+def test_a_new_ones_slug_says_what_it_is_not_what_changing_it_does(editor_client, model, source):
+    """On the add page the slug said "Changing it keeps old links working": there are no
+    old links before the first save."""
+    html = editor_client.get(reverse(f"admin:articles_{model}_add")).content.decode()
+
+    [(_, help_text)] = elements(html, with_id("id_slug_helptext"))
+    assert help_text.strip() == (
+        f"The end of its address, filled in from the {source} as you type. Readers keep it "
+        "in links and bookmarks once it is out, so shorten it now if you want."
+    )
+
+
+def test_a_saved_articles_slug_still_says_old_links_will_redirect(editor_client):
+    article = make_article()
+
+    html = editor_client.get(reverse("admin:articles_article_change", args=[article.pk]))
+
+    [(_, help_text)] = elements(html.content.decode(), with_id("id_slug_helptext"))
+    assert "the old address redirects to the new" in help_text
 
 
 def test_the_editors_list_reads_the_newest_articles_through_an_index():
