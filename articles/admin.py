@@ -98,7 +98,7 @@ class AddressInSlugMixin:
     # something that did not exist.
     slug_when_new = (
         "The end of its address, filled in from the {source} as you type. Readers keep it "
-        "in links and bookmarks once it is out, so shorten it now if you want."
+        "in links and bookmarks once it is on the site, so shorten it now if you want."
     )
 
     def get_form(self, request, obj=None, change=False, **kwargs):

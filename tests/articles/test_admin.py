@@ -214,7 +214,7 @@ def test_a_new_ones_slug_says_what_it_is_not_what_changing_it_does(editor_client
     [(_, help_text)] = elements(html, with_id("id_slug_helptext"))
     assert help_text.strip() == (
         f"The end of its address, filled in from the {source} as you type. Readers keep it "
-        "in links and bookmarks once it is out, so shorten it now if you want."
+        "in links and bookmarks once it is on the site, so shorten it now if you want."
     )
 
 
