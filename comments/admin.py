@@ -50,6 +50,12 @@ SHORT_SEARCH = (
     "“{term}” is too short to search comments for: commenters named exactly “{term}” are "
     "shown. Search for three letters or more to look through names, emails and comments."
 )
+# The start of an address: IPv4 with two dots or one at the end ("192.168.", "10.", "10.0.1");
+# IPv6 with a colon and a digit, and "::", a letter or a colon at the end ("2001:db8:",
+# "fe80::"). "3.5", "10:30" or "dead:beef", more likely words of a comment, are searched as
+# such.
+IPV4_START = re.compile(r"(?:[0-9]{1,3}\.){2,3}[0-9]{0,3}|[0-9]{1,3}\.")
+IPV6_START = re.compile(r"[0-9a-f]{1,4}(?::{1,2}[0-9a-f]{0,4})+", re.IGNORECASE)
 HIDDEN_ARTICLE = "An article readers cannot see"
 NO_LONGER_THERE = (
     "That comment no longer exists: it was deleted, or its article was, after the page was "
@@ -235,6 +241,16 @@ class StatusFilter(admin.SimpleListFilter):
             }
 
 
+def looks_like_address_start(term):
+    if IPV4_START.fullmatch(term):
+        return True
+    return (
+        bool(IPV6_START.fullmatch(term))
+        and any(character.isdigit() for character in term)
+        and (term.endswith(":") or "::" in term or not term.replace(":", "").isdecimal())
+    )
+
+
 def unquote_search_word(word):
     """A word of the admin's search as Django searches for it: "a phrase" in quotes is one."""
     if word[0] in "\"'" and word[0] == word[-1] and len(word) > 1:
@@ -264,7 +280,8 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     search_fields = ["name", "email", "body", "ip_address"]
     search_help_text = (
         "Name, text or part of an email address; a whole email or IP address finds that "
-        "commenter's comments at once."
+        "commenter's comments at once, and the start of an IP address (192.168.) those "
+        "sent from the addresses that start so."
     )
     date_hierarchy = "created_at"
     list_per_page = 100
@@ -408,8 +425,10 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     # Search -----------------------------------------------------------------------------
 
     def get_search_results(self, request, queryset, search_term):
-        """A whole email or IP address is looked up through its index, a search without a
-        word the trigram index can serve as a commenter's whole name (see SHORT_SEARCH);
+        """A whole email or IP address is looked up through its index, the start of an
+        address ("192.168.") among the addresses that start so, from the trigram index
+        (which reads them as Django's istartswith writes them); a search without a word
+        the trigram index can serve as a commenter's whole name (see SHORT_SEARCH);
         anything else is searched for in every field, from the trigram index."""
         term = search_term.strip()
         if WHOLE_EMAIL.fullmatch(term):
@@ -420,6 +439,9 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             pass
         else:
             return queryset.filter(ip_address=str(address)), False
+        if looks_like_address_start(term):
+            # Not as a name ("10.0." has no three digits in a row) nor anywhere in the text.
+            return queryset.filter(ip_address__istartswith=term), False
         words = [unquote_search_word(word) for word in smart_split(term)]
         if words and not any(INDEXED_WORD.search(word) for word in words):
             # "Al", "AI", "J K": a name, as whole, is read from the same index.

@@ -347,6 +347,70 @@ class TestQueue:
         assert list(response.context["cl"].result_list) == [found]
         assert not [query for query in queries if " LIKE " in query["sql"].upper()]
 
+    @pytest.mark.parametrize(
+        ("query", "found_from", "not_from"),
+        [
+            ("192.168.", ["192.168.0.7", "192.168.201.1"], ["10.192.168.1", "192.169.0.1"]),
+            ("10.0.", ["10.0.0.1", "10.0.12.9"], ["10.10.0.1", "110.0.0.1"]),
+            ("10.", ["10.0.0.1", "10.200.3.4"], ["110.0.0.1", "2001:db8::10"]),
+            ("2001:DB8:", ["2001:db8::7", "2001:db8:1::"], ["2001:db9::7", "10.0.0.1"]),
+        ],
+    )
+    def test_the_start_of_an_ip_address_finds_the_addresses_that_start_so(
+        self, moderator_client, article, query, found_from, not_from
+    ):
+        """ "10.0." was searched as a commenter's name (no three digits in a row), "192.168."
+        anywhere in every address and every comment's text."""
+        found = [make_comment(article, status=Status.PENDING, ip_address=a) for a in found_from]
+        for address in not_from:
+            make_comment(article, status=Status.PENDING, ip_address=address)
+        make_comment(article, status=Status.PENDING, body=f"My router is at {query}1")
+
+        response = moderator_client.get(QUEUE, {"q": query})
+
+        assert set(response.context["cl"].result_list) == set(found)
+        assert messages_of(response) == []
+
+    @pytest.mark.parametrize(("query", "address"), [("3.5", "3.5.0.1"), ("10:30", "10:30::1")])
+    def test_a_number_or_a_time_is_not_taken_for_the_start_of_an_address(
+        self, moderator_client, article, query, address
+    ):
+        make_comment(article, status=Status.PENDING, ip_address=address)
+        named = make_comment(article, status=Status.PENDING, name=query)
+
+        response = moderator_client.get(QUEUE, {"q": query})
+
+        assert list(response.context["cl"].result_list) == [named]
+
+    def test_the_start_of_an_ip_address_costs_no_more_queries_than_a_search_for_words(
+        self, moderator_client, article, django_assert_max_num_queries
+    ):
+        for n in range(30):
+            make_comment(
+                article, status=Status.PENDING, ip_address=f"10.0.0.{n}", body=f"The harbour {n}"
+            )
+        with CaptureQueriesContext(connection) as searching_words:
+            moderator_client.get(QUEUE, {"q": "harbour"})
+
+        with django_assert_max_num_queries(len(searching_words)):
+            response = moderator_client.get(QUEUE, {"q": "10.0."})
+
+        assert len(response.context["cl"].result_list) == 30
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
+    @pytest.mark.parametrize("query", ["192.168.", "10.", "2001:db8:"])
+    def test_the_start_of_an_ip_address_is_read_from_the_trigram_index(
+        self, moderator_client, article, query
+    ):
+        """The address's own index (comment_ip_idx, by value) cannot serve a start typed as
+        text; the trigram index holds each address as text."""
+        make_comment(article, status=Status.PENDING, ip_address="192.168.0.7")
+
+        plan = search_plan_without_scans(moderator_client, query)
+
+        assert "Bitmap Index Scan on comment_search_idx" in plan
+        assert "Seq Scan on comments_comment" not in plan
+
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
     def test_a_search_for_words_is_read_from_the_trigram_index(self, moderator_client, article):
         """Every field searched, as Django compares it, is a match the index answers."""
