@@ -111,6 +111,11 @@ YOU_DECIDED_MEANWHILE = (
 )
 
 
+def row_decisions_id(comment_id):
+    """The id of the first decision button of a comment's row in the moderators' list."""
+    return f"decide-{comment_id}"
+
+
 def status_badge(comment):
     return format_html(
         '<span class="comment-status comment-status-{}">{}</span>',
@@ -420,6 +425,10 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         )
         for comment in comments:
             comment.under_withheld = comment.pk in hidden
+        # Where the work goes on after a row's decision (quick_actions): the next row, and
+        # after the last one the row above it (a row alone has none: strict=False).
+        for comment, row_after in zip(comments, [*comments[1:], *comments[-2:-1]], strict=False):
+            comment.row_after = row_after.pk
         return response
 
     # Search -----------------------------------------------------------------------------
@@ -516,21 +525,28 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     @admin.display(description="quick decision")
     def quick_actions(self, comment):
         """Buttons that submit the page's one decision form (see change_list.html), each
-        naming its comment for screen readers: a row's buttons are read without the row."""
+        naming its comment for screen readers: a row's buttons are read without the row.
+
+        The first has an id, the address a decision on the row before it leads back to
+        (decide_view's `then`): the list came back with the focus at the top of the page,
+        and a moderator at the keyboard tabbed through the whole header for each comment."""
+        then = getattr(comment, "row_after", None)
+        names = [name for name in QUICK_DECISIONS if comment.status != DECISIONS[name].target]
         buttons = [
             format_html(
-                '<button type="submit" form="comment-decision" formaction="{}" name="seen" '
+                '<button{} type="submit" form="comment-decision" formaction="{}{}" name="seen" '
                 'value="{}" class="button comment-decision-{}" aria-label="{}: comment by {}">'
                 "{}</button>",
+                format_html(' id="{}"', row_decisions_id(comment.pk)) if index == 0 else "",
                 reverse("admin:comments_comment_decide", args=[comment.pk, name]),
+                "" if then is None else f"?then={then}",
                 comment.status,
                 name,
                 DECISIONS[name].label,
                 comment.name,
                 DECISIONS[name].label,
             )
-            for name in QUICK_DECISIONS
-            if comment.status != DECISIONS[name].target
+            for index, name in enumerate(names)
         ]
         return format_html(
             '<span class="comment-decisions">{}</span>',
@@ -684,6 +700,10 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             next_url = reverse("admin:comments_comment_changelist")
+        # Back to the work: the row the decided one's buttons named (quick_actions), where
+        # the browser puts the focus, with or without JavaScript.
+        if (then := request.GET.get("then", "")).isdecimal():
+            next_url += f"#{row_decisions_id(then)}"
         # Not redirect(): it reads a value without "/" or "." as a URL's name, and a made-up
         # one was a 500 after the decision was taken.
         back = HttpResponseRedirect(next_url)

@@ -944,6 +944,34 @@ class TestQuickDecisions:
         assert response["Location"] == page
         assert status_of(comment) == Status.APPROVED
 
+    def test_a_rows_decision_leads_back_to_the_next_rows_buttons(self, moderator_client, article):
+        """The list came back with the focus at the top of the page; the fragment puts it
+        on the next row's first button, with or without JavaScript (tests/e2e)."""
+        first, second = (make_comment(article, status=Status.PENDING) for _ in range(2))
+        html = moderator_client.get(QUEUE).content.decode()
+        [(attrs, _)] = elements(
+            html, lambda tag, attrs: attrs.get("aria-label") == f"Approve: comment by {first.name}"
+        )
+
+        response = moderator_client.post(attrs["formaction"], {"next": QUEUE})
+
+        assert response["Location"] == f"{QUEUE}#decide-{second.pk}"
+        assert status_of(first) == Status.APPROVED
+        next_buttons = elements(html, lambda tag, attrs: attrs.get("id") == f"decide-{second.pk}")
+        assert [attrs["aria-label"] for attrs, _ in next_buttons] == [
+            f"Approve: comment by {second.name}"
+        ]
+
+    @pytest.mark.parametrize("then", ["x", '1"><script>', "-1", ""])
+    def test_a_hand_made_row_to_go_back_to_is_ignored(self, moderator_client, article, then):
+        comment = make_comment(article, status=Status.PENDING)
+
+        response = moderator_client.post(
+            f"{decide_url(comment, 'approve')}?then={then}", {"next": QUEUE}
+        )
+
+        assert response["Location"] == QUEUE
+
     def test_each_rows_buttons_name_their_comment_for_screen_readers(
         self, moderator_client, article
     ):

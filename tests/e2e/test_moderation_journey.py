@@ -185,3 +185,49 @@ def test_a_bulk_approval_on_all_never_overturns_another_moderators_spam(browser,
     expect(spam_row.locator(".comment-status")).to_have_text("Spam")
     assert Comment.objects.get(pk=spam.pk).status == Comment.Status.SPAM
     assert Comment.objects.get(pk=fine.pk).status == Comment.Status.APPROVED
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_a_keyboard_moderator_goes_on_from_the_next_row_after_each_decision(
+    browser, live_server, javascript
+):
+    """After a row's Approve or Spam the list came back with the focus at the top: at the
+    keyboard, or with a screen reader, the whole header was tabbed through again for each
+    comment."""
+    article = make_article(title="Harbour wall repaired")
+    ann, bob, cy = (
+        make_comment(article, status=Comment.Status.PENDING, name=name)
+        for name in ("Ann", "Bob", "Cy")
+    )
+    make_moderator("moira")
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/")
+    page.keyboard.type("moira")  # the sign-in page puts the focus in the username box
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Select comment to change")).to_be_visible()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+            "Approve: comment by Ann"
+        ):
+            break
+
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_text("Comment by Ann approved.")).to_be_visible()
+    next_row = page.get_by_role("button", name="Approve: comment by Bob")
+    expect(next_row).to_be_focused()
+    expect(next_row).to_be_in_viewport()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Spam: comment by Bob")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Comment by Bob marked as spam.")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve: comment by Cy")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Comment by Cy approved.")).to_be_visible()
+    statuses = [Comment.objects.get(pk=c.pk).status for c in (ann, bob, cy)]
+    assert statuses == ["approved", "spam", "approved"]
+    context.close()
