@@ -738,7 +738,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             return f"Comment by {comment.name} already was {decision.done}.", messages.INFO
         if now is None:
             done, by = "deleted", "someone else"
-        elif now.moderated_by_id is not None and now.moderated_by_id == user.pk:
+        elif now.moderated_by_id == user.pk:
             message = YOU_DECIDED_MEANWHILE.format(name=comment.name, done=DONE[now.status])
             return message, messages.WARNING
         else:
