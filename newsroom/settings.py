@@ -23,11 +23,21 @@ def env(name, default=""):
     return os.environ.get(name) or default
 
 
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
 def env_bool(name, default=False):
+    """A word that is neither yes nor no stops start-up: DJANGO_SECURE_SSL=ture read as
+    "off" would serve a production site without HTTPS, and say nothing."""
     value = os.environ.get(name, "").strip().lower()
     if not value:
         return default
-    return value in {"1", "true", "yes", "on"}
+    if value not in TRUE_WORDS | FALSE_WORDS:
+        raise ImproperlyConfigured(
+            f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {value!r}."
+        )
+    return value in TRUE_WORDS
 
 
 def env_int(name, default):
@@ -149,13 +159,31 @@ TEMPLATES = [
 ]
 
 # Databases: SQLite file by default (WAL mode), PostgreSQL through DATABASE_URL.
-DATABASES = {
-    "default": dj_database_url.parse(
+# Checked here, naming the variable but never its value (it holds the password): a mistyped
+# address otherwise fails in dj-database-url's words, or at the first query, or (a "#" in
+# the password starts the URL's fragment) connects to another host with the wrong password.
+DATABASE_URL_FORM = (
+    "Write it as postgres://USER:PASSWORD@HOST:5432/NAME, with any of : / @ # ? % in the "
+    "user name or password percent-encoded (# as %23, @ as %40)."
+)
+try:
+    _database = dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
-}
+except dj_database_url.UnknownSchemeError:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must start with postgres:// (or sqlite:// for a file). {DATABASE_URL_FORM}"
+    ) from None
+except ValueError:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not an address: a port that is not a number, or a character "
+        f"that needs percent-encoding. {DATABASE_URL_FORM}"
+    ) from None
+if not _database["NAME"]:
+    raise ImproperlyConfigured(f"DATABASE_URL names no database. {DATABASE_URL_FORM}")
+DATABASES = {"default": _database}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while one writer writes; IMMEDIATE takes the write lock when a
     # transaction starts, so concurrent writers wait (up to `timeout` seconds) instead of

@@ -92,6 +92,38 @@ def test_a_number_that_is_not_one_stops_start_up_with_the_variables_name():
     assert "READER_CACHE_SECONDS must be a whole number, not '10m'." in result.stderr
 
 
+@pytest.mark.parametrize("typo", ["ture", "maybe"])
+def test_a_yes_or_no_that_is_neither_stops_start_up_with_the_variables_name(typo):
+    """DJANGO_SECURE_SSL=ture was read as off: a production site served without HTTPS,
+    HSTS or secure cookies, and start-up said nothing."""
+    result = manage("check", **PRODUCTION, DJANGO_SECURE_SSL=typo)
+
+    assert result.returncode != 0
+    assert f"DJANGO_SECURE_SSL must be 1 or 0 (or true/false, yes/no, on/off), not {typo!r}." in (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("database_url", "problem"),
+    [
+        ("postgress://newsroom:secret@127.0.0.1:5432/newsroom", "must start with postgres://"),
+        ("postgres://newsroom:secret@127.0.0.1:54x2/newsroom", "is not an address"),
+        # "#" starts the URL's fragment: this read as host "ss", password "p", no database.
+        ("postgres://newsroom:p@ss#secret@127.0.0.1:5432/newsroom", "names no database"),
+    ],
+)
+def test_a_database_url_that_cannot_be_right_stops_start_up_without_showing_it(
+    database_url, problem
+):
+    result = manage("check", **PRODUCTION, DATABASE_URL=database_url)
+
+    assert result.returncode != 0
+    assert f"DATABASE_URL {problem}" in result.stderr
+    assert "postgres://USER:PASSWORD@HOST:5432/NAME" in result.stderr
+    assert "secret" not in result.stderr
+
+
 def test_production_configuration_passes_check_deploy_without_warnings():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, DJANGO_SECURE_SSL="1"
