@@ -19,6 +19,7 @@ import pytest
 from captcha.models import CaptchaStore
 from django.conf import settings as django_settings
 from django.contrib.staticfiles.storage import StaticFilesStorage
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.http import QueryDict
 from django.test import Client
@@ -28,7 +29,7 @@ from django.utils.autoreload import file_changed
 from django.utils.http import http_date
 
 from articles import page_cache
-from articles.models import Article
+from articles.models import Article, Section
 from comments import services
 from comments.captcha import refill_pool
 from comments.models import Comment
@@ -885,6 +886,25 @@ def test_a_change_made_on_another_server_shows_at_the_next_request():
     body = read(article.get_absolute_url())[1]
     assert "New headline" in body
     assert "Old headline" not in body
+
+
+def test_after_a_restore_the_command_the_readme_names_serves_the_restored_content():
+    """A restore replaces rows under the cache and bumps no version: pages, and the
+    sections in every page's header, kept showing what the database no longer had."""
+    section = make_section(name="Harbour")
+    article = make_article(title="Later headline", section=section)
+    assert "Later headline" in read(article.get_absolute_url())[1]
+
+    # The backup is older: the article had its first headline, the section its first name.
+    Article.objects.filter(pk=article.pk).update(title="Restored headline")
+    Section.objects.filter(pk=section.pk).update(name="Port")
+    call_command("forget_cached_pages")
+
+    body = read(article.get_absolute_url())[1]
+    assert "Restored headline" in body
+    assert "Later headline" not in body
+    assert ">Port<" in body
+    assert ">Harbour<" not in body
 
 
 def read_from_another_connection(path):
