@@ -1,6 +1,9 @@
 """What the console log keeps, for an operator reading it."""
 
 import logging
+import re
+
+from django.views.debug import SafeExceptionReporterFilter
 
 
 class WithoutTraceback(logging.Filter):
@@ -12,3 +15,15 @@ class WithoutTraceback(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         return True
+
+
+class ExceptionReporterFilter(SafeExceptionReporterFilter):
+    """The report of a 500 mailed to ADMINS lists the settings, hiding those whose names
+    sound secret. Redis's address carries its password when it has one, under names that do
+    not (REDIS_URL, and the cache's LOCATION), and DATABASE_URL is read by settings only,
+    but the development server copies the environment into the request's META."""
+
+    hidden_settings = re.compile(
+        f"{SafeExceptionReporterFilter.hidden_settings.pattern}|REDIS_URL|DATABASE_URL|LOCATION",
+        flags=re.IGNORECASE,
+    )

@@ -274,6 +274,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who receives error reports (500s) by mail when DEBUG is off.
 ADMINS = env_list("DJANGO_ADMINS")
+# Those reports hide the passwords in REDIS_URL and DATABASE_URL too (newsroom/log.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "newsroom.log.ExceptionReporterFilter"
 
 # Background work: run at once, inside the request, by default. With
 # TASKS_BACKEND=django_tasks_db.DatabaseBackend it is queued in the database and

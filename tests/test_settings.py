@@ -179,6 +179,22 @@ def test_a_request_for_another_host_logs_one_line_without_a_traceback():
     assert "Traceback" not in result.stderr
 
 
+def test_an_error_report_hides_the_password_in_redis_url():
+    """The report of a 500 mailed to DJANGO_ADMINS lists the settings: it hid the database's
+    password, but showed Redis's twice (REDIS_URL and the cache's LOCATION)."""
+    code = (
+        "from django.views.debug import get_default_exception_reporter_filter; "
+        "print(get_default_exception_reporter_filter().get_safe_settings())"
+    )
+    redis_url = "redis://:hunter2-redis@cache.example.com:6379/0"
+
+    result = manage("shell", "-v", "0", "-c", code, **PRODUCTION, REDIS_URL=redis_url)
+
+    assert result.returncode == 0, result.stderr
+    assert "'REDIS_URL'" in result.stdout
+    assert "hunter2-redis" not in result.stdout
+
+
 def test_development_defaults_need_no_configuration():
     values = read_settings("DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "MAILERS")
 
