@@ -4,9 +4,15 @@ These run real migrations on the test database, so they commit: tests/conftest.p
 after the others and reloads the migrated rows (serialized rollback) before each.
 """
 
+import os
+import subprocess
+import sys
 from io import StringIO
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
@@ -342,3 +348,45 @@ def test_an_action_log_index_left_invalid_by_an_interrupted_build_is_built_again
             "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [ACTION_LOG_INDEX]
         )
         assert cursor.fetchone() == (True,)
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """The address of a new database without tables, of the kind the suite runs on."""
+    if connection.vendor != "postgresql":
+        yield f"sqlite:///{tmp_path / 'new.sqlite3'}"
+        return
+    name = f"{connection.settings_dict['NAME']}_new_{os.getpid()}"
+    server = {
+        "host": connection.settings_dict["HOST"],
+        "port": connection.settings_dict["PORT"],
+        "user": connection.settings_dict["USER"],
+        "password": connection.settings_dict["PASSWORD"],
+        "dbname": "postgres",
+    }
+    with psycopg.connect(**server, autocommit=True) as server_connection:
+        server_connection.execute(f'CREATE DATABASE "{name}"')
+    yield urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}").geturl()
+    with psycopg.connect(**server, autocommit=True) as server_connection:
+        server_connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_two_app_servers_starting_at_once_both_migrate_a_new_database(empty_database_url):
+    """`make serve` on each app server migrates: started together, all but the first failed
+    on the tables it was creating (on PostgreSQL, a concurrently built index deadlocked
+    with a run waiting for its turn), and their servers did not start."""
+    environment = {**os.environ, "DATABASE_URL": empty_database_url}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "migrate", "--no-input"],
+            cwd=settings.BASE_DIR,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
