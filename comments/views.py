@@ -14,12 +14,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE, get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
+from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_safe
 
 from articles.models import Article
@@ -58,6 +61,8 @@ NOT_STORED = (
 )
 
 
+# The report of an error mailed to ADMINS shows what was posted, but not the commenter's email.
+@sensitive_post_parameters("email")
 def post_comment(request, article_pk):
     if request.method != "POST":
         return send_only(request, article_pk)
@@ -355,6 +360,20 @@ def csrf_failure(request, reason=""):
         },
         status=403,
     )
+
+
+def server_error(request):
+    """The site's 500 page, which gives a comment post's text back to copy: whatever went
+    wrong, a commenter's words are not lost. Like Django's own, it asks nothing of the
+    database, which may be what failed."""
+    body = request.POST.get("body", "") if _is_comment_post(request) else ""
+    if not body:
+        return defaults.server_error(request)
+    response = HttpResponseServerError(
+        render_to_string("comments/server_error.html", {"body": body})
+    )
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 def _is_comment_post(request):

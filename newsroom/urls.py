@@ -48,3 +48,6 @@ urlpatterns = [
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media),
     path("", include("articles.urls")),
 ]
+
+# A comment post that fails gives the commenter their text back.
+handler500 = "comments.views.server_error"

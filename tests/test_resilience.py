@@ -530,6 +530,35 @@ def test_a_missing_table_is_a_server_error_not_a_database_out_of_reach(client, c
     assert "The database is unavailable" not in caplog.text
 
 
+# -- A bug ------------------------------------------------------------------------------------
+
+
+def test_a_comment_post_that_hits_a_bug_gives_the_text_back_and_mails_no_email(
+    client, article, settings
+):
+    """Whatever goes wrong, the commenter's words are not lost: the 500 page gives them back
+    to copy. The report mailed to ADMINS shows what was posted, but the commenter's email was
+    in it. (Django hides the cookies' values, the session's and "remember me"'s, by itself.)"""
+    settings.ADMINS = ["ops@newsroom.test"]
+    client.raise_request_exception = False
+
+    def bug_on_insert(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT INTO") and "comments_comment" in sql:
+            raise RuntimeError("a bug in storing comments")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(bug_on_insert):
+        response = send(client, article, body="Words sent into a <b>bug</b>.")
+
+    assert response.status_code == 500
+    assert "Words sent into a &lt;b&gt;bug&lt;/b&gt;.</textarea>" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    [report] = mail.outbox
+    assert report.to == ["ops@newsroom.test"]
+    assert "Words sent into a <b>bug</b>." in report.body  # what was posted, to read
+    assert "ida@example.com" not in report.body.lower()
+
+
 # -- The database unreachable ---------------------------------------------------------------
 
 
