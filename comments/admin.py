@@ -18,7 +18,7 @@ from django.contrib.admin.utils import NestedObjects, display_for_value, quote, 
 from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import models, router, transaction
+from django.db import models, router
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
@@ -755,25 +755,10 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             ]
         return super().change_view(request, object_id, form_url, extra_context)
 
-    # Edits and deletions keep counts and caches right -------------------------------------
+    # Edits keep caches right (deletions too: comments/signals.py) -----------------------
 
     def save_model(self, request, obj, form, change):
         services.edit_body(obj, body=form.cleaned_data["body"])
-
-    def delete_model(self, request, obj):
-        self.delete_queryset(request, Comment.objects.filter(pk=obj.pk))
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            # Only an approved comment was ever on readers' pages: deleting a spam wave
-            # recounts no article and ends no cached page, as rejecting it does.
-            published_on = set(queryset.approved().values_list("article_id", flat=True))
-            queryset.delete()
-            services.refresh_comment_counts(sorted(published_on))
-            if published_on:
-                comments_cache.comments_changed()
-            else:
-                transaction.on_commit(comments_cache.forget_moderation_counts)
 
     # Privacy requests -------------------------------------------------------------------
 

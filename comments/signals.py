@@ -1,4 +1,5 @@
-"""The comments side of an article's publication: the emails it releases.
+"""The comments side of an article's publication (the emails it releases), and what a
+comment's deletion leaves to keep true (its article's count, the moderators' counts).
 
 A commenter who asked to hear when their comment is published is written to once readers
 can see it (notifications.notify_commenter_of_approval). Approved while its article was a
@@ -10,13 +11,19 @@ the article is published again, or, for a scheduled article, at its publication 
 from functools import partial
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models import QuerySet
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from articles.models import Article
 from comments import cache as comments_cache
-from comments import notifications
+from comments import notifications, services
+from comments.models import Comment
+
+# Set on the comment or queryset whose delete() runs: the articles whose readers saw one of
+# the comments it takes, noted before the first row goes and recounted once it has gone.
+PUBLISHED_ON_ATTRIBUTE = "_deleted_comments_published_on"
 
 
 @receiver(pre_save, sender=Article, dispatch_uid="comments.article_about_to_be_saved")
@@ -65,3 +72,37 @@ def forget_moderation_counts_after_deletion(sender, instance, **kwargs):
     """Its comments went with it: the moderators' counts, kept a minute with Redis, would
     still count them (the pending notice, the status filter, the lists' lengths)."""
     transaction.on_commit(comments_cache.forget_moderation_counts, robust=True)
+
+
+def asked_of_comments(origin):
+    """Whether a deletion was asked of comments (a comment's or a queryset's delete(): a
+    script, the shell, the admin), not of the article that takes them all with it, where
+    nothing is left to count and a recount per comment would cost thousands of queries."""
+    model = origin.model if isinstance(origin, QuerySet) else type(origin)
+    return model is Comment
+
+
+@receiver(pre_delete, sender=Comment, dispatch_uid="comments.comment_about_to_be_deleted")
+def note_deleted_comment(sender, instance, origin, **kwargs):
+    if asked_of_comments(origin):
+        published_on = origin.__dict__.setdefault(PUBLISHED_ON_ATTRIBUTE, set())
+        if instance.status == Comment.Status.APPROVED:
+            published_on.add(instance.article_id)
+
+
+@receiver(post_delete, sender=Comment, dispatch_uid="comments.comment_deleted")
+def recount_after_comment_deletion(sender, instance, origin, **kwargs):
+    """Once per delete(), however many comments (and replies) it takes: by the first
+    post_delete every one of its rows is gone, and one read and one write recount all
+    their articles. Only an approved comment was on readers' pages: deleting spam recounts
+    nothing and ends no cached page, as rejecting it does."""
+    published_on = (
+        origin.__dict__.pop(PUBLISHED_ON_ATTRIBUTE, None) if asked_of_comments(origin) else None
+    )
+    if published_on is None:
+        return
+    if published_on:
+        services.refresh_comment_counts(sorted(published_on))
+        comments_cache.comments_changed()
+    else:
+        transaction.on_commit(comments_cache.forget_moderation_counts, robust=True)

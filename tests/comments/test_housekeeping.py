@@ -52,11 +52,14 @@ class TestPurgeSpam:
         }
 
     @pytest.mark.usefixtures("shared_cache")
-    def test_the_moderators_spam_count_drops_at_once(self, article):
+    def test_the_moderators_spam_count_drops_at_once(
+        self, article, django_capture_on_commit_callbacks
+    ):
         age(make_comment(article, status=Status.SPAM), 60)
         assert comments_cache.status_counts() == {Status.SPAM: 1}
 
-        run("purge_spam", "--older-than", "30")
+        with django_capture_on_commit_callbacks(execute=True):  # the deletion's commit
+            run("purge_spam", "--older-than", "30")
 
         assert comments_cache.status_counts() == {}
 

@@ -2,6 +2,8 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from articles import page_cache
 from articles.models import Article
@@ -292,3 +294,64 @@ class TestPreviouslyApprovedRule:
         )
 
         assert count_of(article) == 1
+
+
+class TestDeletionOutsideTheAdmin:
+    """A script's or the shell's delete() keeps the counts true, as the admin's does."""
+
+    def test_a_deleted_comment_and_its_replies_leave_the_articles_count(self, article):
+        comment = make_comment(article)
+        make_comment(article, parent=comment)
+        make_comment(article)
+        services.refresh_comment_count(article.pk)
+
+        comment.delete()
+
+        assert count_of(article) == 1
+
+    def test_a_queryset_deleted_across_articles_recounts_them_in_one_write(self):
+        first, second = make_article(), make_article()
+        for article in (first, second, first):
+            make_comment(article, body="Spam that got through.")
+        kept = make_comment(second)
+        services.refresh_comment_counts([first.pk, second.pk])
+
+        with CaptureQueriesContext(connection) as queries:
+            Comment.objects.filter(body="Spam that got through.").delete()
+
+        assert (count_of(first), count_of(second)) == (0, 1)
+        assert list(Comment.objects.all()) == [kept]
+        assert sum(query["sql"].startswith('UPDATE "articles_article"') for query in queries) == 1
+
+    @pytest.mark.usefixtures("shared_cache")
+    def test_a_deleted_pending_comment_leaves_the_moderators_count(
+        self, article, django_capture_on_commit_callbacks
+    ):
+        """Kept a minute with Redis, it went on saying "1 comment awaiting moderation"."""
+        comment = make_comment(article, status=Status.PENDING)
+        assert comments_cache.pending_count() == 1
+
+        with django_capture_on_commit_callbacks(execute=True):
+            comment.delete()
+
+        assert comments_cache.pending_count() == 0
+
+    def test_an_articles_deletion_recounts_none_of_its_comments(self):
+        """It takes them all: counting what is left, per comment, would be thousands of
+        queries for a busy article, in the same queries whatever its number of comments."""
+
+        def queries_to_delete(article):
+            with CaptureQueriesContext(connection) as queries:
+                article.delete()
+            return [query["sql"] for query in queries]
+
+        quiet, busy = make_article(), make_article()
+        make_comment(quiet)
+        for _ in range(40):
+            make_comment(busy, parent=make_comment(busy))
+
+        quiet_queries, busy_queries = queries_to_delete(quiet), queries_to_delete(busy)
+
+        assert len(busy_queries) == len(quiet_queries)
+        assert not any(sql.startswith('UPDATE "articles_article"') for sql in busy_queries)
+        assert not Comment.objects.exists()

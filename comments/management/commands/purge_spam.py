@@ -4,7 +4,6 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from comments import cache as comments_cache
 from comments.management import arguments
 from comments.models import Comment
 
@@ -66,9 +65,8 @@ class Command(BaseCommand):
             )
             return
         # Only spam goes, which readers never see: no page changes, only the moderators'
-        # count of spam.
+        # count of spam (comments/signals.py).
         _, deleted = spam.delete()
-        comments_cache.forget_moderation_counts()
         count = deleted.get(Comment._meta.label, 0)
         self.stdout.write(
             f"Deleted {count} comments: spam older than {older_than} days. "
