@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import Comment
@@ -68,14 +69,18 @@ def links_reason(body):
     return ""
 
 
-def duplicate_reason(*, article, email, body, ip_address):
-    """The same words under the same address on the same article, sent from the address
-    (IP) that sent them first: a second click, a form sent again. Told to anyone, it would
-    confirm whose email address wrote a published comment, its words being public; a copy
-    from elsewhere waits for a moderator like any comment."""
-    if not ip_address:
-        return ""
-    same = Comment.objects.by_email(email).filter(article=article, body=body, ip_address=ip_address)
+def duplicate_reason(*, article, email, body, ip_address, own_comment_ids):
+    """The same words under the same address on the same article, from the sender of the
+    first: a second click, a form sent again. The sender is known by the IP address that
+    sent the first, or by the browser that did (`own_comment_ids`: the signed cookie that
+    lists the comments it sent for moderation), which still holds without an IP address (a
+    proxy that sends none). Told to anyone else, it would confirm whose email address wrote a
+    published comment, its words being public; and two readers' identical "Thanks!" are
+    under two addresses. A copy from elsewhere waits for a moderator like any comment."""
+    same_sender = Q(pk__in=own_comment_ids)
+    if ip_address:
+        same_sender |= Q(ip_address=ip_address)
+    same = Comment.objects.by_email(email).filter(same_sender, article=article, body=body)
     return DUPLICATE if same.exists() else ""
 
 

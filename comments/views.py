@@ -40,6 +40,7 @@ from .thread import (
     ancestors,
     comment_url,
     is_shown,
+    own_pending_ids,
     page_number,
     page_url,
     remember_pending,
@@ -113,7 +114,11 @@ def post_comment(request, article_pk):
     data = form.cleaned_data
     ip_address = client_ip(request)
     if reason := moderation.duplicate_reason(
-        article=article, email=data["email"], body=data["body"], ip_address=ip_address
+        article=article,
+        email=data["email"],
+        body=data["body"],
+        ip_address=ip_address,
+        own_comment_ids=own_pending_ids(request),
     ):
         form.add_error("body", reason)
         return send_back(request, article, form, visible, status=400)

@@ -1102,11 +1102,39 @@ def test_duplicate_comment_is_refused(client, article, fill_form):
     assert Comment.objects.count() == 1
 
 
-def test_someone_elses_address_with_their_words_is_not_told_they_commented(article, fill_form):
+def test_the_same_comment_sent_twice_without_a_client_address_is_refused(article, fill_form):
+    """Behind a proxy that sends no client address, the browser that sent the first is
+    still known by its own comments awaiting moderation."""
+    reader = Client(REMOTE_ADDR="")
+    reader.post(post_url(article), fill_form(article, body="Same words.", reader=reader))
+
+    response = reader.post(post_url(article), fill_form(article, body="Same words.", reader=reader))
+
+    assert response.status_code == 400
+    assert DUPLICATE in response.content.decode()
+    assert Comment.objects.count() == 1
+
+
+def test_two_readers_thanks_without_client_addresses_are_both_kept(article, fill_form):
+    for email in ("ada@example.com", "grace@example.com"):
+        reader = Client(REMOTE_ADDR="")
+        data = fill_form(article, body="Thanks!", email=email, reader=reader)
+
+        assert reader.post(post_url(article), data).status_code == 303
+
+    assert Comment.objects.filter(body="Thanks!").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("author_address", "stranger_address"), [("192.0.2.10", "198.51.100.7"), ("", "")]
+)
+def test_someone_elses_address_with_their_words_is_not_told_they_commented(
+    article, fill_form, author_address, stranger_address
+):
     """The words of a published comment are there for anyone to copy: refused as "already
     said" under a guessed address, they would tell whose address it is. Only the sender of
     the first gets that answer; anyone else's copy waits for a moderator like any comment."""
-    author, stranger = Client(REMOTE_ADDR="192.0.2.10"), Client(REMOTE_ADDR="198.51.100.7")
+    author, stranger = Client(REMOTE_ADDR=author_address), Client(REMOTE_ADDR=stranger_address)
     author.post(post_url(article), fill_form(article, body="Same words.", email="ada@example.com"))
 
     response = stranger.post(
