@@ -7,6 +7,7 @@ the comment), never an empty form.
 
 import json
 import logging
+import math
 import subprocess
 
 from captcha.models import CaptchaStore
@@ -213,12 +214,15 @@ def redisplay_refused(request, article, visible):
     rendering is what the limit protects. Sending the comment from it still works."""
     form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
     form.keep_question(request.POST.get("captcha_0"), request.POST.get("captcha_1", ""))
-    response = typed_text_page(
-        request,
-        "comments/redisplay_refused.html",
-        {"article": article, "form": form, "post_url": sent_to(request, article)},
-        status=429,
-    )
+    context = {
+        "article": article,
+        "form": form,
+        "post_url": sent_to(request, article),
+        # "Show a new question" answered with the same question: say so where it is asked.
+        "new_question_refused": "new_question" in request.POST,
+        "budget_minutes": math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60),
+    }
+    response = typed_text_page(request, "comments/redisplay_refused.html", context, status=429)
     response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
     return response
 

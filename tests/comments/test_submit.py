@@ -504,6 +504,8 @@ def test_asking_for_new_questions_too_often_keeps_the_question_and_the_text(
 
     back = response.content.decode()
     assert response.status_code == 429
+    assert "We cannot show you a new question just now" in back
+    assert "The question below is the one you had" in back
     assert "\nKept.</textarea>" in back
     assert form_values(back, "captcha_0") == typed["captcha_0"]
 

@@ -454,3 +454,41 @@ def test_without_javascript_a_reply_chosen_on_a_shared_page_keeps_what_was_typed
 
     reply = sent_comment(page, "Nellie Bly")
     assert reply.parent == ada
+
+
+def test_without_javascript_new_questions_past_the_budget_say_why_the_question_stays(
+    page_without_javascript, live_server, settings
+):
+    """Past the budget for forms sent back (each renders the article page), "Show a new
+    question" brings back the same question: the reader is told why, next to the button
+    too, and can still answer it and send what they wrote."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 1
+    page = page_without_javascript
+    article = make_article(title="Ferry timetable changes")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Kept while I wait.")
+    form.get_by_role("textbox", name="Name", exact=True).fill("Nellie Bly")
+    form.get_by_role("textbox", name="Email", exact=True).fill("nellie@example.com")
+    new_question = form.get_by_role("button", name="Show a new question")
+    new_question.click()  # within the budget: another question
+    question = page.locator("input[name=captcha_0]").input_value()
+
+    new_question.click()
+
+    expect(page.get_by_role("heading", name="Please wait a little")).to_be_visible()
+    expect(page.locator("#new-question-refused")).to_contain_text(
+        "We cannot show you a new question just now"
+    )
+    expect(page.locator("#new-question-refused")).to_contain_text(
+        "The question below is the one you had"
+    )
+    expect(new_question).to_have_accessible_description(re.compile("shows the same question"))
+    assert page.locator("input[name=captcha_0]").input_value() == question
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
+        "Kept while I wait."
+    )
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
+    form.get_by_role("button", name="Post Comment").click()
+
+    assert sent_comment(page, "Nellie Bly").body == "Kept while I wait."
