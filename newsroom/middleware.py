@@ -1,5 +1,6 @@
 """Requests the site refuses before any view, or the CSRF check, reads them; what it
-answers when the database cannot be reached; and HEAD answered without a body."""
+answers when the database cannot be reached; HEAD answered without a body, and a method
+an address does not take answered in words."""
 
 import logging
 
@@ -36,6 +37,38 @@ class HeadWithoutBodyMiddleware:
                 response.streaming_content = []
             else:
                 response.content = b""
+        return response
+
+
+# Only the Allow header's list, which the site writes: never the method or anything else
+# the request sent (a TRACE answer that echoes the request is what cross-site tracing reads).
+METHOD_NOT_ALLOWED = "Method not allowed: this address answers only {allowed}.\n"
+# Their answers carry no body: HEAD's never does, and OPTIONS asks only for the Allow header.
+METHODS_ANSWERED_WITHOUT_A_BODY = {"HEAD", "OPTIONS"}
+
+
+class MethodNotAllowedInWordsMiddleware:
+    """Gives Django's empty 405 (require_safe, a class-based view's method check) a short
+    plain-text body that names the methods the address takes, as its Allow header does.
+
+    An empty 405 shows a browser a blank page and tells a bot's operator nothing. The body
+    is neither the page (TRACE, PUT and DELETE on a feed once got the whole document) nor
+    the request. A 405 that already says something (the comment form's address) is left.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and not response.streaming
+            and not response.content
+            and request.method not in METHODS_ANSWERED_WITHOUT_A_BODY
+        ):
+            response.content = METHOD_NOT_ALLOWED.format(allowed=response["Allow"])
+            response["Content-Type"] = "text/plain; charset=utf-8"
         return response
 
 

@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Inside CommonMiddleware, which gives the body it writes its Content-Length.
+    "newsroom.middleware.MethodNotAllowedInWordsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Refuses a form body Django cannot decode (newsroom/middleware.py) before the CSRF check
     # reads it, which happens just before the view; placed after the middleware that shapes

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from articles.views import clean_search_query
 from comments.captcha import refill_pool
 from comments.models import Comment
-from newsroom.middleware import UNDECODABLE_FORM
+from newsroom.middleware import METHOD_NOT_ALLOWED, UNDECODABLE_FORM
 from tests.factories import make_article, make_author, make_comment, make_section, make_tag
 from tests.hostile import elements, hostile_text, with_id
 
@@ -201,11 +201,18 @@ READ_ONLY_PATHS = [*FIXED_PATHS, "/articles/the-story/", "/media/lead-images/pho
 @pytest.mark.parametrize("path", READ_ONLY_PATHS)
 @pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE", "PATCH"])
 def test_public_pages_answer_only_methods_that_read(site, reader, path, method):
-    response = reader.generic(method, path)
+    """In a few plain words that name the methods the address takes: neither the page (a
+    feed once answered TRACE and PUT with the whole document) nor the request (a TRACE
+    answer that echoes it is what cross-site tracing reads)."""
+    response = reader.generic(
+        method, path, data="sent-body-marker", headers={"x-sent": "sent-header-marker"}
+    )
 
     assert response.status_code == 405
     assert "GET" in response["Allow"]
-    assert not response.content
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == METHOD_NOT_ALLOWED.format(allowed=response["Allow"])
+    assert response["Content-Length"] == str(len(response.content))
 
 
 @pytest.mark.parametrize("path", READ_ONLY_PATHS)
