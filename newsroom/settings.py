@@ -15,6 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from newsroom import root_files
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -238,6 +240,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# /favicon.ico and the like, served at the site's root (newsroom/root_files.py).
+WHITENOISE_ROOT = root_files.ROOT_FILES_DIR
+WHITENOISE_ADD_HEADERS_FUNCTION = root_files.cache_root_files
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
