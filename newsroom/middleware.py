@@ -63,6 +63,7 @@ class MethodNotAllowedInWordsMiddleware:
         response = self.get_response(request)
         if (
             response.status_code == 405
+            and response.has_header("Allow")
             and not response.streaming
             and not response.content
             and request.method not in METHODS_ANSWERED_WITHOUT_A_BODY
