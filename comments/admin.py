@@ -50,11 +50,13 @@ SHORT_SEARCH = (
     "“{term}” is too short to search comments for: commenters named exactly “{term}” are "
     "shown. Search for three letters or more to look through names, emails and comments."
 )
-# The start of an address: IPv4 with two dots or one at the end ("192.168.", "10.", "10.0.1");
-# IPv6 with a colon and a digit, and "::", a letter or a colon at the end ("2001:db8:",
-# "fe80::"). "3.5", "10:30" or "dead:beef", more likely words of a comment, are searched as
-# such.
-IPV4_START = re.compile(r"(?:[0-9]{1,3}\.){2,3}[0-9]{0,3}|[0-9]{1,3}\.")
+# The start of an address: IPv4 with two dots or one at the end ("192.168.", "10.", "10.0.1"),
+# each number one an address has (0 to 255, as stored: without leading zeros); IPv6 with a
+# colon and a digit, and "::", a letter or a colon at the end ("2001:db8:", "fe80::").
+# "3.5", "1.000.000" (a million, in much of Europe), "10:30" or "dead:beef", more likely
+# words of a comment, are searched as such.
+OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4_START = re.compile(rf"(?:{OCTET}\.){{2,3}}{OCTET}?|{OCTET}\.")
 IPV6_START = re.compile(r"[0-9a-f]{1,4}(?::{1,2}[0-9a-f]{0,4})+", re.IGNORECASE)
 HIDDEN_ARTICLE = "An article readers cannot see"
 NO_LONGER_THERE = (

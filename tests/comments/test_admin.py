@@ -382,6 +382,19 @@ class TestQueue:
 
         assert list(response.context["cl"].result_list) == [named]
 
+    @pytest.mark.parametrize("figure", ["1.000.000", "2.500.000"])
+    def test_a_figure_with_dots_between_its_thousands_is_looked_for_in_the_comments(
+        self, moderator_client, article, figure
+    ):
+        """A million is written "1.000.000" in much of Europe: taken for the start of an
+        address, which has no "000" nor "500" in it, it found nothing."""
+        quoting = make_comment(article, status=Status.PENDING, body=f"It cost {figure} euros.")
+        make_comment(article, status=Status.PENDING, ip_address="1.0.0.1")
+
+        response = moderator_client.get(QUEUE, {"q": figure})
+
+        assert list(response.context["cl"].result_list) == [quoting]
+
     def test_the_start_of_an_ip_address_costs_no_more_queries_than_a_search_for_words(
         self, moderator_client, article, django_assert_max_num_queries
     ):
