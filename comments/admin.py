@@ -58,6 +58,8 @@ SHORT_SEARCH = (
 OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4_START = re.compile(rf"(?:{OCTET}\.){{2,3}}{OCTET}?|{OCTET}\.")
 IPV6_START = re.compile(r"[0-9a-f]{1,4}(?::{1,2}[0-9a-f]{0,4})+", re.IGNORECASE)
+# Logs write IPv6 groups with their leading zeros ("2001:0db8:"); they are stored without.
+LEADING_ZEROS = re.compile(r"(?<![0-9a-f])0+(?=[0-9a-f])", re.IGNORECASE)
 HIDDEN_ARTICLE = "An article readers cannot see"
 NO_LONGER_THERE = (
     "That comment no longer exists: it was deleted, or its article was, after the page was "
@@ -452,7 +454,8 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             return queryset.filter(ip_address=str(address)), False
         if looks_like_address_start(term):
             # Not as a name ("10.0." has no three digits in a row) nor anywhere in the text.
-            return queryset.filter(ip_address__istartswith=term), False
+            start = LEADING_ZEROS.sub("", term)
+            return queryset.filter(ip_address__istartswith=start), False
         words = [unquote_search_word(word) for word in smart_split(term)]
         if words and not any(INDEXED_WORD.search(word) for word in words):
             # "Al", "AI", "J K": a name, as whole, is read from the same index.

@@ -354,6 +354,8 @@ class TestQueue:
             ("10.0.", ["10.0.0.1", "10.0.12.9"], ["10.10.0.1", "110.0.0.1"]),
             ("10.", ["10.0.0.1", "10.200.3.4"], ["110.0.0.1", "2001:db8::10"]),
             ("2001:DB8:", ["2001:db8::7", "2001:db8:1::"], ["2001:db9::7", "10.0.0.1"]),
+            # As logs and firewalls write it; stored as Python writes it, without the zeros.
+            ("2001:0db8:000a:", ["2001:db8:a::7"], ["2001:db8:a0::7", "2001:db8::a"]),
         ],
     )
     def test_the_start_of_an_ip_address_finds_the_addresses_that_start_so(
