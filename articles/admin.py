@@ -94,8 +94,7 @@ class AddressInSlugMixin:
     does, and lists the old addresses that lead to it now."""
 
     slug_changes = "Changing it keeps old links working: the old address redirects to the new."
-    # On the add page there are no old links yet: the line above read as a promise about
-    # something that did not exist.
+    # The add page said nothing of the slug; not slug_changes: a new one has no old links.
     slug_when_new = (
         "The end of its address, filled in from the {source} as you type. Readers keep it "
         "in links and bookmarks once it is on the site, so shorten it now if you want."

@@ -52,7 +52,7 @@ SHORT_SEARCH = (
 )
 # The start of an address: IPv4 with two dots or one at the end ("192.168.", "10.", "10.0.1"),
 # each number one an address has (0 to 255, as stored: without leading zeros); IPv6 with a
-# colon and a digit, and "::", a letter or a colon at the end ("2001:db8:", "fe80::").
+# colon and a digit, and "::", a letter, or a colon at the end ("2001:db8:", "fe80::").
 # "3.5", "1.000.000" (a million, in much of Europe), "10:30" or "dead:beef", more likely
 # words of a comment, are searched as such.
 OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"

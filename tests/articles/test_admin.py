@@ -207,8 +207,8 @@ def test_a_saved_sections_tags_or_authors_slug_says_old_links_will_redirect(edit
     [("article", "title"), ("section", "name"), ("tag", "name"), ("author", "display name")],
 )
 def test_a_new_ones_slug_says_what_it_is_not_what_changing_it_does(editor_client, model, source):
-    """On the add page the slug said "Changing it keeps old links working": there are no
-    old links before the first save."""
+    """The add page said nothing of the slug; what the change page says, "Changing it keeps
+    old links working", is not true of one that has no links yet."""
     html = editor_client.get(reverse(f"admin:articles_{model}_add")).content.decode()
 
     [(_, help_text)] = elements(html, with_id("id_slug_helptext"))
