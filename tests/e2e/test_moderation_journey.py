@@ -203,7 +203,10 @@ def test_a_keyboard_moderator_goes_on_from_the_next_row_after_each_decision(
     context = browser.new_context(java_script_enabled=javascript)
     page = context.new_page()
     page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/")
-    page.keyboard.type("moira")  # the sign-in page puts the focus in the username box
+    # The sign-in page puts the focus in the username box (typed into before that, under
+    # load, the name lost its first letter).
+    expect(page.get_by_role("textbox", name="Username:")).to_be_focused()
+    page.keyboard.type("moira")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
