@@ -110,8 +110,8 @@ DECIDED_MEANWHILE = (
     "Decide again if you still mean to."
 )
 YOU_DECIDED_MEANWHILE = (
-    "Comment by {name} was {done} by you, in another window, while this page was open: "
-    "nothing was decided here. Decide again if you still mean to."
+    "Comment by {name} was {done} by you, on another page or in another window, while this "
+    "one was open: nothing was decided here. Decide again if you still mean to."
 )
 
 
@@ -616,13 +616,19 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     # Decisions --------------------------------------------------------------------------
 
-    @staticmethod
-    def statuses_shown(request):
+    def selects_across(self, request):
+        """Whether the action runs on "select all" across the pages, read as Django reads it
+        (a hand-made "true" acts across the pages too)."""
+        return self.action_form.base_fields["select_across"].to_python(
+            request.POST.get("select_across")
+        )
+
+    def statuses_shown(self, request):
         """The status each row of the list showed, by comment id, as the actions' form sent
         them (action_checkbox); None for "select all" across the pages, which acts on what
         the list's filter and search select when it is run: it showed most of those
         comments to nobody, and a list of one status still leaves those that left it."""
-        if request.POST.get("select_across") == "1":
+        if self.selects_across(request):
             return None
         shown = {}
         for value in request.POST.getlist(STATUS_SHOWN):
@@ -651,7 +657,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         # A ticked row no longer as the page showed it is left as it is: one that has left a
         # list of one status, or, on "All" or a search, one decided on since. A moderator
         # who ticked two and read "1 comment approved", or "0", was not told why.
-        if request.POST.get("select_across") != "1":
+        if not self.selects_across(request):
             ticked = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
             if left := len(ticked) - decided:
                 self.message_user(
@@ -705,19 +711,14 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             next_url = reverse("admin:comments_comment_changelist")
-        # Back to the work: the row the decided one's buttons named (quick_actions), where
-        # the browser puts the focus, with or without JavaScript.
-        if (then := request.GET.get("then", "")).isdecimal():
-            next_url += f"#{row_decisions_id(then)}"
-        # Not redirect(): it reads a value without "/" or "." as a URL's name, and a made-up
-        # one was a 500 after the decision was taken.
-        back = HttpResponseRedirect(next_url)
         comment = self.get_object(request, unquote(object_id))
         if comment is None:
             # Deleted since the page was shown (with its article, by an editor): a bare 404
             # page left the moderator with no way back to the queue.
             self.message_user(request, NO_LONGER_THERE, messages.WARNING)
-            return back
+            # Not redirect(): it reads a value without "/" or "." as a URL's name, and a
+            # made-up one was a 500 after the decision was taken.
+            return HttpResponseRedirect(next_url)
         decision = DECISIONS[name]
         # The status the page showed (its buttons send it): another moderator may have
         # decided since, and their decision stands until this one is taken knowingly.
@@ -728,9 +729,16 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
                 # "Approved" alone read as "on the page"; the queue no longer lists it.
                 message += f" Readers do not see it yet: {reason}."
             self.message_user(request, message, messages.SUCCESS)
+            # Back to the work: the row the decided one's buttons named (quick_actions).
+            row = request.GET.get("then", "")
         else:
             self.message_user(request, *self.not_decided(comment, decision, request.user))
-        return back
+            # Nothing was decided: back to this row, to decide again where it still shows.
+            row = str(comment.pk)
+        # The browser puts the focus on the row's first button, with or without JavaScript.
+        if row.isdecimal():
+            next_url += f"#{row_decisions_id(row)}"
+        return HttpResponseRedirect(next_url)
 
     @staticmethod
     def not_decided(comment, decision, user):

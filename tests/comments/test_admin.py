@@ -869,8 +869,10 @@ class TestBulkDecisions:
         assert status_of(comment) == Status.APPROVED
         assert messages_of(response) == [LEFT_AS_THEY_ARE[False]]
 
+    # As Django's action form reads it: a hand-made "true" selects across the pages too.
+    @pytest.mark.parametrize("across", ["1", "true"])
     def test_select_all_decides_what_the_list_selects_when_it_is_run(
-        self, moderator_client, article
+        self, moderator_client, article, across
     ):
         """Across the pages there is no status shown for most rows: "select all" on "All"
         means every comment, whatever its status by then."""
@@ -881,7 +883,7 @@ class TestBulkDecisions:
 
         response = moderator_client.post(
             url,
-            {"action": "approve_selected", "select_across": "1", **ticked_on(html, comments)},
+            {"action": "approve_selected", "select_across": across, **ticked_on(html, comments)},
             follow=True,
         )
 
@@ -977,6 +979,25 @@ class TestQuickDecisions:
             f"Approve: comment by {second.name}"
         ]
 
+    def test_a_decision_not_taken_leads_back_to_its_own_row(self, moderator_client, article):
+        """Decided meanwhile by someone else, nothing was decided here: the focus went on to
+        the next row, past the one to decide again."""
+        first = make_comment(article, status=Status.PENDING)
+        make_comment(article, status=Status.PENDING)  # the next row
+        all_url = f"{QUEUE}?status=all"
+        html = moderator_client.get(all_url).content.decode()
+        [(attrs, _)] = elements(
+            html, lambda tag, attrs: attrs.get("aria-label") == f"Approve: comment by {first.name}"
+        )
+        services.mark_spam(first, by=make_moderator("max"))
+
+        response = moderator_client.post(
+            attrs["formaction"], {"next": all_url, "seen": attrs["value"]}
+        )
+
+        assert status_of(first) == Status.SPAM
+        assert response["Location"] == f"{all_url}#decide-{first.pk}"
+
     @pytest.mark.parametrize("then", ["x", '1"><script>', "-1", ""])
     def test_a_hand_made_row_to_go_back_to_is_ignored(self, moderator_client, article, then):
         comment = make_comment(article, status=Status.PENDING)
@@ -1068,8 +1089,9 @@ class TestQuickDecisions:
 
         assert status_of(comment) == Status.SPAM
         assert messages_of(response) == [
-            f"Comment by {comment.name} was marked as spam by you, in another window, while "
-            "this page was open: nothing was decided here. Decide again if you still mean to."
+            f"Comment by {comment.name} was marked as spam by you, on another page or in "
+            "another window, while this one was open: nothing was decided here. Decide again "
+            "if you still mean to."
         ]
 
     def test_the_same_decision_taken_meanwhile_is_told_as_already_taken(
