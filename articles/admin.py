@@ -1,12 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import ngettext
+from PIL import Image
 
 from newsroom.admin import HandMadeRequestsMixin
 
@@ -29,6 +33,18 @@ from .models import (
 DELETE_PAGE_ITEMS = 100
 SCHEDULED = "Scheduled for {when}: readers cannot see it yet."
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
+# A lead image is served as uploaded, on the front page too: a phone's photo (a few MB,
+# 12 to 48 million pixels) is taken, a camera's original or a scan is sent back to be
+# made smaller. Behind nginx, client_max_body_size must allow this much (README).
+LEAD_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+LEAD_IMAGE_MAX_PIXELS = 50_000_000
+FOR_THE_WEB = "save a copy for the web (2,000 pixels wide is plenty) and upload that."
+IMAGE_TOO_HEAVY = (
+    "This image file is {size}, more than a lead image may be ({limit}): " + FOR_THE_WEB
+)
+IMAGE_TOO_LARGE = (
+    f"This image has more than {LEAD_IMAGE_MAX_PIXELS // 1_000_000} million pixels: " + FOR_THE_WEB
+)
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -36,6 +52,27 @@ class LabelledFileWidget(AdminFileWidget):
     legend names the group, which leaves the box itself unlabelled for screen readers."""
 
     use_fieldset = False
+
+
+class LeadImageField(forms.ImageField):
+    """An image refused for its size says so: Pillow's guard against decompression bombs
+    made a photo too large to open read as "not an image or a corrupted image"."""
+
+    def to_python(self, data):
+        if data and data.size > LEAD_IMAGE_MAX_BYTES:
+            size, limit = filesizeformat(data.size), filesizeformat(LEAD_IMAGE_MAX_BYTES)
+            raise ValidationError(IMAGE_TOO_HEAVY.format(size=size, limit=limit))
+        try:
+            upload = super().to_python(data)
+        except ValidationError as error:
+            if isinstance(error.__cause__, Image.DecompressionBombError):
+                raise ValidationError(IMAGE_TOO_LARGE) from error
+            raise
+        if upload is not None:
+            width, height = upload.image.size
+            if width * height > LEAD_IMAGE_MAX_PIXELS:
+                raise ValidationError(IMAGE_TOO_LARGE)
+        return upload
 
 
 class FormerSlugInline(admin.TabularInline):
@@ -174,7 +211,13 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     autocomplete_fields = ["author", "tags"]
     # The upload is stored under a short random name (lead_image_name): the length of the
     # photo's own name, which Django held to the column's, does not matter.
-    formfield_overrides = {models.ImageField: {"widget": LabelledFileWidget, "max_length": None}}
+    formfield_overrides = {
+        models.ImageField: {
+            "form_class": LeadImageField,
+            "widget": LabelledFileWidget,
+            "max_length": None,
+        }
+    }
     readonly_fields = ["comment_count", "created_at", "updated_at"]
     actions = ["publish", "unpublish"]
     fieldsets = [

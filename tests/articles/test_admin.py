@@ -1,15 +1,26 @@
 import contextlib
+import io
 import re
+import struct
+import zlib
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
+from django.template.defaultfilters import filesizeformat
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from PIL import Image
 
-from articles.admin import DELETE_PAGE_ITEMS, SLUG_TAKEN
+from articles.admin import (
+    DELETE_PAGE_ITEMS,
+    IMAGE_TOO_HEAVY,
+    IMAGE_TOO_LARGE,
+    LEAD_IMAGE_MAX_BYTES,
+    SLUG_TAKEN,
+)
 from articles.demo import draw_illustration
 from articles.models import CONTROL_CHARACTERS, IMAGE_NOT_DESCRIBED, NESTED_TOO_DEEPLY, Article
 from tests.factories import (
@@ -476,6 +487,73 @@ def test_a_lead_image_with_a_long_file_name_is_uploaded(editor_client):
 
     assert response.status_code == 302
     assert Article.objects.get().lead_image.url.endswith(".jpg")
+
+
+def png(width, height):
+    """A black-and-white PNG: a large one in pixels stays small in memory and on disk."""
+    file = io.BytesIO()
+    Image.new("1", (width, height)).save(file, "PNG")
+    return file.getvalue()
+
+
+def png_claiming_size(width, height):
+    """A PNG that says it is this size, with no pixels: one too large for Pillow to open
+    at all (its guard against decompression bombs) costs the test nothing."""
+
+    def chunk(kind, body=b""):
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT") + chunk(b"IEND")
+
+
+@pytest.mark.parametrize(
+    ("image", "error"),
+    [
+        (png(1, 1) + bytes(LEAD_IMAGE_MAX_BYTES), "heavy"),
+        (png(9_000, 6_000), "large"),
+        (png_claiming_size(20_000, 20_000), "large"),
+    ],
+    ids=["a camera's file size", "a camera's pixels", "too many pixels to open"],
+)
+def test_a_huge_lead_image_is_refused_saying_why_and_the_article_is_kept(
+    editor_client, image, error
+):
+    """A photo straight from a camera was taken as it came (every reader of the front page
+    then loaded its megabytes), or, past Pillow's limit, refused as "not an image or a
+    corrupted image", which sent the editor looking for what was wrong with the photo."""
+    upload = SimpleUploadedFile("harbour.png", image, "image/png")
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(title="Typed title", lead_image=upload, lead_image_alt="The harbour"),
+    )
+
+    assert response.status_code == 200
+    assert not Article.objects.exists()
+    [(_, message)] = elements(response.content.decode(), with_class("errorlist"))
+    expected = {
+        "heavy": IMAGE_TOO_HEAVY.format(
+            size=filesizeformat(len(image)), limit=filesizeformat(LEAD_IMAGE_MAX_BYTES)
+        ),
+        "large": IMAGE_TOO_LARGE,
+    }
+    assert message == expected[error]
+    assert response.context["adminform"].form["title"].value() == "Typed title"
+
+
+def test_a_lead_image_a_camera_makes_for_the_web_is_taken(editor_client):
+    upload = SimpleUploadedFile("harbour.png", png(6_000, 4_000), "image/png")
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(lead_image=upload, lead_image_alt="The harbour"),
+    )
+
+    assert response.status_code == 302
+    assert Article.objects.get().lead_image
 
 
 def article_with_image(**fields):
