@@ -4,6 +4,7 @@ from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import F
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -204,6 +205,9 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     list_select_related = ["section", "author"]
     search_fields = ["title", "standfirst", "author__display_name"]
     date_hierarchy = "published_at"  # read by probes of its index (change_list.html)
+    # Newest first, and drafts not yet dated above them, as PostgreSQL puts them anyway:
+    # SQLite put them last, on the list's last page. Both read article_newest_idx.
+    ordering = [F("published_at").desc(nulls_first=True), "-id"]
     # Django counts the whole table for "n total" beside a search's results, and again on
     # the unfiltered list, whose paginator already says how many articles there are.
     show_full_result_count = False
