@@ -43,6 +43,13 @@ FOR_THE_WEB = "save a copy for the web (2,000 pixels wide is plenty) and upload 
 IMAGE_TOO_HEAVY = (
     "This image file is {size}, more than a lead image may be ({limit}): " + FOR_THE_WEB
 )
+# Pillow's names of the formats every browser shows (MPO: a camera's JPEG holding a second
+# picture); it reads many more (TIFF, PPM, TGA...), which readers would see as broken.
+WEB_IMAGE_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF"}
+IMAGE_NOT_FOR_THE_WEB = (
+    "This image is in the {format} format, not one made for web pages: save it as JPEG "
+    "(a photo) or PNG (a drawing) and upload that."
+)
 IMAGE_TOO_LARGE = (
     f"This image has more than {LEAD_IMAGE_MAX_PIXELS // 1_000_000} million pixels: " + FOR_THE_WEB
 )
@@ -56,8 +63,9 @@ class LabelledFileWidget(AdminFileWidget):
 
 
 class LeadImageField(forms.ImageField):
-    """An image refused for its size says so: Pillow's guard against decompression bombs
-    made a photo too large to open read as "not an image or a corrupted image"."""
+    """A lead image readers' browsers can show, of a size fit for a web page. One refused
+    for its size says so: Pillow's guard against decompression bombs made a photo too large
+    to open read as "not an image or a corrupted image"."""
 
     def to_python(self, data):
         if data and data.size > LEAD_IMAGE_MAX_BYTES:
@@ -70,6 +78,8 @@ class LeadImageField(forms.ImageField):
                 raise ValidationError(IMAGE_TOO_LARGE) from error
             raise
         if upload is not None:
+            if upload.image.format not in WEB_IMAGE_FORMATS:
+                raise ValidationError(IMAGE_NOT_FOR_THE_WEB.format(format=upload.image.format))
             width, height = upload.image.size
             if width * height > LEAD_IMAGE_MAX_PIXELS:
                 raise ValidationError(IMAGE_TOO_LARGE)

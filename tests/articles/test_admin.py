@@ -17,6 +17,7 @@ from PIL import Image
 
 from articles.admin import (
     DELETE_PAGE_ITEMS,
+    IMAGE_NOT_FOR_THE_WEB,
     IMAGE_TOO_HEAVY,
     IMAGE_TOO_LARGE,
     LEAD_IMAGE_MAX_BYTES,
@@ -561,6 +562,55 @@ def test_a_huge_lead_image_is_refused_saying_why_and_the_article_is_kept(
 
 def test_a_lead_image_a_camera_makes_for_the_web_is_taken(editor_client):
     upload = SimpleUploadedFile("harbour.png", png(6_000, 4_000), "image/png")
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(lead_image=upload, lead_image_alt="The harbour"),
+    )
+
+    assert response.status_code == 302
+    assert Article.objects.get().lead_image
+
+
+def image_file(image_format, **options):
+    file = io.BytesIO()
+    Image.new("RGB", (40, 30), "green").save(file, image_format, **options)
+    return file.getvalue()
+
+
+@pytest.mark.parametrize(("image_format", "extension"), [("TIFF", "tif"), ("PPM", "ppm")])
+def test_a_lead_image_browsers_cannot_show_is_sent_back_saying_so(
+    editor_client, image_format, extension
+):
+    """A TIFF from the photo desk or a scanner was taken, and readers saw a broken image."""
+    upload = SimpleUploadedFile(f"harbour.{extension}", image_file(image_format))
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(lead_image=upload, lead_image_alt="The harbour"),
+    )
+
+    assert response.status_code == 200
+    assert not Article.objects.exists()
+    [(_, message)] = elements(response.content.decode(), with_class("errorlist"))
+    assert message == IMAGE_NOT_FOR_THE_WEB.format(format=image_format)
+
+
+@pytest.mark.parametrize(
+    ("image_format", "extension", "options"),
+    [
+        ("JPEG", "jpg", {}),
+        # A camera's JPEG that holds a second picture (a preview, a depth map).
+        ("MPO", "jpg", {"save_all": True, "append_images": [Image.new("RGB", (40, 30))]}),
+        ("PNG", "png", {}),
+        ("GIF", "gif", {}),
+        ("WEBP", "webp", {}),
+    ],
+)
+def test_a_lead_image_in_a_format_browsers_show_is_taken(
+    editor_client, image_format, extension, options
+):
+    upload = SimpleUploadedFile(f"harbour.{extension}", image_file(image_format, **options))
 
     response = editor_client.post(
         reverse("admin:articles_article_add"),
