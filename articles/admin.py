@@ -25,6 +25,7 @@ from .models import (
     SectionFormerSlug,
     Tag,
     TagFormerSlug,
+    left_out_elements,
 )
 
 # The delete pages list what goes with an object (or, for a section or author, the articles
@@ -34,6 +35,11 @@ from .models import (
 DELETE_PAGE_ITEMS = 100
 SCHEDULED = "Scheduled for {when}: readers cannot see it yet."
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
+LEFT_OUT_OF_THE_PAGE = (
+    "Saved as typed, but readers do not see the {elements} in the text, left out of the page: "
+    "an article shows no scripts, styles, embedded pages, players or forms. Link to what it "
+    "showed instead."
+)
 # A lead image is served as uploaded, on the front page too: a phone's photo (a few MB,
 # 12 to 48 million pixels) is taken, a camera's original or a scan is sent back to be
 # made smaller. Behind nginx, client_max_body_size must allow this much (README).
@@ -269,12 +275,24 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     def response_add(self, request, obj, post_url_continue=None):
         response = super().response_add(request, obj, post_url_continue)
         self.say_if_scheduled(request, obj)
+        self.say_if_left_out(request, obj)
         return response
 
     def response_change(self, request, obj):
         response = super().response_change(request, obj)
         self.say_if_scheduled(request, obj)
+        self.say_if_left_out(request, obj)
         return response
+
+    def say_if_left_out(self, request, article):
+        """The sanitizer drops scripts, styles and embedded pages: "added successfully"
+        alone let an editor who pasted an embed code believe readers saw it."""
+        if names := left_out_elements(article.body):
+            *others, last = [f"<{name}>" for name in names]
+            elements = f"{', '.join(others)} and {last}" if others else last
+            self.message_user(
+                request, LEFT_OUT_OF_THE_PAGE.format(elements=elements), messages.WARNING
+            )
 
     def say_if_scheduled(self, request, article):
         """A published article dated later is scheduled: "added successfully" alone sent

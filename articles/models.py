@@ -41,6 +41,11 @@ ALLOWED_BODY_TAGS = {
     "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 BODY_H1 = re.compile(r"<(/?)h1\b")
+# Raw HTML an editor may paste (an embed code, a player, a form) that the sanitizer leaves
+# out of the page, or whose content it leaves out: the editor is told (left_out_elements).
+LEFT_OUT_ELEMENTS = {
+    "audio", "embed", "form", "iframe", "object", "script", "style", "svg", "video",
+}  # fmt: skip
 CONTROL_CHARACTERS = (
     "Remove the invisible control characters (pasted text can bring them): feeds cannot carry them."
 )
@@ -59,18 +64,24 @@ no_control_characters = RegexValidator(
 
 
 @functools.lru_cache(maxsize=1)
+def markdown_html(text):
+    """Markdown written by editors as HTML, raw HTML typed in it included, before it is
+    sanitized. The headline is the page's one h1: a `#` heading in the body becomes an h2,
+    where the sanitizer would have dropped the tag and left its words loose in the text.
+    The last render is kept for `render_markdown` and `left_out_elements`."""
+    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    return BODY_H1.sub(r"<\1h2", html)
+
+
+@functools.lru_cache(maxsize=1)
 def render_markdown(text):
     """Markdown written by editors, rendered once and sanitized so no script survives.
 
-    The headline is the page's one h1: a `#` heading in the body becomes an h2, where the
-    sanitizer would have dropped the tag and left its words loose in the text. The last
-    render is kept: the admin's `Article.clean()` renders the body to find one nested too
-    deeply, and `save()` needs the same HTML a moment later.
+    The last render is kept: the admin's `Article.clean()` renders the body to find one
+    nested too deeply, and `save()` needs the same HTML a moment later.
     """
-    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
-    html = BODY_H1.sub(r"<\1h2", html)
     return nh3.clean(
-        html,
+        markdown_html(text),
         tags=ALLOWED_BODY_TAGS,
         attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}},
         url_schemes={"http", "https", "mailto"},
@@ -88,6 +99,26 @@ class ImageFinder(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag == "img":
             self.descriptions.append((dict(attrs).get("alt") or "").strip())
+
+
+class ElementFinder(HTMLParser):
+    """Reads the names of the elements in HTML, each once, in order of appearance."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = {}
+
+    def handle_starttag(self, tag, attrs):
+        self.names.setdefault(tag)
+
+
+def left_out_elements(text):
+    """The elements of raw HTML typed in the Markdown `text` that readers will not see,
+    named in LEFT_OUT_ELEMENTS: the sanitizer drops them, or drops what they showed."""
+    finder = ElementFinder()
+    finder.feed(markdown_html(text))
+    finder.close()
+    return [name for name in finder.names if name in LEFT_OUT_ELEMENTS]
 
 
 def image_descriptions(html):

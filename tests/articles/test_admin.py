@@ -21,6 +21,7 @@ from articles.admin import (
     IMAGE_TOO_HEAVY,
     IMAGE_TOO_LARGE,
     LEAD_IMAGE_MAX_BYTES,
+    LEFT_OUT_OF_THE_PAGE,
     SLUG_TAKEN,
     ArticleAdmin,
 )
@@ -460,6 +461,48 @@ def test_an_image_in_the_text_with_a_description_is_shown_with_it(editor_client,
 
     page = client.get(Article.objects.get().get_absolute_url()).content.decode()
     assert 'alt="Fishing boats at the quay"' in page
+
+
+@pytest.mark.parametrize(
+    ("body", "left_out"),
+    [
+        ('Read this.\n\n<script src="https://widgets.example/embed.js"></script>', "<script>"),
+        (
+            '<iframe src="https://video.example/1"></iframe>\n\n<style>p {}</style>',
+            "<iframe> and <style>",
+        ),
+    ],
+    ids=["an embed's script", "a video player and a style"],
+)
+def test_markup_readers_will_not_see_is_saved_as_typed_and_the_editor_told(
+    editor_client, client, body, left_out
+):
+    """The sanitizer drops scripts, styles and embedded pages: "added successfully" alone
+    let an editor who pasted an embed code believe readers saw it."""
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(body=body, status="published"),
+        follow=True,
+    )
+
+    article = Article.objects.get()
+    assert article.body == body
+    messages = [str(message) for message in response.context["messages"]]
+    assert LEFT_OUT_OF_THE_PAGE.format(elements=left_out) in messages
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert "video.example" not in page
+    assert "widgets.example" not in page
+
+
+def test_markup_shown_as_code_says_nothing_of_what_is_left_out(editor_client):
+    body = 'Paste this:\n\n    <script src="embed.js"></script>\n\nor `<iframe>`.'
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"), new_article_form(body=body), follow=True
+    )
+
+    assert "&lt;script" in Article.objects.get().body_html
+    assert not any("left out" in str(message) for message in response.context["messages"])
 
 
 def test_a_body_with_lists_nested_as_deep_as_writers_nest_them_is_saved(editor_client):
