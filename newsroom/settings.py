@@ -185,7 +185,8 @@ except ValueError:
         "DATABASE_URL is not an address: a port that is not a number, or a character "
         f"that needs percent-encoding. {DATABASE_URL_FORM}"
     ) from None
-if not _database["NAME"]:
+# A PostgreSQL service (postgres://?service=NAME, from pg_service.conf) names it instead.
+if not _database["NAME"] and not _database.get("OPTIONS", {}).get("service"):
     raise ImproperlyConfigured(f"DATABASE_URL names no database. {DATABASE_URL_FORM}")
 DATABASES = {"default": _database}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -124,6 +124,14 @@ def test_a_database_url_that_cannot_be_right_stops_start_up_without_showing_it(
     assert "secret" not in result.stderr
 
 
+def test_a_database_url_naming_a_postgresql_service_starts():
+    """The service (in pg_service.conf) names the database, as Django's own
+    OPTIONS["service"] does: such an address ran the site, and start-up refused it."""
+    result = manage("check", **PRODUCTION, DATABASE_URL="postgres://?service=newsroom")
+
+    assert result.returncode == 0, result.stderr
+
+
 def test_production_configuration_passes_check_deploy_without_warnings():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, DJANGO_SECURE_SSL="1"
