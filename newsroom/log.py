@@ -1,4 +1,4 @@
-"""What the console log keeps, for an operator reading it."""
+"""What the console log and the error reports mailed to ADMINS keep, for whoever reads them."""
 
 import logging
 import re
@@ -17,6 +17,10 @@ class WithoutTraceback(logging.Filter):
         return True
 
 
+# A form's email address: a commenter's is never published, nor shown to ADMINS.
+HIDDEN_POST_PARAMETERS = ("email",)
+
+
 class ExceptionReporterFilter(SafeExceptionReporterFilter):
     """The report of a 500 mailed to ADMINS lists the settings, hiding those whose names
     sound secret. Redis's address carries its password when it has one, under names that do
@@ -27,3 +31,16 @@ class ExceptionReporterFilter(SafeExceptionReporterFilter):
         f"{SafeExceptionReporterFilter.hidden_settings.pattern}|REDIS_URL|DATABASE_URL|LOCATION",
         flags=re.IGNORECASE,
     )
+
+    def get_post_parameters(self, request):
+        """What was posted, but never an email address: hidden here rather than by each
+        view's sensitive_post_parameters, which a comment never reaches when it fails
+        before its view (the CSRF failure page, a middleware)."""
+        posted = super().get_post_parameters(request)
+        hidden = [name for name in HIDDEN_POST_PARAMETERS if name in posted]
+        if not hidden or not self.is_active(request):
+            return posted
+        posted = posted.copy()
+        for name in hidden:
+            posted[name] = self.cleansed_substitute
+        return posted

@@ -559,6 +559,30 @@ def test_a_comment_post_that_hits_a_bug_gives_the_text_back_and_mails_no_email(
     assert "ida@example.com" not in report.body.lower()
 
 
+def test_a_comment_post_refused_by_the_csrf_check_that_hits_a_bug_mails_no_email(article, settings):
+    """An expired security cookie sends the comment to the CSRF failure page, not to the
+    comment view: a bug there mailed the commenter's email to ADMINS with the report."""
+    settings.ADMINS = ["ops@newsroom.test"]
+    reader = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    page = reader.get(article.get_absolute_url()).content.decode()
+    reader.cookies["csrftoken"] = "expired" * 4  # not the one the form's token belongs to
+    data = filled_form(
+        page, body="Words sent with an expired cookie.", csrfmiddlewaretoken="x" * 32
+    )
+
+    def bug(execute, sql, params, many, context):
+        raise RuntimeError("a bug on the CSRF failure page")
+
+    with connection.execute_wrapper(bug):
+        response = reader.post(post_url(article), data)
+
+    assert response.status_code == 500
+    assert "Words sent with an expired cookie.</textarea>" in response.content.decode()
+    [report] = mail.outbox
+    assert "Words sent with an expired cookie." in report.body
+    assert "ida@example.com" not in report.body.lower()
+
+
 # -- The database unreachable ---------------------------------------------------------------
 
 
