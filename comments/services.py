@@ -76,9 +76,8 @@ def moderate_many(comments, status, *, by, seen=None):
     with transaction.atomic():
         # Decisions on one article's comments queue up behind this lock, so each recount
         # sees the outcome of the others (PostgreSQL; SQLite serialises writers anyway).
-        # Locked in id order, so two bulk decisions never wait for each other in a circle.
         article_ids = sorted({comment.article_id for comment in comments})
-        list(Article.objects.select_for_update().filter(pk__in=article_ids).order_by("pk"))
+        lock_articles(article_ids)
         # Under the locks no other decision can move these comments: an identical decision
         # taken at the same moment finds them already there, changes and logs nothing.
         found = dict(
@@ -201,11 +200,24 @@ def refresh_comment_count(article_id):
 
 
 def refresh_comment_counts(article_ids):
-    """Store each article's visible comment count: one read and one write however many."""
-    counts = visible_comment_counts(article_ids)
-    Article.objects.bulk_update(
-        [Article(pk=pk, comment_count=count) for pk, count in counts.items()], ["comment_count"]
-    )
+    """Store each article's visible comment count: one read and one write however many.
+
+    Counted under the articles' locks, which a transaction changing their comments (a
+    decision, a deletion) holds until it commits: counted without them, a deletion missed
+    an approval committed meanwhile, and its later write lost it."""
+    with transaction.atomic():
+        lock_articles(article_ids)
+        counts = visible_comment_counts(article_ids)
+        Article.objects.bulk_update(
+            [Article(pk=pk, comment_count=count) for pk, count in counts.items()],
+            ["comment_count"],
+        )
+
+
+def lock_articles(article_ids):
+    """Row locks (PostgreSQL) on the articles whose comments change, taken in id order so
+    that two transactions never hold one each and wait for the other's."""
+    list(Article.objects.select_for_update().filter(pk__in=article_ids).order_by("pk"))
 
 
 def edit_body(comment, *, body):

@@ -14,7 +14,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 
 from comments import services
 from comments.models import Comment
@@ -108,3 +108,50 @@ def test_the_same_decision_twice_at_once_is_one_change_one_entry_one_email(
     # One "your comment is published" email per commenter who asked, not one per moderator.
     asked = Comment.objects.filter(parent=None).values_list("email", flat=True)
     assert sorted(to for message in mail.outbox for to in message.to) == sorted(asked)
+
+
+def test_a_comment_deleted_while_another_is_approved_leaves_the_articles_count_true(
+    committed_db,
+):
+    """A script deletes one comment while a moderator approves another on the same article.
+    The deletion counted what the approval had not yet committed, and wrote after it: the
+    approved comment was on the page, and the article's "1 comment" said 0."""
+    article = make_article()
+    deleted = make_comment(article, status=Status.APPROVED)
+    approved = make_comment(article, status=Status.PENDING)
+    services.refresh_comment_count(article.pk)
+    moira = make_moderator("moira")
+    decided, deletion_counted = threading.Event(), threading.Event()
+
+    def approve_and_commit_after_the_deletion_counts():
+        try:
+            with transaction.atomic():
+                services.approve(approved, by=moira)
+                decided.set()
+                assert deletion_counted.wait(ROUND_SECONDS)
+        finally:
+            connection.close()
+
+    def note_the_deletion_counted(execute, sql, params, many, context):
+        if '"articles_article"' in sql:  # its count is read: it writes (or locks) the article
+            deletion_counted.set()
+        return execute(sql, params, many, context)
+
+    def delete():
+        try:
+            assert decided.wait(ROUND_SECONDS)
+            with connection.execute_wrapper(note_the_deletion_counted):
+                Comment.objects.get(pk=deleted.pk).delete()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [
+            pool.submit(approve_and_commit_after_the_deletion_counts),
+            pool.submit(delete),
+        ]:
+            done.result()
+
+    article.refresh_from_db()
+    assert list(Comment.objects.values_list("pk", flat=True)) == [approved.pk]
+    assert article.comment_count == 1
