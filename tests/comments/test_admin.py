@@ -1044,7 +1044,7 @@ class TestQuickDecisions:
             approve, {"next": QUEUE, **sent_by_button(html, approve)}, follow=True
         )
 
-        assert response.redirect_chain[-1][0] == QUEUE
+        assert response.redirect_chain[-1][0] == f"{QUEUE}#decide-{comment.pk}"
         assert status_of(comment) == Status.SPAM
         assert messages_of(response) == [
             f"Comment by {comment.name} was marked as spam by max while you were looking: "
