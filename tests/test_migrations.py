@@ -4,10 +4,14 @@ These run real migrations on the test database, so they commit: tests/conftest.p
 after the others and reloads the migrated rows (serialized rollback) before each.
 """
 
+import fcntl
 import os
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from io import StringIO
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -23,6 +27,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, Author, Section, Tag
 from comments.models import Comment
+from newsroom.management.commands.migrate import MIGRATE_LOCK_ID, WAITING
 from tests.factories import make_article, make_comment, make_user
 
 OUR_APPS = ("newsroom", "articles", "comments")
@@ -390,3 +395,41 @@ def test_two_app_servers_starting_at_once_both_migrate_a_new_database(empty_data
     outputs = [run.communicate(timeout=600)[0] for run in runs]
 
     assert [run.returncode for run in runs] == [0, 0], outputs
+
+
+@contextmanager
+def migrate_lock_held(database_url):
+    """The lock a running migrate holds on the database at `database_url`."""
+    if database_url.startswith("sqlite"):
+        with Path(f"{urlsplit(database_url).path}.migrate-lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        return
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK_ID])
+        yield
+
+
+def test_a_migrate_waiting_for_another_says_so_then_runs(empty_database_url):
+    """An app server waiting at start-up for another's migrate printed nothing, for as long
+    as the other took: it looked stuck."""
+    environment = {**os.environ, "DATABASE_URL": empty_database_url}
+    with migrate_lock_held(empty_database_url):
+        run = subprocess.Popen(
+            [sys.executable, "manage.py", "migrate", "--no-input"],
+            cwd=settings.BASE_DIR,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        # Not a timed assertion: only what ends a run that would otherwise wait for ever.
+        watchdog = threading.Timer(300, run.kill)
+        watchdog.start()
+        first_line = run.stdout.readline().strip()
+    output = run.communicate()[0]
+    watchdog.cancel()
+
+    assert first_line == WAITING
+    assert run.returncode == 0, output
+    assert "Applying articles.0001_initial... OK" in output

@@ -16,32 +16,48 @@ from django.db import connections
 # Any number of our own: PostgreSQL's advisory locks are named by integers.
 MIGRATE_LOCK_ID = 7_246_203_001
 LOCK_POLL_SECONDS = 1
+# Said once by a run that waits: a server that seems stuck at start-up says why.
+WAITING = "Another migrate of this database is running: waiting for it to finish."
 
 
 class Command(migrate.Command):
     def handle(self, *args, **options):
-        with one_run_at_a_time(connections[options["database"]]):
+        def say_waiting():
+            self.stdout.write(WAITING)
+            self.stdout.flush()
+
+        with one_run_at_a_time(connections[options["database"]], on_wait=say_waiting):
             return super().handle(*args, **options)
 
 
 @contextmanager
-def one_run_at_a_time(connection):
+def one_run_at_a_time(connection, *, on_wait):
     """An advisory lock on PostgreSQL, whatever host the run is on; on SQLite, which only
     processes of one host share, a lock on a file beside the database."""
     if connection.vendor == "postgresql":
-        while not _took_advisory_lock(connection):
-            time.sleep(LOCK_POLL_SECONDS)
+        if not _took_advisory_lock(connection):
+            on_wait()
+            while not _took_advisory_lock(connection):
+                time.sleep(LOCK_POLL_SECONDS)
         try:
             yield
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATE_LOCK_ID])
     elif connection.vendor == "sqlite" and not connection.is_in_memory_db():
-        with Path(f"{connection.settings_dict['NAME']}.migrate-lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with migrate_lock_file(connection).open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                on_wait()
+                fcntl.flock(lock, fcntl.LOCK_EX)
             yield
     else:
         yield
+
+
+def migrate_lock_file(connection):
+    return Path(f"{connection.settings_dict['NAME']}.migrate-lock")
 
 
 def _took_advisory_lock(connection):
