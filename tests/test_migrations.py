@@ -376,22 +376,23 @@ def empty_database_url(tmp_path):
         server_connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+def start_migrate(database_url):
+    """`manage.py migrate` in a process of its own, as an app server's start-up runs it."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "migrate", "--no-input"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def test_two_app_servers_starting_at_once_both_migrate_a_new_database(empty_database_url):
     """`make serve` on each app server migrates: started together, all but the first failed
     on the tables it was creating (on PostgreSQL, a concurrently built index deadlocked
     with a run waiting for its turn), and their servers did not start."""
-    environment = {**os.environ, "DATABASE_URL": empty_database_url}
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "migrate", "--no-input"],
-            cwd=settings.BASE_DIR,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    runs = [start_migrate(empty_database_url) for _ in range(2)]
     outputs = [run.communicate(timeout=600)[0] for run in runs]
 
     assert [run.returncode for run in runs] == [0, 0], outputs
@@ -413,16 +414,8 @@ def migrate_lock_held(database_url):
 def test_a_migrate_waiting_for_another_says_so_then_runs(empty_database_url):
     """An app server waiting at start-up for another's migrate printed nothing, for as long
     as the other took: it looked stuck."""
-    environment = {**os.environ, "DATABASE_URL": empty_database_url}
     with migrate_lock_held(empty_database_url):
-        run = subprocess.Popen(
-            [sys.executable, "manage.py", "migrate", "--no-input"],
-            cwd=settings.BASE_DIR,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        run = start_migrate(empty_database_url)
         # Not a timed assertion: only what ends a run that would otherwise wait for ever.
         watchdog = threading.Timer(300, run.kill)
         watchdog.start()
