@@ -34,6 +34,20 @@ from .models import (
 # summary above still counts everything.
 DELETE_PAGE_ITEMS = 100
 SCHEDULED = "Scheduled for {when}: readers cannot see it yet."
+# The publish action's report: singular and plural of one line for each kind of article
+# selected, so that every one is accounted for.
+PUBLISHED = ("%d article published.", "%d articles published.")
+NOW_SCHEDULED = (
+    "%d article scheduled: readers see it from its publication time.",
+    "%d articles scheduled: readers see each from its publication time.",
+)
+ALREADY_SCHEDULED = (
+    "%d article was scheduled already and stays so: readers see it from its publication "
+    'time. To publish it now, set its "Published at" to now ("Today", "Now") and save.',
+    "%d articles were scheduled already and stay so: readers see each from its publication "
+    'time. To publish one now, set its "Published at" to now ("Today", "Now") and save.',
+)
+ALREADY_LIVE = ("%d article was published already.", "%d articles were published already.")
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
 LEFT_OUT_OF_THE_PAGE = (
     "Saved as typed, but readers do not see the {elements} in the text, left out of the page: "
@@ -307,37 +321,38 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
     @admin.action(description="Publish the selected articles", permissions=["change"])
     def publish(self, request, queryset):
-        """Drafts go live now, or at their scheduled time if one is set in the future."""
+        """Drafts go live now, or at their scheduled time if one is set in the future.
+
+        As WordPress's "Publish" does, a date set for later is kept: an article already
+        scheduled stays so, and the editor is told how to bring it forward. Every article
+        selected is accounted for: "0 articles published." left editors guessing why.
+        """
         now = timezone.now()
         # One transaction, so the cached pages end once, when every article is out
         # (page_cache.bump_content_version_on_commit), not once per article saved.
         with transaction.atomic():
-            articles = list(queryset.filter(status=Article.Status.DRAFT))
-            for article in articles:
+            drafts, untouched = [], []
+            for article in queryset:
+                is_draft = article.status == Article.Status.DRAFT
+                (drafts if is_draft else untouched).append(article)
+            for article in drafts:
                 article.status = Article.Status.PUBLISHED
                 article.published_at = article.published_at or now
                 article.save(update_fields=["status", "published_at", "updated_at"])
                 self.log_change(request, article, "Published.")
         # A draft dated later goes out scheduled: "published" sent editors looking for it.
-        scheduled = sum(not article.is_public for article in articles)
-        live = len(articles) - scheduled
-        if live or not scheduled:
-            self.message_user(
-                request,
-                ngettext("%d article published.", "%d articles published.", live) % live,
-                messages.SUCCESS,
-            )
-        if scheduled:
-            self.message_user(
-                request,
-                ngettext(
-                    "%d article scheduled: readers see it from its publication time.",
-                    "%d articles scheduled: readers see each from its publication time.",
-                    scheduled,
-                )
-                % scheduled,
-                messages.SUCCESS,
-            )
+        newly_scheduled = sum(not article.is_public for article in drafts)
+        newly_live = len(drafts) - newly_scheduled
+        already_scheduled = sum(not article.is_public for article in untouched)
+        already_live = len(untouched) - already_scheduled
+        for message, count, level in [
+            (PUBLISHED, newly_live, messages.SUCCESS),
+            (NOW_SCHEDULED, newly_scheduled, messages.SUCCESS),
+            (ALREADY_SCHEDULED, already_scheduled, messages.WARNING),
+            (ALREADY_LIVE, already_live, messages.INFO),
+        ]:
+            if count:
+                self.message_user(request, ngettext(*message, count) % count, level)
 
     @admin.action(description="Unpublish the selected articles", permissions=["change"])
     def unpublish(self, request, queryset):

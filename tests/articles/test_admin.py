@@ -16,6 +16,8 @@ from django.utils import timezone
 from PIL import Image
 
 from articles.admin import (
+    ALREADY_LIVE,
+    ALREADY_SCHEDULED,
     DELETE_PAGE_ITEMS,
     IMAGE_NOT_FOR_THE_WEB,
     IMAGE_TOO_HEAVY,
@@ -100,6 +102,49 @@ def test_bulk_publish_of_drafts_dated_later_says_they_are_scheduled(editor_clien
     html = response.content.decode()
     assert "1 article published." in html
     assert "1 article scheduled: readers see it from its publication time." in html
+
+
+def messages_shown(response):
+    return [
+        " ".join(text.split())
+        for _, text in elements(response.content.decode(), with_class("messagelist"))
+    ]
+
+
+def test_bulk_publish_of_a_scheduled_article_says_it_stays_scheduled_and_how_to_publish_now(
+    editor_client,
+):
+    """ "0 articles published." left the editor, who wanted it out now, guessing why."""
+    article = make_scheduled()
+
+    response = run_action(editor_client, "publish", [article])
+
+    [shown] = messages_shown(response)
+    assert ALREADY_SCHEDULED[0] % 1 in shown
+    assert "0 articles published." not in shown
+    article.refresh_from_db()
+    assert article.status == Article.Status.PUBLISHED and not article.is_public
+
+
+def test_bulk_publish_of_a_live_article_says_it_was_published_already(editor_client):
+    response = run_action(editor_client, "publish", [make_article(), make_article()])
+
+    [shown] = messages_shown(response)
+    assert ALREADY_LIVE[1] % 2 in shown
+    assert "0 articles published." not in shown
+
+
+def test_bulk_publish_of_a_mixed_selection_accounts_for_every_article(editor_client):
+    dated_later = make_draft(published_at=make_scheduled().published_at)
+    selection = [make_draft(), dated_later, make_scheduled(), make_scheduled(), make_article()]
+
+    response = run_action(editor_client, "publish", selection)
+
+    [shown] = messages_shown(response)
+    assert "1 article published." in shown
+    assert "1 article scheduled: readers see it from its publication time." in shown
+    assert ALREADY_SCHEDULED[1] % 2 in shown
+    assert ALREADY_LIVE[0] % 1 in shown
 
 
 def test_bulk_unpublish_takes_articles_off_the_site(editor_client):
