@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.defaults import server_error
 
 from articles import page_cache
@@ -27,6 +28,7 @@ from tests.factories import (
     make_tag,
     make_user,
 )
+from tests.hostile import elements, with_class
 
 pytestmark = pytest.mark.django_db
 
@@ -299,6 +301,45 @@ def test_staff_preview_drafts_and_scheduled_articles_uncached(client, make):
     cache_control = response.headers["Cache-Control"]
     assert "no-cache" in cache_control
     assert "private" in cache_control
+
+
+def byline(html):
+    [(_, text)] = elements(html, with_class("byline"))
+    return " ".join(text.split())
+
+
+def test_preview_of_a_dated_draft_says_it_is_a_draft_not_published(client):
+    """A draft with a date showed "Published" and that date, as a live article does: the
+    editor took it for out."""
+    dated = timezone.now() - timedelta(days=2)
+    article = make_draft(published_at=dated)
+    client.force_login(make_article_viewer())
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    when = date_format(timezone.localtime(dated), "j F Y, H:i")
+    assert f"Draft (not published), dated {when}" in byline(html)
+    assert "Published" not in byline(html)
+
+
+def test_preview_of_a_scheduled_article_says_when_it_goes_out(client):
+    article = make_scheduled()
+    client.force_login(make_article_viewer())
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    when = date_format(timezone.localtime(article.published_at), "j F Y, H:i")
+    assert f"Scheduled for {when}" in byline(html)
+    assert "Published" not in byline(html)
+
+
+def test_readers_see_a_live_articles_publication_date_in_the_byline(client):
+    article = make_article()
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    when = date_format(timezone.localtime(article.published_at), "j F Y, H:i")
+    assert f"Published {when}" in byline(html)
 
 
 def test_staff_who_may_change_articles_but_not_view_them_preview_too(client):
