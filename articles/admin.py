@@ -230,7 +230,7 @@ class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     inlines = [ArticleFormerSlugInline]
-    list_display = ["title", "section", "author", "status", "published_at", "is_live"]
+    list_display = ["title", "section", "author", "publication_status", "published_at"]
     list_filter = ["status", "section", ("published_at", admin.DateFieldListFilter)]
     list_select_related = ["section", "author"]
     search_fields = ["title", "standfirst", "author__display_name"]
@@ -315,9 +315,14 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
             when = date_format(timezone.localtime(article.published_at), "j F Y, H:i")
             self.message_user(request, SCHEDULED.format(when=when), messages.INFO)
 
-    @admin.display(boolean=True, description="Readers can see it")
-    def is_live(self, article):
-        return article.is_public
+    @admin.display(description="status", ordering="status")
+    def publication_status(self, article):
+        """Draft, Scheduled or Published (readers see it): the field's "Published" alone
+        covered articles not out yet, and a column of its own to tell them apart left the
+        list too wide for a laptop's screen."""
+        if article.status == Article.Status.DRAFT:
+            return Article.Status.DRAFT.label
+        return Article.Status.PUBLISHED.label if article.is_public else "Scheduled"
 
     @admin.action(description="Publish the selected articles", permissions=["change"])
     def publish(self, request, queryset):

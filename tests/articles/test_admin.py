@@ -175,12 +175,24 @@ def test_changelist_shows_editor_columns_and_filters(editor_client, django_asser
         "column-title",
         "column-section",
         "column-author",
-        "column-status",
+        "column-publication_status",
         "column-published_at",
     ):
         assert column in html
     assert 'id="changelist-search"' in html
     assert "?status__exact=draft" in html
+
+
+def test_changelist_status_tells_a_scheduled_article_from_a_live_one(editor_client):
+    """One column says what "Published" alone did not (with "Readers can see it" beside it,
+    the list no longer fitted a laptop's screen)."""
+    articles = {"Draft": make_draft(), "Scheduled": make_scheduled(), "Published": make_article()}
+
+    html = editor_client.get(reverse("admin:articles_article_changelist")).content.decode()
+
+    shown = [text for _, text in elements(html, with_class("field-publication_status"))]
+    assert sorted(shown) == sorted(articles)
+    assert "Readers can see it" not in html
 
 
 def test_the_editors_list_counts_the_articles_once(editor_client):

@@ -1,0 +1,86 @@
+"""The editors' article list on laptop and desktop screens, with headlines, sections and
+bylines of the lengths a newsroom writes: every column in sight."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from articles.models import Article
+from tests.factories import PASSWORD, make_article, make_author, make_editor, make_section
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HEADLINES = [
+    "City council approves a £42 million plan to rebuild the flood defences along the river",
+    "Heatwave warning extended as temperatures stay above 35°C for a fifth consecutive day",
+    "Interview: the head teacher who turned round the county's worst-rated secondary school",
+    "What the new parking rules mean for residents, visitors and businesses in the old town",
+    "Live updates: polling stations open across the region in the closest election in years",
+]
+SECTIONS = ["Environment & Climate", "Politics", "Education", "Business", "Local Elections"]
+AUTHORS = ["Alexandra Fitzgerald-Montgomery", "Oluwaseun Adebayo-Williams", "Li Wei"]
+
+# The list's header cells that reach past the list's visible box or past the window.
+COLUMNS_OUT_OF_SIGHT = """() => {
+  const results = document.querySelector("#changelist .results").getBoundingClientRect();
+  const edge = Math.min(results.right, document.documentElement.clientWidth) + 0.5;
+  return [...document.querySelectorAll("#result_list thead th")]
+    .map(th => [th.innerText.trim(), Math.round(th.getBoundingClientRect().right)])
+    .filter(([, right]) => right > edge)
+    .map(([name, right]) => `${name} [${right} > ${edge}]`);
+}"""
+PAGE_WIDTHS = "() => [document.scrollingElement.scrollWidth, document.documentElement.clientWidth]"
+
+
+@pytest.fixture
+def newsroom_articles():
+    now = timezone.now()
+    for number, headline in enumerate(HEADLINES):
+        make_article(
+            title=headline,
+            section=make_section(name=SECTIONS[number]),
+            author=make_author(display_name=AUTHORS[number % len(AUTHORS)]),
+            status=Article.Status.DRAFT if number == 3 else Article.Status.PUBLISHED,
+            published_at=now + timedelta(days=2) if number == 4 else now - timedelta(hours=number),
+        )
+
+
+def article_list(browser, live_server, width):
+    make_editor("edna")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/articles/article/")
+    page.get_by_label("Username").fill("edna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("#result_list")
+    return page
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_article_list_shows_every_column_beside_the_menu_and_filters(
+    browser, live_server, newsroom_articles, screenshot_dir, width
+):
+    """At 1280 px the last columns (publication date, pending comments) were out of sight,
+    behind a sideways scroll of the list."""
+    page = article_list(browser, live_server, width)
+    page.screenshot(path=screenshot_dir / f"admin-articles-{width}px.png", full_page=True)
+
+    assert page.evaluate(COLUMNS_OUT_OF_SIGHT) == []
+    page.context.close()
+
+
+def test_article_list_on_a_1024_px_screen_scrolls_within_itself_not_the_page(
+    browser, live_server, newsroom_articles, screenshot_dir
+):
+    """Beside the admin's menu and the filters, the list has some 400 px here: as Django's
+    admin does, it scrolls sideways within its box, and the page around it stays put."""
+    page = article_list(browser, live_server, 1024)
+    page.screenshot(path=screenshot_dir / "admin-articles-1024px.png", full_page=True)
+
+    page_width, window_width = page.evaluate(PAGE_WIDTHS)
+    assert page_width <= window_width
+    page.locator("#changelist .results").evaluate("results => results.scrollBy(10000, 0)")
+    assert page.evaluate(COLUMNS_OUT_OF_SIGHT) == []
+    page.context.close()
