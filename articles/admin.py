@@ -51,8 +51,8 @@ ALREADY_LIVE = ("%d article was published already.", "%d articles were published
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
 LEFT_OUT_OF_THE_PAGE = (
     "Saved as typed, but readers do not see the {elements} in the text, left out of the page: "
-    "an article shows no scripts, styles, embedded pages, players or forms. Link to what it "
-    "showed instead."
+    "an article shows no scripts, styles, embedded pages, players, forms or formulas. Link to "
+    "what it showed instead."
 )
 # A lead image is served as uploaded, on the front page too: a phone's photo (a few MB,
 # 12 to 48 million pixels) is taken, a camera's original or a scan is sent back to be

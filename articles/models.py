@@ -41,10 +41,13 @@ ALLOWED_BODY_TAGS = {
     "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 BODY_H1 = re.compile(r"<(/?)h1\b")
-# Raw HTML an editor may paste (an embed code, a player, a form) that the sanitizer leaves
-# out of the page, or whose content it leaves out: the editor is told (left_out_elements).
+# Raw HTML an editor may paste (an embed code, a player, a form or its fields, a formula)
+# that the sanitizer leaves out of the page, or whose content it leaves out: the editor is
+# told (left_out_elements). A formula (MathML) goes whole, its symbols too.
 LEFT_OUT_ELEMENTS = {
-    "audio", "embed", "form", "iframe", "object", "script", "style", "svg", "video",
+    "applet", "audio", "button", "embed", "form", "frame", "frameset", "iframe", "input",
+    "link", "math", "object", "script", "select", "style", "svg", "template", "textarea",
+    "video",
 }  # fmt: skip
 CONTROL_CHARACTERS = (
     "Remove the invisible control characters (pasted text can bring them): feeds cannot carry them."

@@ -528,8 +528,13 @@ def test_an_image_in_the_text_with_a_description_is_shown_with_it(editor_client,
             '<iframe src="https://video.example/1"></iframe>\n\n<style>p {}</style>',
             "<iframe> and <style>",
         ),
+        ("The area is <math><mi>π</mi><msup><mi>r</mi><mn>2</mn></msup></math>.", "<math>"),
+        (
+            'Subscribe: <input type="email" name="email"> <button>Send</button>',
+            "<input> and <button>",
+        ),
     ],
-    ids=["an embed's script", "a video player and a style"],
+    ids=["an embed's script", "a video player and a style", "a formula", "a form's fields"],
 )
 def test_markup_readers_will_not_see_is_saved_as_typed_and_the_editor_told(
     editor_client, client, body, left_out
