@@ -19,6 +19,7 @@ from articles.admin import (
     ALREADY_LIVE,
     ALREADY_SCHEDULED,
     DELETE_PAGE_ITEMS,
+    IMAGE_CUT_SHORT,
     IMAGE_NOT_FOR_THE_WEB,
     IMAGE_TOO_HEAVY,
     IMAGE_TOO_LARGE,
@@ -675,6 +676,27 @@ def test_a_lead_image_a_camera_makes_for_the_web_is_taken(editor_client):
 
     assert response.status_code == 302
     assert Article.objects.get().lead_image
+
+
+@pytest.mark.parametrize(
+    "image",
+    [draw_illustration(0)[: len(draw_illustration(0)) // 2], png_claiming_size(6_000, 4_000)],
+    ids=["a photo half downloaded", "a PNG without its pixels"],
+)
+def test_a_lead_image_cut_short_is_sent_back_saying_so(editor_client, image):
+    """Pillow reads a JPEG's size from its first bytes: half a photo (a download or a copy
+    that did not finish) was taken, and readers saw its lower half grey."""
+    upload = SimpleUploadedFile("harbour.jpg", image)
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(lead_image=upload, lead_image_alt="The harbour"),
+    )
+
+    assert response.status_code == 200
+    assert not Article.objects.exists()
+    [(_, message)] = elements(response.content.decode(), with_class("errorlist"))
+    assert message == IMAGE_CUT_SHORT
 
 
 def image_file(image_format, **options):
