@@ -87,7 +87,6 @@ for _entry in ALLOWED_HOSTS:
             f"write {_host} instead of {_entry}."
         )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -302,6 +301,16 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_SSL
 SECURE_HSTS_PRELOAD = SECURE_SSL
 SESSION_COOKIE_SECURE = SECURE_SSL
 CSRF_COOKIE_SECURE = SECURE_SSL
+# The public address emails link to. Unset in production, it is the first host the site
+# answers to by name (a wildcard such as .example.com names no one address); in development,
+# the development server's.
+_named_hosts = [host for host in ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+SITE_URL = env(
+    "SITE_URL",
+    f"{'https' if SECURE_SSL else 'http'}://{_named_hosts[0]}"
+    if _named_hosts and not DEBUG
+    else "http://127.0.0.1:8000",
+).rstrip("/")
 # Behind our own reverse proxy (nginx, a load balancer) that sets X-Forwarded-Proto and
 # appends the client to X-Forwarded-For. Never turn this on without such a proxy: clients
 # could then claim HTTPS or any IP address.

@@ -141,10 +141,40 @@ def test_production_configuration_passes_check_deploy_without_warnings():
     assert "System check identified no issues" in result.stdout
 
 
-def test_check_deploy_warns_that_emails_would_link_to_this_machine():
+def test_production_without_site_url_passes_check_deploy_without_warnings():
+    """The issue's production set-up names no SITE_URL: debug off, a secret, the allowed
+    hosts and DJANGO_SECURE_SSL=1. Emails then linked to 127.0.0.1 and check --deploy
+    warned."""
     production = {name: value for name, value in PRODUCTION.items() if name != "SITE_URL"}
 
-    result = manage("check", "--deploy", **production, DJANGO_SECURE_SSL="1")
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", **production, DJANGO_SECURE_SSL="1"
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(("secure_ssl", "scheme"), [("1", "https"), ("0", "http")])
+def test_production_without_site_url_links_emails_to_the_first_allowed_host(secure_ssl, scheme):
+    production = {name: value for name, value in PRODUCTION.items() if name != "SITE_URL"}
+    production["DJANGO_ALLOWED_HOSTS"] = ".example.com,news.example.com,www.news.example.com"
+
+    values = read_settings("SITE_URL", **production, DJANGO_SECURE_SSL=secure_ssl)
+
+    assert values["SITE_URL"] == f"{scheme}://news.example.com"
+
+
+def test_check_deploy_warns_that_emails_would_link_to_this_machine():
+    """Allowed hosts that are all wildcards name no address to link to."""
+    production = {name: value for name, value in PRODUCTION.items() if name != "SITE_URL"}
+
+    result = manage(
+        "check",
+        "--deploy",
+        **{**production, "DJANGO_ALLOWED_HOSTS": ".example.com"},
+        DJANGO_SECURE_SSL="1",
+    )
 
     assert "(comments.W001) SITE_URL is http://127.0.0.1:8000" in result.stderr + result.stdout
 
