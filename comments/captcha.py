@@ -4,7 +4,8 @@ Questions come from a pre-generated pool (CAPTCHA_GET_FROM_POOL) so that showing
 writes nothing to the database. Pool rows live for POOL_ROW_LIFETIME; django-simple-captcha
 only hands out rows with more than CAPTCHA_GET_FROM_POOL_TIMEOUT minutes left, which is the
 least time a reader gets to answer. Each answer, right or wrong, deletes its row
-(claim_question); the pool is topped up in batches, not a row per answer.
+(claim_question); the pool is topped up in batches, not a row per answer, and by the daily
+`refill_captcha_pool` (cron), with rows that can still be handed out at the next one.
 """
 
 import datetime
@@ -33,7 +34,9 @@ from .widgets import input_html
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 SPOKEN_OPERATORS = {"+": "plus", "×": "times", "=": "equals"}
-POOL_ROW_LIFETIME = datetime.timedelta(hours=24)
+# The README's cron refills the pool daily: a refill leaves rows that outlive the next one.
+REFILL_PERIOD = datetime.timedelta(days=1)
+POOL_ROW_LIFETIME = 2 * REFILL_PERIOD
 KEY_PATTERN = re.compile(r"[0-9a-f]{40}")
 FLITE_TIMEOUT_SECONDS = 10
 SPOKEN_AUDIO_CACHE_SECONDS = 7 * 24 * 60 * 60
@@ -116,17 +119,20 @@ def question_is_open(key):
     return CaptchaStore.objects.filter(hashkey=key, expiration__gt=timezone.now()).exists()
 
 
-def fresh_pool_size():
-    """Rows django-simple-captcha would still hand out."""
-    threshold = timezone.now() + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT)
+def fresh_pool_size(*, later=datetime.timedelta(0)):
+    """Rows django-simple-captcha would still hand out (`later` from now)."""
+    threshold = (
+        timezone.now() + later + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT)
+    )
     return CaptchaStore.objects.filter(expiration__gt=threshold).count()
 
 
 def refill_pool(size=None):
-    """Delete expired questions and add fresh ones until `size` can be handed out."""
+    """Delete expired questions and add fresh ones until `size` can be handed out until
+    the next daily refill: rows that go stale before it would leave the pool empty."""
     size = settings.COMMENTS_CAPTCHA_POOL_SIZE if size is None else size
     CaptchaStore.remove_expired()
-    missing = size - fresh_pool_size()
+    missing = size - fresh_pool_size(later=REFILL_PERIOD)
     if missing > 0:
         add_to_pool(missing)
     return max(missing, 0)

@@ -8,6 +8,7 @@ import captcha.conf
 import pytest
 from captcha.models import CaptchaStore
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 
 from comments.captcha import (
@@ -69,6 +70,28 @@ def test_a_picked_question_lives_at_least_an_hour(client, article, captcha_pool)
     row = CaptchaStore.objects.get(hashkey=form_values(page, "captcha_0"))
     assert row.expiration - timezone.now() > datetime.timedelta(hours=1)
     assert row.expiration - timezone.now() <= POOL_ROW_LIFETIME
+
+
+def age_pool(*, hours):
+    """As if `hours` had passed: every question is that much nearer its expiry."""
+    CaptchaStore.objects.update(expiration=F("expiration") - datetime.timedelta(hours=hours))
+
+
+def test_a_pool_refilled_once_a_day_lasts_until_the_next_refill(client, article):
+    """The README's cron refills the pool daily. Rows lived a day and are handed out only
+    with an hour left, so in the hour before each refill the pool was empty: reading wrote
+    a question, which every reader then shared until one of them answered it."""
+    for _day in range(3):
+        refill_pool(5)
+        age_pool(hours=23.5)
+        questions = CaptchaStore.objects.count()
+
+        page = client.get(article.get_absolute_url()).content.decode()
+
+        assert CaptchaStore.objects.count() == questions
+        row = CaptchaStore.objects.get(hashkey=form_values(page, "captcha_0"))
+        assert row.expiration - timezone.now() > datetime.timedelta(hours=1)
+        age_pool(hours=0.5)
 
 
 def test_reading_takes_questions_from_the_pool(client, article, captcha_pool):
