@@ -113,7 +113,7 @@ def moderate_many(comments, status, *, by, seen=None):
             Comment.Status.APPROVED in previous_status.values()
         )
         if published_or_withdrawn:
-            refresh_comment_counts(sorted({comment.article_id for comment in changed}))
+            recount_comments(sorted({comment.article_id for comment in changed}))
             comments_cache.comments_changed()
         else:
             # Held comments rejected or marked spam: readers never saw them and still don't,
@@ -200,24 +200,38 @@ def refresh_comment_count(article_id):
 
 
 def refresh_comment_counts(article_ids):
-    """Store each article's visible comment count: one read and one write however many.
+    """Store each article's visible comment count, under the articles' locks.
 
-    Counted under the articles' locks, which a transaction changing their comments (a
-    decision, a deletion) holds until it commits: counted without them, a deletion missed
-    an approval committed meanwhile, and its later write lost it."""
+    A transaction changing their comments (a decision, a deletion) holds the locks until it
+    commits: counted without them, a deletion missed an approval committed meanwhile, and
+    its later write lost it."""
     with transaction.atomic():
         lock_articles(article_ids)
-        counts = visible_comment_counts(article_ids)
-        Article.objects.bulk_update(
-            [Article(pk=pk, comment_count=count) for pk, count in counts.items()],
-            ["comment_count"],
-        )
+        recount_comments(article_ids)
+
+
+def recount_comments(article_ids):
+    """Store each article's visible comment count: one read and one write however many.
+
+    For a caller that already holds the articles' locks (lock_articles), as a decision
+    does: taking them again cost a savepoint and a read per decision."""
+    counts = visible_comment_counts(article_ids)
+    Article.objects.bulk_update(
+        [Article(pk=pk, comment_count=count) for pk, count in counts.items()],
+        ["comment_count"],
+    )
 
 
 def lock_articles(article_ids):
     """Row locks (PostgreSQL) on the articles whose comments change, taken in id order so
-    that two transactions never hold one each and wait for the other's."""
-    list(Article.objects.select_for_update().filter(pk__in=article_ids).order_by("pk"))
+    that two transactions never hold one each and wait for the other's. Only their ids are
+    read: the lock needs no title or text."""
+    list(
+        Article.objects.select_for_update()
+        .filter(pk__in=article_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def edit_body(comment, *, body):

@@ -779,7 +779,7 @@ class TestBulkDecisions:
             return [parent, make_comment(article, parent=parent, status=status)]
 
         one = thread()
-        with django_assert_max_num_queries(40) as queries:
+        with django_assert_max_num_queries(33) as queries:
             run_action(moderator_client, action, one, url=f"{QUEUE}?status=all")
         many = [comment for _ in range(20) for comment in thread()]
 
