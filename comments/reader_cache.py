@@ -62,10 +62,12 @@ def forget_pool_sample(**kwargs):
 
 
 def content_changed(sender, instance, **kwargs):
-    """Readers see approved comments only: saving or deleting one changes their pages.
+    """Readers see approved comments only: saving one changes their pages.
 
     Moderation goes through `comments.services`, which invalidates on its own; this covers
-    every other write (an edit in the admin, a script, the demo data).
+    every other write (an edit in the admin, a script, the demo data). A deletion is
+    comments/signals.py's: it reads the status stored, where a script's instance may hold
+    the one it was loaded with.
     """
     if instance.status == Comment.Status.APPROVED:
         page_cache.bump_content_version_on_commit()
@@ -125,4 +127,3 @@ def register():
     mirror_keys(POOL_SAMPLE_KEY)
     post_delete.connect(forget_pool_sample, sender=CaptchaStore, dispatch_uid="comments.pool")
     post_save.connect(content_changed, sender=Comment, dispatch_uid="comments.saved")
-    post_delete.connect(content_changed, sender=Comment, dispatch_uid="comments.deleted")

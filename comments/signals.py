@@ -86,8 +86,22 @@ def asked_of_comments(origin):
 def note_deleted_comment(sender, instance, origin, **kwargs):
     if asked_of_comments(origin):
         published_on = origin.__dict__.setdefault(PUBLISHED_ON_ATTRIBUTE, set())
-        if instance.status == Comment.Status.APPROVED:
+        if stored_status(instance, origin) == Comment.Status.APPROVED:
             published_on.add(instance.article_id)
+
+
+def stored_status(comment, origin):
+    """The comment's status as it is stored when it goes, not as it was loaded.
+
+    A queryset's delete() and the replies a comment takes with it are read from the
+    database as the deletion runs; a comment deleted on its own is the caller's instance,
+    which a script may have held since before a moderator decided on it (approved since, its
+    deletion left it in the article's count). Its article's lock is taken first, as a
+    decision's is: a decision on it that has not committed yet is waited for."""
+    if origin is not comment:
+        return comment.status
+    services.lock_articles([comment.article_id])
+    return Comment.objects.filter(pk=comment.pk).values_list("status", flat=True).first()
 
 
 @receiver(post_delete, sender=Comment, dispatch_uid="comments.comment_deleted")

@@ -340,6 +340,39 @@ class TestDeletionOutsideTheAdmin:
         assert list(Comment.objects.all()) == [kept]
         assert sum(query["sql"].startswith('UPDATE "articles_article"') for query in queries) == 1
 
+    def test_a_comment_approved_since_it_was_loaded_leaves_the_count_when_deleted(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        """A script holding the comment as it was loaded, pending, deletes it after a
+        moderator approved it: the count went on showing it, and cached pages too."""
+        loaded = Comment.objects.get(pk=make_comment(article, status=Status.PENDING).pk)
+        services.approve(Comment.objects.get(pk=loaded.pk), by=moderator)
+        assert count_of(article) == 1
+        before = page_cache.content_version()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            loaded.delete()
+
+        assert count_of(article) == 0
+        assert page_cache.content_version() != before
+
+    def test_a_comment_withdrawn_since_it_was_loaded_ends_no_cached_page_when_deleted(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        """Marked as spam since: readers no longer see it, so its deletion changes nothing of
+        theirs, as deleting any spam does."""
+        loaded = Comment.objects.get(pk=make_comment(article, status=Status.APPROVED).pk)
+        services.refresh_comment_count(article.pk)
+        services.mark_spam(Comment.objects.get(pk=loaded.pk), by=moderator)
+        before = page_cache.content_version()
+
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            loaded.delete()
+
+        assert count_of(article) == 0
+        assert page_cache.bump_content_version not in callbacks
+        assert page_cache.content_version() == before
+
     @pytest.mark.usefixtures("shared_cache")
     def test_a_deleted_pending_comment_leaves_the_moderators_count(
         self, article, django_capture_on_commit_callbacks
