@@ -4,9 +4,11 @@ Every status change goes through `comments.services`; the admin only asks for de
 """
 
 import ipaddress
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from functools import reduce
 from typing import NamedTuple
 
 from django.conf import settings
@@ -18,8 +20,8 @@ from django.contrib.admin.utils import NestedObjects, display_for_value, quote, 
 from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import models, router
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db import connections, models, router
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -60,6 +62,7 @@ IPV4_START = re.compile(rf"(?:{OCTET}\.){{2,3}}{OCTET}?|{OCTET}\.")
 IPV6_START = re.compile(r"[0-9a-f]{1,4}(?::{1,2}[0-9a-f]{0,4})+", re.IGNORECASE)
 # Logs write IPv6 groups with their leading zeros ("2001:0db8:"); they are stored without.
 LEADING_ZEROS = re.compile(r"(?<![0-9a-f])0+(?=[0-9a-f])", re.IGNORECASE)
+HEXTET = re.compile(r"[0-9a-f]{1,4}")
 HIDDEN_ARTICLE = "An article readers cannot see"
 NO_LONGER_THERE = (
     "That comment no longer exists: it was deleted, or its article was, after the page was "
@@ -260,6 +263,67 @@ def looks_like_address_start(term):
     )
 
 
+def ipv6_starts(term):
+    """The groups an IPv6 address must start with to start as `term` does: one list for each
+    number of zero groups its "::" may stand for ("fe80::5:" is fe80:0:5:, fe80:0:0:5:, ...),
+    the last group cut short unless a colon follows it; "::" at the end is a zero group."""
+    head, double_colon, tail = term.lower().partition("::")
+    if "::" in tail:
+        return []
+    before = head.split(":")
+    after = tail.split(":") if tail else []
+    if double_colon:
+        after = ["0", *after[:-1]] if term.endswith(":") and after else ["0", *after]
+    elif term.endswith(":"):
+        before = before[:-1]
+    # Eight groups in all, and one more after a colon at the end.
+    most = 7 if term.endswith(":") and not term.endswith("::") else 8
+    runs = range(most) if double_colon and tail else [0]
+    starts = [[*before, *["0"] * zeros, *after] for zeros in runs]
+    return [
+        start
+        for start in starts
+        if len(start) <= most and all(HEXTET.fullmatch(group) for group in start)
+    ]
+
+
+def ipv6_ranges(term):
+    """The first and last address of each block of addresses that start as `term` does,
+    as integers: a group cut short ("2001:db8:a") is any group written so ("a", "a0" to
+    "af", ... "a000" to "afff")."""
+    ranges = []
+    whole = term.endswith(":")
+    for groups in ipv6_starts(term):
+        *complete, last = groups
+        cut_short = [] if whole or last == "0" else range(1, 5 - len(last))
+        for spare_digits in [0, *cut_short]:
+            first = int(last, 16) << 4 * spare_digits
+            values = [int(group, 16) for group in complete]
+            free_bits = 16 * (8 - len(groups))
+            low = sum(v << 16 * (7 - i) for i, v in enumerate(values)) | first << free_bits
+            span = (1 << 4 * spare_digits + free_bits) - 1
+            ranges.append((low, low | span))
+    return ranges
+
+
+def ipv6_pattern(term):
+    """A regular expression matching each way an address that starts as `term` does can be
+    written (a run of two zero groups or more as "::", as Python writes them to store)."""
+    whole = term.endswith(":")
+    alternatives = []
+    for groups in ipv6_starts(term):
+        patterns = [*groups, *["[0-9a-f]{1,4}"] * (8 - len(groups))]
+        if not whole and groups[-1] != "0":
+            patterns[len(groups) - 1] += f"[0-9a-f]{{0,{4 - len(groups[-1])}}}"
+        zero = [p == "0" or p.startswith("[") for p in patterns]
+        alternatives.append(":".join(patterns))
+        for start in range(8):
+            for end in range(start + 2, 9):
+                if all(zero[start:end]):
+                    alternatives.append(f"{':'.join(patterns[:start])}::{':'.join(patterns[end:])}")
+    return f"^(?:{'|'.join(alternatives)})$" if alternatives else None
+
+
 def unquote_search_word(word):
     """A word of the admin's search as Django searches for it: "a phrase" in quotes is one."""
     if word[0] in "\"'" and word[0] == word[-1] and len(word) > 1:
@@ -451,10 +515,14 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         except ValueError:
             pass
         else:
-            return queryset.filter(ip_address=str(address)), False
+            # "2001:db8::" is an address, and the start of the network it opens: the start.
+            if not (term.endswith("::") and looks_like_address_start(term)):
+                return queryset.filter(ip_address=str(address)), False
         if looks_like_address_start(term):
             # Not as a name ("10.0." has no three digits in a row) nor anywhere in the text.
             start = LEADING_ZEROS.sub("", term)
+            if ":" in start:
+                return self.ipv6_start_results(queryset, start), False
             return queryset.filter(ip_address__istartswith=start), False
         words = [unquote_search_word(word) for word in smart_split(term)]
         if words and not any(INDEXED_WORD.search(word) for word in words):
@@ -468,6 +536,24 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
                 return queryset.none(), False
             return queryset.filter(name__iexact=name), False
         return super().get_search_results(request, queryset, search_term)
+
+    @staticmethod
+    def ipv6_start_results(queryset, start):
+        """The comments from the IPv6 addresses that start as `start` does, compared as
+        addresses: an address is stored as Python writes it ("2001:db8::1"), which the same
+        start written otherwise ("2001:db8:0:") did not begin.
+
+        PostgreSQL stores the address itself (inet), and reads each block of addresses from
+        their index (comment_ip_idx); SQLite stores its text, and reads every comment."""
+        if connections[queryset.db].vendor == "postgresql":
+            blocks = [
+                Q(ip_address__gte=str(ipaddress.IPv6Address(first)))
+                & Q(ip_address__lte=str(ipaddress.IPv6Address(last)))
+                for first, last in ipv6_ranges(start)
+            ]
+            return queryset.filter(reduce(operator.or_, blocks)) if blocks else queryset.none()
+        pattern = ipv6_pattern(start)
+        return queryset.filter(ip_address__regex=pattern) if pattern else queryset.none()
 
     # Columns and fields -----------------------------------------------------------------
 

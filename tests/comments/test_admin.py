@@ -374,6 +374,31 @@ class TestQueue:
         assert set(response.context["cl"].result_list) == set(found)
         assert messages_of(response) == []
 
+    @pytest.mark.parametrize(
+        ("query", "found_from", "not_from"),
+        [
+            # Typed as the address is read out, or as Python writes it: the same addresses.
+            ("2001:db8:0:", ["2001:db8::1", "2001:db8:0:5::"], ["2001:db8:1::1", "2001:db9::"]),
+            ("2001:db8::", ["2001:db8::1", "2001:db8:0:5::"], ["2001:db8:1::1", "2001:db80::"]),
+            ("2001:db8:0:0:0:", ["2001:db8::7"], ["2001:db8:0:0:1::", "2001:db8::1:0:0:7"]),
+            ("fe80::5:", ["fe80::5:1:2:3", "fe80:0:0:5::"], ["fe80::5", "fe80::6:1:2:3"]),
+            # A group cut short: the groups that start so.
+            ("2001:db8:a", ["2001:db8:a::1", "2001:db8:abcd::"], ["2001:db8:ba::", "2001:db8::a"]),
+        ],
+    )
+    def test_an_ipv6_start_finds_the_addresses_whatever_their_zeros_are_written_as(
+        self, moderator_client, article, query, found_from, not_from
+    ):
+        """Stored as Python writes it ("2001:db8::1"), an address was searched for as text:
+        "2001:db8:0:", the same start written with its zero, found nothing."""
+        found = [make_comment(article, status=Status.PENDING, ip_address=a) for a in found_from]
+        for address in not_from:
+            make_comment(article, status=Status.PENDING, ip_address=address)
+
+        response = moderator_client.get(QUEUE, {"q": query})
+
+        assert set(response.context["cl"].result_list) == set(found)
+
     @pytest.mark.parametrize(("query", "address"), [("3.5", "3.5.0.1"), ("10:30", "10:30::1")])
     def test_a_number_or_a_time_is_not_taken_for_the_start_of_an_address(
         self, moderator_client, article, query, address
@@ -414,8 +439,8 @@ class TestQueue:
         assert len(response.context["cl"].result_list) == 30
 
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
-    @pytest.mark.parametrize("query", ["192.168.", "10.", "2001:db8:"])
-    def test_the_start_of_an_ip_address_is_read_from_the_trigram_index(
+    @pytest.mark.parametrize("query", ["192.168.", "10."])
+    def test_the_start_of_an_ipv4_address_is_read_from_the_trigram_index(
         self, moderator_client, article, query
     ):
         """The address's own index (comment_ip_idx, by value) cannot serve a start typed as
@@ -425,6 +450,19 @@ class TestQueue:
         plan = search_plan_without_scans(moderator_client, query)
 
         assert "Bitmap Index Scan on comment_search_idx" in plan
+        assert "Seq Scan on comments_comment" not in plan
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="an inet column is PostgreSQL's")
+    @pytest.mark.parametrize("query", ["2001:db8:0:", "2001:db8::", "fe80::5:", "2001:db8:a"])
+    def test_the_start_of_an_ipv6_address_is_read_from_the_address_index(
+        self, moderator_client, article, query
+    ):
+        """Compared as addresses, the comments are found in the addresses' own index."""
+        make_comment(article, status=Status.PENDING, ip_address="2001:db8::1")
+
+        plan = search_plan_without_scans(moderator_client, query)
+
+        assert "Bitmap Index Scan on comment_ip_idx" in plan
         assert "Seq Scan on comments_comment" not in plan
 
     @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm is PostgreSQL's")
