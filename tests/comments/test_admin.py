@@ -930,6 +930,57 @@ class TestBulkDecisions:
         assert {status_of(c) for c in comments} == {Status.APPROVED}
         assert messages_of(response) == ["2 comments approved."]
 
+    @pytest.mark.django_db(transaction=True)
+    def test_select_all_decides_a_chunk_at_a_time_each_committed_before_the_next(
+        self, moderator_client, monkeypatch
+    ):
+        """ "Select all" over 40,000 comments was one transaction holding their articles'
+        locks for over a minute: comment counts and other moderators waited for all of it."""
+        monkeypatch.setattr(services, "DECISION_CHUNK", 2)
+        for _ in range(5):
+            make_comment(make_article(), status=Status.PENDING)
+        decide_chunk, committed = services.moderate_chunk, []
+
+        def each_chunk(chunk, *args, **kwargs):
+            decided = decide_chunk(chunk, *args, **kwargs)
+            committed.append((connection.in_atomic_block, Comment.objects.approved().count()))
+            return decided
+
+        monkeypatch.setattr(services, "moderate_chunk", each_chunk)
+
+        response = moderator_client.post(
+            QUEUE, {"action": "approve_selected", "select_across": "1", "_selected_action": ["1"]}
+        )
+
+        assert response.status_code == 302
+        assert committed == [(False, 2), (False, 4), (False, 5)]
+        assert messages_of(response) == ["5 comments approved."]
+
+    def test_select_all_leaves_comments_another_moderator_decides_while_it_runs(
+        self, moderator_client, moderator, monkeypatch
+    ):
+        """Decided a chunk at a time, a spam comment that another moderator took out of the
+        queue while the first chunks went through was still approved by the last one."""
+        monkeypatch.setattr(services, "DECISION_CHUNK", 2)
+        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(5)]
+        decide_chunk = services.moderate_chunk
+
+        def another_moderator_meanwhile(chunk, *args, **kwargs):
+            decided = decide_chunk(chunk, *args, **kwargs)
+            if comments[0] in chunk:
+                decide_chunk([Comment.objects.get(pk=comments[4].pk)], Status.SPAM, by=other)
+            return decided
+
+        other = make_moderator("max")
+        monkeypatch.setattr(services, "moderate_chunk", another_moderator_meanwhile)
+
+        response = run_action(moderator_client, "approve_selected", comments[:1], select_across="1")
+
+        assert [status_of(c) for c in comments] == [Status.APPROVED] * 4 + [Status.SPAM]
+        assert LogEntry.objects.filter(user=moderator).count() == 4
+        assert Comment.objects.get(pk=comments[4].pk).moderated_by == other
+        assert messages_of(response) == ["4 comments approved.", LEFT_AS_THEY_ARE[False]]
+
     def test_moderators_cannot_delete(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)
 
