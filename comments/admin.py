@@ -123,6 +123,13 @@ def row_decisions_id(comment_id):
     return f"decide-{comment_id}"
 
 
+# The list's messages (change_list.html), which describe the button a row's decision leads
+# back to; the decision's message names that row in its extra tags, from the decision to
+# the page it redirects to: the browser keeps the address's #fragment to itself.
+DECISION_OUTCOME_ID = "decision-outcome"
+FOCUSED_ROW_TAG = "focused-row-"
+
+
 def status_badge(comment):
     return format_html(
         '<span class="comment-status comment-status-{}">{}</span>',
@@ -497,6 +504,14 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         # after the last one the row above it (a row alone has none: strict=False).
         for comment, row_after in zip(comments, [*comments[1:], *comments[-2:-1]], strict=False):
             comment.row_after = row_after.pk
+        # The row a decision has just led back to, whose first button the messages describe.
+        focused = {
+            message.extra_tags.removeprefix(FOCUSED_ROW_TAG)
+            for message in messages.get_messages(request)
+            if message.extra_tags.startswith(FOCUSED_ROW_TAG)
+        }
+        for comment in comments:
+            comment.decision_outcome_shown = str(comment.pk) in focused
         return response
 
     # Search -----------------------------------------------------------------------------
@@ -620,15 +635,20 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
         The first has an id, the address a decision on the row before it leads back to
         (decide_view's `then`): the list came back with the focus at the top of the page,
-        and a moderator at the keyboard tabbed through the whole header for each comment."""
+        and a moderator at the keyboard tabbed through the whole header for each comment.
+        There, the messages describe it: a screen reader read the button alone, never what
+        had just been decided."""
         then = getattr(comment, "row_after", None)
         names = [name for name in QUICK_DECISIONS if comment.status != DECISIONS[name].target]
+        first_button = format_html(' id="{}"', row_decisions_id(comment.pk))
+        if getattr(comment, "decision_outcome_shown", False):
+            first_button += format_html(' aria-describedby="{}"', DECISION_OUTCOME_ID)
         buttons = [
             format_html(
                 '<button{} type="submit" form="comment-decision" formaction="{}{}" name="seen" '
                 'value="{}" class="button comment-decision-{}" aria-label="{}: comment by {}">'
                 "{}</button>",
-                format_html(' id="{}"', row_decisions_id(comment.pk)) if index == 0 else "",
+                first_button if index == 0 else "",
                 reverse("admin:comments_comment_decide", args=[comment.pk, name]),
                 "" if then is None else f"?then={then}",
                 comment.status,
@@ -820,17 +840,21 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             if decision.target == Comment.Status.APPROVED and (reason := hidden_because(comment)):
                 # "Approved" alone read as "on the page"; the queue no longer lists it.
                 message += f" Readers do not see it yet: {reason}."
-            self.message_user(request, message, messages.SUCCESS)
+            level = messages.SUCCESS
             # Back to the work: the row the decided one's buttons named (quick_actions).
             row = request.GET.get("then", "")
         else:
-            self.message_user(request, *self.not_decided(comment, decision, request.user))
+            message, level = self.not_decided(comment, decision, request.user)
             # Nothing was decided: back to this row, to decide again where it still shows.
             row = str(comment.pk)
-        # The browser puts the focus on the row's first button, with or without JavaScript.
-        if row.isdecimal():
-            next_url += f"#{row_decisions_id(row)}"
-        return HttpResponseRedirect(next_url)
+        if not row.isdecimal():
+            self.message_user(request, message, level)
+            return HttpResponseRedirect(next_url)
+        # The browser puts the focus on the row's first button, with or without JavaScript,
+        # and a screen reader reads that button: described by the message, it says what
+        # was decided too (changelist_view).
+        self.message_user(request, message, level, extra_tags=f"{FOCUSED_ROW_TAG}{row}")
+        return HttpResponseRedirect(f"{next_url}#{row_decisions_id(row)}")
 
     @staticmethod
     def not_decided(comment, decision, user):

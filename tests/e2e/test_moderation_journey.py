@@ -193,7 +193,8 @@ def test_a_keyboard_moderator_goes_on_from_the_next_row_after_each_decision(
 ):
     """After a row's Approve or Spam the list came back with the focus at the top: at the
     keyboard, or with a screen reader, the whole header was tabbed through again for each
-    comment."""
+    comment. The button the focus lands on is described by what was decided: a screen
+    reader read out that button alone, and the moderator never heard the outcome."""
     article = make_article(title="Harbour wall repaired")
     ann, bob, cy = (
         make_comment(article, status=Comment.Status.PENDING, name=name)
@@ -224,11 +225,19 @@ def test_a_keyboard_moderator_goes_on_from_the_next_row_after_each_decision(
     next_row = page.get_by_role("button", name="Approve: comment by Bob")
     expect(next_row).to_be_focused()
     expect(next_row).to_be_in_viewport()
+    expect(next_row).to_have_accessible_description("Comment by Ann approved.")
     page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Spam: comment by Bob")).to_be_focused()
+    spam_bob = page.get_by_role("button", name="Spam: comment by Bob")
+    expect(spam_bob).to_be_focused()
+    expect(spam_bob).to_have_accessible_description("")  # said once, not at every button
     page.keyboard.press("Enter")
     expect(page.get_by_text("Comment by Bob marked as spam.")).to_be_visible()
     expect(page.get_by_role("button", name="Approve: comment by Cy")).to_be_focused()
+    expect(
+        page.get_by_role("button", name="Approve: comment by Cy")
+    ).to_have_accessible_description("Comment by Bob marked as spam.")
+    # The message is a status, in the accessibility tree as such.
+    expect(page.get_by_role("status")).to_have_text("Comment by Bob marked as spam.")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Comment by Cy approved.")).to_be_visible()
     statuses = [Comment.objects.get(pk=c.pk).status for c in (ann, bob, cy)]
