@@ -6,7 +6,9 @@ import unicodedata
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.validators import MaxLengthValidator, URLValidator
+from django.forms.utils import ErrorDict
 
 from newsroom.control_characters import has_control_characters
 
@@ -290,6 +292,15 @@ class CommentForm(forms.Form):
         else:
             form.ask_to_reply_to(data.get("parent", ""))
         return form
+
+    def give_back_unchecked(self, message):
+        """Send the form back as typed with `message` alone, checked or not: the database
+        that checks it (the question is claimed in it) refused the post, perhaps before the
+        form was read, and reading it now would ask that database again."""
+        self.cleaned_data = {}
+        self._errors = ErrorDict(
+            {NON_FIELD_ERRORS: self.error_class([message], error_class="nonfield")}
+        )
 
     def keep_question(self, key, answer):
         """Show the reader's question again, with their answer, while it can still be

@@ -14,7 +14,7 @@ from captcha.models import CaptchaStore
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE, get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,7 +34,7 @@ from . import moderation, ratelimit
 from .captcha import discard_question, is_valid_key, spoken_audio
 from .forms import CommentForm
 from .models import Comment
-from .services import submit_comment
+from .services import submit_comment, wait_for_the_same_words
 from .thread import (
     VisibleComments,
     ancestors,
@@ -102,30 +102,63 @@ def post_comment(request, article_pk):
         form = CommentForm.with_typed_values(request.POST, article=article, visible_parents=visible)
         return render_article_page(request, article, form, status=200)
     form = CommentForm(request.POST, article=article, visible_parents=visible)
+    ip_address = client_ip(request)
     try:
-        valid = form.is_valid()  # a write: checking the captcha answer uses the question up
+        with transaction.atomic():
+            # The same words sent twice at once (a double click, two tabs) take turns from
+            # here to the commit, so that the second finds the first stored.
+            wait_for_the_same_words(
+                article=article,
+                email=request.POST.get("email", ""),
+                body=request.POST.get("body", ""),
+            )
+            comment, refused_status = take_comment(request, form, ip_address=ip_address)
     except DatabaseError:
         return not_stored(request, article, form)
-    if not valid:
-        return send_back(request, article, form, visible, status=400)
-
+    if comment is None:
+        response = send_back(request, article, form, visible, status=refused_status)
+        if refused_status == 429:
+            response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
+        return response
     data = form.cleaned_data
-    ip_address = client_ip(request)
-    if reason := moderation.duplicate_reason(
-        article=article,
-        email=data["email"],
-        body=data["body"],
-        ip_address=ip_address,
-        own_comment_ids=own_pending_ids(request),
+    response = redirect(comment_url(comment, article.get_absolute_url()))
+    response.status_code = 303
+    if comment.status == Comment.Status.APPROVED:  # the "previously approved" rule
+        messages.success(request, PUBLISHED)
+    else:
+        # Spam is answered exactly like a held comment (its author alone sees it "awaiting
+        # moderation"): a bot learns nothing from the reply.
+        remember_pending(request, response, comment)
+        messages.success(request, AWAITING_MODERATION)
+    remember_author(response, data)
+    return response
+
+
+def take_comment(request, form, *, ip_address):
+    """Check the form and store its comment: (the comment, None), or (None, the status the
+    form goes back with, its errors added). Inside the view's transaction: an answer checked
+    uses its question up even when the comment is refused."""
+    valid = form.is_valid()  # a write: checking the captcha answer uses the question up
+    data = form.cleaned_data
+    if {"email", "body"} <= data.keys() and (
+        reason := moderation.duplicate_reason(
+            article=form.article,
+            email=data["email"],
+            body=data["body"],
+            ip_address=ip_address,
+            own_comment_ids=own_pending_ids(request),
+        )
     ):
+        # These words are stored already: that alone is said, not what else is wrong with
+        # this copy (a double click's second send finds its question used up by the first).
+        form.errors.clear()
         form.add_error("body", reason)
-        return send_back(request, article, form, visible, status=400)
+        return None, 400
+    if not valid:
+        return None, 400
     if not ratelimit.claim(ip_address=ip_address, email=data["email"]):
         form.add_error(None, moderation.FLOODED)
-        response = send_back(request, article, form, visible, status=429)
-        response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
-        return response
-
+        return None, 429
     verdict = moderation.assess(
         name=data["name"],
         email=data["email"],
@@ -135,7 +168,7 @@ def post_comment(request, article_pk):
     )
     try:
         comment = submit_comment(
-            article=article,
+            article=form.article,
             parent=form.parent_comment,
             name=data["name"],
             email=data["email"],
@@ -150,21 +183,11 @@ def post_comment(request, article_pk):
     except ValidationError as error:  # a model rule the form does not know about
         ratelimit.release(ip_address=ip_address, email=data["email"])
         form.add_error(None, error.messages)
-        return send_back(request, article, form, visible, status=400)
+        return None, 400
     except DatabaseError:
         ratelimit.release(ip_address=ip_address, email=data["email"])
-        return not_stored(request, article, form)
-    response = redirect(comment_url(comment, article.get_absolute_url()))
-    response.status_code = 303
-    if comment.status == Comment.Status.APPROVED:  # the "previously approved" rule
-        messages.success(request, PUBLISHED)
-    else:
-        # Spam is answered exactly like a held comment (its author alone sees it "awaiting
-        # moderation"): a bot learns nothing from the reply.
-        remember_pending(request, response, comment)
-        messages.success(request, AWAITING_MODERATION)
-    remember_author(response, data)
-    return response
+        raise
+    return comment, None
 
 
 @require_safe
@@ -243,7 +266,7 @@ def not_stored(request, article, form):
     the page back with their text, to send again in a moment.
     """
     logger.exception("A comment on article %s could not be stored.", article.pk)
-    form.add_error(None, NOT_STORED)
+    form.give_back_unchecked(NOT_STORED)
     response = render_article_page(request, article, form, status=503)
     response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
     return response
