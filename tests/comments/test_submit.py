@@ -1104,6 +1104,23 @@ def test_duplicate_comment_is_refused(client, article, fill_form):
     assert Comment.objects.count() == 1
 
 
+def test_the_same_form_sent_again_once_stored_is_told_it_is_a_duplicate(client, article, fill_form):
+    """A double click's second send comes with the question the first used up: that its
+    comment is stored already is what the reader needs to hear, not that the question
+    expired."""
+    data = fill_form(article, body="Clicked twice.")
+    client.post(post_url(article), data)
+
+    response = client.post(post_url(article), data)
+
+    page = unescape(response.content.decode())
+    assert response.status_code == 400
+    assert DUPLICATE in page
+    assert EXPIRED_QUESTION not in page
+    assert "Clicked twice.</textarea>" in page
+    assert Comment.objects.count() == 1
+
+
 def test_the_same_comment_sent_twice_without_a_client_address_is_refused(article, fill_form):
     """Behind a proxy that sends no client address, the browser that sent the first is
     still known by its own comments awaiting moderation."""
