@@ -153,6 +153,27 @@ def add_to_pool(count):
     return CaptchaStore.objects.bulk_create(rows)
 
 
+def question_of_ones_own():
+    """The key of a new question no other reader is given: a reader who starts writing on a
+    cached page, or asks for a new question, answers it, where the page's question came from
+    a sample that every reader draws from, and another reader's answer to it would use it up.
+
+    One insert, for the few readers who write (ratelimit.claim_redisplay counts them). It
+    lives CAPTCHA_GET_FROM_POOL_TIMEOUT minutes, the least a pool question is handed out
+    with: the pool, which hands out only questions with more time left, never gives it to
+    anyone else.
+    """
+    challenge, response = math_challenge()
+    question = CaptchaStore.objects.create(
+        challenge=challenge,
+        response=response,
+        hashkey=secrets.token_hex(20),
+        expiration=timezone.now()
+        + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT),
+    )
+    return question.hashkey
+
+
 def claim_question(key):
     """Use question `key` up and return its answer; None if it expired or was used already.
 

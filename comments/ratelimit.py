@@ -15,8 +15,9 @@ cache is down.
 
 A form sent back to be shown again (with a mistake in it, or by the no-JavaScript buttons:
 a comment's Reply, Cancel reply, Show a new question) stores nothing, yet each renders the
-whole article page:
-they have a budget of their own per sender, COMMENTS_REDISPLAY_LIMIT in the same window,
+whole article page; a new question asked for with JavaScript (Show a new question, and the
+question of one's own a reader gets on starting to write) stores one. They share a budget of
+their own per sender, COMMENTS_REDISPLAY_LIMIT in the same window,
 counted in the cache only (there is no row to count). Without Redis each worker process
 counts its own; with Redis down nothing is counted, and nobody is refused.
 """
@@ -75,8 +76,8 @@ def claim(*, ip_address, email):
 
 
 def claim_redisplay(*, ip_address):
-    """Count one more form sent back to be shown again: True while the sender is within
-    COMMENTS_REDISPLAY_LIMIT for the window, False beyond it."""
+    """Count one more form sent back to be shown again, or new question: True while the
+    sender is within COMMENTS_REDISPLAY_LIMIT for the window, False beyond it."""
     if not ip_address:
         return True
     try:

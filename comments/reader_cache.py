@@ -5,8 +5,10 @@ question's key (each question can be answered once) and the signed time the form
 (the "too fast for a person" rule). Both are holes, refilled here for every reader, without a query
 in the common case: pool keys are sampled into the cache for a minute at a time (read with
 the page, in the same round trip), and the sample is dropped whenever a question leaves the
-pool. A saved or deleted approved comment ends every cached page; the "remember me" cookie
-marks a reader whose page is their own; the settings the discussion shows are part of the
+pool. Readers may draw the same key; one who starts writing gets a question of their own
+(views.form_token), so another reader's answer does not use theirs up. A saved or deleted
+approved comment ends every cached page; the "remember me" cookie marks a reader whose page
+is their own; the settings the discussion shows are part of the
 release that pages are kept for.
 """
 

@@ -14,9 +14,10 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
 ]
 
-# django-simple-captcha's picture and its "new question" (under /captcha/, names unchanged:
-# the library reverses them), for reading only. Its audio address is ours: its own view ran
-# flite at every request and spelt our questions letter by letter. Not its @2x picture: drawn
+# django-simple-captcha's picture (under /captcha/, names unchanged: the library reverses
+# them), for reading only. Its audio address is ours: its own view ran flite at every request
+# and spelt our questions letter by letter; so is its "new question", which handed out pool
+# questions other readers are given too, as often as anyone asked. Not its @2x picture: drawn
 # at twice the font size in the same CAPTCHA_IMAGE_SIZE box, it cuts the question off.
 captcha_urlpatterns = [
     re_path(r"^audio/(?P<key>\w+)\.wav$", views.captcha_audio, name="captcha-audio"),
@@ -26,5 +27,5 @@ captcha_urlpatterns = [
         name="captcha-image",
         kwargs={"scale": 1},
     ),
-    re_path(r"^refresh/$", require_safe(captcha_views.captcha_refresh), name="captcha-refresh"),
+    re_path(r"^refresh/$", views.new_question, name="captcha-refresh"),
 ]

@@ -18,6 +18,7 @@ from django.db import DatabaseError, transaction
 from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE, get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
@@ -31,7 +32,7 @@ from newsroom.client_ip import client_ip
 from newsroom.middleware import DATABASE_RETRY_SECONDS
 
 from . import moderation, ratelimit
-from .captcha import discard_question, is_valid_key, spoken_audio
+from .captcha import discard_question, is_valid_key, question_of_ones_own, spoken_audio
 from .forms import CommentForm
 from .models import Comment
 from .services import submit_comment, wait_for_the_same_words
@@ -56,6 +57,11 @@ REMEMBER_MAX_AGE = 60 * 60 * 24 * 365
 REMEMBERED_FIELDS = ("name", "email", "url")
 AWAITING_MODERATION = "Your comment is awaiting moderation."
 PUBLISHED = "Thank you: your comment is published."
+NEW_QUESTIONS_PAUSED = (
+    "We cannot show you a new question just now: new questions and forms sent back have been "
+    "asked for many times from your address, and are paused for up to {minutes} minute{s}. "
+    "Please answer the question shown."
+)
 NOT_STORED = (
     "Sorry, we could not save your comment just now. Your text is kept below: please send it "
     "again in a minute."
@@ -341,8 +347,52 @@ def captcha_audio(request, key):
 @require_safe
 @never_cache
 def form_token(request):
-    """The CSRF token for a form on a shared cached page, which carries none (comments.js)."""
-    return JsonResponse({"token": get_token(request)})
+    """What a reader who starts writing needs (comments.js): the CSRF token a shared cached
+    page carries none of, and a question of their own in place of the page's, which other
+    readers may have been given too. Past the budget for new questions, or with a database
+    that refuses the write, the token comes alone and the page's question stays."""
+    data = {"token": get_token(request)}
+    try:
+        if question := question_of_ones_own_for(request):
+            data["question"] = question
+    except DatabaseError:
+        logger.warning("A reader's own question could not be stored.", exc_info=True)
+    return JsonResponse(data)
+
+
+@require_safe
+@never_cache
+def new_question(request):
+    """ "Show a new question" with JavaScript, at django-simple-captcha's refresh address and
+    answering as its view did: a question of the reader's own, from the budget of the forms
+    sent back, as the button spends it without JavaScript. Past it, a 429 that says why."""
+    if request.headers.get("x-requested-with") != "XMLHttpRequest":
+        raise Http404("Asked for by the page's script only.")
+    question = question_of_ones_own_for(request)
+    if question is None:
+        minutes = math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60)
+        response = JsonResponse(
+            {"message": NEW_QUESTIONS_PAUSED.format(minutes=minutes, s=pluralize(minutes))},
+            status=429,
+        )
+        response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
+        return response
+    return JsonResponse(question)
+
+
+def question_of_ones_own_for(request):
+    """A new question's key and addresses, counted in the sender's budget for forms shown
+    again (each costs an insert); None past it."""
+    if not ratelimit.claim_redisplay(ip_address=client_ip(request)):
+        return None
+    key = question_of_ones_own()
+    return {
+        "key": key,
+        "image_url": reverse("captcha-image", kwargs={"key": key}),
+        "audio_url": (
+            reverse("captcha-audio", kwargs={"key": key}) if settings.CAPTCHA_FLITE_PATH else None
+        ),
+    }
 
 
 def csrf_failure(request, reason=""):

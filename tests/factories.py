@@ -132,7 +132,11 @@ def captcha_answer(key):
 
 
 def captcha_answer_on(page):
-    """The answer to the question a browser `page` (Playwright) shows in its comment form."""
+    """The answer to the question a browser `page` (Playwright) shows in its comment form,
+    once it shows the reader's own (comments.js marks the question busy until then)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".captcha[aria-busy=true]")).to_have_count(0)
     return captcha_answer(page.locator('input[name="captcha_0"]').input_value())
 
 

@@ -115,15 +115,50 @@
     }
   }
 
-  /* A shared cached page carries no CSRF token: ask for one when the reader starts
-     writing, and hold the form back until it has come. Without it (no JavaScript, or the
+  var refresh = form && form.querySelector("button[name=new_question]");
+  var answerInput = form && form.querySelector("input[name=captcha_1]");
+  var captcha = form && form.querySelector(".captcha");
+
+  /* While a question may be replaced, say so to assistive technologies (and to tests). */
+  function replacingQuestion(request) {
+    if (!captcha) {
+      return request;
+    }
+    captcha.setAttribute("aria-busy", "true");
+    function done() {
+      captcha.removeAttribute("aria-busy");
+    }
+    request.then(done, done);
+    return request;
+  }
+
+  /* Put a question the server gave this reader in the form: its key, picture and audio. */
+  function useQuestion(question, options) {
+    var key = form.querySelector("input[name=captcha_0]");
+    var image = form.querySelector("img.captcha__image");
+    var audio = form.querySelector("a.captcha__audio");
+    if (audio && question.audio_url) {
+      audio.href = question.audio_url;
+    }
+    key.value = question.key;
+    image.src = question.image_url;
+    answerInput.value = "";
+    if (options.focus) {
+      answerInput.focus();
+    }
+  }
+
+  /* When the reader starts writing, ask for what the page cannot carry for every reader:
+     a CSRF token (a shared cached page has none) and a question of their own (the page's
+     may have been given to other readers too, and the first to answer it uses it up).
+     The form is held back until the token has come. Without it (no JavaScript, or the
      request failed) the server answers the send with a form to send again. */
   var tokenInput = form && form.querySelector("input[name=csrfmiddlewaretoken]");
   var tokenRequest = null;
 
-  function fetchToken() {
+  function startWriting() {
     if (!tokenRequest) {
-      tokenRequest = fetch(form.dataset.tokenUrl, { credentials: "same-origin" })
+      var request = fetch(form.dataset.tokenUrl, { credentials: "same-origin" })
         .then(function (response) {
           if (!response.ok) {
             throw new Error("token request failed");
@@ -131,17 +166,34 @@
           return response.json();
         })
         .then(function (data) {
-          tokenInput.value = data.token;
+          if (!tokenInput.value) {
+            tokenInput.value = data.token;
+          }
+          if (data.question && !questionInUse && answerInput && !answerInput.value) {
+            useQuestion(data.question, { focus: false });
+          }
         })
         .catch(function () {
           tokenRequest = null;
         });
+      tokenRequest = replacingQuestion(request);
     }
     return tokenRequest;
   }
 
+  /* A reader who has turned to the question (its answer box, its audio, its button) keeps
+     it: the question of their own comes in its place only while they write the rest. */
+  var questionInUse = false;
+  if (form) {
+    form.addEventListener("focusin", function (event) {
+      if (event.target.closest(".captcha, .captcha__new")) {
+        questionInUse = true;
+      }
+      startWriting();
+    });
+  }
+
   if (tokenInput && !tokenInput.value) {
-    form.addEventListener("focusin", fetchToken, { once: true });
     /* "waiting": a send is held until the token comes, and a second click (a double click)
        waits with it rather than going without; "done": the token came, or could not, and
        the form goes as it is. */
@@ -156,72 +208,46 @@
       }
       heldSend = "waiting";
       var submitter = event.submitter;
-      fetchToken().then(function () {
+      startWriting().then(function () {
         heldSend = "done";
         form.requestSubmit(submitter);
       });
     });
   }
 
-  /* A new question without reloading: django-simple-captcha's refresh view. */
-  var refresh = form && form.querySelector("button[name=new_question]");
-
-  function newQuestion(options) {
-    return fetch(refresh.dataset.refreshUrl, {
-      headers: { "X-Requested-With": "XMLHttpRequest" },
-      credentials: "same-origin",
-    })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("refresh failed");
-        }
-        return response.json();
-      })
-      .then(function (data) {
-        var key = form.querySelector("input[name=captcha_0]");
-        var answer = form.querySelector("input[name=captcha_1]");
-        var image = form.querySelector("img.captcha__image");
-        var audio = form.querySelector("a.captcha__audio");
-        if (audio) {
-          audio.href = audio.href.replace(key.value, data.key);
-        }
-        key.value = data.key;
-        image.src = data.image_url;
-        answer.value = "";
-        if (options.focus) {
-          answer.focus();
-        }
-      });
-  }
-
+  /* A new question without reloading. Past the budget for new questions the server says
+     why, next to the button, and the question stays. */
   if (refresh) {
+    var paused = document.createElement("p");
+    paused.className = "respond__note";
+    paused.setAttribute("aria-live", "polite");
+    refresh.parentNode.after(paused);
+
     refresh.addEventListener("click", function (event) {
       event.preventDefault();
-      newQuestion({ focus: true }).catch(function () {
-        /* Fall back to the no-JavaScript way: post the form back for a new question. */
-        form.requestSubmit(refresh);
-      });
-    });
-
-    /* This copy of the page may be older than its question: a second tab, a page the
-       browser showed again from its cache, a question another reader drew and answered.
-       When the reader starts writing, ask whether the question's image still exists, and
-       if not, put a new question in its place before they come to it. */
-    form.addEventListener(
-      "focusin",
-      function () {
-        var image = form.querySelector("img.captcha__image");
-        fetch(image.src, { method: "HEAD", cache: "no-store", credentials: "same-origin" })
-          .then(function (response) {
-            if (response.status === 404 || response.status === 410) {
-              return newQuestion({ focus: false });
-            }
-          })
-          .catch(function () {
-            /* The send will say so, and bring a new question with the text kept. */
+      var request = fetch(refresh.dataset.refreshUrl, {
+        headers: { "X-Requested-With": "XMLHttpRequest" },
+        credentials: "same-origin",
+      })
+        .then(function (response) {
+          if (response.status === 429) {
+            return response.json().then(function (data) {
+              paused.textContent = data.message;
+            });
+          }
+          if (!response.ok) {
+            throw new Error("refresh failed");
+          }
+          return response.json().then(function (question) {
+            paused.textContent = "";
+            useQuestion(question, { focus: true });
           });
-      },
-      { once: true }
-    );
+        })
+        .catch(function () {
+          /* Fall back to the no-JavaScript way: post the form back for a new question. */
+          form.requestSubmit(refresh);
+        });
+      replacingQuestion(request);
+    });
   }
 })();

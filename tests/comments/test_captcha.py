@@ -9,6 +9,7 @@ import pytest
 from captcha.models import CaptchaStore
 from django.core.management import call_command
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from comments.captcha import (
@@ -187,12 +188,69 @@ def test_broken_flite_answers_503_not_500(client, captcha_pool, settings, tmp_pa
     assert response.status_code == 503
 
 
-def test_refresh_view_hands_out_a_pool_question(client, captcha_pool):
-    response = client.get("/captcha/refresh/", headers={"x-requested-with": "XMLHttpRequest"})
+REFRESH = "/captcha/refresh/"
+XHR = {"x-requested-with": "XMLHttpRequest"}
+
+
+def test_a_new_question_is_one_no_other_reader_is_given(client, captcha_pool):
+    """Pool questions are handed to many readers (the cached pages' sample); a new one asked
+    for is the asker's alone: the pool never hands it out, so no one else can use it up."""
+    pooled = set(captcha_pool.values_list("hashkey", flat=True))
+
+    response = client.get(REFRESH, headers=XHR)
 
     data = response.json()
     assert CaptchaStore.objects.filter(hashkey=data["key"]).exists()
+    assert data["key"] not in pooled
+    assert data["key"] not in {CaptchaStore.pick() for _ in range(20)}
     assert re.fullmatch(r"/captcha/image/\w+/", data["image_url"])
+
+
+def test_a_reader_who_starts_writing_is_given_a_question_of_their_own(client, captcha_pool):
+    """What comments.js asks for when the reader starts writing: a token, and a question in
+    place of the cached page's, which other readers may have drawn too."""
+    pooled = set(captcha_pool.values_list("hashkey", flat=True))
+
+    data = client.get(reverse("comments:token")).json()
+
+    key = data["question"]["key"]
+    assert data["token"]
+    assert key not in pooled
+    assert key not in {CaptchaStore.pick() for _ in range(20)}
+    assert client.get(data["question"]["image_url"]).status_code == 200
+
+
+def test_new_questions_past_the_redisplay_budget_are_refused_saying_why(
+    client, captcha_pool, settings
+):
+    """With JavaScript as without, "Show a new question" spends the budget of the forms sent
+    back; past it the reader is told why and keeps the question they have."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 2
+    client.get(reverse("comments:token"))
+    client.get(REFRESH, headers=XHR)
+    questions = CaptchaStore.objects.count()
+
+    refused = client.get(REFRESH, headers=XHR)
+    token = client.get(reverse("comments:token")).json()
+
+    assert refused.status_code == 429
+    assert "We cannot show you a new question just now" in refused.json()["message"]
+    assert int(refused["Retry-After"]) == settings.COMMENTS_FLOOD_WINDOW_SECONDS
+    assert token["token"] and "question" not in token
+    assert CaptchaStore.objects.count() == questions
+
+
+def test_new_questions_asked_for_spend_the_budget_of_the_forms_sent_back(
+    client, article, fill_form, settings
+):
+    settings.COMMENTS_REDISPLAY_LIMIT = 2
+    data = fill_form(article)
+    for _ in range(2):
+        client.get(REFRESH, headers=XHR)
+
+    response = client.post(post_url(article), {**data, "replyto": ""})
+
+    assert response.status_code == 429
 
 
 def test_captcha_image_is_drawn(client, captcha_pool):
@@ -224,7 +282,7 @@ def test_refill_command_says_how_many_a_fuller_pool_holds(settings):
 def test_a_new_question_comes_with_our_audio_in_words(client, captcha_pool, fake_flite):
     """The library's "new question" names the audio address; there our view speaks the
     question in words (the library's own ran flite at every request, spelling it out)."""
-    response = client.get("/captcha/refresh/", headers={"x-requested-with": "XMLHttpRequest"})
+    response = client.get(REFRESH, headers=XHR)
     data = response.json()
     challenge = CaptchaStore.objects.get(hashkey=data["key"]).challenge
 

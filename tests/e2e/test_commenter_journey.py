@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from comments.captcha import WRONG_ANSWER
 from comments.models import Comment
-from tests.factories import captcha_answer_on, make_article, make_comment
+from tests.factories import captcha_answer, captcha_answer_on, make_article, make_comment
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("commenting")]
 
@@ -242,16 +242,79 @@ def test_a_question_answered_since_the_page_was_shown_is_replaced_when_the_reade
     expect(page.get_by_role("textbox", name="Comment", exact=True)).to_be_focused()
 
 
-def test_a_question_still_open_is_kept_when_the_reader_writes(page, live_server):
+def test_two_readers_given_the_same_question_both_send_their_comments(page, live_server):
+    """Cached pages share a sample of questions, and here the pool holds one: both readers
+    are shown it. The first to answer uses it up; the second, who started writing before
+    that, answers a question of their own and is not sent back."""
+    CaptchaStore.objects.exclude(pk=CaptchaStore.objects.order_by("pk").first().pk).delete()
+    article = make_article(title="Harbour wall repaired")
+    url = f"{live_server.url}{article.get_absolute_url()}"
+    other_reader = page.context.new_page()
+    other_reader.goto(url)
+    page.goto(url)
+    shared = page.locator('input[name="captcha_0"]').input_value()
+    assert other_reader.locator('input[name="captcha_0"]').input_value() == shared
+    form = page.locator("#respond")
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Second to send, first to write.")
+    form.get_by_role("textbox", name="Name", exact=True).fill("Nellie Bly")
+    form.get_by_role("textbox", name="Email", exact=True).fill("nellie@example.com")
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
+
+    first = other_reader.locator("#respond")
+    first.get_by_role("textbox", name="Comment", exact=True).fill("First to send.")
+    first.get_by_role("textbox", name="Name", exact=True).fill("Ada Lovelace")
+    first.get_by_role("textbox", name="Email", exact=True).fill("ada@example.com")
+    first.get_by_role("textbox", name="Answer the math question").fill(
+        captcha_answer_on(other_reader)
+    )
+    first.get_by_role("button", name="Post Comment").click()
+    assert sent_comment(other_reader, "Ada Lovelace").body == "First to send."
+    form.get_by_role("button", name="Post Comment").click()
+
+    assert sent_comment(page, "Nellie Bly").body == "Second to send, first to write."
+
+
+def test_an_answer_typed_before_the_readers_own_question_came_stays_with_its_question(
+    page, live_server
+):
     article = make_article(title="Library hours longer")
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
     key = page.locator('input[name="captcha_0"]')
     shown = key.input_value()
+    answer = page.get_by_role("textbox", name="Answer the math question")
 
-    with page.expect_response(lambda response: "/captcha/image/" in response.url):
-        page.get_by_role("textbox", name="Comment", exact=True).fill("Open till nine.")
+    with page.expect_response(lambda response: "/comments/token/" in response.url):
+        answer.fill("12")
 
     expect(key).to_have_value(shown)
+    expect(answer).to_have_value("12")
+
+
+def test_new_questions_past_the_budget_say_why_the_question_stays(page, live_server, settings):
+    """With JavaScript as without: "Show a new question" spends the budget of the forms
+    sent back (starting to write, which brings a question of one's own, spends one)."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 2
+    article = make_article(title="Ferry timetable changes")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Kept while I wait.")
+    new_question = form.get_by_role("button", name="Show a new question")
+    key = page.locator('input[name="captcha_0"]')
+    expect(page.locator(".captcha[aria-busy=true]")).to_have_count(0)
+    question = key.input_value()
+    new_question.click()
+    expect(key).not_to_have_value(question)
+    question = key.input_value()
+
+    new_question.click()
+
+    expect(page.locator(".captcha__new + [aria-live]")).to_contain_text(
+        "We cannot show you a new question just now"
+    )
+    expect(key).to_have_value(question)
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(
+        "Kept while I wait."
+    )
 
 
 def test_listening_to_the_question_leaves_the_form_where_it_is(page, live_server, settings):
@@ -268,6 +331,7 @@ def test_listening_to_the_question_leaves_the_form_where_it_is(page, live_server
     answer.fill(str(int(captcha_answer_on(page)) + 1))
     form.get_by_role("button", name="Post Comment").click()
     expect(page.locator("#comment-errors")).to_be_focused()
+    captcha_answer_on(page)  # the reader's own question has come
     question = page.locator('input[name="captcha_0"]').input_value()
 
     with page.context.expect_page() as player:
@@ -317,11 +381,13 @@ def shared_copy(reader_cache, browser, live_server):
     return store
 
 
-def fill_in(form, page, text):
+def fill_in(form, page, text, *, answer=None):
     form.get_by_role("textbox", name="Comment", exact=True).fill(text)
     form.get_by_role("textbox", name="Name", exact=True).fill("Nellie Bly")
     form.get_by_role("textbox", name="Email", exact=True).fill("nellie@example.com")
-    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
+    form.get_by_role("textbox", name="Answer the math question").fill(
+        answer or captcha_answer_on(page)
+    )
 
 
 def test_a_comment_from_a_shared_cached_page_is_sent_in_one_go(page, live_server, shared_copy):
@@ -349,7 +415,13 @@ def test_a_double_click_while_the_token_is_on_its_way_sends_the_comment(
     page.route("**/comments/token/", lambda route: held.append(route))  # a slow network
     page.goto(f"{live_server.url}{article.get_absolute_url()}")
     form = page.locator("#respond")
-    fill_in(form, page, "Sent with a double click.")
+    # The page's question, answered before the token (and the reader's own question) came.
+    fill_in(
+        form,
+        page,
+        "Sent with a double click.",
+        answer=captcha_answer(page.locator('input[name="captcha_0"]').input_value()),
+    )
 
     sends = []
     page.on("request", lambda request: request.method == "POST" and sends.append(request))
