@@ -247,3 +247,24 @@ def test_search_results_paginate_keeping_the_query(client):
     html = search(client, "tide")
     assert "q=tide&amp;page=2" in html
     assert client.get("/search/", {"q": "tide", "page": 3}).status_code == 404
+
+
+def test_search_results_page_on_as_results_not_by_date(client, settings):
+    """PostgreSQL ranks results by relevance, so a later page may hold newer stories than
+    the first: its links say "More results", never "Older" or "Newer" as the lists do."""
+    settings.ARTICLES_PER_PAGE = 1
+    make_article(title="Tide tables", published_at=timezone.now() - timedelta(days=9))
+    make_article(title="Tide tables tide tide", published_at=timezone.now() - timedelta(days=1))
+
+    first, second = search(client, "tide"), search(client, "tide", page=2)
+
+    assert (
+        '<a class="pagination__older" rel="next" href="?q=tide&amp;page=2">More results →</a>'
+        in first
+    )
+    assert (
+        '<a class="pagination__newer" rel="prev" href="?q=tide&amp;page=1">← Previous results</a>'
+        in second
+    )
+    assert "Older" not in first
+    assert "Newer" not in second
