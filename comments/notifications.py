@@ -199,10 +199,11 @@ def send_approval_emails_after_commit(comment_ids):
 
 @task
 def notify_commenters_at_publication(article_id):
-    """Queued to run at a scheduled article's publication time (signals.py), when it goes
-    live by itself, without a save: the "published" emails its comments were approved
-    into wait for that moment. Rescheduled or unpublished since, it is not public yet, and
-    sends nothing; the save that changed it has queued what is needed."""
+    """The "published" emails an article's comments were approved into while readers could
+    not see it, queued when it becomes public (signals.py): after the save that publishes
+    it, or, scheduled, to run at its publication time, when it goes live by itself without
+    a save. Rescheduled or unpublished since, it is not public yet, and sends nothing; the
+    save that changed it has queued what is needed."""
     article = Article.objects.filter(pk=article_id).first()
     if article is None or not article.is_public:
         return 0

@@ -39,24 +39,26 @@ def note_publication_before_save(sender, instance, raw, **kwargs):
 
 @receiver(post_save, sender=Article, dispatch_uid="comments.article_saved")
 def release_emails_owed_on_publication(sender, instance, created, raw, **kwargs):
+    """One task, queued after the commit, finds and sends the emails the publication owes:
+    the editor's request neither reads nor sends one per comment."""
     if raw or created or instance.status != Article.Status.PUBLISHED:
         return
     before = instance.__dict__.pop("_publication_before_save", None)
+    at_publication = notifications.notify_commenters_at_publication
     if instance.is_public:
         if not was_public(before):
-            notifications.send_approval_emails_after_commit(
-                notifications.emails_owed_on(instance.pk)
-            )
-    elif before != (instance.status, instance.published_at):
+            transaction.on_commit(partial(at_publication.enqueue, instance.pk), robust=True)
+    elif (
+        before != (instance.status, instance.published_at)
+        and at_publication.get_backend().supports_defer
+    ):
         # Scheduled for a new time: live then without another save. A queue that runs
-        # tasks later (the database queue) sends the emails at that time; the immediate
+        # tasks later (the database queue) sends the emails at that time; the default
         # backend cannot wait, and they go only if the article is published again.
-        at_publication = notifications.notify_commenters_at_publication
-        if at_publication.get_backend().supports_defer:
-            transaction.on_commit(
-                partial(at_publication.using(run_after=instance.published_at).enqueue, instance.pk),
-                robust=True,
-            )
+        transaction.on_commit(
+            partial(at_publication.using(run_after=instance.published_at).enqueue, instance.pk),
+            robust=True,
+        )
 
 
 def was_public(publication):

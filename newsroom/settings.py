@@ -284,12 +284,10 @@ ADMINS = env_list("DJANGO_ADMINS")
 # Those reports hide the passwords in REDIS_URL and DATABASE_URL too (newsroom/log.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "newsroom.log.ExceptionReporterFilter"
 
-# Background work: run at once, inside the request, by default. With
-# TASKS_BACKEND=django_tasks_db.DatabaseBackend it is queued in the database and
-# `manage.py db_worker` runs it (see the README).
-TASKS = {
-    "default": {"BACKEND": env("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")}
-}
+# Background work: run in the same process once the response is sent, by default
+# (newsroom/tasks.py). With TASKS_BACKEND=django_tasks_db.DatabaseBackend it is queued in the
+# database and `manage.py db_worker` runs it (see the README).
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "newsroom.tasks.AfterResponseBackend")}}
 
 # HTTPS: DJANGO_SECURE_SSL=1 behind TLS turns on HSTS, secure cookies and the redirect.
 SECURE_SSL = env_bool("DJANGO_SECURE_SSL")

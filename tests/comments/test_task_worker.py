@@ -160,3 +160,19 @@ def test_an_article_rescheduled_later_announces_its_comments_at_the_new_time_onl
 
     [message] = mail.outbox
     assert message.recipients() == [comment.email]
+
+
+def test_an_article_published_again_queues_one_task_for_all_its_emails(article, queued, run_worker):
+    """The editor's save stores one task, however many commenters wait for the article."""
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.DRAFT)
+    waiting = [make_comment(article, notify_on_publish=True) for _ in range(3)]
+    article.refresh_from_db()
+
+    article.status = Article.Status.PUBLISHED
+    article.save()
+
+    assert DBTaskResult.objects.count() == 1
+    run_worker()
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        comment.email for comment in waiting
+    )
