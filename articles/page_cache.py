@@ -69,6 +69,9 @@ from newsroom.cache import shared_by_every_process
 from .models import Article
 
 VERSION_KEY = "readers:content-version"
+# Changes with articles alone, not with comments: for what only articles decide and is dear to
+# work out again at each change of the content version (the sitemap's count of articles).
+ARTICLES_VERSION_KEY = "readers:articles-version"
 RELEASE_SALT = "articles.page_cache.release"
 PAGE_KEY_PREFIX = "readers:page:"
 CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
@@ -151,46 +154,53 @@ def page_changes_at(request, moment):
 # -- The content version -------------------------------------------------------------------
 
 
-def _version_file():
-    """One file per site and cache namespace: the processes of one machine share it."""
+def _version_file(key):
+    """One file per site, cache namespace and version: the processes of one machine share it."""
     return _version_file_for(
         str(settings.BASE_DIR),
         str(settings.DATABASES["default"]["NAME"]),
         caches["default"].key_prefix,
+        key,
     )
 
 
 @functools.cache
-def _version_file_for(site, database, prefix):
+def _version_file_for(site, database, prefix, key):
     """Worked out once per process, not at every request that checks the version."""
-    digest = hashlib.sha256(f"{site}|{database}|{prefix}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{site}|{database}|{prefix}|{key}".encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"newsroom-content-version-{digest}"
 
 
-def content_version():
-    """The version every cached page must carry to be served."""
+def content_version(key=VERSION_KEY):
+    """The version every cached page must carry to be served (or, with ARTICLES_VERSION_KEY,
+    what is worked out from the articles alone)."""
     if not shared_by_every_process():
         try:
-            return os.stat(_version_file()).st_mtime_ns
+            return os.stat(_version_file(key)).st_mtime_ns
         except FileNotFoundError:
             return 0
-    version = cache.get(VERSION_KEY)
+    version = cache.get(key)
     if version is None:
         version = time.time_ns()
-        if not cache.add(VERSION_KEY, version, timeout=None):
-            version = cache.get(VERSION_KEY, version)
+        if not cache.add(key, version, timeout=None):
+            version = cache.get(key, version)
     return version
 
 
-def bump_content_version():
+def bump_content_version(key=VERSION_KEY):
     """Every cached page is stale from now on: the next request renders afresh."""
     if not shared_by_every_process():
-        path = _version_file()
+        path = _version_file(key)
         path.touch()
         now = time.time_ns()
         os.utime(path, ns=(now, now))
     else:
-        cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+        cache.set(key, time.time_ns(), timeout=None)
+
+
+def bump_articles_version():
+    """What was worked out from the articles alone is stale from now on."""
+    bump_content_version(ARTICLES_VERSION_KEY)
 
 
 def bump_content_version_on_commit():
@@ -207,9 +217,18 @@ def bump_content_version_on_commit():
     the change at hand, whose rollback takes that change with it: so it runs whenever the
     change commits, and the change needs no bump of its own.
     """
+    once_on_commit(bump_content_version)
+
+
+def bump_articles_version_on_commit():
+    """As bump_content_version_on_commit, for the articles' version."""
+    once_on_commit(bump_articles_version)
+
+
+def once_on_commit(bump):
     connection = transaction.get_connection()
-    if not any(func is bump_content_version for _, func, _ in connection.run_on_commit):
-        transaction.on_commit(bump_content_version, robust=True)
+    if not any(func is bump for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(bump, robust=True)
 
 
 # -- The release ----------------------------------------------------------------------------

@@ -22,6 +22,13 @@ def content_changed(sender, **kwargs):
     page_cache.bump_content_version_on_commit()
 
 
+@receiver(post_save, sender=Article, dispatch_uid="articles.article_saved_for_counts")
+@receiver(post_delete, sender=Article, dispatch_uid="articles.article_deleted_for_counts")
+def article_changed(sender, **kwargs):
+    """The count of published articles may have changed (articles/sitemaps.py)."""
+    page_cache.bump_articles_version_on_commit()
+
+
 @receiver(post_delete, sender=Article, dispatch_uid="articles.lead_image_let_go")
 def article_deleted(sender, instance, **kwargs):
     """Its lead image goes with it (Article.save deals with one replaced or cleared). An

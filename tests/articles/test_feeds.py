@@ -3,8 +3,11 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from articles import page_cache
 from articles.models import Article
 from articles.sitemaps import ArticleSitemap
 from tests.factories import make_article, make_draft, make_scheduled, make_section
@@ -176,3 +179,53 @@ def test_an_article_given_a_new_slug_is_not_new_to_feed_readers(client, url, ite
 
     assert "/articles/new-footbridge-opens/" in feed
     assert ET.fromstring(feed).find(item_id).text == before  # noqa: S314 (our own feed)
+
+
+def sitemap_index_pages(client):
+    xml = client.get("/sitemap.xml").content.decode()
+    return len(re.findall(r"sitemap-articles\.xml", xml))
+
+
+def test_the_sitemap_index_does_not_count_the_archive_at_each_change_of_the_pages(client, articles):
+    """A moderation decision renders every cached page again, the sitemap's index too:
+    only the articles still scheduled are counted then, not every published one."""
+    client.get("/sitemap.xml")
+    page_cache.bump_content_version()  # what a comment approved does
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/sitemap.xml").status_code == 200
+
+    counts = [
+        query["sql"]
+        for query in queries
+        if 'COUNT(*) AS "__count" FROM "articles_article"' in query["sql"]
+    ]
+    assert counts
+    assert all('"published_at" >' in sql for sql in counts), counts
+
+
+def test_the_sitemap_index_follows_articles_published_unpublished_and_going_live(
+    client, articles, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(ArticleSitemap, "limit", 1)
+    assert sitemap_index_pages(client) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = make_article()
+    assert sitemap_index_pages(client) == 2
+
+    # The scheduled article's time comes: it goes live by itself, without a save.
+    Article.objects.filter(pk=articles["scheduled"].pk).update(
+        published_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert sitemap_index_pages(client) == 3
+    assert len(sitemap_locations(client, 3)) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second.status = Article.Status.DRAFT
+        second.save()
+    assert sitemap_index_pages(client) == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        articles["public"].delete()
+    assert sitemap_index_pages(client) == 1

@@ -14,4 +14,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         page_cache.bump_content_version()
+        page_cache.bump_articles_version()
         self.stdout.write("Cached pages will be rendered afresh at their next request.")
