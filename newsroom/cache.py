@@ -90,6 +90,15 @@ def delete_after_outage(*names):
     gone by then, in a full restart during the outage, do the pages last until they expire).
     For keys whose deletion is always safe, such as a version made anew at the next read: the
     price is every cached page rendered again after an outage.
+
+    That price is paid once per process that found Redis down (`_delete_dropped_invalidations`
+    empties the set), at its first call once RETRY_SECONDS have passed: a burst of version
+    changes such as a few moderation decisions make, each costing every page one render per
+    worker asking for it at that moment (sync workers: a handful), then cache hits again. It
+    is no herd worth preventing: while Redis was down every request rendered. Deleting only
+    when no other process has yet would need to know whether any bump was lost in between,
+    which the processes cannot tell one another while Redis is down; a missed one would leave
+    a moderator's decision unseen until the pages expire.
     """
     _deleted_after_outages.update(names)
 

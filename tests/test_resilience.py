@@ -263,6 +263,22 @@ def test_a_decision_whose_worker_is_gone_before_redis_is_back_still_shows(
     assert shows_the_comment(client, article)
 
 
+def test_after_an_outage_the_pages_are_rendered_afresh_once_not_at_every_request(
+    client, article, reader_cache, redis_outage, django_assert_num_queries
+):
+    """What recovery costs (newsroom.cache.delete_after_outage): this worker ends the cached
+    pages once, as one moderation decision would; the page it renders then is served from
+    the cache again, so the hot article is not rendered at every request after an outage."""
+    client.get("/")  # stored
+    redis_outage.off()
+    client.get("/")  # this worker finds Redis down
+    redis_outage.on()
+    client.get("/")  # ends the pages cached before the outage, renders and stores this one
+
+    with django_assert_num_queries(0):
+        assert client.get("/").status_code == 200
+
+
 # -- The mail server down --------------------------------------------------------------------
 
 
