@@ -4,7 +4,8 @@ from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Now
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -77,6 +78,39 @@ IMAGE_CUT_SHORT = (
     "This image file is cut short (a download or a copy that did not finish): upload the "
     "whole file."
 )
+
+
+# What the Status column says of an article, in the order it sorts them: the field alone
+# says "Published" of an article scheduled for later too.
+PUBLICATION_STATUSES = {"draft": "Draft", "scheduled": "Scheduled", "published": "Published"}
+PUBLICATION_STATUS_ORDER = Case(
+    When(status=Article.Status.DRAFT, then=Value(0)),
+    When(published_at__gt=Now(), then=Value(1)),
+    default=Value(2),
+)
+
+
+class PublicationStatusFilter(admin.SimpleListFilter):
+    """Draft, Scheduled or Published, as the Status column says: the field's own filter
+    put scheduled articles among the published ones, and nothing picked them alone."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return PUBLICATION_STATUSES.items()
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case None:
+                return queryset
+            case "draft":
+                return queryset.filter(status=Article.Status.DRAFT)
+            case "scheduled":
+                return queryset.scheduled()
+            case "published":
+                return queryset.published()
+        return queryset.none()  # a status no list offers
 
 
 class LabelledFileWidget(AdminFileWidget):
@@ -252,7 +286,7 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     inlines = [ArticleFormerSlugInline]
     list_display = ["title", "section", "author", "publication_status", "published_at"]
-    list_filter = ["status", "section", ("published_at", admin.DateFieldListFilter)]
+    list_filter = [PublicationStatusFilter, "section", ("published_at", admin.DateFieldListFilter)]
     list_select_related = ["section", "author"]
     search_fields = ["title", "standfirst", "author__display_name"]
     date_hierarchy = "published_at"  # read by probes of its index (change_list.html)
@@ -336,14 +370,14 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
             when = date_format(timezone.localtime(article.published_at), "j F Y, H:i")
             self.message_user(request, SCHEDULED.format(when=when), messages.INFO)
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description="status", ordering=PUBLICATION_STATUS_ORDER)
     def publication_status(self, article):
         """Draft, Scheduled or Published (readers see it): the field's "Published" alone
         covered articles not out yet, and a column of its own to tell them apart left the
         list too wide for a laptop's screen."""
         if article.status == Article.Status.DRAFT:
-            return Article.Status.DRAFT.label
-        return Article.Status.PUBLISHED.label if article.is_public else "Scheduled"
+            return PUBLICATION_STATUSES["draft"]
+        return PUBLICATION_STATUSES["published" if article.is_public else "scheduled"]
 
     @admin.action(description="Publish the selected articles", permissions=["change"])
     def publish(self, request, queryset):

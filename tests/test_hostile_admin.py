@@ -108,7 +108,7 @@ def test_comment_queue_search_and_filters_never_fail(moderator_client, params):
 @given(
     params=parameters(
         q=values("Article", "What happened", "%"),
-        status=values("draft", "published"),
+        status=values("draft", "scheduled", "published"),
         status__exact=values("draft", "published"),
         section__id__exact=values("1"),
         published_at__year=values("2026"),

@@ -3,6 +3,7 @@ import io
 import re
 import struct
 import zlib
+from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -181,7 +182,7 @@ def test_changelist_shows_editor_columns_and_filters(editor_client, django_asser
     ):
         assert column in html
     assert 'id="changelist-search"' in html
-    assert "?status__exact=draft" in html
+    assert "?status=draft" in html
 
 
 def test_changelist_status_tells_a_scheduled_article_from_a_live_one(editor_client):
@@ -206,7 +207,7 @@ def test_the_editors_list_counts_the_articles_once(editor_client):
         every = editor_client.get(reverse("admin:articles_article_changelist"))
     with CaptureQueriesContext(connection) as filtered:
         drafts = editor_client.get(
-            reverse("admin:articles_article_changelist"), {"status__exact": "draft"}
+            reverse("admin:articles_article_changelist"), {"status": "draft"}
         )
 
     assert len(article_counts(unfiltered)) == 1
@@ -922,3 +923,58 @@ def test_saving_an_article_published_now_says_nothing_of_a_schedule(editor_clien
     )
 
     assert not any("Scheduled" in str(m) for m in response.context["messages"])
+
+
+def status_filter_choices(html):
+    """The choices under "By status", as an editor reads them."""
+    [(_, filters)] = elements(html, lambda tag, attrs: attrs.get("id") == "changelist-filter")
+    return re.search(r"By status\s+(.*?)\s+By ", filters, re.S).group(1).split()
+
+
+def test_the_status_filter_offers_what_the_status_column_says(editor_client):
+    """The field's own filter offered Draft and Published, a scheduled article among the
+    published ones: nothing picked the scheduled articles alone."""
+    draft, scheduled, live = make_draft(), make_scheduled(), make_article()
+    url = reverse("admin:articles_article_changelist")
+
+    html = editor_client.get(url).content.decode()
+    picked = {
+        status: list(editor_client.get(url, {"status": status}).context["cl"].result_list)
+        for status in ("draft", "scheduled", "published")
+    }
+
+    assert status_filter_choices(html) == ["All", "Draft", "Scheduled", "Published"]
+    assert picked == {"draft": [draft], "scheduled": [scheduled], "published": [live]}
+
+
+def test_a_status_no_filter_offers_lists_no_article(editor_client):
+    make_draft(), make_article()
+
+    response = editor_client.get(reverse("admin:articles_article_changelist"), {"status": "x"})
+
+    assert list(response.context["cl"].result_list) == []
+
+
+@pytest.mark.parametrize(("order", "reverse_order"), [("4", False), ("-4", True)])
+def test_sorting_by_status_keeps_draft_scheduled_and_published_apart(
+    editor_client, order, reverse_order
+):
+    """Sorted by the field, a scheduled article went among the published ones, in date
+    order: the column said Scheduled and Published in turns."""
+    now = timezone.now()
+    articles = [
+        make_draft(published_at=now + timedelta(days=3)),
+        make_scheduled(published_at=now + timedelta(days=1)),
+        make_scheduled(published_at=now + timedelta(days=2)),
+        make_article(published_at=now - timedelta(days=1)),
+    ]
+
+    response = editor_client.get(reverse("admin:articles_article_changelist"), {"o": order})
+
+    shown = [
+        text
+        for _, text in elements(response.content.decode(), with_class("field-publication_status"))
+    ]
+    expected = ["Draft", "Scheduled", "Scheduled", "Published"]
+    assert shown == (expected[::-1] if reverse_order else expected)
+    assert len(response.context["cl"].result_list) == len(articles)
