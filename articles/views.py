@@ -308,7 +308,7 @@ class ArticleDetailView(DetailView):
             },
             "publisher": {"@type": "Organization", "name": settings.SITE_NAME},
         }
-        if article.published_at:
+        if article.is_public:  # a preview's date is no publication date
             data["datePublished"] = article.published_at.isoformat()
         if article.lead_image:
             data["image"] = [self.request.build_absolute_uri(article.lead_image.url)]

@@ -333,6 +333,57 @@ def test_preview_of_a_scheduled_article_says_when_it_goes_out(client):
     assert "Published" not in byline(html)
 
 
+def publication_dates_in_metadata(html, article):
+    """Where the page tells machines (link previews, search engines, reading apps) when
+    the article was published."""
+    when = f"{timezone.localtime(article.published_at):%Y-%m-%dT%H:%M}"
+    [(_, structured)] = elements(
+        html, lambda tag, attrs: attrs.get("type") == "application/ld+json"
+    )
+    return {
+        "meta": f'property="article:published_time" content="{when}' in html,
+        "json-ld": "datePublished" in json.loads(structured),
+        "time": f'<time datetime="{when}' in html,
+    }
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: make_draft(published_at=timezone.now() - timedelta(days=2)),
+        lambda: make_scheduled(),
+    ],
+    ids=["dated draft", "scheduled"],
+)
+def test_a_previews_metadata_claims_no_publication_date(client, make):
+    """The byline said "Draft (not published)", but the page's metadata still gave its date
+    as the publication date, to any app that read the preview; and a draft saved after its
+    date said "Updated", as an article edited since it went out does."""
+    article = make()
+    client.force_login(make_article_viewer())
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    assert publication_dates_in_metadata(html, article) == {
+        "meta": False,
+        "json-ld": False,
+        "time": False,
+    }
+    assert "Updated" not in byline(html)  # a draft saved since its date was not updated
+
+
+def test_a_live_articles_metadata_gives_its_publication_date(client):
+    article = make_article()
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    assert publication_dates_in_metadata(html, article) == {
+        "meta": True,
+        "json-ld": True,
+        "time": True,
+    }
+
+
 def test_readers_see_a_live_articles_publication_date_in_the_byline(client):
     article = make_article()
 
