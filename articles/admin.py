@@ -1,3 +1,5 @@
+import warnings
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminFileWidget
@@ -60,6 +62,8 @@ LEFT_OUT_OF_THE_PAGE = (
 # made smaller. Behind nginx, client_max_body_size must allow this much (README).
 LEAD_IMAGE_MAX_BYTES = 10 * 1024 * 1024
 LEAD_IMAGE_MAX_PIXELS = 50_000_000
+# Pillow's refusals of an image past LEAD_IMAGE_MAX_PIXELS (its limit is set in apps.py).
+PILLOW_REFUSALS_FOR_SIZE = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 FOR_THE_WEB = "save a copy for the web (2,000 pixels wide is plenty) and upload that."
 IMAGE_TOO_HEAVY = (
     "This image file is {size}, more than a lead image may be ({limit}): " + FOR_THE_WEB
@@ -122,17 +126,21 @@ class LabelledFileWidget(AdminFileWidget):
 
 class LeadImageField(forms.ImageField):
     """A lead image readers' browsers can show, of a size fit for a web page. One refused
-    for its size says so: Pillow's guard against decompression bombs made a photo too large
-    to open read as "not an image or a corrupted image"."""
+    for its size says so: Pillow's guard against decompression bombs, which refuses an
+    image past our limit as it opens it, made it read as "not an image or a corrupted
+    image"."""
 
     def to_python(self, data):
         if data and data.size > LEAD_IMAGE_MAX_BYTES:
             size, limit = filesizeformat(data.size), filesizeformat(LEAD_IMAGE_MAX_BYTES)
             raise ValidationError(IMAGE_TOO_HEAVY.format(size=size, limit=limit))
         try:
-            upload = super().to_python(data)
+            # Up to twice its limit Pillow only warns, in the server's log, and opens the
+            # image: the warning is its refusal here, which the editor is told of instead.
+            with warnings.catch_warnings(action="error", category=Image.DecompressionBombWarning):
+                upload = super().to_python(data)
         except ValidationError as error:
-            if isinstance(error.__cause__, Image.DecompressionBombError):
+            if isinstance(error.__cause__, PILLOW_REFUSALS_FOR_SIZE):
                 raise ValidationError(IMAGE_TOO_LARGE) from error
             raise
         if upload is not None:

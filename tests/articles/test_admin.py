@@ -2,6 +2,7 @@ import contextlib
 import io
 import re
 import struct
+import warnings
 import zlib
 from datetime import timedelta
 
@@ -665,6 +666,25 @@ def test_a_huge_lead_image_is_refused_saying_why_and_the_article_is_kept(
     }
     assert message == expected[error]
     assert response.context["adminform"].form["title"].value() == "Typed title"
+
+
+@pytest.mark.parametrize(
+    "pixels",
+    [(10_000, 6_000), (12_000, 10_000)],
+    ids=["past our limit", "past Pillow's limit, short of twice it"],
+)
+def test_a_lead_image_past_the_pixel_limit_is_refused_without_a_warning_in_the_log(
+    editor_client, pixels
+):
+    """From 89 million pixels (Pillow's own limit, above ours) to twice that, Pillow warned
+    of a decompression bomb in the server's log before the image was refused."""
+    upload = SimpleUploadedFile("harbour.png", png_claiming_size(*pixels), "image/png")
+
+    with warnings.catch_warnings(record=True) as warned:
+        message = lead_image_refusal(editor_client, upload)
+
+    assert message == IMAGE_TOO_LARGE
+    assert [str(warning.message) for warning in warned] == []
 
 
 def test_a_lead_image_a_camera_makes_for_the_web_is_taken(editor_client):
