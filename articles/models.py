@@ -56,6 +56,15 @@ NESTED_TOO_DEEPLY = "The text nests too deeply to show (lists within lists)."
 IMAGE_NOT_DESCRIBED = (
     "Describe each image in the text for readers who cannot see it: ![what it shows](address)."
 )
+# An article's text, some 50,000 words: longer than the longest read, short enough for
+# PostgreSQL's search document (at most 1 MB, which words all different nearly fill).
+# Checked in clean(), not as the textarea's maxlength, which cuts a paste short in silence.
+BODY_MAX_CHARACTERS = 300_000
+BODY_TOO_LONG = (
+    "This text is {length:,} characters long, more than an article may be ({limit:,} "
+    "characters): split it into parts, or link to the rest. An image is uploaded as the "
+    "lead image or linked to, not pasted into the text."
+)
 # Leading whitespace (and quotation marks) a line of the body may have: 100 levels of lists.
 # The Markdown library's time grows with the cube of the depth (200 levels: 0.6 s; 800: 30 s,
 # then it runs out of stack), so a deeper paste is refused before it is rendered.
@@ -561,7 +570,9 @@ class Article(SlugAddressed):
             errors["published_at"] = (
                 f"Give a year between {PUBLICATION_YEARS[0]} and {PUBLICATION_YEARS[-1]}."
             )
-        if deepest_indent(self.body) > BODY_MAX_INDENT:
+        if len(self.body) > BODY_MAX_CHARACTERS:  # not rendered: seconds for megabytes
+            errors["body"] = BODY_TOO_LONG.format(length=len(self.body), limit=BODY_MAX_CHARACTERS)
+        elif deepest_indent(self.body) > BODY_MAX_INDENT:
             errors["body"] = NESTED_TOO_DEEPLY
         else:
             try:

@@ -243,6 +243,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # /favicon.ico and the like, served at the site's root (newsroom/root_files.py).
 WHITENOISE_ROOT = root_files.ROOT_FILES_DIR
 WHITENOISE_ADD_HEADERS_FUNCTION = root_files.cache_root_files
+# What Django reads of a form's fields (uploads aside): Django's 2.5 MB answered a longer
+# article text with a bare 400, losing it. Up to what nginx lets through to the admin
+# (client_max_body_size, README), the editor gets the form back with the text and a
+# message (articles.models.BODY_MAX_CHARACTERS). Public forms stay small at the proxy.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {

@@ -31,7 +31,14 @@ from articles.admin import (
     ArticleAdmin,
 )
 from articles.demo import draw_illustration
-from articles.models import CONTROL_CHARACTERS, IMAGE_NOT_DESCRIBED, NESTED_TOO_DEEPLY, Article
+from articles.models import (
+    BODY_MAX_CHARACTERS,
+    BODY_TOO_LONG,
+    CONTROL_CHARACTERS,
+    IMAGE_NOT_DESCRIBED,
+    NESTED_TOO_DEEPLY,
+    Article,
+)
 from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
     article_change_form,
@@ -568,6 +575,56 @@ def test_markup_shown_as_code_says_nothing_of_what_is_left_out(editor_client):
 
     assert "&lt;script" in Article.objects.get().body_html
     assert not any("left out" in str(message) for message in response.context["messages"])
+
+
+def body_refusal(editor_client, body):
+    """The form sent back for a new article with this text: nothing saved, the message and
+    the text as it was typed."""
+    response = editor_client.post(
+        reverse("admin:articles_article_add"), new_article_form(title="Typed title", body=body)
+    )
+    assert response.status_code == 200
+    assert not Article.objects.exists()
+    [(_, message)] = elements(response.content.decode(), with_class("errorlist"))
+    form = response.context["adminform"].form
+    return message, form["body"].value(), form["title"].value()
+
+
+def test_a_text_longer_than_an_article_may_be_comes_back_saying_so(editor_client):
+    body = "Word " * (BODY_MAX_CHARACTERS // 5) + "more"
+
+    message, kept, title = body_refusal(editor_client, body)
+
+    assert message == BODY_TOO_LONG.format(length=len(body), limit=BODY_MAX_CHARACTERS)
+    assert "300,000 characters" in message
+    assert (kept, title) == (body, "Typed title")
+
+
+def test_a_text_past_djangos_form_limit_comes_back_saying_so_not_a_bare_400(editor_client):
+    """Past Django's 2.5 MB for a form's fields (a pasted web page with its pictures in it,
+    say), the editor got "Bad request" and lost the text."""
+    body = "![A photo](data:image/png;base64," + "iVBORw0KGgo" * 300_000 + ")"
+
+    message, kept, title = body_refusal(editor_client, body)
+
+    assert message == BODY_TOO_LONG.format(length=len(body), limit=BODY_MAX_CHARACTERS)
+    assert (kept, title) == (body, "Typed title")
+
+
+def test_a_text_as_long_as_an_article_may_be_is_saved_and_found(editor_client, client):
+    """Even of words all different, which PostgreSQL's search document holds up to 1 MB."""
+    words = [f"{number:04x}" for number in range(BODY_MAX_CHARACTERS // 6)]
+    body = "\n\n".join(" ".join(words[at : at + 100]) for at in range(0, len(words), 100))
+    body += " " + "z" * (BODY_MAX_CHARACTERS - len(body) - 1)
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(body=body, status=Article.Status.PUBLISHED),
+    )
+
+    assert response.status_code == 302
+    assert len(Article.objects.get().body) == BODY_MAX_CHARACTERS
+    assert "Harbour wall repaired" in client.get("/search/", {"q": "abcd"}).content.decode()
 
 
 def test_a_body_with_lists_nested_as_deep_as_writers_nest_them_is_saved(editor_client):
