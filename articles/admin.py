@@ -52,6 +52,11 @@ ALREADY_SCHEDULED = (
 )
 ALREADY_LIVE = ("%d article was published already.", "%d articles were published already.")
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
+SLUG_WAS_ANOTHERS = (
+    '{address} was the address of the {kind} "{other}" before its slug changed, and led to it '
+    "until now: links to it (shared, bookmarked, in search results) lead to this {kind} from "
+    "now on. To keep them leading there, choose another slug."
+)
 LEFT_OUT_OF_THE_PAGE = (
     "Saved as typed, but readers do not see the {elements} in the text, left out of the page: "
     "an article shows no scripts, styles, embedded pages, players, forms or formulas. Link to "
@@ -246,6 +251,30 @@ class AddressInSlugMixin:
             "slug": {"unique": taken},
         }
         return super().get_form(request, obj, change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        """A slug that another one had before is its old address no more (a slug in use is
+        always its owner's): the editor is told, not refused, since a name may well be
+        given again, but the links readers kept to the other one lead here from now on."""
+        other = None
+        if "slug" in form.changed_data:
+            other = self.former_owner(obj)
+        super().save_model(request, obj, form, change)
+        if other is not None:
+            message = SLUG_WAS_ANOTHERS.format(
+                address=obj.get_absolute_url(), kind=self.opts.verbose_name, other=other
+            )
+            self.message_user(request, message, messages.WARNING)
+
+    def former_owner(self, obj):
+        """The other one whose former slug `obj`'s slug is, if any."""
+        former_slugs = type(obj).former_slugs
+        owner_field = former_slugs.field.name
+        formers = former_slugs.rel.related_model.objects.filter(slug=obj.slug)
+        if obj.pk:
+            formers = formers.exclude(**{owner_field: obj.pk})
+        former = formers.select_related(owner_field).first()
+        return getattr(former, owner_field, None)
 
     def get_inlines(self, request, obj):
         """A new object has no old address: its form showed an empty table of them."""

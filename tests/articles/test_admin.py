@@ -28,6 +28,7 @@ from articles.admin import (
     LEAD_IMAGE_MAX_BYTES,
     LEFT_OUT_OF_THE_PAGE,
     SLUG_TAKEN,
+    SLUG_WAS_ANOTHERS,
     ArticleAdmin,
 )
 from articles.demo import draw_illustration
@@ -42,6 +43,7 @@ from articles.models import (
 from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
     article_change_form,
+    change_form_letting_go,
     make_article,
     make_author,
     make_draft,
@@ -1055,3 +1057,69 @@ def test_sorting_by_status_keeps_draft_scheduled_and_published_apart(
     expected = ["Draft", "Scheduled", "Scheduled", "Published"]
     assert shown == (expected[::-1] if reverse_order else expected)
     assert len(response.context["cl"].result_list) == len(articles)
+
+
+NEW_ONE_FORMS = {
+    "article": lambda slug: new_article_form(slug=slug),
+    "section": lambda slug: {"name": "Weather", "slug": slug, "description": "", "order": 0},
+    "tag": lambda slug: {"name": "Weather", "slug": slug},
+    "author": lambda slug: {"display_name": "Wes Weather", "slug": slug, "bio": ""},
+}
+OWNERS = {"article": make_article, "section": make_section, "tag": make_tag, "author": make_author}
+
+
+def moved_away(kind, slug):
+    """One of `kind` whose address was once `slug`: that old address leads to it now."""
+    owner = OWNERS[kind](slug=slug)
+    owner.slug = f"{slug}-moved"
+    owner.save()
+    return owner
+
+
+@pytest.mark.parametrize("kind", NEW_ONE_FORMS)
+def test_a_new_one_given_anothers_old_slug_is_saved_and_the_editor_told(editor_client, kind):
+    """The old address, which led to the other one, silently led to the new one instead."""
+    other = moved_away(kind, "weather")
+
+    response = editor_client.post(
+        reverse(f"admin:articles_{kind}_add"), NEW_ONE_FORMS[kind]("weather"), follow=True
+    )
+
+    model = type(other)
+    assert model.objects.filter(slug="weather").exists()
+    assert SLUG_WAS_ANOTHERS.format(
+        address=model.address_for("weather"), kind=model._meta.verbose_name, other=other
+    ) in " ".join(messages_shown(response))
+
+
+def test_an_article_whose_slug_changes_to_anothers_old_one_is_saved_and_the_editor_told(
+    editor_client,
+):
+    other, article = moved_away("article", "harbour"), make_article()
+
+    response = editor_client.post(
+        reverse("admin:articles_article_change", args=[article.pk]),
+        article_change_form(article, slug="harbour"),
+        follow=True,
+    )
+
+    article.refresh_from_db()
+    assert article.slug == "harbour"
+    assert SLUG_WAS_ANOTHERS.format(
+        address="/articles/harbour/", kind="article", other=other
+    ) in " ".join(messages_shown(response))
+
+
+def test_a_slug_nobody_had_or_the_articles_own_old_one_says_nothing_of_another(editor_client):
+    article = moved_away("article", "harbour")
+    new = editor_client.post(
+        reverse("admin:articles_article_add"), new_article_form(slug="tides"), follow=True
+    )
+    back = editor_client.post(
+        reverse("admin:articles_article_change", args=[article.pk]),
+        change_form_letting_go(article) | {"slug": "harbour"},
+        follow=True,
+    )
+
+    assert Article.objects.filter(slug__in=["tides", "harbour"]).count() == 2
+    assert not [m for m in messages_shown(new) + messages_shown(back) if "led to" in m]
