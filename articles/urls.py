@@ -1,6 +1,7 @@
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
-from django.views.decorators.http import require_safe
+
+from newsroom.methods import require_safe
 
 from . import feeds, views
 from .sitemaps import SITEMAPS

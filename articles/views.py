@@ -5,10 +5,10 @@ from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, Ht
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView
 
 from newsroom.control_characters import CONTROL_CHARACTER
+from newsroom.methods import require_safe
 
 from .models import Article, Author, Section, Tag
 

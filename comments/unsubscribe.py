@@ -11,10 +11,10 @@ import logging
 from django.db import DatabaseError
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
 from comments.models import Comment
 from comments.notifications import comment_for_token
+from newsroom.methods import require_http_methods
 from newsroom.middleware import DATABASE_RETRY_SECONDS
 
 logger = logging.getLogger(__name__)

@@ -1,9 +1,9 @@
 from captcha import views as captcha_views
 from django.urls import path, re_path
-from django.views.decorators.http import require_safe
 
 from comments import views
 from comments.unsubscribe import unsubscribe
+from newsroom.methods import require_safe
 
 app_name = "comments"
 

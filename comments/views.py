@@ -24,11 +24,11 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
 from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
 
 from articles.models import Article
 from articles.views import ArticleDetailView
 from newsroom.client_ip import client_ip
+from newsroom.methods import require_safe, takes_methods
 from newsroom.middleware import DATABASE_RETRY_SECONDS
 
 from . import moderation, ratelimit
@@ -68,6 +68,7 @@ NOT_STORED = (
 )
 
 
+@takes_methods("POST")
 def post_comment(request, article_pk):
     if request.method != "POST":
         return send_only(request, article_pk)

@@ -7,9 +7,12 @@ import logging
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.db import InterfaceError, InternalError, OperationalError
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from whitenoise import middleware as whitenoise
+
+from newsroom.methods import allowed_methods
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,24 @@ METHOD_NOT_ALLOWED = "Method not allowed: this address answers only {allowed}.\n
 METHODS_ANSWERED_WITHOUT_A_BODY = {"HEAD", "OPTIONS"}
 
 
+# The methods the CSRF check lets through to the view unchecked.
+CSRF_UNCHECKED_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def in_words(response, request):
+    """An empty 405 given the plain line that names the methods of its Allow header."""
+    if (
+        response.status_code == 405
+        and response.has_header("Allow")
+        and not response.streaming
+        and not response.content
+        and request.method not in METHODS_ANSWERED_WITHOUT_A_BODY
+    ):
+        response.content = METHOD_NOT_ALLOWED.format(allowed=response["Allow"])
+        response["Content-Type"] = "text/plain; charset=utf-8"
+    return response
+
+
 class MethodNotAllowedInWordsMiddleware:
     """Gives Django's empty 405 (require_safe, a class-based view's method check) a short
     plain-text body that names the methods the address takes, as its Allow header does.
@@ -54,23 +75,41 @@ class MethodNotAllowedInWordsMiddleware:
     An empty 405 shows a browser a blank page and tells a bot's operator nothing. The body
     is neither the page (TRACE, PUT and DELETE on a feed once got the whole document) nor
     the request. A 405 that already says something (the comment form's address) is left.
+
+    Placed before the CSRF check, it also answers a method the view does not take
+    (newsroom/methods.py) before that check could call a PUT to a page a forged form.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
-        if (
-            response.status_code == 405
-            and response.has_header("Allow")
-            and not response.streaming
-            and not response.content
-            and request.method not in METHODS_ANSWERED_WITHOUT_A_BODY
-        ):
-            response.content = METHOD_NOT_ALLOWED.format(allowed=response["Allow"])
-            response["Content-Type"] = "text/plain; charset=utf-8"
-        return response
+        return in_words(self.get_response(request), request)
+
+    def process_view(self, request, view, args, kwargs):
+        if request.method in CSRF_UNCHECKED_METHODS:
+            return None  # the view answers them itself, its own way
+        allowed = allowed_methods(view, request, args, kwargs)
+        if allowed is None or request.method in allowed:
+            return None
+        return HttpResponseNotAllowed(allowed)
+
+
+class WhiteNoiseMiddleware(whitenoise.WhiteNoiseMiddleware):
+    """WhiteNoise, whose 405 (a POST to /favicon.ico or a static file) says it in words too.
+
+    It answers before the rest of the middleware, so its empty 405 never reached
+    MethodNotAllowedInWordsMiddleware, nor CommonMiddleware for its Content-Length.
+    """
+
+    @staticmethod
+    def serve(static_file, request):
+        response = whitenoise.WhiteNoiseMiddleware.serve(static_file, request)
+        if response.status_code != 405:
+            return response
+        refused = in_words(HttpResponseNotAllowed([response["Allow"]]), request)
+        refused["Content-Length"] = str(len(refused.content))
+        return refused
 
 
 class UndecodableFormMiddleware:

@@ -110,13 +110,15 @@ MIDDLEWARE = [
     # after CommonMiddleware has given it the Content-Length of the page.
     "newsroom.middleware.HeadWithoutBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, its 405 in words (newsroom/middleware.py).
+    "newsroom.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, whose 400 for a host not in ALLOWED_HOSTS would miss them.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Inside CommonMiddleware, which gives the body it writes its Content-Length.
+    # Inside CommonMiddleware, which gives the body it writes its Content-Length; before the
+    # CSRF check, which would call a PUT to a page that only reads a forged form.
     "newsroom.middleware.MethodNotAllowedInWordsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Refuses a form body Django cannot decode (newsroom/middleware.py) before the CSRF check

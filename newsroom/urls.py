@@ -5,10 +5,10 @@ from django.contrib.contenttypes.views import shortcut
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import include, path
-from django.views.decorators.http import require_safe
 from django.views.static import serve
 
 from comments.urls import captcha_urlpatterns
+from newsroom.methods import require_safe
 
 
 @require_safe

@@ -19,6 +19,7 @@ from comments.models import Comment
 from newsroom.middleware import METHOD_NOT_ALLOWED, UNDECODABLE_FORM
 from tests.factories import make_article, make_author, make_comment, make_section, make_tag
 from tests.hostile import elements, hostile_text, with_id
+from tests.test_head_requests import served
 
 pytestmark = pytest.mark.django_db
 
@@ -198,13 +199,29 @@ def test_any_query_string_on_any_public_page_is_no_server_error(site, reader, pa
 READ_ONLY_PATHS = [*FIXED_PATHS, "/articles/the-story/", "/media/lead-images/photo.jpg"]
 
 
+CSRF_SECRET = "abcdefghijklmnopqrstuvwxyz012345"
+
+
+@pytest.fixture(scope="module")
+def production_browser():
+    """CSRF checked and errors answered as pages, as in production."""
+    return Client(enforce_csrf_checks=True, raise_request_exception=False)
+
+
 @pytest.mark.parametrize("path", READ_ONLY_PATHS)
-@pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE", "PATCH"])
-def test_public_pages_answer_only_methods_that_read(site, reader, path, method):
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE", "PATCH", "POST"])
+@pytest.mark.parametrize("with_csrf_cookie", [False, True], ids=["no cookie", "csrf cookie"])
+def test_public_pages_answer_only_methods_that_read(
+    site, production_browser, path, method, with_csrf_cookie
+):
     """In a few plain words that name the methods the address takes: neither the page (a
     feed once answered TRACE and PUT with the whole document) nor the request (a TRACE
-    answer that echoes it is what cross-site tracing reads)."""
-    response = reader.generic(
+    answer that echoes it is what cross-site tracing reads). Nor the CSRF failure page,
+    which asked to send a form again: the CSRF check comes after the method's."""
+    production_browser.cookies.clear()
+    if with_csrf_cookie:
+        production_browser.cookies["csrftoken"] = CSRF_SECRET
+    response = production_browser.generic(
         method, path, data="sent-body-marker", headers={"x-sent": "sent-header-marker"}
     )
 
@@ -223,16 +240,38 @@ def test_options_on_a_public_page_lists_the_methods_without_the_page(site, reade
     assert not response.content
 
 
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_the_comment_address_answers_other_methods_than_post_in_words(
+    site, production_browser, method
+):
+    production_browser.cookies["csrftoken"] = CSRF_SECRET
+
+    response = production_browser.generic(
+        method, reverse("comments:post", args=[site["article"].pk]), data="body=Hello"
+    )
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.content.decode() == METHOD_NOT_ALLOWED.format(allowed="POST")
+
+
+@pytest.mark.parametrize("path", ["/favicon.ico", "/static/css/site.css"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "TRACE"])
+def test_files_answer_only_methods_that_read_in_words_too(settings, path, method):
+    """WhiteNoise answers them before any other middleware: its 405 was empty."""
+    settings.DEBUG = True  # WhiteNoise finds static files uncollected, as under runserver
+    status, headers, body = served(method, path)
+
+    assert status == "405 Method Not Allowed"
+    assert headers["Allow"] == "GET, HEAD"
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert body.decode() == METHOD_NOT_ALLOWED.format(allowed="GET, HEAD")
+    assert headers["Content-Length"] == str(len(body))
+
+
 # Form bodies in a character set other than UTF-8 ------------------------------------------------
 
-CSRF_SECRET = "abcdefghijklmnopqrstuvwxyz012345"
 FORM_TARGETS = ["search", "comment", "admin login"]
-
-
-@pytest.fixture(scope="module")
-def production_browser():
-    """CSRF checked and errors answered as pages, as in production."""
-    return Client(enforce_csrf_checks=True, raise_request_exception=False)
 
 
 def form_target(name, site):
@@ -299,9 +338,10 @@ READABLE_FORMS = pytest.mark.parametrize(
         ("multipart/form-data; charset=x-unknown", "utf-8"),
     ],
 )
-# With its token, the form reaches the view: search is a page to GET, a comment lacks its
-# captcha answer, the password is wrong. Without it, the CSRF check refuses it.
+# With its token, the form reaches the view: a comment lacks its captcha answer, the password
+# is wrong. Without it, the CSRF check refuses it. Search is a page to GET, whatever the token.
 ANSWER_WITH_TOKEN = {"search": 405, "comment": 400, "admin login": 200}
+ANSWER_WITHOUT_TOKEN = {"search": 405, "comment": 403, "admin login": 403}
 
 
 @pytest.mark.parametrize("target", FORM_TARGETS)
@@ -320,7 +360,8 @@ def test_other_charsets_are_read_and_answered_as_usual(
         with_csrf_cookie=with_csrf_cookie,
     )
 
-    assert response.status_code == (ANSWER_WITH_TOKEN[target] if with_csrf_cookie else 403)
+    answers = ANSWER_WITH_TOKEN if with_csrf_cookie else ANSWER_WITHOUT_TOKEN
+    assert response.status_code == answers[target]
 
 
 @pytest.mark.parametrize("with_csrf_cookie", [False, True], ids=["no cookie", "csrf cookie"])

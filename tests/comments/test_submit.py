@@ -1315,7 +1315,7 @@ def test_a_browser_that_sends_no_cookie_back_is_told_cookies_are_needed(article,
 def test_csrf_failure_elsewhere_still_shows_the_posted_text(captcha_pool):
     strict = Client(enforce_csrf_checks=True)
 
-    response = strict.post("/search/", {"body": "Still mine."})
+    response = strict.post("/admin/login/", {"body": "Still mine."})
 
     assert response.status_code == 403
     assert "Still mine." in response.content.decode()

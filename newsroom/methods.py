@@ -1,0 +1,45 @@
+"""The HTTP methods each view takes, known before the view runs.
+
+The CSRF check runs before the view: a PUT, DELETE or PATCH sent to a page that only reads
+was refused as a forged form (403, "send the form again"), not as a method the page does not
+take (405). MethodNotAllowedInWordsMiddleware reads what is declared here, ahead of that
+check, and answers the 405 itself, without running the view.
+"""
+
+from django.views.decorators import http
+
+# Set on a function view; a class-based view says it through its methods (get, post...).
+ALLOWED_METHODS_ATTRIBUTE = "allowed_methods"
+
+
+def takes_methods(*methods):
+    """Declares the methods a view takes, for a view that answers the others itself with a
+    page of its own (the comment form's address, opened from the address bar)."""
+
+    def decorator(view):
+        setattr(view, ALLOWED_METHODS_ATTRIBUTE, methods)
+        return view
+
+    return decorator
+
+
+def require_http_methods(methods):
+    """Django's decorator, which refuses the other methods with a 405, declaring them too."""
+
+    def decorator(view):
+        return takes_methods(*methods)(http.require_http_methods(methods)(view))
+
+    return decorator
+
+
+require_safe = require_http_methods(["GET", "HEAD"])
+
+
+def allowed_methods(view, request, args, kwargs):
+    """The methods `view` takes, as its own 405 would list them; None when it does not say."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        instance = view_class(**view.view_initkwargs)
+        instance.setup(request, *args, **kwargs)  # which adds HEAD where there is GET
+        return instance._allowed_methods()
+    return getattr(view, ALLOWED_METHODS_ATTRIBUTE, None)
