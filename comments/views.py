@@ -22,6 +22,7 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
+from django.utils.decorators import decorator_from_middleware
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
@@ -29,7 +30,7 @@ from articles.models import Article
 from articles.views import ArticleDetailView
 from newsroom.client_ip import client_ip
 from newsroom.methods import require_safe, takes_methods
-from newsroom.middleware import DATABASE_RETRY_SECONDS
+from newsroom.middleware import DATABASE_RETRY_SECONDS, DatabaseUnavailableMiddleware
 
 from . import moderation, ratelimit
 from .captcha import discard_question, is_valid_key, question_of_ones_own, spoken_audio
@@ -396,6 +397,7 @@ def question_of_ones_own_for(request):
     }
 
 
+@decorator_from_middleware(DatabaseUnavailableMiddleware)
 def csrf_failure(request, reason=""):
     """A form without a valid token: give the reader their text back, and a form to send again.
 
@@ -403,6 +405,9 @@ def csrf_failure(request, reason=""):
     carries none): that is one more step, not an error. Otherwise the form is stale (an
     expired cookie, say). This is the whole site's CSRF failure page: another form (an
     admin sign-in or action, say) is told so without being called a comment.
+
+    It runs inside the CSRF check, outside DatabaseUnavailableMiddleware: the decorator gives
+    it the same 503 page, with the reader's text, when the database cannot be reached.
     """
     comment_post = _is_comment_post(request)
     article = _article_for_comment_post(request) if comment_post else None

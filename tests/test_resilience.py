@@ -622,6 +622,22 @@ def test_with_the_database_unreachable_a_cached_article_page_is_still_read(
     assert html.escape(article.title) in response.content.decode()
 
 
+def test_with_the_database_unreachable_a_comment_with_an_expired_csrf_cookie_comes_back(article):
+    """The CSRF failure page asks the database for the article: it runs inside the CSRF
+    check, outside the middleware that answers 503, and the commenter got a 500."""
+    reader = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    page = reader.get(article.get_absolute_url()).content.decode()
+    reader.cookies["csrftoken"] = "expired" * 4  # not the one the form's token belongs to
+    data = filled_form(page, body="Sent <b>meanwhile</b>.", csrfmiddlewaretoken="x" * 32)
+
+    with connection.execute_wrapper(refuse_connection):
+        response = reader.post(post_url(article), data)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(DATABASE_RETRY_SECONDS)
+    assert "Sent &lt;b&gt;meanwhile&lt;/b&gt;.</textarea>" in response.content.decode()
+
+
 def test_with_the_database_unreachable_pages_answer_503_and_a_comment_comes_back(tmp_path):
     with gunicorn(
         database_url=f"postgres://newsroom@127.0.0.1:{closed_port()}/newsroom",
