@@ -171,6 +171,13 @@ DATABASE_URL_FORM = (
     "Write it as postgres://USER:PASSWORD@HOST:5432/NAME, with any of : / @ # ? % in the "
     "user name or password percent-encoded (# as %23, @ as %40)."
 )
+# The databases the site runs on: dj-database-url knows others (mysql://, oracle://,
+# postgis://...), which passed start-up and failed later, at their driver or our SQL.
+SUPPORTED_DATABASE_ENGINES = ("django.db.backends.postgresql", "django.db.backends.sqlite3")
+UNSUPPORTED_DATABASE = (
+    "DATABASE_URL must start with postgres:// (or postgresql://, pgsql://) for PostgreSQL, "
+    f"or sqlite:// for an SQLite file: the site runs on no other database. {DATABASE_URL_FORM}"
+)
 try:
     _database = dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -178,14 +185,14 @@ try:
         conn_health_checks=True,
     )
 except dj_database_url.UnknownSchemeError:
-    raise ImproperlyConfigured(
-        f"DATABASE_URL must start with postgres:// (or sqlite:// for a file). {DATABASE_URL_FORM}"
-    ) from None
+    raise ImproperlyConfigured(UNSUPPORTED_DATABASE) from None
 except ValueError:
     raise ImproperlyConfigured(
         "DATABASE_URL is not an address: a port that is not a number, or a character "
         f"that needs percent-encoding. {DATABASE_URL_FORM}"
     ) from None
+if _database["ENGINE"] not in SUPPORTED_DATABASE_ENGINES:
+    raise ImproperlyConfigured(UNSUPPORTED_DATABASE)
 # A PostgreSQL service (postgres://?service=NAME, from pg_service.conf) names it instead.
 if not _database["NAME"] and not _database.get("OPTIONS", {}).get("service"):
     raise ImproperlyConfigured(f"DATABASE_URL names no database. {DATABASE_URL_FORM}")

@@ -108,6 +108,11 @@ def test_a_yes_or_no_that_is_neither_stops_start_up_with_the_variables_name(typo
     ("database_url", "problem"),
     [
         ("postgress://newsroom:secret@127.0.0.1:5432/newsroom", "must start with postgres://"),
+        # Schemes dj-database-url knows, for databases Newsroom does not run on: they passed
+        # start-up and failed later (a missing driver, SQL of PostgreSQL's or SQLite's).
+        ("mysql://newsroom:secret@127.0.0.1:3306/newsroom", "must start with postgres://"),
+        ("postgis://newsroom:secret@127.0.0.1:5432/newsroom", "must start with postgres://"),
+        ("oracle://newsroom:secret@127.0.0.1:1521/newsroom", "must start with postgres://"),
         ("postgres://newsroom:secret@127.0.0.1:54x2/newsroom", "is not an address"),
         # "#" starts the URL's fragment: this read as host "ss", password "p", no database.
         ("postgres://newsroom:p@ss#secret@127.0.0.1:5432/newsroom", "names no database"),
@@ -122,6 +127,7 @@ def test_a_database_url_that_cannot_be_right_stops_start_up_without_showing_it(
     assert f"DATABASE_URL {problem}" in result.stderr
     assert "postgres://USER:PASSWORD@HOST:5432/NAME" in result.stderr
     assert "secret" not in result.stderr
+    assert "127.0.0.1" not in result.stderr
 
 
 def test_a_database_url_naming_a_postgresql_service_starts():
