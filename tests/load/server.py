@@ -42,8 +42,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(*, database_url, redis_url, log_dir, workers=4, **environment):
+def gunicorn(*, database_url, redis_url, log_dir, workers=4, arguments=(), **environment):
     """gunicorn serving the project on a free loopback port; stopped and reaped on exit.
+    `arguments` are gunicorn's own, added to those here.
 
     The listening socket is opened here and handed to gunicorn (fd://), so there is no
     window in which another process could take the port.
@@ -91,6 +92,7 @@ def gunicorn(*, database_url, redis_url, log_dir, workers=4, **environment):
         "--no-control-socket",
         "--error-logfile",
         str(log),
+        *arguments,
     ]
     with log.open("w") as output:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -205,8 +207,8 @@ class Reader:
     deadline: float = float("inf")  # time.monotonic() after which it stops sending
     cookies: dict = field(default_factory=dict)
 
-    def get(self, path):
-        return self._request("GET", path)
+    def get(self, path, headers=None):
+        return self._request("GET", path, headers=headers)
 
     def form_token(self):
         return json.loads(self.get("/comments/token/").text)["token"]
