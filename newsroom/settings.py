@@ -378,6 +378,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "{levelname} {name} {message}", "style": "{"}},
     "filters": {"without_traceback": {"()": "newsroom.log.WithoutTraceback"}},
     "handlers": {
+        "null": {"class": "logging.NullHandler"},
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "console_without_traceback": {
             "class": "logging.StreamHandler",
@@ -394,9 +395,9 @@ LOGGING = {
         "django.security": {"handlers": ["console_without_traceback"], "propagate": False},
         # django-axes announces itself on every start-up; its lockouts log as warnings.
         "axes.apps": {"level": "WARNING"},
-        # Two lines for every comment's notification (started, succeeded); a failed task
-        # still logs its error with the traceback.
-        "django.tasks": {"level": "WARNING"},
+        # Two lines for every task (started, finished), and a failure's message, which may
+        # hold an address: newsroom/task_log.py logs one line instead.
+        "django.tasks": {"handlers": ["null"], "propagate": False},
     },
 }
 

@@ -1,4 +1,5 @@
 import contextlib
+import logging
 import os
 import time
 from datetime import UTC, datetime
@@ -232,3 +233,26 @@ def _clear_cache():
     clear_cache(caches["default"])
     yield
     clear_cache(caches["default"])
+
+
+class Collected(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def text(self):
+        return "\n".join(logging.Formatter().format(record) for record in self.records)
+
+
+@pytest.fixture
+def console_log():
+    """What reaches the console, whose handler is the root logger's (settings.LOGGING).
+    Not caplog: it also listens to the loggers that send their records nowhere."""
+    collected = Collected()
+    root = logging.getLogger()
+    root.addHandler(collected)
+    yield collected
+    root.removeHandler(collected)

@@ -9,9 +9,11 @@ housekeeping would end a test's wrapping transaction.
 import logging
 import signal
 from datetime import timedelta
+from smtplib import SMTPRecipientsRefused
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
@@ -20,6 +22,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from articles.models import Article
 from comments import services
 from comments.models import Comment
+from comments.notifications import notify_moderators_of_held_comment
 from tests.factories import make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,8 +43,8 @@ def run_worker():
     loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
     levels = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
 
-    def run():
-        call_command("db_worker", batch=True, interval=0, startup_delay=False, verbosity=0)
+    def run(verbosity=0):
+        call_command("db_worker", batch=True, interval=0, startup_delay=False, verbosity=verbosity)
 
     yield run
     for number, handler in handlers.items():
@@ -99,6 +102,53 @@ def test_the_commenter_hears_of_the_approval_from_the_worker(
     [message] = mail.outbox
     assert message.to == ["reader@example.com"]
     assert not Comment.objects.get(pk=comment.pk).notify_on_publish
+
+
+class RefusingMailServer(BaseEmailBackend):
+    """A mail server that refuses the recipient, naming the address, as SMTP servers do."""
+
+    def send_messages(self, email_messages):
+        recipients = [address for message in email_messages for address in message.recipients()]
+        raise SMTPRecipientsRefused(dict.fromkeys(recipients, (550, b"No such user")))
+
+
+def lines_about(task, console_log):
+    return [record for record in console_log.records if task.name in record.getMessage()]
+
+
+def test_the_worker_logs_one_line_per_task_saying_what_ran_and_how_it_ended(
+    client, article, fill_form, moderator, queued, run_worker, console_log
+):
+    """It logged two (started, then finished), for every comment sent for moderation."""
+    client.post(f"/comments/post/{article.pk}/", fill_form(article, email="ida@example.com"))
+    comment = Comment.objects.get()
+
+    run_worker(verbosity=1)  # as `make serve` runs it
+
+    [line] = lines_about(notify_moderators_of_held_comment, console_log)
+    assert line.levelname == "INFO"
+    assert f"notify_moderators_of_held_comment({comment.pk}) SUCCESSFUL in " in line.getMessage()
+    assert "ida@example.com" not in console_log.text()
+
+
+def test_a_task_failing_on_a_refused_address_logs_the_failure_without_the_address(
+    client, article, fill_form, moderator, queued, run_worker, console_log, settings
+):
+    """The mail server's refusal names the address; the task's traceback ended with it."""
+    client.post(f"/comments/post/{article.pk}/", fill_form(article))
+    comment = Comment.objects.get()
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.RefusingMailServer"}}
+
+    run_worker(verbosity=1)
+
+    [line] = lines_about(notify_moderators_of_held_comment, console_log)
+    assert line.levelname == "ERROR"
+    message = line.getMessage()
+    assert f"notify_moderators_of_held_comment({comment.pk}) FAILED in " in message
+    assert "smtplib.SMTPRecipientsRefused" in message
+    assert f"Could not email moderators about held comment {comment.pk}." in message
+    assert "moira@newsroom.test" not in console_log.text()
+    assert DBTaskResult.objects.get().exception_class_path == "smtplib.SMTPRecipientsRefused"
 
 
 def time_passes(duration):
