@@ -10,6 +10,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.core.management.base import OutputWrapper
 from django.core.management.commands import migrate
 from django.db import connections
 
@@ -21,13 +22,20 @@ WAITING = "Another migrate of this database is running: waiting for it to finish
 
 
 class Command(migrate.Command):
-    def handle(self, *args, **options):
+    def execute(self, *args, **options):
+        """The turn is taken before Django's system checks, which run ahead of handle() and
+        open the database (SQLite's JSON support is asked of it): two runs on a new SQLite
+        file both switched it to WAL there, and SQLite refuses one of two such switches at
+        once, whatever the timeout ("database is locked")."""
+        if options.get("stdout"):
+            self.stdout = OutputWrapper(options["stdout"])  # as execute() does, for WAITING
+
         def say_waiting():
             self.stdout.write(WAITING)
             self.stdout.flush()
 
         with one_run_at_a_time(connections[options["database"]], on_wait=say_waiting):
-            return super().handle(*args, **options)
+            return super().execute(*args, **options)
 
 
 @contextmanager
