@@ -274,15 +274,16 @@ STORAGES = {
 # E-mail through Django 6.1's MAILERS (the EMAIL_* settings are deprecated and may not be
 # combined with it); the familiar EMAIL_* environment variables still configure it.
 # Development prints mail to the console; production sends through EMAIL_HOST, or through a
-# mail server on localhost:25 when none is given.
-_smtp_backend = "django.core.mail.backends.smtp.EmailBackend"
+# mail server on localhost:25 when none is given, with Django's SMTP backend that waits for
+# a mail server found unreachable once, not once per email (newsroom/mail.py).
+_smtp_backend = "newsroom.mail.ResilientSMTPBackend"
 _email_host = env("EMAIL_HOST")
 _email_backend = env(
     "EMAIL_BACKEND",
     _smtp_backend if _email_host or not DEBUG else "django.core.mail.backends.console.EmailBackend",
 )
 MAILERS = {"default": {"BACKEND": _email_backend}}
-if _email_backend == _smtp_backend:
+if _email_backend in {_smtp_backend, "django.core.mail.backends.smtp.EmailBackend"}:
     MAILERS["default"]["OPTIONS"] = {
         "host": _email_host or "localhost",
         "port": env_int("EMAIL_PORT", 587 if _email_host else 25),

@@ -306,6 +306,69 @@ def test_with_the_mail_server_down_the_comment_is_kept_and_the_failure_logged(
     assert f"Could not email moderators about held comment {comment.pk}." in caplog.text
 
 
+@pytest.fixture
+def mail_server_hanging(settings):
+    """The production mail backend, pointed at a "mail server" that takes connections and
+    never answers. Yields the listening socket: each connection tried waits in its queue."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "newsroom.mail.ResilientSMTPBackend",
+                "OPTIONS": {
+                    "host": "127.0.0.1",
+                    "port": listener.getsockname()[1],
+                    "use_tls": False,
+                    "timeout": 1,
+                },
+            }
+        }
+        yield listener
+
+
+def connections_tried(listener):
+    listener.setblocking(False)
+    tried = 0
+    while True:
+        try:
+            connection_, _ = listener.accept()
+        except BlockingIOError:
+            return tried
+        connection_.close()
+        tried += 1
+
+
+def test_with_the_mail_server_hanging_a_bulk_approval_waits_for_it_once_not_per_email(
+    client, article, mail_server_hanging, caplog, django_capture_on_commit_callbacks
+):
+    """Each email waited out the timeout (10 s in production): approving five comments
+    whose authors asked for an email outlasted gunicorn's 30 s, and the moderator's page
+    was lost, the decisions saved."""
+    held = [
+        make_comment(article, status=Comment.Status.PENDING, notify_on_publish=True)
+        for _ in range(3)
+    ]
+    client.force_login(make_moderator())
+
+    with django_capture_on_commit_callbacks(execute=True), caplog.at_level(logging.ERROR):
+        response = client.post(
+            "/admin/comments/comment/",
+            {"action": "approve_selected", "_selected_action": [c.pk for c in held]},
+            follow=True,
+        )
+
+    assert "3 comments approved." in response.content.decode()
+    assert {c.status for c in Comment.objects.filter(pk__in=[c.pk for c in held])} == {
+        Comment.Status.APPROVED
+    }
+    assert connections_tried(mail_server_hanging) == 1
+    for comment in held:
+        assert f"Could not email the commenter about approved comment {comment.pk}." in (
+            caplog.text
+        )
+
+
 # -- The database refuses the write ----------------------------------------------------------
 
 

@@ -281,7 +281,7 @@ def test_production_mail_goes_through_the_configured_smtp_server():
         EMAIL_HOST_PASSWORD="s3cret",
     )
 
-    assert "smtp.EmailBackend" in values["MAILERS"]
+    assert "newsroom.mail.ResilientSMTPBackend" in values["MAILERS"]
     assert "'host': 'smtp.example.com'" in values["MAILERS"]
     assert "'port': 587" in values["MAILERS"]
     assert "'use_tls': True" in values["MAILERS"]
