@@ -82,9 +82,9 @@ $(SECRET_FILE): | $(PYTHON)
 # No control socket: gunicorn's default is one path per user, which a second gunicorn of
 # that user takes over, and which stopping either of them deletes.
 # With TASKS_BACKEND=django_tasks_db.DatabaseBackend the task worker runs beside gunicorn
-# and stops with it; it exits with an error when the database cannot be reached (a restart,
-# a failover), so it is then started again while this shell runs. Stopped gracefully (exit
-# status 0: Ctrl-C, which skips the EXIT trap, or a TERM signal), it stays stopped.
+# and stops with it; it exits when the database cannot be reached (a restart, a failover),
+# so it is started again while this shell runs (Ctrl-C skips the EXIT trap: the loop then
+# ends with the worker).
 serve: install $(if $(DJANGO_SECRET_KEY),,$(SECRET_FILE))
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --clear -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
@@ -92,10 +92,9 @@ serve: install $(if $(DJANGO_SECRET_KEY),,$(SECRET_FILE))
 	case "$${TASKS_BACKEND-}" in django_tasks_db.*) \
 		( trap 'kill $$worker 2>/dev/null; exit' TERM; while kill -0 $$$$ 2>/dev/null; do \
 			$(SERVE_ENV) $(MANAGE) db_worker --no-reload & worker=$$!; wait $$worker; \
-			status=$$?; [ $$status -eq 0 ] && break; \
-			echo "The task worker stopped (exit status $$status)." >&2; \
-			sleep 5 & wait $$!; kill -0 $$$$ 2>/dev/null || break; \
-			echo "Starting the task worker again." >&2; \
+			status=$$?; kill -0 $$$$ 2>/dev/null || break; \
+			echo "The task worker stopped (exit status $$status); starting it again in 5 s." >&2; \
+			sleep 5 & wait $$!; \
 		done ) & trap 'kill $$! 2>/dev/null' EXIT ;; \
 	esac; \
 	$(SERVE_ENV) $(GUNICORN) newsroom.wsgi --bind $${BIND:-127.0.0.1:$(PORT)} \

@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -160,58 +159,6 @@ def test_make_serve_starts_the_task_worker_again_when_it_exits(tmp_path):
 
     assert last_line == "served"
     assert record.exists(), "a second worker started"
-    assert not process_is_running(json.loads(record.read_text())["pid"])
-
-
-# Stands in for manage.py: as TASK_WORKER, and as db_worker does, Ctrl-C stops it gracefully.
-TASK_WORKER_STOPPED_BY_CTRL_C = (
-    """
-import signal, sys
-signal.signal(signal.SIGINT, lambda number, frame: sys.exit(0))
-"""
-    + TASK_WORKER
-)
-# Stands in for gunicorn: serves, once the task worker is up, until Ctrl-C.
-SERVES_UNTIL_CTRL_C = UNTIL_THE_WORKER_IS_UP.replace(
-    'print("served")', 'print("served", flush=True)\ntime.sleep(60)'
-)
-
-
-def test_ctrl_c_on_make_serve_stops_the_task_worker_without_announcing_a_restart(tmp_path):
-    """It said "starting it again in 5 s", and started nothing: the server was stopping."""
-    worker, server, record = tmp_path / "worker.py", tmp_path / "server.py", tmp_path / "worker"
-    worker.write_text(TASK_WORKER_STOPPED_BY_CTRL_C)
-    server.write_text(SERVES_UNTIL_CTRL_C)
-    env = {name: value for name, value in os.environ.items() if name != "SITE_URL"}
-    make = subprocess.Popen(  # noqa: S603 - make, with our own interpreter standing in
-        [  # noqa: S607
-            "make",
-            "--no-print-directory",
-            "serve",
-            f"MANAGE={sys.executable} {worker}",
-            f"GUNICORN={sys.executable} {server}",
-            f"SECRET_FILE={tmp_path / 'secret_key'}",
-        ],
-        cwd=settings.BASE_DIR,
-        env={
-            **env,
-            "DJANGO_SECRET_KEY": "not-a-real-one",
-            "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-            "WORKER_RECORD": str(record),
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # a terminal of its own, whose Ctrl-C reaches all of it
-    )
-    for line in make.stdout:
-        if line.strip() == "served":
-            break
-    os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
-    # Returns once everything holding make's output has ended, the worker's loop included.
-    errors = make.communicate(timeout=60)[1]
-
-    assert "again" not in errors
     assert not process_is_running(json.loads(record.read_text())["pid"])
 
 
