@@ -3,6 +3,7 @@ refuses the write. Pages still serve, comments are still taken or handed back, n
 half-written. Real failures on loopback (closed ports, a database trigger), nothing mocked.
 """
 
+import contextlib
 import html
 import io
 import logging
@@ -90,12 +91,20 @@ def test_with_redis_down_pages_still_serve(client, article, redis_down, caplog):
     assert "Redis is unreachable" in caplog.text
 
 
-@pytest.fixture
-def redis_hanging(settings):
-    """A "Redis" that takes connections and never answers: each call waits for its timeout."""
+@contextlib.contextmanager
+def server_that_never_answers():
+    """A listening socket on a free local port that takes connections and never answers
+    (a server hung, or a firewall dropping its replies): each client waits for its timeout."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
+        yield listener
+
+
+@pytest.fixture
+def redis_hanging(settings):
+    """A "Redis" that takes connections and never answers: each call waits for its timeout."""
+    with server_that_never_answers() as listener:
         settings.CACHES = {
             "default": {
                 "BACKEND": "newsroom.cache.ResilientRedisCache",
@@ -310,9 +319,7 @@ def test_with_the_mail_server_down_the_comment_is_kept_and_the_failure_logged(
 def mail_server_hanging(settings):
     """The production mail backend, pointed at a "mail server" that takes connections and
     never answers. Yields the listening socket: each connection tried waits in its queue."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
+    with server_that_never_answers() as listener:
         settings.MAILERS = {
             "default": {
                 "BACKEND": "newsroom.mail.ResilientSMTPBackend",
