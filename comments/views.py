@@ -248,7 +248,7 @@ def redisplay_refused(request, article, visible):
         "post_url": sent_to(request, article),
         # "Show a new question" answered with the same question: say so where it is asked.
         "new_question_refused": "new_question" in request.POST,
-        "budget_minutes": math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60),
+        "budget_minutes": redisplay_budget_minutes(),
     }
     response = typed_text_page(request, "comments/redisplay_refused.html", context, status=429)
     response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
@@ -372,7 +372,7 @@ def new_question(request):
         raise Http404("Asked for by the page's script only.")
     question = question_of_ones_own_for(request)
     if question is None:
-        minutes = math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60)
+        minutes = redisplay_budget_minutes()
         response = JsonResponse(
             {"message": NEW_QUESTIONS_PAUSED.format(minutes=minutes, s=pluralize(minutes))},
             status=429,
@@ -380,6 +380,11 @@ def new_question(request):
         response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
         return response
     return JsonResponse(question)
+
+
+def redisplay_budget_minutes():
+    """How long, at the latest, a sender past COMMENTS_REDISPLAY_LIMIT waits, in whole minutes."""
+    return math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60)
 
 
 def question_of_ones_own_for(request):
