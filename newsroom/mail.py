@@ -1,10 +1,11 @@
 """Django's SMTP backend, without waiting out a dead mail server once per email.
 
 Each email waits up to EMAIL_TIMEOUT (10 s) for a server that takes the connection and
-never answers (a firewall that drops packets, a server wedged). The notifications run
-inside the request by default (the immediate task backend), so a moderator approving
-five comments whose authors asked for an email waited five timeouts: gunicorn killed the
-request after 30 s, the decisions saved but the page, and its message, lost.
+never answers (a firewall that drops packets, a server wedged). The notifications run in
+the gunicorn worker that served the request by default (newsroom/tasks.py), so a moderator
+approving five comments whose authors asked for an email held it for five timeouts:
+gunicorn killed it after 30 s, with the emails not yet sent. Inside the request, as they
+once ran, the moderator's page and its message were lost too.
 
 Once the server cannot be reached, this backend does not try it again in this process
 for RETRY_SECONDS: each email meanwhile fails at once, and is logged, as one refused by
