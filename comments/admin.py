@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from functools import reduce
+from itertools import batched
 from typing import NamedTuple
 
 from django.conf import settings
@@ -39,7 +40,7 @@ from comments import services
 from comments.forms import BodyField
 from comments.models import Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
-from comments.thread import ancestors, under_withheld
+from comments.thread import IDS_PER_QUERY, ancestors, under_withheld
 from newsroom.admin import HandMadeRequestsMixin
 
 EXCERPT_WORDS = 16
@@ -173,13 +174,14 @@ def hidden_because(comment):
 
 def hidden_count(comments):
     """How many of these comments readers cannot see although approved: those under a
-    withheld comment, or on an article that is not published. Two queries for them all."""
+    withheld comment, or on an article that is not published. Two queries for a page of
+    them, and one more for each further IDS_PER_QUERY comments or articles ("select all")."""
     approved = [c for c in comments if c.status == Comment.Status.APPROVED]
-    public = set(
-        Article.objects.published()
-        .filter(pk__in={c.article_id for c in approved})
-        .values_list("pk", flat=True)
-    )
+    public = set()
+    for article_ids in batched({c.article_id for c in approved}, IDS_PER_QUERY):
+        public.update(
+            Article.objects.published().filter(pk__in=article_ids).values_list("pk", flat=True)
+        )
     on_public = [c.pk for c in approved if c.article_id in public]
     under = under_withheld([c.pk for c in approved if c.parent_id and c.article_id in public])
     return len(approved) - len(on_public) + len(under)
@@ -1067,19 +1069,22 @@ class ArticleWithCommentsAdmin(ArticleAdmin):
 
         Django read every comment, and every reply again, and listed each: an article with
         5,000 comments took half a second and a page of 5,000 lines. Here they are counted
-        in one GROUP BY, whatever their number and depth. The permission check still holds:
-        Django asks the comments' admin about each comment it lists, and that admin answers
-        per model (it has no rule for one comment), so it is asked once.
+        in one GROUP BY (one more for each further IDS_PER_QUERY articles), whatever their
+        number and depth. The permission check still holds: Django asks the comments' admin
+        about each comment it lists, and that admin answers per model (it has no rule for
+        one comment), so it is asked once.
         """
         collector = ArticlesWithoutTheirComments(using=router.db_for_write(Article), origin=objs)
         collector.collect(objs)
         articles = collector.edges.get(None, [])
-        counts = dict(
-            Comment.objects.filter(article__in=[article.pk for article in articles])
-            .order_by()
-            .values_list("article")
-            .annotate(count=Count("pk"))
-        )
+        counts = {}
+        for lot in batched([article.pk for article in articles], IDS_PER_QUERY):
+            counts.update(
+                Comment.objects.filter(article__in=lot)
+                .order_by()
+                .values_list("article")
+                .annotate(count=Count("pk"))
+            )
         for article in articles:
             if counts.get(article.pk):
                 collector.add_edge(article, CommentsGoing(article.pk, counts[article.pk]))

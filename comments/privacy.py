@@ -6,6 +6,8 @@ from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from comments import cache as comments_cache
@@ -66,16 +68,20 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
     }
     if not keep_text:
         changes["body"] = ERASED_BODY
+    # Written by the address, not with a parameter for each comment: a bot's one address
+    # can be on more comments than SQLite takes parameters in a statement.
+    theirs = Comment.objects.by_email(email)
     with transaction.atomic():
         comments = list(comments_by(email).select_for_update(of=("self",)))
         if not comments:
             return 0
-        Comment.objects.filter(pk__in=[c.pk for c in comments]).update(**changes)
-        # Earlier log entries name the commenter in their description: scrub those too.
+        # Earlier log entries name the commenter in their description: scrub those too,
+        # while the address still finds the comments.
         LogEntry.objects.filter(
             content_type=ContentType.objects.get_for_model(Comment),
-            object_id__in=[str(c.pk) for c in comments],
+            object_id__in=theirs.values(text_id=Cast("pk", output_field=CharField())),
         ).update(object_repr=ERASED_REPR)
+        theirs.update(**changes)
         if by is not None:
             for comment in comments:
                 comment.name = ERASED_NAME  # the new entries' description must not name them

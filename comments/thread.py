@@ -7,6 +7,7 @@ shared thread stays valid for everyone else.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import batched
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -25,6 +26,9 @@ PENDING_SALT = "comments.pending"
 PENDING_LIMIT = 50
 DISPLAY_FIELDS = ("id", "parent_id", "name", "url", "body", "created_at", "status")
 MAX_PAGE_NUMBER = 10_000
+# Ids asked about in one statement: SQLite refuses one with more parameters than its limit
+# (32,766 as built since 3.32, 999 before), and a selection can hold more ids than that.
+IDS_PER_QUERY = 500
 
 
 class PastTheLastPage(Http404):
@@ -178,28 +182,30 @@ def ancestors(comment):
 
 def under_withheld(comment_ids):
     """Which of these comments sit under one readers cannot see (pending, rejected or spam),
-    however deep: one query for a whole list of them, as the moderators' list shows."""
-    if not comment_ids:
-        return set()
-    placeholders = ", ".join(["%s"] * len(comment_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH RECURSIVE lineage (comment_id, ancestor_id) AS (
-                SELECT id, parent_id FROM comments_comment
-                WHERE id IN ({placeholders}) AND parent_id IS NOT NULL
-                UNION
-                SELECT lineage.comment_id, parent.parent_id
-                FROM comments_comment parent JOIN lineage ON parent.id = lineage.ancestor_id
-                WHERE parent.parent_id IS NOT NULL
+    however deep: one query for a whole list of them, as the moderators' list shows, and one
+    more for each further IDS_PER_QUERY ("select all" approves tens of thousands)."""
+    hidden = set()
+    for lot in batched(comment_ids, IDS_PER_QUERY):
+        placeholders = ", ".join(["%s"] * len(lot))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH RECURSIVE lineage (comment_id, ancestor_id) AS (
+                    SELECT id, parent_id FROM comments_comment
+                    WHERE id IN ({placeholders}) AND parent_id IS NOT NULL
+                    UNION
+                    SELECT lineage.comment_id, parent.parent_id
+                    FROM comments_comment parent JOIN lineage ON parent.id = lineage.ancestor_id
+                    WHERE parent.parent_id IS NOT NULL
+                )
+                SELECT DISTINCT lineage.comment_id
+                FROM lineage JOIN comments_comment ancestor ON ancestor.id = lineage.ancestor_id
+                WHERE ancestor.status <> %s
+                """,  # noqa: S608 (only placeholders are formatted in)
+                [*lot, Comment.Status.APPROVED],
             )
-            SELECT DISTINCT lineage.comment_id
-            FROM lineage JOIN comments_comment ancestor ON ancestor.id = lineage.ancestor_id
-            WHERE ancestor.status <> %s
-            """,  # noqa: S608 (only placeholders are formatted in)
-            [*comment_ids, Comment.Status.APPROVED],
-        )
-        return {comment_id for (comment_id,) in cursor.fetchall()}
+            hidden.update(comment_id for (comment_id,) in cursor.fetchall())
+    return hidden
 
 
 def comment_page(comment, *, above=None):

@@ -127,6 +127,39 @@ def run_action(client, action, comments, url=QUEUE, **extra):
     )
 
 
+def bulk_articles(count):
+    """Published articles, inserted together: a test of thousands spends no time on them."""
+    model = make_article()
+    return Article.objects.bulk_create(
+        Article(
+            title=f"Article {number}",
+            slug=f"bulk-article-{number}",
+            standfirst="",
+            body="Text.",
+            status=Article.Status.PUBLISHED,
+            published_at=model.published_at,
+            section=model.section,
+            author=model.author,
+        )
+        for number in range(count)
+    )
+
+
+def bulk_comments(articles, status, parents=None):
+    """A comment on each article (in reply to each of `parents`), inserted together."""
+    return Comment.objects.bulk_create(
+        Comment(
+            article=article,
+            parent=parent,
+            name="Reader",
+            email="reader@example.com",
+            body="Thanks!",
+            status=status,
+        )
+        for article, parent in zip(articles, parents or [None] * len(articles), strict=True)
+    )
+
+
 class TestQueue:
     def test_opens_on_pending_comments_oldest_first(self, moderator_client, article):
         older = make_comment(article, status=Status.PENDING)
@@ -801,6 +834,24 @@ class TestBulkDecisions:
         assert messages_of(response) == [
             "4 comments approved. 3 of them are not shown to readers yet: a comment above "
             "each is withheld, or its article is not published."
+        ]
+
+    def test_select_all_approves_more_replies_than_sqlite_takes_parameters_in_a_statement(
+        self, moderator_client, old_sqlite_parameter_limit
+    ):
+        """Which approved comments readers cannot see was asked in two statements with a
+        parameter for each comment and each article: "select all" over more than SQLite
+        takes (32,766 as built) was a 500, after the comments were approved."""
+        articles = bulk_articles(1_000)
+        replies = bulk_comments(
+            articles, Status.PENDING, parents=bulk_comments(articles, Status.REJECTED)
+        )
+
+        response = run_action(moderator_client, "approve_selected", replies[:1], select_across="1")
+
+        assert messages_of(response) == [
+            "1000 comments approved. 1000 of them are not shown to readers yet: a comment "
+            "above each is withheld, or its article is not published."
         ]
 
     @pytest.mark.parametrize("action", ["approve_selected", "unapprove_selected"])
@@ -1586,6 +1637,23 @@ class TestDeletingAnArticle:
         assert not re.search(r"/admin/comments/comment/\d+/change/", html)
         assert not Article.objects.exists()
         assert not Comment.objects.exists()
+
+    def test_deleting_more_articles_than_sqlite_takes_parameters_counts_their_comments(
+        self, editor_client, old_sqlite_parameter_limit
+    ):
+        """Their comments were counted in one statement with a parameter for each article:
+        the confirmation of "select all" over more than SQLite takes (32,766) was a 500."""
+        articles = bulk_articles(1_000)
+        bulk_comments(articles, Status.APPROVED)
+        selection = {
+            "action": "delete_selected",
+            "select_across": "1",
+            "_selected_action": [articles[0].pk],
+        }
+
+        response = editor_client.post("/admin/articles/article/", selection)
+
+        assert "<li>Comments: 1,000</li>" in response.content.decode()
 
     def test_staff_who_may_not_delete_comments_cannot_delete_an_article_that_has_them(self, client):
         """As Django refuses it for any related object the user may not delete."""

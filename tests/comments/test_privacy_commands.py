@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from comments.models import Comment
 from comments.privacy import ERASED_BODY, erase_commenter_data
-from comments.services import approve
+from comments.services import approve, moderate_many
 from tests.factories import make_comment, make_editor
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +134,25 @@ class TestErase:
         entries = LogEntry.objects.filter(user=editor)
         assert entries.count() == 3
         assert all("Ada" not in entry.object_repr for entry in entries)
+
+    def test_erases_more_comments_than_sqlite_takes_parameters_in_a_statement(
+        self, article, old_sqlite_parameter_limit
+    ):
+        """A bot's one address on tens of thousands of comments: they and their log entries
+        were updated through a parameter for each, past SQLite's limit (32,766 as built) a
+        failure, and the editor's admin action a 500."""
+        bot = Comment.objects.bulk_create(
+            Comment(article=article, name="Bot", email="bot@example.com", body=f"Buy {number}")
+            for number in range(1_000)
+        )
+        editor = make_editor()
+        moderate_many(bot, Comment.Status.SPAM, by=editor)  # logged under the bot's name
+
+        assert erase_commenter_data("bot@example.com", by=editor) == 1_000
+
+        assert not Comment.objects.filter(name="Bot").exists()
+        assert not LogEntry.objects.filter(object_repr__contains="Bot").exists()
+        assert LogEntry.objects.filter(user=editor).count() == 2_000
 
 
 class TestClearCommenterIps:
