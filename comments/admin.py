@@ -77,17 +77,34 @@ class Decision(NamedTuple):
     target: str  # the status it leads to
     done: str  # past tense, for messages
     label: str  # on its button
+    doing: str  # in progress, of "{}" comments
 
 
 # Keyed by the name used in the decision URL.
 DECISIONS = {
-    "approve": Decision(services.approve, Comment.Status.APPROVED, "approved", "Approve"),
-    "unapprove": Decision(
-        services.unapprove, Comment.Status.PENDING, "moved back to the queue", "Unapprove"
+    "approve": Decision(
+        services.approve, Comment.Status.APPROVED, "approved", "Approve", "Approving {}"
     ),
-    "reject": Decision(services.reject, Comment.Status.REJECTED, "rejected", "Reject"),
-    "spam": Decision(services.mark_spam, Comment.Status.SPAM, "marked as spam", "Spam"),
+    "unapprove": Decision(
+        services.unapprove,
+        Comment.Status.PENDING,
+        "moved back to the queue",
+        "Unapprove",
+        "Moving {} back to the queue",
+    ),
+    "reject": Decision(
+        services.reject, Comment.Status.REJECTED, "rejected", "Reject", "Rejecting {}"
+    ),
+    "spam": Decision(
+        services.mark_spam, Comment.Status.SPAM, "marked as spam", "Spam", "Marking {} as spam"
+    ),
 }
+# A decision on more comments than a request can take (services.DECIDED_IN_THE_REQUEST).
+IN_THE_BACKGROUND = (
+    "{doing} in the background: the list will show them as they are decided, "
+    f"{services.DECISION_CHUNK} at a time. Any that someone else decides on meanwhile "
+    "stay as they decided."
+)
 QUICK_DECISIONS = ["approve", "spam"]
 STATUSES = set(Comment.Status.values)
 NOT_SHOWN_YET = {
@@ -752,12 +769,13 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         # and reads only what it needs, of each comment "select all" took (tens of
         # thousands, in a spam wave).
         comments = list(queryset.select_related(None).only(*services.DECISION_FIELDS))
-        changed = services.moderate_many(
-            comments,
-            decision.target,
-            by=request.user,
-            seen=self.statuses_shown(request, comments),
-        )
+        seen = self.statuses_shown(request, comments)
+        if len(comments) > services.DECIDED_IN_THE_REQUEST:
+            services.moderate_later(comments, decision.target, by=request.user, seen=seen)
+            doing = decision.doing.format(f"{len(comments):,} comments")
+            self.message_user(request, IN_THE_BACKGROUND.format(doing=doing), messages.INFO)
+            return
+        changed = services.moderate_many(comments, decision.target, by=request.user, seen=seen)
         decided = sum(comment.status == decision.target for comment in comments)
         if decided:
             message = f"{comments_phrase(changed)} {decision.done}."

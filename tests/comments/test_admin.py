@@ -1032,6 +1032,29 @@ class TestBulkDecisions:
         assert Comment.objects.get(pk=comments[4].pk).moderated_by == other
         assert messages_of(response) == ["4 comments approved.", LEFT_AS_THEY_ARE[False]]
 
+    # Real commits: the task runs after the response, when Django's request has ended.
+    @pytest.mark.django_db(transaction=True)
+    def test_select_all_over_more_than_a_request_can_take_is_decided_after_the_response(
+        self, moderator_client, moderator, monkeypatch
+    ):
+        """40,000 comments took tens of seconds in the request on a busy server: past
+        gunicorn's 30 s the moderator got an error page, and the lots decided until then
+        stayed decided."""
+        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(4)]
+
+        response = run_action(moderator_client, "approve_selected", comments[:1], select_across="1")
+
+        assert messages_of(response) == [
+            "Approving 4 comments in the background: the list will show them as they are "
+            "decided, 500 at a time. Any that someone else decides on meanwhile stay as they "
+            "decided."
+        ]
+        assert {status_of(c) for c in comments} == {Status.APPROVED}
+        assert LogEntry.objects.filter(user=moderator, change_message="Approved.").count() == 4
+        counts = Article.objects.filter(comments__in=comments).values_list("comment_count")
+        assert set(counts) == {(1,)}
+
     def test_moderators_cannot_delete(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)
 

@@ -1,5 +1,6 @@
-"""Notifications on a real queue: TASKS_BACKEND=django_tasks_db.DatabaseBackend and
-`manage.py db_worker`, as the README tells operators to run them.
+"""Notifications, and decisions on more comments than a request can take, on a real queue:
+TASKS_BACKEND=django_tasks_db.DatabaseBackend and `manage.py db_worker`, as the README tells
+operators to run them.
 
 The request only queues the email; the worker sends it later, reading the comment as it is
 by then. The worker runs in this process, between real commits: its own connection
@@ -12,6 +13,7 @@ from datetime import timedelta
 from smtplib import SMTPRecipientsRefused
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
@@ -23,7 +25,7 @@ from articles.models import Article
 from comments import services
 from comments.models import Comment
 from comments.notifications import notify_moderators_of_held_comment
-from tests.factories import make_comment, make_moderator
+from tests.factories import make_article, make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -226,3 +228,35 @@ def test_an_article_published_again_queues_one_task_for_all_its_emails(article, 
     assert sorted(message.to[0] for message in mail.outbox) == sorted(
         comment.email for comment in waiting
     )
+
+
+def test_a_decision_on_more_comments_than_a_request_takes_is_taken_by_the_worker(
+    client, moderator, queued, run_worker, monkeypatch
+):
+    """The moderator's page comes back at once; the worker decides as they would have, and
+    leaves a comment another moderator decided on meanwhile as that one decided."""
+    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(5)]
+    client.force_login(moderator)
+
+    response = client.post(
+        "/admin/comments/comment/",
+        {"action": "approve_selected", "select_across": "1", "_selected_action": [comments[0].pk]},
+    )
+    assert response.status_code == 302
+    assert not Comment.objects.approved().exists()  # the request only queued it
+    other = make_moderator("max")
+    services.mark_spam(comments[4], by=other)
+
+    run_worker()
+
+    statuses = [Comment.objects.get(pk=comment.pk).status for comment in comments]
+    assert statuses == [Comment.Status.APPROVED] * 4 + [Comment.Status.SPAM]
+    assert Comment.objects.get(pk=comments[4].pk).moderated_by == other
+    assert LogEntry.objects.filter(user=moderator, change_message="Approved.").count() == 4
+    assert {article.comment_count for article in Article.objects.all()} == {0, 1}
+    assert DBTaskResult.objects.get(task_path__endswith="moderate_in_background").return_value == {
+        "changed": 4,
+        "already": 0,
+        "left": 1,
+    }
