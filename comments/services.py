@@ -277,10 +277,12 @@ def refresh_comment_counts(article_ids):
 
     A transaction changing their comments (a decision, a deletion) holds the locks until it
     commits: counted without them, a deletion missed an approval committed meanwhile, and
-    its later write lost it."""
+    its later write lost it. IDS_PER_QUERY articles at a time: an editor's "select all" can
+    delete comments on more articles than SQLite takes parameters in a statement."""
     with transaction.atomic():
-        lock_articles(article_ids)
-        recount_comments(article_ids)
+        for ids in batched(article_ids, IDS_PER_QUERY):
+            lock_articles(ids)
+            recount_comments(ids)
 
 
 def recount_comments(article_ids):

@@ -1081,6 +1081,28 @@ class TestBulkDecisions:
         assert list(Comment.objects.all()) == [kept]
         assert Article.objects.get(pk=article.pk).comment_count == 1
 
+    def test_deleting_comments_on_more_articles_than_sqlite_takes_parameters_recounts_them(
+        self, editor_client, old_sqlite_parameter_limit
+    ):
+        """The articles were locked and recounted with a parameter for each: "select all"
+        over comments on more articles than SQLite takes (32,766) was a 500."""
+        articles = bulk_articles(1_000)
+        comments = bulk_comments(articles, Status.APPROVED)
+        Article.objects.filter(comments__isnull=False).update(comment_count=1)
+
+        response = run_action(
+            editor_client,
+            "delete_selected",
+            comments[:1],
+            url=f"{QUEUE}?status=all",
+            select_across="1",
+            post="yes",
+        )
+
+        assert response.status_code == 200
+        assert not Comment.objects.exists()
+        assert set(Article.objects.values_list("comment_count", flat=True)) == {0}
+
     def test_deleting_many_published_comments_makes_cached_pages_stale_once(
         self, editor_client, article, django_capture_on_commit_callbacks
     ):
