@@ -8,13 +8,17 @@ Each page is read twice before the change, so it is stored and then served from 
 write side's functions called one by one.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from articles import page_cache
 from articles.demo import draw_illustration
+from articles.models import Article
 from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.services import refresh_comment_count
@@ -437,3 +441,260 @@ def test_an_old_address_let_go_in_the_admin_is_a_404_at_the_next_request(
     for _ in range(2):
         assert Client().get(old_address).status_code == 404
     assert Client().get(owner.get_absolute_url()).status_code == 200
+
+
+# -- Publication through the admin, and the clock ------------------------------------------------
+
+ATOM = "/feeds/atom/"
+
+
+def every_page_listing(article):
+    """Every kind of page that lists or links `article`, its own aside: the lists, the feeds
+    (the site's and its section's) and the sitemap."""
+    section_feeds = [
+        reverse(f"articles:section-feed-{kind}", kwargs={"slug": article.section.slug})
+        for kind in ("rss", "atom")
+    ]
+    return [*lists_of(article), FEED, ATOM, *section_feeds, SITEMAP]
+
+
+def a_day_ago():
+    return timezone.now() - timedelta(days=1)
+
+
+@pytest.mark.parametrize("how", ["change form", "list action"])
+def test_a_draft_published_in_the_admin_shows_on_every_page_that_lists_it(
+    how, editor_client, committed
+):
+    older = make_article(published_at=a_day_ago())  # its page links the next article
+    draft = listed_article(status="draft", published_at=None)
+    url = draft.get_absolute_url()
+    pages = stored(older.get_absolute_url(), *every_page_listing(draft))
+
+    with committed():
+        if how == "change form":
+            edit_article(
+                editor_client, draft, status="published", published_at_0="", published_at_1=""
+            )
+        else:
+            editor_client.post(
+                reverse("admin:articles_article_changelist"),
+                {"action": "publish", "_selected_action": [draft.pk]},
+            )
+    after = asked_again(pages)
+
+    for path, response in after.items():
+        assert url in text(response), path
+    assert Client().get(url).status_code == 200
+
+
+@pytest.mark.parametrize("how", ["change form", "list action"])
+def test_an_article_unpublished_in_the_admin_leaves_every_page(how, editor_client, committed):
+    older = make_article(published_at=a_day_ago())
+    article = listed_article()
+    url = article.get_absolute_url()
+    pages = stored(url, older.get_absolute_url(), *every_page_listing(article))
+
+    with committed():
+        if how == "change form":
+            edit_article(editor_client, article, status="draft")
+        else:
+            editor_client.post(
+                reverse("admin:articles_article_changelist"),
+                {"action": "unpublish", "_selected_action": [article.pk]},
+            )
+    after = asked_again(pages)
+
+    assert after.pop(url).status_code == 404
+    for path, response in after.items():
+        assert url not in text(response), path
+
+
+def test_an_article_scheduled_in_the_admin_is_on_no_page_until_its_time_then_on_every_one(
+    editor_client, committed, clock
+):
+    older = make_article(published_at=a_day_ago())
+    article = listed_article()
+    url = article.get_absolute_url()
+    pages = [older.get_absolute_url(), *every_page_listing(article)]
+    due = timezone.localtime().replace(microsecond=0) + timedelta(minutes=1)
+    validators = stored(url, *pages)
+
+    with committed():
+        edit_article(
+            editor_client,
+            article,
+            published_at_0=due.strftime("%Y-%m-%d"),
+            published_at_1=due.strftime("%H:%M:%S"),
+        )
+    after = asked_again(validators)
+
+    assert after[url].status_code == 404
+    for path in pages:
+        assert url not in text(after[path]), path
+
+    # Its time comes, with no request and no save in between. The pages' clock moves past
+    # it; the database's cannot be moved, so the article's time moves back as far instead,
+    # without the signals a save sends.
+    validators = stored(*pages)
+    clock.now = due.timestamp()
+    Article.objects.filter(pk=article.pk).update(published_at=timezone.now())
+    after = asked_again(validators)
+
+    for path in pages:
+        assert url in text(after[path]), path
+    assert Client().get(url).status_code == 200
+
+
+# -- Sections and authors renamed, as every page shows them -----------------------------------
+
+
+def test_a_section_renamed_in_the_admin_shows_in_every_header_and_moves_its_feeds(
+    editor_client, committed
+):
+    article = listed_article()
+    section = article.section
+    old_page = section.get_absolute_url()
+    old_feed = reverse("articles:section-feed-rss", kwargs={"slug": section.slug})
+    pages = stored(HOME, article.get_absolute_url(), "/search/?q=harbour", FEED, old_page, old_feed)
+
+    with committed():
+        response = editor_client.post(
+            reverse("admin:articles_section_change", args=[section.pk]),
+            {"name": "Coast", "slug": "coast", "description": "", "order": section.order}
+            | NO_OLD_ADDRESSES_LET_GO,
+        )
+    after = asked_again(pages)
+
+    assert response.status_code == 302
+    for path in (HOME, article.get_absolute_url(), "/search/?q=harbour"):
+        assert '<a href="/section/coast/">Coast</a>' in text(after[path]), path
+        assert old_page not in text(after[path]), path
+    assert "<category>Coast</category>" in text(after[FEED])
+    assert after[old_page]["Location"] == "/section/coast/"
+    assert after[old_feed]["Location"] == "/feeds/section/coast/rss/"
+    new_page = text(Client().get("/section/coast/"))
+    assert 'href="/feeds/section/coast/rss/">RSS</a>' in new_page  # its "Follow" links
+    assert "<title>Coast" in text(Client().get("/feeds/section/coast/rss/"))
+
+
+def test_an_author_renamed_in_the_admin_shows_on_every_byline(editor_client, committed):
+    article = listed_article()
+    author = article.author
+    pages = stored(article.get_absolute_url(), *lists_of(article), FEED, ATOM)
+
+    with committed():
+        response = editor_client.post(
+            reverse("admin:articles_author_change", args=[author.pk]),
+            {"display_name": "Nellie Bly", "slug": author.slug, "bio": ""}
+            | NO_OLD_ADDRESSES_LET_GO,
+        )
+    after = asked_again(pages)
+
+    assert response.status_code == 302
+    for path, response in after.items():
+        assert "Nellie Bly" in text(response), path
+
+
+# -- Page 2: of the lists, of the discussion --------------------------------------------------
+
+
+def test_an_edit_shows_on_the_second_page_of_every_list(editor_client, committed, settings):
+    settings.ARTICLES_PER_PAGE = 1
+    article = listed_article(published_at=a_day_ago())
+    make_article(  # newer, and the better match for the search: page 1 of every list
+        title="Harbour dues rise in the harbour",
+        standfirst="The harbour board decided.",
+        section=article.section,
+        author=article.author,
+        tags=[article.tags.get()],
+    )
+    second_pages = [f"{path}{'&' if '?' in path else '?'}page=2" for path in lists_of(article)]
+    pages = stored(*second_pages)
+    for path in second_pages:
+        assert "Harbour wall repaired" in text(Client().get(path)), path
+
+    with committed():
+        edit_article(editor_client, article, title="Harbour wall rebuilt")
+
+    for path, response in asked_again(pages).items():
+        assert "Harbour wall rebuilt" in text(response), path
+
+
+def test_a_deep_reply_approved_in_the_admin_shows_on_the_third_page_its_permalink_leads_to(
+    moderator_client, committed, settings
+):
+    """Pages hold top-level comments with all their replies: a reply four levels down a
+    third thread is on page 3, and its permalink, a 404 while it waits, leads there."""
+    settings.COMMENTS_PER_PAGE = 1
+    article = make_article()
+    roots = [make_comment(article, body=f"Thread {number}.") for number in (1, 2, 3)]
+    parent = roots[2]
+    for depth in (2, 3, 4):
+        parent = make_comment(article, parent=parent, body=f"Level {depth}.")
+    reply = make_comment(article, parent=parent, status="pending", body="The deepest word.")
+    refresh_comment_count(article.pk)
+    third_page = f"{article.get_absolute_url()}?cpage=3"
+    pages = stored(article.get_absolute_url(), third_page)
+    permalink = reverse("comments:permalink", args=[reply.pk])
+    assert Client().get(permalink).status_code == 404
+
+    with committed():
+        assert decide(moderator_client, reply, "approve", "button").status_code == 302
+    after = asked_again(pages)
+
+    assert "The deepest word." in text(after[third_page])
+    assert "7 comments" in text(after[article.get_absolute_url()])
+    landing = Client().get(permalink)
+    assert landing["Location"] == f"{third_page}#comment-{reply.pk}"
+    assert f'id="comment-{reply.pk}"' in text(Client().get(third_page))
+
+
+# -- Lead images, and articles deleted from the list ------------------------------------------
+
+
+def test_a_lead_image_added_then_cleared_in_the_admin_shows_then_leaves_every_page(
+    editor_client, committed
+):
+    article = listed_article()
+    pages = [article.get_absolute_url(), HOME, article.section.get_absolute_url()]
+    validators = stored(*pages)
+
+    image = SimpleUploadedFile("dawn.png", draw_illustration(0), content_type="image/png")
+    with committed():
+        edit_article(editor_client, article, lead_image=image, lead_image_alt="Hills at dawn")
+    after = asked_again(validators)
+    for path in pages:
+        assert 'alt="Hills at dawn"' in text(after[path]), path
+
+    validators = stored(*pages)
+    article.refresh_from_db()
+    with committed():
+        edit_article(editor_client, article, **{"lead_image-clear": "on"}, lead_image_alt="")
+    after = asked_again(validators)
+    for path in pages:
+        assert "Hills at dawn" not in text(after[path]), path
+
+
+def test_articles_deleted_from_the_list_leave_every_page(editor_client, committed):
+    article = listed_article()
+    other = make_article(title="Harbour master retires", section=article.section)
+    urls = [article.get_absolute_url(), other.get_absolute_url()]
+    pages = stored(*urls, *every_page_listing(article))
+
+    with committed():
+        response = editor_client.post(
+            reverse("admin:articles_article_changelist"),
+            {
+                "action": "delete_selected",
+                "_selected_action": [article.pk, other.pk],
+                "post": "yes",
+            },
+        )
+    after = asked_again(pages)
+
+    assert response.status_code == 302
+    for url in urls:
+        assert after.pop(url).status_code == 404
+        for path, response in after.items():
+            assert url not in text(response), path

@@ -435,7 +435,7 @@ def test_a_double_click_while_the_token_is_on_its_way_sends_the_comment(
 
 
 def test_without_javascript_a_shared_page_takes_one_more_step(
-    page_without_javascript, live_server, shared_copy
+    page_without_javascript, browser, live_server, shared_copy
 ):
     article = make_article(title="Ferry timetable changes")
     shared_copy(article)
@@ -455,7 +455,17 @@ def test_without_javascript_a_shared_page_takes_one_more_step(
     expect(answer).to_have_value(captcha_answer_on(page))
     form.get_by_role("button", name="Post Comment").click()
 
-    assert sent_comment(page, "Nellie Bly").body == "Sent without JavaScript."
+    comment = sent_comment(page, "Nellie Bly")
+    assert comment.body == "Sent without JavaScript."
+    expect(page.locator(f"#comment-{comment.pk}")).to_contain_text(
+        "Your comment is awaiting moderation."
+    )
+    # The shared copy other readers get still shows nothing of it.
+    other_reader = browser.new_context(java_script_enabled=False)
+    shared = other_reader.request.get(f"{live_server.url}{article.get_absolute_url()}")
+    assert "Ferry timetable changes" in shared.text()
+    assert "Sent without JavaScript." not in shared.text()
+    other_reader.close()
 
 
 def test_without_javascript_choosing_a_comment_to_answer_keeps_what_was_typed(
