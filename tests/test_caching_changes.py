@@ -578,6 +578,44 @@ def test_a_section_renamed_in_the_admin_shows_in_every_header_and_moves_its_feed
     assert "<title>Coast" in text(Client().get("/feeds/section/coast/rss/"))
 
 
+@pytest.mark.parametrize("how", ["added", "reordered from the list"])
+def test_a_section_added_or_reordered_in_the_admin_shows_in_every_header(
+    how, editor_client, committed
+):
+    first, second = make_section(name="Alpha", order=1), make_section(name="Beta", order=2)
+    article = make_article(section=first)
+    pages = stored(HOME, article.get_absolute_url(), first.get_absolute_url())
+
+    with committed():
+        if how == "added":
+            response = editor_client.post(
+                reverse("admin:articles_section_add"),
+                {"name": "Gardening", "slug": "gardening", "description": "", "order": 0},
+            )
+        else:
+            response = editor_client.post(
+                reverse("admin:articles_section_changelist"),
+                {
+                    "form-TOTAL_FORMS": 2,
+                    "form-INITIAL_FORMS": 2,
+                    "form-0-id": first.pk,
+                    "form-0-order": 3,
+                    "form-1-id": second.pk,
+                    "form-1-order": 2,
+                    "_save": "Save",
+                },
+            )
+    after = asked_again(pages)
+
+    assert response.status_code == 302
+    for path, response in after.items():
+        header = text(response).split("</nav>")[0]
+        if how == "added":
+            assert '<a href="/section/gardening/">Gardening</a>' in header, path
+        else:
+            assert header.index(">Beta<") < header.index(">Alpha<"), path
+
+
 def test_an_author_renamed_in_the_admin_shows_on_every_byline(editor_client, committed):
     article = listed_article()
     author = article.author
