@@ -303,6 +303,8 @@ class ReaderPageCacheMiddleware:
         key = page_key(request, self.release)
         if key is None:
             response = self.get_response(request)
+            if view_name(request.path_info) in CACHEABLE_VIEWS:
+                undated(response)
             if carries_reader_state(request) or asks_for_its_own_page(request):
                 # Rendered for this reader (their pending comment, their details or the
                 # comment they answer in the form, its CSRF token): no shared cache on the
@@ -444,6 +446,16 @@ def view_name(path):
         return resolve(path).view_name
     except Resolver404:
         return None
+
+
+def undated(response):
+    """A reader's page rendered outside the cache (theirs, or every reader's with the cache
+    off) leaves without the date a feed or sitemap gives itself, its newest item's. An edit
+    to an older item, or the newest withdrawn, leaves that date as it was, and a browser
+    reuses a dated page without asking for a tenth of its age: over two hours for a feed
+    whose newest article is a day old, past the publication of the next. A stored page
+    carries the date it was rendered instead (`finish`)."""
+    response.headers.pop("Last-Modified", None)
 
 
 def storable(response):

@@ -1,5 +1,7 @@
 """A reader opens the front page, reads an article and finds it again through search."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
@@ -7,10 +9,12 @@ from playwright.sync_api import expect
 
 from articles import demo
 from articles.models import Article
+from comments.views import REMEMBER_COOKIE
 from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+DAY = timedelta(days=1)
 WIDTHS = {"mobile": {"width": 360, "height": 780}, "desktop": {"width": 1440, "height": 1000}}
 
 
@@ -157,3 +161,30 @@ def test_a_search_in_arabic_reads_right_to_left_in_both_search_boxes(page, live_
     for box in page.get_by_role("searchbox").all():
         expect(box).to_have_value("المحطة")
         expect(box).to_have_css("direction", "rtl")
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["cache off", "cache on"])
+def test_a_section_feed_followed_again_shows_an_article_published_since(
+    page, live_server, settings, cached
+):
+    """A reader whose pages are rendered for them (a remembered commenter, a signed-in
+    editor, or every reader with the cache off) follows a section's feed, an article is
+    published, and they follow the feed again: it must show, not a copy their browser
+    kept unasked because the feed was dated by its newest item, a day old."""
+    settings.READER_CACHE_SECONDS = 600 if cached else 0
+    if cached:
+        page.context.add_cookies(
+            [{"name": REMEMBER_COOKIE, "value": "Nellie", "url": live_server.url}]
+        )
+    older = make_article(title="Harbour wall repaired", published_at=timezone.now() - DAY)
+    Article.objects.filter(pk=older.pk).update(updated_at=timezone.now() - DAY)
+    section_page = f"{live_server.url}{older.section.get_absolute_url()}"
+    page.goto(section_page)
+    page.locator("#main").get_by_role("link", name="RSS").click()
+    expect(page.get_by_text("Harbour wall repaired")).to_be_visible()
+
+    make_article(title="Ferry timetable changes", section=older.section)
+    page.goto(section_page)
+    page.locator("#main").get_by_role("link", name="RSS").click()
+
+    expect(page.get_by_text("Ferry timetable changes")).to_be_visible()
