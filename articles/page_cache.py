@@ -22,8 +22,12 @@ How it stays correct:
   reader would cost each hit a new secret (64 calls to `os.urandom`), for the few readers
   who write; the form asks for its token when the reader starts writing (comments.js), and
   without JavaScript the first send comes back with a token to send again.
-- Readers who carry state (a session, messages, their pending comments, a "remember me"
-  cookie) get a page rendered for them; so do staff previews and anything marked private.
+- Readers who carry state (a session, messages) get a page rendered for them; so do staff
+  previews and anything marked private. A cookie another app registers as personal
+  (`register_personal_cookie`) gets its bearer a page of their own only where it changes
+  the page (a commenter's pending comments, on the articles they are under); everywhere
+  else they get the shared copy, and a shared copy is rendered without such cookies, so
+  that nothing of theirs can reach it.
 - A deploy changes pages too, and the version, kept in Redis, outlives the restart: the
   page key carries the *release* that renders it (the project's code and templates, the
   settings pages show, the static files' manifest), so a page rendered by another release
@@ -109,7 +113,7 @@ RENDERED_FOR_THE_READER = {"replyto"}
 RECENT_PAGES = 32
 
 _holes = {}  # name -> (compiled pattern with one group, filler, shared cache key or None)
-_personal_cookies = set()
+_personal_cookies = {}  # name -> own_page(request), or None
 # The settings that change what a shared page shows (not, say, READER_CACHE_SECONDS);
 # other apps add theirs with register_page_settings.
 _page_settings = {
@@ -133,9 +137,13 @@ def register_hole(name, pattern, filler, *, shared_key=None):
     _holes[name] = (re.compile(pattern), filler, shared_key)
 
 
-def register_personal_cookie(name):
-    """A cookie that personalises pages: its bearer never gets a shared copy."""
-    _personal_cookies.add(name)
+def register_personal_cookie(name, *, own_page=None):
+    """A cookie that personalises some pages: `own_page(request)` says whether the page asked
+    for is one of them, and its bearer gets that page rendered for them. Every other page
+    they get from the cache, and a shared copy never sees the cookie, whoever it is rendered
+    for (without `own_page`, the cookie's part reaches its bearer some other way).
+    """
+    _personal_cookies[name] = own_page
 
 
 def register_page_settings(*names):
@@ -305,7 +313,7 @@ class ReaderPageCacheMiddleware:
             response = self.get_response(request)
             if view_name(request.path_info) in CACHEABLE_VIEWS:
                 undated(response)
-            if carries_reader_state(request) or asks_for_its_own_page(request):
+            if rendered_with_reader_state(request) or asks_for_its_own_page(request):
                 # Rendered for this reader (their pending comment, their details or the
                 # comment they answer in the form, its CSRF token): no shared cache on the
                 # way may keep it for someone else.
@@ -316,6 +324,7 @@ class ReaderPageCacheMiddleware:
         if entry and entry["version"] == version and entry["expires"] > time.time():
             return serve(request, entry, found)
         request.GET = shared_query(request.GET, CACHEABLE_VIEWS[view_name(request.path_info)])
+        request.COOKIES = shared_cookies(request.COOKIES)
         response = self.get_response(request)
         if storable(response):
             response = store(request, response, key, version, read_at=read_at)
@@ -411,6 +420,15 @@ def shared_query(query, allowed):
     return QueryDict(urlencode(kept, doseq=True))
 
 
+def shared_cookies(cookies):
+    """The cookies a shared page is rendered from: not the personal ones, whose bearer gets
+    this page from the cache too (a remembered name and email, pending comments that are
+    not under this article), so that the stored copy cannot hold anything of theirs."""
+    if _personal_cookies.keys().isdisjoint(cookies):
+        return cookies
+    return {name: value for name, value in cookies.items() if name not in _personal_cookies}
+
+
 def campaign_tags(request):
     """The campaign tags (utm_*) of the address asked for, in their order, for a redirect
     to pass on (a newsletter's visit still counts as one). Read from the query string as
@@ -425,13 +443,24 @@ def campaign_tags(request):
 
 
 def carries_reader_state(request):
-    """A session, messages or a personal cookie: the reader gets a page of their own."""
+    """A session, messages, or a personal cookie that changes this page: the reader gets a
+    page of their own."""
     cookies = request.COOKIES
     return (
         settings.SESSION_COOKIE_NAME in cookies
         or "messages" in cookies
-        or any(name in cookies for name in _personal_cookies)
+        or any(
+            own_page is not None and name in cookies and own_page(request)
+            for name, own_page in _personal_cookies.items()
+        )
     )
+
+
+def rendered_with_reader_state(request):
+    """Whether a page rendered outside the cache was rendered with the reader's state: their
+    own page, or any page with a personal cookie (with the cache off, a remembered email is
+    in the form)."""
+    return carries_reader_state(request) or not _personal_cookies.keys().isdisjoint(request.COOKIES)
 
 
 def asks_for_its_own_page(request):

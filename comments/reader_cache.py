@@ -7,9 +7,11 @@ in the common case: pool keys are sampled into the cache for a minute at a time 
 the page, in the same round trip), and the sample is dropped whenever a question leaves the
 pool. Readers may draw the same key; one who starts writing gets a question of their own
 (views.form_token), so another reader's answer does not use theirs up. A saved or deleted
-approved comment ends every cached page; the "remember me" cookie marks a reader whose page
-is their own; the settings the discussion shows are part of the
-release that pages are kept for.
+approved comment ends every cached page. A commenter's pending comments make the pages of
+the articles they are under their own, and no other page; the details a "remember me" cookie
+keeps are never in a cached page: the form's script fills them in, from the answer that
+brings the reader their token (views.form_token). The settings the discussion shows are part
+of the release that pages are kept for.
 """
 
 import datetime
@@ -31,7 +33,7 @@ from newsroom.middleware import database_unavailable
 from .captcha import KEY_PATTERN
 from .forms import STARTED_SALT, sign_started
 from .models import Comment
-from .thread import PENDING_COOKIE
+from .thread import PENDING_COOKIE, address_digest, pending_entries
 from .views import REMEMBER_COOKIE
 
 # A key of its own for the sample as one string: a list cached by an older release under
@@ -107,6 +109,18 @@ def article_of_started(value):
     return article_pk
 
 
+def shows_own_pending(request):
+    """Whether the page asked for is an article this browser's pending comments are under,
+    which it gets rendered for it. An entry from before the cookie held digests may be under
+    any article."""
+    here = address_digest(request.path)
+    return any(
+        digest == here
+        or (digest is None and page_cache.view_name(request.path_info) == "articles:detail")
+        for _, digest in pending_entries(request)
+    )
+
+
 def register():
     page_cache.register_hole(
         "captcha",
@@ -115,8 +129,8 @@ def register():
         shared_key=POOL_SAMPLE_KEY,
     )
     page_cache.register_hole("started", r'name="started" value="([^"]+)"', fresh_started)
-    page_cache.register_personal_cookie(REMEMBER_COOKIE)
-    page_cache.register_personal_cookie(PENDING_COOKIE)
+    page_cache.register_personal_cookie(PENDING_COOKIE, own_page=shows_own_pending)
+    page_cache.register_personal_cookie(REMEMBER_COOKIE)  # filled in by comments.js
     # What the discussion and its form show: a restart with another value renders afresh.
     page_cache.register_page_settings(
         "COMMENTS_PER_PAGE",

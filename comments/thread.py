@@ -5,6 +5,7 @@ comments are merged in only for them (their ids live in a signed cookie), so a c
 shared thread stays valid for everyone else.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import batched
@@ -19,8 +20,11 @@ from django.http import Http404
 from .models import Comment
 
 # A signed cookie, not the session: a session would cost every new commenter (and every
-# bot) a row in the database, and a post two more queries. It only holds ids, which the
-# signature keeps the commenter's own.
+# bot) a row in the database, and a post two more queries. It holds each comment's id and a
+# digest of its article's address ("12.9f86d081884c,15.9f86d081884c"), which the signature
+# keeps the commenter's own: the page cache, which sees only the address, renders for them
+# the pages of those articles alone. An id without a digest (a cookie set before digests
+# were) is taken to be under any article, until the cookie expires.
 PENDING_COOKIE = "comments_pending"
 PENDING_SALT = "comments.pending"
 PENDING_LIMIT = 50
@@ -268,21 +272,46 @@ class VisibleComments:
         return comment if is_shown(comment, ancestors(comment)) else default
 
 
-def own_pending_ids(request):
-    """The ids of comments this browser sent that still await moderation."""
+def pending_entries(request):
+    """The comments this browser sent that still await moderation: (id, digest of their
+    article's address, or None for an entry from before digests)."""
     value = request.get_signed_cookie(
         PENDING_COOKIE, default="", salt=PENDING_SALT, max_age=settings.SESSION_COOKIE_AGE
     )
-    return [int(pk) for pk in value.split(",") if pk.isascii() and pk.isdigit()]
+    entries = []
+    for entry in value.split(","):
+        pk, _, digest = entry.partition(".")
+        if pk.isascii() and pk.isdigit():
+            entries.append((int(pk), digest or None))
+    return entries
+
+
+def own_pending_ids(request, article=None):
+    """The ids of comments this browser sent that still await moderation (under `article`,
+    as far as the cookie tells)."""
+    entries = pending_entries(request)
+    if article is None:
+        return [pk for pk, _ in entries]
+    here = address_digest(article.get_absolute_url())
+    return [pk for pk, digest in entries if digest in {here, None}]
+
+
+def address_digest(address):
+    """A short digest of an article's address: 50 of them fit in the cookie, where
+    addresses could not (a slug may be 200 characters)."""
+    return hashlib.blake2b(address.encode(), digest_size=6).hexdigest()
 
 
 def remember_pending(request, response, comment):
     """Show this browser its comment while it waits (and its earlier ones still waiting)."""
-    ids = [*own_pending_ids(request), comment.pk][-PENDING_LIMIT:]
+    entries = [
+        *pending_entries(request),
+        (comment.pk, address_digest(comment.article.get_absolute_url())),
+    ][-PENDING_LIMIT:]
     set_reader_cookie(
         response,
         PENDING_COOKIE,
-        ",".join(map(str, ids)),
+        ",".join(f"{pk}.{digest}" if digest else str(pk) for pk, digest in entries),
         salt=PENDING_SALT,
         max_age=settings.SESSION_COOKIE_AGE,
     )

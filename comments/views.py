@@ -350,10 +350,13 @@ def captcha_audio(request, key):
 @never_cache
 def form_token(request):
     """What a reader who starts writing needs (comments.js): the CSRF token a shared cached
-    page carries none of, and a question of their own in place of the page's, which other
-    readers may have been given too. Past the budget for new questions, or with a database
-    that refuses the write, the token comes alone and the page's question stays."""
+    page carries none of, the details they asked to be remembered (never in a shared page),
+    and a question of their own in place of the page's, which other readers may have been
+    given too. Past the budget for new questions, or with a database that refuses the
+    write, the page's question stays."""
     data = {"token": get_token(request)}
+    if remembered := remembered_author(request):
+        data["author"] = {field: remembered.get(field, "") for field in REMEMBERED_FIELDS}
     try:
         if question := question_of_ones_own_for(request):
             data["question"] = question

@@ -36,7 +36,6 @@ from comments.models import Comment
 from comments.privacy import erase_commenter_data
 from comments.services import refresh_comment_count
 from comments.thread import PENDING_COOKIE
-from comments.views import REMEMBER_COOKIE
 from tests.factories import (
     captcha_answer,
     make_article,
@@ -420,23 +419,6 @@ def test_commenter_sees_their_pending_comment_and_others_get_the_shared_page():
     assert "private" in response["Cache-Control"]  # no proxy may hand their page on
     assert commenter.cookies[PENDING_COOKIE].value
     assert "Mine." not in read(article.get_absolute_url())[1]
-
-
-def test_a_remembered_commenter_gets_their_details_not_the_shared_copy():
-    article = make_article()
-    first = Client()
-    _, html = read(article.get_absolute_url(), first)
-    first.post(
-        reverse("comments:post", args=[article.pk]),
-        answered_form(html, name="Remembered Reader", remember="on"),
-    )
-    returning = Client()
-    returning.cookies[REMEMBER_COOKIE] = first.cookies[REMEMBER_COOKIE].value
-
-    response, html = read(article.get_absolute_url(), returning)
-    assert value(html, "name") == "Remembered Reader"
-    assert "private" in response["Cache-Control"]  # their email is in the form
-    assert value(read(article.get_absolute_url())[1], "name") is None
 
 
 def test_reply_links_render_the_form_for_that_reader():

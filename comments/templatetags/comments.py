@@ -69,7 +69,7 @@ def comments_section(context, article):
             if form.parent_comment:  # the comment being answered, wherever the reader found it
                 page = comment_page(form.parent_comment)
         reply_to = form.parent_comment
-    pending = own_pending_ids(request) if request else ()
+    pending = own_pending_ids(request, article) if request else ()
     try:
         thread = build_thread(article, pending, page=page)
     except PastTheLastPage as past:

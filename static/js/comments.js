@@ -148,11 +148,29 @@
     }
   }
 
+  /* The name, email and website a reader asked to be remembered, which a shared page does
+     not carry: in the boxes they have not filled in yet, with "remember me" ticked again. */
+  function fillRemembered(author) {
+    var filled = false;
+    ["name", "email", "url"].forEach(function (name) {
+      var input = form.querySelector("input[name=" + name + "]");
+      if (input && !input.value && author[name]) {
+        input.value = author[name];
+        filled = true;
+      }
+    });
+    var remember = form.querySelector("input[name=remember]");
+    if (filled && remember) {
+      remember.checked = true;
+    }
+  }
+
   /* When the reader starts writing, ask for what the page cannot carry for every reader:
-     a CSRF token (a shared cached page has none) and a question of their own (the page's
-     may have been given to other readers too, and the first to answer it uses it up).
-     The form is held back until the token has come. Without it (no JavaScript, or the
-     request failed) the server answers the send with a form to send again. */
+     a CSRF token (a shared cached page has none), their remembered details, and a question
+     of their own (the page's may have been given to other readers too, and the first to
+     answer it uses it up). The form is held back until the token has come. Without it (no
+     JavaScript, or the request failed) the server answers the send with a form to send
+     again. */
   var tokenInput = form && form.querySelector("input[name=csrfmiddlewaretoken]");
   var tokenRequest = null;
 
@@ -168,6 +186,9 @@
         .then(function (data) {
           if (!tokenInput.value) {
             tokenInput.value = data.token;
+          }
+          if (data.author) {
+            fillRemembered(data.author);
           }
           if (data.question && !questionInUse && answerInput && !answerInput.value) {
             useQuestion(data.question, { focus: false });

@@ -434,6 +434,42 @@ def test_a_double_click_while_the_token_is_on_its_way_sends_the_comment(
     assert len(sends) == 1  # the second click went with the first, not on its own before it
 
 
+def test_a_remembered_commenter_finds_their_details_filled_in_on_a_shared_page(
+    page, live_server, shared_copy
+):
+    """The shared copy is the one every reader gets: their details come when they start
+    writing, with the token, in the boxes they have not filled in yet."""
+    first = make_article(title="Harbour wall repaired")
+    second = make_article(title="Pier reopens")
+    shared_copy(first)
+    page.goto(f"{live_server.url}{first.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "Remember me, please.")
+    form.get_by_role("textbox", name="Website").fill("nellie.example")
+    form.get_by_role("checkbox", name=re.compile("Save my name")).check()
+    form.get_by_role("button", name="Post Comment").click()
+    sent_comment(page, "Nellie Bly")
+    shared_copy(second)
+
+    page.goto(f"{live_server.url}{second.get_absolute_url()}")
+    form = page.locator("#respond")
+    name = form.get_by_role("textbox", name="Name", exact=True)
+    expect(name).to_have_value("")  # the shared copy, as stored
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Back again.")
+
+    expect(name).to_have_value("Nellie Bly")
+    expect(form.get_by_role("textbox", name="Email", exact=True)).to_have_value(
+        "nellie@example.com"
+    )
+    expect(form.get_by_role("textbox", name="Website")).to_have_value("https://nellie.example")
+    expect(form.get_by_role("checkbox", name=re.compile("Save my name"))).to_be_checked()
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
+    form.get_by_role("button", name="Post Comment").click()
+
+    expect(page).to_have_url(re.compile(r"#comment-\d+$"))
+    assert Comment.objects.get(article=second).url == "https://nellie.example"
+
+
 def test_without_javascript_a_shared_page_takes_one_more_step(
     page_without_javascript, browser, live_server, shared_copy
 ):

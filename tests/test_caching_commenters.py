@@ -1,0 +1,226 @@
+"""A commenter keeps reading the site from the cache.
+
+Their pending comments make only the pages of the articles they are under their own; the
+details "remember me" keeps are never in a shared page (the form's script fills them in
+from the answer that brings the token). Before, either cookie had every page rendered for
+them: an article with 100 comments cost 30 times the cached copy, home 13 times.
+"""
+
+import pytest
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+
+from comments import services
+from comments.captcha import refill_pool
+from comments.models import Comment
+from comments.thread import PENDING_COOKIE, PENDING_SALT
+from comments.views import AWAITING_MODERATION, REMEMBER_COOKIE
+from tests.factories import (
+    comment_form_data,
+    make_article,
+    make_author,
+    make_comment,
+    make_section,
+    make_tag,
+    make_user,
+    post_url,
+)
+
+pytestmark = pytest.mark.django_db
+
+HOME = "/"
+
+
+@pytest.fixture(autouse=True)
+def _site(settings, reader_cache):
+    refill_pool(20)
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+
+
+def read(path, client=None):
+    response = (client or Client()).get(path)
+    return response, response.content.decode()
+
+
+def comment_as(client, article, **values):
+    """`client` sends a comment from the article's page and lands where it is sent (which
+    shows its message, so no message is left to make later pages its own)."""
+    _, html = read(article.get_absolute_url(), client)
+    sent = client.post(post_url(article), comment_form_data(html, **values))
+    assert sent.status_code == 303
+    landing = client.get(sent["Location"])
+    assert AWAITING_MODERATION in landing.content.decode()
+    # As a browser does: the test client keeps a deleted cookie and sends it empty.
+    for name in [name for name, morsel in client.cookies.items() if not morsel.value]:
+        del client.cookies[name]
+    assert "messages" not in client.cookies
+
+
+def stored(path):
+    """Read twice by other readers: stored, then served once (the captcha sample is read)."""
+    read(path)
+    read(path)
+
+
+@pytest.fixture
+def site():
+    section = make_section(name="Harbour", slug="harbour")
+    author = make_author(display_name="Nellie Bly", slug="nellie-bly")
+    tag = make_tag(name="Ferries", slug="ferries")
+    commented = make_article(title="The commented story", section=section, author=author)
+    other = make_article(
+        title="Another story about the harbour", section=section, author=author, tags=[tag]
+    )
+    for number in range(100):
+        make_comment(other, body=f"Reader's comment number {number}.")
+    return {"commented": commented, "other": other, "section": section, "tag": tag}
+
+
+def other_pages(site):
+    return {
+        "another article": site["other"].get_absolute_url(),
+        "home": HOME,
+        "section": site["section"].get_absolute_url(),
+        "tag": site["tag"].get_absolute_url(),
+        "author": reverse("articles:author", args=["nellie-bly"]),
+        "search": f"{reverse('articles:search')}?q=harbour",
+        "feed": reverse("articles:feed-rss"),
+    }
+
+
+@pytest.mark.parametrize(
+    "page", ["another article", "home", "section", "tag", "author", "search", "feed"]
+)
+def test_a_commenter_gets_every_other_page_from_the_cache(page, site, django_assert_num_queries):
+    commenter = Client()
+    comment_as(commenter, site["commented"], body="Awaiting a moderator.")
+    path = other_pages(site)[page]
+    stored(path)
+
+    with django_assert_num_queries(0):
+        response, html = read(path, commenter)
+
+    assert response.status_code == 200
+    assert "Awaiting a moderator." not in html
+
+
+def test_a_commenter_still_sees_their_pending_comment_under_its_article(site):
+    commenter = Client()
+    comment_as(commenter, site["commented"], body="Awaiting a moderator.")
+    stored(site["commented"].get_absolute_url())
+
+    response, html = read(site["commented"].get_absolute_url(), commenter)
+
+    assert "Awaiting a moderator." in html
+    assert AWAITING_MODERATION in html
+    assert "private" in response["Cache-Control"]
+    assert "Awaiting a moderator." not in read(site["commented"].get_absolute_url())[1]
+
+
+def test_lists_count_a_pending_comment_only_once_it_is_approved(
+    site, django_capture_on_commit_callbacks
+):
+    """The counts lists show are of approved comments: a commenter's list from the cache is
+    the right one, and an approval shows in it at the next request."""
+    commenter = Client()
+    comment_as(commenter, site["commented"], body="Awaiting a moderator.")
+    stored(HOME)
+    _, before = read(HOME, commenter)
+    comment = Comment.objects.get(body="Awaiting a moderator.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve(comment, by=make_user("moira", staff=True, superuser=True))
+    _, after = read(HOME, commenter)
+
+    link = f'{site["commented"].get_absolute_url()}#comments">1 comment</a>'
+    assert link not in before
+    assert link in after
+    _, article = read(site["commented"].get_absolute_url(), commenter)
+    assert "Awaiting a moderator." in article
+    assert AWAITING_MODERATION not in article
+
+
+def test_another_readers_page_never_holds_a_commenters_comment_or_details(site):
+    """The commenter is the first to read each page after their comment (the copies others
+    get are rendered for their requests): nothing of theirs reaches those copies."""
+    commenter = Client()
+    comment_as(
+        commenter,
+        site["commented"],
+        body="Awaiting a moderator.",
+        name="Remembered Reader",
+        email="remembered@example.com",
+        url="https://remembered.example",
+        remember="on",
+    )
+    paths = [site["commented"].get_absolute_url(), *other_pages(site).values()]
+    for path in paths:
+        read(path, commenter)
+
+    for path in paths:
+        _, html = read(path)
+        assert "Awaiting a moderator." not in html
+        assert "Remembered Reader" not in html
+        assert "remembered@example.com" not in html
+        assert "remembered.example" not in html
+
+
+def test_a_remembered_reader_gets_pages_from_the_cache_and_their_details_with_the_token(
+    site, django_assert_num_queries
+):
+    first = Client()
+    comment_as(first, site["commented"], name="Remembered Reader", remember="on")
+    returning = Client()  # only the "remember me" cookie, no pending comment
+    returning.cookies[REMEMBER_COOKIE] = first.cookies[REMEMBER_COOKIE].value
+    for path in (site["other"].get_absolute_url(), HOME):
+        stored(path)
+
+    with django_assert_num_queries(0):
+        _, article = read(site["other"].get_absolute_url(), returning)
+        read(HOME, returning)
+    token = returning.get(reverse("comments:token"))
+
+    assert "Remembered Reader" not in article
+    assert "grace@example.com" not in article
+    assert token.json()["author"] == {
+        "name": "Remembered Reader",
+        "email": "grace@example.com",
+        "url": "",
+    }
+    assert "no-store" in token["Cache-Control"]
+    assert "private" in token["Cache-Control"]
+    assert "author" not in Client().get(reverse("comments:token")).json()
+
+
+def test_a_cookie_from_before_pending_comments_named_their_article_still_shows_them(
+    site, django_assert_num_queries
+):
+    """It named comment ids alone: every article page is still rendered for its bearer (it
+    expires within SESSION_COOKIE_AGE), lists come from the cache."""
+    comment = make_comment(site["commented"], status="pending", body="Sent last week.")
+    old = HttpResponse()
+    old.set_signed_cookie(PENDING_COOKIE, str(comment.pk), salt=PENDING_SALT)
+    commenter = Client()
+    commenter.cookies[PENDING_COOKIE] = old.cookies[PENDING_COOKIE].value
+    stored(HOME)
+
+    _, html = read(site["commented"].get_absolute_url(), commenter)
+    with django_assert_num_queries(0):
+        read(HOME, commenter)
+
+    assert "Sent last week." in html
+
+
+def test_a_second_comment_elsewhere_makes_that_article_the_commenters_own_too(site):
+    commenter = Client()
+    later = make_article(title="A story commented on later")
+    comment_as(commenter, site["commented"], body="First, here.")
+    comment_as(commenter, later, body="Then there.")
+
+    _, first = read(site["commented"].get_absolute_url(), commenter)
+    _, second = read(later.get_absolute_url(), commenter)
+
+    assert "First, here." in first
+    assert "Then there." in second
+    assert "Then there." not in first
