@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,10 @@ from pathlib import Path
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+# The usual umask, under which files are made readable by everyone (0644).
+USUAL_UMASK = 0o022
 
 
 def backup(*args, database_url):
@@ -20,7 +25,12 @@ def backup(*args, database_url):
         capture_output=True,
         text=True,
         timeout=120,
+        umask=USUAL_UMASK,
     )
+
+
+def mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.fixture
@@ -72,6 +82,28 @@ def test_backup_into_a_directory_not_made_yet_creates_it(live_database, tmp_path
 
     assert result.returncode == 0, result.stderr
     assert len(list(backups.glob("site-*.sqlite3"))) == 1
+
+
+def test_the_copy_is_readable_by_its_owner_alone(live_database, tmp_path):
+    """It holds commenters' emails and IP addresses and the staff's password hashes."""
+    target = tmp_path / "copy.sqlite3"
+
+    result = backup(str(target), database_url=f"sqlite:///{live_database}")
+
+    assert result.returncode == 0, result.stderr
+    assert mode(target) == 0o600
+
+
+def test_folders_the_backup_makes_are_its_owners_alone(live_database, tmp_path):
+    backups = tmp_path / "var" / "backups" / "newsroom"
+
+    result = backup(f"{backups}/", database_url=f"sqlite:///{live_database}")
+
+    assert result.returncode == 0, result.stderr
+    assert [mode(folder) for folder in (backups.parent.parent, backups.parent, backups)] == [
+        0o700
+    ] * 3
+    assert [mode(copy) for copy in backups.iterdir()] == [0o600]
 
 
 def test_backup_never_overwrites_an_existing_file(live_database, tmp_path):

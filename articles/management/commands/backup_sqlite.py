@@ -1,7 +1,13 @@
-"""Copy the SQLite database to a backup file while the site keeps running."""
+"""Copy the SQLite database to a backup file while the site keeps running.
+
+The copy holds commenters' emails and IP addresses and the staff's password hashes: it is
+readable by its owner alone from the moment it exists (0600, in folders made 0700), never
+made readable first and restricted after.
+"""
 
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -14,6 +20,14 @@ PG_DUMP_HINT = (
     'e.g. for PostgreSQL: pg_dump --format=custom --file=newsroom.dump "$DATABASE_URL" '
     "(see Backups in the README)."
 )
+
+
+def make_private_folders(folder):
+    """Make `folder` and its missing parents 0700. Path.mkdir(parents=True) gives the
+    parents it makes the default mode (often 0755), whatever `mode` says."""
+    for ancestor in reversed([folder, *folder.parents]):
+        if not ancestor.exists():
+            ancestor.mkdir(mode=0o700, exist_ok=True)
 
 
 class Command(BaseCommand):
@@ -49,10 +63,16 @@ class Command(BaseCommand):
         target = self.target_path(destination, source)
         cannot_write = f"Could not write the backup to {target}: {{}}"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_folders(target.parent)
+            # mkstemp creates the file 0600 (and under a name no one else holds): SQLite then
+            # writes into it, and gives its journal the same mode.
+            handle, partial = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+            )
+            os.close(handle)
         except OSError as error:
             raise CommandError(cannot_write.format(error)) from error
-        partial = target.with_name(f".{target.name}.partial")
+        partial = Path(partial)
         try:
             self.copy(source, partial)
             os.replace(partial, target)
