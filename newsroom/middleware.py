@@ -5,10 +5,12 @@ an address does not take answered in words."""
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import BadRequest
 from django.db import InterfaceError, InternalError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from whitenoise import middleware as whitenoise
 
@@ -110,6 +112,43 @@ class WhiteNoiseMiddleware(whitenoise.WhiteNoiseMiddleware):
         refused = in_words(HttpResponseNotAllowed([response["Allow"]]), request)
         refused["Content-Length"] = str(len(refused.content))
         return refused
+
+
+def declared_body_size(request):
+    """The body's Content-Length, as Django reads it: 0 when there is none or it is not a
+    number. Under WSGI Django reads no more of a body than that: one sent without it
+    (chunked) is read as empty."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def may_send_admin_sized_bodies(request):
+    """Staff signed in, writing in the admin. Anyone can send to the admin's sign-in page."""
+    return request.path.startswith(reverse("admin:index")) and get_user(request).is_staff
+
+
+class PublicBodyLimitMiddleware:
+    """Answers 413 to a body longer than PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE, before anything
+    reads it, unless a staff member sends it to the admin.
+
+    DATA_UPLOAD_MAX_MEMORY_SIZE, which Django reads of every form, is as large as an
+    article's text may be (settings.py); outside the admin the largest thing anyone sends is
+    a comment, and a bot's megabytes would be parsed into memory and sent back in the form.
+    Django's own check for it raises RequestDataTooBig, a 400 that says nothing of size.
+    Placed after SessionMiddleware, whose session tells staff apart.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE
+        if declared_body_size(request) > limit and not may_send_admin_sized_bodies(request):
+            # Rendered without the request: a refusal costs no database query.
+            return HttpResponse(render_to_string("413.html", {"limit": limit}), status=413)
+        return self.get_response(request)
 
 
 class UndecodableFormMiddleware:

@@ -121,6 +121,10 @@ MIDDLEWARE = [
     # CSRF check, which would call a PUT to a page that only reads a forged form.
     "newsroom.middleware.MethodNotAllowedInWordsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Refuses a body longer than PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE outside the admin with a
+    # 413 (newsroom/middleware.py), before anything reads it; after SessionMiddleware, which
+    # tells staff apart, and after the middleware that shapes responses.
+    "newsroom.middleware.PublicBodyLimitMiddleware",
     # Refuses a form body Django cannot decode (newsroom/middleware.py) before the CSRF check
     # reads it, which happens just before the view; placed after the middleware that shapes
     # responses, so that its 400 gets their headers.
@@ -255,8 +259,14 @@ WHITENOISE_ADD_HEADERS_FUNCTION = root_files.cache_root_files
 # What Django reads of a form's fields (uploads aside): Django's 2.5 MB answered a longer
 # article text with a bare 400, losing it. Up to what nginx lets through to the admin
 # (client_max_body_size, README), the editor gets the form back with the text and a
-# message (articles.models.BODY_MAX_CHARACTERS). Public forms stay small at the proxy.
+# message (articles.models.BODY_MAX_CHARACTERS). Staff in the admin only: see below.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# What anyone else may send, anywhere (newsroom.middleware.PublicBodyLimitMiddleware: 413
+# beyond). The largest is a comment: 5,000 characters, each at most 12 bytes once encoded (4
+# bytes of UTF-8, each sent as %XX), are 60 KB, some 70 KB with its name, email and website;
+# 256 KB still gives a reader who pasted several times that their text back, with the field's
+# message.
+PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {

@@ -382,6 +382,59 @@ def test_a_comment_in_another_readable_charset_comes_back_as_typed(
     assert FORM_FIELDS["body"] in response.content.decode()
 
 
+# Bodies larger than any comment -------------------------------------------------------------
+
+BOT_TEXT = "Bot text "
+# Four times the site's limit, a fraction of the admin's 12 MB.
+BODY_LARGER_THAN_ANY_COMMENT = urlencode({"body": BOT_TEXT * 120_000, "name": "Bot"})
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "comment",
+        "/comments/token/",
+        "/captcha/refresh/",
+        "/search/",
+        "/admin/login/",
+        "/nowhere/",
+    ],
+)
+def test_a_body_larger_than_any_comment_is_refused_unread_with_a_413(
+    site, path, django_assert_num_queries
+):
+    """Django read up to the admin's 12 MB from anyone, and the comment form sent it all
+    back in the page."""
+    url = form_target("comment", site) if path == "comment" else path
+
+    with django_assert_num_queries(0):
+        response = Client().post(
+            url, BODY_LARGER_THAN_ANY_COMMENT, content_type="application/x-www-form-urlencoded"
+        )
+
+    page = response.content.decode()
+    assert response.status_code == 413
+    assert "What you sent is too long for this site" in page
+    assert "256.0\xa0KB" in page
+    assert BOT_TEXT not in page
+
+
+def test_a_body_sent_without_its_length_is_not_read(site):
+    """Chunked, with no Content-Length: Django reads none of it (WSGI), so there is no size
+    to refuse and nothing to send back."""
+    response = Client().generic(
+        "POST",
+        form_target("comment", site),
+        BODY_LARGER_THAN_ANY_COMMENT,
+        content_type="application/x-www-form-urlencoded",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert response.status_code == 400
+    assert BOT_TEXT not in response.content.decode()
+
+
 @pytest.mark.parametrize(
     "request_kwargs",
     [

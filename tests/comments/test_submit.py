@@ -1461,3 +1461,44 @@ def test_a_website_too_long_is_counted_as_the_reader_typed_it(client, article, f
     assert f'value="{typed}{address}"' in page
     assert "Keep this.</textarea>" in page
     assert Comment.objects.count() == 0
+
+
+# The most a reader may send: the site's limit on a body (PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE)
+# must leave room for the longest comment in any script, and for one too long by far.
+FOUR_BYTE_CHARACTER = "𝄞"  # sent as %F0%9D%84%9E: 12 bytes, the most one character takes
+
+
+def test_the_longest_comment_in_the_widest_characters_is_taken(client, article, fill_form):
+    body = FOUR_BYTE_CHARACTER * 5000
+    name, email = FOUR_BYTE_CHARACTER * 100, "grace@" + "ü" * 60 + ".example"
+    url = ".".join(["ü" * 60] * 3) + ".example"
+
+    response = client.post(
+        post_url(article), fill_form(article, body=body, name=name, email=email, url=url)
+    )
+
+    assert response.status_code == 303
+    assert Comment.objects.get().body == body
+
+
+def test_a_comment_twice_too_long_comes_back_with_its_text_and_why(client, article, fill_form):
+    body = FOUR_BYTE_CHARACTER * 10_000
+
+    response = client.post(post_url(article), fill_form(article, body=body))
+
+    page = unescape(response.content.decode())
+    assert response.status_code == 400
+    assert "Ensure this value has at most 5000 characters (it has 10000)." in page
+    assert f"\n{body}</textarea>" in page
+    assert not Comment.objects.exists()
+
+
+def test_staff_send_a_comment_under_the_readers_limit_too(client, article, fill_form):
+    """Only the admin takes an article-sized body from staff."""
+    client.force_login(make_editor())
+    data = fill_form(article, body="x" * 300_000)
+
+    response = client.post(post_url(article), data)
+
+    assert response.status_code == 413
+    assert not Comment.objects.exists()
