@@ -1,6 +1,10 @@
 """Flood control: at most COMMENTS_FLOOD_LIMIT comments per window from one IP address and
 from one email address, counted so that no race lets more through.
 
+A request without a client address (gunicorn on a unix socket without DJANGO_BEHIND_PROXY)
+is counted as one sender with every other such request: counted under none, its limits
+would not hold.
+
 A submission claims a place before it is stored, with an atomic increment in the shared cache
 (Redis: every app server and worker counts together), and gives it back if it is not stored
 after all. Checking the count first and adding to it after the save would let twenty
@@ -38,21 +42,23 @@ from .models import Comment
 logger = logging.getLogger(__name__)
 
 IPV6_NETWORK_PREFIX = 64
+# What every request without a client address is counted under.
+NO_ADDRESS = "none"
 
 
 def _keys(ip_address, email):
     # The address hashed: a key of fixed length (an address may have 254 characters, a
     # cache key 250), and no commenter's address in the cache for whoever lists its keys.
     hashed_email = hashlib.blake2b(email.casefold().encode(), digest_size=16).hexdigest()
-    keys = [f"comments:flood:email:{hashed_email}"]
-    if ip_address:
-        keys.append(f"comments:flood:ip:{flood_source(ip_address)}")
-    return keys
+    return [f"comments:flood:email:{hashed_email}", f"comments:flood:ip:{flood_source(ip_address)}"]
 
 
 def flood_source(ip_address):
     """What one sender's comments are counted under: an IPv4 address, or an IPv6 address's
-    /64, which one home or one server holds whole and can send from any address of."""
+    /64, which one home or one server holds whole and can send from any address of; all
+    requests without an address together."""
+    if not ip_address:
+        return NO_ADDRESS
     address = ipaddress.ip_address(ip_address)
     if address.version == 6 and address.ipv4_mapped is None:
         return str(ipaddress.ip_network((address, IPV6_NETWORK_PREFIX), strict=False))
@@ -78,8 +84,6 @@ def claim(*, ip_address, email):
 def claim_redisplay(*, ip_address):
     """Count one more form sent back to be shown again, or new question: True while the
     sender is within COMMENTS_REDISPLAY_LIMIT for the window, False beyond it."""
-    if not ip_address:
-        return True
     try:
         [count] = _count([f"comments:redisplay:ip:{flood_source(ip_address)}"])
     except Exception:
@@ -127,10 +131,10 @@ def _decrement(keys):
 
 def _over_limit_in_database(*, ip_address, email):
     """Two counts, each read from an index (comment_email_idx, comment_ip_idx): one count
-    over the window's comments would read them all, and a flood is when there are many."""
+    over the window's comments would read them all, and a flood is when there are many.
+    Comments without an address (ip_address IS NULL) count as one sender's, as in the
+    cache; those whose address clear_commenter_ips forgot are older than any window."""
     since = timezone.now() - datetime.timedelta(seconds=settings.COMMENTS_FLOOD_WINDOW_SECONDS)
     recent = Comment.objects.filter(created_at__gte=since)
-    counts = [recent.by_email(email).count()]
-    if ip_address:
-        counts.append(recent.filter(ip_address=ip_address).count())
+    counts = [recent.by_email(email).count(), recent.filter(ip_address=ip_address).count()]
     return max(counts) >= settings.COMMENTS_FLOOD_LIMIT

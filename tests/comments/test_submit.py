@@ -558,6 +558,23 @@ def test_the_budget_for_sending_the_form_back_is_per_address_and_apart_from_comm
     assert (first.status_code, second.status_code, elsewhere.status_code) == (200, 429, 200)
 
 
+@pytest.mark.parametrize("address", ["", "192.0.2.10"], ids=["without", "with"])
+def test_the_budget_for_sending_the_form_back_holds_without_a_client_address(
+    article, captcha_pool, settings, address
+):
+    """Uncounted, a bot behind a proxy that sends no address had the article page rendered
+    at will; such requests share one budget, as they share one flood limit."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 1
+    ada = make_comment(article, name="Ada Lovelace")
+    answers = []
+    for reader in (Client(REMOTE_ADDR=address), Client(REMOTE_ADDR=address)):
+        page = reader.get(article.get_absolute_url()).content.decode()
+        answers.append(press(reader, page, "Reply to Ada Lovelace", comment_form_data(page)))
+
+    assert [answer.status_code for answer in answers] == [200, 429]
+    assert f"Reply to <bdi>{ada.name}</bdi>" in answers[1].content.decode()
+
+
 def test_a_reply_chosen_on_a_shared_page_without_a_token_comes_back_with_one(article, captcha_pool):
     """A shared cached page carries no CSRF token (articles.page_cache): the Reply button's
     send is refused as any such send is, and the page that says so gives the reader the
@@ -1000,6 +1017,20 @@ def test_flood_limit_per_address_answers_429_with_text_kept(client, article, fil
     assert Comment.objects.count() == 2
 
 
+LOCAL_MEMORY = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture(params=["in the database", "in a shared cache"])
+def flood_counts(request, settings):
+    """Where flood limits are counted: the comments table without a cache every process
+    shares (local memory), or that cache (Redis)."""
+    if request.param == "in the database":
+        settings.CACHES = LOCAL_MEMORY
+    else:
+        request.getfixturevalue("shared_cache")
+    cache.clear()
+
+
 def test_flood_limit_per_email_applies_across_addresses(client, article, fill_form, settings):
     settings.COMMENTS_FLOOD_LIMIT = 1
     first = fill_form(article, body="First")
@@ -1051,6 +1082,27 @@ def test_flood_limit_holds_across_worker_processes_without_redis(
 
     assert response.status_code == 429
     assert Comment.objects.count() == 1
+
+
+@pytest.mark.parametrize("address", ["", "192.0.2.10"], ids=["without", "with"])
+def test_flood_limit_counts_requests_without_a_client_address_as_one_sender(
+    article, fill_form, settings, flood_counts, address
+):
+    """Behind a proxy on a unix socket without DJANGO_BEHIND_PROXY no request has an address:
+    each such sender is everyone else too, or the limit would hold for no one."""
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    first, second = Client(REMOTE_ADDR=address), Client(REMOTE_ADDR=address)
+    data = fill_form(article, reader=first, body="First", email="ada@example.com")
+    assert first.post(post_url(article), data).status_code == 303
+
+    response = second.post(
+        post_url(article),
+        fill_form(article, reader=second, body="Second", email="grace@example.com"),
+    )
+
+    assert response.status_code == 429
+    assert FLOODED in response.content.decode()
+    assert "Second</textarea>" in response.content.decode()
 
 
 def test_flood_limit_counts_the_longest_email_address_under_a_valid_cache_key(
