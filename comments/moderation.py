@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from . import ratelimit
 from .models import Comment
 
 LINK_PATTERN = re.compile(r"https?://|www\.", re.IGNORECASE)
@@ -24,6 +25,10 @@ PREVIOUSLY_APPROVED = "Auto-approved: this address already has an approved comme
 FLOODED = (
     "You have sent several comments in a short time. Please wait a few minutes, then send "
     "this one again: your text is kept below."
+)
+EMAIL_FLOODED = (
+    "Flood: more than {limit} comments under this email address within {minutes} minutes, "
+    "from several IP addresses."
 )
 
 
@@ -84,9 +89,25 @@ def duplicate_reason(*, article, email, body, ip_address, own_comment_ids):
     return DUPLICATE if same.exists() else ""
 
 
-def assess(*, name, email, url, body, honeypot):
+def email_flood_reason(email_flooded):
+    """Over the email's flood limit, from an IP address within its own (ratelimit.py): taken
+    as spam, out of the queue, and answered as any comment, so that nobody learns from the
+    answer that an address they typed commented recently. A moderator may still approve it."""
+    if not email_flooded:
+        return ""
+    return EMAIL_FLOODED.format(
+        limit=settings.COMMENTS_FLOOD_LIMIT,
+        minutes=ratelimit.window_minutes(),
+    )
+
+
+def assess(*, name, email, url, body, honeypot, email_flooded=False):
     """The status and reason a new, otherwise valid comment is stored with."""
-    if reason := honeypot_reason(honeypot) or blocklist_reason(name, email, url, body):
+    if reason := (
+        honeypot_reason(honeypot)
+        or blocklist_reason(name, email, url, body)
+        or email_flood_reason(email_flooded)
+    ):
         return Verdict(Comment.Status.SPAM, reason)
     if reason := links_reason(body):
         return Verdict(Comment.Status.PENDING, reason)

@@ -1,6 +1,11 @@
 """Flood control: at most COMMENTS_FLOOD_LIMIT comments per window from one IP address and
 from one email address, counted so that no race lets more through.
 
+Beyond the address's limit the sender is refused (429, the text kept): it counts what they
+sent themselves. Beyond the email's limit alone the comment is taken as spam, answered as
+any comment is: a refusal would tell anyone who types an email address that it commented
+within the window (from other IP addresses, the sender's own being within its limit).
+
 A request without a client address (gunicorn on a unix socket without DJANGO_BEHIND_PROXY)
 is counted as one sender with every other such request: counted under none, its limits
 would not hold.
@@ -27,9 +32,11 @@ counts its own; with Redis down nothing is counted, and nobody is refused.
 """
 
 import datetime
+import enum
 import hashlib
 import ipaddress
 import logging
+import math
 
 from django.conf import settings
 from django.core.cache import cache
@@ -46,7 +53,14 @@ IPV6_NETWORK_PREFIX = 64
 NO_ADDRESS = "none"
 
 
+class Claim(enum.Enum):
+    TAKEN = "within both limits"
+    SENDER_FLOODED = "over the limit for the sender's address: refused"
+    EMAIL_FLOODED = "over the email's limit alone: taken as spam"
+
+
 def _keys(ip_address, email):
+    """The email's key, then the sender's."""
     # The address hashed: a key of fixed length (an address may have 254 characters, a
     # cache key 250), and no commenter's address in the cache for whoever lists its keys.
     hashed_email = hashlib.blake2b(email.casefold().encode(), digest_size=16).hexdigest()
@@ -66,19 +80,21 @@ def flood_source(ip_address):
 
 
 def claim(*, ip_address, email):
-    """Take a place for one more comment: True if it may be stored, False if over the limit."""
+    """Take a place for one more comment (a Claim). A sender refused gets it back at once."""
     if not shared_by_every_process():
-        return not _over_limit_in_database(ip_address=ip_address, email=email)
+        return _claim_in_database(ip_address=ip_address, email=email)
     keys = _keys(ip_address, email)
     try:
-        counts = _count(keys)
+        email_count, sender_count = _count(keys)
     except Exception:
         logger.warning("Flood control counts in the database: the cache cannot count.")
-        return not _over_limit_in_database(ip_address=ip_address, email=email)
-    if max(counts) > settings.COMMENTS_FLOOD_LIMIT:
+        return _claim_in_database(ip_address=ip_address, email=email)
+    if sender_count > settings.COMMENTS_FLOOD_LIMIT:
         _decrement(keys)
-        return False
-    return True
+        return Claim.SENDER_FLOODED
+    if email_count > settings.COMMENTS_FLOOD_LIMIT:
+        return Claim.EMAIL_FLOODED
+    return Claim.TAKEN
 
 
 def claim_redisplay(*, ip_address):
@@ -90,6 +106,11 @@ def claim_redisplay(*, ip_address):
         logger.warning("Forms shown again are not counted: the cache cannot count.")
         return True
     return count <= settings.COMMENTS_REDISPLAY_LIMIT
+
+
+def window_minutes():
+    """How long, at the latest, a sender past a limit waits, in whole minutes."""
+    return math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60)
 
 
 def release(*, ip_address, email):
@@ -129,12 +150,15 @@ def _decrement(keys):
             logger.info("Flood counter %s not decremented.", key)
 
 
-def _over_limit_in_database(*, ip_address, email):
+def _claim_in_database(*, ip_address, email):
     """Two counts, each read from an index (comment_email_idx, comment_ip_idx): one count
     over the window's comments would read them all, and a flood is when there are many.
     Comments without an address (ip_address IS NULL) count as one sender's, as in the
     cache; those whose address clear_commenter_ips forgot are older than any window."""
     since = timezone.now() - datetime.timedelta(seconds=settings.COMMENTS_FLOOD_WINDOW_SECONDS)
     recent = Comment.objects.filter(created_at__gte=since)
-    counts = [recent.by_email(email).count(), recent.filter(ip_address=ip_address).count()]
-    return max(counts) >= settings.COMMENTS_FLOOD_LIMIT
+    if recent.filter(ip_address=ip_address).count() >= settings.COMMENTS_FLOOD_LIMIT:
+        return Claim.SENDER_FLOODED
+    if recent.by_email(email).count() >= settings.COMMENTS_FLOOD_LIMIT:
+        return Claim.EMAIL_FLOODED
+    return Claim.TAKEN

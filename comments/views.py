@@ -7,7 +7,6 @@ the comment), never an empty form.
 
 import json
 import logging
-import math
 import subprocess
 
 from captcha.models import CaptchaStore
@@ -164,7 +163,8 @@ def take_comment(request, form, *, ip_address):
         return None, 400
     if not valid:
         return None, 400
-    if not ratelimit.claim(ip_address=ip_address, email=data["email"]):
+    claimed = ratelimit.claim(ip_address=ip_address, email=data["email"])
+    if claimed is ratelimit.Claim.SENDER_FLOODED:
         form.add_error(None, moderation.FLOODED)
         return None, 429
     verdict = moderation.assess(
@@ -173,6 +173,7 @@ def take_comment(request, form, *, ip_address):
         url=data["url"],
         body=data["body"],
         honeypot=data["phone"],
+        email_flooded=claimed is ratelimit.Claim.EMAIL_FLOODED,
     )
     try:
         comment = submit_comment(
@@ -248,7 +249,7 @@ def redisplay_refused(request, article, visible):
         "post_url": sent_to(request, article),
         # "Show a new question" answered with the same question: say so where it is asked.
         "new_question_refused": "new_question" in request.POST,
-        "budget_minutes": redisplay_budget_minutes(),
+        "budget_minutes": ratelimit.window_minutes(),
     }
     response = typed_text_page(request, "comments/redisplay_refused.html", context, status=429)
     response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
@@ -375,7 +376,7 @@ def new_question(request):
         raise Http404("Asked for by the page's script only.")
     question = question_of_ones_own_for(request)
     if question is None:
-        minutes = redisplay_budget_minutes()
+        minutes = ratelimit.window_minutes()
         response = JsonResponse(
             {"message": NEW_QUESTIONS_PAUSED.format(minutes=minutes, s=pluralize(minutes))},
             status=429,
@@ -383,11 +384,6 @@ def new_question(request):
         response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
         return response
     return JsonResponse(question)
-
-
-def redisplay_budget_minutes():
-    """How long, at the latest, a sender past COMMENTS_REDISPLAY_LIMIT waits, in whole minutes."""
-    return math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60)
 
 
 def question_of_ones_own_for(request):

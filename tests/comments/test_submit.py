@@ -18,7 +18,13 @@ from comments import services
 from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER
 from comments.forms import BAD_PARENT, STARTED_SALT, TOO_FAST, WEBSITE_TOO_LONG
 from comments.models import Comment
-from comments.moderation import DUPLICATE, FLOODED, HONEYPOT_FILLED, PRE_MODERATION
+from comments.moderation import (
+    DUPLICATE,
+    EMAIL_FLOODED,
+    FLOODED,
+    HONEYPOT_FILLED,
+    PRE_MODERATION,
+)
 from comments.thread import PENDING_COOKIE
 from comments.views import AWAITING_MODERATION, PUBLISHED, REMEMBER_COOKIE
 from tests.factories import (
@@ -1031,16 +1037,36 @@ def flood_counts(request, settings):
     cache.clear()
 
 
-def test_flood_limit_per_email_applies_across_addresses(client, article, fill_form, settings):
+def test_an_email_over_its_flood_limit_elsewhere_is_not_told_so_and_waits_as_spam(
+    article, fill_form, settings, flood_counts
+):
+    """Refused, it told anyone who typed an email address, from an address of their own,
+    that this one had commented within the last minutes. It is answered as any comment, and
+    kept out of the moderators' queue, where they can still find it."""
     settings.COMMENTS_FLOOD_LIMIT = 1
-    first = fill_form(article, body="First")
-    client.post(post_url(article), first, REMOTE_ADDR="198.51.100.1")
+    author, stranger, other = (Client(REMOTE_ADDR=f"198.51.100.{n}") for n in (1, 2, 3))
+    data = fill_form(article, reader=author, body="First", email="ada@example.com")
+    assert author.post(post_url(article), data).status_code == 303
 
-    response = client.post(
-        post_url(article), fill_form(article, body="Second"), REMOTE_ADDR="198.51.100.2"
+    probe = stranger.post(
+        post_url(article),
+        fill_form(article, reader=stranger, body="Second", email="ADA@example.com"),
+        follow=True,
+    )
+    anyone = other.post(
+        post_url(article),
+        fill_form(article, reader=other, body="Unrelated", email="grace@example.com"),
+        follow=True,
     )
 
-    assert response.status_code == 429
+    assert [probe.status_code, anyone.status_code] == [200, 200]
+    for answer in (probe, anyone):
+        assert [str(message) for message in answer.context["messages"]] == [AWAITING_MODERATION]
+        assert "Your comment is awaiting moderation" in answer.content.decode()
+    second = Comment.objects.get(body="Second")
+    assert second.status == Comment.Status.SPAM
+    assert second.held_reason == EMAIL_FLOODED.format(limit=1, minutes=10)
+    assert Comment.objects.get(body="Unrelated").status == Comment.Status.PENDING
 
 
 def test_flood_limit_window_ends_and_the_sender_may_comment_again(
@@ -1069,15 +1095,15 @@ def test_flood_limit_holds_across_worker_processes_without_redis(
     client, article, fill_form, settings
 ):
     """Without Redis each worker process has its own local memory: the database counts."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = LOCAL_MEMORY
     settings.COMMENTS_FLOOD_LIMIT = 1
     client.post(post_url(article), fill_form(article, body="First"), REMOTE_ADDR="198.51.100.1")
     cache.clear()  # the next request lands on another worker, whose memory holds no count
 
     response = client.post(
         post_url(article),
-        fill_form(article, body="Second", email="GRACE@example.com"),  # any letter case
-        REMOTE_ADDR="198.51.100.2",
+        fill_form(article, body="Second", email="ada@example.com"),
+        REMOTE_ADDR="198.51.100.1",
     )
 
     assert response.status_code == 429
@@ -1114,13 +1140,13 @@ def test_flood_limit_counts_the_longest_email_address_under_a_valid_cache_key(
     first = fill_form(article, body="First", email=longest)
     assert client.post(post_url(article), first, REMOTE_ADDR="198.51.100.1").status_code == 303
 
-    response = client.post(
+    client.post(
         post_url(article),
         fill_form(article, body="Second", email=longest.upper()),
         REMOTE_ADDR="198.51.100.2",
     )
 
-    assert response.status_code == 429
+    assert Comment.objects.get(body="Second").status == Comment.Status.SPAM
     assert not [warning for warning in recwarn if warning.category is CacheKeyWarning]
 
 
