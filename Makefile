@@ -81,26 +81,30 @@ $(SECRET_FILE): | $(PYTHON)
 # DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, DJANGO_SECURE_SSL (see the README).
 # No control socket: gunicorn's default is one path per user, which a second gunicorn of
 # that user takes over, and which stopping either of them deletes.
-# With TASKS_BACKEND=django_tasks_db.DatabaseBackend the task worker runs beside gunicorn
-# and stops with it; it exits when the database cannot be reached (a restart, a failover),
-# so it is started again while this shell runs (Ctrl-C skips the EXIT trap: the loop then
-# ends with the worker).
+# With TASKS_BACKEND=django_tasks_db.DatabaseBackend the task worker runs beside gunicorn:
+# it exits with an error when the database cannot be reached (a restart, a failover) and is
+# started again 5 s later; stopped on purpose (exit status 0), it stays stopped. gunicorn
+# and the worker's loop run in the background, and this shell stops both when it ends,
+# however it ends (Ctrl-C, a TERM signal, gunicorn exiting), and waits for them: a process
+# a non-interactive shell starts in the background ignores Ctrl-C, and the worker catches
+# it only once Django has started.
 serve: install $(if $(DJANGO_SECRET_KEY),,$(SECRET_FILE))
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --clear -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
 	$(SERVE_ENV) $(MANAGE) refill_captcha_pool
+	trap 'kill $$serving 2>/dev/null; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	case "$${TASKS_BACKEND-}" in django_tasks_db.*) \
-		( trap 'kill $$worker 2>/dev/null; exit' TERM; while kill -0 $$$$ 2>/dev/null; do \
-			$(SERVE_ENV) $(MANAGE) db_worker --no-reload & worker=$$!; wait $$worker; \
-			status=$$?; kill -0 $$$$ 2>/dev/null || break; \
+		( trap 'kill $$! 2>/dev/null; wait; exit' TERM; while :; do \
+			$(SERVE_ENV) $(MANAGE) db_worker --no-reload & wait $$!; status=$$?; \
+			[ $$status -eq 0 ] && break; \
 			echo "The task worker stopped (exit status $$status); starting it again in 5 s." >&2; \
 			sleep 5 & wait $$!; \
-		done ) & trap 'kill $$! 2>/dev/null' EXIT ;; \
+		done ) & serving=$$!;; \
 	esac; \
 	$(SERVE_ENV) $(GUNICORN) newsroom.wsgi --bind $${BIND:-127.0.0.1:$(PORT)} \
 		--workers $${WEB_CONCURRENCY:-$$(( $$(nproc 2>/dev/null || echo 1) * 2 + 1 ))} \
 		--max-requests 2000 --max-requests-jitter 200 --access-logfile - \
-		--no-control-socket
+		--no-control-socket & serving="$$serving $$!"; wait $$!
 
 # Benchmark (docs/benchmarks.md): its own database, gunicorn, wrk. E.g. BENCH_ARGS="--scale large".
 BENCH_ARGS ?=

@@ -1,11 +1,14 @@
 """`make run` and `make serve`, as people type them: what the servers they start are told."""
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 
+import pytest
 from django.conf import settings
 from gunicorn.config import Config
 
@@ -98,7 +101,7 @@ if sys.argv[1] == "db_worker":
     with open(os.environ["WORKER_RECORD"] + ".tmp", "w") as record:
         json.dump({"pid": os.getpid(), "arguments": sys.argv[1:]}, record)
     os.rename(os.environ["WORKER_RECORD"] + ".tmp", os.environ["WORKER_RECORD"])
-    time.sleep(60)
+    time.sleep(600)
 """
 # Stands in for gunicorn: serves until the task worker is up, then stops.
 UNTIL_THE_WORKER_IS_UP = """
@@ -160,6 +163,118 @@ def test_make_serve_starts_the_task_worker_again_when_it_exits(tmp_path):
     assert last_line == "served"
     assert record.exists(), "a second worker started"
     assert not process_is_running(json.loads(record.read_text())["pid"])
+
+
+# Stands in for manage.py: as db_worker does once Django has started, the task worker stops
+# on Ctrl-C or a TERM signal, gracefully (exit status 0).
+TASK_WORKER_CATCHING_CTRL_C = (
+    """
+import signal, sys
+for number in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(number, lambda number, frame: sys.exit(0))
+"""
+    + TASK_WORKER
+)
+# Stands in for gunicorn: it writes down its process id once the task worker is up, and
+# serves until Ctrl-C or a TERM signal, on which, as gunicorn does, it takes a moment to
+# stop (its own workers stop first).
+SERVES_UNTIL_STOPPED = """
+import os, signal, sys, time
+def stop(number, frame):
+    time.sleep(1)
+    sys.exit(0)
+for number in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(number, stop)
+while not os.path.exists(os.environ["WORKER_RECORD"]):
+    time.sleep(0.05)
+with open(os.environ["SERVER_RECORD"], "w") as record:
+    record.write(str(os.getpid()))
+time.sleep(600)
+"""
+# How long a stopped or starting `make serve` may take before the test calls it hung: far
+# more than it needs, even on two cores shared with the whole suite.
+PATIENCE = 60
+
+
+@pytest.mark.parametrize(
+    "task_worker",
+    [TASK_WORKER_CATCHING_CTRL_C, TASK_WORKER],
+    ids=["worker catching Ctrl-C", "worker still starting, deaf to Ctrl-C"],
+)
+def test_ctrl_c_on_make_serve_stops_all_it_started_and_announces_no_restart(tmp_path, task_worker):
+    """Ctrl-C printed "starting it again in 5 s" though nothing started again, and left a
+    worker started a moment before (which ignores Ctrl-C until Django has started) running
+    after `make serve` had ended."""
+    worker, server = tmp_path / "worker.py", tmp_path / "server.py"
+    worker.write_text(task_worker)
+    server.write_text(SERVES_UNTIL_STOPPED)
+    worker_record, server_record = tmp_path / "worker", tmp_path / "server"
+    env = {name: value for name, value in os.environ.items() if name != "SITE_URL"}
+    make = subprocess.Popen(  # noqa: S603 - make, with our own interpreter standing in
+        [  # noqa: S607
+            # SIGINT as in a terminal: a test run a script started in the background (as
+            # CI may be) would otherwise hand it down ignored, to make and gunicorn too.
+            "env",
+            "--default-signal=INT",
+            "make",
+            "--no-print-directory",
+            "serve",
+            f"MANAGE={sys.executable} {worker}",
+            f"GUNICORN={sys.executable} {server}",
+            f"SECRET_FILE={tmp_path / 'secret_key'}",
+        ],
+        cwd=settings.BASE_DIR,
+        env={
+            **env,
+            "DJANGO_SECRET_KEY": "not-a-real-one",
+            "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+            "WORKER_RECORD": str(worker_record),
+            "SERVER_RECORD": str(server_record),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a terminal of its own, whose Ctrl-C reaches all of it
+    )
+    deadline = time.monotonic() + PATIENCE
+    while not server_record.exists() and make.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server_record.exists():
+        fail_stopping(make, "`make serve` did not start its server and its task worker")
+    os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
+    try:
+        errors = make.communicate(timeout=PATIENCE)[1]
+    except subprocess.TimeoutExpired:
+        fail_stopping(make, f"`make serve` was still running {PATIENCE} s after Ctrl-C")
+
+    assert "again" not in errors
+    assert processes_in_session(make.pid) == []
+
+
+def fail_stopping(make, what):
+    """Fails the test saying `what`, with the processes `make` left and what it printed,
+    once they are stopped."""
+    processes = "\n".join(processes_in_session(make.pid))
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(make.pid, signal.SIGKILL)
+    output, errors = make.communicate()
+    pytest.fail(f"{what}. Its processes:\n{processes}\nIt printed:\n{output}{errors}")
+
+
+def processes_in_session(session):
+    """The processes still running in `session`, each as its id and command."""
+    listing = subprocess.run(
+        ["ps", "-e", "-o", "sid=,pid=,stat=,args="],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    running = []
+    for line in listing.splitlines():
+        sid, pid, state, command = line.split(None, 3)
+        if int(sid) == session and not state.startswith("Z"):  # a zombie has ended
+            running.append(f"{pid} {command}")
+    return running
 
 
 def test_make_serve_without_a_task_queue_starts_no_worker(tmp_path):
