@@ -247,7 +247,7 @@ def test_ctrl_c_on_make_serve_stops_all_it_started_and_announces_no_restart(tmp_
     except subprocess.TimeoutExpired:
         fail_stopping(make, f"`make serve` was still running {PATIENCE} s after Ctrl-C")
 
-    assert "again" not in errors
+    assert "starting it again" not in errors
     assert processes_in_session(make.pid) == []
 
 
