@@ -18,6 +18,7 @@ class ArticlesConfig(AppConfig):
         delete_after_outage(VERSION_KEY, ARTICLES_VERSION_KEY)
 
         # Pillow's own guard against decompression bombs warned from 89 million pixels and
-        # refused from twice that, both above our limit: held to ours, it warns of (and
-        # LeadImageField refuses) whatever we would refuse, from the file's header alone.
+        # refused from twice that, both above our limit: held to ours, it refuses from twice
+        # ours what LeadImageField's reading of the header let through (it warns from ours,
+        # which LeadImageField refuses before Pillow opens the file).
         Image.MAX_IMAGE_PIXELS = LEAD_IMAGE_MAX_PIXELS

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
@@ -30,6 +31,7 @@ from articles.admin import (
     SLUG_TAKEN,
     SLUG_WAS_ANOTHERS,
     ArticleAdmin,
+    LeadImageField,
 )
 from articles.demo import draw_illustration
 from articles.models import (
@@ -745,6 +747,65 @@ def test_a_lead_image_past_the_pixel_limit_is_refused_without_a_warning_in_the_l
 
     assert message == IMAGE_TOO_LARGE
     assert [str(warning.message) for warning in warned] == []
+
+
+# The quickest way each web format has to save a picture, however many pixels it has.
+QUICKEST_SAVE = {
+    "JPEG": {"quality": 1},
+    "PNG": {},
+    "GIF": {},
+    "WEBP": {"quality": 1, "method": 0},
+    "AVIF": {"quality": 1, "speed": 10},
+}
+
+
+@pytest.mark.parametrize("image_format", QUICKEST_SAVE)
+def test_a_lead_image_past_the_pixel_limit_is_refused_in_any_web_format_without_a_warning(
+    editor_client, image_format
+):
+    """Its header is read before Pillow opens it, which past its limit (ours) warns of a
+    decompression bomb in the server's log."""
+    file = io.BytesIO()
+    Image.new("L", (10_000, 6_000)).save(file, image_format, **QUICKEST_SAVE[image_format])
+    upload = SimpleUploadedFile(f"harbour.{image_format.lower()}", file.getvalue())
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        message = lead_image_refusal(editor_client, upload)
+
+    assert message == IMAGE_TOO_LARGE
+    assert [str(warning.message) for warning in warned] == []
+
+
+class UploadNotingWarningFilters(SimpleUploadedFile):
+    """An upload that notes the process's warning filters whenever it is read, as a request
+    served in another thread would find them at that moment."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters_seen = []
+
+    def read(self, *args, **kwargs):
+        self.filters_seen.append(list(warnings.filters))
+        return super().read(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "content", [png(600, 400), png_claiming_size(10_000, 6_000)], ids=["taken", "too large"]
+)
+def test_checking_a_lead_image_leaves_the_warning_filters_of_other_requests_alone(content):
+    """A threaded server (runserver, gunicorn's gthread, ASGI) serves requests side by side
+    in one process, which has one set of warning filters: Pillow's warning was made an
+    error while an image was checked (warnings.catch_warnings, not thread-safe before
+    Python 3.14), for the other requests too, whose own changes it could undo."""
+    upload = UploadNotingWarningFilters("harbour.png", content, "image/png")
+    filters = list(warnings.filters)
+
+    with contextlib.suppress(ValidationError):
+        LeadImageField().clean(upload)
+
+    assert upload.filters_seen
+    assert upload.filters_seen == [filters] * len(upload.filters_seen)
 
 
 def test_a_lead_image_a_camera_makes_for_the_web_is_taken(editor_client):
