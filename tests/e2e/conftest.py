@@ -24,6 +24,20 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    """pytest-django's, whose in-memory SQLite connection stays shared with the server's
+    threads until the process ends: stopping the server at the end of the session stopped
+    sharing it while the threads of the browser's kept-alive connections were still
+    closing theirs, each raising "DatabaseWrapper objects created in a thread can only be
+    used in that same thread" (PytestUnhandledThreadExceptionWarning, blamed on the last
+    test). Closing an in-memory SQLite connection does nothing, so sharing it longer is
+    harmless."""
+    yield live_server
+    for connection in live_server.thread.connections_override.values():
+        connection.inc_thread_sharing()  # pytest-django's own teardown, next, takes it back
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _patient_assertions():
     """CI shares two cores between the live server, Chromium and a parallel test process:
