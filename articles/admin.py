@@ -230,10 +230,16 @@ class ArticleFormerSlugInline(FormerSlugInline):
     model = FormerSlug
 
 
+# A section's, tag's or author's slug: its list, follow page and feeds move with it.
+LIST_SLUG_CHANGES = (
+    "Changing it keeps old links working, its feeds too: the old address redirects to the new."
+)
+
+
 class AddressInSlugMixin:
     """The slug of a saved article, section, tag or author is in addresses readers keep
-    (links, bookmarks, search results, a section's feeds): the form says what changing it
-    does, and lists the old addresses that lead to it now."""
+    (links, bookmarks, search results, the feeds of a section, tag or author): the form says
+    what changing it does, and lists the old addresses that lead to it now."""
 
     slug_changes = "Changing it keeps old links working: the old address redirects to the new."
     # The add page said nothing of the slug; not slug_changes: a new one has no old links.
@@ -294,10 +300,7 @@ class AddressInSlugMixin:
 class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     inlines = [SectionFormerSlugInline]
-    slug_changes = (
-        "Changing it keeps old links working, the section's feeds too: the old address "
-        "redirects to the new."
-    )
+    slug_changes = LIST_SLUG_CHANGES
     list_display = ["name", "slug", "order"]
     list_editable = ["order"]
     search_fields = ["name"]
@@ -308,6 +311,7 @@ class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     inlines = [TagFormerSlugInline]
+    slug_changes = LIST_SLUG_CHANGES
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -317,6 +321,7 @@ class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     inlines = [AuthorFormerSlugInline]
+    slug_changes = LIST_SLUG_CHANGES
     list_display = ["display_name", "slug", "user"]
     list_select_related = ["user"]
     search_fields = ["display_name"]

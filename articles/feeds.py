@@ -1,4 +1,4 @@
-"""RSS and Atom feeds for the whole site and for each section."""
+"""RSS and Atom feeds for the whole site and for each section, tag and author."""
 
 from urllib.parse import urlsplit
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
-from .models import Article, Section
+from .models import Article, Author, Section, Tag
 from .views import moved_permanently
 
 FEED_ITEMS = 20
@@ -80,22 +80,40 @@ class LatestArticlesAtomFeed(LatestArticlesFeed):
     subtitle = LatestArticlesFeed.description
 
 
-class SectionFeed(LatestArticlesFeed):
-    url_name = "articles:section-feed-rss"
+class ListFeed(LatestArticlesFeed):
+    """The feed of one section's, tag's or author's articles, found by slug as its list
+    page is (views.SlugAddressMixin)."""
+
+    slug_model = None
+    url_name = None  # this feed's own
+    articles_field = None  # how an article names the owner
 
     def __call__(self, request, *args, **kwargs):
-        """A section's feed at a slug the section had before: subscribers are sent on to
-        the feed at its address now (feed readers follow a permanent redirect for good)."""
+        """A feed at a slug its owner had before: subscribers are sent on to the feed at its
+        address now (feed readers follow a permanent redirect for good)."""
         try:
             return super().__call__(request, *args, **kwargs)
         except Http404:
-            moved = Section.objects.filter(former_slugs__slug=kwargs["slug"]).first()
+            moved = self.slug_model.objects.filter(former_slugs__slug=kwargs["slug"]).first()
             if moved is None:
                 raise
             return moved_permanently(request, reverse(self.url_name, kwargs={"slug": moved.slug}))
 
     def get_object(self, request, slug):
-        return get_object_or_404(Section, slug=slug)
+        return get_object_or_404(self.slug_model, slug=slug)
+
+    def link(self, owner):
+        return owner.get_absolute_url()
+
+    def items(self, owner):
+        articles = Article.objects.published().for_list()
+        return articles.filter(**{self.articles_field: owner})[:FEED_ITEMS]
+
+
+class SectionFeed(ListFeed):
+    slug_model = Section
+    url_name = "articles:section-feed-rss"
+    articles_field = "section"
 
     def title(self, section):
         return f"{section.name} — {settings.SITE_NAME}"
@@ -103,14 +121,44 @@ class SectionFeed(LatestArticlesFeed):
     def description(self, section):
         return section.description or f"The latest from {section.name}."
 
-    def link(self, section):
-        return section.get_absolute_url()
-
-    def items(self, section):
-        return Article.objects.published().for_list().filter(section=section)[:FEED_ITEMS]
-
 
 class SectionAtomFeed(SectionFeed):
     url_name = "articles:section-feed-atom"
     feed_type = Atom1Feed
     subtitle = SectionFeed.description
+
+
+class TagFeed(ListFeed):
+    slug_model = Tag
+    url_name = "articles:tag-feed-rss"
+    articles_field = "tags"
+
+    def title(self, tag):
+        return f"Tagged “{tag.name}” — {settings.SITE_NAME}"
+
+    def description(self, tag):
+        return f"Articles about {tag.name}."
+
+
+class TagAtomFeed(TagFeed):
+    url_name = "articles:tag-feed-atom"
+    feed_type = Atom1Feed
+    subtitle = TagFeed.description
+
+
+class AuthorFeed(ListFeed):
+    slug_model = Author
+    url_name = "articles:author-feed-rss"
+    articles_field = "author"
+
+    def title(self, author):
+        return f"{author.display_name} — {settings.SITE_NAME}"
+
+    def description(self, author):
+        return author.bio or f"Articles by {author.display_name}."
+
+
+class AuthorAtomFeed(AuthorFeed):
+    url_name = "articles:author-feed-atom"
+    feed_type = Atom1Feed
+    subtitle = AuthorFeed.description

@@ -274,7 +274,7 @@ class Section(SlugAddressed):
 class Tag(SlugAddressed):
     url_name = "articles:tag"
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[no_control_characters])
     slug = models.SlugField(max_length=100, unique=True)
 
     class Meta:
@@ -291,7 +291,7 @@ class Author(SlugAddressed):
 
     display_name = models.CharField(max_length=120, validators=[no_control_characters])
     slug = models.SlugField(max_length=120, unique=True)
-    bio = models.TextField(blank=True, max_length=1000)
+    bio = models.TextField(blank=True, max_length=1000, validators=[no_control_characters])
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

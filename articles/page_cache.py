@@ -99,6 +99,10 @@ CACHEABLE_VIEWS = {
     "articles:feed-atom": set(),
     "articles:section-feed-rss": set(),
     "articles:section-feed-atom": set(),
+    "articles:tag-feed-rss": set(),
+    "articles:tag-feed-atom": set(),
+    "articles:author-feed-rss": set(),
+    "articles:author-feed-atom": set(),
     # A page of a thousand articles: the dearest page to render, and crawlers ask often.
     "articles:sitemap": set(),
     "articles:sitemap-section": {"p"},

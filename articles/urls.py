@@ -27,6 +27,14 @@ urlpatterns = [
         require_safe(feeds.SectionAtomFeed()),
         name="section-feed-atom",
     ),
+    path("feeds/tag/<slug:slug>/rss/", require_safe(feeds.TagFeed()), name="tag-feed-rss"),
+    path("feeds/tag/<slug:slug>/atom/", require_safe(feeds.TagAtomFeed()), name="tag-feed-atom"),
+    path("feeds/author/<slug:slug>/rss/", require_safe(feeds.AuthorFeed()), name="author-feed-rss"),
+    path(
+        "feeds/author/<slug:slug>/atom/",
+        require_safe(feeds.AuthorAtomFeed()),
+        name="author-feed-atom",
+    ),
     # An index, so that a large archive spreads over several 50,000-URL sitemaps.
     path(
         "sitemap.xml",

@@ -583,6 +583,14 @@ def cacheable_view_paths():
         "articles:section-feed-atom": reverse(
             "articles:section-feed-atom", kwargs={"slug": section.slug}
         ),
+        "articles:tag-feed-rss": reverse("articles:tag-feed-rss", kwargs={"slug": tag.slug}),
+        "articles:tag-feed-atom": reverse("articles:tag-feed-atom", kwargs={"slug": tag.slug}),
+        "articles:author-feed-rss": reverse(
+            "articles:author-feed-rss", kwargs={"slug": author.slug}
+        ),
+        "articles:author-feed-atom": reverse(
+            "articles:author-feed-atom", kwargs={"slug": author.slug}
+        ),
         "articles:sitemap": reverse("articles:sitemap"),
         "articles:sitemap-section": SITEMAP,
     }

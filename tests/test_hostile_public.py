@@ -31,6 +31,8 @@ FIXED_PATHS = [
     "/feeds/atom/",
     "/feeds/section/news/rss/",
     "/feeds/section/news/atom/",
+    "/feeds/tag/local/rss/",
+    "/feeds/author/ada/atom/",
     "/sitemap.xml",
     "/sitemap-articles.xml",
     "/sitemap-sections.xml",
@@ -43,6 +45,8 @@ SLUG_ROUTES = [
     "/articles/{}/",
     "/feeds/section/{}/rss/",
     "/feeds/section/{}/atom/",
+    "/feeds/tag/{}/rss/",
+    "/feeds/author/{}/atom/",
     "/sitemap-{}.xml",
 ]
 EXISTING = {
@@ -52,6 +56,8 @@ EXISTING = {
     "/articles/{}/": {"the-story"},
     "/feeds/section/{}/rss/": {"news"},
     "/feeds/section/{}/atom/": {"news"},
+    "/feeds/tag/{}/rss/": {"local"},
+    "/feeds/author/{}/atom/": {"ada"},
     "/sitemap-{}.xml": {"home", "sections", "articles", "authors"},
 }
 EXISTING_SLUGS = sorted(set().union(*EXISTING.values()))

@@ -164,6 +164,28 @@ def test_text_saved_with_a_control_character_before_it_was_refused_no_longer_bre
 
 
 @migrating
+def test_a_tag_name_or_author_bio_saved_with_a_control_character_does_not_break_their_feeds(
+    fully_migrated_afterwards,
+):
+    """Tags and authors have feeds of their own since migration 0010 (a tag's name in its
+    title, an author's bio as its description): one such character made it a 500."""
+    seed_demo()
+    migrate("articles", "0009")
+    article = Article.objects.published().filter(tags__isnull=False).first()
+    tag = article.tags.first()
+    Tag.objects.filter(pk=tag.pk).update(name="Flood\x0bdefences")
+    Author.objects.filter(pk=article.author_id).update(bio="Writes\x1fabout rivers.")
+
+    migrate()
+
+    author = Author.objects.get(pk=article.author_id)
+    for feed in (f"/feeds/tag/{tag.slug}/rss/", f"/feeds/author/{author.slug}/atom/"):
+        assert Client().get(feed).status_code == 200, feed
+    assert Tag.objects.get(pk=tag.pk).name == "Flood defences"
+    assert author.bio == "Writes about rivers."
+
+
+@migrating
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the search document is PostgreSQL's")
 def test_going_back_before_the_stored_search_document_restores_the_expression_index(
     fully_migrated_afterwards,

@@ -377,6 +377,8 @@ def test_add_form_prepopulates_the_slug_from_the_title(editor_client):
         ("section", "name"),
         ("section", "description"),
         ("author", "display_name"),
+        ("author", "bio"),
+        ("tag", "name"),
     ],
 )
 def test_text_the_feeds_carry_refuses_control_characters_with_a_message(
@@ -389,6 +391,7 @@ def test_text_the_feeds_carry_refuses_control_characters_with_a_message(
         "article": (article, article_change_form(article)),
         "section": (article.section, {"name": "News", "slug": "news", "order": 1}),
         "author": (article.author, {"display_name": "Ann Writer", "slug": "ann-writer"}),
+        "tag": (make_tag(), {"name": "Bridges", "slug": "bridges"}),
     }
     instance, data = forms[model]
 

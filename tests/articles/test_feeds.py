@@ -10,30 +10,45 @@ from django.utils import timezone
 from articles import page_cache
 from articles.models import Article
 from articles.sitemaps import ArticleSitemap
-from tests.factories import make_article, make_draft, make_scheduled, make_section
+from tests.factories import (
+    make_article,
+    make_author,
+    make_draft,
+    make_scheduled,
+    make_section,
+    make_tag,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def articles():
-    section = make_section(slug="news")
+    listed = {
+        "section": make_section(slug="news"),
+        "tags": [make_tag(slug="local")],
+        "author": make_author(slug="ann"),
+    }
     return {
-        "public": make_article(title="Public story", slug="public-story", section=section),
-        "draft": make_draft(title="Draft story", slug="draft-story", section=section),
-        "scheduled": make_scheduled(title="Future story", slug="future-story", section=section),
+        "public": make_article(title="Public story", slug="public-story", **listed),
+        "draft": make_draft(title="Draft story", slug="draft-story", **listed),
+        "scheduled": make_scheduled(title="Future story", slug="future-story", **listed),
     }
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "/feeds/rss/",
-        "/feeds/atom/",
-        "/feeds/section/news/rss/",
-        "/feeds/section/news/atom/",
-    ],
-)
+FEEDS = [
+    "/feeds/rss/",
+    "/feeds/atom/",
+    "/feeds/section/news/rss/",
+    "/feeds/section/news/atom/",
+    "/feeds/tag/local/rss/",
+    "/feeds/tag/local/atom/",
+    "/feeds/author/ann/rss/",
+    "/feeds/author/ann/atom/",
+]
+
+
+@pytest.mark.parametrize("url", FEEDS)
 def test_feeds_list_public_articles_only(client, articles, url):
     response = client.get(url)
     assert response.status_code == 200
@@ -44,9 +59,10 @@ def test_feeds_list_public_articles_only(client, articles, url):
     assert "Future story" not in xml
 
 
-def test_feed_content_types(client, articles):
-    assert client.get("/feeds/rss/")["Content-Type"].startswith("application/rss+xml")
-    assert client.get("/feeds/atom/")["Content-Type"].startswith("application/atom+xml")
+@pytest.mark.parametrize("url", FEEDS)
+def test_feed_content_types(client, articles, url):
+    kind = "rss" if url.endswith("/rss/") else "atom"
+    assert client.get(url)["Content-Type"] == f"application/{kind}+xml; charset=utf-8"
 
 
 @pytest.mark.parametrize("url", ["/feeds/atom/", "/feeds/section/news/atom/"])
@@ -72,13 +88,16 @@ def test_feeds_give_the_standfirst_as_the_text_readers_see_on_the_page(client, u
     assert root.find(summary).text == "Why &lt;b&gt; tags &amp; &lt;script&gt; blocks matter"
 
 
-def test_section_feed_of_unknown_section_is_404(client):
-    assert client.get("/feeds/section/nope/rss/").status_code == 404
+@pytest.mark.parametrize("kind", ["section", "tag", "author"])
+def test_the_feed_of_an_unknown_section_tag_or_author_is_404(client, kind):
+    assert client.get(f"/feeds/{kind}/nope/rss/").status_code == 404
+    assert client.get(f"/feeds/{kind}/nope/atom/").status_code == 404
 
 
-def test_section_feed_leaves_out_other_sections(client, articles):
-    make_article(title="Elsewhere", section=make_section(slug="sport"))
-    assert "Elsewhere" not in client.get("/feeds/section/news/rss/").content.decode()
+@pytest.mark.parametrize("url", FEEDS[2:])
+def test_a_section_tag_or_author_feed_leaves_out_the_others_articles(client, articles, url):
+    make_article(title="Elsewhere", tags=[make_tag()])
+    assert "Elsewhere" not in client.get(url).content.decode()
 
 
 def test_sitemap_index_points_at_each_sitemap(client, articles):
@@ -98,7 +117,7 @@ def test_sitemap_lists_public_articles_only(client, articles):
 
 
 def test_sitemap_of_authors_skips_authors_without_public_articles(client, articles):
-    draft_author = articles["draft"].author
+    draft_author = make_draft().author
     xml = client.get("/sitemap-authors.xml").content.decode()
     assert articles["public"].author.get_absolute_url() in xml
     assert draft_author.get_absolute_url() not in xml

@@ -115,16 +115,17 @@ def test_a_save_that_leaves_the_slug_out_records_nothing(kind):
     assert owner.former_slugs.count() == 0
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("feed", ["rss", "atom"])
-def test_a_renamed_sections_feeds_lead_subscribers_to_the_new_feeds(client, feed):
-    renamed(make_listed("section", "old-news"), "news")
+def test_a_renamed_ones_feeds_lead_subscribers_to_the_new_feeds(client, kind, feed):
+    renamed(make_listed(kind, "old-news"), "news")
 
-    response = client.get(f"/feeds/section/old-news/{feed}/")
+    response = client.get(f"/feeds/{kind}/old-news/{feed}/")
 
     assert response.status_code == 301
-    assert response["Location"] == f"/feeds/section/news/{feed}/"
+    assert response["Location"] == f"/feeds/{kind}/news/{feed}/"
     assert client.get(response["Location"]).status_code == 200
-    assert client.get(f"/feeds/section/never-was/{feed}/").status_code == 404
+    assert client.get(f"/feeds/{kind}/never-was/{feed}/").status_code == 404
 
 
 def test_the_sitemaps_list_only_the_current_addresses(client):
@@ -163,6 +164,7 @@ def test_a_slug_changed_in_the_admin_redirects_from_the_old_address(client):
         ("section", "/section/weather/"),
         ("section", "/feeds/section/weather/atom/"),
         ("tag", "/tag/weather/"),
+        ("tag", "/feeds/tag/weather/rss/"),
         ("author", "/author/weather/"),
         ("article", "/articles/weather/"),
     ],

@@ -49,6 +49,10 @@ BUDGETS = {
     "atom": 1,
     "section rss": 2,
     "section atom": 2,
+    "tag rss": 2,
+    "tag atom": 2,
+    "author rss": 2,
+    "author atom": 2,
     "sitemap index": 3,
     "sitemap of the home page": 0,
     "sitemap of sections": 2,
@@ -87,6 +91,7 @@ def public_pages(article):
     url, section = article.get_absolute_url(), article.section.slug
     first, comment = article.comments.order_by("id")[0], article.comments.order_by("-id")[0]
     question = CaptchaStore.objects.first()
+    tag, author = article.tags.first().slug, article.author.slug
     return {
         "home": "/",
         "home, page 2": "/?page=2",
@@ -107,6 +112,10 @@ def public_pages(article):
         "atom": "/feeds/atom/",
         "section rss": f"/feeds/section/{section}/rss/",
         "section atom": f"/feeds/section/{section}/atom/",
+        "tag rss": f"/feeds/tag/{tag}/rss/",
+        "tag atom": f"/feeds/tag/{tag}/atom/",
+        "author rss": f"/feeds/author/{author}/rss/",
+        "author atom": f"/feeds/author/{author}/atom/",
         "sitemap index": "/sitemap.xml",
         "sitemap of the home page": "/sitemap-home.xml",
         "sitemap of sections": "/sitemap-sections.xml",
