@@ -95,6 +95,10 @@ CACHEABLE_VIEWS = {
     "articles:author": {"page"},
     "articles:search": {"q", "page"},  # a popular search is asked again and again
     "articles:detail": {"cpage"},
+    "articles:follow": set(),
+    "articles:section-follow": set(),
+    "articles:tag-follow": set(),
+    "articles:author-follow": set(),
     "articles:feed-rss": set(),
     "articles:feed-atom": set(),
     "articles:section-feed-rss": set(),

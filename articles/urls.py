@@ -15,6 +15,21 @@ urlpatterns = [
     path("tag/<slug:slug>/", views.TagView.as_view(), name="tag"),
     path("author/<slug:slug>/", views.AuthorView.as_view(), name="author"),
     path("search/", views.SearchView.as_view(), name="search"),
+    # What a feed is and how to follow one, for the people who click "Follow" (the feeds are
+    # XML, for feed readers). Class-based views, but the decorator says it here as for the
+    # feeds: GET and HEAD only.
+    path("follow/", require_safe(views.FollowSiteView.as_view()), name="follow"),
+    path(
+        "section/<slug:slug>/follow/",
+        require_safe(views.FollowSectionView.as_view()),
+        name="section-follow",
+    ),
+    path("tag/<slug:slug>/follow/", require_safe(views.FollowTagView.as_view()), name="tag-follow"),
+    path(
+        "author/<slug:slug>/follow/",
+        require_safe(views.FollowAuthorView.as_view()),
+        name="author-follow",
+    ),
     # Django's feed and sitemap views answer any method with the document; like every other
     # page, these answer only GET and HEAD.
     path("feeds/rss/", require_safe(feeds.LatestArticlesFeed()), name="feed-rss"),

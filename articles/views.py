@@ -16,6 +16,11 @@ from .models import Article, Author, Section, Tag
 MAX_PAGE_NUMBER = 10_000
 SEARCH_MAX_LENGTH = 200
 RELATED_ARTICLES = 3
+# The headlines a follow page shows, for a taste of what the feed brings.
+FOLLOW_PREVIEW_ARTICLES = 5
+# What a followable list links to, by the end of its URL names (`articles:feed-rss` for the
+# whole site, `articles:section-feed-rss` for a section...).
+FEED_ADDRESSES = {"rss": "feed-rss", "atom": "feed-atom", "follow": "follow"}
 
 
 class PageWindow:
@@ -76,8 +81,30 @@ class SlugAddressMixin:
             moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
             if moved is None:
                 raise Http404(f"No {self.slug_model._meta.verbose_name} at this address.")
-            return moved_permanently(request, moved.get_absolute_url())
+            return moved_permanently(request, self.address_of(moved))
         return super().get(request, *args, **kwargs)
+
+    def address_of(self, owner):
+        """This page's address for `owner`, where its former slugs lead."""
+        return owner.get_absolute_url()
+
+    def list_address(self):
+        return self.owner.get_absolute_url()
+
+    def get_feeds(self):
+        return feed_addresses(self.owner)
+
+
+def feed_addresses(owner=None):
+    """The RSS and Atom feeds of a section's, tag's or author's articles (the whole site's
+    without an owner), and the page that tells readers how to follow them."""
+    if owner is None:
+        return {name: reverse(f"articles:{url_name}") for name, url_name in FEED_ADDRESSES.items()}
+    kind = owner._meta.model_name
+    return {
+        name: reverse(f"articles:{kind}-{url_name}", kwargs={"slug": owner.slug})
+        for name, url_name in FEED_ADDRESSES.items()
+    }
 
 
 def page_number(request):
@@ -96,6 +123,13 @@ class ArticleListMixin:
     meta_title = ""
     meta_description = ""
 
+    def get_feeds(self):
+        """The list's feeds and follow page (feed_addresses), or None: nobody follows it."""
+        return None
+
+    def page_number(self):
+        return page_number(self.request)
+
     def get_queryset(self):
         return Article.objects.published().for_list()
 
@@ -103,7 +137,7 @@ class ArticleListMixin:
         return settings.ARTICLES_PER_PAGE
 
     def paginate_queryset(self, queryset, page_size):
-        number = page_number(self.request)
+        number = self.page_number()
         offset = (number - 1) * page_size
         # Past the first page, the page's ids come from the index alone, and only the
         # page's rows are read and joined (ArticleQuerySet.window).
@@ -132,6 +166,7 @@ class ArticleListMixin:
             meta_title=title,
             meta_description=self.get_meta_description(),
             canonical_url=self.request.build_absolute_uri(canonical),
+            feeds=self.get_feeds(),
         )
         return context
 
@@ -143,7 +178,13 @@ class HomeView(ArticleListMixin, ListView):
 
     def get_meta_title(self):
         """The front page is the site's name alone; its older pages say what they are."""
-        return "Older stories" if page_number(self.request) > 1 else ""
+        return "Older stories" if self.page_number() > 1 else ""
+
+    def get_feeds(self):
+        return feed_addresses()
+
+    def list_address(self):
+        return reverse("articles:home")
 
 
 class SectionView(SlugAddressMixin, ArticleListMixin, ListView):
@@ -159,16 +200,8 @@ class SectionView(SlugAddressMixin, ArticleListMixin, ListView):
         return self.owner.description or f"The latest from {self.owner.name}."
 
     def get_context_data(self, **kwargs):
-        slug = self.owner.slug
         return super().get_context_data(
-            heading=self.owner.name,
-            intro=self.owner.description,
-            section=self.owner,
-            feeds={
-                "rss": reverse("articles:section-feed-rss", kwargs={"slug": slug}),
-                "atom": reverse("articles:section-feed-atom", kwargs={"slug": slug}),
-            },
-            **kwargs,
+            heading=self.owner.name, intro=self.owner.description, section=self.owner, **kwargs
         )
 
 
@@ -205,6 +238,62 @@ class AuthorView(SlugAddressMixin, ArticleListMixin, ListView):
         return super().get_context_data(
             heading=self.owner.display_name, author=self.owner, **kwargs
         )
+
+
+class FollowMixin:
+    """The page a list's "Follow" link opens: what a feed is, the list's RSS and Atom
+    addresses in full, to paste into a feed reader, and its latest headlines.
+
+    Feed readers find the feeds themselves through <head>. People who click a link to one
+    get a wall of XML in a browser, and XSLT, which once dressed a feed up as a page, is
+    being taken out of browsers: they are sent here instead.
+    """
+
+    template_name = "articles/follow.html"
+
+    def page_number(self):
+        return 1  # the latest headlines, whatever ?page= says
+
+    def get_paginate_by(self, queryset):
+        return FOLLOW_PREVIEW_ARTICLES
+
+    def address_of(self, owner):
+        return feed_addresses(owner)["follow"]
+
+    def get_meta_title(self):
+        return f"Follow {super().get_meta_title() or settings.SITE_NAME}"
+
+    def get_meta_description(self):
+        return f"{self.get_meta_title()} in a feed reader: the addresses of its RSS and Atom feeds."
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        feeds = context["feeds"]
+        context.update(
+            feed_urls=[
+                (name, label, self.request.build_absolute_uri(feeds[name]))
+                for name, label in (("rss", "RSS"), ("atom", "Atom"))
+            ],
+            list_url=self.list_address(),
+        )
+        return context
+
+
+class FollowSiteView(FollowMixin, HomeView):
+    pass
+
+
+class FollowSectionView(FollowMixin, SectionView):
+    pass
+
+
+class FollowTagView(FollowMixin, TagView):
+    def get_meta_title(self):
+        return f"Follow articles tagged “{self.owner.name}”"
+
+
+class FollowAuthorView(FollowMixin, AuthorView):
+    pass
 
 
 def clean_search_query(raw):

@@ -36,10 +36,14 @@ require_safe = require_http_methods(["GET", "HEAD"])
 
 
 def allowed_methods(view, request, args, kwargs):
-    """The methods `view` takes, as its own 405 would list them; None when it does not say."""
+    """The methods `view` takes, as its own 405 would list them; None when it does not say.
+
+    A declaration comes first: a class-based view wrapped in require_safe refuses OPTIONS,
+    which its class alone would list."""
+    declared = getattr(view, ALLOWED_METHODS_ATTRIBUTE, None)
     view_class = getattr(view, "view_class", None)
-    if view_class is not None:
+    if declared is None and view_class is not None:
         instance = view_class(**view.view_initkwargs)
         instance.setup(request, *args, **kwargs)  # which adds HEAD where there is GET
         return instance._allowed_methods()
-    return getattr(view, ALLOWED_METHODS_ATTRIBUTE, None)
+    return declared

@@ -591,6 +591,12 @@ def cacheable_view_paths():
         "articles:author-feed-atom": reverse(
             "articles:author-feed-atom", kwargs={"slug": author.slug}
         ),
+        "articles:follow": reverse("articles:follow"),
+        "articles:section-follow": reverse(
+            "articles:section-follow", kwargs={"slug": section.slug}
+        ),
+        "articles:tag-follow": reverse("articles:tag-follow", kwargs={"slug": tag.slug}),
+        "articles:author-follow": reverse("articles:author-follow", kwargs={"slug": author.slug}),
         "articles:sitemap": reverse("articles:sitemap"),
         "articles:sitemap-section": SITEMAP,
     }
@@ -970,6 +976,27 @@ def test_publishing_a_draft_shows_it_in_lists_and_feeds_at_the_next_request(comm
     for path in (HOME, FEED, draft.section.get_absolute_url()):
         assert "Fresh off the press" in read(path)[1]
     assert read(draft.get_absolute_url())[0].status_code == 200
+
+
+def test_a_follow_page_shows_an_article_published_in_its_section_at_the_next_request(
+    committed, django_assert_num_queries
+):
+    """The follow page is cached like the list it follows, and ends with it."""
+    section = make_section(slug="harbour")
+    make_article(title="Ferry returns", section=section)
+    draft = make_draft(title="Fresh off the press", section=section)
+    follow = "/section/harbour/follow/"
+    read(follow)
+    with django_assert_num_queries(0):
+        assert "Ferry returns" in read(follow)[1]  # served from the cache
+
+    with committed():
+        draft.status = Article.Status.PUBLISHED
+        draft.save()
+
+    html = read(follow)[1]
+    assert "Fresh off the press" in html
+    assert "Ferry returns" in html
 
 
 @pytest.mark.django_db(transaction=True)

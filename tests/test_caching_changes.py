@@ -19,6 +19,7 @@ from django.utils import timezone
 from articles import page_cache
 from articles.demo import draw_illustration
 from articles.models import Article
+from articles.views import feed_addresses
 from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.services import refresh_comment_count
@@ -450,12 +451,10 @@ ATOM = "/feeds/atom/"
 
 def every_page_listing(article):
     """Every kind of page that lists or links `article`, its own aside: the lists, the feeds
-    (the site's and its section's) and the sitemap."""
-    section_feeds = [
-        reverse(f"articles:section-feed-{kind}", kwargs={"slug": article.section.slug})
-        for kind in ("rss", "atom")
-    ]
-    return [*lists_of(article), FEED, ATOM, *section_feeds, SITEMAP]
+    and follow pages (the site's and its section's, tag's and author's) and the sitemap."""
+    owners = [None, article.section, article.tags.get(), article.author]
+    feeds = [address for owner in owners for address in feed_addresses(owner).values()]
+    return [*lists_of(article), *feeds, SITEMAP]
 
 
 def a_day_ago():
@@ -574,7 +573,8 @@ def test_a_section_renamed_in_the_admin_shows_in_every_header_and_moves_its_feed
     assert after[old_page]["Location"] == "/section/coast/"
     assert after[old_feed]["Location"] == "/feeds/section/coast/rss/"
     new_page = text(Client().get("/section/coast/"))
-    assert 'href="/feeds/section/coast/rss/">RSS</a>' in new_page  # its "Follow" links
+    assert 'href="/section/coast/follow/">Follow this section</a>' in new_page
+    assert 'title="Coast (RSS)" href="/feeds/section/coast/rss/">' in new_page  # for feed readers
     assert "<title>Coast" in text(Client().get("/feeds/section/coast/rss/"))
 
 

@@ -33,6 +33,10 @@ FIXED_PATHS = [
     "/feeds/section/news/atom/",
     "/feeds/tag/local/rss/",
     "/feeds/author/ada/atom/",
+    "/follow/",
+    "/section/news/follow/",
+    "/tag/local/follow/",
+    "/author/ada/follow/",
     "/sitemap.xml",
     "/sitemap-articles.xml",
     "/sitemap-sections.xml",
@@ -47,6 +51,9 @@ SLUG_ROUTES = [
     "/feeds/section/{}/atom/",
     "/feeds/tag/{}/rss/",
     "/feeds/author/{}/atom/",
+    "/section/{}/follow/",
+    "/tag/{}/follow/",
+    "/author/{}/follow/",
     "/sitemap-{}.xml",
 ]
 EXISTING = {
@@ -58,6 +65,9 @@ EXISTING = {
     "/feeds/section/{}/atom/": {"news"},
     "/feeds/tag/{}/rss/": {"local"},
     "/feeds/author/{}/atom/": {"ada"},
+    "/section/{}/follow/": {"news"},
+    "/tag/{}/follow/": {"local"},
+    "/author/{}/follow/": {"ada"},
     "/sitemap-{}.xml": {"home", "sections", "articles", "authors"},
 }
 EXISTING_SLUGS = sorted(set().union(*EXISTING.values()))

@@ -163,9 +163,11 @@ def test_a_slug_changed_in_the_admin_redirects_from_the_old_address(client):
     [
         ("section", "/section/weather/"),
         ("section", "/feeds/section/weather/atom/"),
+        ("section", "/section/weather/follow/"),
         ("tag", "/tag/weather/"),
         ("tag", "/feeds/tag/weather/rss/"),
         ("author", "/author/weather/"),
+        ("author", "/author/weather/follow/"),
         ("article", "/articles/weather/"),
     ],
 )

@@ -73,6 +73,7 @@ def test_reader_pages_have_no_serious_violations(page, live_server, newsroom):
         ("section", newsroom.section.get_absolute_url()),
         ("tag", "/tag/transport/"),
         ("author", newsroom.author.get_absolute_url()),
+        ("follow a section", f"{newsroom.section.get_absolute_url()}follow/"),
         ("search results", "/search/?q=footbridge"),
         ("search without results", "/search/?q=zeppelin"),
     ]:

@@ -180,11 +180,14 @@ def test_a_section_feed_followed_again_shows_an_article_published_since(
     Article.objects.filter(pk=older.pk).update(updated_at=timezone.now() - DAY)
     section_page = f"{live_server.url}{older.section.get_absolute_url()}"
     page.goto(section_page)
-    page.locator("#main").get_by_role("link", name="RSS").click()
+    page.get_by_role("link", name="Follow this section").click()
+    # The address a reader copies from the Follow page into the browser or a feed reader.
+    feed = page.get_by_role("textbox", name="RSS feed address").input_value()
+    page.goto(feed)
     expect(page.get_by_text("Harbour wall repaired")).to_be_visible()
 
     make_article(title="Ferry timetable changes", section=older.section)
     page.goto(section_page)
-    page.locator("#main").get_by_role("link", name="RSS").click()
+    page.goto(feed)
 
     expect(page.get_by_text("Ferry timetable changes")).to_be_visible()
