@@ -43,6 +43,10 @@ def _commits_for_real(item):
     )
 
 
+def _pulled_into_the_browser_group(item):
+    return "page" in getattr(item, "fixturenames", ()) and "e2e" not in item.path.parts
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """After a test that commits, the database is emptied: rows written by data migrations
@@ -50,6 +54,12 @@ def pytest_collection_modifyitems(items):
     test, as Django's own runner does; here the migrated rows are reloaded before each of them
     (serialized rollback). Keep the name `page` for Playwright's fixture: pytest would pull
     any other test with an argument of that name into the browser group, among them."""
+    if strays := [item.nodeid for item in items if _pulled_into_the_browser_group(item)]:
+        raise pytest.UsageError(
+            "An argument named `page` outside tests/e2e is Playwright's fixture, and puts "
+            "its test among the browser tests, before database tests that expect the "
+            f"migrated rows: rename it in {', '.join(strays)}"
+        )
     for item in items:
         if _commits_for_real(item):
             marker = item.get_closest_marker("django_db")

@@ -90,12 +90,12 @@ def other_pages(site):
 
 
 @pytest.mark.parametrize(
-    "page", ["another article", "home", "section", "tag", "author", "search", "feed"]
+    "other", ["another article", "home", "section", "tag", "author", "search", "feed"]
 )
-def test_a_commenter_gets_every_other_page_from_the_cache(page, site, django_assert_num_queries):
+def test_a_commenter_gets_every_other_page_from_the_cache(other, site, django_assert_num_queries):
     commenter = Client()
     comment_as(commenter, site["commented"], body="Awaiting a moderator.")
-    path = other_pages(site)[page]
+    path = other_pages(site)[other]
     stored(path)
 
     with django_assert_num_queries(0):
