@@ -641,6 +641,7 @@ def test_an_edit_shows_on_the_second_page_of_every_list(editor_client, committed
     settings.ARTICLES_PER_PAGE = 1
     article = listed_article(published_at=a_day_ago())
     make_article(  # newer, and the better match for the search: page 1 of every list
+        published_at=timezone.now() - timedelta(hours=1),
         title="Harbour dues rise in the harbour",
         standfirst="The harbour board decided.",
         section=article.section,
