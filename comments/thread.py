@@ -24,10 +24,13 @@ from .models import Comment
 # digest of its article's address ("12.9f86d081884c,15.9f86d081884c"), which the signature
 # keeps the commenter's own: the page cache, which sees only the address, renders for them
 # the pages of those articles alone. An id without a digest (a cookie set before digests
-# were) is taken to be under any article, until the cookie expires.
+# were) is taken to be under any article, until the cookie expires. The article's page
+# writes the cookie again without the comments it finds decided (forget_decided).
 PENDING_COOKIE = "comments_pending"
 PENDING_SALT = "comments.pending"
 PENDING_LIMIT = 50
+# The entries left once a page has found some of them decided (forget_decided).
+PENDING_LEFT_ATTRIBUTE = "comments_pending_left"
 DISPLAY_FIELDS = ("id", "parent_id", "name", "url", "body", "created_at", "status")
 MAX_PAGE_NUMBER = 10_000
 # Ids asked about in one statement: SQLite refuses one with more parameters than its limit
@@ -68,6 +71,9 @@ class Thread:
     approved_count: int = 0  # approved comments readers can see, on every page
     page: int = 1
     pages: int = 1
+    # The status read of each of the reader's own comments asked for that is under the
+    # article: one missing was rejected or deleted, or is under another article.
+    own_statuses: dict = field(default_factory=dict)
 
 
 def build_thread(article, own_pending_ids=(), *, page=1):
@@ -93,6 +99,9 @@ def build_thread(article, own_pending_ids=(), *, page=1):
         )
     rows = list(comments.order_by("created_at", "id").values_list(*DISPLAY_FIELDS))
     thread = Thread(page=page)
+    if own_pending_ids:
+        asked = set(own_pending_ids)
+        thread.own_statuses = {pk: status for pk, *_, status in rows if pk in asked}
     root_of, roots, own_roots, own = {}, [], [], set()
     for pk, parent_id, *_, status in rows:
         if parent_id is None:
@@ -308,12 +317,42 @@ def remember_pending(request, response, comment):
         *pending_entries(request),
         (comment.pk, address_digest(comment.article.get_absolute_url())),
     ][-PENDING_LIMIT:]
+    set_pending_cookie(response, entries)
+
+
+def forget_decided(request, article, thread):
+    """Leave out of this browser's cookie its comments that the article's page found decided,
+    so that the next request for the article comes from the cache (the middleware writes it).
+
+    Approved, a comment is every reader's; rejected or deleted, it is no longer read, and the
+    page no longer shows it, as before. Held as spam, it still waits: its author sees it as
+    pending (build_thread), and a cookie without it would tell them. An entry from before
+    digests that the page did not read may be waiting under another article: it is kept.
+    """
+    here = address_digest(article.get_absolute_url())
+    entries = pending_entries(request)
+    left = [(pk, digest) for pk, digest in entries if not _is_decided(pk, digest, here, thread)]
+    if len(left) < len(entries):
+        setattr(request, PENDING_LEFT_ATTRIBUTE, left)
+
+
+def _is_decided(pk, digest, here, thread):
+    if digest not in {here, None}:
+        return False  # under another article: this page did not ask
+    status = thread.own_statuses.get(pk)
+    if status is None:  # not read: rejected or deleted, or before digests, maybe elsewhere
+        return digest == here
+    return status == Comment.Status.APPROVED
+
+
+def set_pending_cookie(response, entries):
+    """The cookie naming these comments, or its end when there are none."""
     set_reader_cookie(
         response,
         PENDING_COOKIE,
         ",".join(f"{pk}.{digest}" if digest else str(pk) for pk, digest in entries),
         salt=PENDING_SALT,
-        max_age=settings.SESSION_COOKIE_AGE,
+        max_age=settings.SESSION_COOKIE_AGE if entries else 0,
     )
 
 

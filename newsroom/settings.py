@@ -135,6 +135,9 @@ MIDDLEWARE = [
     # that shapes a response, so a cached page passes them exactly as a fresh render does;
     # before those that only prepare a request for its view, which a cached page skips.
     "articles.page_cache.ReaderPageCacheMiddleware",
+    # Drops from a commenter's pending cookie the comments their article's page found
+    # decided (comments/middleware.py): inside the cache, whose hits need nothing of it.
+    "comments.middleware.ForgetDecidedCommentsMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.

@@ -3,7 +3,9 @@
 Their pending comments make only the pages of the articles they are under their own; the
 details "remember me" keeps are never in a shared page (the form's script fills them in
 from the answer that brings the token). Before, either cookie had every page rendered for
-them: an article with 100 comments cost 30 times the cached copy, home 13 times.
+them: an article with 100 comments cost 30 times the cached copy, home 13 times. Once a
+comment is decided, the page that reads it so drops it from the cookie, and its article
+comes from the cache again.
 """
 
 import pytest
@@ -224,3 +226,107 @@ def test_a_second_comment_elsewhere_makes_that_article_the_commenters_own_too(si
     assert "First, here." in first
     assert "Then there." in second
     assert "Then there." not in first
+
+
+def moderator():
+    return make_user(staff=True, superuser=True)
+
+
+DECISIONS = {
+    "approved": lambda comment: services.approve(comment, by=moderator()),
+    "rejected": lambda comment: services.reject(comment, by=moderator()),
+    "deleted": lambda comment: comment.delete(),
+}
+
+
+@pytest.mark.parametrize("decision", DECISIONS)
+def test_once_their_comment_is_decided_its_article_comes_to_the_commenter_from_the_cache(
+    decision, site, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """The page that reads the comment decided forgets it: the next request for the article
+    is served from the cache, not rendered for them until the cookie expires."""
+    commenter = Client()
+    comment_as(commenter, site["commented"], body="Awaiting a moderator.")
+    with django_capture_on_commit_callbacks(execute=True):
+        DECISIONS[decision](Comment.objects.get(body="Awaiting a moderator."))
+    path = site["commented"].get_absolute_url()
+    stored(path)
+
+    _, first = read(path, commenter)
+    with django_assert_num_queries(0):
+        _, second = read(path, commenter)
+
+    for html in (first, second):
+        assert ("Awaiting a moderator." in html) is (decision == "approved")
+        assert AWAITING_MODERATION not in html  # a rejected one is gone, as it was before
+
+
+@pytest.mark.parametrize("waiting", ["pending", "spam"])
+def test_a_comment_still_waiting_stays_shown_to_its_author_when_others_are_decided(
+    waiting, site, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """One held as spam looks pending to its author, for as long as the cookie lasts: that
+    it went to spam is not told, even after its entry would have been dropped."""
+    commenter = Client()
+    later = make_article(title="A story commented on later")
+    comment_as(commenter, site["commented"], body="Decided here.")
+    comment_as(commenter, site["commented"], body="Still waiting here.")
+    comment_as(commenter, later, body="Decided there.")
+    moira = moderator()
+    with django_capture_on_commit_callbacks(execute=True):
+        for body in ("Decided here.", "Decided there."):
+            services.approve(Comment.objects.get(body=body), by=moira)
+        if waiting == "spam":
+            services.mark_spam(Comment.objects.get(body="Still waiting here."), by=moira)
+    stored(later.get_absolute_url())
+
+    read(site["commented"].get_absolute_url(), commenter)
+    read(later.get_absolute_url(), commenter)
+    with django_assert_num_queries(0):
+        read(later.get_absolute_url(), commenter)
+    response, html = read(site["commented"].get_absolute_url(), commenter)
+
+    assert "Still waiting here." in html
+    assert AWAITING_MODERATION in html
+    assert "private" in response["Cache-Control"]
+
+
+def old_cookie(*comments):
+    """A pending cookie as set before it named the comments' articles: ids alone."""
+    old = HttpResponse()
+    old.set_signed_cookie(
+        PENDING_COOKIE, ",".join(str(comment.pk) for comment in comments), salt=PENDING_SALT
+    )
+    return old.cookies[PENDING_COOKIE].value
+
+
+def test_an_entry_from_before_digests_is_forgotten_once_its_article_shows_it_approved(
+    site, django_assert_num_queries
+):
+    comment = make_comment(site["commented"], body="Approved since.")
+    commenter = Client()
+    commenter.cookies[PENDING_COOKIE] = old_cookie(comment)
+    stored(site["other"].get_absolute_url())
+
+    read(site["other"].get_absolute_url(), commenter)  # not under it: may still be waiting
+    _, html = read(site["commented"].get_absolute_url(), commenter)
+    with django_assert_num_queries(0):
+        read(site["other"].get_absolute_url(), commenter)
+
+    assert "Approved since." in html
+
+
+def test_an_entry_from_before_digests_missing_from_the_page_may_wait_elsewhere(site):
+    """Not under the article read, it may be waiting under another: kept when the cookie is
+    written again without an approved one."""
+    later = make_article(title="A story commented on later")
+    approved = make_comment(site["commented"], body="Approved since.")
+    waiting = make_comment(later, status="pending", body="Still waiting there.")
+    commenter = Client()
+    commenter.cookies[PENDING_COOKIE] = old_cookie(approved, waiting)
+
+    read(site["commented"].get_absolute_url(), commenter)
+    _, html = read(later.get_absolute_url(), commenter)
+
+    assert "Still waiting there." in html
+    assert AWAITING_MODERATION in html

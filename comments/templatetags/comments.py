@@ -21,6 +21,7 @@ from comments.thread import (
     VisibleComments,
     build_thread,
     comment_page,
+    forget_decided,
     own_pending_ids,
     page_number,
     page_url,
@@ -78,6 +79,8 @@ def comments_section(context, article):
         else:
             # A stale link lands on the discussion (the browser keeps its #comment-…).
             raise ShownElsewhere(moved_page_url(request, article, form, past.last)) from None
+    if pending:
+        forget_decided(request, article, thread)
     return render_to_string(
         "comments/section.html",
         {

@@ -6,9 +6,17 @@ import pytest
 from captcha.models import CaptchaStore
 from playwright.sync_api import expect
 
+from comments import services
 from comments.captcha import WRONG_ANSWER
 from comments.models import Comment
-from tests.factories import captcha_answer, captcha_answer_on, make_article, make_comment
+from comments.thread import PENDING_COOKIE
+from tests.factories import (
+    captcha_answer,
+    captcha_answer_on,
+    make_article,
+    make_comment,
+    make_moderator,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("commenting")]
 
@@ -402,6 +410,29 @@ def test_a_comment_from_a_shared_cached_page_is_sent_in_one_go(page, live_server
 
     comment = sent_comment(page, "Nellie Bly")
     expect(page.locator(f"#comment-{comment.pk}")).to_contain_text("Sent from the shared copy.")
+
+
+def test_once_the_comment_is_approved_the_browser_forgets_it_was_waiting(
+    page, live_server, shared_copy
+):
+    """The page that shows it approved ends the pending cookie (written with the attributes
+    it was set with): the article then comes to this browser from the cache, as to others."""
+    article = make_article(title="Ferry timetable changes")
+    shared_copy(article)
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "Will the early boat stay?")
+    form.get_by_role("button", name="Post Comment").click()
+    comment = sent_comment(page, "Nellie Bly")
+    assert PENDING_COOKIE in {cookie["name"] for cookie in page.context.cookies()}
+
+    services.approve(comment, by=make_moderator())
+    page.reload()
+
+    mine = page.locator(f"#comment-{comment.pk}")
+    expect(mine).to_contain_text("Will the early boat stay?")
+    expect(mine).not_to_contain_text("Your comment is awaiting moderation.")
+    assert PENDING_COOKIE not in {cookie["name"] for cookie in page.context.cookies()}
 
 
 def test_a_double_click_while_the_token_is_on_its_way_sends_the_comment(
