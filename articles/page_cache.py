@@ -39,7 +39,9 @@ hundred kilobytes or more does not travel out of Redis at every hit; and the ver
 the holes' shared values are mirrored in each process, kept fresh by Redis
 (`newsroom.cache.mirror_keys`), so a hit usually makes no round trip at all. With the
 per-process local-memory cache, each process keeps its own pages, and the version is a
-file's modification time, so a decision taken in one gunicorn worker reaches all of them.
+file's modification time, in CONTENT_VERSION_DIR (never /tmp, which may be a service's own),
+so a decision taken in one gunicorn worker, or by a command run from a shell, reaches all
+of them.
 """
 
 import functools
@@ -171,8 +173,10 @@ def page_changes_at(request, moment):
 
 
 def _version_file(key):
-    """One file per site, cache namespace and version: the processes of one machine share it."""
+    """One file per site, cache namespace and version, in CONTENT_VERSION_DIR: every process
+    of one machine finds the same one there, whatever its /tmp."""
     return _version_file_for(
+        str(settings.CONTENT_VERSION_DIR),
         str(settings.BASE_DIR),
         str(settings.DATABASES["default"]["NAME"]),
         caches["default"].key_prefix,
@@ -181,10 +185,10 @@ def _version_file(key):
 
 
 @functools.cache
-def _version_file_for(site, database, prefix, key):
+def _version_file_for(folder, site, database, prefix, key):
     """Worked out once per process, not at every request that checks the version."""
     digest = hashlib.sha256(f"{site}|{database}|{prefix}|{key}".encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"newsroom-content-version-{digest}"
+    return Path(folder) / f"newsroom-content-version-{digest}"
 
 
 def content_version(key=VERSION_KEY):
@@ -206,12 +210,27 @@ def content_version(key=VERSION_KEY):
 def bump_content_version(key=VERSION_KEY):
     """Every cached page is stale from now on: the next request renders afresh."""
     if not shared_by_every_process():
-        path = _version_file(key)
-        path.touch()
-        now = time.time_ns()
-        os.utime(path, ns=(now, now))
+        _replace_version_file(_version_file(key), time.time_ns())
     else:
         cache.set(key, time.time_ns(), timeout=None)
+
+
+def _replace_version_file(path, version):
+    """A new file stamped with `version`, moved over the old one.
+
+    Moved, not touched: a process may replace a file another user made (the operator's
+    command, the service's workers) where it could not stamp it, so long as it may write in
+    the folder, as SQLite's processes must in theirs. Made by mkstemp, the file is its
+    owner's alone to read (the others read its time), and never a link planted in its place.
+    """
+    descriptor, new = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
+    try:
+        os.close(descriptor)
+        os.utime(new, ns=(version, version))
+        os.replace(new, path)
+    except BaseException:
+        Path(new).unlink(missing_ok=True)
+        raise
 
 
 def bump_articles_version():

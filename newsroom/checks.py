@@ -1,7 +1,12 @@
-"""Deployment checks (`manage.py check --deploy`) that speak in environment variables."""
+"""System checks that speak in environment variables (`manage.py check`, `check --deploy`)."""
+
+import os
+from pathlib import Path
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
+
+from newsroom.cache import shared_by_every_process
 
 
 @register(Tags.security, deploy=True)
@@ -17,5 +22,27 @@ def https_is_on(app_configs, **kwargs):
             hint="Serve the site over HTTPS and set DJANGO_SECURE_SSL=1; behind a proxy that "
             "ends TLS, set DJANGO_BEHIND_PROXY=1 too (README, Deployment).",
             id="newsroom.W001",
+        )
+    ]
+
+
+@register(Tags.caches)
+def content_version_dir_is_writable(app_configs, **kwargs):
+    """Without Redis, a change ends every process's cached pages by replacing a file in
+    CONTENT_VERSION_DIR (articles.page_cache): where it cannot, readers keep the old pages,
+    an erased commenter among them, until they expire. Every management command stops here
+    first, and `make serve` before gunicorn starts."""
+    if shared_by_every_process():
+        return []
+    folder = Path(settings.CONTENT_VERSION_DIR).absolute()
+    if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
+        return []
+    return [
+        Error(
+            f"CONTENT_VERSION_DIR ({folder}) is not a folder this process may write in: "
+            "changes would not end the pages the site's processes cached.",
+            hint="Set CONTENT_VERSION_DIR to a folder that the site's workers and the commands "
+            "run from a shell all see and may write in, not /tmp (README, Deployment).",
+            id="newsroom.E001",
         )
     ]

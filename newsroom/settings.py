@@ -217,6 +217,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Without Redis, the processes of one machine (gunicorn's workers, a command run from a
+# shell) tell each other that cached pages are stale through a file in this folder
+# (articles/page_cache.py). Never /tmp: systemd's PrivateTmp gives a service a /tmp of its
+# own, and TMPDIR may differ between the service and a shell. Every process of an SQLite
+# site shares its database's folder, and can write there (SQLite writes its -wal file there).
+_sqlite_file = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and (
+    DATABASES["default"]["NAME"] != ":memory:"
+)
+CONTENT_VERSION_DIR = Path(
+    env(
+        "CONTENT_VERSION_DIR",
+        Path(DATABASES["default"]["NAME"]).absolute().parent if _sqlite_file else BASE_DIR,
+    )
+)
+
 # Cache: Redis when REDIS_URL is set (shared by every app server), else local memory.
 # With Redis down the site keeps serving, uncached (newsroom/cache.py).
 REDIS_URL = env("REDIS_URL")

@@ -19,6 +19,7 @@ import pytest
 from captcha.models import CaptchaStore
 from django.conf import settings as django_settings
 from django.contrib.staticfiles.storage import StaticFilesStorage
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.http import QueryDict
@@ -53,6 +54,7 @@ pytestmark = pytest.mark.django_db
 HOME = "/"
 FEED = "/feeds/rss/"
 SITEMAP = "/sitemap-articles.xml"
+LOCAL_MEMORY = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 
 @pytest.fixture(autouse=True)
@@ -928,6 +930,51 @@ def test_after_a_restore_the_command_the_readme_names_serves_the_restored_conten
     assert "Later headline" not in body
     assert ">Port<" in body
     assert ">Harbour<" not in body
+
+
+def manage_from_a_shell(tmp_path, command):
+    """`manage.py command`, run by an operator beside the site: a process of its own, with
+    the site's settings (this test process stands for its workers: their database and
+    cache), and a temporary folder of its own, as systemd's PrivateTmp gives the service
+    another /tmp than a shell's, or as a TMPDIR set in one of them only."""
+    (tmp_path / "the_same_site.py").write_text(
+        "from newsroom.settings import *\n"
+        f"DATABASES['default']['NAME'] = {django_settings.DATABASES['default']['NAME']!r}\n"
+        f"CACHES = {django_settings.CACHES!r}\n"
+    )
+    shells_tmp = tmp_path / "shells-tmp"
+    shells_tmp.mkdir()
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", command],
+        cwd=django_settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "the_same_site",
+            "PYTHONPATH": str(tmp_path),
+            "TMPDIR": str(shells_tmp),
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def test_a_command_run_from_a_shell_with_another_tmp_ends_the_workers_pages(settings, tmp_path):
+    """Without Redis, each worker keeps its own pages, and the content version every process
+    shares is a file: the shell's command must find the workers' one, whatever its /tmp.
+    An erasure that readers keep seeing is a privacy defect, not only a stale page."""
+    settings.CACHES = {"default": {**LOCAL_MEMORY, "KEY_PREFIX": "shell-and-workers"}}
+    caches["default"].clear()
+    article = make_article(title="Later headline")
+    assert "Later headline" in read(article.get_absolute_url())[1]
+    Article.objects.filter(pk=article.pk).update(title="Restored headline")
+    assert "Later headline" in read(article.get_absolute_url())[1]  # served from the cache
+
+    manage_from_a_shell(tmp_path, "forget_cached_pages")
+
+    body = read(article.get_absolute_url())[1]
+    assert "Restored headline" in body
+    assert "Later headline" not in body
 
 
 def read_from_another_connection(path):

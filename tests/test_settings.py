@@ -22,7 +22,15 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "news.example.com",
     "SITE_URL": "https://news.example.com",
 }
-OUR_VARIABLES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_", "AXES_", "SITE_URL")
+OUR_VARIABLES = (
+    "DJANGO_",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "EMAIL_",
+    "AXES_",
+    "SITE_URL",
+    "CONTENT_VERSION_DIR",
+)
 
 
 def manage(*args, **variables):
@@ -316,6 +324,44 @@ def test_a_redis_url_without_its_scheme_stops_start_up_with_the_variables_name()
 
     assert result.returncode != 0
     assert "REDIS_URL must start with redis://, rediss:// or unix://" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("database", "folder"),
+    [("sqlite:///{site}/db.sqlite3", "{site}"), ("postgres://news@127.0.0.1/news", "{base}")],
+)
+def test_the_content_version_is_kept_beside_the_database_whatever_the_temporary_folder(
+    tmp_path, database, folder
+):
+    """Every process of the site finds the file that ends its cached pages in the same
+    folder, the service and a shell alike: not in /tmp, which systemd's PrivateTmp makes the
+    service's own, nor in a TMPDIR set for one of them only."""
+    site = tmp_path / "site"
+    values = read_settings(
+        "CONTENT_VERSION_DIR",
+        DATABASE_URL=database.format(site=site),
+        TMPDIR=str(tmp_path / "shells-tmp"),
+    )
+
+    assert values["CONTENT_VERSION_DIR"] == folder.format(site=site, base=BASE_DIR)
+
+
+def test_a_content_version_dir_the_site_cannot_write_in_stops_every_command(tmp_path):
+    """Without Redis, no change would end the pages cached by the site's processes."""
+    missing = tmp_path / "missing"
+
+    result = manage("forget_cached_pages", CONTENT_VERSION_DIR=str(missing))
+
+    assert result.returncode != 0
+    assert f"(newsroom.E001) CONTENT_VERSION_DIR ({missing}) is not a folder" in result.stderr
+
+
+def test_with_redis_the_content_version_dir_is_not_used(tmp_path):
+    result = manage(
+        "check", CONTENT_VERSION_DIR=str(tmp_path / "missing"), REDIS_URL="redis://127.0.0.1:6379/6"
+    )
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_sqlite_runs_in_wal_mode_and_takes_the_write_lock_when_a_transaction_starts(tmp_path):
