@@ -336,11 +336,10 @@ def test_the_content_version_is_kept_beside_the_database_whatever_the_temporary_
     """Every process of the site finds the file that ends its cached pages in the same
     folder, the service and a shell alike: not in /tmp, which systemd's PrivateTmp makes the
     service's own, nor in a TMPDIR set for one of them only."""
-    site = tmp_path / "site"
+    site, temporary = tmp_path / "site", tmp_path / "shells-tmp"
+    temporary.mkdir()
     values = read_settings(
-        "CONTENT_VERSION_DIR",
-        DATABASE_URL=database.format(site=site),
-        TMPDIR=str(tmp_path / "shells-tmp"),
+        "CONTENT_VERSION_DIR", DATABASE_URL=database.format(site=site), TMPDIR=str(temporary)
     )
 
     assert values["CONTENT_VERSION_DIR"] == folder.format(site=site, base=BASE_DIR)
@@ -358,7 +357,7 @@ def test_a_content_version_dir_the_site_cannot_write_in_stops_every_command(tmp_
 
 def test_with_redis_the_content_version_dir_is_not_used(tmp_path):
     result = manage(
-        "check", CONTENT_VERSION_DIR=str(tmp_path / "missing"), REDIS_URL="redis://127.0.0.1:6379/6"
+        "check", CONTENT_VERSION_DIR=str(tmp_path / "missing"), REDIS_URL="redis://127.0.0.1:6379/9"
     )
 
     assert result.returncode == 0, result.stderr
