@@ -40,7 +40,7 @@ from comments import services
 from comments.forms import BodyField
 from comments.models import Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
-from comments.thread import IDS_PER_QUERY, ancestors, under_withheld
+from comments.thread import IDS_PER_QUERY, ancestors, hidden_count, under_withheld
 from newsroom.admin import HandMadeRequestsMixin
 
 EXCERPT_WORDS = 16
@@ -187,21 +187,6 @@ def hidden_because(comment):
     if above := withheld_above(comment):
         return f"a comment above it is {above.get_status_display().lower()}"
     return None
-
-
-def hidden_count(comments):
-    """How many of these comments readers cannot see although approved: those under a
-    withheld comment, or on an article that is not published. Two queries for a page of
-    them, and one more for each further IDS_PER_QUERY comments or articles ("select all")."""
-    approved = [c for c in comments if c.status == Comment.Status.APPROVED]
-    public = set()
-    for article_ids in batched({c.article_id for c in approved}, IDS_PER_QUERY):
-        public.update(
-            Article.objects.published().filter(pk__in=article_ids).values_list("pk", flat=True)
-        )
-    on_public = [c.pk for c in approved if c.article_id in public]
-    under = under_withheld([c.pk for c in approved if c.parent_id and c.article_id in public])
-    return len(approved) - len(on_public) + len(under)
 
 
 def comments_phrase(count):

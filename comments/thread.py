@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from articles.models import Article
+
 from .models import Comment
 
 # A signed cookie, not the session: a session would cost every new commenter (and every
@@ -219,6 +221,21 @@ def under_withheld(comment_ids):
             )
             hidden.update(comment_id for (comment_id,) in cursor.fetchall())
     return hidden
+
+
+def hidden_count(comments):
+    """How many of these comments readers cannot see although approved: those under a
+    withheld comment, or on an article that is not published. Two queries for a page of
+    them, and one more for each further IDS_PER_QUERY comments or articles ("select all")."""
+    approved = [c for c in comments if c.status == Comment.Status.APPROVED]
+    public = set()
+    for article_ids in batched({c.article_id for c in approved}, IDS_PER_QUERY):
+        public.update(
+            Article.objects.published().filter(pk__in=article_ids).values_list("pk", flat=True)
+        )
+    on_public = [c.pk for c in approved if c.article_id in public]
+    under = under_withheld([c.pk for c in approved if c.parent_id and c.article_id in public])
+    return len(approved) - len(on_public) + len(under)
 
 
 def comment_page(comment, *, above=None):
