@@ -8,6 +8,7 @@ import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import timedelta
 from functools import reduce
 from itertools import batched
 from typing import NamedTuple
@@ -29,16 +30,18 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, J
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
+from django.utils.timesince import timesince
 
 from articles.admin import DELETE_PAGE_ITEMS, ArticleAdmin
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
 from comments.forms import BodyField
-from comments.models import Comment
+from comments.models import BackgroundDecision, Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
 from comments.thread import IDS_PER_QUERY, ancestors, hidden_count, under_withheld
 from newsroom.admin import HandMadeRequestsMixin
@@ -105,6 +108,30 @@ IN_THE_BACKGROUND = (
     f"{services.DECISION_CHUNK} at a time. Any that someone else decides on meanwhile "
     "stay as they decided."
 )
+# Which of a moderator's BackgroundDecisions they have yet to hear the end of, in their
+# session: the list looks for them only when there are some, with no query on every page.
+BACKGROUND_DECISIONS = "comments_background_decisions"
+# The message that announces one, which names it: the list that follows says nothing more of
+# it until it has news.
+BACKGROUND_DECISION_TAG = "background-decision-"
+BACKGROUND_RUNNING = (
+    "{doing} in the background, started {ago} ago, has not ended yet: the list shows the "
+    "comments decided so far."
+)
+# A decision still running after this long was stopped: gunicorn's timeout or a restart ends
+# the process that ran it, and nothing records that. 40,000 comments take minutes at most.
+BACKGROUND_STOPPED_AFTER = timedelta(hours=1)
+BACKGROUND_STOPPED = (
+    "{doing} in the background, started {ago} ago, has not ended: it was probably stopped by "
+    "a restart or a time limit of the server. Those decided before it stopped stay decided, "
+    "the others are as they were: the list shows which. Select them again to decide the rest."
+)
+BACKGROUND_ENDED = "{doing} in the background has ended: {changed} {done}."
+BACKGROUND_FAILED = (
+    "{doing} in the background, started {ago} ago, failed before it ended. Those decided "
+    "before it stopped stay decided, the others are as they were: the list shows which. "
+    "Select them again to decide the rest."
+)
 QUICK_DECISIONS = ["approve", "spam"]
 STATUSES = set(Comment.Status.values)
 NOT_SHOWN_YET = {
@@ -126,6 +153,7 @@ LEFT_AS_THEY_ARE = {
 STATUS_SHOWN = "status_shown"
 # How a comment came to be in each status, for a decision that found it changed.
 DONE = {decision.target: decision.done for decision in DECISIONS.values()}
+DOING = {decision.target: decision.doing for decision in DECISIONS.values()}
 DECIDED_MEANWHILE = (
     "Comment by {name} was {done} by {by} while you were looking: nothing was decided. "
     "Decide again if you still mean to."
@@ -146,6 +174,37 @@ def row_decisions_id(comment_id):
 # the page it redirects to: the browser keeps the address's #fragment to itself.
 DECISION_OUTCOME_ID = "decision-outcome"
 FOCUSED_ROW_TAG = "focused-row-"
+
+
+def is_stopped(decision):
+    return decision.state == BackgroundDecision.State.RUNNING and (
+        decision.queued_at < timezone.now() - BACKGROUND_STOPPED_AFTER
+    )
+
+
+def background_outcome(decision):
+    """What the moderator is told of their BackgroundDecision, and at which level: the
+    request's own outcome message (CommentAdmin._decide), when it has ended."""
+    doing = DOING[decision.target].format(comments_phrase(decision.comment_count))
+    ago = timesince(decision.queued_at, depth=1)
+    if decision.state == BackgroundDecision.State.RUNNING:
+        if is_stopped(decision):
+            return BACKGROUND_STOPPED.format(doing=doing, ago=ago), messages.ERROR
+        return BACKGROUND_RUNNING.format(doing=doing, ago=ago), messages.INFO
+    if decision.state == BackgroundDecision.State.FAILED:
+        return BACKGROUND_FAILED.format(doing=doing, ago=ago), messages.ERROR
+    message = BACKGROUND_ENDED.format(
+        doing=doing, changed=comments_phrase(decision.changed), done=DONE[decision.target]
+    )
+    if decision.already:
+        verb = "was" if decision.already == 1 else "were"
+        message += f" {comments_phrase(decision.already)} already {verb}."
+    if decision.hidden:
+        message += NOT_SHOWN_YET[decision.hidden > 1].format(f"{decision.hidden:,}")
+    if decision.left:
+        message += " " + LEFT_AS_THEY_ARE[decision.left > 1].format(f"{decision.left:,}")
+        return message, messages.WARNING
+    return message, messages.SUCCESS
 
 
 def status_badge(comment):
@@ -190,7 +249,7 @@ def hidden_because(comment):
 
 
 def comments_phrase(count):
-    return f"{count} comment" if count == 1 else f"{count} comments"
+    return f"{count:,} comment" if count == 1 else f"{count:,} comments"
 
 
 def withheld_above(comment):
@@ -498,6 +557,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             return response
         if name := getattr(request, "short_search_name", None):
             messages.info(request, SHORT_SEARCH.format(term=name))  # once, with the list
+        self.tell_background_decisions(request)
         comments = list(changelist.result_list)
         hidden = under_withheld(
             [c.pk for c in comments if c.status == Comment.Status.APPROVED and c.parent_id]
@@ -517,6 +577,36 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         for comment in comments:
             comment.decision_outcome_shown = str(comment.pk) in focused
         return response
+
+    def tell_background_decisions(self, request):
+        """How the moderator's decisions taken in the background went, once each has ended
+        (or failed); one still running says so, unless the page announcing it already does.
+        Nothing to read on a page but theirs, and only while they have one to hear of."""
+        waiting = request.session.get(BACKGROUND_DECISIONS)
+        if not waiting:
+            return
+        announced = {
+            message.extra_tags.removeprefix(BACKGROUND_DECISION_TAG)
+            for message in messages.get_messages(request)
+            if message.extra_tags.startswith(BACKGROUND_DECISION_TAG)
+        }
+        decisions = BackgroundDecision.objects.filter(
+            pk__in=waiting, moderator=request.user
+        ).order_by("pk")
+        running, ended = [], []
+        for decision in decisions:
+            if decision.state != BackgroundDecision.State.RUNNING:
+                ended.append(decision.pk)
+            elif not is_stopped(decision):
+                running.append(decision.pk)
+                if str(decision.pk) in announced:
+                    continue
+            self.message_user(request, *background_outcome(decision))
+        # One told it was stopped keeps its row: a worker that was only late still takes it.
+        if ended:
+            BackgroundDecision.objects.filter(pk__in=ended).delete()
+        if running != waiting:  # a session left as it was is not written again
+            request.session[BACKGROUND_DECISIONS] = running
 
     # Search -----------------------------------------------------------------------------
 
@@ -756,9 +846,19 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         comments = list(queryset.select_related(None).only(*services.DECISION_FIELDS))
         seen = self.statuses_shown(request, comments)
         if len(comments) > services.DECIDED_IN_THE_REQUEST:
-            services.moderate_later(comments, decision.target, by=request.user, seen=seen)
-            doing = decision.doing.format(f"{len(comments):,} comments")
-            self.message_user(request, IN_THE_BACKGROUND.format(doing=doing), messages.INFO)
+            later = services.moderate_later(comments, decision.target, by=request.user, seen=seen)
+            # Told at the moderator's next look at the list (tell_background_decisions).
+            request.session[BACKGROUND_DECISIONS] = [
+                *request.session.get(BACKGROUND_DECISIONS, []),
+                later.pk,
+            ]
+            doing = decision.doing.format(comments_phrase(len(comments)))
+            self.message_user(
+                request,
+                IN_THE_BACKGROUND.format(doing=doing),
+                messages.INFO,
+                extra_tags=f"{BACKGROUND_DECISION_TAG}{later.pk}",
+            )
             return
         changed = services.moderate_many(comments, decision.target, by=request.user, seen=seen)
         decided = sum(comment.status == decision.target for comment in comments)
@@ -768,7 +868,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
                 verb = "was" if already == 1 else "were"
                 message += f" {comments_phrase(already)} already {verb}."
             if decision.target == Comment.Status.APPROVED and (hidden := hidden_count(comments)):
-                message += NOT_SHOWN_YET[hidden > 1].format(hidden)
+                message += NOT_SHOWN_YET[hidden > 1].format(f"{hidden:,}")
             self.message_user(request, message, messages.SUCCESS)
         # A ticked row no longer as the page showed it is left as it is: one that has left a
         # list of one status, or, on "All" or a search, one decided on since; after "select
@@ -779,7 +879,9 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         else:
             selected = len(set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)))
         if left := selected - decided:
-            self.message_user(request, LEFT_AS_THEY_ARE[left > 1].format(left), messages.WARNING)
+            self.message_user(
+                request, LEFT_AS_THEY_ARE[left > 1].format(f"{left:,}"), messages.WARNING
+            )
 
     @admin.action(description="Approve selected comments", permissions=["moderate"])
     def approve_selected(self, request, queryset):

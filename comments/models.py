@@ -103,3 +103,43 @@ class Comment(models.Model):
         """The comment's lasting address: it redirects to the page that shows the comment
         when followed, however the discussion has been paginated or moderated since."""
         return reverse("comments:permalink", kwargs={"pk": self.pk})
+
+
+class BackgroundDecision(models.Model):
+    """A moderator's decision on more comments than a request can take, while the task takes
+    it (services.moderate_later) and until the moderator has been told how it ended.
+
+    The task's own result is no place for that: the default backend keeps none, and the
+    database queue's is read by nobody. The comments list tells the moderator at their next
+    look (admin.CommentAdmin.tell_background_decisions), then the row goes: each comment's
+    log entry stays as the record of what was decided."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        ENDED = "ended", "Ended"
+        FAILED = "failed", "Failed"
+
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="background_decisions"
+    )
+    target = models.CharField(max_length=10, choices=Comment.Status.choices)
+    comment_count = models.PositiveIntegerField()
+    queued_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    # How it ended: moved to `target`, already there, left as someone else decided (or
+    # deleted) meanwhile, and, of those now approved, how many readers still cannot see.
+    changed = models.PositiveIntegerField(default=0)
+    already = models.PositiveIntegerField(default=0)
+    left = models.PositiveIntegerField(default=0)
+    hidden = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="background_decision_state_valid",
+                condition=Q(state__in=["running", "ended", "failed"]),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.comment_count} comments to {self.target} ({self.state})"

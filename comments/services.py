@@ -18,7 +18,6 @@ from itertools import batched
 from operator import attrgetter
 
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.tasks import task
 from django.utils import timezone
@@ -26,8 +25,8 @@ from django.utils import timezone
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import notifications
-from comments.models import Comment
-from comments.thread import IDS_PER_QUERY
+from comments.models import BackgroundDecision, Comment
+from comments.thread import IDS_PER_QUERY, hidden_count
 from newsroom.control_characters import CONTROL_CHARACTER
 
 logger = logging.getLogger(__name__)
@@ -110,38 +109,70 @@ def moderate_many(comments, status, *, by, seen=None):
 def moderate_later(comments, status, *, by, seen):
     """Queue moderate_many's decision on these comments, to be taken as `by` (who is logged as
     taking it) with the statuses `by` saw them in: `seen` maps ids to them, and a comment
-    missing from it was seen as it is in `comments`, which the caller has just read."""
+    missing from it was seen as it is in `comments`, which the caller has just read.
+
+    Returns the BackgroundDecision that says, until `by` is told, how it goes."""
     ids_by_status_seen = defaultdict(list)
     for comment in comments:
         ids_by_status_seen[seen.get(comment.pk, comment.status)].append(comment.pk)
-    return moderate_in_background.enqueue(status, by.pk, ids_by_status_seen)
+    decision = BackgroundDecision.objects.create(
+        moderator=by, target=status, comment_count=len(comments)
+    )
+    moderate_in_background.enqueue(decision.pk, ids_by_status_seen)
+    return decision
 
 
 @task
-def moderate_in_background(status, by_id, ids_by_status_seen):
+def moderate_in_background(decision_id, ids_by_status_seen):
     """moderate_later's decision, taken: the comments are read again, IDS_PER_QUERY at a
     time, and one decided on since they were seen, or deleted, is left as it is, as in the
-    request. Returns what became of them, which the database queue keeps with the task, and
-    logs it: nobody is looking at a page by then."""
-    by = get_user_model().objects.get(pk=by_id)
+    request. What became of them is stored on the BackgroundDecision, for the moderator's
+    next look at the list, and logged.
+
+    A decision that fails is stored as failed before the task fails: one left "running"
+    would let the moderator wait for it. Its moderator deleted meanwhile, the decision went
+    with them: nobody is logged as taking it, so nothing is decided, and the task fails."""
+    decision = BackgroundDecision.objects.select_related("moderator").get(pk=decision_id)
+    try:
+        outcome = decide_in_background(decision, ids_by_status_seen)
+    except Exception:
+        BackgroundDecision.objects.filter(pk=decision_id).update(
+            state=BackgroundDecision.State.FAILED
+        )
+        raise
+    BackgroundDecision.objects.filter(pk=decision_id).update(
+        state=BackgroundDecision.State.ENDED, **outcome
+    )
+    logger.info(
+        "Moderator %s's decision (%s) on %s comments: %s changed, %s already were, %s left as "
+        "they are (decided on or deleted since), %s approved but not shown to readers.",
+        decision.moderator_id,
+        decision.target,
+        decision.comment_count,
+        *outcome.values(),
+    )
+    return outcome
+
+
+def decide_in_background(decision, ids_by_status_seen):
+    """The comments moderate_in_background decides, read again, decided; what became of
+    them, counted as the request counts a decision it takes itself."""
     seen = {pk: shown for shown, ids in ids_by_status_seen.items() for pk in ids}
     comments = [
         comment
         for ids in batched(seen, IDS_PER_QUERY)
         for comment in Comment.objects.filter(pk__in=ids).only(*DECISION_FIELDS)
     ]
-    changed = moderate_many(comments, status, by=by, seen=seen)
+    status = decision.target
+    changed = moderate_many(comments, status, by=decision.moderator, seen=seen)
     decided = sum(comment.status == status for comment in comments)
-    outcome = {"changed": changed, "already": decided - changed, "left": len(seen) - decided}
-    logger.info(
-        "Moderator %s's decision (%s) on %s comments: %s changed, %s already were, %s left as "
-        "they are (decided on or deleted since).",
-        by_id,
-        status,
-        len(seen),
-        *outcome.values(),
-    )
-    return outcome
+    hidden = hidden_count(comments) if status == Comment.Status.APPROVED else 0
+    return {
+        "changed": changed,
+        "already": decided - changed,
+        "left": len(seen) - decided,
+        "hidden": hidden,
+    }
 
 
 def moderate_chunk(comments, status, *, by, seen=None):

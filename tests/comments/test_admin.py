@@ -10,7 +10,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models.fields.files import FieldFile
 from django.test.utils import CaptureQueriesContext
 
@@ -850,7 +850,7 @@ class TestBulkDecisions:
         response = run_action(moderator_client, "approve_selected", replies[:1], select_across="1")
 
         assert messages_of(response) == [
-            "1000 comments approved. 1000 of them are not shown to readers yet: a comment "
+            "1,000 comments approved. 1,000 of them are not shown to readers yet: a comment "
             "above each is withheld, or its article is not published."
         ]
 
@@ -1045,15 +1045,96 @@ class TestBulkDecisions:
 
         response = run_action(moderator_client, "approve_selected", comments[:1], select_across="1")
 
-        assert messages_of(response) == [
+        assert messages_of(response)[0] == (
             "Approving 4 comments in the background: the list will show them as they are "
             "decided, 500 at a time. Any that someone else decides on meanwhile stay as they "
             "decided."
-        ]
+        )
         assert {status_of(c) for c in comments} == {Status.APPROVED}
         assert LogEntry.objects.filter(user=moderator, change_message="Approved.").count() == 4
         counts = Article.objects.filter(comments__in=comments).values_list("comment_count")
         assert set(counts) == {(1,)}
+
+    @pytest.mark.django_db(transaction=True)
+    def test_the_moderator_is_told_once_how_a_decision_in_the_background_ended(
+        self, moderator_client, monkeypatch
+    ):
+        """It ran after the response, and its outcome went only to the log: the moderator
+        never learnt how many it approved, nor that readers could not see some of them."""
+        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+        spam = make_comment(make_article(), status=Status.SPAM)
+        under_spam = make_comment(spam.article, parent=spam, status=Status.PENDING)
+        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(3)]
+
+        response = run_action(moderator_client, "approve_selected", comments[:1], select_across="1")
+        again = moderator_client.get(QUEUE)
+
+        assert status_of(under_spam) == Status.APPROVED
+        assert messages_of(response)[1:] == [
+            "Approving 4 comments in the background has ended: 4 comments approved. 1 of them "
+            "is not shown to readers yet: a comment above it is withheld, or its article is "
+            "not published."
+        ]
+        assert messages_of(again) == []
+
+    @pytest.mark.django_db(transaction=True)
+    def test_a_decision_in_the_background_that_fails_is_told_as_failed(
+        self, moderator_client, monkeypatch
+    ):
+        """A database error half-way: the lots committed before it stay decided, and the
+        moderator, told nothing, believed the whole selection was."""
+        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+        monkeypatch.setattr(services, "DECISION_CHUNK", 2)
+        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(4)]
+        decide_chunk = services.moderate_chunk
+
+        def second_lot_fails(chunk, *args, **kwargs):
+            if comments[0] not in chunk:
+                raise DatabaseError("could not serialize access due to concurrent update")
+            return decide_chunk(chunk, *args, **kwargs)
+
+        monkeypatch.setattr(services, "moderate_chunk", second_lot_fails)
+
+        response = run_action(moderator_client, "approve_selected", comments[:1], select_across="1")
+
+        assert [status_of(c) for c in comments] == [Status.APPROVED] * 2 + [Status.PENDING] * 2
+        [_, told] = messages_of(response)
+        assert told.startswith("Approving 4 comments in the background, started ")
+        assert "failed before it ended" in told
+        assert "has ended" not in told
+        assert messages_of(moderator_client.get(QUEUE)) == []
+
+    @pytest.mark.django_db(transaction=True)
+    def test_telling_how_a_background_decision_ended_keeps_the_list_within_its_budget(
+        self, moderator_client, monkeypatch, django_assert_max_num_queries
+    ):
+        """No query on a page with nothing to tell (the lists' budgets above, and the page
+        after), and three on the one that tells: the decision read, then forgotten, and the
+        session written without it."""
+        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(4)]
+        selection = {"action": "approve_selected", "select_across": "1"}
+        moderator_client.post(QUEUE, {**selection, "_selected_action": [comments[0].pk]})
+
+        with CaptureQueriesContext(connection) as telling_queries:
+            telling = moderator_client.get(QUEUE)
+        with django_assert_max_num_queries(12) as after_queries:
+            after = moderator_client.get(QUEUE)
+
+        def about_telling(queries):
+            """The statements on the decisions to tell, and the session's write."""
+            return [
+                q["sql"].split()[0]
+                for q in queries.captured_queries
+                if "comments_backgrounddecision" in q["sql"]
+                or q["sql"].startswith('UPDATE "django_session"')
+            ]
+
+        assert about_telling(telling_queries) == ["SELECT", "DELETE", "UPDATE"]
+        assert about_telling(after_queries) == []
+        assert [m.level_tag for m in get_messages(telling.wsgi_request)] == ["info", "success"]
+        assert messages_of(after) == []
+        assert {status_of(c) for c in comments} == {Status.APPROVED}
 
     def test_moderators_cannot_delete(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)

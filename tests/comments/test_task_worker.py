@@ -14,22 +14,25 @@ from smtplib import SMTPRecipientsRefused
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
+from django.db import OperationalError
 from django.db.models import F
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
 from articles.models import Article
 from comments import services
-from comments.models import Comment
+from comments.models import BackgroundDecision, Comment
 from comments.notifications import notify_moderators_of_held_comment
 from tests.factories import make_article, make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+QUEUE_PAGE = "/admin/comments/comment/"
 
 
 @pytest.fixture
@@ -259,4 +262,105 @@ def test_a_decision_on_more_comments_than_a_request_takes_is_taken_by_the_worker
         "changed": 4,
         "already": 0,
         "left": 1,
+        "hidden": 0,
     }
+
+
+def messages_on_the_list(client):
+    return [str(message) for message in get_messages(client.get(QUEUE_PAGE).wsgi_request)]
+
+
+def select_all(client, action, comments):
+    """ "Select all" across the pages of the queue, as a moderator runs an action on it."""
+    return client.post(
+        QUEUE_PAGE,
+        {"action": action, "select_across": "1", "_selected_action": [comments[0].pk]},
+        follow=True,
+    )
+
+
+def test_a_decision_left_to_the_worker_says_it_is_running_then_how_it_ended_once(
+    client, moderator, queued, run_worker, monkeypatch
+):
+    """The moderator was told "Approving 5 comments in the background", and never more."""
+    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(5)]
+    client.force_login(moderator)
+
+    announced = select_all(client, "approve_selected", comments)
+    running = messages_on_the_list(client)
+    services.mark_spam(comments[4], by=make_moderator("max"))
+    run_worker()
+    ended = messages_on_the_list(client)
+
+    assert [str(m) for m in get_messages(announced.wsgi_request)] == [
+        "Approving 5 comments in the background: the list will show them as they are decided, "
+        "500 at a time. Any that someone else decides on meanwhile stay as they decided."
+    ]
+    [still] = running
+    assert still.startswith("Approving 5 comments in the background, started ")
+    assert still.endswith(" ago, has not ended yet: the list shows the comments decided so far.")
+    assert ended == [
+        "Approving 5 comments in the background has ended: 4 comments approved. 1 selected "
+        "comment was left as it is: it was decided on or deleted after the page was shown, by "
+        "another moderator or in another window. Decide again if you still mean to."
+    ]
+    assert messages_on_the_list(client) == []
+
+
+def test_a_decision_the_worker_fails_to_take_is_told_as_failed_not_running(
+    client, moderator, queued, run_worker, monkeypatch
+):
+    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(4)]
+    client.force_login(moderator)
+    select_all(client, "mark_selected_as_spam", comments)
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "moderate_chunk", database_gone)
+    run_worker()
+
+    [told] = messages_on_the_list(client)
+    assert "Marking 4 comments as spam in the background, started " in told
+    assert "failed before it ended" in told
+    assert not Comment.objects.exclude(status=Comment.Status.PENDING).exists()
+    assert DBTaskResult.objects.get().status == "FAILED"
+    assert messages_on_the_list(client) == []
+
+
+def test_a_decision_whose_moderator_is_deleted_before_the_worker_runs_decides_nothing(
+    client, moderator, queued, run_worker, monkeypatch
+):
+    """Nobody would be logged as taking it, and nobody is left to tell."""
+    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(4)]
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    moderator.delete()
+
+    run_worker()
+
+    assert not Comment.objects.approved().exists()
+    assert DBTaskResult.objects.get().status == "FAILED"
+
+
+def test_a_decision_still_running_hours_later_is_told_as_stopped_once(
+    client, moderator, queued, run_worker, monkeypatch
+):
+    """gunicorn's timeout ends the process that takes a decision after the response, and
+    nothing records it: the list said "has not ended yet" at every look, for ever."""
+    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(4)]
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    BackgroundDecision.objects.update(queued_at=F("queued_at") - timedelta(hours=2))
+
+    [told] = messages_on_the_list(client)
+
+    assert told.startswith("Approving 4 comments in the background, started 2\xa0hours ago, ")
+    assert "has not ended: it was probably stopped" in told
+    assert messages_on_the_list(client) == []
+    run_worker()  # only late, after all: it still decides
+    assert Comment.objects.approved().count() == 4
