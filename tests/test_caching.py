@@ -435,7 +435,9 @@ def test_reply_links_render_the_form_for_that_reader():
     assert "private" in response["Cache-Control"]
 
 
-def test_a_cached_page_has_the_headers_of_a_fresh_render():
+def test_a_cached_page_has_the_headers_of_a_fresh_render(clock):
+    """On the page cache's clock: a render within the second of a change has no date yet,
+    and a copy served once that second has passed has one (finish)."""
     article = make_article()
     fresh, _ = read(article.get_absolute_url())
 
