@@ -6,8 +6,10 @@ import pytest
 from captcha.models import CaptchaStore
 from django.db import connection
 
+from comments import services
 from comments.captcha import refill_pool
-from tests.factories import comment_form_data, make_article
+from comments.models import Comment
+from tests.factories import comment_form_data, make_article, make_comment
 
 
 @pytest.fixture
@@ -57,3 +59,15 @@ def old_sqlite_parameter_limit(db):
     before = connection.connection.setlimit(limit, OLD_SQLITE_PARAMETER_LIMIT)
     yield OLD_SQLITE_PARAMETER_LIMIT
     connection.connection.setlimit(limit, before)
+
+
+@pytest.fixture
+def past_the_request(monkeypatch):
+    """Pending comments, each under an article of its own, more than a request decides itself:
+    the threshold lowered to 3, as 40,000 comments would pass the real one."""
+    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
+
+    def pending(count):
+        return [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(count)]
+
+    return pending

@@ -1035,13 +1035,12 @@ class TestBulkDecisions:
     # Real commits: the task runs after the response, when Django's request has ended.
     @pytest.mark.django_db(transaction=True)
     def test_select_all_over_more_than_a_request_can_take_is_decided_after_the_response(
-        self, moderator_client, moderator, monkeypatch
+        self, moderator_client, moderator, past_the_request
     ):
         """40,000 comments took tens of seconds in the request on a busy server: past
         gunicorn's 30 s the moderator got an error page, and the lots decided until then
         stayed decided."""
-        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
-        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(4)]
+        comments = past_the_request(4)
 
         response = run_action(moderator_client, "approve_selected", comments[:1], select_across="1")
 
@@ -1057,14 +1056,13 @@ class TestBulkDecisions:
 
     @pytest.mark.django_db(transaction=True)
     def test_the_moderator_is_told_once_how_a_decision_in_the_background_ended(
-        self, moderator_client, monkeypatch
+        self, moderator_client, past_the_request
     ):
         """It ran after the response, and its outcome went only to the log: the moderator
         never learnt how many it approved, nor that readers could not see some of them."""
-        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
         spam = make_comment(make_article(), status=Status.SPAM)
         under_spam = make_comment(spam.article, parent=spam, status=Status.PENDING)
-        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(3)]
+        comments = past_the_request(3)
 
         response = run_action(moderator_client, "approve_selected", comments[:1], select_across="1")
         again = moderator_client.get(QUEUE)
@@ -1079,13 +1077,12 @@ class TestBulkDecisions:
 
     @pytest.mark.django_db(transaction=True)
     def test_a_decision_in_the_background_that_fails_is_told_as_failed(
-        self, moderator_client, monkeypatch
+        self, moderator_client, monkeypatch, past_the_request
     ):
         """A database error half-way: the lots committed before it stay decided, and the
         moderator, told nothing, believed the whole selection was."""
-        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
         monkeypatch.setattr(services, "DECISION_CHUNK", 2)
-        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(4)]
+        comments = past_the_request(4)
         decide_chunk = services.moderate_chunk
 
         def second_lot_fails(chunk, *args, **kwargs):
@@ -1106,13 +1103,12 @@ class TestBulkDecisions:
 
     @pytest.mark.django_db(transaction=True)
     def test_telling_how_a_background_decision_ended_keeps_the_list_within_its_budget(
-        self, moderator_client, monkeypatch, django_assert_max_num_queries
+        self, moderator_client, past_the_request, django_assert_max_num_queries
     ):
         """No query on a page with nothing to tell (the lists' budgets above, and the page
         after), and three on the one that tells: the decision read, then forgotten, and the
         session written without it."""
-        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
-        comments = [make_comment(make_article(), status=Status.PENDING) for _ in range(4)]
+        comments = past_the_request(4)
         selection = {"action": "approve_selected", "select_across": "1"}
         moderator_client.post(QUEUE, {**selection, "_selected_action": [comments[0].pk]})
 

@@ -27,7 +27,7 @@ from articles.models import Article
 from comments import services
 from comments.models import BackgroundDecision, Comment
 from comments.notifications import notify_moderators_of_held_comment
-from tests.factories import make_article, make_comment, make_moderator
+from tests.factories import make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -234,12 +234,11 @@ def test_an_article_published_again_queues_one_task_for_all_its_emails(article, 
 
 
 def test_a_decision_on_more_comments_than_a_request_takes_is_taken_by_the_worker(
-    client, moderator, queued, run_worker, monkeypatch
+    client, moderator, queued, run_worker, past_the_request
 ):
     """The moderator's page comes back at once; the worker decides as they would have, and
     leaves a comment another moderator decided on meanwhile as that one decided."""
-    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
-    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(5)]
+    comments = past_the_request(5)
     client.force_login(moderator)
 
     response = client.post(
@@ -280,11 +279,10 @@ def select_all(client, action, comments):
 
 
 def test_a_decision_left_to_the_worker_says_it_is_running_then_how_it_ended_once(
-    client, moderator, queued, run_worker, monkeypatch
+    client, moderator, queued, run_worker, past_the_request
 ):
     """The moderator was told "Approving 5 comments in the background", and never more."""
-    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
-    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(5)]
+    comments = past_the_request(5)
     client.force_login(moderator)
 
     announced = select_all(client, "approve_selected", comments)
@@ -309,10 +307,9 @@ def test_a_decision_left_to_the_worker_says_it_is_running_then_how_it_ended_once
 
 
 def test_a_decision_the_worker_fails_to_take_is_told_as_failed_not_running(
-    client, moderator, queued, run_worker, monkeypatch
+    client, moderator, queued, run_worker, monkeypatch, past_the_request
 ):
-    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
-    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(4)]
+    comments = past_the_request(4)
     client.force_login(moderator)
     select_all(client, "mark_selected_as_spam", comments)
 
@@ -331,11 +328,10 @@ def test_a_decision_the_worker_fails_to_take_is_told_as_failed_not_running(
 
 
 def test_a_decision_whose_moderator_is_deleted_before_the_worker_runs_decides_nothing(
-    client, moderator, queued, run_worker, monkeypatch
+    client, moderator, queued, run_worker, past_the_request
 ):
     """Nobody would be logged as taking it, and nobody is left to tell."""
-    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
-    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(4)]
+    comments = past_the_request(4)
     client.force_login(moderator)
     select_all(client, "approve_selected", comments)
     moderator.delete()
@@ -347,12 +343,11 @@ def test_a_decision_whose_moderator_is_deleted_before_the_worker_runs_decides_no
 
 
 def test_a_decision_still_running_hours_later_is_told_as_stopped_once(
-    client, moderator, queued, run_worker, monkeypatch
+    client, moderator, queued, run_worker, past_the_request
 ):
     """gunicorn's timeout ends the process that takes a decision after the response, and
     nothing records it: the list said "has not ended yet" at every look, for ever."""
-    monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 3)
-    comments = [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(4)]
+    comments = past_the_request(4)
     client.force_login(moderator)
     select_all(client, "approve_selected", comments)
     BackgroundDecision.objects.update(queued_at=F("queued_at") - timedelta(hours=2))
