@@ -1,11 +1,14 @@
 import contextlib
 import logging
 import os
+import secrets
 import time
 from datetime import UTC, datetime
 
 import hypothesis
 import pytest
+
+from tests.redis_space import TEST_REDIS_URL, RedisSpace, reach
 
 # Playwright runs an event loop in the test thread; the ORM calls around it are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -234,6 +237,16 @@ def clear_cache(cache):
         client.delete(*keys)
     if isinstance(cache, ResilientRedisCache):
         cache.reset_mirror()
+
+
+@pytest.fixture
+def redis_space(worker_id):
+    """A key space of this test's own on the tests' Redis (tests/redis_space.py), deleted
+    afterwards."""
+    reach(TEST_REDIS_URL)
+    space = RedisSpace(TEST_REDIS_URL, f"tests-{worker_id}-{secrets.token_hex(8)}")
+    yield space
+    space.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -1,11 +1,11 @@
 """The per-process copy of mirrored Redis keys (newsroom.cache): never staler than a write.
 
 Two backend instances stand for two processes: each has its own connection pool and its own
-subscription. A real Redis (database 12, a key prefix per test); nothing mocked.
+subscription. A real Redis (the tests' one, tests/redis_space.py: TEST_REDIS_URL), a key prefix
+per test; nothing mocked.
 """
 
 import os
-import secrets
 import signal
 import time
 import warnings
@@ -22,7 +22,6 @@ from newsroom.cache import ResilientRedisCache, mirror_keys
 from tests.factories import make_article
 from tests.load.server import closed_port
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
 HOT = "mirror-test:hot"
 COLD = "mirror-test:cold"  # not mirrored
 # Another process's write reaches this one as a message on a second connection. In production
@@ -40,28 +39,16 @@ def _mirrored(monkeypatch):
 
 
 @pytest.fixture
-def prefix():
-    """A key space (and so a channel, and client names) of this test's own: database 12 is
-    not the run's REDIS_URL, and every checkout's test runs on this host share it."""
-    prefix = f"mirror-test-{secrets.token_hex(8)}"
-    yield prefix
-    raw = redis.Redis.from_url(REDIS_URL)
-    keys = list(raw.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        raw.delete(*keys)
-
-
-@pytest.fixture
-def process(prefix):
+def process(redis_space):
     """A new backend, as one app server process would have it."""
     made = []
 
     def process(name="process"):
         made.append(
             ResilientRedisCache(
-                REDIS_URL,
+                redis_space.url,
                 {
-                    "KEY_PREFIX": prefix,
+                    "KEY_PREFIX": redis_space.prefix,
                     "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
                 },
             )
@@ -72,11 +59,12 @@ def process(prefix):
 
 
 @pytest.fixture
-def raw(prefix):
+def raw(redis_space):
     """Writes behind the cache's back: no message, so only a copy would hide them."""
 
     def write(key, value):
-        redis.Redis.from_url(REDIS_URL).set(f"{prefix}:1:{key}", RedisSerializer().dumps(value))
+        with redis_space.client() as client:
+            client.set(f"{redis_space.prefix}:1:{key}", RedisSerializer().dumps(value))
 
     return write
 
@@ -268,11 +256,12 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def expired(prefix):
+def expired(redis_space):
     """Ends a key in Redis as its TTL does: without a message, so only a copy would hide it."""
 
     def expire(key):
-        redis.Redis.from_url(REDIS_URL).delete(f"{prefix}:1:{key}")
+        with redis_space.client() as client:
+            client.delete(f"{redis_space.prefix}:1:{key}")
 
     return expire
 
@@ -309,21 +298,23 @@ def test_a_copied_value_is_read_again_after_the_maximum_age(process, raw, monkey
 # -- A subscription that fails ----------------------------------------------------------------
 
 
-def kill_subscriptions(name):
+def kill_subscriptions(space, name):
     """Closes, from the server's side, the subscriptions of the clients called `name`."""
-    admin = redis.Redis.from_url(REDIS_URL)
     killed = 0
-    for client in admin.client_list(_type="pubsub"):
-        if client["name"] == name:
-            killed += admin.client_kill_filter(_id=client["id"])
+    with space.client() as admin:
+        for client in admin.client_list(_type="pubsub"):
+            if client["name"] == name:
+                killed += admin.client_kill_filter(_id=client["id"])
     assert killed == 1
 
 
 @pytest.fixture
-def named_process(prefix):
+def named_process(redis_space):
+    prefix = redis_space.prefix
+
     def process(name):
         return ResilientRedisCache(
-            REDIS_URL,
+            redis_space.url,
             {
                 "KEY_PREFIX": prefix,
                 "OPTIONS": {"socket_timeout": 1, "client_name": f"{prefix}-{name}"},
@@ -333,11 +324,11 @@ def named_process(prefix):
     return process
 
 
-def test_after_the_subscription_is_killed_reads_are_still_fresh(named_process, prefix, caplog):
+def test_after_the_subscription_is_killed_reads_are_still_fresh(named_process, redis_space, caplog):
     reader, writer = named_process("reader"), named_process("writer")
     writer.set(HOT, "old")
     assert reader.get(HOT) == "old"
-    kill_subscriptions(f"{prefix}-reader")
+    kill_subscriptions(redis_space, f"{redis_space.prefix}-reader")
 
     writer.set(HOT, "new")  # nobody tells the reader any more
     delivered()
@@ -348,19 +339,19 @@ def test_after_the_subscription_is_killed_reads_are_still_fresh(named_process, p
     assert reader.get(HOT) == "newer", "read through to Redis until it subscribes again"
 
 
-def test_a_new_subscription_is_made_later(named_process, prefix, raw, monkeypatch):
+def test_a_new_subscription_is_made_later(named_process, redis_space, raw, monkeypatch):
     monkeypatch.setattr(cache_module, "RETRY_SECONDS", 0)
     reader = named_process("reader")
     reader.set(HOT, 1)
     assert reader.get(HOT) == 1
-    kill_subscriptions(f"{prefix}-reader")
+    kill_subscriptions(redis_space, f"{redis_space.prefix}-reader")
     delivered()
     assert reader.get(HOT) == 1  # read through: the failure is noticed, the copy dropped
 
     assert reader.get(HOT) == 1  # subscribed again, and copied
     raw(HOT, 2)
     assert reader.get(HOT) == 1, "served from the new copy"
-    kill_subscriptions(f"{prefix}-reader")
+    kill_subscriptions(redis_space, f"{redis_space.prefix}-reader")
 
 
 def test_a_forked_process_starts_empty_with_a_subscription_of_its_own(process, raw):
@@ -416,13 +407,13 @@ def test_with_redis_down_mirrored_keys_fail_open_like_the_others(caplog):
 
 @pytest.mark.django_db
 def test_a_cached_article_page_is_served_without_a_round_trip_to_redis(
-    settings, reader_cache, prefix, round_trips
+    settings, reader_cache, redis_space, round_trips
 ):
     settings.CACHES = {
         "default": {
             "BACKEND": "newsroom.cache.ResilientRedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
+            "LOCATION": redis_space.url,
+            "KEY_PREFIX": redis_space.prefix,
         }
     }
     refill_pool(5)

@@ -2,12 +2,10 @@
 
 import io
 import logging
-import secrets
 from datetime import timedelta
 
 import axes.handlers.proxy
 import pytest
-import redis
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -144,23 +142,18 @@ def test_signing_in_works_again_after_the_cool_off(
 
 
 @pytest.fixture
-def counted_in_redis(settings):
-    """The handler REDIS_URL selects, on a real Redis (database 12, a key prefix of its own)."""
-    prefix = f"throttle-test-{secrets.token_hex(8)}"
+def counted_in_redis(settings, redis_space):
+    """The handler REDIS_URL selects, on a real Redis (the tests' one, a key space of its
+    own)."""
     settings.CACHES = {
         "default": {
             "BACKEND": "newsroom.cache.ResilientRedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/12",
-            "KEY_PREFIX": prefix,
+            "LOCATION": redis_space.url,
+            "KEY_PREFIX": redis_space.prefix,
         }
     }
     # After CACHES: the handler keeps the cache it finds when it is made.
     settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
-    yield
-    raw = redis.Redis.from_url("redis://127.0.0.1:6379/12")
-    keys = list(raw.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        raw.delete(*keys)
 
 
 def test_axes_reset_lifts_every_lockout_counted_in_redis(

@@ -8,14 +8,12 @@ import html
 import io
 import logging
 import os
-import secrets
 import socket
 import subprocess
 import sys
 import time
 
 import pytest
-import redis
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.cache import cache
@@ -182,26 +180,21 @@ def test_with_redis_down_a_moderators_decision_goes_through(
 
 
 @pytest.fixture
-def redis_outage(settings, monkeypatch):
-    """The production cache backend, reaching a real Redis (database 12, a key prefix of this
-    test's own) through a switch: off and on again, Redis comes back with what it held."""
+def redis_outage(settings, monkeypatch, redis_space):
+    """The production cache backend, reaching a real Redis (the tests' one, a key space of
+    this test's own) through a switch: off and on again, Redis comes back with what it held."""
     monkeypatch.setattr(cache_module, "RETRY_SECONDS", 0)  # tried again at the next call
-    prefix = f"outage-test-{secrets.token_hex(8)}"
-    switch = Switch("127.0.0.1", 6379)
+    switch = Switch(*redis_space.address)
     settings.CACHES = {
         "default": {
             "BACKEND": "newsroom.cache.ResilientRedisCache",
-            "LOCATION": f"redis://127.0.0.1:{switch.port}/12",
-            "KEY_PREFIX": prefix,
+            "LOCATION": redis_space.through(switch.port),
+            "KEY_PREFIX": redis_space.prefix,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
     yield switch
     switch.off()
-    raw = redis.Redis.from_url("redis://127.0.0.1:6379/12")
-    keys = list(raw.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        raw.delete(*keys)
 
 
 APPROVED_DURING_IT = "Approved during it."
