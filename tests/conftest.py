@@ -206,13 +206,15 @@ def shared_cache(settings, tmp_path):
 
 @pytest.fixture(scope="session", autouse=True)
 def _cache_per_xdist_worker(worker_id):
-    """Parallel test processes share one Redis database: each gets its own key prefix, so
-    that one process clearing its cache never wipes another's counters mid-test."""
+    """Parallel test processes share one Redis database, and so may two runs (two checkouts,
+    two people): each process gets a key prefix of its own, so that one clearing its cache
+    never wipes another's counters mid-test."""
     from django.conf import settings
     from django.test import override_settings
 
+    run = secrets.token_hex(4)
     caches = {
-        alias: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}-test-{worker_id}"}
+        alias: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}-test-{worker_id}-{run}"}
         for alias, config in settings.CACHES.items()
     }
     with override_settings(CACHES=caches):
