@@ -602,7 +602,9 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
                 if str(decision.pk) in announced:
                     continue
             self.message_user(request, *background_outcome(decision))
-        # One told it was stopped keeps its row: a worker that was only late still takes it.
+        # One told it was stopped keeps its row: a worker that was only late still takes it
+        # (until services.moderate_later deletes the row, weeks later). One no longer there
+        # (deleted so) is only dropped from the session.
         if ended:
             BackgroundDecision.objects.filter(pk__in=ended).delete()
         if running != waiting:  # a session left as it was is not written again

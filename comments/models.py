@@ -112,7 +112,9 @@ class BackgroundDecision(models.Model):
     The task's own result is no place for that: the default backend keeps none, and the
     database queue's is read by nobody. The comments list tells the moderator at their next
     look (admin.CommentAdmin.tell_background_decisions), then the row goes: each comment's
-    log entry stays as the record of what was decided."""
+    log entry stays as the record of what was decided. One never told of its end (the
+    moderator's session ended first, or it was told as stopped) is deleted by the first
+    decision queued once it is services.BACKGROUND_DECISIONS_KEPT old."""
 
     class State(models.TextChoices):
         RUNNING = "running", "Running"
@@ -140,6 +142,9 @@ class BackgroundDecision(models.Model):
                 condition=Q(state__in=["running", "ended", "failed"]),
             ),
         ]
+        # The old rows, deleted at each new decision, are read from it, not from a scan of
+        # every row nobody was told of.
+        indexes = [models.Index(fields=["queued_at"], name="background_decision_queued")]
 
     def __str__(self):
         return f"{self.comment_count} comments to {self.target} ({self.state})"

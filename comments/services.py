@@ -13,6 +13,7 @@ changed (`seen`).
 import hashlib
 import logging
 from collections import defaultdict
+from datetime import timedelta
 from functools import partial
 from itertools import batched
 from operator import attrgetter
@@ -43,6 +44,12 @@ DECISION_CHUNK = 500
 # gunicorn's 30 s timeout: the moderator got an error page while the lots decided so far
 # stayed decided. 2,000 take a fifth of a second here.
 DECIDED_IN_THE_REQUEST = 2_000
+# A BackgroundDecision is deleted once its moderator has been told how it ended
+# (admin.CommentAdmin.tell_background_decisions); one they are never told of (they signed out
+# first, or were told it stopped) is deleted this long after it was queued, by the next one
+# queued (moderate_later). Longer than a session lasts (SESSION_COOKIE_AGE, two weeks): a
+# moderator still signed in with the session that took it is told at their next look.
+BACKGROUND_DECISIONS_KEPT = timedelta(days=30)
 # What a decision reads of each comment (the admin's "select all" reads tens of thousands):
 # its article, to lock and recount, its parent, for what readers see, and its name, which
 # the log entry shows.
@@ -111,10 +118,15 @@ def moderate_later(comments, status, *, by, seen):
     taking it) with the statuses `by` saw them in: `seen` maps ids to them, and a comment
     missing from it was seen as it is in `comments`, which the caller has just read.
 
-    Returns the BackgroundDecision that says, until `by` is told, how it goes."""
+    Returns the BackgroundDecision that says, until `by` is told, how it goes. Those queued
+    more than BACKGROUND_DECISIONS_KEPT ago go, in one statement: nobody will be told of them,
+    and a task still queued for one of them (a worker stopped for weeks) decides nothing."""
     ids_by_status_seen = defaultdict(list)
     for comment in comments:
         ids_by_status_seen[seen.get(comment.pk, comment.status)].append(comment.pk)
+    BackgroundDecision.objects.filter(
+        queued_at__lt=timezone.now() - BACKGROUND_DECISIONS_KEPT
+    ).delete()
     decision = BackgroundDecision.objects.create(
         moderator=by, target=status, comment_count=len(comments)
     )

@@ -20,8 +20,14 @@ from articles import page_cache
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
-from comments.admin import DECISION_NOT_TAKEN, LEFT_AS_THEY_ARE, NO_LONGER_THERE, SHORT_SEARCH
-from comments.models import Comment
+from comments.admin import (
+    BACKGROUND_DECISIONS,
+    DECISION_NOT_TAKEN,
+    LEFT_AS_THEY_ARE,
+    NO_LONGER_THERE,
+    SHORT_SEARCH,
+)
+from comments.models import BackgroundDecision, Comment
 from newsroom.cache import shared_by_every_process
 from tests.factories import (
     make_article,
@@ -1133,6 +1139,44 @@ class TestBulkDecisions:
         assert [m.level_tag for m in get_messages(telling.wsgi_request)] == ["info", "success"]
         assert messages_of(after) == []
         assert {status_of(c) for c in comments} == {Status.APPROVED}
+
+    @pytest.mark.django_db(transaction=True)
+    def test_a_moderator_away_for_weeks_is_still_told_how_their_decision_ended(
+        self, moderator_client, past_the_request
+    ):
+        """Other moderators' large decisions delete what nobody was told of in 30 days, not
+        the decision of a moderator who has not looked at the list since theirs."""
+        comments = past_the_request(4)
+        selection = {"action": "approve_selected", "select_across": "1"}
+        moderator_client.post(QUEUE, {**selection, "_selected_action": [comments[0].pk]})
+        BackgroundDecision.objects.update(queued_at=timezone.now() - timedelta(days=29))
+        others = [make_comment(make_article(), status=Status.PENDING) for _ in range(4)]
+        services.moderate_later(others, Status.SPAM, by=make_moderator("max"), seen={})
+
+        [announced, told] = messages_of(moderator_client.get(QUEUE))
+
+        assert announced.startswith("Approving 4 comments in the background: the list will ")
+        assert told == "Approving 4 comments in the background has ended: 4 comments approved."
+
+    @pytest.mark.django_db(transaction=True)
+    def test_a_decision_deleted_before_its_moderator_was_told_is_forgotten_quietly(
+        self, moderator_client, past_the_request
+    ):
+        """Deleted weeks later (services.BACKGROUND_DECISIONS_KEPT) while the moderator's
+        session still lists it: the list shows, without it, and stops looking for it."""
+        comments = past_the_request(4)
+        selection = {"action": "approve_selected", "select_across": "1"}
+        moderator_client.post(QUEUE, {**selection, "_selected_action": [comments[0].pk]})
+        BackgroundDecision.objects.all().delete()
+
+        response = moderator_client.get(QUEUE)
+        after = moderator_client.get(QUEUE)
+
+        assert response.status_code == after.status_code == 200
+        [announced] = messages_of(response)  # and nothing of how it went
+        assert announced.startswith("Approving 4 comments in the background: the list will ")
+        assert messages_of(after) == []
+        assert moderator_client.session[BACKGROUND_DECISIONS] == []
 
     def test_moderators_cannot_delete(self, moderator_client, article):
         comment = make_comment(article, status=Status.PENDING)

@@ -1,16 +1,19 @@
 """Moderation decisions: each transition, idempotence, the audit trail, replies withheld."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from articles import page_cache
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
-from comments.models import Comment
+from comments.models import BackgroundDecision, Comment
 from comments.moderation import PREVIOUSLY_APPROVED, Verdict, assess
 from comments.thread import build_thread
 from tests.factories import make_article, make_comment, make_moderator
@@ -405,3 +408,46 @@ class TestDeletionOutsideTheAdmin:
         assert len(busy_queries) == len(quiet_queries)
         assert not any(sql.startswith('UPDATE "articles_article"') for sql in busy_queries)
         assert not Comment.objects.exists()
+
+
+# -- Decisions taken in the background --------------------------------------------------------
+
+
+State = BackgroundDecision.State
+
+
+def queued(days_ago, *, by, state=State.ENDED):
+    """A BackgroundDecision its moderator has not been told of yet, queued `days_ago`."""
+    decision = BackgroundDecision.objects.create(
+        moderator=by, target=Status.APPROVED, comment_count=3_000, state=state
+    )
+    BackgroundDecision.objects.filter(pk=decision.pk).update(
+        queued_at=timezone.now() - timedelta(days=days_ago)
+    )
+    return decision.pk
+
+
+def test_a_decision_queued_in_the_background_deletes_those_nobody_was_told_of_in_30_days(
+    article, moderator
+):
+    """Each decision whose moderator was never told how it ended (their session ended first,
+    or it was told as stopped) kept its row for ever."""
+    other = make_moderator("max")
+    for state in State.values:  # stopped, if still running
+        queued(31, by=moderator, state=state)
+    waiting = [queued(29, by=other), queued(29, by=moderator, state=State.RUNNING)]
+    comments = [make_comment(article, status=Status.PENDING) for _ in range(2)]
+
+    with CaptureQueriesContext(connection) as queries:
+        decision = services.moderate_later(comments, Status.APPROVED, by=moderator, seen={})
+
+    assert set(BackgroundDecision.objects.values_list("pk", flat=True)) == {
+        *waiting,
+        decision.pk,
+    }
+    deletes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("DELETE") and "comments_backgrounddecision" in q["sql"]
+    ]
+    assert len(deletes) == 1  # one statement, however many go
