@@ -341,9 +341,9 @@ class ReaderPageCacheMiddleware:
             if view_name(request.path_info) in CACHEABLE_VIEWS:
                 undated(response)
             if rendered_with_reader_state(request) or asks_for_its_own_page(request):
-                # Rendered for this reader (their pending comment, their details or the
-                # comment they answer in the form, its CSRF token): no shared cache on the
-                # way may keep it for someone else.
+                # Rendered for this reader (their pending comment, the comment they answer
+                # in the form, its CSRF token): no shared cache on the way may keep it for
+                # someone else.
                 patch_cache_control(response, private=True)
             return response
         read_at = time.time()  # before the version: the page shows every change made before
@@ -449,8 +449,8 @@ def shared_query(query, allowed):
 
 def shared_cookies(cookies):
     """The cookies a shared page is rendered from: not the personal ones, whose bearer gets
-    this page from the cache too (a remembered name and email, pending comments that are
-    not under this article), so that the stored copy cannot hold anything of theirs."""
+    this page from the cache too (pending comments that are not under this article), so
+    that the stored copy cannot hold anything of theirs."""
     if _personal_cookies.keys().isdisjoint(cookies):
         return cookies
     return {name: value for name, value in cookies.items() if name not in _personal_cookies}
@@ -485,8 +485,8 @@ def carries_reader_state(request):
 
 def rendered_with_reader_state(request):
     """Whether a page rendered outside the cache was rendered with the reader's state: their
-    own page, or any page with a personal cookie (with the cache off, a remembered email is
-    in the form)."""
+    own page, or any page with a personal cookie (with the cache off, every page is rendered
+    with the cookie, which may put something of theirs in it)."""
     return carries_reader_state(request) or not _personal_cookies.keys().isdisjoint(request.COOKIES)
 
 

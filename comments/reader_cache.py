@@ -8,10 +8,11 @@ the page, in the same round trip), and the sample is dropped whenever a question
 pool. Readers may draw the same key; one who starts writing gets a question of their own
 (views.form_token), so another reader's answer does not use theirs up. A saved or deleted
 approved comment ends every cached page. A commenter's pending comments make the pages of
-the articles they are under their own, and no other page; the details a "remember me" cookie
-keeps are never in a cached page: the form's script fills them in, from the answer that
-brings the reader their token (views.form_token). The settings the discussion shows are part
-of the release that pages are kept for.
+the articles they are under their own, and no other page. The "remember me" cookie is no
+personal cookie here: the server renders nothing from it (the form's script reads it,
+views.set_author_cookie), so its bearer gets every page from the cache, and a shared copy
+rendered for them is every reader's. The settings the discussion shows are part of the
+release that pages are kept for.
 """
 
 import datetime
@@ -34,7 +35,6 @@ from .captcha import KEY_PATTERN
 from .forms import STARTED_SALT, sign_started
 from .models import Comment
 from .thread import PENDING_COOKIE, address_digest, pending_entries
-from .views import REMEMBER_COOKIE
 
 # A key of its own for the sample as one string: a list cached by an older release under
 # another key is never read as one (nor the other way round during a rolling deploy).
@@ -130,7 +130,6 @@ def register():
     )
     page_cache.register_hole("started", r'name="started" value="([^"]+)"', fresh_started)
     page_cache.register_personal_cookie(PENDING_COOKIE, own_page=shows_own_pending)
-    page_cache.register_personal_cookie(REMEMBER_COOKIE)  # filled in by comments.js
     # What the discussion and its form show: a restart with another value renders afresh.
     page_cache.register_page_settings(
         "COMMENTS_PER_PAGE",

@@ -375,7 +375,7 @@ def set_pending_cookie(response, entries):
 
 def set_reader_cookie(response, name, value, *, salt, max_age):
     """A signed cookie of a commenter's own, sent only over HTTPS when the site is, and
-    never readable by scripts (it can hold their name and email)."""
+    never readable by scripts (it names the comments they wait for)."""
     response.set_signed_cookie(
         name,
         value,

@@ -8,6 +8,7 @@ the comment), never an empty form.
 import json
 import logging
 import subprocess
+from urllib.parse import quote
 
 from captcha.models import CaptchaStore
 from django.conf import settings
@@ -45,16 +46,16 @@ from .thread import (
     page_number,
     page_url,
     remember_pending,
-    set_reader_cookie,
 )
 
 logger = logging.getLogger(__name__)
 
 REQUEST_FORM_ATTRIBUTE = "comment_form"
-REMEMBER_COOKIE = "comment_author"
-REMEMBER_SALT = "comments.remember"
+REMEMBER_COOKIE = "comment_author"  # static/js/comments.js reads it by this name
 REMEMBER_MAX_AGE = 60 * 60 * 24 * 365
 REMEMBERED_FIELDS = ("name", "email", "url")
+# Before the form's script read it, the cookie was signed for the server alone (form_token).
+SIGNED_REMEMBER_SALT = "comments.remember"
 AWAITING_MODERATION = "Your comment is awaiting moderation."
 PUBLISHED = "Thank you: your comment is published."
 NEW_QUESTIONS_PAUSED = (
@@ -301,33 +302,49 @@ def render_article_page(request, article, form, *, status):
 
 
 def remember_author(response, data):
-    """Only with the reader's consent does a cookie keep their details."""
+    """Only with the reader's consent does a cookie keep their details; unticked, the box
+    ends the cookie of an earlier comment."""
     if data["remember"]:
-        value = json.dumps({field: data[field] for field in REMEMBERED_FIELDS})
-        set_reader_cookie(
-            response, REMEMBER_COOKIE, value, salt=REMEMBER_SALT, max_age=REMEMBER_MAX_AGE
-        )
+        set_author_cookie(response, {field: data[field] for field in REMEMBERED_FIELDS})
     else:
         response.delete_cookie(REMEMBER_COOKIE, samesite="Lax")
 
 
-def remembered_author(request):
-    """Initial form values from the "remember me" cookie, if the reader set one."""
+def set_author_cookie(response, details):
+    """The details "remember me" keeps, for comments.js to fill the next form with.
+
+    Readable by the page's script, and never read by the server: no page, fragment or JSON
+    carries a commenter's email, so none can reach a shared copy, a proxy's or a browser's
+    cache, or whoever reads the answers a browser gets. Percent-encoded JSON, as the
+    script's decodeURIComponent reads it, holds no character a cookie must quote.
+    """
+    value = quote(json.dumps(details, ensure_ascii=False, separators=(",", ":")), safe="")
+    response.set_cookie(
+        REMEMBER_COOKIE,
+        value,
+        max_age=REMEMBER_MAX_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=False,
+        samesite="Lax",
+    )
+
+
+def convert_signed_author_cookie(request, response):
+    """A reader remembered before the script read the cookie holds it signed and HttpOnly,
+    out of the script's reach: the answer that brings their token replaces it, in its
+    headers, with the one the script reads, kept for a year as a comment sent today would
+    be. A value the site did not sign (the script's own among them) is left alone."""
     value = request.get_signed_cookie(
-        REMEMBER_COOKIE, default=None, salt=REMEMBER_SALT, max_age=REMEMBER_MAX_AGE
+        REMEMBER_COOKIE, default=None, salt=SIGNED_REMEMBER_SALT, max_age=REMEMBER_MAX_AGE
     )
     try:
-        stored = json.loads(value) if value else {}
+        stored = json.loads(value) if value else None
     except ValueError:
-        return {}
-    if not isinstance(stored, dict):
-        return {}
-    initial = {
-        field: stored[field] for field in REMEMBERED_FIELDS if isinstance(stored.get(field), str)
-    }
-    if initial:
-        initial["remember"] = True
-    return initial
+        return
+    if isinstance(stored, dict):
+        details = {field: stored.get(field, "") for field in REMEMBERED_FIELDS}
+        if all(isinstance(detail, str) for detail in details.values()):
+            set_author_cookie(response, details)
 
 
 @require_safe
@@ -351,19 +368,19 @@ def captcha_audio(request, key):
 @never_cache
 def form_token(request):
     """What a reader who starts writing needs (comments.js): the CSRF token a shared cached
-    page carries none of, the details they asked to be remembered (never in a shared page),
-    and a question of their own in place of the page's, which other readers may have been
-    given too. Past the budget for new questions, or with a database that refuses the
-    write, the page's question stays."""
+    page carries none of, and a question of their own in place of the page's, which other
+    readers may have been given too. Past the budget for new questions, or with a database
+    that refuses the write, the page's question stays. The details they asked to be
+    remembered are never in it: the script reads them from their cookie."""
     data = {"token": get_token(request)}
-    if remembered := remembered_author(request):
-        data["author"] = {field: remembered.get(field, "") for field in REMEMBERED_FIELDS}
     try:
         if question := question_of_ones_own_for(request):
             data["question"] = question
     except DatabaseError:
         logger.warning("A reader's own question could not be stored.", exc_info=True)
-    return JsonResponse(data)
+    response = JsonResponse(data)
+    convert_signed_author_cookie(request, response)
+    return response
 
 
 @require_safe

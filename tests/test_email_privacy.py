@@ -19,6 +19,7 @@ from comments.captcha import add_to_pool, refill_pool
 from comments.forms import sign_started
 from comments.models import Comment
 from comments.notifications import unsubscribe_token
+from comments.views import REMEMBER_COOKIE
 from tests.factories import make_article, make_author, make_comment, make_section, make_tag
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +247,37 @@ def test_a_commenter_does_not_see_their_own_address_on_their_pending_comment(
 
     assert "My own comment, awaiting moderation." in response.content.decode()
     assert not leaks(response)
+
+
+def test_a_commenter_remembered_finds_their_address_in_no_page_or_answer_their_browser_gets(
+    secrets_in_the_database, settings
+):
+    """The details "remember me" keeps stay in the browser, for the form's script: no page,
+    fragment or JSON answer carries them, wherever the commenter reads on."""
+    article, _ = secrets_in_the_database
+    settings.COMMENTS_FLOOD_LIMIT = 100  # the fixture's comments from this address count too
+    reader = Client()
+    (question,) = add_to_pool(1)
+    sent = reader.post(
+        reverse("comments:post", args=[article.pk]),
+        {
+            "name": "Grace Hopper",
+            "email": SECRET_EMAIL,
+            "body": "Remember me, please.",
+            "captcha_0": question.hashkey,
+            "captcha_1": question.response,
+            "started": sign_started(article.pk),
+            "remember": "on",
+        },
+    )
+    assert SECRET_EMAIL.lower() in unquote(sent.cookies[REMEMBER_COOKIE].value).lower()
+
+    responses = crawl(reader, ["/", article.get_absolute_url(), "/feeds/rss/", "/sitemap.xml"])
+    responses["token"] = reader.get(reverse("comments:token"))
+    responses["captcha refresh"] = reader.get(
+        "/captcha/refresh/", headers={"x-requested-with": "XMLHttpRequest"}
+    )
+
+    assert "Remember me, please." in responses[article.get_absolute_url()].content.decode()
+    for label, response in responses.items():
+        assert not leaks(response), f"{leaks(response)} leaked on {label}"

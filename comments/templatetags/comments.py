@@ -3,7 +3,8 @@
 The article page asks for it with `{% load comments %}{% comments_section article %}`.
 Two partials make it up: `comments/thread.html` (the same for every reader of an article
 version, so it can be cached) and `comments/form.html` (per reader: CSRF token, captcha
-question, reply target, errors, remembered name).
+question, reply target, errors). The details a reader asked to be remembered are never in
+it: comments.js fills them in from the reader's cookie (comments.views.set_author_cookie).
 """
 
 from django import template
@@ -26,7 +27,7 @@ from comments.thread import (
     page_number,
     page_url,
 )
-from comments.views import REQUEST_FORM_ATTRIBUTE, remembered_author
+from comments.views import REQUEST_FORM_ATTRIBUTE
 from comments.widgets import field_html
 
 register = template.Library()
@@ -55,11 +56,7 @@ def comments_section(context, article):
             page_cache.page_changes_at(request, closes_at)  # a cached form must close too
         form = sent_back
         if form is None:
-            form = CommentForm(
-                article=article,
-                initial=remembered_author(request) if request else {},
-                visible_parents=VisibleComments(article),
-            )
+            form = CommentForm(article=article, visible_parents=VisibleComments(article))
             form.ask_to_reply_to(request.GET.get("replyto", "") if request else "")
             if form.parent_comment and (shown_on := comment_page(form.parent_comment)) != page:
                 # A reply link (?replyto=) to a comment on another page: a page read before
@@ -90,6 +87,9 @@ def comments_section(context, article):
             "form": form,
             "reply_to": reply_to,
             "links_base": links_base,
+            # A new form, which comments.js may fill with the reader's remembered details;
+            # one sent back shows what the reader sent, and stays so.
+            "fill_remembered": sent_back is None,
             # Every button of the form sends the page of comments it is on: what comes back
             # (errors, a new question, a reply chosen or cancelled) shows that page again.
             "post_url": page_url(reverse("comments:post", args=[article.pk]), thread.page)

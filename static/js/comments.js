@@ -148,13 +148,33 @@
     }
   }
 
-  /* The name, email and website a reader asked to be remembered, which a shared page does
-     not carry: in the boxes they have not filled in yet, with "remember me" ticked again. */
-  function fillRemembered(author) {
+  /* The name, email and website a reader asked to be remembered: in a cookie of their
+     browser's for this script alone (comments/views.py, set_author_cookie), never in a page
+     or an answer of the server's. A new form gets them in the boxes not filled in yet (the
+     browser may have put back what was typed before a reload), and "remember me" ticked
+     again if any was; a form sent back shows what the reader sent, and stays so. */
+  function rememberedAuthor() {
+    var found = document.cookie.match(/(?:^|;\s*)comment_author=([^;]*)/);
+    if (!found) {
+      return null;
+    }
+    try {
+      var author = JSON.parse(decodeURIComponent(found[1]));
+      return author && typeof author === "object" ? author : null;
+    } catch (error) {
+      return null; /* not ours to read */
+    }
+  }
+
+  function fillRemembered() {
+    var author = form && form.hasAttribute("data-fill-remembered") && rememberedAuthor();
+    if (!author) {
+      return false;
+    }
     var filled = false;
     ["name", "email", "url"].forEach(function (name) {
       var input = form.querySelector("input[name=" + name + "]");
-      if (input && !input.value && author[name]) {
+      if (input && !input.value && typeof author[name] === "string" && author[name]) {
         input.value = author[name];
         filled = true;
       }
@@ -163,14 +183,16 @@
     if (filled && remember) {
       remember.checked = true;
     }
+    return true;
   }
 
+  var rememberedOnLoad = fillRemembered();
+
   /* When the reader starts writing, ask for what the page cannot carry for every reader:
-     a CSRF token (a shared cached page has none), their remembered details, and a question
-     of their own (the page's may have been given to other readers too, and the first to
-     answer it uses it up). The form is held back until the token has come. Without it (no
-     JavaScript, or the request failed) the server answers the send with a form to send
-     again. */
+     a CSRF token (a shared cached page has none) and a question of their own (the page's
+     may have been given to other readers too, and the first to answer it uses it up). The
+     form is held back until the token has come. Without it (no JavaScript, or the request
+     failed) the server answers the send with a form to send again. */
   var tokenInput = form && form.querySelector("input[name=csrfmiddlewaretoken]");
   var tokenRequest = null;
 
@@ -187,8 +209,10 @@
           if (!tokenInput.value) {
             tokenInput.value = data.token;
           }
-          if (data.author) {
-            fillRemembered(data.author);
+          /* A reader remembered before the script could read the cookie has it now (the
+             answer's headers replaced the signed one). */
+          if (!rememberedOnLoad) {
+            rememberedOnLoad = fillRemembered();
           }
           if (data.question && !questionInUse && answerInput && !answerInput.value) {
             useQuestion(data.question, { focus: false });

@@ -1,9 +1,10 @@
 """Sending a comment: what a commenter sees, and what is stored."""
 
+import json
 import re
 import time
 from html import unescape
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 import pytest
 from captcha.models import CaptchaStore
@@ -11,7 +12,9 @@ from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.cache import cache
 from django.core.cache.backends.base import CacheKeyWarning
+from django.http import HttpResponse
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from comments import services
@@ -26,7 +29,13 @@ from comments.moderation import (
     PRE_MODERATION,
 )
 from comments.thread import PENDING_COOKIE
-from comments.views import AWAITING_MODERATION, PUBLISHED, REMEMBER_COOKIE
+from comments.views import (
+    AWAITING_MODERATION,
+    PUBLISHED,
+    REMEMBER_COOKIE,
+    REMEMBER_MAX_AGE,
+    SIGNED_REMEMBER_SALT,
+)
 from tests.factories import (
     comment_form_data,
     form_values,
@@ -1300,14 +1309,57 @@ def test_no_commenter_cookie_without_remember_me(client, article, fill_form):
     assert response.cookies[REMEMBER_COOKIE].value == ""  # deleted, never set
 
 
-def test_remember_me_fills_the_next_form(client, article, fill_form):
+def remembered_details(response):
+    """What the "remember me" cookie set by `response` keeps, read as comments.js reads it."""
+    return json.loads(unquote(response.cookies[REMEMBER_COOKIE].value))
+
+
+def test_remember_me_keeps_the_details_in_the_browser_for_the_forms_script(
+    client, article, fill_form
+):
+    response = client.post(
+        post_url(article), fill_form(article, remember="on", url="https://grace.example")
+    )
+
+    cookie = response.cookies[REMEMBER_COOKIE]
+    assert remembered_details(response) == {
+        "name": "Grace Hopper",
+        "email": "grace@example.com",
+        "url": "https://grace.example",
+    }
+    assert not cookie["httponly"]  # comments.js reads it
+    assert cookie["samesite"] == "Lax"
+    assert cookie["max-age"] == REMEMBER_MAX_AGE
+    assert cookie["path"] == "/"
+    assert not cookie["secure"]  # plain HTTP in development
+
+
+def test_remember_me_is_sent_over_https_only_when_the_site_is(client, article, fill_form, settings):
+    settings.SESSION_COOKIE_SECURE = True
+
+    response = client.post(post_url(article), fill_form(article, remember="on"))
+
+    assert response.cookies[REMEMBER_COOKIE]["secure"]
+
+
+def test_a_remembered_email_is_in_no_answer_to_its_browser(client, article, fill_form):
+    """The form's script fills the form from the cookie: neither the pages nor the answer
+    that brings the token (JSON that anyone holding the cookie may fetch) carry the details."""
     client.post(post_url(article), fill_form(article, remember="on", url="https://grace.example"))
+    other = make_article()
 
-    page = client.get(make_article().get_absolute_url()).content.decode()
+    answers = {
+        "article": client.get(other.get_absolute_url()),
+        "own article": client.get(article.get_absolute_url()),  # with the comment waiting
+        "token": client.get(reverse("comments:token")),
+    }
 
-    assert 'value="Grace Hopper"' in page
-    assert 'value="grace@example.com"' in page
-    assert 'value="https://grace.example"' in page
+    assert "author" not in answers["token"].json()
+    for answer in answers.values():
+        assert answer.status_code == 200
+        text = answer.content.decode()
+        assert "grace@example.com" not in text
+        assert [form_values(text, name) for name in ("name", "url")] == ["", ""]
 
 
 def test_new_question_button_keeps_text_without_errors(client, article, fill_form):
@@ -1437,12 +1489,53 @@ def test_error_pages_with_typed_details_are_never_stored_in_shared_caches(
     assert "private" in response["Cache-Control"]
 
 
-def test_a_tampered_remember_me_cookie_is_ignored(client, article, captcha_pool):
-    client.cookies[REMEMBER_COOKIE] = '{"name": "Mallory", "email": "m@example.com"}'
+def signed_remember_me_cookie(details):
+    """The "remember me" cookie as the site set it before its script read it: signed, and
+    for the server alone."""
+    response = HttpResponse()
+    response.set_signed_cookie(
+        REMEMBER_COOKIE, json.dumps(details), salt=SIGNED_REMEMBER_SALT, httponly=True
+    )
+    return response.cookies[REMEMBER_COOKIE].value
+
+
+def test_a_signed_remember_me_cookie_from_before_is_converted_in_the_token_answers_headers(
+    client, article, captcha_pool
+):
+    """A reader remembered before gets their details back, for the script to read, when
+    they start writing: in a cookie, never in the answer's body."""
+    details = {"name": "Ada", "email": "ada@example.com", "url": "https://ada.example"}
+    client.cookies[REMEMBER_COOKIE] = signed_remember_me_cookie(details)
+
+    page = client.get(article.get_absolute_url())
+    token = client.get(reverse("comments:token"))
+
+    assert "ada@example.com" not in page.content.decode()
+    assert "ada@example.com" not in token.content.decode()
+    assert remembered_details(token) == details
+    assert not token.cookies[REMEMBER_COOKIE]["httponly"]
+    assert token.cookies[REMEMBER_COOKIE]["max-age"] == REMEMBER_MAX_AGE
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"name": "Mallory", "email": "m@example.com"}',  # not signed
+        "%7B%22name%22%3A%22Mallory%22%7D",  # the script's own, which the server leaves alone
+        "not json",
+    ],
+)
+def test_a_remember_me_cookie_the_site_did_not_sign_is_not_converted(
+    client, article, captcha_pool, value
+):
+    client.cookies[REMEMBER_COOKIE] = value
 
     page = client.get(article.get_absolute_url()).content.decode()
+    token = client.get(reverse("comments:token"))
 
     assert "Mallory" not in page
+    assert token.status_code == 200
+    assert REMEMBER_COOKIE not in token.cookies
 
 
 GONE_NOTICE = "The comment you chose to reply to is no longer shown: yours will appear on its own."
@@ -1509,18 +1602,20 @@ def test_a_website_typed_without_https_is_stored_at_the_full_length_the_box_take
 
 
 def test_a_remembered_long_website_is_taken_again_as_the_form_shows_it(client, article, fill_form):
-    """The "remember me" cookie keeps the address with its https://, as the next form shows."""
+    """The "remember me" cookie keeps the address with its https://, as the form's script
+    fills it in the next form."""
     address = long_address(200)
-    client.post(post_url(article), fill_form(article, url=address, remember="on"))
+    remembered = remembered_details(
+        client.post(post_url(article), fill_form(article, url=address, remember="on"))
+    )
     other = make_article()
 
-    page = client.get(other.get_absolute_url()).content.decode()
     response = client.post(
         post_url(other),
-        fill_form(other, url=form_values(page, "url"), body="Another thought."),
+        fill_form(other, url=remembered["url"], body="Another thought."),
     )
 
-    assert form_values(page, "url") == "https://" + address
+    assert remembered["url"] == "https://" + address
     assert response.status_code == 303
     assert Comment.objects.filter(article=other).get().url == "https://" + address
 

@@ -1,15 +1,18 @@
 """A new commenter leaves a reply in a real browser, the way a first-time reader would."""
 
+import json
 import re
 
 import pytest
 from captcha.models import CaptchaStore
+from django.http import HttpResponse
 from playwright.sync_api import expect
 
 from comments import services
 from comments.captcha import WRONG_ANSWER
 from comments.models import Comment
 from comments.thread import PENDING_COOKIE
+from comments.views import REMEMBER_COOKIE, SIGNED_REMEMBER_SALT, set_author_cookie
 from tests.factories import (
     captcha_answer,
     captcha_answer_on,
@@ -465,14 +468,25 @@ def test_a_double_click_while_the_token_is_on_its_way_sends_the_comment(
     assert len(sends) == 1  # the second click went with the first, not on its own before it
 
 
-def test_a_remembered_commenter_finds_their_details_filled_in_on_a_shared_page(
+def remembered_boxes(form):
+    return [
+        form.get_by_role("textbox", name="Name", exact=True),
+        form.get_by_role("textbox", name="Email", exact=True),
+        form.get_by_role("textbox", name="Website"),
+    ]
+
+
+def test_remember_me_fills_the_next_form_from_the_browser_alone_until_unticked(
     page, live_server, shared_copy
 ):
-    """The shared copy is the one every reader gets: their details come when they start
-    writing, with the token, in the boxes they have not filled in yet."""
+    """The details are the browser's: the shared copy every reader gets, as served, holds
+    none, and the form's script fills them in as the page shows, before the reader starts
+    writing. Posting with the box unticked forgets them."""
     first = make_article(title="Harbour wall repaired")
     second = make_article(title="Pier reopens")
-    shared_copy(first)
+    third = make_article(title="Ferry timetable changes")
+    for article in (first, second, third):
+        shared_copy(article)
     page.goto(f"{live_server.url}{first.get_absolute_url()}")
     form = page.locator("#respond")
     fill_in(form, page, "Remember me, please.")
@@ -480,25 +494,108 @@ def test_a_remembered_commenter_finds_their_details_filled_in_on_a_shared_page(
     form.get_by_role("checkbox", name=re.compile("Save my name")).check()
     form.get_by_role("button", name="Post Comment").click()
     sent_comment(page, "Nellie Bly")
-    shared_copy(second)
 
-    page.goto(f"{live_server.url}{second.get_absolute_url()}")
+    served = page.goto(f"{live_server.url}{second.get_absolute_url()}")
     form = page.locator("#respond")
-    name = form.get_by_role("textbox", name="Name", exact=True)
-    expect(name).to_have_value("")  # the shared copy, as stored
+    name, email, website = remembered_boxes(form)
+    remember = form.get_by_role("checkbox", name=re.compile("Save my name"))
+
+    assert "nellie" not in served.text().lower()  # the shared copy, as stored
+    expect(name).to_have_value("Nellie Bly")
+    expect(email).to_have_value("nellie@example.com")
+    expect(website).to_have_value("https://nellie.example")
+    expect(remember).to_be_checked()
+
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Back again, forget me now.")
+    remember.uncheck()
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
+    form.get_by_role("button", name="Post Comment").click()
+    expect(page).to_have_url(re.compile(r"#comment-\d+$"))
+    assert Comment.objects.get(article=second).url == "https://nellie.example"
+
+    page.goto(f"{live_server.url}{third.get_absolute_url()}")
+    form = page.locator("#respond")
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Who am I?")
+    expect(form.locator(".captcha")).not_to_have_attribute("aria-busy", "true")  # token came
+
+    for box in remembered_boxes(form):
+        expect(box).to_have_value("")
+    expect(form.get_by_role("checkbox", name=re.compile("Save my name"))).not_to_be_checked()
+
+
+def test_a_form_sent_back_shows_what_the_remembered_reader_sent(page, live_server):
+    """Sent without their website and with the box unticked, a form that comes back (a
+    wrong answer) shows just that: the script does not put the remembered details back."""
+    article = make_article(title="Pier reopens")
+    remembered = HttpResponse()
+    set_author_cookie(
+        remembered,
+        {"name": "Nellie Bly", "email": "nellie@example.com", "url": "https://n.example"},
+    )
+    page.context.add_cookies(
+        [
+            {
+                "name": REMEMBER_COOKIE,
+                "value": remembered.cookies[REMEMBER_COOKIE].coded_value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    name, email, website = remembered_boxes(form)
+    remember = form.get_by_role("checkbox", name=re.compile("Save my name"))
+    expect(website).to_have_value("https://n.example")
+
+    website.fill("")
+    remember.uncheck()
+    fill_in(form, page, "Without my website.", answer="wrong")
+    form.get_by_role("button", name="Post Comment").click()
+
+    expect(page.locator("#comment-errors")).to_contain_text(WRONG_ANSWER)
+    expect(name).to_have_value("Nellie Bly")
+    expect(email).to_have_value("nellie@example.com")
+    expect(website).to_have_value("")
+    expect(remember).not_to_be_checked()
+
+
+def test_a_commenter_remembered_before_the_script_read_the_cookie_is_remembered_still(
+    page, live_server, shared_copy
+):
+    """Their details were in a signed cookie the script cannot read: the answer that brings
+    the token puts them in the one it reads, and they fill the form from then on."""
+    article = make_article(title="Pier reopens")
+    shared_copy(article)
+    signed = HttpResponse()
+    signed.set_signed_cookie(
+        REMEMBER_COOKIE,
+        json.dumps({"name": "Nellie Bly", "email": "nellie@example.com", "url": ""}),
+        salt=SIGNED_REMEMBER_SALT,
+    )
+    page.context.add_cookies(
+        [
+            {
+                "name": REMEMBER_COOKIE,
+                "value": signed.cookies[REMEMBER_COOKIE].coded_value,
+                "url": live_server.url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    name, email, website = remembered_boxes(form)
+    expect(name).to_have_value("")  # out of the script's reach until the token comes
+
     form.get_by_role("textbox", name="Comment", exact=True).fill("Back again.")
 
     expect(name).to_have_value("Nellie Bly")
-    expect(form.get_by_role("textbox", name="Email", exact=True)).to_have_value(
-        "nellie@example.com"
-    )
-    expect(form.get_by_role("textbox", name="Website")).to_have_value("https://nellie.example")
+    expect(email).to_have_value("nellie@example.com")
+    expect(website).to_have_value("")
     expect(form.get_by_role("checkbox", name=re.compile("Save my name"))).to_be_checked()
-    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer_on(page))
-    form.get_by_role("button", name="Post Comment").click()
-
-    expect(page).to_have_url(re.compile(r"#comment-\d+$"))
-    assert Comment.objects.get(article=second).url == "https://nellie.example"
+    page.reload()
+    expect(name).to_have_value("Nellie Bly")  # on load now
 
 
 def test_without_javascript_a_shared_page_takes_one_more_step(
