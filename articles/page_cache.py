@@ -123,7 +123,7 @@ RENDERED_FOR_THE_READER = {"replyto"}
 RECENT_PAGES = 32
 
 _holes = {}  # name -> (compiled pattern with one group, filler, shared cache key or None)
-_personal_cookies = {}  # name -> own_page(request), or None
+_personal_cookies = {}  # name -> own_page(request, article_id), or None
 # The settings that change what a shared page shows (not, say, READER_CACHE_SECONDS);
 # other apps add theirs with register_page_settings.
 _page_settings = {
@@ -135,6 +135,11 @@ _page_settings = {
     "MEDIA_URL",
 }
 PAGE_CHANGES_AT_ATTRIBUTE = "reader_page_changes_at"
+# The view of an article's page, whose stored copy names the article (`page_shows_article`).
+ARTICLE_VIEW = "articles:detail"
+PAGE_ARTICLE_ATTRIBUTE = "reader_page_article"
+# What `own_page` is told of an article's page that has no current copy to name its article.
+NOT_STORED = object()
 
 
 def register_hole(name, pattern, filler, *, shared_key=None):
@@ -148,12 +153,24 @@ def register_hole(name, pattern, filler, *, shared_key=None):
 
 
 def register_personal_cookie(name, *, own_page=None):
-    """A cookie that personalises some pages: `own_page(request)` says whether the page asked
-    for is one of them, and its bearer gets that page rendered for them. Every other page
-    they get from the cache, and a shared copy never sees the cookie, whoever it is rendered
-    for (without `own_page`, the cookie's part reaches its bearer some other way).
+    """A cookie that personalises some pages: `own_page(request, article_id)` says whether the
+    page asked for is one of them, and its bearer gets that page rendered for them. Every
+    other page they get from the cache, and a shared copy never sees the cookie, whoever it
+    is rendered for (without `own_page`, the cookie's part reaches its bearer some other way).
+
+    `article_id` is the article the page shows, as its stored copy names it (an address does
+    not: a slug changes, and another article may take the old one), None on a page of no
+    article, or NOT_STORED for an article's page without a current copy. Its article is not
+    known then without a query, and the page must be rendered anyway: rendered for a bearer
+    who may be its own, it is stored at the next reader's request.
     """
     _personal_cookies[name] = own_page
+
+
+def page_shows_article(request, article):
+    """The article page being rendered for `request` shows `article`: its stored copy says so
+    (`register_personal_cookie`)."""
+    setattr(request, PAGE_ARTICLE_ATTRIBUTE, article.pk)
 
 
 def register_page_settings(*names):
@@ -337,24 +354,31 @@ class ReaderPageCacheMiddleware:
     def __call__(self, request):
         key = page_key(request, self.release)
         if key is None:
-            response = self.get_response(request)
-            if view_name(request.path_info) in CACHEABLE_VIEWS:
-                undated(response)
-            if rendered_with_reader_state(request) or asks_for_its_own_page(request):
-                # Rendered for this reader (their pending comment, the comment they answer
-                # in the form, its CSRF token): no shared cache on the way may keep it for
-                # someone else.
-                patch_cache_control(response, private=True)
-            return response
+            return self.render_for_reader(request)
         read_at = time.time()  # before the version: the page shows every change made before
         entry, found, version = lookup(key)
-        if entry and entry["version"] == version and entry["expires"] > time.time():
+        if not (entry and entry["version"] == version and entry["expires"] > time.time()):
+            entry = None
+        if is_own_page(request, entry):
+            return self.render_for_reader(request)
+        if entry:
             return serve(request, entry, found)
         request.GET = shared_query(request.GET, CACHEABLE_VIEWS[view_name(request.path_info)])
         request.COOKIES = shared_cookies(request.COOKIES)
         response = self.get_response(request)
         if storable(response):
             response = store(request, response, key, version, read_at=read_at)
+        return response
+
+    def render_for_reader(self, request):
+        response = self.get_response(request)
+        if view_name(request.path_info) in CACHEABLE_VIEWS:
+            undated(response)
+        if rendered_with_reader_state(request) or asks_for_its_own_page(request):
+            # Rendered for this reader (their pending comment, the comment they answer
+            # in the form, its CSRF token): no shared cache on the way may keep it for
+            # someone else.
+            patch_cache_control(response, private=True)
         return response
 
 
@@ -470,23 +494,32 @@ def campaign_tags(request):
 
 
 def carries_reader_state(request):
-    """A session, messages, or a personal cookie that changes this page: the reader gets a
-    page of their own."""
+    """A session or messages: the reader gets every page rendered for them."""
     cookies = request.COOKIES
-    return (
-        settings.SESSION_COOKIE_NAME in cookies
-        or "messages" in cookies
-        or any(
-            own_page is not None and name in cookies and own_page(request)
-            for name, own_page in _personal_cookies.items()
-        )
-    )
+    return settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies
+
+
+def is_own_page(request, entry):
+    """A personal cookie that makes this page its bearer's (`register_personal_cookie`),
+    told by the page's current copy, `entry` (None when there is none)."""
+    own_pages = [
+        own_page
+        for name, own_page in _personal_cookies.items()
+        if own_page is not None and name in request.COOKIES
+    ]
+    if not own_pages:
+        return False
+    if view_name(request.path_info) != ARTICLE_VIEW:
+        article_id = None
+    else:
+        article_id = NOT_STORED if entry is None else entry["article"]
+    return any(own_page(request, article_id) for own_page in own_pages)
 
 
 def rendered_with_reader_state(request):
-    """Whether a page rendered outside the cache was rendered with the reader's state: their
-    own page, or any page with a personal cookie (with the cache off, every page is rendered
-    with the cookie, which may put something of theirs in it)."""
+    """Whether a page rendered outside the cache was rendered with the reader's state: a
+    session or messages, or a personal cookie (their own page; with the cache off, every
+    page is rendered with the cookie, which may put something of theirs in it)."""
     return carries_reader_state(request) or not _personal_cookies.keys().isdisjoint(request.COOKIES)
 
 
@@ -526,7 +559,13 @@ def storable(response):
 
 def store(request, response, key, version, *, read_at):
     """Keep the page for the next readers; this reader gets it with the same headers."""
-    entry = make_entry(response, version, expires=expiry(request), read_at=read_at)
+    entry = make_entry(
+        response,
+        version,
+        expires=expiry(request),
+        read_at=read_at,
+        article_id=getattr(request, PAGE_ARTICLE_ATTRIBUTE, None),
+    )
     seconds = entry["expires"] - time.time()
     if seconds >= 1:
         cache.set(key, entry, timeout=int(seconds))
@@ -535,7 +574,7 @@ def store(request, response, key, version, *, read_at):
     return finish(request, response, entry)
 
 
-def make_entry(response, version, *, expires, read_at):
+def make_entry(response, version, *, expires, read_at, article_id):
     """The page cut at its holes: text, hole, text, hole... and what a reply needs."""
     charset = response.charset
     content = CSRF_TOKEN.sub(r'\1"', response.content.decode(charset))
@@ -566,6 +605,7 @@ def make_entry(response, version, *, expires, read_at):
         # that date as it was and would answer If-Modified-Since with a stale 304.
         "last_modified": last_modified(version, read_at),
         "old_values": {name: value for value, name in holes.items()},
+        "article": article_id,  # the article an article page shows (is_own_page)
     }
 
 

@@ -10,6 +10,7 @@ from django.views.generic import DetailView, ListView
 from newsroom.control_characters import CONTROL_CHARACTER
 from newsroom.methods import require_safe
 
+from . import page_cache
 from .models import Article, Author, Section, Tag
 
 # Deep pages are a crawler's game, not a reader's; beyond this an OFFSET only costs us.
@@ -350,6 +351,7 @@ class ArticleDetailView(DetailView):
             if moved is None:
                 raise
             return moved_permanently(request, moved.get_absolute_url())
+        page_cache.page_shows_article(request, self.object)
         # Rendered here, not on the way out, so that a part of the page can still answer
         # with a redirect instead.
         response = self.render_to_response(self.get_context_data(object=self.object))

@@ -109,15 +109,19 @@ def article_of_started(value):
     return article_pk
 
 
-def shows_own_pending(request):
-    """Whether the page asked for is an article this browser's pending comments are under,
-    which it gets rendered for it. An entry from before the cookie held digests may be under
-    any article."""
+def shows_own_pending(request, article_id):
+    """Whether the page asked for shows an article this browser's pending comments are
+    under, which it gets rendered for it (`page_cache.register_personal_cookie`). An article
+    page not stored yet may be one: it is rendered for the commenter, as it must be rendered
+    anyway. An entry from before the cookie named articles by id names the article's address
+    then, or, from before that, nothing: it may be under any article."""
+    if article_id is None:
+        return False
     here = address_digest(request.path)
     return any(
-        digest == here
-        or (digest is None and page_cache.view_name(request.path_info) == "articles:detail")
-        for _, digest in pending_entries(request)
+        entry.under(article_id, here) is not False
+        or (entry.article_id is not None and article_id is page_cache.NOT_STORED)
+        for entry in pending_entries(request)
     )
 
 

@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import batched
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -22,15 +23,20 @@ from articles.models import Article
 from .models import Comment
 
 # A signed cookie, not the session: a session would cost every new commenter (and every
-# bot) a row in the database, and a post two more queries. It holds each comment's id and a
-# digest of its article's address ("12.9f86d081884c,15.9f86d081884c"), which the signature
-# keeps the commenter's own: the page cache, which sees only the address, renders for them
-# the pages of those articles alone. An id without a digest (a cookie set before digests
-# were) is taken to be under any article, until the cookie expires. The article's page
-# writes the cookie again without the comments it finds decided (forget_decided).
+# bot) a row in the database, and a post two more queries. It holds each comment's id and
+# its article's id ("12.#7,15.#7"), which the signature keeps the commenter's own: the page
+# cache renders for them the pages of those articles alone (a stored article page carries
+# its article's id). An id, not the address: an editor may change the article's slug while
+# the comment waits, and another article may take the old one. Cookies set before named the
+# article by a digest of its address ("12.9f86d081884c"), and before that not at all ("12",
+# taken to be under any article); both are read until they expire. The "#" keeps an id apart
+# from a digest, which is hex (a release that knows only digests keeps an id entry as a
+# digest no page has). The article's page writes the cookie again without the comments it
+# finds decided (forget_decided).
 PENDING_COOKIE = "comments_pending"
 PENDING_SALT = "comments.pending"
 PENDING_LIMIT = 50
+ARTICLE_MARK = "#"  # an entry's article named by its id ("12.#7"), not by an address digest
 # The entries left once a page has found some of them decided (forget_decided).
 PENDING_LEFT_ATTRIBUTE = "comments_pending_left"
 DISPLAY_FIELDS = ("id", "parent_id", "name", "url", "body", "created_at", "status")
@@ -298,17 +304,44 @@ class VisibleComments:
         return comment if is_shown(comment, ancestors(comment)) else default
 
 
+class PendingEntry(NamedTuple):
+    """A comment of this browser's that awaits moderation, and the article it is under: by
+    id, or in a cookie set before, by a digest of the article's address then (or neither)."""
+
+    pk: int
+    article_id: int | None = None
+    digest: str | None = None
+
+    def under(self, article_id, here):
+        """Whether the comment is under the article with this id, whose address's digest is
+        `here`: None when the entry does not say (set before entries named the article)."""
+        if self.article_id is not None:
+            return self.article_id == article_id
+        if self.digest is not None:
+            return self.digest == here
+        return None
+
+    def __str__(self):
+        if self.article_id is not None:
+            return f"{self.pk}.{ARTICLE_MARK}{self.article_id}"
+        return f"{self.pk}.{self.digest}" if self.digest else str(self.pk)
+
+
 def pending_entries(request):
-    """The comments this browser sent that still await moderation: (id, digest of their
-    article's address, or None for an entry from before digests)."""
+    """The comments this browser sent that still await moderation, as PendingEntry."""
     value = request.get_signed_cookie(
         PENDING_COOKIE, default="", salt=PENDING_SALT, max_age=settings.SESSION_COOKIE_AGE
     )
     entries = []
     for entry in value.split(","):
-        pk, _, digest = entry.partition(".")
-        if pk.isascii() and pk.isdigit():
-            entries.append((int(pk), digest or None))
+        pk, _, where = entry.partition(".")
+        if not (pk.isascii() and pk.isdigit()):
+            continue
+        article_id = where.removeprefix(ARTICLE_MARK)
+        if article_id != where and article_id.isascii() and article_id.isdigit():
+            entries.append(PendingEntry(int(pk), article_id=int(article_id)))
+        else:
+            entries.append(PendingEntry(int(pk), digest=where or None))
     return entries
 
 
@@ -317,14 +350,14 @@ def own_pending_ids(request, article=None):
     as far as the cookie tells)."""
     entries = pending_entries(request)
     if article is None:
-        return [pk for pk, _ in entries]
+        return [entry.pk for entry in entries]
     here = address_digest(article.get_absolute_url())
-    return [pk for pk, digest in entries if digest in {here, None}]
+    return [entry.pk for entry in entries if entry.under(article.pk, here) is not False]
 
 
 def address_digest(address):
-    """A short digest of an article's address: 50 of them fit in the cookie, where
-    addresses could not (a slug may be 200 characters)."""
+    """A short digest of an article's address, as cookies set before entries named the
+    article by id hold it."""
     return hashlib.blake2b(address.encode(), digest_size=6).hexdigest()
 
 
@@ -332,7 +365,7 @@ def remember_pending(request, response, comment):
     """Show this browser its comment while it waits (and its earlier ones still waiting)."""
     entries = [
         *pending_entries(request),
-        (comment.pk, address_digest(comment.article.get_absolute_url())),
+        PendingEntry(comment.pk, article_id=comment.article_id),
     ][-PENDING_LIMIT:]
     set_pending_cookie(response, entries)
 
@@ -348,17 +381,18 @@ def forget_decided(request, article, thread):
     """
     here = address_digest(article.get_absolute_url())
     entries = pending_entries(request)
-    left = [(pk, digest) for pk, digest in entries if not _is_decided(pk, digest, here, thread)]
+    left = [entry for entry in entries if not _is_decided(entry, article.pk, here, thread)]
     if len(left) < len(entries):
         setattr(request, PENDING_LEFT_ATTRIBUTE, left)
 
 
-def _is_decided(pk, digest, here, thread):
-    if digest not in {here, None}:
+def _is_decided(entry, article_id, here, thread):
+    under = entry.under(article_id, here)
+    if under is False:
         return False  # under another article: this page did not ask
-    status = thread.own_statuses.get(pk)
+    status = thread.own_statuses.get(entry.pk)
     if status is None:  # not read: rejected or deleted, or before digests, maybe elsewhere
-        return digest == here
+        return under is True
     return status == Comment.Status.APPROVED
 
 
@@ -367,7 +401,7 @@ def set_pending_cookie(response, entries):
     set_reader_cookie(
         response,
         PENDING_COOKIE,
-        ",".join(f"{pk}.{digest}" if digest else str(pk) for pk, digest in entries),
+        ",".join(map(str, entries)),
         salt=PENDING_SALT,
         max_age=settings.SESSION_COOKIE_AGE if entries else 0,
     )

@@ -15,13 +15,15 @@ from django.urls import reverse
 from comments import services
 from comments.captcha import refill_pool
 from comments.models import Comment
-from comments.thread import PENDING_COOKIE, PENDING_SALT
+from comments.thread import PENDING_COOKIE, PENDING_SALT, address_digest
 from comments.views import AWAITING_MODERATION, REMEMBER_COOKIE
 from tests.factories import (
+    article_change_form,
     comment_form_data,
     make_article,
     make_author,
     make_comment,
+    make_editor,
     make_section,
     make_tag,
     make_user,
@@ -209,6 +211,32 @@ def test_a_cookie_from_before_pending_comments_named_their_article_still_shows_t
     assert "Sent last week." in html
 
 
+def address_cookie(comment):
+    """A pending cookie as set before it named articles by id: by their address's digest."""
+    old = HttpResponse()
+    entry = f"{comment.pk}.{address_digest(comment.article.get_absolute_url())}"
+    old.set_signed_cookie(PENDING_COOKIE, entry, salt=PENDING_SALT)
+    return old.cookies[PENDING_COOKIE].value
+
+
+def test_a_cookie_that_named_articles_by_address_still_shows_their_comments(
+    site, django_assert_num_queries
+):
+    comment = make_comment(site["commented"], status="pending", body="Sent yesterday.")
+    commenter = Client()
+    commenter.cookies[PENDING_COOKIE] = address_cookie(comment)
+    for path in (site["other"].get_absolute_url(), HOME):
+        stored(path)
+
+    _, html = read(site["commented"].get_absolute_url(), commenter)
+    with django_assert_num_queries(0):
+        read(site["other"].get_absolute_url(), commenter)
+        read(HOME, commenter)
+
+    assert "Sent yesterday." in html
+    assert AWAITING_MODERATION in html
+
+
 def test_a_second_comment_elsewhere_makes_that_article_the_commenters_own_too(site):
     commenter = Client()
     later = make_article(title="A story commented on later")
@@ -325,3 +353,60 @@ def test_an_entry_from_before_digests_missing_from_the_page_may_wait_elsewhere(s
 
     assert "Still waiting there." in html
     assert AWAITING_MODERATION in html
+
+
+def renamed_in_the_admin(article, slug, capture_on_commit):
+    """An editor gives the article a new slug through its change form (its commit ends the
+    cached pages)."""
+    editor = Client()
+    editor.force_login(make_editor())
+    change = reverse("admin:articles_article_change", args=[article.pk])
+    with capture_on_commit(execute=True):
+        response = editor.post(change, article_change_form(article, slug=slug))
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.slug == slug
+
+
+@pytest.mark.parametrize("way", ["stored by another reader", "first read", "old link"])
+def test_a_commenter_still_sees_their_pending_comment_after_its_article_changes_slug(
+    way, site, django_capture_on_commit_callbacks
+):
+    commenter = Client()
+    comment_as(commenter, site["commented"], body="Awaiting a moderator.")
+    old = site["commented"].get_absolute_url()
+    renamed_in_the_admin(site["commented"], "the-story-renamed", django_capture_on_commit_callbacks)
+    new = site["commented"].get_absolute_url()
+    if way == "stored by another reader":
+        stored(new)
+
+    response = commenter.get(old if way == "old link" else new, follow=True)
+    html = response.content.decode()
+
+    assert response.request["PATH_INFO"] == new
+    assert "Awaiting a moderator." in html
+    assert AWAITING_MODERATION in html
+    assert "private" in response["Cache-Control"]
+    assert "Awaiting a moderator." not in read(new)[1]
+
+
+def test_an_article_given_the_old_address_is_not_the_commenters_own(
+    site, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """The address their comment was sent from now shows another article: they get it from
+    the cache, and their comment still waits under its own article at its new address."""
+    commenter = Client()
+    comment_as(commenter, site["commented"], body="Awaiting a moderator.")
+    old_slug = site["commented"].slug
+    renamed_in_the_admin(site["commented"], "the-story-renamed", django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        newcomer = make_article(title="A story given the old address", slug=old_slug)
+    stored(newcomer.get_absolute_url())
+
+    with django_assert_num_queries(0):
+        _, there = read(newcomer.get_absolute_url(), commenter)
+    _, here = read(site["commented"].get_absolute_url(), commenter)
+
+    assert "Awaiting a moderator." not in there
+    assert "Awaiting a moderator." in here
+    assert AWAITING_MODERATION in here
