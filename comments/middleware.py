@@ -6,7 +6,8 @@ from .thread import PENDING_COOKIE, PENDING_LEFT_ATTRIBUTE, set_pending_cookie
 class ForgetDecidedCommentsMiddleware:
     """Writes this browser's pending cookie again without the comments its article's page
     found decided (thread.forget_decided): until then that page is rendered for them, and
-    not served from the cache, for as long as the cookie lasts (two weeks).
+    not served from the cache, for as long as the cookie lasts (two weeks). Older entries
+    the page found waiting under it name it by id from then on.
 
     Inside the page cache: a page it serves renders nothing, and one it renders to store
     never sees the cookie. A response that sets the cookie itself keeps its own.

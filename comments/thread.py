@@ -32,12 +32,12 @@ from .models import Comment
 # taken to be under any article); both are read until they expire. The "#" keeps an id apart
 # from a digest, which is hex (a release that knows only digests keeps an id entry as a
 # digest no page has). The article's page writes the cookie again without the comments it
-# finds decided (forget_decided).
+# finds decided, and naming itself by id in older entries it finds waiting (forget_decided).
 PENDING_COOKIE = "comments_pending"
 PENDING_SALT = "comments.pending"
 PENDING_LIMIT = 50
 ARTICLE_MARK = "#"  # an entry's article named by its id ("12.#7"), not by an address digest
-# The entries left once a page has found some of them decided (forget_decided).
+# The cookie's entries as an article's page leaves them, when it changes them (forget_decided).
 PENDING_LEFT_ATTRIBUTE = "comments_pending_left"
 DISPLAY_FIELDS = ("id", "parent_id", "name", "url", "body", "created_at", "status")
 MAX_PAGE_NUMBER = 10_000
@@ -373,27 +373,28 @@ def remember_pending(request, response, comment):
 def forget_decided(request, article, thread):
     """Leave out of this browser's cookie its comments that the article's page found decided,
     so that the next request for the article comes from the cache (the middleware writes it).
+    An entry of an older cookie (by address digest, or a bare id) that it found still waiting
+    here names the article by id from then on: it follows the article to a new slug, and a
+    bare id no longer has every article page rendered for its bearer.
 
     Approved, a comment is every reader's; rejected or deleted, it is no longer read, and the
     page no longer shows it, as before. Held as spam, it still waits: its author sees it as
-    pending (build_thread), and a cookie without it would tell them. An entry from before
-    digests that the page did not read may be waiting under another article: it is kept.
+    pending (build_thread), and a cookie without it would tell them. A bare id that the page
+    did not read may be waiting under another article: it is kept.
     """
     here = address_digest(article.get_absolute_url())
     entries = pending_entries(request)
-    left = [entry for entry in entries if not _is_decided(entry, article.pk, here, thread)]
-    if len(left) < len(entries):
+    left = []
+    for entry in entries:
+        status = thread.own_statuses.get(entry.pk)  # read only under this article
+        if status is None:
+            # Under another article; rejected or deleted; or a bare id, maybe elsewhere.
+            if entry.under(article.pk, here) is not True:
+                left.append(entry)
+        elif status != Comment.Status.APPROVED:
+            left.append(PendingEntry(entry.pk, article_id=article.pk))
+    if left != entries:
         setattr(request, PENDING_LEFT_ATTRIBUTE, left)
-
-
-def _is_decided(entry, article_id, here, thread):
-    under = entry.under(article_id, here)
-    if under is False:
-        return False  # under another article: this page did not ask
-    status = thread.own_statuses.get(entry.pk)
-    if status is None:  # not read: rejected or deleted, or before digests, maybe elsewhere
-        return under is True
-    return status == Comment.Status.APPROVED
 
 
 def set_pending_cookie(response, entries):

@@ -410,3 +410,39 @@ def test_an_article_given_the_old_address_is_not_the_commenters_own(
     assert "Awaiting a moderator." not in there
     assert "Awaiting a moderator." in here
     assert AWAITING_MODERATION in here
+
+
+def test_an_entry_naming_its_article_by_address_follows_it_to_a_new_slug_once_read(
+    site, django_capture_on_commit_callbacks
+):
+    """The article's page that shows the comment names its article by id from then on."""
+    comment = make_comment(site["commented"], status="pending", body="Sent yesterday.")
+    commenter = Client()
+    commenter.cookies[PENDING_COOKIE] = address_cookie(comment)
+
+    _, before = read(site["commented"].get_absolute_url(), commenter)
+    renamed_in_the_admin(site["commented"], "the-story-renamed", django_capture_on_commit_callbacks)
+    _, after = read(site["commented"].get_absolute_url(), commenter)
+
+    assert "Sent yesterday." in before
+    assert "Sent yesterday." in after
+    assert AWAITING_MODERATION in after
+
+
+def test_an_entry_from_before_digests_found_waiting_leaves_other_articles_to_the_cache(
+    site, django_assert_num_queries
+):
+    """A bare id may be under any article, until an article's page finds it waiting there."""
+    comment = make_comment(site["commented"], status="pending", body="Sent last week.")
+    commenter = Client()
+    commenter.cookies[PENDING_COOKIE] = old_cookie(comment)
+    stored(site["other"].get_absolute_url())
+
+    _, html = read(site["commented"].get_absolute_url(), commenter)
+    with django_assert_num_queries(0):
+        _, other = read(site["other"].get_absolute_url(), commenter)
+
+    assert "Sent last week." in html
+    assert "Sent last week." not in other
+    _, again = read(site["commented"].get_absolute_url(), commenter)
+    assert "Sent last week." in again
