@@ -97,16 +97,39 @@ class MethodNotAllowedInWordsMiddleware:
         return HttpResponseNotAllowed(allowed)
 
 
+# A file listed as the server started and gone from STATIC_ROOT when asked for.
+FILE_BEING_COLLECTED = "This file is being updated. Please try again in a moment."
+FILE_BEING_COLLECTED_RETRY_SECONDS = 5
+
+
 class WhiteNoiseMiddleware(whitenoise.WhiteNoiseMiddleware):
-    """WhiteNoise, whose 405 (a POST to /favicon.ico or a static file) says it in words too.
+    """WhiteNoise, whose 405 (a POST to /favicon.ico or a static file) says it in words too,
+    and which answers a file gone from disk since it listed them with a 503.
 
     It answers before the rest of the middleware, so its empty 405 never reached
     MethodNotAllowedInWordsMiddleware, nor CommonMiddleware for its Content-Length.
+
+    With DEBUG off it lists STATIC_ROOT once, as each worker starts, and opens a file when it
+    is asked for. `collectstatic` run meanwhile (`make serve` starting another app server
+    from the same folder, an upgrade collecting before the restart) removes and writes files
+    again for several seconds: the open failed, a 500 for every request of those seconds.
+    The file is back in a moment: the answer says so, and no cache on the way (a CDN in
+    front) may keep it.
     """
 
     @staticmethod
     def serve(static_file, request):
-        response = whitenoise.WhiteNoiseMiddleware.serve(static_file, request)
+        try:
+            response = whitenoise.WhiteNoiseMiddleware.serve(static_file, request)
+        except FileNotFoundError:
+            logger.warning("Static file %s asked for while it was being collected.", request.path)
+            response = HttpResponse(
+                FILE_BEING_COLLECTED, status=503, content_type="text/plain; charset=utf-8"
+            )
+            response["Retry-After"] = str(FILE_BEING_COLLECTED_RETRY_SECONDS)
+            response["Content-Length"] = str(len(response.content))
+            add_never_cache_headers(response)
+            return response
         if response.status_code != 405:
             return response
         refused = in_words(HttpResponseNotAllowed([response["Allow"]]), request)

@@ -1,0 +1,44 @@
+"""Static files as `make serve` serves them: WhiteNoise lists STATIC_ROOT once, as it starts."""
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import RequestFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def served_by(handler, path):
+    started = {}
+
+    def start_response(status, headers, exc_info=None):
+        started.update(status=status, headers=dict(headers))
+
+    environ = RequestFactory()._base_environ(REQUEST_METHOD="GET", PATH_INFO=path)
+    chunks = handler(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        chunks.close()
+    return started["status"], started["headers"], body
+
+
+def test_a_file_collected_again_while_the_site_serves_is_a_moment_unavailable_not_an_error(
+    settings,
+):
+    """A second app server started from the same folder (`make serve` on another port)
+    collects the static files again, and a reader's stylesheet asked for in the meantime
+    was a 500, mailed to DJANGO_ADMINS, for each request of those seconds. The file is
+    back in a moment: no cache on the way may keep its absence."""
+    stylesheet = settings.STATIC_ROOT / "css" / "site.0123456789ab.css"
+    stylesheet.parent.mkdir()
+    stylesheet.write_text("body { color: black; }")
+    stylesheet.with_name(stylesheet.name + ".gz").write_bytes(b"")
+    server = WSGIHandler()  # lists the files, as each gunicorn worker does once
+    stylesheet.unlink()
+    stylesheet.with_name(stylesheet.name + ".gz").unlink()
+
+    status, headers, _ = served_by(server, "/static/css/site.0123456789ab.css")
+
+    assert status == "503 Service Unavailable"
+    assert headers["Retry-After"]
+    assert "no-store" in headers["Cache-Control"]
