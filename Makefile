@@ -88,8 +88,10 @@ $(SECRET_FILE): | $(PYTHON)
 # however it ends (Ctrl-C, a TERM signal, gunicorn exiting), and waits for them: a process
 # a non-interactive shell starts in the background ignores Ctrl-C, and the worker catches
 # it only once Django has started.
+# Static files are collected over the previous ones, never cleared first: another app server
+# started from this folder serves them meanwhile, and pages readers still have link them.
 serve: install $(if $(DJANGO_SECRET_KEY),,$(SECRET_FILE))
-	$(SERVE_ENV) $(MANAGE) collectstatic --no-input --clear -v 0
+	$(SERVE_ENV) $(MANAGE) collectstatic --no-input -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
 	$(SERVE_ENV) $(MANAGE) refill_captcha_pool
 	trap 'kill $$serving 2>/dev/null; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \

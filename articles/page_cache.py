@@ -293,8 +293,8 @@ def release():
     fixes a template would serve the old pages until they expire, and during a rolling
     restart old and new workers would serve each other's pages. It covers the project's
     code and templates (`source_digest`), the settings pages show (`_page_settings`), the
-    static files' manifest, whose hashed names the pages link (`collectstatic --clear`
-    removes the old files), and the secret key the pages' holes are signed with (a new
+    static files' manifest, whose hashed names the pages link (a host set up afresh has only
+    its own release's files), and the secret key the pages' holes are signed with (a new
     one could not refill them; an HMAC under the key stands for it, never the key itself).
     Worked out as the middleware starts, once per process; made of what every process of
     one release shares, on every host: contents, never paths or modification times.

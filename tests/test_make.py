@@ -78,6 +78,31 @@ def test_make_serve_leaves_the_control_socket_of_another_gunicorn_alone(tmp_path
     assert served.control_socket_disable is True
 
 
+# Stands in for manage.py in `make serve`: prints the arguments of its collectstatic step.
+PRINT_COLLECTSTATIC = (
+    f'{sys.executable} -c "import json, sys; '
+    f"sys.argv[1] == 'collectstatic' and print(json.dumps(sys.argv[1:]))\""
+)
+
+
+def test_make_serve_leaves_the_static_files_of_another_server_alone():
+    """A second `make serve` from the same folder (another port, another app server) emptied
+    STATIC_ROOT before collecting it again (`--clear`): for the seconds that took, every
+    page the first server served came without its stylesheet and scripts."""
+    command = ["make", "--no-print-directory", "serve", f"MANAGE={PRINT_COLLECTSTATIC}"]
+    output = subprocess.run(  # noqa: S603 - make, with our own interpreter standing in
+        [*command, "GUNICORN=true"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SECRET_KEY": "not-a-real-one"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    [collected] = [line for line in output.splitlines() if line.startswith('["collectstatic"')]
+
+    assert "--clear" not in json.loads(collected)
+
+
 def test_make_serve_given_a_secret_key_makes_none_of_its_own(tmp_path):
     """It used to write .secret_key and say so, while the server used the key it was given."""
     last_line_of_make_serve(tmp_path, gunicorn=PRINT_ARGUMENTS)
