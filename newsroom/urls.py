@@ -1,3 +1,5 @@
+import errno
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
@@ -15,7 +17,14 @@ from newsroom.methods import require_safe
 def media(request, path):
     """Uploaded lead images (staff uploads, so trusted files); a front proxy may serve
     MEDIA_ROOT itself, but without one `make serve` still shows them."""
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
+    try:
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+    except OSError as error:
+        # A name longer than the file system takes (a bot's, anyone's): no such file. Other
+        # errors (a folder the server may not read) stay 500s, for the operator to see.
+        if error.errno == errno.ENAMETOOLONG:
+            raise Http404("No such file.") from None
+        raise
 
 
 def view_on_site(request, content_type_id, object_id):

@@ -256,6 +256,15 @@ def test_options_on_a_public_page_lists_the_methods_without_the_page(site, reade
     assert not response.content
 
 
+@pytest.mark.parametrize("name", ["x" * 300, "x" * 300 + "/photo.jpg", "x" * 3000])
+def test_a_media_name_longer_than_any_file_system_takes_is_a_404(reader, settings, tmp_path, name):
+    """A path part over 255 bytes is no file the site could have stored: the file system's
+    "File name too long" was a 500."""
+    settings.MEDIA_ROOT = tmp_path
+
+    assert reader.get(f"/media/{name}").status_code == 404
+
+
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 def test_the_comment_address_answers_other_methods_than_post_in_words(
     site, production_browser, method
