@@ -17,6 +17,15 @@ class WithoutTraceback(logging.Filter):
         return True
 
 
+class ClientErrorsWithoutTraceback(WithoutTraceback):
+    """Django logs a few 4xx answers with the exception that caused them (a form body it
+    cannot parse, a PermissionDenied): like a refused request, they are a client's doing,
+    and any bot can send one. Errors (500s) keep their traceback, for the log and ADMINS."""
+
+    def filter(self, record):
+        return record.levelno >= logging.ERROR or super().filter(record)
+
+
 # A form's email address: a commenter's is never published, nor shown to ADMINS.
 HIDDEN_POST_PARAMETERS = ("email",)
 

@@ -405,7 +405,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "{levelname} {name} {message}", "style": "{"}},
-    "filters": {"without_traceback": {"()": "newsroom.log.WithoutTraceback"}},
+    "filters": {
+        "without_traceback": {"()": "newsroom.log.WithoutTraceback"},
+        "client_errors_without_traceback": {"()": "newsroom.log.ClientErrorsWithoutTraceback"},
+    },
     "handlers": {
         "null": {"class": "logging.NullHandler"},
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -418,6 +421,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO").upper()},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # A 4xx that Django logs with its exception (an unparsable form body): one line.
+        "django.request": {"filters": ["client_errors_without_traceback"]},
         # Requests refused as suspicious (another Host header, too many form fields...) are
         # 400s a bot can send at will: a log line each (no traceback), not a mail to ADMINS,
         # who get 500s.

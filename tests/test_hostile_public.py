@@ -488,6 +488,19 @@ def test_a_refused_request_mails_no_one(db, settings, mailoutbox, request_kwargs
     assert mailoutbox == []
 
 
+def test_a_form_body_that_cannot_be_parsed_is_logged_in_one_line(site, caplog):
+    """A multipart body without its boundary is a 400 of the client's making, which any bot
+    can send: a line in the log, not a traceback of where Django noticed, per request."""
+    response = Client().generic(
+        "POST", form_target("comment", site), b"--x\r\n\r\n", content_type="multipart/form-data"
+    )
+
+    assert response.status_code == 400
+    [logged] = [record for record in caplog.records if record.name == "django.request"]
+    assert "Unable to parse request body" in logged.getMessage()
+    assert logged.exc_info is None
+
+
 def test_a_server_error_is_still_mailed_to_the_admins(settings, mailoutbox):
     settings.ADMINS = ["ops@example.com"]
 
