@@ -381,6 +381,10 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# Where signing in leads when the sign-in link's `next` does not (or leads off the site):
+# the site's only sign-in is the admin's, and Django's default, /accounts/profile/, is a 404.
+LOGIN_REDIRECT_URL = "admin:index"
+
 # Admin login guessing (django-axes): after AXES_FAILURE_LIMIT failures from one IP address
 # or for one username within AXES_COOLOFF_MINUTES, attempts are refused until that window
 # has passed. Failures are counted in Redis when it is configured (shared by every app

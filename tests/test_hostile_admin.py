@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from comments.models import Comment
-from tests.factories import make_article, make_comment, make_editor, make_moderator, make_user
+from tests.factories import (
+    PASSWORD,
+    make_article,
+    make_comment,
+    make_editor,
+    make_moderator,
+    make_user,
+)
 from tests.hostile import hostile_text
 
 pytestmark = [
@@ -360,3 +367,22 @@ def test_an_ipv6_filter_written_in_capitals_or_in_full_is_not_refused(editor_cli
     response = editor_client.get(f"{COMMENT_QUEUE}?status=all&ip_address={typed}")
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "next_url", ["//elsewhere.example/", "https://elsewhere.example/", "javascript:x", "\x00"]
+)
+def test_signing_in_with_a_next_address_off_the_site_lands_on_the_admin(client, next_url):
+    """Django rightly ignores a `next` that leads off the site (a link a phisher sent), for
+    LOGIN_REDIRECT_URL, whose default /accounts/profile/ is no page here: the editor, signed
+    in, was shown "Page not found"."""
+    make_editor("eddie")
+
+    response = client.post(
+        f"/admin/login/?{urlencode({'next': next_url})}",
+        {"username": "eddie", "password": PASSWORD, "next": next_url},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get(response["Location"]).status_code == 200
