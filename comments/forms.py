@@ -61,6 +61,8 @@ def read_started(token):
         article_pk, started = signing.loads(token, salt=STARTED_SALT)
     except (signing.BadSignature, TypeError, ValueError):
         return None
+    if not isinstance(started, float):  # signed by the site, but not as sign_started signs
+        return None
     return article_pk, started
 
 

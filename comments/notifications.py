@@ -64,6 +64,8 @@ def comment_for_token(token):
         comment_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
+    if type(comment_id) is not int:  # signed by the site, but not as unsubscribe_token signs
+        return None
     return Comment.objects.filter(pk=comment_id).first()
 
 

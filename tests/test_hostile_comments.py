@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from captcha.models import CaptchaStore
 from django.conf import settings as django_settings
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -18,8 +19,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from comments.captcha import add_to_pool, refill_pool
-from comments.forms import BODY_ALLOWED_CONTROLS, has_visible_characters, sign_started
+from comments.forms import (
+    BODY_ALLOWED_CONTROLS,
+    FORM_NOT_CHECKED,
+    STARTED_SALT,
+    has_visible_characters,
+    sign_started,
+)
 from comments.models import WEBSITE_MAX_LENGTH, Comment
+from comments.notifications import UNSUBSCRIBE_SALT
 from tests.factories import make_article, make_comment
 from tests.hostile import (
     TRICKY_PIECES,
@@ -499,3 +507,42 @@ def test_stale_form_with_a_superscript_digit_as_reply_target_gives_the_text_back
     assert response.status_code == 403
     assert "Kept text" in response.content.decode()
     assert Comment.objects.count() == count
+
+
+# Found by the sweep against gunicorn: values signed with the site's key, in another shape ------
+
+
+@pytest.mark.parametrize("started", ["a string", None, [1], {"at": 1.0}])
+def test_a_form_time_signed_in_another_shape_is_a_form_error_not_a_server_error(
+    article, readers, started
+):
+    """Only the site can sign "form shown at", but a value it signed in another shape (an
+    older release's, a key reused by another app) was a 500 when the time was subtracted."""
+    reader = first_visit(readers["browser"])
+    value = signing.dumps([article.pk, started], salt=STARTED_SALT, compress=False)
+
+    response = submit(
+        reader, article, name="Ada", email="ada@example.com", body="Kept text", started=value
+    )
+
+    assert response.status_code == 400
+    assert FORM_NOT_CHECKED in response.content.decode()
+    assert "Kept text" in response.content.decode()
+    assert not Comment.objects.exists()
+
+
+@pytest.mark.parametrize("signed", ["12", "not a number", [1, 2], {"id": 1}, True, None, 1.5])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_unsubscribe_token_signed_in_another_shape_is_an_invalid_link(
+    article, readers, signed, method
+):
+    """The token is a comment's id signed by the site; anything else it might have signed
+    (a list, a text) was a 500 when read as an id, and True or 1.5 read as comment 1."""
+    comment = make_comment(article, notify_on_publish=True)
+    token = signing.dumps(signed, salt=UNSUBSCRIBE_SALT)
+
+    response = getattr(readers["browser"], method)(f"/comments/unsubscribe/{token}/")
+
+    assert response.status_code == 404
+    comment.refresh_from_db()
+    assert comment.notify_on_publish
