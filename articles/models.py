@@ -30,6 +30,10 @@ SEARCH_MAX_TERMS = 8
 # with apostrophes and hyphens inside (O'Brien, well-known).
 WEBSEARCH_TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))')
 SEARCH_WORD = re.compile(r"\w(?:[\w'\u2019-]*\w)?")
+# websearch_to_tsquery reads each minus sign before a word as one more "not", skipping the
+# spaces, quotes and operator characters between them, and refuses more than 32 nested
+# ("tsquery stack too small"). A minus sign right after a letter is part of a word.
+STACKED_MINUS_SIGNS = re.compile(r"(?<![\w-])-(?:[^\w-]*-)+")
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
 # A day's worth of time zones either side of a date in these years stays within the years
@@ -379,7 +383,11 @@ class ArticleQuerySet(models.QuerySet):
         word must appear somewhere, newest first.
         """
         if connections[self.db].vendor == "postgresql":
-            search_query = SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
+            search_query = SearchQuery(
+                STACKED_MINUS_SIGNS.sub(cancel_minus_signs, query),
+                config=SEARCH_CONFIG,
+                search_type="websearch",
+            )
             newest_matches = (
                 self.alias(document=SearchDocument())
                 .filter(document=search_query)
@@ -393,6 +401,12 @@ class ArticleQuerySet(models.QuerySet):
             )
         matches = websearch_condition(query)
         return self.none() if matches is None else self.filter(matches)
+
+
+def cancel_minus_signs(stacked):
+    """Two "not"s cancel out: a run of minus signs keeps one or none, and the query means
+    what it meant to PostgreSQL, which now reads it at any length."""
+    return stacked.group().replace("-", "") + "-" * (stacked.group().count("-") % 2)
 
 
 def websearch_condition(query):
