@@ -87,14 +87,16 @@ $(SECRET_FILE): | $(PYTHON)
 # and the worker's loop run in the background, and this shell stops both when it ends,
 # however it ends (Ctrl-C, a TERM signal, gunicorn exiting), and waits for them: a process
 # a non-interactive shell starts in the background ignores Ctrl-C, and the worker catches
-# it only once Django has started.
+# it only once Django has started. The worker lets its running task finish, whether it is
+# told once or again by the loop's TERM (newsroom/management/commands/db_worker.py); a
+# second Ctrl-C cuts the task short, and this shell keeps waiting for them meanwhile.
 # Static files are collected over the previous ones, never cleared first: another app server
 # started from this folder serves them meanwhile, and pages readers still have link them.
 serve: install $(if $(DJANGO_SECRET_KEY),,$(SECRET_FILE))
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
 	$(SERVE_ENV) $(MANAGE) refill_captcha_pool
-	trap 'kill $$serving 2>/dev/null; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	trap 'trap "" INT TERM; kill $$serving 2>/dev/null; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	case "$${TASKS_BACKEND-}" in django_tasks_db.*) \
 		( trap 'kill $$! 2>/dev/null; wait; exit' TERM; while :; do \
 			$(SERVE_ENV) $(MANAGE) db_worker --no-reload & wait $$!; status=$$?; \

@@ -4,15 +4,18 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.tasks import task
 from gunicorn.config import Config
 
-from tests.test_settings import env_example
+from tests.test_settings import env_example, manage
 
 # Stands in for manage.py in every step of `make run`, or for gunicorn in `make serve`:
 # prints the address emails link to.
@@ -276,14 +279,137 @@ def test_ctrl_c_on_make_serve_stops_all_it_started_and_announces_no_restart(tmp_
     assert processes_in_session(make.pid) == []
 
 
-def fail_stopping(make, what):
+# Stands in for manage.py in `make serve`: the real task worker (`manage.py db_worker`), while
+# every other command does nothing.
+REAL_TASK_WORKER = """
+import os, sys
+if sys.argv[1] == "db_worker":
+    os.execv(sys.executable, [sys.executable, "manage.py", *sys.argv[1:]])
+"""
+
+
+@task
+def runs_until_told_to_stop(times, started, log):
+    """Stands in for a long task (a decision on 40,000 comments): says it has `started`, then
+    runs until its worker has been told to stop `times` times, as the worker's `log` shows."""
+    Path(started).touch()
+    while Path(log).read_text().count("Received ") < times:
+        time.sleep(0.05)
+
+
+def serve_a_running_task(tmp_path, *, until_stopped):
+    """`make serve` with the database queue and the real task worker, once the worker runs a
+    task that lasts until it has been told to stop `until_stopped` times; make's process, the
+    file that takes what it prints, and the task's status once make has ended."""
+    database = tmp_path / "db.sqlite3"
+    site = {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+    }
+    started, log = tmp_path / "task-started", tmp_path / "make.log"
+    enqueue = (
+        "from tests.test_make import runs_until_told_to_stop as t; "
+        f"t.enqueue({until_stopped}, {str(started)!r}, {str(log)!r})"
+    )
+    for command in (["migrate", "-v", "0", "django_tasks_database"], ["shell", "-c", enqueue]):
+        result = manage(*command, **site)
+        assert result.returncode == 0, result.stderr
+    worker, server = tmp_path / "worker.py", tmp_path / "server.py"
+    worker.write_text(REAL_TASK_WORKER)
+    server.write_text(SERVES_UNTIL_STOPPED)
+    server_record = tmp_path / "server"
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("SITE_URL", "DATABASE_URL", "REDIS_URL")
+    }
+    with log.open("w") as output:
+        make = subprocess.Popen(  # noqa: S603 - make, with our own interpreter standing in
+            [  # noqa: S607
+                "env",
+                "--default-signal=INT",
+                "make",
+                "--no-print-directory",
+                "serve",
+                f"MANAGE={sys.executable} {worker}",
+                f"GUNICORN={sys.executable} {server}",
+                f"SECRET_FILE={tmp_path / 'secret_key'}",
+            ],
+            cwd=settings.BASE_DIR,
+            env={
+                **env,
+                **site,
+                "DJANGO_SECRET_KEY": "not-a-real-one",
+                "WORKER_RECORD": str(started),  # the server stand-in waits for it
+                "SERVER_RECORD": str(server_record),
+            },
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + PATIENCE
+    while not server_record.exists() and make.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server_record.exists():
+        fail_stopping(make, "`make serve` did not start its server and its task", log)
+
+    def task_status():
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            [(status,)] = connection.execute(
+                "SELECT status FROM django_tasks_database_dbtaskresult"
+            )
+        return status
+
+    return make, log, task_status
+
+
+def wait_for_make(make, log, after):
+    try:
+        make.wait(timeout=PATIENCE)
+    except subprocess.TimeoutExpired:
+        fail_stopping(make, f"`make serve` was still running {PATIENCE} s after {after}", log)
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [signal.SIGINT, signal.SIGTERM],
+    ids=["Ctrl-C", "a TERM signal to all its processes, as systemd sends"],
+)
+def test_a_stopped_make_serve_lets_the_running_task_finish_then_stops_all(tmp_path, stop):
+    """The worker took the TERM its loop passes on after Ctrl-C for a second Ctrl-C, and cut
+    the running task short: a decision on many comments stopped between two lots, for good."""
+    make, log, task_status = serve_a_running_task(tmp_path, until_stopped=2)
+
+    os.killpg(make.pid, stop)  # Ctrl-C in its terminal, or systemd's stop
+    wait_for_make(make, log, after="the stop")
+
+    assert task_status() == "SUCCESSFUL", log.read_text()
+    assert processes_in_session(make.pid) == []
+
+
+def test_a_second_ctrl_c_on_make_serve_cuts_the_running_task_short(tmp_path):
+    make, log, task_status = serve_a_running_task(tmp_path, until_stopped=3)
+    os.killpg(make.pid, signal.SIGINT)
+    deadline = time.monotonic() + PATIENCE
+    while log.read_text().count("Received ") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # Ctrl-C, then the TERM that the worker's loop passes on
+
+    os.killpg(make.pid, signal.SIGINT)
+    wait_for_make(make, log, after="a second Ctrl-C")
+
+    assert task_status() == "FAILED", log.read_text()
+    assert processes_in_session(make.pid) == []
+
+
+def fail_stopping(make, what, log=None):
     """Fails the test saying `what`, with the processes `make` left and what it printed,
     once they are stopped."""
     processes = "\n".join(processes_in_session(make.pid))
     with contextlib.suppress(ProcessLookupError):
         os.killpg(make.pid, signal.SIGKILL)
     output, errors = make.communicate()
-    pytest.fail(f"{what}. Its processes:\n{processes}\nIt printed:\n{output}{errors}")
+    printed = log.read_text() if log else f"{output}{errors}"
+    pytest.fail(f"{what}. Its processes:\n{processes}\nIt printed:\n{printed}")
 
 
 def processes_in_session(session):

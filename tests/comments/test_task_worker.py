@@ -8,7 +8,9 @@ housekeeping would end a test's wrapping transaction.
 """
 
 import logging
+import os
 import signal
+import time
 from datetime import timedelta
 from smtplib import SMTPRecipientsRefused
 
@@ -20,6 +22,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 from django.db import OperationalError
 from django.db.models import F
+from django.tasks import task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -27,6 +30,7 @@ from articles.models import Article
 from comments import services
 from comments.models import BackgroundDecision, Comment
 from comments.notifications import notify_moderators_of_held_comment
+from newsroom.management.commands import db_worker
 from tests.factories import make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +48,10 @@ def queued(settings):
 def run_worker():
     """`db_worker --batch`: runs what is queued, then returns. The command sets its own
     signal handlers and log levels for a process of its own; this one gets its back."""
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {
+        number: signal.getsignal(number)
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGALRM)
+    }
     loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
     levels = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
 
@@ -359,3 +366,65 @@ def test_a_decision_still_running_hours_later_is_told_as_stopped_once(
     assert messages_on_the_list(client) == []
     run_worker()  # only late, after all: it still decides
     assert Comment.objects.approved().count() == 4
+
+
+def stop_signals(*numbers):
+    """What `make serve`'s Ctrl-C (the terminal's SIGINT, then the TERM its loop passes on)
+    or systemd's stop (TERM to every process of the service, so twice) tells the worker."""
+    for number in numbers:
+        os.kill(os.getpid(), number)
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [(signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGTERM)],
+    ids=["Ctrl-C", "systemd"],
+)
+def test_a_decision_running_when_the_worker_is_stopped_is_taken_to_its_end(
+    client, moderator, queued, run_worker, monkeypatch, past_the_request, stop
+):
+    """The worker took the second signal for a second Ctrl-C and cut the decision short
+    between two lots, for good: it was never taken up again."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    monkeypatch.setattr(services, "DECISION_CHUNK", 2)
+    decide_lot = services.moderate_chunk
+
+    def stopped_during_the_first_lot(lot, *args, **kwargs):
+        if not Comment.objects.approved().exists():
+            stop_signals(*stop)
+        return decide_lot(lot, *args, **kwargs)
+
+    monkeypatch.setattr(services, "moderate_chunk", stopped_during_the_first_lot)
+    run_worker()
+
+    assert Comment.objects.approved().count() == 4
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert messages_on_the_list(client)[0].startswith(
+        "Approving 4 comments in the background has ended: 4 comments approved."
+    )
+
+
+@task
+def runs_on_after_the_stop():
+    """Stands in for a task that does not end when it should (a mail server that never
+    answers): the worker is stopped while it runs, and it goes on for a minute."""
+    stop_signals(signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_task_still_running_long_after_the_stop_is_cut_short(
+    queued, run_worker, monkeypatch, console_log
+):
+    """A stop has to end: the process manager would kill the worker, and leave the task
+    "running" for ever in the queue."""
+    monkeypatch.setattr(db_worker, "STOP_GRACE_SECONDS", 1)
+    runs_on_after_the_stop.enqueue()
+
+    run_worker(verbosity=1)
+
+    assert DBTaskResult.objects.get().status == "FAILED"
+    assert "has not finished 1 s after the stop - terminating it." in console_log.text()
