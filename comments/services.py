@@ -19,6 +19,7 @@ from itertools import batched
 from operator import attrgetter
 
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.tasks import task
 from django.utils import timezone
@@ -135,7 +136,7 @@ def moderate_later(comments, status, *, by, seen):
 
 
 @task
-def moderate_in_background(decision_id, ids_by_status_seen):
+def moderate_in_background(*arguments):
     """moderate_later's decision, taken: the comments are read again, IDS_PER_QUERY at a
     time, and one decided on since they were seen, or deleted, is left as it is, as in the
     request. What became of them is stored on the BackgroundDecision, for the moderator's
@@ -143,10 +144,18 @@ def moderate_in_background(decision_id, ids_by_status_seen):
 
     A decision that fails is stored as failed before the task fails: one left "running"
     would let the moderator wait for it. Its moderator deleted meanwhile, the decision went
-    with them: nobody is logged as taking it, so nothing is decided, and the task fails."""
+    with them: nobody is logged as taking it, so nothing is decided, and the task fails.
+
+    `arguments` are the BackgroundDecision's id and the comments' ids under the status each
+    was seen in. Before decisions were stored, the task was queued with the status, the
+    moderator's id and those ids: one of those still queued when a release that stores them
+    is deployed is taken as it was meant (its moderator was told it would be), and logged."""
+    if len(arguments) == 3:
+        return moderate_as_queued_before_decisions_were_stored(*arguments)
+    decision_id, ids_by_status_seen = arguments
     decision = BackgroundDecision.objects.select_related("moderator").get(pk=decision_id)
     try:
-        outcome = decide_in_background(decision, ids_by_status_seen)
+        outcome = decide_in_background(ids_by_status_seen, decision.target, by=decision.moderator)
     except Exception:
         BackgroundDecision.objects.filter(pk=decision_id).update(
             state=BackgroundDecision.State.FAILED
@@ -155,18 +164,30 @@ def moderate_in_background(decision_id, ids_by_status_seen):
     BackgroundDecision.objects.filter(pk=decision_id).update(
         state=BackgroundDecision.State.ENDED, **outcome
     )
-    logger.info(
-        "Moderator %s's decision (%s) on %s comments: %s changed, %s already were, %s left as "
-        "they are (decided on or deleted since), %s approved but not shown to readers.",
-        decision.moderator_id,
-        decision.target,
-        decision.comment_count,
-        *outcome.values(),
-    )
+    log_background_decision(decision.moderator_id, decision.target, outcome)
     return outcome
 
 
-def decide_in_background(decision, ids_by_status_seen):
+def moderate_as_queued_before_decisions_were_stored(status, moderator_id, ids_by_status_seen):
+    """No BackgroundDecision tells its moderator how it ended: they were not to be told."""
+    moderator = get_user_model().objects.get(pk=moderator_id)
+    outcome = decide_in_background(ids_by_status_seen, status, by=moderator)
+    log_background_decision(moderator_id, status, outcome)
+    return outcome
+
+
+def log_background_decision(moderator_id, status, outcome):
+    logger.info(
+        "Moderator %s's decision (%s) on %s comments: %s changed, %s already were, %s left as "
+        "they are (decided on or deleted since), %s approved but not shown to readers.",
+        moderator_id,
+        status,
+        outcome["changed"] + outcome["already"] + outcome["left"],
+        *outcome.values(),
+    )
+
+
+def decide_in_background(ids_by_status_seen, status, *, by):
     """The comments moderate_in_background decides, read again, decided; what became of
     them, counted as the request counts a decision it takes itself."""
     seen = {pk: shown for shown, ids in ids_by_status_seen.items() for pk in ids}
@@ -175,8 +196,7 @@ def decide_in_background(decision, ids_by_status_seen):
         for ids in batched(seen, IDS_PER_QUERY)
         for comment in Comment.objects.filter(pk__in=ids).only(*DECISION_FIELDS)
     ]
-    status = decision.target
-    changed = moderate_many(comments, status, by=decision.moderator, seen=seen)
+    changed = moderate_many(comments, status, by=by, seen=seen)
     decided = sum(comment.status == status for comment in comments)
     hidden = hidden_count(comments) if status == Comment.Status.APPROVED else 0
     return {

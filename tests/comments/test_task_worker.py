@@ -272,6 +272,30 @@ def test_a_decision_on_more_comments_than_a_request_takes_is_taken_by_the_worker
     }
 
 
+def test_a_decision_queued_by_the_release_before_decisions_were_stored_is_taken(
+    moderator, queued, run_worker, past_the_request, console_log
+):
+    """The task was queued with the status, the moderator's id and the ids before it took a
+    BackgroundDecision's id: one still queued at the deploy failed on its arguments, and the
+    comments its moderator had been told would be decided stayed in the queue."""
+    comments = past_the_request(4)
+    services.mark_spam(comments[3], by=make_moderator("max"))
+    pending = [comment.pk for comment in comments]
+    services.moderate_in_background.enqueue("approved", moderator.pk, {"pending": pending})
+
+    run_worker(verbosity=1)
+
+    statuses = [Comment.objects.get(pk=comment.pk).status for comment in comments]
+    assert statuses == [Comment.Status.APPROVED] * 3 + [Comment.Status.SPAM]
+    assert LogEntry.objects.filter(user=moderator, change_message="Approved.").count() == 3
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert (
+        f"Moderator {moderator.pk}'s decision (approved) on 4 comments: 3 changed, 0 already "
+        "were, 1 left as they are" in console_log.text()
+    )
+    assert not BackgroundDecision.objects.exists()
+
+
 def messages_on_the_list(client):
     return [str(message) for message in get_messages(client.get(QUEUE_PAGE).wsgi_request)]
 
