@@ -143,8 +143,10 @@ def moderate_in_background(*arguments):
     next look at the list, and logged.
 
     A decision that fails is stored as failed before the task fails: one left "running"
-    would let the moderator wait for it. Its moderator deleted meanwhile, the decision went
-    with them: nobody is logged as taking it, so nothing is decided, and the task fails.
+    would let the moderator wait for it. So is one that the worker cuts short when it is
+    stopped (SystemExit: a second Ctrl-C, or the stop's time limit). Its moderator deleted
+    meanwhile, the decision went with them: nobody is logged as taking it, so nothing is
+    decided, and the task fails.
 
     `arguments` are the BackgroundDecision's id and the comments' ids under the status each
     was seen in. Before decisions were stored, the task was queued with the status, the
@@ -156,7 +158,7 @@ def moderate_in_background(*arguments):
     decision = BackgroundDecision.objects.select_related("moderator").get(pk=decision_id)
     try:
         outcome = decide_in_background(ids_by_status_seen, decision.target, by=decision.moderator)
-    except Exception:
+    except BaseException:
         BackgroundDecision.objects.filter(pk=decision_id).update(
             state=BackgroundDecision.State.FAILED
         )

@@ -430,6 +430,25 @@ def test_a_decision_running_when_the_worker_is_stopped_is_taken_to_its_end(
     )
 
 
+def test_a_decision_cut_short_by_a_second_ctrl_c_is_told_as_failed_at_once(
+    client, moderator, queued, run_worker, monkeypatch, past_the_request
+):
+    """It was told as running for an hour, then as "probably stopped"."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+
+    def stopped_twice_by_ctrl_c(*args, **kwargs):
+        stop_signals(signal.SIGINT, signal.SIGTERM, signal.SIGINT)
+
+    monkeypatch.setattr(services, "moderate_chunk", stopped_twice_by_ctrl_c)
+    run_worker()
+
+    [told] = messages_on_the_list(client)
+    assert "Approving 4 comments in the background, started " in told
+    assert "failed before it ended" in told
+
+
 @task
 def runs_on_after_the_stop():
     """Stands in for a task that does not end when it should (a mail server that never
