@@ -30,8 +30,9 @@ How it stays correct:
   that nothing of theirs can reach it.
 - A deploy changes pages too, and the version, kept in Redis, outlives the restart: the
   page key carries the *release* that renders it (the project's code and templates, the
-  settings pages show, the static files' manifest), so a page rendered by another release
-  is never served, not even by the old workers still running during a rolling restart.
+  installed packages' versions, the settings pages show, the static files' manifest, the
+  secret key), so a page rendered by another release is never served, not even by the old
+  workers still running during a rolling restart.
 
 The version lives in the shared cache (Redis) when there is one. Each process also keeps
 the pages it served last, served only when they carry the current version, so a page of a

@@ -118,8 +118,9 @@ BACKGROUND_RUNNING = (
     "{doing} in the background, started {ago} ago, has not ended yet: the list shows the "
     "comments decided so far."
 )
-# A decision still running after this long was stopped: gunicorn's timeout or a restart ends
-# the process that ran it, and nothing records that. 40,000 comments take minutes at most.
+# A decision still running after this long was stopped: its process was killed (SIGKILL, a
+# crash), which nothing records. One cut short by gunicorn's timeout or a worker's stop is
+# recorded as failed (services.moderate_in_background). 40,000 comments take minutes at most.
 BACKGROUND_STOPPED_AFTER = timedelta(hours=1)
 BACKGROUND_STOPPED = (
     "{doing} in the background, started {ago} ago, has not ended: it was probably stopped by "

@@ -2,9 +2,10 @@
 
 Readers' pages (articles.page_cache) carry the content version they were rendered under;
 bumping it once a change readers can see commits (a comment published or withdrawn, an
-approved comment edited or deleted, a commenter's data erased) makes every one of them stale,
-so the next request renders afresh and no stale thread or count is ever served. A change only
-moderators see (a held comment rejected, marked as spam, edited or deleted) keeps readers'
+approved comment edited or deleted, the data of a commenter with an approved comment erased)
+makes every one of them stale, so the next request renders afresh and no stale thread or
+count is ever served. A change only moderators see (a held comment rejected, marked as spam,
+edited or deleted; an erasure of someone none of whose comments was approved) keeps readers'
 pages.
 """
 

@@ -7,10 +7,11 @@ ever used to write to that commenter: it appears in no other email.
 The tasks take ids, not objects, so they run the same on a real worker, and they re-read the
 comment: by the time a worker gets to it, a moderator may already have decided.
 
-A failed send fails the task: django.tasks records it (the task result's errors) and logs it
-once, with the traceback, which names the task but not its arguments. The tasks add the
-comment's id to the exception as a note, which both the log and the result show, rather
-than log a second traceback of their own.
+A failed send fails the task: django.tasks records it (the task result's errors, with the
+traceback), and newsroom.task_log logs it in one line with the task, the ids it was given and
+the stack, but not the error's message, which may name the address a mail server refused. The
+tasks add to the exception a note of which email failed, for which comment, which both the log
+and the result show, rather than log a second traceback of their own.
 """
 
 import email.policy

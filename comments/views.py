@@ -2,7 +2,9 @@
 
 Whatever goes wrong, the reader gets their text back: errors re-render the real article page
 with the form filled in (status 400, 429 when flooding, 503 when the database cannot store
-the comment), never an empty form.
+the comment), never an empty form. Where rendering that page again is what must be spared or
+cannot be done (past the redisplay budget, 429; a CSRF failure, 403; a bug, 500), a small page
+of its own holds the form, or at least the text.
 """
 
 import json
