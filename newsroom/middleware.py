@@ -1,6 +1,6 @@
 """Requests the site refuses before any view, or the CSRF check, reads them; what it
-answers when the database cannot be reached; HEAD answered without a body, and a method
-an address does not take answered in words."""
+answers when the database cannot be reached, or a static file while it is being collected;
+HEAD answered without a body, and a method an address does not take answered in words."""
 
 import logging
 
