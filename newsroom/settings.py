@@ -469,8 +469,9 @@ COMMENTS_MIN_SUBMIT_SECONDS = env_int("COMMENTS_MIN_SUBMIT_SECONDS", 3)
 COMMENTS_FLOOD_LIMIT = env_int("COMMENTS_FLOOD_LIMIT", 5)
 COMMENTS_FLOOD_WINDOW_SECONDS = env_int("COMMENTS_FLOOD_WINDOW_SECONDS", 600)
 # The form sent back to be shown again (with a mistake in it, or without JavaScript: Reply,
-# Cancel reply, Show a new question), per address in the same window: far more than a
-# reader needs, but each one renders the article page.
+# Cancel reply, Show a new question), and new questions asked for with JavaScript, per
+# address in the same window: far more than a reader needs, but each one renders the
+# article page or stores a question (comments/ratelimit.py).
 COMMENTS_REDISPLAY_LIMIT = env_int("COMMENTS_REDISPLAY_LIMIT", 30)
 COMMENTS_MAX_LINKS = env_int("COMMENTS_MAX_LINKS", 2)
 COMMENTS_BLOCKLIST = env_list("COMMENTS_BLOCKLIST")
