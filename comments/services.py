@@ -270,7 +270,8 @@ def owed_approval_emails(article_ids, approved_ids):
     those readers can now see (notifications.notify_commenter_of_approval).
 
     Not every comment still owed one on the article: an email that failed before would be
-    tried again at each decision, inside the moderator's request (the immediate task backend).
+    tried again at each decision, in the worker that served the moderator (the default task
+    backend, after the response).
     One query, in id order, which puts each parent before its replies.
     """
     rows = (

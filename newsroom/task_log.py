@@ -1,6 +1,6 @@
-"""One line in the log for each task run, wherever it runs (in the request with the default
-immediate backend, in `manage.py db_worker` with the database queue): the task, the ids it
-was given, how it ended and how long it took.
+"""One line in the log for each task run, wherever it runs (after the response, in the worker
+that served the request, with the default backend; in `manage.py db_worker` with the database
+queue): the task, the ids it was given, how it ended and how long it took.
 
 Django logs two lines for each (started, finished), and a failure's traceback ends with the
 exception's message, which can hold the address a mail server refused. settings.LOGGING
