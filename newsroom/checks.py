@@ -42,7 +42,7 @@ def content_version_dir_is_writable(app_configs, **kwargs):
             f"CONTENT_VERSION_DIR ({folder}) is not a folder this process may write in: "
             "changes would not end the pages the site's processes cached.",
             hint="Set CONTENT_VERSION_DIR to a folder that the site's workers and the commands "
-            "run from a shell all see and may write in, not /tmp (README, Deployment).",
+            "run from a shell all see and may write in, not /tmp (README, PostgreSQL and Redis).",
             id="newsroom.E001",
         )
     ]
