@@ -152,8 +152,10 @@ def ensure_dataset(scale, rebuild):
 
 
 def collectstatic(env):
+    """Over the files already there, as `make serve` collects: a server of this checkout may
+    be serving them."""
     subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--no-input", "--clear", "-v", "0"],
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
         cwd=PROJECT_DIR,
         env=env,
         check=True,
