@@ -20,11 +20,13 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.admin.options import EMPTY_VALUE_STRING
 from django.contrib.admin.utils import NestedObjects, display_for_value, quote, unquote
 from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import connections, models, router
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.dispatch import receiver
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
@@ -110,6 +112,7 @@ IN_THE_BACKGROUND = (
 )
 # Which of a moderator's BackgroundDecisions they have yet to hear the end of, in their
 # session: the list looks for them only when there are some, with no query on every page.
+# Signing in fills it from the rows (decisions_to_tell_at_sign_in).
 BACKGROUND_DECISIONS = "comments_background_decisions"
 # The message that announces one, which names it: the list that follows says nothing more of
 # it until it has news.
@@ -206,6 +209,31 @@ def background_outcome(decision):
         message += " " + LEFT_AS_THEY_ARE[decision.left > 1].format(f"{decision.left:,}")
         return message, messages.WARNING
     return message, messages.SUCCESS
+
+
+@receiver(user_logged_in, dispatch_uid="comments.background_decisions_at_sign_in")
+def decisions_to_tell_at_sign_in(sender, request, user, **kwargs):
+    """The moderator's decisions taken in the background that they have not been told the
+    end of, in the session they sign in to, for its first look at the list: the session that
+    took one may have ended, been signed out of, or be in another browser. One query per
+    sign-in, none on the lists.
+
+    Told once, by the first list to tell it, in whichever browser: the row goes then, and
+    a session still listing it drops it quietly. One told as stopped is not told again; one
+    older than services.BACKGROUND_DECISIONS_KEPT is as good as deleted (the next decision
+    queued deletes it). Told on the list, which someone no longer allowed to see comments
+    does not get to: theirs waits, until they may again or the row is deleted."""
+    waiting = list(
+        BackgroundDecision.objects.filter(
+            moderator=user,
+            told_as_stopped=False,
+            queued_at__gte=timezone.now() - services.BACKGROUND_DECISIONS_KEPT,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if waiting:
+        request.session[BACKGROUND_DECISIONS] = waiting
 
 
 def status_badge(comment):
@@ -592,22 +620,27 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             if message.extra_tags.startswith(BACKGROUND_DECISION_TAG)
         }
         decisions = BackgroundDecision.objects.filter(
-            pk__in=waiting, moderator=request.user
+            pk__in=waiting, moderator=request.user, told_as_stopped=False
         ).order_by("pk")
-        running, ended = [], []
+        running, ended, stopped = [], [], []
         for decision in decisions:
             if decision.state != BackgroundDecision.State.RUNNING:
                 ended.append(decision.pk)
-            elif not is_stopped(decision):
+            elif is_stopped(decision):
+                stopped.append(decision.pk)
+            else:
                 running.append(decision.pk)
                 if str(decision.pk) in announced:
                     continue
             self.message_user(request, *background_outcome(decision))
         # One told it was stopped keeps its row: a worker that was only late still takes it
-        # (until services.moderate_later deletes the row, weeks later). One no longer there
-        # (deleted so) is only dropped from the session.
+        # (until services.moderate_later deletes the row, weeks later). It is marked, so that
+        # neither signing in again nor another browser tells it again. One no longer there
+        # (deleted so, or told in another browser) is only dropped from this session.
         if ended:
             BackgroundDecision.objects.filter(pk__in=ended).delete()
+        if stopped:
+            BackgroundDecision.objects.filter(pk__in=stopped).update(told_as_stopped=True)
         if running != waiting:  # a session left as it was is not written again
             request.session[BACKGROUND_DECISIONS] = running
 

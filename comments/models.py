@@ -111,10 +111,11 @@ class BackgroundDecision(models.Model):
 
     The task's own result is no place for that: the default backend keeps none, and the
     database queue's is read by nobody. The comments list tells the moderator at their next
-    look (admin.CommentAdmin.tell_background_decisions), then the row goes: each comment's
-    log entry stays as the record of what was decided. One never told of its end (the
-    moderator's session ended first, or it was told as stopped) is deleted by the first
-    decision queued once it is services.BACKGROUND_DECISIONS_KEPT old."""
+    look (admin.CommentAdmin.tell_background_decisions), in the session that took it or in
+    any they sign in to afterwards, then the row goes: each comment's log entry stays as
+    the record of what was decided. One never told of its end (the moderator did not look
+    again, or it was told as stopped) is deleted by the first decision queued once it is
+    services.BACKGROUND_DECISIONS_KEPT old."""
 
     class State(models.TextChoices):
         RUNNING = "running", "Running"
@@ -134,6 +135,10 @@ class BackgroundDecision(models.Model):
     already = models.PositiveIntegerField(default=0)
     left = models.PositiveIntegerField(default=0)
     hidden = models.PositiveIntegerField(default=0)
+    # Told as probably stopped (admin.is_stopped): its row stays for a worker that was only
+    # late, and the moderator, told to decide the rest again, hears no more of it, in this
+    # session or after signing in again.
+    told_as_stopped = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -46,10 +46,11 @@ DECISION_CHUNK = 500
 # stayed decided. 2,000 take a fifth of a second here.
 DECIDED_IN_THE_REQUEST = 2_000
 # A BackgroundDecision is deleted once its moderator has been told how it ended
-# (admin.CommentAdmin.tell_background_decisions); one they are never told of (they signed out
-# first, or were told it stopped) is deleted this long after it was queued, by the next one
-# queued (moderate_later). Longer than a session lasts (SESSION_COOKIE_AGE, two weeks): a
-# moderator still signed in with the session that took it is told at their next look.
+# (admin.CommentAdmin.tell_background_decisions), in the session that took it or one they
+# signed in to since; one they are never told of (they did not look again, or were told it
+# stopped) is deleted this long after it was queued, by the next one queued (moderate_later);
+# a sign-in no longer tells it meanwhile. Longer than a session lasts (SESSION_COOKIE_AGE, two
+# weeks): a moderator away for that long is still told when they come back.
 BACKGROUND_DECISIONS_KEPT = timedelta(days=30)
 # What a decision reads of each comment (the admin's "select all" reads tens of thousands):
 # its article, to lock and recount, its parent, for what readers see, and its name, which

@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
 from django.db import DatabaseError, connection
 from django.db.models.fields.files import FieldFile
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from comments.admin import (
 from comments.models import BackgroundDecision, Comment
 from newsroom.cache import shared_by_every_process
 from tests.factories import (
+    PASSWORD,
     make_article,
     make_comment,
     make_draft,
@@ -1255,6 +1257,208 @@ class TestBulkDecisions:
 
         assert not Comment.objects.exists()
         assert page_cache.bump_content_version not in callbacks
+
+
+def sign_in(browser, user, password=PASSWORD):
+    """Through the admin's sign-in page, as a browser does (django-axes checks it too)."""
+    response = browser.post(
+        "/admin/login/", {"username": user.username, "password": password, "next": QUEUE}
+    )
+    assert response.status_code == 302, "signed in"
+    return response
+
+
+def untold_decision(moderator, *, state=BackgroundDecision.State.ENDED, ago=timedelta(0)):
+    """A decision on 3,000 comments taken in the background, queued `ago`, not yet told."""
+    decision = BackgroundDecision.objects.create(
+        moderator=moderator,
+        target=Status.APPROVED,
+        comment_count=3_000,
+        state=state,
+        changed=3_000 if state == BackgroundDecision.State.ENDED else 0,
+    )
+    BackgroundDecision.objects.filter(pk=decision.pk).update(queued_at=timezone.now() - ago)
+    return decision
+
+
+ENDED_3000 = "Approving 3,000 comments in the background has ended: 3,000 comments approved."
+
+
+class TestToldAfterSigningIn:
+    """How a decision taken in the background ended is told at the moderator's next look at
+    the list, even in a session that did not take it: they signed out, their session ended,
+    or they opened the admin in another browser. It was kept in the deciding session only,
+    and the row waited, untold, until it was deleted 30 days on."""
+
+    @pytest.mark.django_db(transaction=True)
+    def test_a_moderator_who_signed_out_meanwhile_is_told_once_they_sign_in_again(
+        self, client, moderator, past_the_request
+    ):
+        comments = past_the_request(4)
+        sign_in(client, moderator)
+        client.post(
+            QUEUE,
+            {
+                "action": "approve_selected",
+                "select_across": "1",
+                "_selected_action": [comments[0].pk],
+            },
+        )
+        client.post("/admin/logout/")
+        assert {status_of(c) for c in comments} == {Status.APPROVED}  # ended while signed out
+
+        sign_in(client, moderator)
+        told = messages_of(client.get(QUEUE))  # the page that signed them out announced it
+
+        assert told == ["Approving 4 comments in the background has ended: 4 comments approved."]
+        assert messages_of(client.get(QUEUE)) == []
+
+    @pytest.mark.django_db(transaction=True)
+    def test_with_two_browsers_signed_in_the_first_list_to_look_tells_it_and_the_other_does_not(
+        self, client, moderator, past_the_request
+    ):
+        """Told once, wherever the moderator looks first: the row goes once told."""
+        comments = past_the_request(4)
+        sign_in(client, moderator)
+        client.post(
+            QUEUE,
+            {
+                "action": "approve_selected",
+                "select_across": "1",
+                "_selected_action": [comments[0].pk],
+            },
+        )
+        other_browser = Client()
+        sign_in(other_browser, moderator)
+
+        told_there = messages_of(other_browser.get(QUEUE))
+        told_here = messages_of(client.get(QUEUE))
+
+        assert told_there == [
+            "Approving 4 comments in the background has ended: 4 comments approved."
+        ]
+        [announced] = told_here  # and nothing of how it ended
+        assert announced.startswith("Approving 4 comments in the background: the list will ")
+        assert messages_of(other_browser.get(QUEUE)) == messages_of(client.get(QUEUE)) == []
+
+    def test_a_decision_still_running_is_told_so_then_how_it_ended(self, client, moderator):
+        decision = untold_decision(moderator, state=BackgroundDecision.State.RUNNING)
+        sign_in(client, moderator)
+
+        [running] = messages_of(client.get(QUEUE))
+        BackgroundDecision.objects.filter(pk=decision.pk).update(
+            state=BackgroundDecision.State.ENDED, changed=3_000
+        )
+        ended = messages_of(client.get(QUEUE))
+
+        assert running.startswith("Approving 3,000 comments in the background, started ")
+        assert running.endswith(" has not ended yet: the list shows the comments decided so far.")
+        assert ended == [ENDED_3000]
+        assert messages_of(client.get(QUEUE)) == []
+
+    def test_a_decision_told_as_stopped_is_not_told_again_at_the_next_sign_in(
+        self, client, moderator
+    ):
+        """Its row stays for a worker that was only late; the moderator, told to select the
+        rest again, hears no more of it, even once that worker has ended it."""
+        decision = untold_decision(
+            moderator, state=BackgroundDecision.State.RUNNING, ago=timedelta(hours=2)
+        )
+        sign_in(client, moderator)
+
+        [stopped] = messages_of(client.get(QUEUE))
+        client.post("/admin/logout/")
+        BackgroundDecision.objects.filter(pk=decision.pk).update(
+            state=BackgroundDecision.State.ENDED, changed=3_000
+        )
+        sign_in(client, moderator)
+
+        assert "has not ended: it was probably stopped" in stopped
+        assert messages_of(client.get(QUEUE)) == []
+
+    def test_a_decision_told_as_stopped_in_one_browser_is_not_told_so_in_the_other(
+        self, client, moderator
+    ):
+        untold_decision(moderator, state=BackgroundDecision.State.RUNNING, ago=timedelta(hours=2))
+        other_browser = Client()
+        sign_in(client, moderator)
+        sign_in(other_browser, moderator)
+
+        [stopped] = messages_of(client.get(QUEUE))
+
+        assert "has not ended: it was probably stopped" in stopped
+        assert messages_of(other_browser.get(QUEUE)) == []
+
+    def test_a_decision_stopped_while_the_moderator_was_away_is_told_as_stopped(
+        self, client, moderator
+    ):
+        untold_decision(moderator, state=BackgroundDecision.State.RUNNING, ago=timedelta(hours=5))
+        sign_in(client, moderator)
+
+        [stopped] = messages_of(client.get(QUEUE))
+
+        assert stopped.startswith("Approving 3,000 comments in the background, started 5\xa0hours")
+        assert "has not ended: it was probably stopped" in stopped
+
+    def test_decisions_older_than_they_are_kept_are_not_told_even_before_they_are_deleted(
+        self, client, moderator
+    ):
+        """Only a decision taken in the background deletes them (services.moderate_later):
+        one still there after 30 days is told no more than one already gone."""
+        untold_decision(moderator, ago=services.BACKGROUND_DECISIONS_KEPT + timedelta(hours=1))
+        untold_decision(moderator, ago=services.BACKGROUND_DECISIONS_KEPT - timedelta(hours=1))
+        untold_decision(make_moderator("max"))
+        sign_in(client, moderator)
+
+        assert messages_of(client.get(QUEUE)) == [ENDED_3000]
+
+    def test_a_moderator_who_may_no_longer_decide_is_still_told_how_their_decision_ended(
+        self, client
+    ):
+        """They took it when they could, and still see the list it changed."""
+        former = make_user("former", staff=True)
+        former.user_permissions.add(Permission.objects.get(codename="view_comment"))
+        untold_decision(former)
+        sign_in(client, former)
+
+        assert messages_of(client.get(QUEUE)) == [ENDED_3000]
+
+    def test_a_moderator_who_can_no_longer_see_comments_signs_in_and_is_told_if_let_back(
+        self, client, moderator
+    ):
+        untold_decision(moderator)
+        moderators = moderator.groups.get()
+        moderator.groups.clear()
+
+        sign_in(client, moderator)
+        refused = client.get(QUEUE)
+        moderator.groups.add(moderators)
+
+        assert refused.status_code == 403
+        assert messages_of(client.get(QUEUE)) == [ENDED_3000]
+
+    def test_signing_in_reads_the_decisions_to_tell_once_and_the_lists_after_them_none(
+        self, client, moderator, django_assert_max_num_queries
+    ):
+        untold_decision(moderator)
+
+        def reading_decisions(queries):
+            """Read as soon as the request ends: the next one starts a new query log."""
+            return [
+                q["sql"]
+                for q in queries.captured_queries
+                if "comments_backgrounddecision" in q["sql"]
+            ]
+
+        with CaptureQueriesContext(connection) as signing_in:
+            sign_in(client, moderator)
+        at_sign_in = reading_decisions(signing_in)
+        client.get(QUEUE)  # tells it
+        with django_assert_max_num_queries(12) as after:
+            client.get(QUEUE)
+
+        assert len(at_sign_in) == 1
+        assert reading_decisions(after) == []
 
 
 class TestQuickDecisions:

@@ -31,7 +31,7 @@ from comments import services
 from comments.models import BackgroundDecision, Comment
 from comments.notifications import notify_moderators_of_held_comment
 from newsroom.management.commands import db_worker
-from tests.factories import make_comment, make_moderator
+from tests.factories import PASSWORD, make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -471,3 +471,22 @@ def test_a_task_still_running_long_after_the_stop_is_cut_short(
 
     assert DBTaskResult.objects.get().status == "FAILED"
     assert "has not finished 1 s after the stop - terminating it." in console_log.text()
+
+
+def test_a_decision_the_worker_ends_after_its_moderator_signed_out_is_told_at_their_sign_in(
+    client, moderator, queued, run_worker, past_the_request
+):
+    """What they were to be told was kept in the session they signed out of."""
+    comments = past_the_request(4)
+    credentials = {"username": moderator.username, "password": PASSWORD}
+    client.post("/admin/login/", credentials)
+    select_all(client, "approve_selected", comments)
+    client.post("/admin/logout/")
+
+    run_worker()
+    client.post("/admin/login/", credentials)
+
+    assert messages_on_the_list(client) == [
+        "Approving 4 comments in the background has ended: 4 comments approved."
+    ]
+    assert messages_on_the_list(client) == []
