@@ -31,9 +31,12 @@ SEARCH_MAX_TERMS = 8
 WEBSEARCH_TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))')
 SEARCH_WORD = re.compile(r"\w(?:[\w'\u2019-]*\w)?")
 # websearch_to_tsquery reads each minus sign before a word as one more "not", skipping the
-# spaces, quotes and operator characters between them, and refuses more than 32 nested
-# ("tsquery stack too small"). A minus sign right after a letter is part of a word.
-STACKED_MINUS_SIGNS = re.compile(r"(?<![\w-])-(?:[^\w-]*-)+")
+# spaces, operator characters (! & | ( ) <) and a quote never closed between them, and refuses
+# more than 32 nested ("tsquery stack too small"). A minus sign right after a letter is part
+# of a word, and one inside a phrase in quotes no "not" at all: phrases are matched too, to be
+# left as they are. A quote that opens or closes a phrase, or other punctuation (a word of its
+# own to PostgreSQL), ends a run: `-"-x"`, `"-" -x` and `-.-x` are one "not" each.
+STACKED_MINUS_SIGNS = re.compile(r'"[^"]*"|(?<![\w-])-(?:(?:[\s!&|()<]|"(?=[^"]*$))*-)+')
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
 # A day's worth of time zones either side of a date in these years stays within the years
@@ -406,6 +409,8 @@ class ArticleQuerySet(models.QuerySet):
 def cancel_minus_signs(stacked):
     """Two "not"s cancel out: a run of minus signs keeps one or none, and the query means
     what it meant to PostgreSQL, which now reads it at any length."""
+    if stacked.group().startswith('"'):
+        return stacked.group()
     return stacked.group().replace("-", "") + "-" * (stacked.group().count("-") % 2)
 
 

@@ -60,6 +60,19 @@ def test_a_word_after_a_minus_leaves_out_the_articles_with_it(client):
     assert "Harbour festival returns" not in html
 
 
+@pytest.mark.parametrize(
+    "query", ['harbour -"-festival"', 'harbour "-" -festival', "harbour -.-festival"]
+)
+def test_a_minus_sign_inside_quotes_or_after_punctuation_is_no_second_not(client, query):
+    """PostgreSQL reads each of these as one "not" (a minus sign inside quotes is no "not",
+    nor a quote or a full stop something to skip to the next one), and so does SQLite."""
+    make_article(title="Harbour budget approved")
+    make_article(title="Harbour festival returns")
+    html = search(client, query)
+    assert "Harbour budget approved" in html
+    assert "Harbour festival returns" not in html
+
+
 def test_or_finds_articles_with_either_word(client):
     make_article(title="Lighthouse keeper retires")
     make_article(title="Ferry timetable changes")
