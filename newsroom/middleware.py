@@ -12,6 +12,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAll
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.log import log_response
 from whitenoise import middleware as whitenoise
 
 from newsroom.methods import allowed_methods
@@ -122,13 +123,22 @@ class WhiteNoiseMiddleware(whitenoise.WhiteNoiseMiddleware):
         try:
             response = whitenoise.WhiteNoiseMiddleware.serve(static_file, request)
         except FileNotFoundError:
-            logger.warning("Static file %s asked for while it was being collected.", request.path)
             response = HttpResponse(
                 FILE_BEING_COLLECTED, status=503, content_type="text/plain; charset=utf-8"
             )
             response["Retry-After"] = str(FILE_BEING_COLLECTED_RETRY_SECONDS)
             response["Content-Length"] = str(len(response.content))
             add_never_cache_headers(response)
+            # A warning, logged as the response's own line: Django would log any 5xx as an
+            # error, mailed to ADMINS, for each file of each page opened meanwhile.
+            log_response(
+                "Static file %s asked for while it was being collected.",
+                request.path,
+                response=response,
+                request=request,
+                logger=logger,
+                level="warning",
+            )
             return response
         if response.status_code != 405:
             return response

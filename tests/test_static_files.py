@@ -43,3 +43,19 @@ def test_a_file_collected_again_while_the_site_serves_is_a_moment_unavailable_no
     assert headers["Retry-After"]
     assert "no-store" in headers["Cache-Control"]
     assert body.decode() == FILE_BEING_COLLECTED
+
+
+def test_a_file_collected_again_while_the_site_serves_is_mailed_to_no_one(settings, mailoutbox):
+    """The 503 was logged by Django as a server error, and each one mailed to DJANGO_ADMINS:
+    every page a reader opened during a collect, a mail for each of its files."""
+    settings.ADMINS = ["ops@example.com"]
+    stylesheet = settings.STATIC_ROOT / "css" / "site.0123456789ab.css"
+    stylesheet.parent.mkdir()
+    stylesheet.write_text("body { color: black; }")
+    server = WSGIHandler()
+    stylesheet.unlink()
+
+    status, _, _ = served_by(server, "/static/css/site.0123456789ab.css")
+
+    assert status == "503 Service Unavailable"
+    assert mailoutbox == []
