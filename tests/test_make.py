@@ -370,15 +370,19 @@ def wait_for_make(make, log, after):
         fail_stopping(make, f"`make serve` was still running {PATIENCE} s after {after}", log)
 
 
+# systemd's TERM and the one the worker's loop passes on at once are often one signal to the
+# worker: the kernel keeps one TERM pending until Python runs its handler, so it may be told
+# only once, and a task waiting to be told twice ran into the stop's time limit.
+# tests/comments/test_task_worker.py tells it twice for certain.
 @pytest.mark.parametrize(
-    "stop",
-    [signal.SIGINT, signal.SIGTERM],
+    ("stop", "told"),
+    [(signal.SIGINT, 2), (signal.SIGTERM, 1)],
     ids=["Ctrl-C", "a TERM signal to all its processes, as systemd sends"],
 )
-def test_a_stopped_make_serve_lets_the_running_task_finish_then_stops_all(tmp_path, stop):
+def test_a_stopped_make_serve_lets_the_running_task_finish_then_stops_all(tmp_path, stop, told):
     """The worker took the TERM its loop passes on after Ctrl-C for a second Ctrl-C, and cut
     the running task short: a decision on many comments stopped between two lots, for good."""
-    make, log, task_status = serve_a_running_task(tmp_path, until_stopped=2)
+    make, log, task_status = serve_a_running_task(tmp_path, until_stopped=told)
 
     os.killpg(make.pid, stop)  # Ctrl-C in its terminal, or systemd's stop
     wait_for_make(make, log, after="the stop")
