@@ -153,3 +153,27 @@ class BackgroundDecision(models.Model):
 
     def __str__(self):
         return f"{self.comment_count} comments to {self.target} ({self.state})"
+
+
+class PublicationAnnouncement(models.Model):
+    """A scheduled article's publication, whose comments' "published" emails are still to go.
+
+    A scheduled article goes live by itself, with no save to send what its commenters are
+    owed (comments approved while readers could not see it): the row says when. At that time
+    the database queue's task, or with the default backend the first request after it
+    (notifications.announce_due_publications), claims the row by deleting it; whoever the
+    database lets delete it sends the emails, and nobody else does, however many workers
+    and servers reach the moment together. One row per article, moved when it is scheduled
+    again."""
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    due_at = models.DateTimeField()
+
+    class Meta:
+        # The next moment due, and the rows due, are read from it.
+        indexes = [models.Index(fields=["due_at"], name="publication_announcement_due")]
+
+    def __str__(self):
+        return f"Emails owed on article {self.article_id} at {self.due_at:%Y-%m-%d %H:%M}"

@@ -16,6 +16,7 @@ and the result show, rather than log a second traceback of their own.
 
 import email.policy
 import logging
+import math
 from functools import partial
 
 from django.conf import settings
@@ -23,12 +24,14 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
+from articles import page_cache
 from articles.models import Article
-from comments.models import Comment
+from comments.models import Comment, PublicationAnnouncement
 from comments.thread import ancestors, is_shown
 
 logger = logging.getLogger(__name__)
@@ -203,13 +206,89 @@ def send_approval_emails_after_commit(comment_ids):
 @task
 def notify_commenters_at_publication(article_id):
     """The "published" emails an article's comments were approved into while readers could
-    not see it, queued when it becomes public (signals.py): after the save that publishes
-    it, or, scheduled, to run at its publication time, when it goes live by itself without
-    a save. Rescheduled or unpublished since, it is not public yet, and sends nothing; the
-    save that changed it has queued what is needed."""
+    not see it, queued after the save that makes it public (signals.py). Rescheduled or
+    unpublished since, it is not public yet, and sends nothing; the save that changed it has
+    queued what is needed. Public now, it has no scheduled publication left to announce: a
+    time it was scheduled for before would send again what failed today."""
     article = Article.objects.filter(pk=article_id).first()
     if article is None or not article.is_public:
         return 0
+    PublicationAnnouncement.objects.filter(article_id=article_id).delete()
     owed = emails_owed_on(article_id)
     send_approval_emails_after_commit(owed)
     return len(owed)
+
+
+def claim_announcement(article_id):
+    """Whether this caller is the one to announce the article's scheduled publication, now
+    due: the database lets one DELETE take the row (PostgreSQL makes a second wait for the
+    first to commit, then finds nothing; SQLite takes one writer at a time)."""
+    due = PublicationAnnouncement.objects.filter(article_id=article_id, due_at__lte=timezone.now())
+    deleted, _ = due.delete()
+    return deleted == 1
+
+
+@task
+def notify_commenters_at_scheduled_publication(article_id):
+    """The emails owed at an article's scheduled publication, by whoever claims it first: the
+    database queue runs this at the publication time (signals.py), the default backend after
+    the first request that comes after it (announce_due_publications). Unpublished since,
+    the article is not public, and its claimed publication sends nothing."""
+    if not claim_announcement(article_id):
+        return 0
+    return notify_commenters_at_publication.call(article_id)
+
+
+# -- Publications due, with a backend that cannot run a task later ------------------------
+
+# What this process knows of the next scheduled publication: the articles version it was
+# read at, its time (infinity when there is none) and when it was read, as timestamps.
+NOT_LOOKED = (None, 0.0, -math.inf)
+_next_due = NOT_LOOKED
+# The longest a process waits to look again after an article was saved (at most one look
+# a minute, even while Redis is down and each read of the version gives a new one), and
+# before it looks again after a look that did not finish (a task that failed, the database
+# out of reach): one look at every request would log one failure each.
+LOOK_AGAIN_SECONDS = 60
+
+
+def publications_may_be_due():
+    """Whether the request should look for publications due: without a query, as the page
+    cache knows when its pages end (articles/page_cache.py). The time of the next one is
+    kept in the process, with the articles version it was read at: any article saved or
+    deleted since (scheduled, rescheduled, unpublished) bumps the version, in every
+    process (a file or Redis, mirrored), and the process looks again, at most a minute
+    later. Until the look (announce_due_publications) sets the real time, it holds off for
+    LOOK_AGAIN_SECONDS."""
+    global _next_due
+    version = page_cache.content_version(page_cache.ARTICLES_VERSION_KEY)
+    seen_at, due, looked_at = _next_due
+    now = timezone.now().timestamp()
+    if now < due and (seen_at == version or now < looked_at + LOOK_AGAIN_SECONDS):
+        return False
+    _next_due = (version, now + LOOK_AGAIN_SECONDS, now)
+    return True
+
+
+@task
+def announce_due_publications():
+    """WordPress's wp-cron, for the default backend, which cannot run a task at a given
+    time: queued by the first request after a scheduled publication (middleware.py), it
+    runs once the response is sent, claims each publication due and sends what it owes, and
+    notes in the process when the next one is due. Several workers or servers may do so at
+    once: only one claim of each publication is taken (claim_announcement)."""
+    global _next_due
+    version = page_cache.content_version(page_cache.ARTICLES_VERSION_KEY)
+    now = timezone.now()
+    looked_at = now.timestamp()
+    announcements = PublicationAnnouncement.objects.order_by("due_at")
+    due = list(announcements.filter(due_at__lte=now).values_list("article_id", flat=True))
+    # Outside the request by now: each runs at once, and one that fails stops no other.
+    results = [notify_commenters_at_scheduled_publication.enqueue(pk) for pk in due]
+    following = announcements.filter(due_at__gt=now).values_list("due_at", flat=True).first()
+    next_due = following.timestamp() if following else math.inf
+    if any(result.status == TaskResultStatus.FAILED for result in results):
+        # Its claim failed (the database went away): its row is still there, due.
+        next_due = min(next_due, looked_at + LOOK_AGAIN_SECONDS)
+    _next_due = (version, next_due, looked_at)
+    return len(due)

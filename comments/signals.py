@@ -4,7 +4,9 @@ comment's deletion leaves to keep true (its article's count, the moderators' cou
 A commenter who asked to hear when their comment is published is written to once readers
 can see it (notifications.notify_commenter_of_approval). Approved while its article was a
 draft, unpublished or scheduled, the comment waits for the article: its email goes when
-the article is published again, or, for a scheduled article, at its publication time.
+the article is published again, or, for a scheduled article, at its publication time (the
+database queue), or with the first request after it (the default backend, which cannot
+wait: comments.middleware).
 `articles` knows nothing of comments, so they listen to its saves (and its deletions).
 """
 
@@ -19,7 +21,7 @@ from django.utils import timezone
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import notifications, services
-from comments.models import Comment
+from comments.models import Comment, PublicationAnnouncement
 
 # Set on the comment or queryset whose delete() runs: the articles whose readers saw one of
 # the comments it takes, noted before the first row goes and recounted once it has gone.
@@ -44,21 +46,24 @@ def release_emails_owed_on_publication(sender, instance, created, raw, **kwargs)
     if raw or created or instance.status != Article.Status.PUBLISHED:
         return
     before = instance.__dict__.pop("_publication_before_save", None)
-    at_publication = notifications.notify_commenters_at_publication
     if instance.is_public:
         if not was_public(before):
+            at_publication = notifications.notify_commenters_at_publication
             transaction.on_commit(partial(at_publication.enqueue, instance.pk), robust=True)
-    elif (
-        before != (instance.status, instance.published_at)
-        and at_publication.get_backend().supports_defer
-    ):
-        # Scheduled for a new time: live then without another save. A queue that runs
-        # tasks later (the database queue) sends the emails at that time; the default
-        # backend cannot wait, and they go only if the article is published again.
-        transaction.on_commit(
-            partial(at_publication.using(run_after=instance.published_at).enqueue, instance.pk),
-            robust=True,
+    elif before != (instance.status, instance.published_at):
+        # Scheduled for a new time: live then without another save. The row says when, in
+        # the same transaction; a queue that runs tasks later (the database queue) sends the
+        # emails at that time, the default backend after the first request that comes after
+        # it (comments.middleware). Whichever claims the row first sends them.
+        PublicationAnnouncement.objects.update_or_create(
+            article_id=instance.pk, defaults={"due_at": instance.published_at}
         )
+        at_scheduled = notifications.notify_commenters_at_scheduled_publication
+        if at_scheduled.get_backend().supports_defer:
+            transaction.on_commit(
+                partial(at_scheduled.using(run_after=instance.published_at).enqueue, instance.pk),
+                robust=True,
+            )
 
 
 def was_public(publication):

@@ -131,6 +131,10 @@ MIDDLEWARE = [
     "newsroom.middleware.UndecodableFormMiddleware",
     # Turns a database that cannot be reached into a 503 page (newsroom/middleware.py).
     "newsroom.middleware.DatabaseUnavailableMiddleware",
+    # The emails a scheduled article's publication owes, queued by the first request after it
+    # with the default task backend (comments/middleware.py): before the cache, whose hits
+    # count too.
+    "comments.middleware.AnnounceDuePublicationsMiddleware",
     # Whole pages for anonymous readers (articles/page_cache.py): after every middleware
     # that shapes a response, so a cached page passes them exactly as a fresh render does;
     # before those that only prepare a request for its view, which a cached page skips.

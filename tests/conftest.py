@@ -1,5 +1,6 @@
 import contextlib
 import logging
+import math
 import os
 import secrets
 import time
@@ -258,6 +259,36 @@ def _clear_cache():
     clear_cache(caches["default"])
     yield
     clear_cache(caches["default"])
+
+
+@pytest.fixture(autouse=True)
+def _publications_looked_for(monkeypatch):
+    """Each test's site runs in a process that has looked for scheduled publications due and
+    found none (comments.notifications.publications_may_be_due), as a running site's workers
+    have from their second request on. A test's first request would otherwise pay for that
+    look after its response, on top of what its page costs, whenever an earlier test changed
+    an article or this one runs with other settings; and the look, a task run after the
+    response, closes the connections it finds (newsroom/tasks.py), which on PostgreSQL is the
+    one holding a test's transaction. Taken as done at the first request, with the settings
+    the test's fixtures have set by then; an article the test saves is looked for a minute
+    later, as by a worker that has just looked. Tests of those publications start from a
+    process that has not looked (tests/comments/test_scheduled_publication_emails.py)."""
+    from django.utils import timezone
+
+    from articles import page_cache
+    from comments import notifications
+
+    look = notifications.publications_may_be_due
+
+    def looked_already():
+        version = page_cache.content_version(page_cache.ARTICLES_VERSION_KEY)
+        looked = (version, math.inf, timezone.now().timestamp())
+        monkeypatch.setattr(notifications, "_next_due", looked)
+        monkeypatch.setattr(notifications, "publications_may_be_due", look)
+        return look()
+
+    monkeypatch.setattr(notifications, "_next_due", notifications.NOT_LOOKED)
+    monkeypatch.setattr(notifications, "publications_may_be_due", looked_already)
 
 
 class Collected(logging.Handler):

@@ -28,8 +28,11 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from articles.models import Article
 from comments import services
-from comments.models import BackgroundDecision, Comment
-from comments.notifications import notify_moderators_of_held_comment
+from comments.models import BackgroundDecision, Comment, PublicationAnnouncement
+from comments.notifications import (
+    notify_commenters_at_scheduled_publication,
+    notify_moderators_of_held_comment,
+)
 from newsroom.management.commands import db_worker
 from tests.factories import PASSWORD, make_comment, make_moderator
 
@@ -168,6 +171,7 @@ def time_passes(duration):
     without the wait: their stored times come that much nearer. A task queued to run at
     once (the queue's far-future marker) stays as it is."""
     Article.objects.update(published_at=F("published_at") - duration)
+    PublicationAnnouncement.objects.update(due_at=F("due_at") - duration)
     DBTaskResult.objects.exclude(run_after=get_date_max()).update(
         run_after=F("run_after") - duration
     )
@@ -222,6 +226,29 @@ def test_an_article_rescheduled_later_announces_its_comments_at_the_new_time_onl
 
     [message] = mail.outbox
     assert message.recipients() == [comment.email]
+
+
+def test_a_publication_a_request_announced_is_not_announced_again_by_the_queue(
+    article, moderator, queued, run_worker
+):
+    """A server on the default backend (during a switch to the queue, say) claimed the
+    publication first: the queue's task, run at the same time, finds it claimed."""
+    comment = make_comment(article, status=Comment.Status.PENDING, notify_on_publish=True)
+    article.published_at = timezone.now() + timedelta(hours=1)
+    article.save()
+    services.approve(comment, by=moderator)
+    run_worker()
+    time_passes(timedelta(hours=1))
+
+    notify_commenters_at_scheduled_publication.call(article.pk)  # as the request's look does
+    run_worker()
+
+    [message] = mail.outbox
+    assert message.recipients() == [comment.email]
+    queue_run = DBTaskResult.objects.get(
+        task_path=notify_commenters_at_scheduled_publication.module_path
+    )
+    assert queue_run.return_value == 0
 
 
 def test_an_article_published_again_queues_one_task_for_all_its_emails(article, queued, run_worker):
