@@ -22,9 +22,10 @@ class AnnounceDuePublicationsMiddleware:
 
     def __call__(self, request):
         at_publication = notifications.notify_commenters_at_scheduled_publication
+        # The clock first: asking for the backend costs more than the rest of the check.
         if (
-            not at_publication.get_backend().supports_defer
-            and notifications.publications_may_be_due()
+            notifications.publications_may_be_due()
+            and not at_publication.get_backend().supports_defer
         ):
             notifications.announce_due_publications.enqueue()
         return self.get_response(request)
