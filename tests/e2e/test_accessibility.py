@@ -106,3 +106,20 @@ def test_comment_form_showing_errors_has_no_serious_violations(
     page.get_by_role("button", name="Reply to Grace Hopper").click()
     expect(page.get_by_role("heading", name="Reply to Grace Hopper")).to_be_visible()
     assert serious_violations_in_both_schemes(page) == {}
+
+
+def test_a_field_in_error_is_outlined_in_the_colour_of_its_message(page, live_server, newsroom):
+    """Its red border lost to the grey one every box has (a more specific rule): a field in
+    error looked like the others, its message above it the only sign."""
+    page.goto(f"{live_server.url}{newsroom.get_absolute_url()}")
+    form = page.locator("#respond form")
+    form.get_by_role("textbox", name="Email", exact=True).fill("not an email")
+    form.evaluate("form => form.noValidate = true")
+    form.get_by_role("button", name="Post Comment").click()
+    expect(page.locator("#comment-errors")).to_be_focused()
+
+    message_colour = page.locator("#id_email_error").evaluate("p => getComputedStyle(p).color")
+    email = form.get_by_role("textbox", name="Email", exact=True)
+    expect(email).to_have_css("border-top-color", message_colour)
+    expect(email).to_have_css("border-top-width", "2px")
+    expect(form.get_by_role("textbox", name="Website")).to_have_css("border-top-width", "1px")
