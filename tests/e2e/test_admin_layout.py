@@ -1,5 +1,6 @@
 """The editors' article list on laptop and desktop screens, with headlines, sections and
-bylines of the lengths a newsroom writes: every column in sight."""
+bylines of the lengths a newsroom writes: every column in sight. The comments list on a
+tablet and a laptop: the page no wider than the window, the Approve and Spam buttons in sight."""
 
 from datetime import timedelta
 
@@ -7,7 +8,15 @@ import pytest
 from django.utils import timezone
 
 from articles.models import Article
-from tests.factories import PASSWORD, make_article, make_author, make_editor, make_section
+from comments.models import Comment
+from tests.factories import (
+    PASSWORD,
+    make_article,
+    make_author,
+    make_comment,
+    make_editor,
+    make_section,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,5 +78,38 @@ def test_article_list_shows_every_column_beside_the_menu_and_filters(
 
     page_width, window_width = page.evaluate(PAGE_WIDTHS)
     assert page.evaluate(COLUMNS_OUT_OF_SIGHT) == []
+    assert page_width <= window_width
+    page.context.close()
+
+
+@pytest.mark.parametrize("width", [768, 1024])
+def test_comment_queue_keeps_its_decision_buttons_in_sight_on_tablet_and_laptop(
+    browser, live_server, screenshot_dir, width
+):
+    """Beside the menu and the filters the list had 160 px at 768 px wide and 415 px at
+    1024: the Approve and Spam buttons were behind a sideways scroll, and at 768 px the
+    editor's longest action widened the whole page."""
+    article = make_article(title=HEADLINES[0])
+    for name in AUTHORS:
+        make_comment(
+            article,
+            name=name,
+            email=f"{name.lower().replace(' ', '.')}@example.com",
+            url="https://example.org/a-commenters-website-with-a-long-address",
+            body="The flood defences along the river were promised ten years ago.",
+            status=Comment.Status.PENDING,
+        )
+    make_editor("edna")
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/")
+    page.get_by_label("Username").fill("edna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("#result_list")
+    page.screenshot(path=screenshot_dir / f"admin-comments-{width}px.png", full_page=True)
+
+    out_of_sight = page.evaluate(COLUMNS_OUT_OF_SIGHT)
+    assert not [column for column in out_of_sight if column.startswith(("COMMENT", "QUICK"))]
+    page_width, window_width = page.evaluate(PAGE_WIDTHS)
     assert page_width <= window_width
     page.context.close()
