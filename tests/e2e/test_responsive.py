@@ -117,3 +117,15 @@ def test_reader_pages_never_scroll_sideways(live_server, discussion, screen):
         fit = page.evaluate(OVERFLOW, "main a, main input, main button")
         assert fit["pageWidth"] <= fit["viewport"], f"{path} scrolls sideways: {fit}"
         assert fit["cut"] == [], f"{path} cut off: {fit['cut']}"
+
+
+def test_reply_buttons_are_big_enough_to_tap(live_server, discussion, screen):
+    """A Reply button was a line of small text, 16 px tall: WCAG 2.5.8 asks for 24."""
+    article, _ = discussion
+    _, page = screen
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    heights = page.locator(".comment__reply").evaluate_all(
+        "buttons => buttons.map(button => button.getBoundingClientRect().height)"
+    )
+    assert len(heights) == 4
+    assert min(heights) >= 24
