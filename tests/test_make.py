@@ -224,6 +224,41 @@ time.sleep(600)
 PATIENCE = 60
 
 
+def make_serve_in_a_terminal(tmp_path, worker, environment, **output):
+    """`make serve` with `worker` standing in for manage.py and a server that runs until it
+    is stopped for gunicorn, in a session of its own, as in a terminal, whose Ctrl-C
+    reaches all of it."""
+    worker_script, server = tmp_path / "worker.py", tmp_path / "server.py"
+    worker_script.write_text(worker)
+    server.write_text(SERVES_UNTIL_STOPPED)
+    return subprocess.Popen(  # noqa: S603 - make, with our own interpreter standing in
+        [  # noqa: S607
+            # SIGINT as in a terminal: a test run a script started in the background (as
+            # CI may be) would otherwise hand it down ignored, to make and gunicorn too.
+            "env",
+            "--default-signal=INT",
+            "make",
+            "--no-print-directory",
+            "serve",
+            f"MANAGE={sys.executable} {worker_script}",
+            f"GUNICORN={sys.executable} {server}",
+            f"SECRET_FILE={tmp_path / 'secret_key'}",
+        ],
+        cwd=settings.BASE_DIR,
+        env={**environment, "DJANGO_SECRET_KEY": "not-a-real-one"},
+        start_new_session=True,
+        **output,
+    )
+
+
+def wait_for_its_server(make, server_record, what, log=None):
+    deadline = time.monotonic() + PATIENCE
+    while not server_record.exists() and make.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server_record.exists():
+        fail_stopping(make, f"`make serve` did not start {what}", log)
+
+
 @pytest.mark.parametrize(
     "task_worker",
     [TASK_WORKER_CATCHING_CTRL_C, TASK_WORKER],
@@ -233,28 +268,13 @@ def test_ctrl_c_on_make_serve_stops_all_it_started_and_announces_no_restart(tmp_
     """Ctrl-C printed "starting it again in 5 s" though nothing started again, and left a
     worker started a moment before (which ignores Ctrl-C until Django has started) running
     after `make serve` had ended."""
-    worker, server = tmp_path / "worker.py", tmp_path / "server.py"
-    worker.write_text(task_worker)
-    server.write_text(SERVES_UNTIL_STOPPED)
     worker_record, server_record = tmp_path / "worker", tmp_path / "server"
     env = {name: value for name, value in os.environ.items() if name != "SITE_URL"}
-    make = subprocess.Popen(  # noqa: S603 - make, with our own interpreter standing in
-        [  # noqa: S607
-            # SIGINT as in a terminal: a test run a script started in the background (as
-            # CI may be) would otherwise hand it down ignored, to make and gunicorn too.
-            "env",
-            "--default-signal=INT",
-            "make",
-            "--no-print-directory",
-            "serve",
-            f"MANAGE={sys.executable} {worker}",
-            f"GUNICORN={sys.executable} {server}",
-            f"SECRET_FILE={tmp_path / 'secret_key'}",
-        ],
-        cwd=settings.BASE_DIR,
-        env={
+    make = make_serve_in_a_terminal(
+        tmp_path,
+        task_worker,
+        {
             **env,
-            "DJANGO_SECRET_KEY": "not-a-real-one",
             "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
             "WORKER_RECORD": str(worker_record),
             "SERVER_RECORD": str(server_record),
@@ -262,13 +282,8 @@ def test_ctrl_c_on_make_serve_stops_all_it_started_and_announces_no_restart(tmp_
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # a terminal of its own, whose Ctrl-C reaches all of it
     )
-    deadline = time.monotonic() + PATIENCE
-    while not server_record.exists() and make.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not server_record.exists():
-        fail_stopping(make, "`make serve` did not start its server and its task worker")
+    wait_for_its_server(make, server_record, "its server and its task worker")
     os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
     try:
         errors = make.communicate(timeout=PATIENCE)[1]
@@ -314,9 +329,6 @@ def serve_a_running_task(tmp_path, *, until_stopped):
     for command in (["migrate", "-v", "0", "django_tasks_database"], ["shell", "-c", enqueue]):
         result = manage(*command, **site)
         assert result.returncode == 0, result.stderr
-    worker, server = tmp_path / "worker.py", tmp_path / "server.py"
-    worker.write_text(REAL_TASK_WORKER)
-    server.write_text(SERVES_UNTIL_STOPPED)
     server_record = tmp_path / "server"
     env = {
         name: value
@@ -324,34 +336,19 @@ def serve_a_running_task(tmp_path, *, until_stopped):
         if name not in ("SITE_URL", "DATABASE_URL", "REDIS_URL")
     }
     with log.open("w") as output:
-        make = subprocess.Popen(  # noqa: S603 - make, with our own interpreter standing in
-            [  # noqa: S607
-                "env",
-                "--default-signal=INT",
-                "make",
-                "--no-print-directory",
-                "serve",
-                f"MANAGE={sys.executable} {worker}",
-                f"GUNICORN={sys.executable} {server}",
-                f"SECRET_FILE={tmp_path / 'secret_key'}",
-            ],
-            cwd=settings.BASE_DIR,
-            env={
+        make = make_serve_in_a_terminal(
+            tmp_path,
+            REAL_TASK_WORKER,
+            {
                 **env,
                 **site,
-                "DJANGO_SECRET_KEY": "not-a-real-one",
                 "WORKER_RECORD": str(started),  # the server stand-in waits for it
                 "SERVER_RECORD": str(server_record),
             },
             stdout=output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
-    deadline = time.monotonic() + PATIENCE
-    while not server_record.exists() and make.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if not server_record.exists():
-        fail_stopping(make, "`make serve` did not start its server and its task", log)
+    wait_for_its_server(make, server_record, "its server and its task", log)
 
     def task_status():
         with contextlib.closing(sqlite3.connect(database)) as connection:
