@@ -1284,6 +1284,15 @@ def untold_decision(moderator, *, state=BackgroundDecision.State.ENDED, ago=time
 ENDED_3000 = "Approving 3,000 comments in the background has ended: 3,000 comments approved."
 
 
+def approve_all(client, comments):
+    """ "Select all" across the queue's pages, then Approve: more comments than a request
+    decides itself (past_the_request) are decided in the background."""
+    client.post(
+        QUEUE,
+        {"action": "approve_selected", "select_across": "1", "_selected_action": [comments[0].pk]},
+    )
+
+
 class TestToldAfterSigningIn:
     """How a decision taken in the background ended is told at the moderator's next look at
     the list, even in a session that did not take it: they signed out, their session ended,
@@ -1296,14 +1305,7 @@ class TestToldAfterSigningIn:
     ):
         comments = past_the_request(4)
         sign_in(client, moderator)
-        client.post(
-            QUEUE,
-            {
-                "action": "approve_selected",
-                "select_across": "1",
-                "_selected_action": [comments[0].pk],
-            },
-        )
+        approve_all(client, comments)
         client.post("/admin/logout/")
         assert {status_of(c) for c in comments} == {Status.APPROVED}  # ended while signed out
 
@@ -1320,14 +1322,7 @@ class TestToldAfterSigningIn:
         """Told once, wherever the moderator looks first: the row goes once told."""
         comments = past_the_request(4)
         sign_in(client, moderator)
-        client.post(
-            QUEUE,
-            {
-                "action": "approve_selected",
-                "select_across": "1",
-                "_selected_action": [comments[0].pk],
-            },
-        )
+        approve_all(client, comments)
         other_browser = Client()
         sign_in(other_browser, moderator)
 
