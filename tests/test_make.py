@@ -312,15 +312,20 @@ def runs_until_told_to_stop(times, started, log):
         time.sleep(0.05)
 
 
-def serve_a_running_task(tmp_path, *, until_stopped):
-    """`make serve` with the database queue and the real task worker, once the worker runs a
-    task that lasts until it has been told to stop `until_stopped` times; make's process, the
-    file that takes what it prints, and the task's status once make has ended."""
-    database = tmp_path / "db.sqlite3"
-    site = {
-        "DATABASE_URL": f"sqlite:///{database}",
+def queue_site(tmp_path):
+    """The configuration of a site on the database queue, in a database of its own."""
+    return {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
     }
+
+
+def serve_a_running_task(tmp_path, *, until_stopped, worker=REAL_TASK_WORKER, up="task-started"):
+    """`make serve` with the database queue and `worker` (the real task worker) standing in
+    for manage.py, once it has written `up` (in tmp_path; by default, once the worker runs a
+    task that lasts until it has been told to stop `until_stopped` times); make's process, the
+    file that takes what it prints, and the task's status once make has ended."""
+    site = queue_site(tmp_path)
     started, log = tmp_path / "task-started", tmp_path / "make.log"
     enqueue = (
         "from tests.test_make import runs_until_told_to_stop as t; "
@@ -338,11 +343,11 @@ def serve_a_running_task(tmp_path, *, until_stopped):
     with log.open("w") as output:
         make = make_serve_in_a_terminal(
             tmp_path,
-            REAL_TASK_WORKER,
+            worker,
             {
                 **env,
                 **site,
-                "WORKER_RECORD": str(started),  # the server stand-in waits for it
+                "WORKER_RECORD": str(tmp_path / up),  # the server stand-in waits for it
                 "SERVER_RECORD": str(server_record),
             },
             stdout=output,
@@ -351,7 +356,7 @@ def serve_a_running_task(tmp_path, *, until_stopped):
     wait_for_its_server(make, server_record, "its server and its task", log)
 
     def task_status():
-        with contextlib.closing(sqlite3.connect(database)) as connection:
+        with contextlib.closing(sqlite3.connect(tmp_path / "db.sqlite3")) as connection:
             [(status,)] = connection.execute(
                 "SELECT status FROM django_tasks_database_dbtaskresult"
             )
@@ -400,6 +405,56 @@ def test_a_second_ctrl_c_on_make_serve_cuts_the_running_task_short(tmp_path):
 
     assert task_status() == "FAILED", log.read_text()
     assert processes_in_session(make.pid) == []
+
+
+# Stands in for manage.py in `make serve`: the real task worker, which pauses for a minute
+# each time its claim of a task (marking it "running") has committed, before it starts the
+# task, and says so in WORKER_RECORD; every other command does nothing.
+REAL_TASK_WORKER_PAUSING_AFTER_A_CLAIM = """
+import os, sys, time
+if sys.argv[1] == "db_worker":
+    sys.path.insert(0, os.getcwd())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsroom.settings")
+    import django
+    django.setup()
+    from django.core.management import execute_from_command_line
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    def pause():
+        open(os.environ["WORKER_RECORD"], "w").close()
+        time.sleep(60)
+
+    claim = DBTaskResult.claim
+    def claim_then_pause(result, worker_id):
+        claim(result, worker_id)
+        transaction.on_commit(pause)
+    DBTaskResult.claim = claim_then_pause
+    execute_from_command_line(["manage.py", *sys.argv[1:]])
+"""
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "systemd"])
+def test_a_task_claimed_but_not_started_when_make_serve_stops_is_left_to_the_next_worker(
+    tmp_path, stop
+):
+    """A stop between tasks ends the worker at once: one landing after it had marked a task
+    "running", before it started it, left the task so in the queue for ever, run by no
+    worker (a moderator's decision on many comments never happened)."""
+    make, log, task_status = serve_a_running_task(
+        tmp_path, until_stopped=0, worker=REAL_TASK_WORKER_PAUSING_AFTER_A_CLAIM, up="claimed"
+    )
+
+    os.killpg(make.pid, stop)
+    wait_for_make(make, log, after="the stop")
+    assert task_status() == "READY", log.read_text()
+    assert processes_in_session(make.pid) == []
+
+    worker = manage(
+        "db_worker", "--batch", "--no-reload", "--no-startup-delay", **queue_site(tmp_path)
+    )
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    assert task_status() == "SUCCESSFUL", worker.stdout
 
 
 def fail_stopping(make, what, log=None):

@@ -20,7 +20,7 @@ from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
@@ -474,6 +474,36 @@ def test_a_decision_cut_short_by_a_second_ctrl_c_is_told_as_failed_at_once(
     [told] = messages_on_the_list(client)
     assert "Approving 4 comments in the background, started " in told
     assert "failed before it ended" in told
+
+
+def test_a_decision_its_worker_claimed_but_had_not_started_when_stopped_is_taken_by_the_next(
+    client, moderator, queued, run_worker, monkeypatch, past_the_request, console_log
+):
+    """A stop between tasks ends the worker at once; one that landed after the worker had
+    marked the task "running" and before it started it left it so for ever: no worker
+    took it again, and the moderator's decision never happened."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    claim = DBTaskResult.claim
+
+    def claimed_then_stopped(result, worker_id):
+        claim(result, worker_id)
+        transaction.on_commit(lambda: stop_signals(signal.SIGTERM))
+
+    monkeypatch.setattr(DBTaskResult, "claim", claimed_then_stopped)
+    with pytest.raises(SystemExit) as stopped:
+        run_worker(verbosity=1)
+    monkeypatch.undo()
+    assert stopped.value.code == 0
+
+    run_worker()  # the worker, started again
+
+    assert Comment.objects.approved().count() == 4
+    assert messages_on_the_list(client) == [
+        "Approving 4 comments in the background has ended: 4 comments approved."
+    ]
+    assert "claimed but not started when the worker stopped" in console_log.text()
 
 
 @task

@@ -9,13 +9,21 @@ finished. Here a TERM while the worker is stopping changes nothing: a second Ctr
 SIGQUIT) still cuts the task short, as the library says on the first, and so does time, so
 that a stop ends: a task still running STOP_GRACE_SECONDS after the stop is cut short as by a
 second Ctrl-C (its result is recorded as failed).
+
+A stop between two tasks ends the worker at once (it is most often asleep, waiting for one), and
+so it did when it landed after the worker had claimed a task (marked it "running") and before
+it started it: the task stayed "running" in the queue for ever, run by nobody, and a
+moderator's decision on many comments was never taken. Such a task is now put back as it was,
+"ready", on the way out, and the next worker runs it.
 """
 
 import logging
 import signal
 import sys
 
+from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
+from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger("django_tasks_db")
 
@@ -27,12 +35,17 @@ STOP_GRACE_SECONDS = 60
 
 
 class Worker(db_worker.Worker):
+    # The task last handed to run_task: started, so never put back in the queue.
+    started_task = None
+
     def shutdown(self, signum, frame):
         if not self.running and signum == signal.SIGTERM:
             logger.warning(
-                "Received %s - already stopping, once the running task has finished "
-                "(press Ctrl+C again to force).",
+                "Received %s - already stopping%s.",
                 signal.strsignal(signum),
+                ", once the running task has finished (press Ctrl+C again to force)"
+                if self.running_task
+                else "",
             )
             return
         stopping_a_task = self.running and self.running_task
@@ -64,10 +77,43 @@ class Worker(db_worker.Worker):
     def run(self):
         try:
             super().run()
+        except SystemExit:
+            self.put_back_claimed_task()
+            raise
         finally:
             # A task that finished within the time leaves the alarm set (the worker returns
             # then, but `call_command` may have run it in a process that goes on).
             signal.alarm(0)
+
+    def run_task(self, db_task_result):
+        # Running from here on, for shutdown(): a stop lets the task finish. The library
+        # raises its own flag inside the `try` that records any exception as the task's
+        # failure: a stop landing just before it recorded the task as failed, never run.
+        self.running_task = True
+        self.started_task = db_task_result.pk
+        super().run_task(db_task_result)
+
+    def put_back_claimed_task(self):
+        """The task this worker claimed and had not started when a stop ended it, "ready"
+        again, as it was before the claim. A claim that had not committed is undone by the
+        database already; no other worker touches a task this one claimed last."""
+        claimed = (
+            DBTaskResult.objects.running()
+            .filter(worker_ids__icontains=self.worker_id)
+            .exclude(pk=self.started_task)
+            .only("worker_ids")
+        )
+        for result in claimed:
+            if result.worker_ids[-1] != self.worker_id:
+                continue  # put back by this worker before, claimed by another since
+            DBTaskResult.objects.filter(pk=result.pk, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.READY, started_at=None, worker_ids=result.worker_ids[:-1]
+            )
+            logger.warning(
+                "Task id=%s was claimed but not started when the worker stopped - "
+                "back in the queue for the next worker.",
+                result.pk,
+            )
 
 
 class Command(db_worker.Command):
