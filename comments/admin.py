@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.tasks import TaskResultStatus
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -121,10 +122,17 @@ BACKGROUND_RUNNING = (
     "{doing} in the background, started {ago} ago, has not ended yet: the list shows the "
     "comments decided so far."
 )
-# A decision still running after this long was stopped: its process was killed (SIGKILL, a
-# crash), which nothing records. One cut short by gunicorn's timeout or a worker's stop is
-# recorded as failed (services.moderate_in_background). 40,000 comments take minutes at most.
+# A decision still running this long after it started was stopped: its process was killed
+# (SIGKILL, a crash), which nothing records. One cut short by gunicorn's timeout or a worker's
+# stop is recorded as failed (services.moderate_in_background). 40,000 comments take minutes
+# at most. With the database queue the hour counts from when a worker took its task up, and
+# one still waiting for a worker this long after it was queued is told so instead.
 BACKGROUND_STOPPED_AFTER = timedelta(hours=1)
+BACKGROUND_WAITING = (
+    "{doing} in the background, queued {ago} ago, has not started: no task worker has taken "
+    "it up yet, and whoever runs the site may need to start one. It will be decided once one "
+    "does: there is no need to select the comments again."
+)
 BACKGROUND_STOPPED = (
     "{doing} in the background, started {ago} ago, has not ended: it was probably stopped by "
     "a restart or a time limit of the server. Those decided before it stopped stay decided, "
@@ -180,22 +188,45 @@ DECISION_OUTCOME_ID = "decision-outcome"
 FOCUSED_ROW_TAG = "focused-row-"
 
 
-def is_stopped(decision):
-    return decision.state == BackgroundDecision.State.RUNNING and (
-        decision.queued_at < timezone.now() - BACKGROUND_STOPPED_AFTER
-    )
+# Where a decision not told of yet stands, beyond its own states (BackgroundDecision.State).
+WAITING, STOPPED = "waiting", "stopped"
 
 
-def background_outcome(decision):
-    """What the moderator is told of their BackgroundDecision, and at which level: the
-    request's own outcome message (CommentAdmin._decide), when it has ended."""
+def background_state(decision):
+    """Where the decision stands: ended or failed as it recorded itself, or for one still
+    running, as the queue knows its task, where it keeps one (services.queued_task): still
+    waiting for a worker, or failed before the decision could record it (the database lost,
+    or the worker's stop cutting the task short, as it read the decision). Neither the queue
+    nor anything with the default backend knows whether the process running it is still
+    alive: one running for an hour is taken as stopped."""
+    if decision.state != BackgroundDecision.State.RUNNING:
+        return decision.state
+    an_hour_ago = timezone.now() - BACKGROUND_STOPPED_AFTER
+    task = services.queued_task(decision)
+    if task is None:
+        started = decision.queued_at
+    elif task.status == TaskResultStatus.FAILED:
+        return BackgroundDecision.State.FAILED
+    elif task.status == TaskResultStatus.READY:
+        return WAITING if decision.queued_at < an_hour_ago else decision.state
+    else:
+        started = task.started_at or decision.queued_at
+    return STOPPED if started < an_hour_ago else decision.state
+
+
+def background_outcome(decision, state):
+    """What the moderator is told of their BackgroundDecision, in `state`
+    (background_state), and at which level: the request's own outcome message
+    (CommentAdmin._decide), when it has ended."""
     doing = DOING[decision.target].format(comments_phrase(decision.comment_count))
     ago = timesince(decision.queued_at, depth=1)
-    if decision.state == BackgroundDecision.State.RUNNING:
-        if is_stopped(decision):
-            return BACKGROUND_STOPPED.format(doing=doing, ago=ago), messages.ERROR
+    if state == WAITING:
+        return BACKGROUND_WAITING.format(doing=doing, ago=ago), messages.WARNING
+    if state == STOPPED:
+        return BACKGROUND_STOPPED.format(doing=doing, ago=ago), messages.ERROR
+    if state == BackgroundDecision.State.RUNNING:
         return BACKGROUND_RUNNING.format(doing=doing, ago=ago), messages.INFO
-    if decision.state == BackgroundDecision.State.FAILED:
+    if state == BackgroundDecision.State.FAILED:
         return BACKGROUND_FAILED.format(doing=doing, ago=ago), messages.ERROR
     message = BACKGROUND_ENDED.format(
         doing=doing, changed=comments_phrase(decision.changed), done=DONE[decision.target]
@@ -624,15 +655,16 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         ).order_by("pk")
         running, ended, stopped = [], [], []
         for decision in decisions:
-            if decision.state != BackgroundDecision.State.RUNNING:
+            state = background_state(decision)
+            if state in (BackgroundDecision.State.ENDED, BackgroundDecision.State.FAILED):
                 ended.append(decision.pk)
-            elif is_stopped(decision):
+            elif state == STOPPED:
                 stopped.append(decision.pk)
             else:
                 running.append(decision.pk)
                 if str(decision.pk) in announced:
                     continue
-            self.message_user(request, *background_outcome(decision))
+            self.message_user(request, *background_outcome(decision, state))
         # One told it was stopped keeps its row: a worker that was only late still takes it
         # (until services.moderate_later deletes the row, weeks later). It is marked, so that
         # neither signing in again nor another browser tells it again. One no longer there

@@ -110,7 +110,8 @@ class BackgroundDecision(models.Model):
     it (services.moderate_later) and until the moderator has been told how it ended.
 
     The task's own result is no place for that: the default backend keeps none, and the
-    database queue's is read by nobody. The comments list tells the moderator at their next
+    database queue's holds only whether the task is waiting, running or done (which the
+    list reads, through task_id). The comments list tells the moderator at their next
     look (admin.CommentAdmin.tell_background_decisions), in the session that took it or in
     any they sign in to afterwards, then the row goes: each comment's log entry stays as
     the record of what was decided. One never told of its end (the moderator did not look
@@ -135,10 +136,13 @@ class BackgroundDecision(models.Model):
     already = models.PositiveIntegerField(default=0)
     left = models.PositiveIntegerField(default=0)
     hidden = models.PositiveIntegerField(default=0)
-    # Told as probably stopped (admin.is_stopped): its row stays for a worker that was only
+    # Told as probably stopped (admin.background_state): its row stays for a worker that was only
     # late, and the moderator, told to decide the rest again, hears no more of it, in this
     # session or after signing in again.
     told_as_stopped = models.BooleanField(default=False)
+    # The task's id in a queue that keeps its results (the database queue), whose status tells
+    # whether a worker has taken it up yet; blank with the default backend, which keeps none.
+    task_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [

@@ -22,6 +22,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.tasks import task
+from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 from django.utils import timezone
 
 from articles.models import Article
@@ -120,7 +121,9 @@ def moderate_later(comments, status, *, by, seen):
     taking it) with the statuses `by` saw them in: `seen` maps ids to them, and a comment
     missing from it was seen as it is in `comments`, which the caller has just read.
 
-    Returns the BackgroundDecision that says, until `by` is told, how it goes. Those queued
+    Returns the BackgroundDecision that says, until `by` is told, how it goes; with a queue
+    that keeps its tasks' results (the database queue), it names the task, whose state
+    there the list reads while the decision has not recorded its end. Those queued
     more than BACKGROUND_DECISIONS_KEPT ago go, in one statement: nobody will be told of them,
     and a task still queued for one of them (a worker stopped for weeks) decides nothing."""
     ids_by_status_seen = defaultdict(list)
@@ -132,8 +135,24 @@ def moderate_later(comments, status, *, by, seen):
     decision = BackgroundDecision.objects.create(
         moderator=by, target=status, comment_count=len(comments)
     )
-    moderate_in_background.enqueue(decision.pk, ids_by_status_seen)
+    queued = moderate_in_background.enqueue(decision.pk, ids_by_status_seen)
+    if moderate_in_background.get_backend().supports_get_result:
+        decision.task_id = queued.id
+        BackgroundDecision.objects.filter(pk=decision.pk).update(task_id=queued.id)
     return decision
+
+
+def queued_task(decision):
+    """The queue's record of the task taking `decision` (its status, when a worker started
+    it), or None where there is none to read: the default backend keeps none, and
+    `prune_db_task_results` may have deleted it."""
+    if not decision.task_id:
+        return None
+    try:
+        return moderate_in_background.get_result(decision.task_id)
+    except (NotImplementedError, TaskResultDoesNotExist, TaskResultMismatch, ImportError):
+        # NotImplementedError: TASKS_BACKEND changed since, to one that keeps no results.
+        return None
 
 
 @task

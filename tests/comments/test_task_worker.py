@@ -400,23 +400,103 @@ def test_a_decision_whose_moderator_is_deleted_before_the_worker_runs_decides_no
     assert DBTaskResult.objects.get().status == "FAILED"
 
 
-def test_a_decision_still_running_hours_later_is_told_as_stopped_once(
-    client, moderator, queued, run_worker, past_the_request
+def hours_pass(hours, *, worker_took_it_up=None):
+    """What `hours` of waiting do to the decisions queued: they were queued that long ago, and
+    their task, if `worker_took_it_up` (hours before now), was taken up by a worker then, and
+    is still marked running: its worker was killed (SIGKILL, the machine going down), or is
+    still at it."""
+    BackgroundDecision.objects.update(queued_at=F("queued_at") - timedelta(hours=hours))
+    if worker_took_it_up is not None:
+        DBTaskResult.objects.update(
+            status="RUNNING",
+            started_at=timezone.now() - timedelta(hours=worker_took_it_up),
+            worker_ids=["killed-or-slow"],
+        )
+
+
+def test_a_decision_its_worker_took_up_an_hour_ago_and_never_ended_is_told_as_stopped_once(
+    client, moderator, queued, past_the_request
 ):
-    """gunicorn's timeout ends the process that takes a decision after the response, and
-    nothing records it: the list said "has not ended yet" at every look, for ever."""
+    """A killed worker leaves its task "running", and nothing records that it is gone: the
+    list said "has not ended yet" at every look, for ever."""
     comments = past_the_request(4)
     client.force_login(moderator)
     select_all(client, "approve_selected", comments)
-    BackgroundDecision.objects.update(queued_at=F("queued_at") - timedelta(hours=2))
+    hours_pass(3, worker_took_it_up=2)
+
+    [told] = messages_on_the_list(client)
+
+    assert told.startswith("Approving 4 comments in the background, started 3\xa0hours ago, ")
+    assert "has not ended: it was probably stopped" in told
+    assert messages_on_the_list(client) == []
+
+
+def test_a_decision_a_worker_took_up_late_is_told_as_running_not_as_stopped(
+    client, moderator, queued, past_the_request
+):
+    """The hour counted from the request: a decision queued behind others for an hour was
+    told as probably stopped while its worker was at it."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    hours_pass(2, worker_took_it_up=0.1)
 
     [told] = messages_on_the_list(client)
 
     assert told.startswith("Approving 4 comments in the background, started 2\xa0hours ago, ")
-    assert "has not ended: it was probably stopped" in told
+    assert told.endswith(" has not ended yet: the list shows the comments decided so far.")
+
+
+WAITING_FOR_A_WORKER = (
+    "Approving 4 comments in the background, queued 2\xa0hours ago, has not started: no task "
+    "worker has taken it up yet, and whoever runs the site may need to start one. It will be "
+    "decided once one does: there is no need to select the comments again."
+)
+
+
+def test_a_decision_no_worker_has_taken_up_for_hours_is_told_it_waits_for_one(
+    client, moderator, queued, run_worker, past_the_request
+):
+    """With no worker running, the moderator was told after an hour that the decision was
+    probably stopped and to select the comments again, and never heard of it again, though
+    the worker took it once started."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    hours_pass(2)
+
+    told = messages_on_the_list(client)
+    told_again = messages_on_the_list(client)
+    run_worker()
+
+    assert told == told_again == [WAITING_FOR_A_WORKER]
+    assert messages_on_the_list(client) == [
+        "Approving 4 comments in the background has ended: 4 comments approved."
+    ]
+
+
+def test_a_decision_whose_task_failed_before_it_could_record_it_is_told_as_failed_at_once(
+    client, moderator, queued, run_worker, monkeypatch, past_the_request
+):
+    """The task records the decision's failure from its first lot on; the database lost as
+    it reads the decision, or a stop cutting it short right then, fails the task before:
+    the list said "has not ended yet" for an hour, then "probably stopped"."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(BackgroundDecision.objects, "select_related", database_gone)
+    run_worker()
+    monkeypatch.undo()
+
+    [told] = messages_on_the_list(client)
+    assert "Approving 4 comments in the background, started " in told
+    assert "failed before it ended" in told
+    assert DBTaskResult.objects.get().status == "FAILED"
     assert messages_on_the_list(client) == []
-    run_worker()  # only late, after all: it still decides
-    assert Comment.objects.approved().count() == 4
 
 
 def stop_signals(*numbers):
