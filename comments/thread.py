@@ -39,6 +39,13 @@ PENDING_LIMIT = 50
 ARTICLE_MARK = "#"  # an entry's article named by its id ("12.#7"), not by an address digest
 # The cookie's entries as an article's page leaves them, when it changes them (forget_decided).
 PENDING_LEFT_ATTRIBUTE = "comments_pending_left"
+# Held as spam by a rule as it was sent (moderation.assess: the honeypot, the blocklist, the
+# email's flood limit), which no moderator has decided on: it looks pending to its author, as
+# the answer to the post did, or reloading the page would tell a bot which words the
+# blocklist holds, and anyone whether an address they typed commented recently. One a
+# moderator marked as spam goes from its author's page as a rejected one does (neither is
+# told from the other), and so from their cookie (forget_decided).
+HELD_AS_SPAM_WHEN_SENT = Q(status=Comment.Status.SPAM, moderated_at__isnull=True)
 DISPLAY_FIELDS = ("id", "parent_id", "name", "url", "body", "created_at", "status")
 MAX_PAGE_NUMBER = 10_000
 # Ids asked about in one statement: SQLite refuses one with more parameters than its limit
@@ -99,11 +106,10 @@ def build_thread(article, own_pending_ids=(), *, page=1):
     """
     comments = Comment.objects.approved().filter(article=article)
     if own_pending_ids:
-        # Held as spam looks the same as pending to its author: a bot learns nothing.
         comments = comments | Comment.objects.filter(
+            Q(status=Comment.Status.PENDING) | HELD_AS_SPAM_WHEN_SENT,
             article=article,
             pk__in=own_pending_ids,
-            status__in=[Comment.Status.PENDING, Comment.Status.SPAM],
         )
     rows = list(comments.order_by("created_at", "id").values_list(*DISPLAY_FIELDS))
     thread = Thread(page=page)
@@ -377,10 +383,11 @@ def forget_decided(request, article, thread):
     here names the article by id from then on: it follows the article to a new slug, and a
     bare id no longer has every article page rendered for its bearer.
 
-    Approved, a comment is every reader's; rejected or deleted, it is no longer read, and the
-    page no longer shows it, as before. Held as spam, it still waits: its author sees it as
-    pending (build_thread), and a cookie without it would tell them. A bare id that the page
-    did not read may be waiting under another article: it is kept.
+    Approved, a comment is every reader's; rejected, marked as spam by a moderator or deleted,
+    it is no longer read, and the page no longer shows it, as before. Held as spam by a rule
+    as it was sent, it still waits: its author sees it as pending (HELD_AS_SPAM_WHEN_SENT), and
+    a cookie without it would tell them. A bare id that the page did not read may be waiting
+    under another article: it is kept.
     """
     here = address_digest(article.get_absolute_url())
     entries = pending_entries(request)
