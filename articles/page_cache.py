@@ -27,7 +27,9 @@ How it stays correct:
   (`register_personal_cookie`) gets its bearer a page of their own only where it changes
   the page (a commenter's pending comments, on the articles they are under); everywhere
   else they get the shared copy, and a shared copy is rendered without such cookies, so
-  that nothing of theirs can reach it.
+  that nothing of theirs can reach it. Their own page carries a validator made, before it
+  is rendered, of the shared copy's, their cookies and a version their app bumps
+  (`own_page_etag`): asking for it again unchanged costs a 304, not a render.
 - A deploy changes pages too, and the version, kept in Redis, outlives the restart: the
   page key carries the *release* that renders it (the project's code and templates, the
   installed packages' versions, the settings pages show, the static files' manifest, the
@@ -125,6 +127,7 @@ RECENT_PAGES = 32
 
 _holes = {}  # name -> (compiled pattern with one group, filler, shared cache key or None)
 _personal_cookies = {}  # name -> own_page(request, article_id), or None
+_own_page_versions = {}  # name -> the version key of what the cookie names (register_...)
 # The settings that change what a shared page shows (not, say, READER_CACHE_SECONDS);
 # other apps add theirs with register_page_settings.
 _page_settings = {
@@ -153,11 +156,16 @@ def register_hole(name, pattern, filler, *, shared_key=None):
     _holes[name] = (re.compile(pattern), filler, shared_key)
 
 
-def register_personal_cookie(name, *, own_page=None):
+def register_personal_cookie(name, *, own_page=None, version_key=None):
     """A cookie that personalises some pages: `own_page(request, article_id)` says whether the
     page asked for is one of them, and its bearer gets that page rendered for them. Every
     other page they get from the cache, and a shared copy never sees the cookie, whoever it
     is rendered for (without `own_page`, the cookie's part reaches its bearer some other way).
+
+    With `version_key`, their page gets a validator, and a revalidation that finds it
+    unchanged a 304 without a render (`own_page_etag`): the app bumps that version
+    (`bump_content_version(version_key)`, or `_on_commit`) whenever what the cookie names
+    changes in a way the shared copy does not show.
 
     `article_id` is the article the page shows, as its stored copy names it (an address does
     not: a slug changes, and another article may take the old one), None on a page of no
@@ -166,6 +174,8 @@ def register_personal_cookie(name, *, own_page=None):
     who may be its own, it is stored at the next reader's request.
     """
     _personal_cookies[name] = own_page
+    if version_key is not None:
+        _own_page_versions[name] = version_key
 
 
 def page_shows_article(request, article):
@@ -361,7 +371,7 @@ class ReaderPageCacheMiddleware:
         if not (entry and entry["version"] == version and entry["expires"] > time.time()):
             entry = None
         if is_own_page(request, entry):
-            return self.render_for_reader(request)
+            return self.render_own_page(request, entry)
         if entry:
             return serve(request, entry, found)
         request.GET = shared_query(request.GET, CACHEABLE_VIEWS[view_name(request.path_info)])
@@ -370,6 +380,25 @@ class ReaderPageCacheMiddleware:
         if storable(response):
             response = store(request, response, key, version, read_at=read_at)
         return response
+
+    def render_own_page(self, request, entry):
+        """A personal cookie's bearer's own page: rendered for them, or a 304 when their copy
+        still holds (`own_page_etag`), which costs no render."""
+        etag = own_page_etag(request, entry)
+        if etag is not None:
+            unchanged = get_conditional_response(
+                request, etag=etag, response=own_page_validated(HttpResponse(), etag)
+            )
+            if unchanged.status_code == 304:
+                return unchanged
+        response = self.render_for_reader(request)
+        if etag is None or response.status_code != 200 or response.streaming:
+            return response
+        if not _personal_cookies.keys().isdisjoint(response.cookies):
+            return response  # their next request carries another cookie, hence another ETag
+        return get_conditional_response(
+            request, etag=etag, response=own_page_validated(response, etag)
+        )
 
     def render_for_reader(self, request):
         response = self.get_response(request)
@@ -515,6 +544,38 @@ def is_own_page(request, entry):
     else:
         article_id = NOT_STORED if entry is None else entry["article"]
     return any(own_page(request, article_id) for own_page in own_pages)
+
+
+def own_page_etag(request, entry):
+    """The validator of a personal cookie's bearer's own page, or None: without a current
+    shared copy (`entry`) to build it on, or with a cookie that registered no version.
+
+    Their page is the shared copy with what their cookies add to it. It changes when the
+    copy does (its content, or the moment the copy ends: the shared ETag stands for both,
+    since an expired copy is no entry), when their cookies do (the CSRF cookie too, whose
+    token their form holds), and when what the cookies name changes where the copy does not
+    show it (each cookie's version key). All of it is read before the page is rendered, so
+    the validator is never newer than the page it is sent with.
+    """
+    if entry is None:
+        return None
+    present = sorted(name for name in _personal_cookies if name in request.COOKIES)
+    if not present or any(name not in _own_page_versions for name in present):
+        return None
+    digest = hashlib.sha256(entry["etag"].encode())
+    for name in (*present, settings.CSRF_COOKIE_NAME):
+        cookie = request.COOKIES.get(name, "")
+        version = content_version(_own_page_versions[name]) if name in present else ""
+        digest.update(f"|{name}={cookie}|{version}".encode())
+    return f'"own-{digest.hexdigest()[:32]}"'
+
+
+def own_page_validated(response, etag):
+    """A bearer's own page (or its 304) with its validator: theirs alone, asked again each
+    time (the ETag makes the answer a 304)."""
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 def rendered_with_reader_state(request):

@@ -6,7 +6,8 @@ approved comment edited or deleted, the data of a commenter with an approved com
 makes every one of them stale, so the next request renders afresh and no stale thread or
 count is ever served. A change only moderators see (a held comment rejected, marked as spam,
 edited or deleted; an erasure of someone none of whose comments was approved) keeps readers'
-pages.
+pages. Its author may see it, on the article their pending cookie makes their own: any change
+to a stored comment bumps the version their page's validator is made of (held_comments_changed).
 """
 
 from django.core.cache import cache
@@ -17,6 +18,9 @@ from articles import page_cache
 from comments.models import Comment
 from newsroom.cache import shared_by_every_process
 
+# What a commenter's own article page shows of their held comments, beyond the shared copy:
+# part of its ETag (articles.page_cache.own_page_etag).
+HELD_VERSION_KEY = "comments:held-version"
 PENDING_COUNT_KEY = "comments:pending-count"
 STATUS_COUNTS_KEY = "comments:status-counts"
 MODERATION_COUNTS_SECONDS = 60
@@ -27,6 +31,17 @@ def comments_changed():
     for when it commits. A bump the rows' own signals queued serves this change too."""
     page_cache.bump_content_version_on_commit()
     transaction.on_commit(forget_moderation_counts)
+
+
+def held_comments_changed():
+    """A stored comment changed in a way its author may see on their own page (decided,
+    edited, erased, deleted), maybe not readers: called in the transaction that changed it,
+    for when it commits, so that a revalidation of their page renders it afresh."""
+    page_cache.once_on_commit(bump_held_version)
+
+
+def bump_held_version():
+    page_cache.bump_content_version(HELD_VERSION_KEY)
 
 
 def forget_moderation_counts():

@@ -82,6 +82,7 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
             object_id__in=theirs.values(text_id=Cast("pk", output_field=CharField())),
         ).update(object_repr=ERASED_REPR)
         theirs.update(**changes)
+        comments_cache.held_comments_changed()
         if by is not None:
             for comment in comments:
                 comment.name = ERASED_NAME  # the new entries' description must not name them

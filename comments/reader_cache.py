@@ -28,9 +28,10 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from articles import page_cache
-from newsroom.cache import mirror_keys
+from newsroom.cache import delete_after_outage, mirror_keys
 from newsroom.middleware import database_unavailable
 
+from . import cache as comments_cache
 from .captcha import KEY_PATTERN
 from .forms import STARTED_SALT, sign_started
 from .models import Comment
@@ -109,6 +110,17 @@ def article_of_started(value):
     return article_pk
 
 
+def held_comment_saved(sender, instance, created, **kwargs):
+    """A stored comment edited or decided otherwise than through `comments.services` (the
+    admin's form, a script): its author's page may show it (a new one changes their cookie)."""
+    if not created:
+        comments_cache.held_comments_changed()
+
+
+def held_comment_deleted(sender, instance, **kwargs):
+    comments_cache.held_comments_changed()
+
+
 def shows_own_pending(request, article_id):
     """Whether the page asked for shows an article this browser's pending comments are
     under, which it gets rendered for it (`page_cache.register_personal_cookie`). An article
@@ -133,7 +145,9 @@ def register():
         shared_key=POOL_SAMPLE_KEY,
     )
     page_cache.register_hole("started", r'name="started" value="([^"]+)"', fresh_started)
-    page_cache.register_personal_cookie(PENDING_COOKIE, own_page=shows_own_pending)
+    page_cache.register_personal_cookie(
+        PENDING_COOKIE, own_page=shows_own_pending, version_key=comments_cache.HELD_VERSION_KEY
+    )
     # What the discussion and its form show: a restart with another value renders afresh.
     page_cache.register_page_settings(
         "COMMENTS_PER_PAGE",
@@ -146,3 +160,7 @@ def register():
     mirror_keys(POOL_SAMPLE_KEY)
     post_delete.connect(forget_pool_sample, sender=CaptchaStore, dispatch_uid="comments.pool")
     post_save.connect(content_changed, sender=Comment, dispatch_uid="comments.saved")
+    post_save.connect(held_comment_saved, sender=Comment, dispatch_uid="comments.held-saved")
+    post_delete.connect(held_comment_deleted, sender=Comment, dispatch_uid="comments.held-deleted")
+    # Read at each revalidation of a commenter's own page, written at every decision.
+    delete_after_outage(comments_cache.HELD_VERSION_KEY)

@@ -267,6 +267,7 @@ def moderate_chunk(comments, status, *, by, seen=None):
             action_flag=CHANGE,
             change_message=LOG_MESSAGES[status],
         )
+        comments_cache.held_comments_changed()
         published_or_withdrawn = status == Comment.Status.APPROVED or (
             Comment.Status.APPROVED in previous_status.values()
         )

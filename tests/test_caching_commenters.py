@@ -14,9 +14,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from articles import page_cache
 from comments import services
 from comments.captcha import refill_pool
 from comments.models import Comment
+from comments.privacy import erase_commenter_data
 from comments.thread import (
     PENDING_COOKIE,
     PENDING_SALT,
@@ -502,3 +504,141 @@ def test_an_entry_from_before_digests_found_waiting_leaves_other_articles_to_the
     assert "Sent last week." not in other
     _, again = read(site["commented"].get_absolute_url(), commenter)
     assert "Sent last week." in again
+
+
+def revalidated(path, client, etag):
+    response = client.get(path, HTTP_IF_NONE_MATCH=etag)
+    return response, response.content.decode()
+
+
+def test_a_commenter_asking_again_for_their_unchanged_article_gets_a_304_without_a_render(
+    site, django_assert_num_queries
+):
+    """Their own page was a full 200 every time; it now carries a validator of its own, and
+    a revalidation that finds nothing changed costs no render and no query."""
+    commenter = Client()
+    comment_as(commenter, site["commented"], body="Awaiting a moderator.")
+    path = site["commented"].get_absolute_url()
+    stored(path)
+    shared_etag = Client().get(path)["ETag"]
+
+    first, html = read(path, commenter)
+    with django_assert_num_queries(0):
+        again, _ = revalidated(path, commenter, first["ETag"])
+
+    assert "Awaiting a moderator." in html
+    assert first["ETag"] != shared_etag
+    assert "private" in first["Cache-Control"]
+    assert "no-cache" in first["Cache-Control"]
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"]
+    assert "private" in again["Cache-Control"]
+
+
+def their_comment():
+    return Comment.objects.get(body="Awaiting a moderator.")
+
+
+def edited_by_a_moderator(site):
+    comment = their_comment()
+    comment.body = "Edited by a moderator."
+    comment.save()
+
+
+def article_edited(site):
+    article = site["commented"]
+    article.title = "The commented story, corrected"
+    article.save()
+
+
+def second_comment_sent(site, commenter):
+    comment_as(commenter, site["commented"], body="A second thought.")
+
+
+# What happens; what their page shows afterwards; what it no longer shows.
+CHANGES = {
+    "their comment approved": (
+        lambda site, _: services.approve(their_comment(), by=moderator()),
+        "Awaiting a moderator.",
+        AWAITING_MODERATION,
+    ),
+    "their comment rejected": (
+        lambda site, _: services.reject(their_comment(), by=moderator()),
+        None,
+        "Awaiting a moderator.",
+    ),
+    "their comment marked as spam": (
+        lambda site, _: services.mark_spam(their_comment(), by=moderator()),
+        None,
+        "Awaiting a moderator.",
+    ),
+    "their comment edited": (
+        lambda site, _: edited_by_a_moderator(site),
+        "Edited by a moderator.",
+        "Awaiting a moderator.",
+    ),
+    "their comment deleted": (
+        lambda site, _: their_comment().delete(),
+        None,
+        "Awaiting a moderator.",
+    ),
+    "their details erased": (
+        lambda site, _: erase_commenter_data("grace@example.com", keep_text=True),
+        "Awaiting a moderator.",
+        "Grace Hopper",
+    ),
+    "another reader's comment published": (
+        lambda site, _: make_comment(site["commented"], body="Another reader agrees."),
+        "Another reader agrees.",
+        None,
+    ),
+    "the article edited": (
+        lambda site, _: article_edited(site),
+        "The commented story, corrected",
+        None,
+    ),
+    "a second comment of theirs": (
+        second_comment_sent,
+        "A second thought.",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_commenters_article_is_sent_again_once_what_it_shows_them_changes(
+    change, site, django_capture_on_commit_callbacks
+):
+    """Their page's validator changes with their comment (decided, edited, erased, deleted,
+    which readers' pages may not show), with the article and its public comments, and with
+    their cookie: the revalidation that follows gets the page as it now is, not a 304."""
+    commenter = Client()
+    comment_as(commenter, site["commented"], name="Grace Hopper", body="Awaiting a moderator.")
+    path = site["commented"].get_absolute_url()
+    stored(path)
+    before, _ = read(path, commenter)
+    assert revalidated(path, commenter, before["ETag"])[0].status_code == 304
+    happens, shown, gone = CHANGES[change]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        happens(site, commenter)
+    stored(path)  # a current shared copy again, which their validator is made from
+    after, html = revalidated(path, commenter, before["ETag"])
+
+    assert after.status_code == 200
+    if shown:
+        assert shown in html
+    if gone:
+        assert gone not in html
+
+
+def test_a_commenters_article_without_a_current_shared_copy_has_no_validator(site):
+    """Their page is built on the shared copy's: with none, it is rendered and sent whole."""
+    commenter = Client()
+    comment_as(commenter, site["commented"], body="Awaiting a moderator.")
+    page_cache.bump_content_version()  # the copy stored as they read the form is stale
+
+    response, html = read(site["commented"].get_absolute_url(), commenter)
+
+    assert "Awaiting a moderator." in html
+    assert not response.has_header("ETag")
