@@ -8,6 +8,7 @@ from captcha.models import CaptchaStore
 from django.http import HttpResponse
 from playwright.sync_api import expect
 
+from articles import page_cache
 from comments import services
 from comments.captcha import WRONG_ANSWER
 from comments.models import Comment
@@ -436,6 +437,50 @@ def test_once_the_comment_is_approved_the_browser_forgets_it_was_waiting(
     expect(mine).to_contain_text("Will the early boat stay?")
     expect(mine).not_to_contain_text("Your comment is awaiting moderation.")
     assert PENDING_COOKIE not in {cookie["name"] for cookie in page.context.cookies()}
+
+
+def test_a_commenter_reloading_their_article_is_answered_304_until_a_moderator_decides(
+    page, live_server, shared_copy, monkeypatch
+):
+    """Their browser keeps their own page and asks again with its ETag: nothing changed, the
+    answer is a 304, no render, and the page still shows their comment waiting; once a
+    moderator has rejected it, the reload gets the page without it. (Chromium tells a
+    revalidated page's status as the kept copy's 200: the server's renders are counted.)"""
+    renders = []
+    render_for_reader = page_cache.ReaderPageCacheMiddleware.render_for_reader
+
+    def counted(middleware, request):
+        renders.append(request.path)
+        return render_for_reader(middleware, request)
+
+    monkeypatch.setattr(page_cache.ReaderPageCacheMiddleware, "render_for_reader", counted)
+    article = make_article(title="Lighthouse to reopen")
+    shared_copy(article)
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "Can we climb it?")
+    form.get_by_role("button", name="Post Comment").click()
+    comment = sent_comment(page, "Nellie Bly")
+    mine = page.locator(f"#comment-{comment.pk}")
+    page.reload()  # their own page, without the message the landing had: it gets its ETag
+    expect(mine).to_contain_text("Your comment is awaiting moderation.")
+    renders.clear()
+
+    with page.expect_response(lambda r: r.url.endswith(article.get_absolute_url())) as asked:
+        page.reload()
+
+    etag = asked.value.header_value("etag")
+    assert etag
+    assert asked.value.request.header_value("if-none-match") == etag
+    assert article.get_absolute_url() not in renders
+    expect(mine).to_contain_text("Can we climb it?")
+    expect(mine).to_contain_text("Your comment is awaiting moderation.")
+
+    services.reject(comment, by=make_moderator())
+    page.reload()
+
+    assert article.get_absolute_url() in renders
+    expect(page.get_by_text("Can we climb it?")).to_have_count(0)
 
 
 def test_a_double_click_while_the_token_is_on_its_way_sends_the_comment(
