@@ -25,18 +25,17 @@ WORDS_PER_MINUTE = 230
 SEARCH_CONFIG = "english"
 UPDATE_GRACE = timedelta(minutes=1)
 SEARCH_MAX_TERMS = 8
-# A search box's text: a "quoted phrase" (the closing quote may be missing) or a run of
-# other characters, either after an optional minus; a word within it is letters and digits,
-# with apostrophes and hyphens inside (O'Brien, well-known).
-WEBSEARCH_TOKEN = re.compile(r'(-?)(?:"([^"]*)"?|([^\s"]+))')
+# A search box's text, read the same way for both databases: a "quoted phrase" (in straight,
+# curly or angle quotes, as phones type them; the closing quote may be missing) or a run of
+# other characters. Minus signs right before either leave it out, however many there are
+# ("--word" is a reader leaning on the key, not two "not"s that cancel out); a minus sign
+# with a space after it is a dash, and means nothing. A word within a run or a phrase is
+# letters and digits, with apostrophes and hyphens inside (O'Brien, well-known, COVID-19).
+SEARCH_QUOTES = '"“”„«»'
+WEBSEARCH_TOKEN = re.compile(
+    rf"(-*)(?:[{SEARCH_QUOTES}]([^{SEARCH_QUOTES}]*)[{SEARCH_QUOTES}]?|([^\s{SEARCH_QUOTES}]+))"
+)
 SEARCH_WORD = re.compile(r"\w(?:[\w'\u2019-]*\w)?")
-# websearch_to_tsquery reads each minus sign before a word as one more "not", skipping the
-# spaces, operator characters (! & | ( ) <) and a quote never closed between them, and refuses
-# more than 32 nested ("tsquery stack too small"). A minus sign right after a letter is part
-# of a word, and one inside a phrase in quotes no "not" at all: phrases are matched too, to be
-# left as they are. A quote that opens or closes a phrase, or other punctuation (a word of its
-# own to PostgreSQL), ends a run: `-"-x"`, `"-" -x` and `-.-x` are one "not" each.
-STACKED_MINUS_SIGNS = re.compile(r'"[^"]*"|(?<![\w-])-(?:(?:[\s!&|()<]|"(?=[^"]*$))*-)+')
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
 # A day's worth of time zones either side of a date in these years stays within the years
@@ -379,18 +378,17 @@ class ArticleQuerySet(models.QuerySet):
     def search(self, query):
         """Titles, standfirsts and bodies matching the reader's words, best first.
 
-        PostgreSQL ranks with full-text search over the stored document (see
-        SearchDocument), which its GIN index serves. Only the newest SEARCH_RANKED_MATCHES
-        matches are ranked, so a word found in half of a large archive costs a bounded
-        amount of work, and a news reader sees recent stories. Elsewhere (SQLite) every
-        word must appear somewhere, newest first.
+        Both databases read the same search_terms(). PostgreSQL ranks with full-text search
+        over the stored document (see SearchDocument), which its GIN index serves. Only the
+        newest SEARCH_RANKED_MATCHES matches are ranked, so a word found in half of a large
+        archive costs a bounded amount of work, and a news reader sees recent stories.
+        Elsewhere (SQLite) every word must appear somewhere, newest first.
         """
+        groups = search_terms(query)
+        if not groups:
+            return self.none()
         if connections[self.db].vendor == "postgresql":
-            search_query = SearchQuery(
-                STACKED_MINUS_SIGNS.sub(cancel_minus_signs, query),
-                config=SEARCH_CONFIG,
-                search_type="websearch",
-            )
+            search_query = full_text_query(groups)
             newest_matches = (
                 self.alias(document=SearchDocument())
                 .filter(document=search_query)
@@ -402,60 +400,94 @@ class ArticleQuerySet(models.QuerySet):
                 .annotate(rank=SearchRank(SearchDocument(), search_query))
                 .order_by("-rank", "-published_at", "-id")
             )
-        matches = websearch_condition(query)
-        return self.none() if matches is None else self.filter(matches)
+        return self.filter(substring_condition(groups))
 
 
-def cancel_minus_signs(stacked):
-    """Two "not"s cancel out: a run of minus signs keeps one or none, and the query means
-    what it meant to PostgreSQL, which now reads it at any length."""
-    if stacked.group().startswith('"'):
-        return stacked.group()
-    return stacked.group().replace("-", "") + "-" * (stacked.group().count("-") % 2)
+def search_terms(query):
+    """What a search box's text asks for, as websearch_to_tsquery reads one, but with our
+    own reading of minus signs and quotes, and none of PostgreSQL's own syntax (`'`, `:*`,
+    `!`, `<->`), which it half reads in a search box's text.
 
-
-def websearch_condition(query):
-    """What websearch_to_tsquery makes of a search box's text, as substring conditions for
-    a database without full-text search: "words in quotes" together, -word left out, OR
-    between alternatives, every other word needed, punctuation around words ignored.
-    None when the text holds no word at all (PostgreSQL then finds nothing either)."""
-    alternatives = []  # each a list of conditions, any of which will do
+    A list of groups, every one of which must match (at most SEARCH_MAX_TERMS); a group
+    lists its alternatives, joined by "or", any of which will do; an alternative is
+    `(left_out, terms)`: its words or phrases all found or, left out, not all found.
+    Empty when the text holds no word at all."""
+    groups = []
     joined = False
     for match in WEBSEARCH_TOKEN.finditer(query):
-        minus, phrase, word = match.groups()
-        if word and not minus and word.lower() == "or":
-            joined = bool(alternatives)
+        minus, phrase, run = match.groups()
+        if run and not minus and run.lower() == "or":
+            joined = bool(groups)
             continue
         if phrase is not None:
-            terms = [" ".join(SEARCH_WORD.findall(phrase))]
+            words = list(SEARCH_WORD.finditer(phrase))
+            # The phrase as written, from its first word to its last: a pasted headline
+            # keeps its colons and commas, which PostgreSQL's parser skips too.
+            terms = [phrase[words[0].start() : words[-1].end()]] if words else []
         else:
-            terms = SEARCH_WORD.findall(word)
-        terms = [term for term in terms if term]
+            terms = SEARCH_WORD.findall(run)
         if not terms:
             continue
-        condition = functools.reduce(operator.and_, map(_contains, terms))
-        if minus:
-            condition = ~condition
+        alternative = (bool(minus), tuple(terms))
         if joined:
-            alternatives[-1].append(condition)
+            groups[-1].append(alternative)
         else:
-            alternatives.append([condition])
+            groups.append([alternative])
         joined = False
-    if not alternatives:
-        return None
-    alternatives = alternatives[:SEARCH_MAX_TERMS]
+    return groups[:SEARCH_MAX_TERMS]
+
+
+def full_text_query(groups):
+    """search_terms() as one tsquery: each word or phrase through phraseto_tsquery, which
+    reads it as the stored document was read (no operators), joined by &&, || and !!."""
+
+    def found(term):
+        return SearchQuery(term, config=SEARCH_CONFIG, search_type="phrase")
+
+    def alternative(left_out, terms):
+        if left_out:  # not (a and b): not a, or not b
+            return functools.reduce(operator.or_, (~found(term) for term in terms))
+        return functools.reduce(operator.and_, map(found, terms))
+
     return functools.reduce(
-        operator.and_, (functools.reduce(operator.or_, either) for either in alternatives)
+        operator.and_,
+        (functools.reduce(operator.or_, (alternative(*a) for a in either)) for either in groups),
+    )
+
+
+def substring_condition(groups):
+    """search_terms() as conditions for a database without full-text search: each word or
+    phrase found as it is spelt, in any field, in any case."""
+
+    def alternative(left_out, terms):
+        condition = functools.reduce(operator.and_, map(_contains, terms))
+        return ~condition if left_out else condition
+
+    return functools.reduce(
+        operator.and_,
+        (functools.reduce(operator.or_, (alternative(*a) for a in either)) for either in groups),
     )
 
 
 def _contains(term):
     """The term in any field, in any case. SQLite's LIKE ignores the case of English
     letters only: a word with others is also looked for as it is written at the start of
-    a sentence or a name, and in capitals ("ørsted" finds "Ørsted", "zoë" finds "ZOË")."""
+    a sentence or a name, and in capitals ("ørsted" finds "Ørsted", "zoë" finds "ZOË"). A
+    phrase is also looked for as its words with single spaces between them."""
     spellings = {term}
+    if not SEARCH_WORD.fullmatch(term):
+        spellings.add(" ".join(SEARCH_WORD.findall(term)))
     if not term.isascii():
-        spellings |= {term.lower(), term.capitalize(), term.title(), term.upper()}
+        spellings |= {
+            cased
+            for spelling in spellings
+            for cased in (
+                spelling.lower(),
+                spelling.capitalize(),
+                spelling.title(),
+                spelling.upper(),
+            )
+        }
     return functools.reduce(
         operator.or_,
         (

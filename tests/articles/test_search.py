@@ -61,16 +61,72 @@ def test_a_word_after_a_minus_leaves_out_the_articles_with_it(client):
 
 
 @pytest.mark.parametrize(
-    "query", ['harbour -"-festival"', 'harbour "-" -festival', "harbour -.-festival"]
+    "query",
+    [
+        'harbour -"-festival"',
+        'harbour "-" -festival',
+        "harbour -.-festival",
+        "harbour -'-festival'",
+        "harbour -:-festival",
+    ],
 )
 def test_a_minus_sign_inside_quotes_or_after_punctuation_is_no_second_not(client, query):
-    """PostgreSQL reads each of these as one "not" (a minus sign inside quotes is no "not",
-    nor a quote or a full stop something to skip to the next one), and so does SQLite."""
+    """Each of these is one "not": a minus sign inside quotes is no "not", and punctuation
+    between two minus signs ends the run, on both databases."""
     make_article(title="Harbour budget approved")
     make_article(title="Harbour festival returns")
     html = search(client, query)
     assert "Harbour budget approved" in html
     assert "Harbour festival returns" not in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "harbour --festival",
+        "--festival harbour",
+        'harbour --"festival returns"',
+        "harbour -(-festival)",
+    ],
+)
+def test_minus_signs_before_a_word_leave_it_out_however_many(client, query):
+    """A reader who types two minus signs means "not" as surely as one: a run of them is one
+    "not" on both databases (PostgreSQL's two "not"s cancelled out and found the word)."""
+    make_article(title="Harbour budget approved")
+    make_article(title="Harbour festival returns")
+    html = search(client, query)
+    assert "Harbour budget approved" in html
+    assert "Harbour festival returns" not in html
+
+
+@pytest.mark.parametrize("query", ["harbour - festival", "harbour -- festival"])
+def test_a_minus_sign_standing_alone_is_a_dash_not_a_not(client, query):
+    """A dash between spaces separates words, as in a pasted headline ("Harbour - festival
+    returns"): the word after it is looked for like the others."""
+    make_article(title="Harbour budget approved")
+    make_article(title="Harbour festival returns")
+    html = search(client, query)
+    assert "Harbour festival returns" in html
+    assert "Harbour budget approved" not in html
+
+
+@pytest.mark.parametrize("query", ['"Covid: the numbers"', '"covid: the numbers'])
+def test_a_phrase_copied_with_its_punctuation_is_found(client, query):
+    make_article(title="Covid: the numbers this week")
+    make_article(title="The numbers behind the covid ward")
+    html = search(client, query)
+    assert "Covid: the numbers this week" in html
+    assert "The numbers behind the covid ward" not in html
+
+
+@pytest.mark.parametrize("query", ["“harbour board”", "„harbour board“", "«harbour board»"])
+def test_words_in_typographic_quotes_are_found_together_too(client, query):
+    """Phones turn the quotes a reader types into curly ones."""
+    make_article(title="Harbour board approves budget")
+    make_article(title="Board games night at the harbour")
+    html = search(client, query)
+    assert "Harbour board approves budget" in html
+    assert "Board games night" not in html
 
 
 def test_or_finds_articles_with_either_word(client):
@@ -237,6 +293,21 @@ def test_postgresql_search_uses_the_full_text_index():
         "-(" * 40 + '"festival"',
         '-"' * 40 + "festival",
         "-" * 200,
+        "x," * 100,
+        "x or " * 40,
+        "-x " * 66,
+        "-" + "-x" * 99,
+        "“" * 200,
+        "x'" * 100,
+        '"' + "x " * 99,
+        "-" * 199 + '"',
+        "x or -" * 33,
+        "- " * 100,
+        ":* " * 66,
+        "!" * 200,
+        "(" * 100 + ")" * 100,
+        "<->" * 66,
+        "🚀" * 200,
     ],
 )
 def test_odd_queries_never_break_search(client, query):
