@@ -36,6 +36,7 @@ WEBSEARCH_TOKEN = re.compile(
     rf"(-*)(?:[{SEARCH_QUOTES}]([^{SEARCH_QUOTES}]*)[{SEARCH_QUOTES}]?|([^\s{SEARCH_QUOTES}]+))"
 )
 SEARCH_WORD = re.compile(r"\w(?:[\w'\u2019-]*\w)?")
+APOSTROPHES = str.maketrans("\u2019", "'"), str.maketrans("'", "\u2019")
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
 # A day's worth of time zones either side of a date in these years stays within the years
@@ -473,10 +474,12 @@ def _contains(term):
     """The term in any field, in any case. SQLite's LIKE ignores the case of English
     letters only: a word with others is also looked for as it is written at the start of
     a sentence or a name, and in capitals ("ørsted" finds "Ørsted", "zoë" finds "ZOË"). A
-    phrase is also looked for as its words with single spaces between them."""
+    phrase is also looked for as its words with single spaces between them, and an
+    apostrophe as both the straight one keyboards type and the curly one of pasted text."""
     spellings = {term}
     if not SEARCH_WORD.fullmatch(term):
         spellings.add(" ".join(SEARCH_WORD.findall(term)))
+    spellings |= {spelling.translate(table) for spelling in spellings for table in APOSTROPHES}
     if not term.isascii():
         spellings |= {
             cased

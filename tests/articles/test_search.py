@@ -110,6 +110,18 @@ def test_a_minus_sign_standing_alone_is_a_dash_not_a_not(client, query):
     assert "Harbour budget approved" not in html
 
 
+@pytest.mark.parametrize("query", ["O'Brien", "O\u2019Brien", "o'brien"])
+def test_a_name_with_an_apostrophe_is_found_however_the_apostrophe_is_typed(client, query):
+    """Keyboards type a straight apostrophe, phones and pasted text often a curly one."""
+    make_article(title="O'Brien wins the by-election")
+    make_article(title="O\u2019Brien\u2019s bakery opens")
+    make_article(title="Brienne of the harbour")
+    html = search(client, query)
+    assert "O&#x27;Brien wins the by-election" in html
+    assert "O\u2019Brien\u2019s bakery opens" in html
+    assert "Brienne of the harbour" not in html
+
+
 @pytest.mark.parametrize("query", ['"Covid: the numbers"', '"covid: the numbers'])
 def test_a_phrase_copied_with_its_punctuation_is_found(client, query):
     make_article(title="Covid: the numbers this week")
