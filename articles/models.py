@@ -442,12 +442,20 @@ def full_text_query(groups):
     """search_terms() as one tsquery: each word or phrase through phraseto_tsquery, which
     reads it as the stored document was read (no operators), joined by &&, || and !!."""
 
-    def found(term):
-        return SearchQuery(term, config=SEARCH_CONFIG, search_type="phrase")
+    def found(term, *, left_out=False):
+        spellings = [term]
+        if term.isascii() and term.isdigit():
+            # The parser reads "COVID-19" as "covid" and the number -19; readers type 19.
+            spellings.append(f"-{term}")
+        queries = (
+            SearchQuery(spelling, config=SEARCH_CONFIG, search_type="phrase", invert=left_out)
+            for spelling in spellings
+        )
+        return functools.reduce(operator.and_ if left_out else operator.or_, queries)
 
     def alternative(left_out, terms):
         if left_out:  # not (a and b): not a, or not b
-            return functools.reduce(operator.or_, (~found(term) for term in terms))
+            return functools.reduce(operator.or_, (found(term, left_out=True) for term in terms))
         return functools.reduce(operator.and_, map(found, terms))
 
     return functools.reduce(

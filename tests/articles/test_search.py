@@ -131,6 +131,26 @@ def test_a_phrase_copied_with_its_punctuation_is_found(client, query):
     assert "The numbers behind the covid ward" not in html
 
 
+@pytest.mark.parametrize("query", ["covid 19", "COVID-19", "f 35"])
+def test_a_number_after_a_hyphen_is_found_by_the_number(client, query):
+    """PostgreSQL reads the "-19" of "COVID-19" as a negative number; readers type "covid 19"."""
+    make_article(title="COVID-19 vaccine arrives")
+    make_article(title="Covid ward reopens", body="The F-35 flew over at 9.")
+    make_article(title="Ferry timetable changes", body="Sailing at 19:00 daily.")
+    html = search(client, query)
+    expected = "Covid ward reopens" if query == "f 35" else "COVID-19 vaccine arrives"
+    assert expected in html
+    assert "Ferry timetable changes" not in html
+
+
+def test_a_number_left_out_is_left_out_after_a_hyphen_too(client):
+    make_article(title="COVID-19 vaccine arrives")
+    make_article(title="Covid ward reopens")
+    html = search(client, "covid -19")
+    assert "Covid ward reopens" in html
+    assert "COVID-19 vaccine arrives" not in html
+
+
 @pytest.mark.parametrize("query", ["“harbour board”", "„harbour board“", "«harbour board»"])
 def test_words_in_typographic_quotes_are_found_together_too(client, query):
     """Phones turn the quotes a reader types into curly ones."""
