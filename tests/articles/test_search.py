@@ -42,8 +42,8 @@ def test_search_needs_every_word(client):
     assert "Harbour festival returns" not in html
 
 
-# The search box reads what readers type into search boxes elsewhere (PostgreSQL's
-# websearch_to_tsquery): SQLite gives the same answers.
+# The search box reads what readers type into search boxes elsewhere, one reading
+# (search_terms) for both databases: each test below runs on SQLite and PostgreSQL.
 def test_words_in_quotes_are_found_together(client):
     make_article(title="Harbour board approves budget")
     make_article(title="Board games night at the harbour")
