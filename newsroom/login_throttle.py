@@ -1,18 +1,41 @@
-"""django-axes counting admin sign-in failures in Redis, and in the database while Redis is down.
+"""django-axes counting admin sign-in failures in Redis, and in the database too until the limit.
 
-Redis shares the count between app servers. When it cannot be reached, the cache handler's
-counter raises; the database is shared by every app server too, so it keeps the count and
-an outage neither breaks sign-in (a 500 on a wrong password) nor lifts the limit.
+Redis shares the count between app servers, and counts cheaply what a guesser sends once
+locked out (each refused attempt extends the lockout). The database is shared by every app
+server too, and outlives an outage of Redis, or a Redis restarted empty: each failure up to
+the limit is counted in both, and the lockout is decided on the larger count (the same
+failures, seen twice, count once). While Redis cannot be reached, the database alone counts
+and decides, with every failure from before the outage: the limit holds across it, with no
+500 on a wrong password. Beyond the limit, only Redis counts: a guesser hammering the login
+page writes nothing more to the database, whose row of a client grows with each attempt.
+So a lockout that refused attempts keep up past the cool-off is Redis's alone by then: an
+outage after that starts the database's count afresh (the limit, not twice it).
 """
 
+import contextvars
 import logging
 
+from axes.conf import settings
 from axes.handlers.cache import AxesCacheHandler
 from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_credentials, get_failure_limit
 
 from newsroom.cache import UNREACHABLE
 
 logger = logging.getLogger(__name__)
+
+_second_record = contextvars.ContextVar("axes_failure_counted_in_redis_too", default=False)
+
+
+class _OnlyTheFirstRecord(logging.Filter):
+    """Each failure is logged once, by the cache handler, when the database counts it too:
+    one "Locking out" line per lockout, for whoever blocks addresses from the log."""
+
+    def filter(self, record):
+        return not _second_record.get()
+
+
+logging.getLogger("axes.handlers.database").addFilter(_OnlyTheFirstRecord())
 
 
 class AxesCacheWithDatabaseFallback(AxesCacheHandler):
@@ -24,15 +47,30 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
         except UNREACHABLE:
             logger.warning("Redis is unreachable: counting sign-in failures in the database.")
             self.fallback.user_login_failed(sender, credentials, request, **kwargs)
+        else:
+            # Redis's count after this failure; None when the cache handler counted none
+            # (a whitelisted client, say), for the same reasons as the database would not.
+            counted = getattr(request, "axes_failures_since_start", None)
+            if counted is not None and counted <= get_failure_limit(request, credentials):
+                token = _second_record.set(True)
+                try:
+                    self.fallback.user_login_failed(sender, credentials, request, **kwargs)
+                finally:
+                    _second_record.reset(token)
         # The cache handler shows the lockout page only when its own count reaches the limit;
         # a lockout counted in the database while Redis was down would otherwise be
         # answered as a wrong password, the right one included.
         if request is not None and self.is_locked(request, credentials):
             request.axes_locked_out = True
 
+    def user_logged_in(self, sender, request, user, **kwargs):
+        super().user_logged_in(sender, request, user, **kwargs)
+        if settings.AXES_RESET_ON_SUCCESS:
+            credentials = get_credentials(user.get_username())
+            self.fallback.reset_user_attempts(request, credentials)
+
     def reset_attempts(self, *, ip_address=None, username=None, ip_or_username=False):
-        """Lifts a lockout (axes_reset_ip, axes_reset_username) wherever it was counted: in
-        Redis, and in the database should Redis have been down meanwhile."""
+        """Lifts a lockout (axes_reset_ip, axes_reset_username) in both stores."""
         scope = {"ip_address": ip_address, "username": username, "ip_or_username": ip_or_username}
         if ip_address is None and username is None:  # axes_reset: every lockout
             return self._forget_every_count_in_redis() + self.fallback.reset_attempts(**scope)
@@ -54,6 +92,8 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
         return len(keys)
 
     def get_failures(self, request, credentials=None):
+        """The larger count: the database's holds Redis's up to the limit, and those
+        Redis missed while it was down; Redis's, those beyond the limit."""
         return max(
             super().get_failures(request, credentials),
             self.fallback.get_failures(request, credentials),

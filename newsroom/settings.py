@@ -392,7 +392,9 @@ LOGIN_REDIRECT_URL = "admin:index"
 # Admin login guessing (django-axes): after AXES_FAILURE_LIMIT failures from one IP address
 # or for one username within AXES_COOLOFF_MINUTES, attempts are refused until that window
 # has passed. Failures are counted in Redis when it is configured (shared by every app
-# server), otherwise in the database (shared by every worker process; local memory is not).
+# server), and in the database too up to the limit, for a Redis outage
+# (newsroom/login_throttle.py); otherwise in the database (shared by every worker process;
+# local memory is not).
 AXES_HANDLER = (
     "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
     if REDIS_URL

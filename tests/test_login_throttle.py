@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import axes.handlers.proxy
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -165,3 +166,23 @@ def test_axes_reset_lifts_every_lockout_counted_in_redis(
     call_command("axes_reset", stdout=io.StringIO())
 
     assert sign_in(client, "editor", PASSWORD).status_code == 302
+
+
+def test_a_lockout_counted_in_redis_and_the_database_is_logged_once(
+    client, editor, failure_limit, counted_in_redis, caplog
+):
+    with caplog.at_level(logging.INFO, logger="axes"):
+        fail(client, failure_limit)
+
+    lockouts = [record for record in caplog.records if "locking out" in record.getMessage().lower()]
+    assert len(lockouts) == 1, "one line per lockout, for whoever blocks addresses from the log"
+
+
+def test_attempts_refused_once_locked_out_are_not_written_to_the_database(
+    client, editor, failure_limit, counted_in_redis
+):
+    """A guesser hammering the login page: the database keeps the count up to the limit,
+    for a Redis outage, and Redis alone counts the rest."""
+    fail(client, failure_limit + 20)
+
+    assert AccessAttempt.objects.get().failures_since_start == failure_limit

@@ -576,6 +576,68 @@ def test_a_lockout_counted_while_redis_was_down_shows_the_lockout_page_once_it_i
     assert response.status_code == 429, "the lockout page, not a wrong password"
 
 
+@pytest.fixture
+def throttled_editor(redis_outage, settings):
+    """Three failures allowed, counted in Redis while it answers (the switch is on)."""
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
+    get_user_model().objects.create_user("editor", password="right one", is_staff=True)
+
+
+def wrong_passwords(client, times):
+    """The answers' status codes: 200 is the form again, 429 the lockout page."""
+    return [
+        client.post("/admin/login/", {"username": "editor", "password": "wrong"}).status_code
+        for _ in range(times)
+    ]
+
+
+@pytest.mark.usefixtures("throttled_editor")
+def test_failures_before_a_redis_outage_count_towards_the_limit_during_it(client, redis_outage):
+    assert wrong_passwords(client, 2) == [200, 200]
+    redis_outage.off()
+
+    assert wrong_passwords(client, 1) == [429], "the third failure, whichever store counted it"
+
+
+@pytest.mark.usefixtures("throttled_editor")
+def test_failures_during_a_redis_outage_count_towards_the_limit_after_it(client, redis_outage):
+    redis_outage.off()
+    assert wrong_passwords(client, 2) == [200, 200]
+    redis_outage.on()
+
+    assert wrong_passwords(client, 1) == [429], "the third failure, whichever store counted it"
+
+
+@pytest.mark.usefixtures("throttled_editor")
+def test_failures_count_towards_the_limit_after_redis_restarts_empty(client, redis_space):
+    assert wrong_passwords(client, 2) == [200, 200]
+    redis_space.forget()  # a Redis restarted without persistence holds no count
+
+    assert wrong_passwords(client, 1) == [429]
+
+
+@pytest.mark.usefixtures("throttled_editor")
+def test_a_failure_seen_by_redis_and_the_database_counts_once(client):
+    assert wrong_passwords(client, 2) == [200, 200]
+
+    response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
+
+    assert response.status_code == 302, "two failures of three allowed"
+
+
+@pytest.mark.usefixtures("throttled_editor")
+def test_signing_in_forgets_the_failures_counted_while_redis_was_down(client, redis_outage):
+    redis_outage.off()
+    assert wrong_passwords(client, 2) == [200, 200]
+    redis_outage.on()
+    signed_in = client.post("/admin/login/", {"username": "editor", "password": "right one"})
+    assert signed_in.status_code == 302
+    client.logout()
+
+    assert wrong_passwords(client, 2) == [200, 200], "a fresh count after signing in"
+
+
 def test_an_admin_form_sent_to_a_read_only_database_gives_a_503_page_with_the_text(
     client, read_only_database
 ):
