@@ -56,6 +56,9 @@ REQUEST_FORM_ATTRIBUTE = "comment_form"
 REMEMBER_COOKIE = "comment_author"  # static/js/comments.js reads it by this name
 REMEMBER_MAX_AGE = 60 * 60 * 24 * 365
 REMEMBERED_FIELDS = ("name", "email", "url")
+# The most bytes of a cookie, name, value and attributes together, that every browser keeps
+# (RFC 6265's minimum): a larger one is dropped without a word.
+COOKIE_MAX_BYTES = 4096
 # Before the form's script read it, the cookie was signed for the server alone (form_token).
 SIGNED_REMEMBER_SALT = "comments.remember"
 AWAITING_MODERATION = "Your comment is awaiting moderation."
@@ -319,16 +322,27 @@ def set_author_cookie(response, details):
     carries a commenter's email, so none can reach a shared copy, a proxy's or a browser's
     cache, or whoever reads the answers a browser gets. Percent-encoded JSON, as the
     script's decodeURIComponent reads it, holds no character a cookie must quote.
+
+    Percent-encoding takes up to twelve characters for one (an emoji), so the longest name,
+    email and website the form takes, in such characters, would make a cookie that browsers
+    drop, and "remember me" would silently remember nothing. The website then gives way:
+    the next form gets the name and email it asks for, and only the box the reader may leave
+    empty is empty. (The form's limits leave room for the longest name and email; should
+    even they not fit, an earlier cookie goes rather than fill the form with other details.)
     """
-    value = quote(json.dumps(details, ensure_ascii=False, separators=(",", ":")), safe="")
-    response.set_cookie(
-        REMEMBER_COOKIE,
-        value,
-        max_age=REMEMBER_MAX_AGE,
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=False,
-        samesite="Lax",
-    )
+    for kept in (details, {**details, "url": ""}):
+        value = quote(json.dumps(kept, ensure_ascii=False, separators=(",", ":")), safe="")
+        response.set_cookie(
+            REMEMBER_COOKIE,
+            value,
+            max_age=REMEMBER_MAX_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=False,
+            samesite="Lax",
+        )
+        if len(response.cookies[REMEMBER_COOKIE].OutputString().encode()) <= COOKIE_MAX_BYTES:
+            return
+    response.delete_cookie(REMEMBER_COOKIE, samesite="Lax")
 
 
 def convert_signed_author_cookie(request, response):

@@ -1620,6 +1620,43 @@ def test_a_remembered_long_website_is_taken_again_as_the_form_shows_it(client, a
     assert Comment.objects.filter(article=other).get().url == "https://" + address
 
 
+# The most bytes a cookie of any browser keeps, name, value and attributes together (RFC
+# 6265 asks browsers for at least this; larger ones are dropped without a word).
+BROWSER_COOKIE_BYTES = 4096
+# At the form's limits, in the characters that take the most room once percent-encoded.
+LONGEST_NAME = "😀" * 100
+LONGEST_EMAIL = "a@" + ".".join(["漢" * 19] * 12) + ".jp"
+LONGEST_WEBSITE = "https://漢.jp/" + "😀" * 195
+
+
+def remember_me_cookie_bytes(response):
+    return len(response.cookies[REMEMBER_COOKIE].OutputString().encode())
+
+
+def test_remember_me_fits_in_a_browser_cookie_with_the_longest_name_and_email(
+    client, article, fill_form
+):
+    """A name, email and website whose cookie a browser would drop: the website gives way,
+    so that the next form still gets the name and email, which it asks for."""
+    details = {"name": LONGEST_NAME, "email": LONGEST_EMAIL, "url": LONGEST_WEBSITE}
+
+    response = client.post(post_url(article), fill_form(article, remember="on", **details))
+
+    assert response.status_code == 303
+    assert Comment.objects.get().url == LONGEST_WEBSITE, "the comment keeps all it was sent"
+    assert remember_me_cookie_bytes(response) <= BROWSER_COOKIE_BYTES
+    assert remembered_details(response) == {**details, "url": ""}
+
+
+def test_remember_me_keeps_a_long_website_when_it_fits(client, article, fill_form):
+    details = {"name": "Grace Hopper", "email": LONGEST_EMAIL, "url": LONGEST_WEBSITE[:120]}
+
+    response = client.post(post_url(article), fill_form(article, remember="on", **details))
+
+    assert remember_me_cookie_bytes(response) <= BROWSER_COOKIE_BYTES
+    assert remembered_details(response) == details
+
+
 @pytest.mark.parametrize("typed", ["", "https://", "http://"])
 def test_a_website_too_long_is_counted_as_the_reader_typed_it(client, article, fill_form, typed):
     address = long_address(201)
