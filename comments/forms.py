@@ -13,7 +13,7 @@ from django.forms.utils import ErrorDict
 from newsroom.control_characters import has_control_characters
 
 from .captcha import MathCaptchaField, is_valid_key, question_is_open
-from .models import WEBSITE_TYPED_MAX_LENGTH, Comment
+from .models import WEBSITE_TYPED_MAX_LENGTH, Comment, is_id
 from .widgets import CommentFormRenderer
 
 BODY_MIN_LENGTH = 2
@@ -41,13 +41,6 @@ TYPED_CHECKBOXES = ("notify_on_publish", "remember")
 def has_visible_characters(value):
     """A letter, digit, punctuation mark or symbol: not only zero-width or combining marks."""
     return any(unicodedata.category(char)[0] in "LNPS" for char in value)
-
-
-def is_comment_id(raw):
-    """Whether `raw` is a comment's id as the site writes it: ASCII digits, few enough for
-    the database's integers. str.isdigit() alone takes "²"; int() alone reads "1.0", " 1",
-    "+1" and an Arabic-Indic "1" as 1. The reply link (?replyto=) and a send check it alike."""
-    return raw.isascii() and raw.isdigit() and len(raw) < 20
 
 
 def sign_started(article_pk):
@@ -162,7 +155,7 @@ class ReplyTargetField(forms.IntegerField):
     """The hidden `parent` input: a comment's id, in the one spelling the form writes."""
 
     def to_python(self, value):
-        if value not in self.empty_values and not is_comment_id(str(value)):
+        if value not in self.empty_values and not is_id(str(value)):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
 
@@ -320,7 +313,7 @@ class CommentForm(forms.Form):
     def ask_to_reply_to(self, raw_parent):
         """Answer the comment whose id the reader sent (?replyto=, or the hidden input of a
         form sent back), if readers can still see it."""
-        if is_comment_id(raw_parent):
+        if is_id(raw_parent):
             self.parent_comment = self.visible_parents.get(int(raw_parent))
             self.reply_target_gone = self.parent_comment is None
         self.initial["parent"] = self.parent_comment.pk if self.parent_comment else None

@@ -13,6 +13,20 @@ WEBSITE_TYPED_MAX_LENGTH = 200
 WEBSITE_MAX_LENGTH = WEBSITE_TYPED_MAX_LENGTH + len("https://")
 
 
+def is_id(raw):
+    """Whether `raw` is an id (a comment's, an article's) as the site writes it: ASCII digits
+    within the database's integers, 64 bits (BigAutoField). str.isdigit() alone takes "²";
+    int() alone reads "1.0", " 1", "+1" and an Arabic-Indic "1" as 1, and refuses over 4,300
+    digits; SQLite's driver cannot pass an int past 64 bits (OverflowError), where Django's
+    own checks cover only `=` and comparisons, not `IN`."""
+    return (
+        raw.isascii()
+        and raw.isdigit()
+        and len(raw) <= len(str(models.BigIntegerField.MAX_BIGINT))
+        and int(raw) <= models.BigIntegerField.MAX_BIGINT
+    )
+
+
 class CommentQuerySet(models.QuerySet):
     def approved(self):
         """The one definition of what the public may see."""

@@ -20,7 +20,7 @@ from django.http import Http404
 
 from articles.models import Article
 
-from .models import Comment
+from .models import Comment, is_id
 
 # A signed cookie, not the session: a session would cost every new commenter (and every
 # bot) a row in the database, and a post two more queries. It holds each comment's id and
@@ -341,11 +341,12 @@ def pending_entries(request):
     entries = []
     for entry in value.split(","):
         pk, _, where = entry.partition(".")
-        if not (pk.isascii() and pk.isdigit()):
+        if not is_id(pk):  # no comment's: as with an id unknown, nothing to show
             continue
         article_id = where.removeprefix(ARTICLE_MARK)
-        if article_id != where and article_id.isascii() and article_id.isdigit():
-            entries.append(PendingEntry(int(pk), article_id=int(article_id)))
+        if article_id != where:
+            if is_id(article_id):
+                entries.append(PendingEntry(int(pk), article_id=int(article_id)))
         else:
             entries.append(PendingEntry(int(pk), digest=where or None))
     return entries

@@ -13,6 +13,7 @@ from captcha.models import CaptchaStore
 from django.conf import settings as django_settings
 from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from hypothesis import given
@@ -28,6 +29,7 @@ from comments.forms import (
 )
 from comments.models import WEBSITE_MAX_LENGTH, Comment
 from comments.notifications import UNSUBSCRIBE_SALT
+from comments.thread import PENDING_COOKIE, PENDING_SALT
 from tests.factories import make_article, make_comment
 from tests.hostile import (
     TRICKY_PIECES,
@@ -546,3 +548,58 @@ def test_an_unsubscribe_token_signed_in_another_shape_is_an_invalid_link(
     assert response.status_code == 404
     comment.refresh_from_db()
     assert comment.notify_on_publish
+
+
+# Ids past the database's integers (64 bits): ignored as unknown ones, never a 500 --------
+
+PAST_64_BITS = [
+    pytest.param(str(2**63), id="2**63"),
+    pytest.param("9" * 19, id="19 digits"),
+    pytest.param("1" * 30, id="30 digits"),
+    pytest.param("1" * 4400, id="more digits than int() reads"),
+]
+
+
+def signed_pending_cookie(value):
+    response = HttpResponse()
+    response.set_signed_cookie(PENDING_COOKIE, value, salt=PENDING_SALT)
+    return response.cookies[PENDING_COOKIE].value
+
+
+@pytest.mark.parametrize("big", PAST_64_BITS)
+@pytest.mark.parametrize("entry", ["{big}", "{big}.#{article}", "1.#{big}", "{big}.0123456789ab"])
+def test_a_signed_pending_cookie_naming_an_id_past_64_bits_is_ignored(
+    article, readers, big, entry, settings
+):
+    """Only the site can sign the cookie, but an id the database cannot hold was a 500 on
+    SQLite (OverflowError) on the article page and at the next comment: it names no
+    comment of anyone's, as an unknown id does not."""
+    settings.COMMENTS_MIN_SUBMIT_SECONDS = 0
+    mine = make_comment(article, status=Status.PENDING, body="Mine, still waiting.")
+    reader = first_visit(readers["browser"])
+    value = f"{mine.pk}.#{article.pk}," + entry.format(big=big, article=article.pk)
+    reader.cookies[PENDING_COOKIE] = signed_pending_cookie(value)
+
+    page = reader.get(article.get_absolute_url())
+    sent = submit(reader, article, name="Ada", email="ada@example.com", body="Another one.")
+
+    assert page.status_code == 200
+    assert "Mine, still waiting." in page.content.decode()
+    assert sent.status_code == 303
+    assert Comment.objects.filter(body="Another one.").exists()
+
+
+@pytest.mark.parametrize("big", PAST_64_BITS)
+def test_a_reply_link_or_target_past_64_bits_is_a_comment_gone(article, readers, big):
+    reader = first_visit(readers["browser"])
+
+    link = reader.get(f"{article.get_absolute_url()}?replyto={big}")
+    sent = submit(reader, article, name="Ada", email="ada@example.com", body="Kept", parent=big)
+    chosen = submit(reader, article, name="Ada", email="ada@example.com", body="Kept", replyto=big)
+
+    assert link.status_code == 200
+    assert sent.status_code == 400
+    assert "Kept</textarea>" in sent.content.decode()
+    assert chosen.status_code == 200
+    assert "Kept</textarea>" in chosen.content.decode()
+    assert not Comment.objects.exists()

@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from articles import page_cache
 from articles.views import ShownElsewhere
-from comments.forms import CommentForm, is_comment_id
+from comments.forms import CommentForm
+from comments.models import is_id
 from comments.moderation import comments_close_at, comments_open
 from comments.rendering import render_comments
 from comments.thread import (
@@ -108,7 +109,7 @@ def moved_page_url(request, article, form, page):
     along, so that a newsletter's stale link still counts for it in the analytics."""
     campaign = page_cache.campaign_tags(request) if request else []
     raw_parent = request.GET.get("replyto", "") if request else ""
-    if form is None or not is_comment_id(raw_parent):
+    if form is None or not is_id(raw_parent):
         return page_url(article.get_absolute_url(), page, campaign)
     return page_url(article.get_absolute_url(), page, [("replyto", raw_parent), *campaign])
 
