@@ -115,12 +115,18 @@ class WhiteNoiseMiddleware(whitenoise.WhiteNoiseMiddleware):
     from the same folder, an upgrade collecting before the restart) removes and writes files
     again for several seconds: the open failed, a 500 for every request of those seconds.
     The file is back in a moment: the answer says so, and no cache on the way (a CDN in
-    front) may keep it.
+    front) may keep it. WhiteNoise answers HEAD from its list without opening the file: it
+    is opened here as for GET (the same variant, .br or .gz, that GET would send), so that
+    a monitor or a link checker is told what a browser would be.
     """
 
     @staticmethod
     def serve(static_file, request):
         try:
+            if request.method == "HEAD":
+                opened = static_file.get_response("GET", request.META).file
+                if opened is not None:  # None when not modified: GET opens nothing either
+                    opened.close()
             response = whitenoise.WhiteNoiseMiddleware.serve(static_file, request)
         except FileNotFoundError:
             response = HttpResponse(

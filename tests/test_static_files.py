@@ -9,13 +9,13 @@ from newsroom.middleware import FILE_BEING_COLLECTED
 pytestmark = pytest.mark.django_db
 
 
-def served_by(handler, path):
+def served_by(handler, path, method="GET"):
     started = {}
 
     def start_response(status, headers, exc_info=None):
         started.update(status=status, headers=dict(headers))
 
-    environ = RequestFactory()._base_environ(REQUEST_METHOD="GET", PATH_INFO=path)
+    environ = RequestFactory()._base_environ(REQUEST_METHOD=method, PATH_INFO=path)
     chunks = handler(environ, start_response)
     try:
         body = b"".join(chunks)
@@ -59,3 +59,26 @@ def test_a_file_collected_again_while_the_site_serves_is_mailed_to_no_one(settin
 
     assert status == "503 Service Unavailable"
     assert mailoutbox == []
+
+
+@pytest.mark.parametrize("gone", [False, True])
+def test_a_head_request_for_a_static_file_answers_as_get_does(settings, gone):
+    """WhiteNoise answers HEAD from its list, without opening the file: a monitor or a link
+    checker was told 200 for a file every browser got a 503 for."""
+    stylesheet = settings.STATIC_ROOT / "css" / "site.0123456789ab.css"
+    stylesheet.parent.mkdir()
+    stylesheet.write_text("body { color: black; }")
+    server = WSGIHandler()
+    if gone:
+        stylesheet.unlink()
+
+    status, headers, body = served_by(server, "/static/css/site.0123456789ab.css")
+    head_status, head_headers, head_body = served_by(
+        server, "/static/css/site.0123456789ab.css", "HEAD"
+    )
+
+    assert head_status == status == ("503 Service Unavailable" if gone else "200 OK")
+    assert head_body == b""
+    assert head_headers["Content-Length"] == str(len(body))
+    for header in ["Content-Length", "Content-Type", "Cache-Control", "Retry-After"]:
+        assert head_headers.get(header) == headers.get(header), header
