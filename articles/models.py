@@ -420,13 +420,13 @@ def search_terms(query):
         if run and not minus and run.lower() == "or":
             joined = bool(groups)
             continue
-        if phrase is not None:
-            words = list(SEARCH_WORD.finditer(phrase))
-            # The phrase as written, from its first word to its last: a pasted headline
-            # keeps its colons and commas, which PostgreSQL's parser skips too.
-            terms = [phrase[words[0].start() : words[-1].end()]] if words else []
-        else:
-            terms = SEARCH_WORD.findall(run)
+        text = run if phrase is None else phrase
+        words = list(SEARCH_WORD.finditer(text))
+        # As written, from its first word to its last: a pasted headline keeps its colons
+        # and commas, which PostgreSQL's parser skips too, and a run its dots and slashes,
+        # which that parser keeps inside one word of the stored document ("U.S.", "9/11",
+        # "3.5%", "e.coli"): split into "u" and "s", such a word was never found there.
+        terms = [text[words[0].start() : words[-1].end()]] if words else []
         if not terms:
             continue
         alternative = (bool(minus), tuple(terms))

@@ -151,6 +151,20 @@ def test_a_number_left_out_is_left_out_after_a_hyphen_too(client):
     assert "COVID-19 vaccine arrives" not in html
 
 
+@pytest.mark.parametrize("query", ["U.S. economy", "9/11", "3.5%", "e.coli", "example.com"])
+def test_a_word_with_dots_or_slashes_inside_is_found_as_written(client, query):
+    """PostgreSQL's parser keeps "U.S.", "9/11", "3.5" or "e.coli" as one word of the stored
+    document: looked for as the pieces between the dots ("u", "s"), none was ever found."""
+    make_article(
+        title="U.S. economy grew 3.5% in the year after 9/11",
+        body="An e.coli outbreak, says example.com.",
+    )
+    make_article(title="Ferry timetable changes", body="Sailing at 9, 11 and 19 daily.")
+    html = search(client, query)
+    assert "U.S. economy grew 3.5% in the year after 9/11" in html
+    assert "Ferry timetable changes" not in html
+
+
 @pytest.mark.parametrize("query", ["“harbour board”", "„harbour board“", "«harbour board»"])
 def test_words_in_typographic_quotes_are_found_together_too(client, query):
     """Phones turn the quotes a reader types into curly ones."""
