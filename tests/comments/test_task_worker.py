@@ -58,8 +58,10 @@ def run_worker():
     loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
     levels = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
 
-    def run(verbosity=0):
-        call_command("db_worker", batch=True, interval=0, startup_delay=False, verbosity=verbosity)
+    def run(verbosity=0, **options):
+        call_command(
+            "db_worker", batch=True, interval=0, startup_delay=False, verbosity=verbosity, **options
+        )
 
     yield run
     for number, handler in handlers.items():
@@ -584,6 +586,37 @@ def test_a_decision_its_worker_claimed_but_had_not_started_when_stopped_is_taken
         "Approving 4 comments in the background has ended: 4 comments approved."
     ]
     assert "claimed but not started when the worker stopped" in console_log.text()
+
+
+def test_a_task_a_killed_worker_left_running_stays_so_when_its_successor_of_the_same_id_stops(
+    client, article, fill_form, moderator, queued, run_worker, monkeypatch
+):
+    """A worker named on its command line (`--worker-id`, unique in the pool as the library
+    asks) and killed after it had sent a task's email, before it recorded the task as done,
+    leaves the task "running". Started again under the same name and stopped with a task
+    claimed, the worker put that old task back in the queue too, and the next worker sent
+    its email a second time."""
+    client.post(f"/comments/post/{article.pk}/", fill_form(article, body="First."))
+    run_worker()
+    assert len(mail.outbox) == 1
+    DBTaskResult.objects.update(
+        status="RUNNING", finished_at=None, worker_ids=["newsroom-worker"]
+    )  # killed (SIGKILL) before it could record its end
+    client.post(f"/comments/post/{article.pk}/", fill_form(article, body="Second."))
+    claim = DBTaskResult.claim
+
+    def claimed_then_stopped(result, worker_id):
+        claim(result, worker_id)
+        transaction.on_commit(lambda: stop_signals(signal.SIGTERM))
+
+    monkeypatch.setattr(DBTaskResult, "claim", claimed_then_stopped)
+    with pytest.raises(SystemExit):
+        run_worker(worker_id="newsroom-worker")  # started again by its process manager
+    monkeypatch.undo()
+    run_worker()
+
+    assert [message.body.count("First.") for message in mail.outbox] == [1, 0]
+    assert "Second." in mail.outbox[1].body
 
 
 @task

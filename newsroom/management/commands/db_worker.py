@@ -21,6 +21,7 @@ import logging
 import signal
 import sys
 
+from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
@@ -37,6 +38,9 @@ STOP_GRACE_SECONDS = 60
 class Worker(db_worker.Worker):
     # The task last handed to run_task: started, so never put back in the queue.
     started_task = None
+    # Since when a task this process claimed has not been started: since it started, or
+    # since its last task ended (put_back_claimed_task).
+    idle_since = None
 
     def shutdown(self, signum, frame):
         if not self.running and signum == signal.SIGTERM:
@@ -75,6 +79,7 @@ class Worker(db_worker.Worker):
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
     def run(self):
+        self.idle_since = timezone.now()
         try:
             super().run()
         except SystemExit:
@@ -91,15 +96,24 @@ class Worker(db_worker.Worker):
         # failure: a stop landing just before it recorded the task as failed, never run.
         self.running_task = True
         self.started_task = db_task_result.pk
-        super().run_task(db_task_result)
+        try:
+            super().run_task(db_task_result)
+        finally:
+            self.idle_since = timezone.now()
 
     def put_back_claimed_task(self):
         """The task this worker claimed and had not started when a stop ended it, "ready"
         again, as it was before the claim. A claim that had not committed is undone by the
-        database already; no other worker touches a task this one claimed last."""
+        database already; no other worker touches a task this one claimed last.
+
+        Only a claim made since this process last started a task, or started at all: a
+        worker named on its command line (`--worker-id`) keeps its name when its process
+        manager starts it again, and a task an earlier process of that name left "running"
+        (killed while it ran, maybe after it had sent its emails) was put back and run again.
+        """
         claimed = (
             DBTaskResult.objects.running()
-            .filter(worker_ids__icontains=self.worker_id)
+            .filter(worker_ids__icontains=self.worker_id, started_at__gte=self.idle_since)
             .exclude(pk=self.started_task)
             .only("worker_ids")
         )
