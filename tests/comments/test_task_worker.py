@@ -588,6 +588,31 @@ def test_a_decision_its_worker_claimed_but_had_not_started_when_stopped_is_taken
     assert "claimed but not started when the worker stopped" in console_log.text()
 
 
+@pytest.mark.parametrize("name", ["rédaction", 'desk "b"'])
+def test_a_task_claimed_by_a_worker_named_beyond_ascii_goes_back_to_the_queue_too(
+    client, moderator, queued, run_worker, monkeypatch, past_the_request, name
+):
+    """The put-back looked for the worker's name in the stored list of names as text, where
+    SQLite writes "é" as "\\u00e9" and both databases a quote as '\\"': a worker so named
+    (`--worker-id`) left its claimed task "running" for ever, as before the put-back."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    claim = DBTaskResult.claim
+
+    def claimed_then_stopped(result, worker_id):
+        claim(result, worker_id)
+        transaction.on_commit(lambda: stop_signals(signal.SIGTERM))
+
+    monkeypatch.setattr(DBTaskResult, "claim", claimed_then_stopped)
+    with pytest.raises(SystemExit):
+        run_worker(worker_id=name)
+    monkeypatch.undo()
+    run_worker()
+
+    assert Comment.objects.approved().count() == 4
+
+
 def test_a_task_a_killed_worker_left_running_stays_so_when_its_successor_of_the_same_id_stops(
     client, article, fill_form, moderator, queued, run_worker, monkeypatch
 ):

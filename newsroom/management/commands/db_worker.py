@@ -111,15 +111,17 @@ class Worker(db_worker.Worker):
         manager starts it again, and a task an earlier process of that name left "running"
         (killed while it ran, maybe after it had sent its emails) was put back and run again.
         """
+        # The names are compared here, not in the query: the list of them is JSON, whose text
+        # SQLite writes with "é" as "\\u00e9", and both databases with a quote as '\\"'.
         claimed = (
             DBTaskResult.objects.running()
-            .filter(worker_ids__icontains=self.worker_id, started_at__gte=self.idle_since)
+            .filter(started_at__gte=self.idle_since)
             .exclude(pk=self.started_task)
             .only("worker_ids")
         )
         for result in claimed:
-            if result.worker_ids[-1] != self.worker_id:
-                continue  # put back by this worker before, claimed by another since
+            if result.worker_ids[-1:] != [self.worker_id]:
+                continue  # another worker's claim
             DBTaskResult.objects.filter(pk=result.pk, status=TaskResultStatus.RUNNING).update(
                 status=TaskResultStatus.READY, started_at=None, worker_ids=result.worker_ids[:-1]
             )
