@@ -58,6 +58,13 @@ BACKGROUND_DECISIONS_KEPT = timedelta(days=30)
 # the log entry shows.
 DECISION_FIELDS = ["id", "article_id", "parent_id", "status", "name"]
 
+# Logged when a decision taken in the background stops because its moderator may no longer
+# moderate (deactivated, or out of the Moderators group) before all its lots were decided.
+MODERATOR_WITHDRAWN = (
+    "Moderator %s's decision (%s) stopped after %s comments changed: they may no longer "
+    "moderate. The rest are as they were."
+)
+
 LOG_MESSAGES = {
     Comment.Status.APPROVED: "Approved.",
     Comment.Status.PENDING: "Moved back to the moderation queue.",
@@ -90,7 +97,28 @@ def _moderate(comment, status, *, by, seen=None):
     return moderate_many([comment], status, by=by, seen=seen) == 1
 
 
-def moderate_many(comments, status, *, by, seen=None):
+class ModeratorWithdrawn(Exception):
+    """The moderator a decision is taken as may no longer moderate: `changed` comments were
+    decided before that was found."""
+
+    def __init__(self, changed):
+        super().__init__(changed)
+        self.changed = changed
+
+
+def may_still_moderate(user):
+    """Whether `user`, read again now, may still take decisions on comments: the copy a task
+    holds (and its permission cache) dates from when it started."""
+    fresh = get_user_model().objects.filter(pk=user.pk).first()
+    return (
+        fresh is not None
+        and fresh.is_active
+        and fresh.is_staff
+        and fresh.has_perm("comments.moderate_comment")
+    )
+
+
+def moderate_many(comments, status, *, by, seen=None, while_allowed=False):
     """Move the comments to `status`, DECISION_CHUNK at a time; how many changed.
 
     `seen`, if given, is the status the moderator saw the comments in, or for a list that
@@ -106,14 +134,22 @@ def moderate_many(comments, status, *, by, seen=None):
     comment counts, readers' comments and other moderators' decisions on those articles
     waited that long. Within a chunk each article is locked and recounted once, and the log
     entries are written together, rather than all of it once per comment.
+
+    `while_allowed` checks before each chunk that `by` may still moderate, and raises
+    ModeratorWithdrawn when not: a decision taken in the background outlives the request
+    that checked it, and deactivating a departing (or compromised) moderator must stop the
+    "select all" they queued, not let it go on publishing as theirs. The request's own
+    decision was checked a moment ago.
     """
     # An article's comments together, so that a chunk locks and recounts few articles; in
     # id order within it, parents before their replies.
     comments = sorted(comments, key=attrgetter("article_id", "pk"))
-    return sum(
-        moderate_chunk(chunk, status, by=by, seen=seen)
-        for chunk in batched(comments, DECISION_CHUNK)
-    )
+    changed = 0
+    for chunk in batched(comments, DECISION_CHUNK):
+        if while_allowed and not may_still_moderate(by):
+            raise ModeratorWithdrawn(changed)
+        changed += moderate_chunk(chunk, status, by=by, seen=seen)
+    return changed
 
 
 def moderate_later(comments, status, *, by, seen):
@@ -166,7 +202,8 @@ def moderate_in_background(*arguments):
     would let the moderator wait for it. So is one that the worker cuts short when it is
     stopped (SystemExit: a second Ctrl-C, or the stop's time limit). Its moderator deleted
     meanwhile, the decision went with them: nobody is logged as taking it, so nothing is
-    decided, and the task fails.
+    decided, and the task fails. Its moderator deactivated, or no longer allowed to
+    moderate, it decides no further lot, and is stored as failed.
 
     `arguments` are the BackgroundDecision's id and the comments' ids under the status each
     was seen in. Before decisions were stored, the task was queued with the status, the
@@ -178,6 +215,14 @@ def moderate_in_background(*arguments):
     decision = BackgroundDecision.objects.select_related("moderator").get(pk=decision_id)
     try:
         outcome = decide_in_background(ids_by_status_seen, decision.target, by=decision.moderator)
+    except ModeratorWithdrawn as withdrawn:
+        BackgroundDecision.objects.filter(pk=decision_id).update(
+            state=BackgroundDecision.State.FAILED
+        )
+        logger.warning(
+            MODERATOR_WITHDRAWN, decision.moderator_id, decision.target, withdrawn.changed
+        )
+        return None
     except BaseException:
         BackgroundDecision.objects.filter(pk=decision_id).update(
             state=BackgroundDecision.State.FAILED
@@ -193,7 +238,11 @@ def moderate_in_background(*arguments):
 def moderate_as_queued_before_decisions_were_stored(status, moderator_id, ids_by_status_seen):
     """No BackgroundDecision tells its moderator how it ended: they were not to be told."""
     moderator = get_user_model().objects.get(pk=moderator_id)
-    outcome = decide_in_background(ids_by_status_seen, status, by=moderator)
+    try:
+        outcome = decide_in_background(ids_by_status_seen, status, by=moderator)
+    except ModeratorWithdrawn as withdrawn:
+        logger.warning(MODERATOR_WITHDRAWN, moderator_id, status, withdrawn.changed)
+        return None
     log_background_decision(moderator_id, status, outcome)
     return outcome
 
@@ -218,7 +267,7 @@ def decide_in_background(ids_by_status_seen, status, *, by):
         for ids in batched(seen, IDS_PER_QUERY)
         for comment in Comment.objects.filter(pk__in=ids).only(*DECISION_FIELDS)
     ]
-    changed = moderate_many(comments, status, by=by, seen=seen)
+    changed = moderate_many(comments, status, by=by, seen=seen, while_allowed=True)
     decided = sum(comment.status == status for comment in comments)
     hidden = hidden_count(comments) if status == Comment.Status.APPROVED else 0
     return {

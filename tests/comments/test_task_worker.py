@@ -402,6 +402,48 @@ def test_a_decision_whose_moderator_is_deleted_before_the_worker_runs_decides_no
     assert DBTaskResult.objects.get().status == "FAILED"
 
 
+def test_a_decision_whose_moderator_is_deactivated_before_the_worker_runs_decides_nothing(
+    client, moderator, queued, run_worker, past_the_request
+):
+    """Deactivating is how the README has departing (or compromised) staff stopped: their
+    "select all" queued just before went on publishing, logged as theirs."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    moderator.is_active = False
+    moderator.save(update_fields=["is_active"])
+
+    run_worker()
+
+    assert not Comment.objects.approved().exists()
+    assert not LogEntry.objects.filter(user=moderator).exists()
+    assert BackgroundDecision.objects.get().state == BackgroundDecision.State.FAILED
+
+
+def test_a_moderator_deactivated_during_a_decision_decides_no_further_lot(
+    client, moderator, queued, run_worker, monkeypatch, past_the_request
+):
+    """Taken out of the Moderators group, or deactivated, between two lots: the lots decided
+    before stay decided, and are told as a decision that failed once they may look again."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    monkeypatch.setattr(services, "DECISION_CHUNK", 2)
+    decide_lot = services.moderate_chunk
+
+    def moderator_removed_after_the_first_lot(lot, *args, **kwargs):
+        decided = decide_lot(lot, *args, **kwargs)
+        moderator.groups.clear()
+        return decided
+
+    monkeypatch.setattr(services, "moderate_chunk", moderator_removed_after_the_first_lot)
+    run_worker()
+
+    assert Comment.objects.approved().count() == 2
+    assert LogEntry.objects.filter(user=moderator).count() == 2
+    assert BackgroundDecision.objects.get().state == BackgroundDecision.State.FAILED
+
+
 def hours_pass(hours, *, worker_took_it_up=None):
     """What `hours` of waiting do to the decisions queued: they were queued that long ago, and
     their task, if `worker_took_it_up` (hours before now), was taken up by a worker then, and
