@@ -16,7 +16,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.admin.options import EMPTY_VALUE_STRING
 from django.contrib.admin.utils import NestedObjects, display_for_value, quote, unquote
 from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
@@ -76,6 +76,8 @@ NO_LONGER_THERE = (
     "shown. Nothing was decided."
 )
 DECISION_NOT_TAKEN = "Nothing was decided: decide on the comment here."
+# The action log's entry for a reply deleted because the comment it answers was.
+REPLY_DELETED = "Deleted with the comment it answered."
 
 
 class Decision(NamedTuple):
@@ -1060,6 +1062,35 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     # Edits keep caches right (deletions too: comments/signals.py) -----------------------
+
+    def log_deletions(self, request, queryset):
+        """Django's entry for each comment deleted, and one for each reply that goes with it
+        (on_delete=CASCADE), which Django did not write: the log had their approvals, then
+        nothing, as if they were still on the page. Read a level of replies at a time,
+        IDS_PER_QUERY ids per query, with the fields the entry shows."""
+        entries = super().log_deletions(request, queryset)
+        deleted = {comment.pk for comment in queryset}
+        above, replies = set(deleted), []
+        while above:
+            level = [
+                reply
+                for ids in batched(sorted(above), IDS_PER_QUERY)
+                for reply in Comment.objects.filter(parent__in=ids)
+                .only("id", "name")
+                .order_by("pk")
+                if reply.pk not in deleted  # selected too: Django logged it
+            ]
+            replies += level
+            above = {reply.pk for reply in level}
+            deleted |= above
+        if replies:
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk,
+                queryset=replies,
+                action_flag=DELETION,
+                change_message=REPLY_DELETED,
+            )
+        return entries
 
     def save_model(self, request, obj, form, change):
         services.edit_body(obj, body=form.cleaned_data["body"])

@@ -66,6 +66,38 @@ def test_a_moderator_s_decision_and_a_deleted_comment_say_who_when_and_what(
     assert "field-action_time" in html  # when
 
 
+@pytest.mark.parametrize("how", ["its page", "the list"])
+def test_the_replies_a_deleted_comment_takes_with_it_are_each_in_the_log(client, editor, how):
+    """Django logged the comment deleted, and not the readers' replies that went with it:
+    the log had their approvals, then nothing, as if they were still on the page."""
+    parent = make_comment(make_article(), name="Ann")
+    reply = make_comment(parent.article, parent=parent, name="Bob")
+    make_comment(parent.article, parent=reply, name="Cy")
+    make_comment(parent.article, name="Dee")  # not under it: stays, and is not logged
+    client.force_login(editor)
+
+    if how == "its page":
+        client.post(f"/admin/comments/comment/{parent.pk}/delete/", {"post": "yes"})
+    else:
+        client.post(
+            "/admin/comments/comment/?status=all",
+            {"action": "delete_selected", "_selected_action": [parent.pk], "post": "yes"},
+        )
+
+    entries = LogEntry.objects.order_by("pk")
+    assert [(e.user, e.object_repr, e.get_action_flag_display()) for e in entries] == [
+        (editor, "Comment by Ann", "Deletion"),
+        (editor, "Comment by Bob", "Deletion"),
+        (editor, "Comment by Cy", "Deletion"),
+    ]
+    assert [e.get_change_message() for e in entries] == [
+        "",
+        "Deleted with the comment it answered.",
+        "Deleted with the comment it answered.",
+    ]
+    assert list(Comment.objects.values_list("name", flat=True)) == ["Dee"]
+
+
 def test_a_moderator_sees_the_entries_about_comments_only(client, editor, moderator):
     comment = make_comment(make_article())
     draft = make_draft(title="Secret merger talks")
