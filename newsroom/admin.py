@@ -9,9 +9,12 @@ from django.contrib.admin import helpers
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import BadRequest, FieldDoesNotExist, ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils.html import format_html
 
 from articles.models import PUBLICATION_YEARS
@@ -37,6 +40,12 @@ UNOFFERED_LOOKUPS = {"regex", "iregex", "range"}
 # SQLite cannot take an integer past 64 bits (OverflowError). Django makes one match nothing
 # in an `exact`, `lt` or `gt` lookup, but not in the list of an `in` lookup.
 SQL_INTEGERS = range(-(2**63), 2**63)
+# Why a user the action log names is not deleted, on the delete page (as what protects it).
+KEEPS_A_RECORD = (
+    "{entries} in the action log {verb} what {username} did, and would go with the account. "
+    "Deactivate the account instead (untick “Active” on "
+    '<a href="{url}">its page</a>): it can no longer sign in, and the record stays.'
+)
 
 
 def integers_fit_the_database(values):
@@ -338,3 +347,41 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     @admin.display(description="change")
     def change(self, entry):
         return entry.get_change_message()
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffAccountAdmin(UserAdmin):
+    """Django's, but a user the action log names is kept: their entries are the record of
+    who decided what, and LogEntry.user is on_delete=CASCADE."""
+
+    def get_deleted_objects(self, objs, request):
+        """A user with entries is protected, saying what to do instead (Django refused for
+        want of a permission nobody has, that of deleting entries), and their entries are
+        counted in one query, not read one by one (a moderator has thousands)."""
+        entries = dict(
+            LogEntry.objects.filter(user__in=objs)
+            .order_by()
+            .values_list("user")
+            .annotate(count=Count("pk"))
+        )
+        if not entries:
+            return super().get_deleted_objects(objs, request)
+        protected = [
+            format_html(
+                KEEPS_A_RECORD,
+                entries=f"{entries[user.pk]:,} {'entry' if entries[user.pk] == 1 else 'entries'}",
+                verb="records" if entries[user.pk] == 1 else "record",
+                username=user.get_username(),
+                url=reverse(
+                    f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change",
+                    args=[user.pk],
+                ),
+            )
+            for user in objs
+            if user.pk in entries
+        ]
+        return [], {}, set(), protected

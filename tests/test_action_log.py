@@ -98,6 +98,45 @@ def test_the_replies_a_deleted_comment_takes_with_it_are_each_in_the_log(client,
     assert list(Comment.objects.values_list("name", flat=True)) == ["Dee"]
 
 
+@pytest.mark.parametrize("how", ["its page", "the list"])
+def test_a_staff_account_the_log_names_is_kept_and_its_deletion_steers_to_deactivation(
+    client, editor, moderator, how
+):
+    """Deleting a user deletes their entries (LogEntry.user is on_delete=CASCADE): the record
+    of who decided what. The admin refused only because nobody may delete entries, saying to
+    a superuser that their account lacked a permission, and nothing of what to do instead."""
+    services.approve(make_comment(make_article(), status=Comment.Status.PENDING), by=moderator)
+    client.force_login(editor)
+
+    if how == "its page":
+        url, selection = f"/admin/auth/user/{moderator.pk}/delete/", {}
+    else:
+        url = "/admin/auth/user/"
+        selection = {"action": "delete_selected", "_selected_action": [moderator.pk]}
+    asked = client.post(url, selection) if selection else client.get(url)
+    confirmed = client.post(url, {**selection, "post": "yes"})
+
+    html = asked.content.decode()
+    assert asked.status_code == 200
+    assert "permission" not in html
+    assert "1 entry in the action log records what moira did" in html
+    assert "Deactivate the account instead" in html
+    assert f'href="/admin/auth/user/{moderator.pk}/change/"' in html
+    assert confirmed.status_code == 200
+    assert LogEntry.objects.filter(user=moderator).count() == 1
+    moderator.refresh_from_db()  # still there
+
+
+def test_a_staff_account_the_log_does_not_name_can_be_deleted(client, editor):
+    mistake = make_editor("mistake")
+    client.force_login(editor)
+
+    assert "Are you sure" in client.get(f"/admin/auth/user/{mistake.pk}/delete/").content.decode()
+    client.post(f"/admin/auth/user/{mistake.pk}/delete/", {"post": "yes"})
+
+    assert not type(mistake).objects.filter(pk=mistake.pk).exists()
+
+
 def test_a_moderator_sees_the_entries_about_comments_only(client, editor, moderator):
     comment = make_comment(make_article())
     draft = make_draft(title="Secret merger talks")
