@@ -99,6 +99,41 @@ def test_the_replies_a_deleted_comment_takes_with_it_are_each_in_the_log(client,
 
 
 @pytest.mark.parametrize("how", ["its page", "the list"])
+def test_the_comments_an_article_takes_with_it_are_each_in_the_log_moderators_read(
+    client, editor, moderator, how
+):
+    """Moderators read the entries about comments: those they decided on vanished with the
+    article, and their log never said so, nor who took them (the article's own entry is
+    hidden from them, as the article may be)."""
+    article = make_article()
+    ann = make_comment(article, name="Ann", status=Comment.Status.PENDING)
+    make_comment(article, name="Bob", parent=ann)
+    make_comment(make_article(), name="Cy")  # elsewhere: stays, and is not logged
+    services.approve(ann, by=moderator)
+    client.force_login(editor)
+
+    if how == "its page":
+        client.post(f"/admin/articles/article/{article.pk}/delete/", {"post": "yes"})
+    else:
+        client.post(
+            "/admin/articles/article/",
+            {"action": "delete_selected", "_selected_action": [article.pk], "post": "yes"},
+        )
+    client.force_login(moderator)
+    response = client.get(LOG)
+
+    assert [
+        (e.user, e.object_repr, e.get_action_flag_display(), e.get_change_message())
+        for e in rows(response)
+    ] == [
+        (editor, "Comment by Bob", "Deletion", "Deleted with its article."),
+        (editor, "Comment by Ann", "Deletion", "Deleted with its article."),
+        (moderator, "Comment by Ann", "Change", "Approved."),
+    ]
+    assert list(Comment.objects.values_list("name", flat=True)) == ["Cy"]
+
+
+@pytest.mark.parametrize("how", ["its page", "the list"])
 def test_a_staff_account_the_log_names_is_kept_and_its_deletion_steers_to_deactivation(
     client, editor, moderator, how
 ):
