@@ -122,6 +122,41 @@ def test_a_moderator_finds_who_deleted_a_comment_in_the_action_log(page, live_se
     expect(page.get_by_role("heading", name="Comment by Ann")).to_be_visible()
 
 
+def test_an_editor_asked_to_delete_a_moderator_deactivates_them_and_the_log_keeps_who_decided(
+    browser, live_server
+):
+    """Deleting the account would delete the entries that say who decided what: the delete
+    page says so and leads to the account's page, where unticking Active ends the sign-in."""
+    comment = make_comment(make_article(), status=Comment.Status.PENDING, name="Ann")
+    services.approve(comment, by=make_moderator("moira"))
+    make_editor("eddie")
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/auth/user/")
+    page.get_by_label("Username").fill("eddie")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    page.get_by_role("link", name="moira").click()
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="Cannot delete user")).to_be_visible()
+    expect(page.get_by_text("1 entry in the action log records what moira did")).to_be_visible()
+    expect(page.locator('input[name="post"]')).to_have_count(0)  # no form to confirm
+    page.get_by_role("link", name="its page").click()
+    page.get_by_label("Active").uncheck()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("was changed successfully")).to_be_visible()
+
+    moira = browser.new_page()
+    sign_in(moira, live_server, "moira")
+    expect(moira.get_by_text("Please enter the correct username and password")).to_be_visible()
+    page.goto(f"{live_server.url}/admin/admin/logentry/")
+    decision = page.locator("#result_list tbody tr").filter(has_text="Comment by Ann")
+    expect(decision).to_contain_text("moira")
+    expect(decision).to_contain_text("Approved.")
+    page.close()
+    moira.close()
+
+
 def sign_in(page, live_server, username):
     page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/")
     page.get_by_label("Username").fill(username)
