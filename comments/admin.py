@@ -84,9 +84,10 @@ TOO_MANY_TO_DELETE = (
     "them all from readers at once, mark them as spam or reject them: any number is decided, "
     "in the background."
 )
-# The action log's entry for a comment deleted with the comment it answers, or its article.
+# The action log's entry for a reply deleted with the comment it answers, and for an article
+# deleted with its comments.
 REPLY_DELETED = "Deleted with the comment it answered."
-ARTICLE_DELETED = "Deleted with its article."
+ARTICLE_DELETED_WITH = "Deleted with its {}."
 
 
 class Decision(NamedTuple):
@@ -276,19 +277,6 @@ def decisions_to_tell_at_sign_in(sender, request, user, **kwargs):
     )
     if waiting:
         request.session[BACKGROUND_DECISIONS] = waiting
-
-
-def log_deleted_with(request, comments, message):
-    """A Deletion entry by the request's user for each comment that goes with another
-    object (on_delete=CASCADE), which Django's admin logs alone: moderators read the
-    entries about comments, and one they decided on vanished without a word there."""
-    if comments:
-        LogEntry.objects.log_actions(
-            user_id=request.user.pk,
-            queryset=comments,
-            action_flag=DELETION,
-            change_message=message,
-        )
 
 
 def status_badge(comment):
@@ -1106,7 +1094,13 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             replies += level
             above = {reply.pk for reply in level}
             deleted |= above
-        log_deleted_with(request, replies, REPLY_DELETED)
+        if replies:
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk,
+                queryset=replies,
+                action_flag=DELETION,
+                change_message=REPLY_DELETED,
+            )
         return entries
 
     def save_model(self, request, obj, form, change):
@@ -1305,13 +1299,32 @@ class ArticleWithCommentsAdmin(ArticleAdmin):
         return inlines
 
     def log_deletions(self, request, queryset):
-        """Django's entry for each article, and one for each of its comments: read with the
-        fields the entry shows, IDS_PER_QUERY articles at a time."""
-        entries = super().log_deletions(request, queryset)
-        for lot in batched([article.pk for article in queryset], IDS_PER_QUERY):
-            comments = Comment.objects.filter(article__in=lot).only("id", "name").order_by("pk")
-            log_deleted_with(request, list(comments), ARTICLE_DELETED)
-        return entries
+        """Django's entry for each article, saying how many comments go with it: Django's
+        said nothing of them. Counted in one GROUP BY per IDS_PER_QUERY articles; an entry
+        per comment cost half a millisecond each, 10 s more for an article with 20,000."""
+        articles = list(queryset)
+        counts = {}
+        for lot in batched([article.pk for article in articles], IDS_PER_QUERY):
+            counts.update(
+                Comment.objects.filter(article__in=lot)
+                .order_by()
+                .values_list("article")
+                .annotate(count=Count("pk"))
+            )
+        content_type = ContentType.objects.get_for_model(Article, for_concrete_model=False)
+        return LogEntry.objects.bulk_create(
+            LogEntry(
+                user_id=request.user.pk,
+                content_type_id=content_type.pk,
+                object_id=article.pk,
+                object_repr=str(article)[:200],
+                action_flag=DELETION,
+                change_message=ARTICLE_DELETED_WITH.format(comments_phrase(counts[article.pk]))
+                if counts.get(article.pk)
+                else "",
+            )
+            for article in articles
+        )
 
     def get_deleted_objects(self, objs, request):
         """What deleting the articles takes, as Django finds it, but with each article's
