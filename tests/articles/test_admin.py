@@ -254,6 +254,44 @@ def test_the_date_bar_lists_the_years_without_reading_every_article(editor_clien
     assert not [q for q in queries.captured_queries if "DISTINCT" in q["sql"] or "MIN(" in q["sql"]]
 
 
+def test_deleting_a_tag_names_the_articles_it_is_taken_off(editor_client):
+    """Django listed each as "Article_tags object (17)": which articles lost the tag, the
+    editor about to confirm could not tell. They keep everything else: only the tag goes."""
+    tag = make_tag(name="Harbour")
+    harbour = make_article(title="Harbour wall repaired", tags=[tag])
+    ferry = make_article(title="Ferry timetable changes", tags=[tag, make_tag()])
+    url = reverse("admin:articles_tag_delete", args=[tag.pk])
+
+    html = editor_client.get(url).content.decode()
+    editor_client.post(url, {"post": "yes"})
+
+    assert "Article_tags object" not in html
+    for article in (harbour, ferry):
+        link = reverse("admin:articles_article_change", args=[article.pk])
+        assert f'<li>Article-tag relationship: <a href="{link}">{article.title}</a></li>' in html
+    assert "Article-tag relationships: 2" in html
+    assert Article.objects.count() == 2
+    assert list(ferry.tags.all()) != []
+
+
+def test_deleting_tags_from_the_list_names_each_ones_articles_under_it(editor_client):
+    bare, harbour, ferry = make_tag(name="Bare"), make_tag(name="Harbour"), make_tag(name="Ferry")
+    make_article(title="Harbour wall repaired", tags=[harbour])
+    make_article(title="Ferry timetable changes", tags=[ferry])
+    selection = {"action": "delete_selected", "_selected_action": [bare.pk, harbour.pk, ferry.pk]}
+
+    html = editor_client.post(reverse("admin:articles_tag_changelist"), selection)
+    html = re.sub(r'<a href="[^"]*">|</a>', "", html.content.decode())
+
+    assert re.search(
+        r"Tag: Harbour\s*<ul>\s*<li>Article-tag relationship: Harbour wall repaired</li>", html
+    )
+    assert re.search(
+        r"Tag: Ferry\s*<ul>\s*<li>Article-tag relationship: Ferry timetable changes</li>", html
+    )
+    assert re.search(r"<li>Tag: Bare</li>", html)
+
+
 def test_deleting_a_tag_on_many_articles_lists_some_and_counts_all(editor_client):
     """Every row went on the page, the confirmation button below the last: a tag on
     thousands of articles (or an article with thousands of comments) meant scrolling past
