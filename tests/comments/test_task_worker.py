@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from smtplib import SMTPRecipientsRefused
 
@@ -550,6 +551,21 @@ def stop_signals(*numbers):
         os.kill(os.getpid(), number)
 
 
+@contextmanager
+def stopped_once_it_has_claimed(monkeypatch):
+    """A TERM landing in the worker just after its claim of a task has committed, before it
+    starts the task: a window of about one commit, held open here."""
+    claim = DBTaskResult.claim
+
+    def claimed_then_stopped(result, worker_id):
+        claim(result, worker_id)
+        transaction.on_commit(lambda: stop_signals(signal.SIGTERM))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DBTaskResult, "claim", claimed_then_stopped)
+        yield
+
+
 @pytest.mark.parametrize(
     "stop",
     [(signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGTERM)],
@@ -609,16 +625,8 @@ def test_a_decision_its_worker_claimed_but_had_not_started_when_stopped_is_taken
     comments = past_the_request(4)
     client.force_login(moderator)
     select_all(client, "approve_selected", comments)
-    claim = DBTaskResult.claim
-
-    def claimed_then_stopped(result, worker_id):
-        claim(result, worker_id)
-        transaction.on_commit(lambda: stop_signals(signal.SIGTERM))
-
-    monkeypatch.setattr(DBTaskResult, "claim", claimed_then_stopped)
-    with pytest.raises(SystemExit) as stopped:
+    with stopped_once_it_has_claimed(monkeypatch), pytest.raises(SystemExit) as stopped:
         run_worker(verbosity=1)
-    monkeypatch.undo()
     assert stopped.value.code == 0
 
     run_worker()  # the worker, started again
@@ -640,16 +648,8 @@ def test_a_task_claimed_by_a_worker_named_beyond_ascii_goes_back_to_the_queue_to
     comments = past_the_request(4)
     client.force_login(moderator)
     select_all(client, "approve_selected", comments)
-    claim = DBTaskResult.claim
-
-    def claimed_then_stopped(result, worker_id):
-        claim(result, worker_id)
-        transaction.on_commit(lambda: stop_signals(signal.SIGTERM))
-
-    monkeypatch.setattr(DBTaskResult, "claim", claimed_then_stopped)
-    with pytest.raises(SystemExit):
+    with stopped_once_it_has_claimed(monkeypatch), pytest.raises(SystemExit):
         run_worker(worker_id=name)
-    monkeypatch.undo()
     run_worker()
 
     assert Comment.objects.approved().count() == 4
@@ -670,16 +670,8 @@ def test_a_task_a_killed_worker_left_running_stays_so_when_its_successor_of_the_
         status="RUNNING", finished_at=None, worker_ids=["newsroom-worker"]
     )  # killed (SIGKILL) before it could record its end
     client.post(f"/comments/post/{article.pk}/", fill_form(article, body="Second."))
-    claim = DBTaskResult.claim
-
-    def claimed_then_stopped(result, worker_id):
-        claim(result, worker_id)
-        transaction.on_commit(lambda: stop_signals(signal.SIGTERM))
-
-    monkeypatch.setattr(DBTaskResult, "claim", claimed_then_stopped)
-    with pytest.raises(SystemExit):
+    with stopped_once_it_has_claimed(monkeypatch), pytest.raises(SystemExit):
         run_worker(worker_id="newsroom-worker")  # started again by its process manager
-    monkeypatch.undo()
     run_worker()
 
     assert [message.body.count("First.") for message in mail.outbox] == [1, 0]
