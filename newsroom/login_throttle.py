@@ -24,15 +24,23 @@ from newsroom.cache import UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
-_second_record = contextvars.ContextVar("axes_failure_counted_in_redis_too", default=False)
+# While the database counts a failure Redis counted too: None, or whether the cache handler
+# logged a lockout for it.
+_second_record = contextvars.ContextVar("axes_failure_counted_in_redis_too", default=None)
+LOCKOUT_MESSAGE = "AXES: Locking out %s after repeated login failures."  # both handlers'
 
 
 class _OnlyTheFirstRecord(logging.Filter):
     """Each failure is logged once, by the cache handler, when the database counts it too:
-    one "Locking out" line per lockout, for whoever blocks addresses from the log."""
+    one "Locking out" line per lockout, for whoever blocks addresses from the log. The
+    database's own is kept when its count alone reaches the limit (Redis restarted empty, or
+    back from an outage the database counted through): that lockout is logged nowhere else."""
 
     def filter(self, record):
-        return not _second_record.get()
+        cache_logged_lockout = _second_record.get()
+        if cache_logged_lockout is None:
+            return True
+        return record.msg == LOCKOUT_MESSAGE and not cache_logged_lockout
 
 
 logging.getLogger("axes.handlers.database").addFilter(_OnlyTheFirstRecord())
@@ -51,8 +59,11 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
             # Redis's count after this failure; None when the cache handler counted none
             # (a whitelisted client, say), for the same reasons as the database would not.
             counted = getattr(request, "axes_failures_since_start", None)
-            if counted is not None and counted <= get_failure_limit(request, credentials):
-                token = _second_record.set(True)
+            limit = get_failure_limit(request, credentials)
+            if counted is not None and counted <= limit:
+                # The cache handler logs a lockout whenever its count reaches the limit.
+                cache_logged_lockout = settings.AXES_LOCK_OUT_AT_FAILURE and counted >= limit
+                token = _second_record.set(cache_logged_lockout)
                 try:
                     self.fallback.user_login_failed(sender, credentials, request, **kwargs)
                 finally:

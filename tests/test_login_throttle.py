@@ -178,6 +178,21 @@ def test_a_lockout_counted_in_redis_and_the_database_is_logged_once(
     assert len(lockouts) == 1, "one line per lockout, for whoever blocks addresses from the log"
 
 
+def test_a_lockout_the_database_decides_is_logged_too(
+    client, editor, failure_limit, counted_in_redis, redis_space, caplog
+):
+    """Redis restarted empty: the database's count reaches the limit, Redis's does not, and
+    the lockout it decides is logged as one the cache handler decides would be."""
+    fail(client, failure_limit - 1)
+    redis_space.forget()
+
+    with caplog.at_level(logging.INFO, logger="axes"):
+        assert_locked_out(fail(client, 1))
+
+    lockouts = [record for record in caplog.records if "locking out" in record.getMessage().lower()]
+    assert len(lockouts) == 1, "one line per lockout, for whoever blocks addresses from the log"
+
+
 def test_attempts_refused_once_locked_out_are_not_written_to_the_database(
     client, editor, failure_limit, counted_in_redis
 ):
