@@ -81,11 +81,20 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
             self.fallback.reset_user_attempts(request, credentials)
 
     def reset_attempts(self, *, ip_address=None, username=None, ip_or_username=False):
-        """Lifts a lockout (axes_reset_ip, axes_reset_username) in both stores."""
+        """Lifts a lockout (axes_reset_ip, axes_reset_username, axes_reset_ip_username) in
+        both stores.
+
+        Given an address and a username, the cache handler forgets the address's count and
+        the username's (its keys are one per lockout parameter), which is what lifts a lockout
+        of either; the database is told the same, or it would forget only the failures of
+        that pair, and keep the username locked by failures sent from elsewhere."""
         scope = {"ip_address": ip_address, "username": username, "ip_or_username": ip_or_username}
         if ip_address is None and username is None:  # axes_reset: every lockout
             return self._forget_every_count_in_redis() + self.fallback.reset_attempts(**scope)
-        return super().reset_attempts(**scope) + self.fallback.reset_attempts(**scope)
+        in_redis = super().reset_attempts(**scope)
+        if ip_address is not None and username is not None:
+            scope["ip_or_username"] = True
+        return in_redis + self.fallback.reset_attempts(**scope)
 
     def _forget_every_count_in_redis(self):
         """The cache handler refuses to: its keys are digests, found only by their prefix."""

@@ -168,6 +168,20 @@ def test_axes_reset_lifts_every_lockout_counted_in_redis(
     assert sign_in(client, "editor", PASSWORD).status_code == 302
 
 
+def test_axes_reset_ip_username_lets_that_username_in_from_that_address(
+    client, editor, failure_limit, counted_in_redis
+):
+    """The editor's name locked by guesses from elsewhere: the reset for their own address
+    and name lifts it there, in the database's count as in Redis's."""
+    for attempt in range(failure_limit):
+        fail(client, 1, ip=f"198.51.100.{attempt + 1}")
+    assert_locked_out(sign_in(client, "editor", PASSWORD, ip="192.0.2.10"))
+
+    call_command("axes_reset_ip_username", "192.0.2.10", "editor", stdout=io.StringIO())
+
+    assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
+
+
 def test_a_lockout_counted_in_redis_and_the_database_is_logged_once(
     client, editor, failure_limit, counted_in_redis, caplog
 ):
