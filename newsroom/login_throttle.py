@@ -18,7 +18,9 @@ import logging
 from axes.conf import settings
 from axes.handlers.cache import AxesCacheHandler
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_credentials, get_failure_limit
+from axes.helpers import get_client_cache_keys, get_credentials, get_failure_limit
+from axes.models import AccessAttempt
+from django.db.models import Q
 
 from newsroom.cache import UNREACHABLE
 
@@ -28,6 +30,10 @@ logger = logging.getLogger(__name__)
 # logged a lockout for it.
 _second_record = contextvars.ContextVar("axes_failure_counted_in_redis_too", default=None)
 LOCKOUT_MESSAGE = "AXES: Locking out %s after repeated login failures."  # both handlers'
+COUNTS_IN_REDIS_STAY = (
+    "Redis is unreachable: the sign-in failures counted there stay; run the reset again once "
+    "it is back."
+)
 
 
 class _OnlyTheFirstRecord(logging.Filter):
@@ -84,17 +90,15 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
         """Lifts a lockout (axes_reset_ip, axes_reset_username, axes_reset_ip_username) in
         both stores.
 
-        Given an address and a username, the cache handler forgets the address's count and
-        the username's (its keys are one per lockout parameter), which is what lifts a lockout
-        of either; the database is told the same, or it would forget only the failures of
-        that pair, and keep the username locked by failures sent from elsewhere."""
+        Given an address and a username, the database is told to forget the failures of
+        either, or it would forget only those of that pair, and keep the username locked by
+        failures sent from elsewhere."""
         scope = {"ip_address": ip_address, "username": username, "ip_or_username": ip_or_username}
         if ip_address is None and username is None:  # axes_reset: every lockout
             return self._forget_every_count_in_redis() + self.fallback.reset_attempts(**scope)
-        in_redis = super().reset_attempts(**scope)
         if ip_address is not None and username is not None:
             scope["ip_or_username"] = True
-        return in_redis + self.fallback.reset_attempts(**scope)
+        return self._forget_counts_in_redis(**scope) + self.fallback.reset_attempts(**scope)
 
     def _forget_every_count_in_redis(self):
         """The cache handler refuses to: its keys are digests, found only by their prefix."""
@@ -104,12 +108,44 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
             if keys:
                 client.delete(*keys)
         except UNREACHABLE:
-            logger.warning(
-                "Redis is unreachable: the sign-in failures counted there stay; run the reset "
-                "again once it is back."
-            )
+            logger.warning(COUNTS_IN_REDIS_STAY)
             return 0
         return len(keys)
+
+    def _forget_counts_in_redis(self, *, ip_address, username, ip_or_username):
+        """Redis forgets what the database's reset forgets: the counts of the addresses and
+        usernames of the failures it deletes, and of those it was given.
+
+        Redis keeps one count per address and one per username, not one per pair as the
+        database does: the cache handler's own reset of a username left the count of the
+        address it failed from, so the documented reset did not let an editor who had
+        locked themselves out back in from where they were (nor, the other way round, the
+        reset of their address). And while Redis is down the cache would drop the deletes
+        without a word (remembered by a command's process, which exits): the lockout would
+        be back with Redis after the command said it was lifted."""
+        if ip_or_username:
+            failed = AccessAttempt.objects.filter(Q(ip_address=ip_address) | Q(username=username))
+        elif username is None:
+            failed = AccessAttempt.objects.filter(ip_address=ip_address)
+        else:
+            failed = AccessAttempt.objects.filter(username=username)
+        addresses = {ip_address, *failed.values_list("ip_address", flat=True)} - {None}
+        usernames = {username, *failed.values_list("username", flat=True)} - {None}
+        attempts = [AccessAttempt(ip_address=address) for address in addresses] + [
+            AccessAttempt(username=name) for name in usernames
+        ]
+        keys = {self.cache.make_key(key) for one in attempts for key in get_client_cache_keys(one)}
+        try:
+            return self.cache._cache.get_client(write=True).delete(*keys)
+        except UNREACHABLE:
+            # The database forgets which addresses they were: the operator is told. Not the
+            # usernames, which the log never shows (AXES_SENSITIVE_PARAMETERS).
+            logger.warning(
+                "%s Once it is, reset these addresses too: %s",
+                COUNTS_IN_REDIS_STAY,
+                " ".join(sorted(addresses)) or "none",
+            )
+            return 0
 
     def get_failures(self, request, credentials=None):
         """The larger count: the database's holds Redis's up to the limit, and those

@@ -182,6 +182,22 @@ def test_axes_reset_ip_username_lets_that_username_in_from_that_address(
     assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
 
 
+@pytest.mark.parametrize(
+    "reset", [["axes_reset_username", "editor"], ["axes_reset_ip", "203.0.113.7"]]
+)
+def test_the_documented_resets_let_an_editor_who_locked_themselves_out_back_in(
+    client, editor, failure_limit, counted_in_redis, reset
+):
+    """Their wrong passwords counted for their address and for their username: the reset of
+    either lets them in from where they are."""
+    fail(client, failure_limit)
+    assert_locked_out(sign_in(client, "editor", PASSWORD))
+
+    call_command(*reset, stdout=io.StringIO())
+
+    assert sign_in(client, "editor", PASSWORD).status_code == 302
+
+
 def test_a_lockout_counted_in_redis_and_the_database_is_logged_once(
     client, editor, failure_limit, counted_in_redis, caplog
 ):

@@ -638,6 +638,27 @@ def test_signing_in_forgets_the_failures_counted_while_redis_was_down(client, re
     assert wrong_passwords(client, 2) == [200, 200], "a fresh count after signing in"
 
 
+@pytest.mark.usefixtures("throttled_editor")
+def test_resetting_a_lockout_while_redis_is_down_says_the_count_there_stays(
+    client, redis_outage, caplog
+):
+    """Locked out in both stores, reset during an outage: the database forgets, Redis cannot
+    be told, and its counts, the username's and its address's, would lock the editor out
+    again once it is back. The operator is told what to reset again then."""
+    assert wrong_passwords(client, 3) == [200, 200, 429]
+    redis_outage.off()
+
+    call_command("axes_reset_username", "editor", stdout=io.StringIO())
+
+    assert "Redis is unreachable: the sign-in failures counted there stay" in caplog.text
+    assert "reset these addresses too: 127.0.0.1" in caplog.text
+    redis_outage.on()
+    call_command("axes_reset_username", "editor", stdout=io.StringIO())
+    call_command("axes_reset_ip", "127.0.0.1", stdout=io.StringIO())
+    response = client.post("/admin/login/", {"username": "editor", "password": "right one"})
+    assert response.status_code == 302
+
+
 def test_an_admin_form_sent_to_a_read_only_database_gives_a_503_page_with_the_text(
     client, read_only_database
 ):
