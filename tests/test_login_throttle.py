@@ -231,3 +231,18 @@ def test_attempts_refused_once_locked_out_are_not_written_to_the_database(
     fail(client, failure_limit + 20)
 
     assert AccessAttempt.objects.get().failures_since_start == failure_limit
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_wrong_passwords_for_a_username_spelled_as_an_address_lock_out_no_one_there(
+    client, editor, failure_limit, store, request
+):
+    """Anyone can type an address as the username: its failures, sent from elsewhere, lock
+    that username, not every sign-in from the address (an office, say)."""
+    if store == "redis":
+        request.getfixturevalue("counted_in_redis")
+    for attempt in range(failure_limit):
+        fail(client, 1, username="192.0.2.10", ip=f"198.51.100.{attempt + 1}")
+
+    assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
+    assert_locked_out(sign_in(client, "192.0.2.10", "wrong guess", ip="192.0.2.99"))
