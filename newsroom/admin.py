@@ -46,6 +46,13 @@ KEEPS_A_RECORD = (
     "Deactivate the account instead (untick “Active” on "
     '<a href="{url}">its page</a>): it can no longer sign in, and the record stays.'
 )
+# Why the account one is signed in with is not deleted, though the log names it nowhere yet:
+# the entry for its deletion would name it, and go with it.
+OWN_ACCOUNT = (
+    "{username} is the account you are signed in with: the action log's entry for its "
+    "deletion would name it, and go with it, leaving no record. Another user allowed to "
+    "delete accounts can delete it."
+)
 
 
 def integers_fit_the_database(values):
@@ -361,15 +368,14 @@ class StaffAccountAdmin(UserAdmin):
     def get_deleted_objects(self, objs, request):
         """A user with entries is protected, saying what to do instead (Django refused for
         want of a permission nobody has, that of deleting entries), and their entries are
-        counted in one query, not read one by one (a moderator has thousands)."""
+        counted in one query, not read one by one (a moderator has thousands). So is the
+        account the request is signed in with, which the entry for its deletion would name."""
         entries = dict(
             LogEntry.objects.filter(user__in=objs)
             .order_by()
             .values_list("user")
             .annotate(count=Count("pk"))
         )
-        if not entries:
-            return super().get_deleted_objects(objs, request)
         protected = [
             format_html(
                 KEEPS_A_RECORD,
@@ -384,4 +390,8 @@ class StaffAccountAdmin(UserAdmin):
             for user in objs
             if user.pk in entries
         ]
+        if request.user.pk not in entries and any(user.pk == request.user.pk for user in objs):
+            protected.append(format_html(OWN_ACCOUNT, username=request.user.get_username()))
+        if not protected:
+            return super().get_deleted_objects(objs, request)
         return [], {}, set(), protected

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from comments import services
 from comments.models import Comment
+from newsroom.admin import OWN_ACCOUNT
 from tests.factories import make_article, make_comment, make_draft, make_editor, make_moderator
 from tests.hostile import hostile_text
 
@@ -169,6 +170,26 @@ def test_a_staff_account_the_log_does_not_name_can_be_deleted(client, editor):
     client.post(f"/admin/auth/user/{mistake.pk}/delete/", {"post": "yes"})
 
     assert not type(mistake).objects.filter(pk=mistake.pk).exists()
+
+
+@pytest.mark.parametrize("how", ["its page", "the list"])
+def test_a_superuser_cannot_delete_their_own_account_and_the_record_of_it(client, how):
+    """The entry for the deletion names the user who deletes, and went with their account:
+    a superuser the log did not name yet deleted themself and left no trace of it."""
+    newcomer = make_editor("newcomer")
+    client.force_login(newcomer)
+
+    if how == "its page":
+        url, selection = f"/admin/auth/user/{newcomer.pk}/delete/", {}
+    else:
+        url = "/admin/auth/user/"
+        selection = {"action": "delete_selected", "_selected_action": [newcomer.pk]}
+    asked = client.post(url, selection) if selection else client.get(url)
+    client.post(url, {**selection, "post": "yes"})
+
+    assert "Are you sure" not in asked.content.decode()
+    assert OWN_ACCOUNT.format(username="newcomer") in asked.content.decode()
+    assert type(newcomer).objects.filter(pk=newcomer.pk).exists()
 
 
 def test_a_moderator_sees_the_entries_about_comments_only(client, editor, moderator):
