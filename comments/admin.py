@@ -78,11 +78,13 @@ NO_LONGER_THERE = (
 )
 DECISION_NOT_TAKEN = "Nothing was decided: decide on the comment here."
 # "Delete selected comments" over more than a request can take (services.DECIDED_IN_THE_REQUEST).
+# The selection's replies go with it, and count.
 TOO_MANY_TO_DELETE = (
-    "Deleting {count} comments at once would outlast the server's time limit, and delete none "
-    "of them: select at most {most} at a time (a search or a filter narrows the list). To take "
-    "them all from readers at once, mark them as spam or reject them: any number is decided, "
-    "in the background."
+    "Deleting the {count} comments selected, with the replies that go with them, would take "
+    "more than {most} at once: that would outlast the server's time limit, and delete none of "
+    "them. Select fewer (a search or a filter narrows the list). To take them all from "
+    "readers at once, mark them as spam or reject them: any number is decided, in the "
+    "background."
 )
 # The action log's entry for a reply deleted with the comment it answers, and for an article
 # deleted with its comments.
@@ -336,6 +338,25 @@ def comment_counts(articles):
             .annotate(count=Count("pk"))
         )
     return counts
+
+
+def with_replies_up_to(comments, most):
+    """How many comments deleting these takes, their replies (on_delete=CASCADE) and theirs
+    included, counted a level at a time, IDS_PER_QUERY ids per query, and no further once
+    past `most`."""
+    count = comments.count()
+    above = list(comments.values_list("pk", flat=True)) if count <= most else []
+    seen = set(above)
+    while above and count <= most:
+        above = [
+            reply
+            for ids in batched(above, IDS_PER_QUERY)
+            for reply in Comment.objects.filter(parent__in=ids).values_list("pk", flat=True)
+            if reply not in seen
+        ]
+        seen.update(above)
+        count += len(above)
+    return count
 
 
 def withheld_above(comment):
@@ -1127,14 +1148,14 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         """Django's, for as many comments as a request can take: its confirmation page read
         each comment one by one, and the deletion too (each sends its signals), 20,000 in
         9 s and 11 s on an idle server; past gunicorn's timeout the worker was killed in
-        the middle, the deletion rolled back and the editor got an error page. One count
-        of the selection first, on the confirmation and on the deletion alike."""
-        count = queryset.count()
+        the middle, the deletion rolled back and the editor got an error page. The
+        selection is counted first, on the confirmation and on the deletion alike, with the
+        replies that go with it (a level at a time, until past the limit)."""
         most = services.DECIDED_IN_THE_REQUEST
-        if count > most:
+        if with_replies_up_to(queryset, most) > most:
             self.message_user(
                 request,
-                TOO_MANY_TO_DELETE.format(count=f"{count:,}", most=f"{most:,}"),
+                TOO_MANY_TO_DELETE.format(count=f"{queryset.count():,}", most=f"{most:,}"),
                 messages.ERROR,
             )
             return None

@@ -1230,6 +1230,39 @@ class TestBulkDecisions:
         assert messages_of(response) == [TOO_MANY_TO_DELETE.format(count="4", most="3")]
         assert Comment.objects.count() == 4
 
+    @pytest.mark.parametrize("confirmed", [False, True])
+    def test_the_replies_that_go_with_the_comments_count_towards_what_a_request_deletes(
+        self, editor_client, past_the_request, confirmed
+    ):
+        """Two comments selected, five deleted: their replies (and theirs) go with them, one
+        by one too, and a selection under the limit could still outlast the time limit."""
+        first, second = past_the_request(2)
+        reply = make_comment(first.article, parent=first)
+        make_comment(first.article, parent=reply)
+        make_comment(second.article, parent=second)
+
+        response = run_action(
+            editor_client,
+            "delete_selected",
+            [first, second],
+            url=f"{QUEUE}?status=all",
+            **({"post": "yes"} if confirmed else {}),
+        )
+
+        assert "Are you sure" not in response.content.decode()
+        assert messages_of(response) == [TOO_MANY_TO_DELETE.format(count="2", most="3")]
+        assert Comment.objects.count() == 5
+
+    def test_a_selection_within_the_limit_with_its_replies_is_deleted(
+        self, editor_client, past_the_request
+    ):
+        (first,) = past_the_request(1)
+        make_comment(first.article, parent=first)
+
+        run_action(editor_client, "delete_selected", [first], url=f"{QUEUE}?status=all", post="yes")
+
+        assert not Comment.objects.exists()
+
     def test_deleting_comments_on_more_articles_than_sqlite_takes_parameters_recounts_them(
         self, editor_client, old_sqlite_parameter_limit
     ):
