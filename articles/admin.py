@@ -324,8 +324,11 @@ class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
         """Django's list, with each article the tag is taken off named and linked: it
         showed "Article-tag relationship: Article_tags object (17)", which told the editor
         about to confirm nothing of which articles lose the tag (they keep all else). Their
-        titles are read in one query; the rows Django lists each tag's under are its own."""
+        titles are read in one query; the rows Django lists each tag's under are its own.
+        Staff who may not see articles are not shown their titles (drafts among them)."""
         to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if not self.admin_site.get_model_admin(Article).has_view_or_change_permission(request):
+            return to_delete, model_count, perms_needed, protected
         tagging = Article.tags.through
         label = f"{capfirst(tagging._meta.verbose_name)}: "
         articles_of = defaultdict(list)

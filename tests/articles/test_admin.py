@@ -274,6 +274,27 @@ def test_deleting_a_tag_names_the_articles_it_is_taken_off(editor_client):
     assert list(ferry.tags.all()) != []
 
 
+def test_a_tag_s_delete_page_names_no_article_to_staff_who_may_not_see_articles(client):
+    """Staff who look after tags only, with no permission on articles, were shown the
+    headlines of the drafts and scheduled articles the tag was on, each linked to a page they
+    may not open."""
+    from django.contrib.auth.models import Permission
+
+    tag_keeper = make_user(staff=True)
+    tag_keeper.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_tag", "delete_tag"])
+    )
+    tag = make_tag(name="Harbour")
+    make_draft(title="Secret merger talks", tags=[tag])
+    client.force_login(tag_keeper)
+
+    response = client.get(reverse("admin:articles_tag_delete", args=[tag.pk]))
+
+    assert response.status_code == 200
+    assert "Secret merger talks" not in response.content.decode()
+    assert "Article-tag relationships: 1" in response.content.decode()
+
+
 def test_deleting_tags_from_the_list_names_each_ones_articles_under_it(editor_client):
     bare, harbour, ferry = make_tag(name="Bare"), make_tag(name="Harbour"), make_tag(name="Ferry")
     make_article(title="Harbour wall repaired", tags=[harbour])
