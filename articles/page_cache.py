@@ -484,7 +484,10 @@ def page_key(request, release):
             return None
         value = values[0]
         if name in PAGE_NUMBERS and value.isascii() and value.isdigit():
-            value = str(int(value))  # ?page=01 is page 1: one copy, not one per spelling
+            # ?page=01 is page 1: one copy, not one per spelling. Not int(), which refuses
+            # more than 4,300 digits: the view answers those with a 404, like any page
+            # that does not exist.
+            value = value.lstrip("0") or "0"
         selected.append(f"{name}={value}")
     # Pages hold absolute links (canonical, structured data, feeds): one copy per host.
     address = f"{request.scheme}://{request.get_host()}{request.path}?{'&'.join(selected)}"

@@ -110,10 +110,13 @@ def feed_addresses(owner=None):
 
 def page_number(request):
     """The `?page=` a reader asked for; anything but a page that can exist is a 404."""
-    raw = request.GET.get("page", "1")
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_NUMBER:
+    digits = request.GET.get("page", "1").lstrip("0")  # ?page=01 is page 1
+    # Its length first: int() refuses more than 4,300 digits (a 500), and a bot may send them.
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_PAGE_NUMBER))):
         raise Http404("No such page.")
-    return int(raw)
+    if not 1 <= int(digits) <= MAX_PAGE_NUMBER:
+        raise Http404("No such page.")
+    return int(digits)
 
 
 class ArticleListMixin:

@@ -176,10 +176,13 @@ def top_level(article_id):
 
 def page_number(request):
     """The `?cpage=` a reader asked for; anything but a page number is a 404."""
-    raw = request.GET.get("cpage", "1") if request else "1"
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_NUMBER:
+    digits = (request.GET.get("cpage", "1") if request else "1").lstrip("0")  # 01 is 1
+    # Its length first: int() refuses more than 4,300 digits (a 500), and a bot may send them.
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_PAGE_NUMBER))):
         raise Http404("No such page of comments.")
-    return int(raw)
+    if not 1 <= int(digits) <= MAX_PAGE_NUMBER:
+        raise Http404("No such page of comments.")
+    return int(digits)
 
 
 def ancestors(comment):

@@ -133,6 +133,37 @@ def test_page_parameter_shows_a_page_that_exists_or_a_404(site, reader, path, pa
     assert response.status_code == (200 if exists else 404)
 
 
+# Python's int() refuses a string of more than 4,300 digits (a ValueError, not a number):
+# gunicorn turns such a request line away, but runserver and other servers pass it on.
+HUGE_NUMBER = "1" * 5_000
+PAGE_NUMBER_PATHS = [
+    *(f"{path}{'&' if '?' in path else '?'}page=" for path in LIST_PATHS),
+    "/articles/the-story/?cpage=",
+    "/sitemap-articles.xml?p=",
+    "/sitemap-sections.xml?p=",
+]
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["rendered", "cached"])
+@pytest.mark.parametrize("path", PAGE_NUMBER_PATHS)
+def test_a_page_number_too_long_for_python_is_a_page_that_does_not_exist(
+    site, reader, request, path, cached
+):
+    if cached:
+        request.getfixturevalue("reader_cache")
+
+    response = reader.get(path + HUGE_NUMBER)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/follow/", "/feeds/rss/", "/articles/the-story/?replyto="])
+def test_a_number_too_long_for_python_is_ignored_where_no_page_is_chosen(site, reader, path):
+    response = reader.get(f"{path}{'' if '=' in path else '?page='}{HUGE_NUMBER}")
+
+    assert response.status_code == 200
+
+
 @given(q=query_values(), page=st.sampled_from([None, "1", "2", "x"]))
 def test_search_shows_the_query_back_as_text(site, reader, q, page):
     response = reader.get(with_query("/search/", q=q, page=page))
