@@ -9,6 +9,7 @@ housekeeping would end a test's wrapping transaction.
 
 import logging
 import os
+import shlex
 import signal
 import time
 from contextlib import contextmanager
@@ -636,6 +637,41 @@ def test_a_decision_its_worker_claimed_but_had_not_started_when_stopped_is_taken
         "Approving 4 comments in the background has ended: 4 comments approved."
     ]
     assert "claimed but not started when the worker stopped" in console_log.text()
+
+
+@pytest.mark.parametrize(
+    "error", ["database is locked", "server closed the connection unexpectedly"]
+)
+def test_a_stop_while_the_database_cannot_be_reached_ends_the_worker_quietly_and_says_why(
+    client, moderator, queued, run_worker, monkeypatch, past_the_request, console_log, error
+):
+    """Putting the claimed task back failed, and with it the stop: the worker ended with
+    exit status 1, and `make serve`'s loop said it would start it again, during a stop."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+
+    def unreachable():
+        raise OperationalError(error)
+
+    # Only the put-back asks for running tasks: the worker claims from the ready ones.
+    monkeypatch.setattr(DBTaskResult.objects, "running", unreachable)
+    with stopped_once_it_has_claimed(monkeypatch), pytest.raises(SystemExit) as stopped:
+        run_worker(verbosity=1)
+    monkeypatch.undo()
+
+    assert stopped.value.code == 0
+    told = console_log.text()
+    assert error in told
+    assert 'stays "running"' in told
+    assert DBTaskResult.objects.get().status == "RUNNING"
+
+    # The operator runs the command the log gives, and the next worker takes the decision.
+    [*_, put_back] = shlex.split(told.split("put it back with: manage.py shell -c ", 1)[1])
+    call_command("shell", command=put_back)
+    run_worker()
+
+    assert Comment.objects.approved().count() == 4
 
 
 @pytest.mark.parametrize("name", ["rédaction", 'desk "b"'])

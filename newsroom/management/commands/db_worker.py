@@ -17,10 +17,13 @@ moderator's decision on many comments was never taken. Such a task is now put ba
 "ready", on the way out, and the next worker runs it.
 """
 
+import json
 import logging
+import shlex
 import signal
 import sys
 
+from django.db import DatabaseError
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
@@ -83,7 +86,20 @@ class Worker(db_worker.Worker):
         try:
             super().run()
         except SystemExit:
-            self.put_back_claimed_task()
+            stopped_at = timezone.now()
+            try:
+                self.put_back_claimed_task()
+            except DatabaseError as error:
+                # A stop must still end as one (exit status 0): `make serve`'s loop, or a
+                # process manager, would take a failure for a crash and start it again.
+                logger.error(
+                    "Could not put back a task this worker may have claimed but not started "
+                    "(%s). If the stop came between a claim and its start, that task stays "
+                    '"running" in the queue and no worker will run it; once the database '
+                    "answers, put it back with: manage.py shell -c %s",
+                    error,
+                    shlex.quote(self.put_back_by_hand(until=stopped_at)),
+                )
             raise
         finally:
             # A task that finished within the time leaves the alarm set (the worker returns
@@ -130,6 +146,28 @@ class Worker(db_worker.Worker):
                 "back in the queue for the next worker.",
                 result.pk,
             )
+
+    def put_back_by_hand(self, *, until):
+        """put_back_claimed_task() as one line of Python for `manage.py shell -c`: only this
+        process's claims, up to `until`, not those of the process started after it under the
+        same `--worker-id`."""
+        # Double quotes (JSON's, which Python reads too): shlex.quote() leaves them as they are.
+        since, until, worker_id, started = (
+            json.dumps(value)
+            for value in (
+                self.idle_since.isoformat(),
+                until.isoformat(),
+                self.worker_id,
+                str(self.started_task or ""),
+            )
+        )
+        return (
+            "from django_tasks_db.models import DBTaskResult as T; "
+            '[T.objects.filter(pk=t.pk, status="RUNNING").update('
+            'status="READY", started_at=None, worker_ids=t.worker_ids[:-1]) '
+            f'for t in T.objects.filter(status="RUNNING", started_at__range=({since}, {until})) '
+            f"if t.worker_ids[-1:] == [{worker_id}] and str(t.pk) != {started}]"
+        )
 
 
 class Command(db_worker.Command):
