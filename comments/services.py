@@ -58,8 +58,9 @@ BACKGROUND_DECISIONS_KEPT = timedelta(days=30)
 # the log entry shows.
 DECISION_FIELDS = ["id", "article_id", "parent_id", "status", "name"]
 
-# Logged when a decision taken in the background stops because its moderator may no longer
-# moderate (deactivated, or out of the Moderators group) before all its lots were decided.
+# Why a decision taken in the background failed, when its moderator may no longer moderate
+# (deactivated, or out of the Moderators group) before all its lots were decided: noted on
+# its task's failure, which the task's line in the log and its result in the admin show.
 MODERATOR_WITHDRAWN = (
     "Moderator %s's decision (%s) stopped after %s comments changed: they may no longer "
     "moderate. The rest are as they were."
@@ -203,7 +204,9 @@ def moderate_in_background(*arguments):
     stopped (SystemExit: a second Ctrl-C, or the stop's time limit). Its moderator deleted
     meanwhile, the decision went with them: nobody is logged as taking it, so nothing is
     decided, and the task fails. Its moderator deactivated, or no longer allowed to
-    moderate, it decides no further lot, and is stored as failed.
+    moderate, it decides no further lot, is stored as failed, and the task fails too
+    (ModeratorWithdrawn, noted with why): the queue's record agrees with the decision's,
+    and the task's one line in the log says so (newsroom/task_log.py).
 
     `arguments` are the BackgroundDecision's id and the comments' ids under the status each
     was seen in. Before decisions were stored, the task was queued with the status, the
@@ -219,10 +222,10 @@ def moderate_in_background(*arguments):
         BackgroundDecision.objects.filter(pk=decision_id).update(
             state=BackgroundDecision.State.FAILED
         )
-        logger.warning(
-            MODERATOR_WITHDRAWN, decision.moderator_id, decision.target, withdrawn.changed
+        withdrawn.add_note(
+            MODERATOR_WITHDRAWN % (decision.moderator_id, decision.target, withdrawn.changed)
         )
-        return None
+        raise
     except BaseException:
         BackgroundDecision.objects.filter(pk=decision_id).update(
             state=BackgroundDecision.State.FAILED
@@ -241,8 +244,8 @@ def moderate_as_queued_before_decisions_were_stored(status, moderator_id, ids_by
     try:
         outcome = decide_in_background(ids_by_status_seen, status, by=moderator)
     except ModeratorWithdrawn as withdrawn:
-        logger.warning(MODERATOR_WITHDRAWN, moderator_id, status, withdrawn.changed)
-        return None
+        withdrawn.add_note(MODERATOR_WITHDRAWN % (moderator_id, status, withdrawn.changed))
+        raise
     log_background_decision(moderator_id, status, outcome)
     return outcome
 

@@ -18,6 +18,7 @@ from smtplib import SMTPRecipientsRefused
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
@@ -420,10 +421,11 @@ def test_a_decision_whose_moderator_is_deactivated_before_the_worker_runs_decide
     assert not Comment.objects.approved().exists()
     assert not LogEntry.objects.filter(user=moderator).exists()
     assert BackgroundDecision.objects.get().state == BackgroundDecision.State.FAILED
+    assert DBTaskResult.objects.get().status == "FAILED"
 
 
 def test_a_moderator_deactivated_during_a_decision_decides_no_further_lot(
-    client, moderator, queued, run_worker, monkeypatch, past_the_request
+    client, moderator, queued, run_worker, monkeypatch, past_the_request, console_log
 ):
     """Taken out of the Moderators group, or deactivated, between two lots: the lots decided
     before stay decided, and are told as a decision that failed once they may look again."""
@@ -439,11 +441,28 @@ def test_a_moderator_deactivated_during_a_decision_decides_no_further_lot(
         return decided
 
     monkeypatch.setattr(services, "moderate_chunk", moderator_removed_after_the_first_lot)
-    run_worker()
+    run_worker(verbosity=1)
 
     assert Comment.objects.approved().count() == 2
     assert LogEntry.objects.filter(user=moderator).count() == 2
     assert BackgroundDecision.objects.get().state == BackgroundDecision.State.FAILED
+    # The queue's record agrees (it said "successful"), and says why, for the admin's
+    # task results.
+    task = DBTaskResult.objects.get()
+    assert task.status == "FAILED"
+    assert task.exception_class_path == "comments.services.ModeratorWithdrawn"
+    assert "they may no longer moderate" in task.traceback
+    [line] = lines_about(services.moderate_in_background, console_log)
+    assert "FAILED" in line.getMessage()
+    assert (
+        f"Moderator {moderator.pk}'s decision (approved) stopped after 2 comments changed: "
+        "they may no longer moderate." in line.getMessage()
+    )
+    moderator.groups.add(Group.objects.get(name="Moderators"))  # back on the team
+    [told] = messages_on_the_list(client)
+    assert "Approving 4 comments in the background, started " in told
+    assert "failed before it ended" in told
+    assert messages_on_the_list(client) == []
 
 
 def hours_pass(hours, *, worker_took_it_up=None):
