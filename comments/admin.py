@@ -133,7 +133,7 @@ BACKGROUND_DECISIONS = "comments_background_decisions"
 # it until it has news.
 BACKGROUND_DECISION_TAG = "background-decision-"
 BACKGROUND_RUNNING = (
-    "{doing} in the background, started {ago} ago, has not ended yet: the list shows the "
+    "{doing} in the background, {since}, has not ended yet: the list shows the "
     "comments decided so far."
 )
 # A decision still running this long after it started was stopped: its process was killed
@@ -142,19 +142,22 @@ BACKGROUND_RUNNING = (
 # at most. With the database queue the hour counts from when a worker took its task up, and
 # one still waiting for a worker this long after it was queued is told so instead.
 BACKGROUND_STOPPED_AFTER = timedelta(hours=1)
+# A worker that took a decision's task up sooner than this after it was queued took it at
+# once: the moderator is told since when it started, not since when it waited as well.
+TAKEN_UP_AT_ONCE = timedelta(minutes=1)
 BACKGROUND_WAITING = (
     "{doing} in the background, queued {ago} ago, has not started: no task worker has taken "
     "it up yet, and whoever runs the site may need to start one. It will be decided once one "
     "does: there is no need to select the comments again."
 )
 BACKGROUND_STOPPED = (
-    "{doing} in the background, started {ago} ago, has not ended: it was probably stopped by "
+    "{doing} in the background, {since}, has not ended: it was probably stopped by "
     "a restart or a time limit of the server. Those decided before it stopped stay decided, "
     "the others are as they were: the list shows which. Select them again to decide the rest."
 )
 BACKGROUND_ENDED = "{doing} in the background has ended: {changed} {done}."
 BACKGROUND_FAILED = (
-    "{doing} in the background, started {ago} ago, failed before it ended. Those decided "
+    "{doing} in the background, {since}, failed before it ended. Those decided "
     "before it stopped stay decided, the others are as they were: the list shows which. "
     "Select them again to decide the rest."
 )
@@ -206,17 +209,16 @@ FOCUSED_ROW_TAG = "focused-row-"
 WAITING, STOPPED = "waiting", "stopped"
 
 
-def background_state(decision):
+def background_state(decision, task):
     """Where the decision stands: ended or failed as it recorded itself, or for one still
-    running, as the queue knows its task, where it keeps one (services.queued_task): still
-    waiting for a worker, or failed before the decision could record it (the database lost,
-    or the worker's stop cutting the task short, as it read the decision). Neither the queue
-    nor anything with the default backend knows whether the process running it is still
-    alive: one running for an hour is taken as stopped."""
+    running, as the queue knows its task, `task`, where it keeps one (services.queued_task,
+    None otherwise): still waiting for a worker, or failed before the decision could record
+    it (the database lost, or the worker's stop cutting the task short, as it read the
+    decision). Neither the queue nor anything with the default backend knows whether the
+    process running it is still alive: one running for an hour is taken as stopped."""
     if decision.state != BackgroundDecision.State.RUNNING:
         return decision.state
     an_hour_ago = timezone.now() - BACKGROUND_STOPPED_AFTER
-    task = services.queued_task(decision)
     if task is None:
         started = decision.queued_at
     elif task.status == TaskResultStatus.FAILED:
@@ -228,20 +230,36 @@ def background_state(decision):
     return STOPPED if started < an_hour_ago else decision.state
 
 
-def background_outcome(decision, state):
+def started_since(decision, task):
+    """Since when the decision has been taken, for the moderator: from when a worker took its
+    task up, where the queue says (`task`, as for background_state), and from when it was
+    queued too if a worker took it up later than that; from when it was queued where that
+    is all there is to go by (the default backend takes it right after the request)."""
+    queued = timesince(decision.queued_at, depth=1)
+    started_at = task.started_at if task is not None else None
+    if started_at is None:
+        return f"started {queued} ago"
+    started = timesince(started_at, depth=1)
+    if started_at - decision.queued_at < TAKEN_UP_AT_ONCE:
+        return f"started {started} ago"
+    return f"queued {queued} ago, started {started} ago"
+
+
+def background_outcome(decision, state, task):
     """What the moderator is told of their BackgroundDecision, in `state`
-    (background_state), and at which level: the request's own outcome message
-    (CommentAdmin._decide), when it has ended."""
+    (background_state, with the same `task`), and at which level: the request's own outcome
+    message (CommentAdmin._decide), when it has ended."""
     doing = DOING[decision.target].format(comments_phrase(decision.comment_count))
-    ago = timesince(decision.queued_at, depth=1)
     if state == WAITING:
+        ago = timesince(decision.queued_at, depth=1)
         return BACKGROUND_WAITING.format(doing=doing, ago=ago), messages.WARNING
+    since = started_since(decision, task)
     if state == STOPPED:
-        return BACKGROUND_STOPPED.format(doing=doing, ago=ago), messages.ERROR
+        return BACKGROUND_STOPPED.format(doing=doing, since=since), messages.ERROR
     if state == BackgroundDecision.State.RUNNING:
-        return BACKGROUND_RUNNING.format(doing=doing, ago=ago), messages.INFO
+        return BACKGROUND_RUNNING.format(doing=doing, since=since), messages.INFO
     if state == BackgroundDecision.State.FAILED:
-        return BACKGROUND_FAILED.format(doing=doing, ago=ago), messages.ERROR
+        return BACKGROUND_FAILED.format(doing=doing, since=since), messages.ERROR
     message = BACKGROUND_ENDED.format(
         doing=doing, changed=comments_phrase(decision.changed), done=DONE[decision.target]
     )
@@ -703,7 +721,14 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         ).order_by("pk")
         running, ended, stopped = [], [], []
         for decision in decisions:
-            state = background_state(decision)
+            # Where the queue keeps its task: for where one still running stands, and since
+            # when it has been taken, which one ended needs no more.
+            task = (
+                None
+                if decision.state == BackgroundDecision.State.ENDED
+                else services.queued_task(decision)
+            )
+            state = background_state(decision, task)
             if state in (BackgroundDecision.State.ENDED, BackgroundDecision.State.FAILED):
                 ended.append(decision.pk)
             elif state == STOPPED:
@@ -712,7 +737,7 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
                 running.append(decision.pk)
                 if str(decision.pk) in announced:
                     continue
-            self.message_user(request, *background_outcome(decision, state))
+            self.message_user(request, *background_outcome(decision, state, task))
         # One told it was stopped keeps its row: a worker that was only late still takes it
         # (until services.moderate_later deletes the row, weeks later). It is marked, so that
         # neither signing in again nor another browser tells it again. One no longer there

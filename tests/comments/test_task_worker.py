@@ -491,7 +491,9 @@ def test_a_decision_its_worker_took_up_an_hour_ago_and_never_ended_is_told_as_st
 
     [told] = messages_on_the_list(client)
 
-    assert told.startswith("Approving 4 comments in the background, started 3\xa0hours ago, ")
+    assert told.startswith(
+        "Approving 4 comments in the background, queued 3\xa0hours ago, started 2\xa0hours ago, "
+    )
     assert "has not ended: it was probably stopped" in told
     assert messages_on_the_list(client) == []
 
@@ -500,7 +502,8 @@ def test_a_decision_a_worker_took_up_late_is_told_as_running_not_as_stopped(
     client, moderator, queued, past_the_request
 ):
     """The hour counted from the request: a decision queued behind others for an hour was
-    told as probably stopped while its worker was at it."""
+    told as probably stopped while its worker was at it. It was also told as started when
+    it was queued."""
     comments = past_the_request(4)
     client.force_login(moderator)
     select_all(client, "approve_selected", comments)
@@ -508,8 +511,32 @@ def test_a_decision_a_worker_took_up_late_is_told_as_running_not_as_stopped(
 
     [told] = messages_on_the_list(client)
 
-    assert told.startswith("Approving 4 comments in the background, started 2\xa0hours ago, ")
+    assert told.startswith(
+        "Approving 4 comments in the background, queued 2\xa0hours ago, started 6\xa0minutes ago, "
+    )
     assert told.endswith(" has not ended yet: the list shows the comments decided so far.")
+
+
+def test_a_decision_a_worker_took_up_late_and_that_failed_says_when_it_started(
+    client, moderator, queued, run_worker, monkeypatch, past_the_request
+):
+    """It was told as started when it was queued, two hours before the worker took it."""
+    comments = past_the_request(4)
+    client.force_login(moderator)
+    select_all(client, "approve_selected", comments)
+    hours_pass(2)
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "moderate_chunk", database_gone)
+    run_worker()
+
+    [told] = messages_on_the_list(client)
+    assert told.startswith(
+        "Approving 4 comments in the background, queued 2\xa0hours ago, started 0\xa0minutes "
+        "ago, failed before it ended."
+    )
 
 
 WAITING_FOR_A_WORKER = (
