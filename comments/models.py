@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
@@ -11,6 +13,9 @@ USER_AGENT_MAX_LENGTH = 300
 # "example.com" as "https://example.com", so the column has room for the scheme on top.
 WEBSITE_TYPED_MAX_LENGTH = 200
 WEBSITE_MAX_LENGTH = WEBSITE_TYPED_MAX_LENGTH + len("https://")
+# 128 random bits, as URL-safe base64 (22 characters): the unsubscribe link's whole token.
+UNSUBSCRIBE_KEY_BYTES = 16
+UNSUBSCRIBE_KEY_MAX_LENGTH = 32
 
 
 def is_id(raw):
@@ -43,6 +48,16 @@ class CommentQuerySet(models.QuerySet):
         serves.
         """
         return self.alias(email_upper=Upper("email")).filter(email_upper=Upper(Value(email)))
+
+    def unsubscribe_key_for(self, email):
+        """The key this address's comments already share, or a new one for its first."""
+        existing = (
+            self.by_email(email)
+            .exclude(unsubscribe_key="")
+            .order_by()
+            .values_list("unsubscribe_key", flat=True)[:1]
+        )
+        return next(iter(existing), None) or secrets.token_urlsafe(UNSUBSCRIBE_KEY_BYTES)
 
 
 class Comment(models.Model):
@@ -78,6 +93,17 @@ class Comment(models.Model):
         related_name="moderated_comments",
     )
     moderated_at = models.DateTimeField(null=True, blank=True)
+    # What the unsubscribe link in the commenter's emails names: the same for every comment
+    # from the address, so the link outlives the comment it came with (deleted by an editor,
+    # with its article, or with the comment it answered) while any of theirs remains. Random,
+    # so neither the link nor the gunicorn log that records it says anything of the address,
+    # even to someone holding the secret key; unsigned, so rotating that key leaves it valid.
+    # Erasure clears it (privacy.py): nothing then ties the anonymised comments together.
+    # Blank on rows inserted around save() (the demo's), which notifications.unsubscribe_token
+    # fills; a default in the database, so those inserts need not name the column.
+    unsubscribe_key = models.CharField(
+        max_length=UNSUBSCRIBE_KEY_MAX_LENGTH, blank=True, db_default="", editable=False
+    )
 
     objects = CommentQuerySet.as_manager()
 
@@ -96,12 +122,23 @@ class Comment(models.Model):
             models.Index(Upper("email"), F("status"), name="comment_email_idx"),
             # Flood control counts an address's recent comments when Redis does not.
             models.Index(fields=["ip_address", "created_at"], name="comment_ip_idx"),
+            models.Index(fields=["unsubscribe_key"], name="comment_unsubscribe_idx"),
         ]
 
     def __str__(self):
         """Without the article's title, which a moderator may not see (an article withdrawn
         since): the admin's headings, messages and recent actions show this."""
         return f"Comment by {self.name}"
+
+    def save(self, *args, **kwargs):
+        """A comment from an address joins the key its other comments share (the
+        address's first gets a new one), so the link from any of its emails stops them all."""
+        if self.email and not self.has_unsubscribe_key():
+            self.unsubscribe_key = Comment.objects.unsubscribe_key_for(self.email)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "unsubscribe_key"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         """On the page of the discussion that shows it now (long threads are paginated).
@@ -117,6 +154,10 @@ class Comment(models.Model):
         """The comment's lasting address: it redirects to the page that shows the comment
         when followed, however the discussion has been paginated or moderated since."""
         return reverse("comments:permalink", kwargs={"pk": self.pk})
+
+    def has_unsubscribe_key(self):
+        # Unsaved, a comment holds the column's database default: an expression, not "".
+        return isinstance(self.unsubscribe_key, str) and bool(self.unsubscribe_key)
 
 
 class BackgroundDecision(models.Model):

@@ -31,12 +31,13 @@ from django.utils import timezone
 
 from articles import page_cache
 from articles.models import Article
-from comments.models import Comment, PublicationAnnouncement
+from comments.models import UNSUBSCRIBE_KEY_MAX_LENGTH, Comment, PublicationAnnouncement
 from comments.thread import ancestors, is_shown
 
 logger = logging.getLogger(__name__)
 
 MODERATORS_GROUP = "Moderators"
+# What links emailed before the unsubscribe keys were signed with (comment_for_token).
 UNSUBSCRIBE_SALT = "comments.unsubscribe"
 EXCERPT_LENGTH = 300
 # What the moderators' email about a held comment shows, and its links need.
@@ -58,19 +59,33 @@ def absolute(path):
 
 
 def unsubscribe_token(comment):
-    """Signed comment id: the link works without a login and reveals no address."""
-    return signing.dumps(comment.pk, salt=UNSUBSCRIBE_SALT)
+    """The commenter's unsubscribe key (models.Comment.unsubscribe_key): one for all their
+    comments, random, so the link reveals no address and survives the comment's deletion.
+    A comment inserted around save() (demo rows) gets its key now."""
+    if not comment.has_unsubscribe_key():
+        comment.unsubscribe_key = Comment.objects.unsubscribe_key_for(comment.email)
+        Comment.objects.filter(pk=comment.pk).update(unsubscribe_key=comment.unsubscribe_key)
+    return comment.unsubscribe_key
 
 
 def comment_for_token(token):
-    """The comment an unsubscribe token was made for, or None if forged or stale."""
+    """A comment from the commenter an unsubscribe token stands for, or None: a forged or
+    mangled token, or no comment of theirs left (all deleted, or their data erased).
+
+    Links emailed before the keys named one comment, signed (`id:timestamp:signature`, the
+    only form with a colon): they work while that comment is there and keeps its address,
+    and need the key that signed them in DJANGO_SECRET_KEY_FALLBACKS."""
+    if ":" not in token:
+        if len(token) > UNSUBSCRIBE_KEY_MAX_LENGTH:
+            return None
+        return Comment.objects.filter(unsubscribe_key=token).exclude(email="").first()
     try:
         comment_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
     if type(comment_id) is not int:  # signed by the site, but not as unsubscribe_token signs
         return None
-    return Comment.objects.filter(pk=comment_id).first()
+    return Comment.objects.filter(pk=comment_id).exclude(email="").first()
 
 
 class OneClickUnsubscribeEmail(EmailMessage):

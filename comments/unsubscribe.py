@@ -1,9 +1,9 @@
-"""The signed one-click unsubscribe link in a commenter's "published" email.
+"""The one-click unsubscribe link in a commenter's "published" email.
 
 GET and HEAD show a single button and change nothing, because mail scanners and link
-checkers follow links; POST unsubscribes. The POST is exempt from CSRF: the signed token is
-the authority, the only effect is fewer emails, and mail clients send it themselves
-(RFC 8058 List-Unsubscribe-Post).
+checkers follow links; POST unsubscribes. The POST is exempt from CSRF: the token (the
+commenter's random key, notifications.comment_for_token) is the authority, the only effect
+is fewer emails, and mail clients send it themselves (RFC 8058 List-Unsubscribe-Post).
 """
 
 import logging

@@ -6,7 +6,7 @@ import re
 import smtplib
 
 import pytest
-from django.core import mail
+from django.core import mail, signing
 from django.core.mail.backends.base import BaseEmailBackend
 from django.tasks import TaskResultStatus
 from django.test import Client
@@ -16,10 +16,12 @@ from comments import services
 from comments.forms import sign_started
 from comments.models import Comment
 from comments.notifications import (
+    UNSUBSCRIBE_SALT,
     comment_for_token,
     notify_moderators_of_held_comment,
     unsubscribe_token,
 )
+from comments.privacy import erase_commenter_data
 from tests.factories import (
     captcha_answer,
     make_article,
@@ -504,6 +506,144 @@ class TestUnsubscribe:
 
         assert "private@example.com" not in response.content.decode()
         assert "private" not in unsubscribe_token(comment)
+
+
+def gone_with_an_editor(emailed):
+    emailed.delete()
+
+
+def gone_with_its_article(emailed):
+    emailed.article.delete()
+
+
+def gone_with_the_comment_it_answered(emailed):
+    emailed.parent.delete()
+
+
+class TestTheUnsubscribeLinkOutlivesItsComment:
+    """The link stands for the commenter, not for the comment it was emailed about: it stops
+    the emails their other comments still owe them after that one has gone."""
+
+    @pytest.fixture
+    def moderator(self, db):
+        return make_moderator()
+
+    def emailed_link(self, comment, moderator, capture):
+        """The path of the unsubscribe link in the "published" email, as the reader has it."""
+        with capture(execute=True):
+            services.approve(comment, by=moderator)
+        [message] = [m for m in mail.outbox if m.recipients() == [comment.email]]
+        [path] = re.findall(r"https?://[^/\s]+(/comments/unsubscribe/[^/\s]+/)", message.body)
+        return path
+
+    @pytest.mark.parametrize(
+        "goes", [gone_with_an_editor, gone_with_its_article, gone_with_the_comment_it_answered]
+    )
+    def test_it_still_stops_their_other_comments_emails(
+        self, goes, moderator, django_capture_on_commit_callbacks
+    ):
+        first, other = make_article(), make_article()
+        answered = make_comment(first, email="bob@example.com")
+        emailed = make_comment(
+            first,
+            parent=answered,
+            status=Status.PENDING,
+            email="ada@example.com",
+            notify_on_publish=True,
+        )
+        link = self.emailed_link(emailed, moderator, django_capture_on_commit_callbacks)
+        waiting = make_comment(
+            other, status=Status.PENDING, email="Ada@Example.com", notify_on_publish=True
+        )
+        stranger = make_comment(
+            other, status=Status.PENDING, email="cy@example.com", notify_on_publish=True
+        )
+        goes(emailed)
+        assert not Comment.objects.filter(pk=emailed.pk).exists()
+        mail_client = Client(enforce_csrf_checks=True)
+
+        assert '<form method="post"' in mail_client.get(link).content.decode()
+        response = mail_client.post(link, {"List-Unsubscribe": "One-Click"})
+
+        assert response.status_code == 200
+        assert "no more emails" in response.content.decode()
+        assert Comment.objects.get(pk=waiting.pk).notify_on_publish is False
+        assert Comment.objects.get(pk=stranger.pk).notify_on_publish is True
+
+    def test_it_survives_the_secret_key_rotated_and_the_old_one_dropped(
+        self, article, moderator, settings, django_capture_on_commit_callbacks
+    ):
+        """An operator who rotates DJANGO_SECRET_KEY and later drops the old one from the
+        fallbacks leaves the links already emailed working."""
+        emailed = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+        link = self.emailed_link(emailed, moderator, django_capture_on_commit_callbacks)
+        waiting = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+        settings.SECRET_KEY = "a brand new secret key, " * 3
+        settings.SECRET_KEY_FALLBACKS = []
+
+        response = Client().post(link)
+
+        assert response.status_code == 200
+        assert Comment.objects.get(pk=waiting.pk).notify_on_publish is False
+
+    def test_a_link_emailed_before_this_release_still_works(self, article):
+        """Those named the comment, signed: valid while that comment is there."""
+        emailed = make_comment(article, email="ada@example.com")
+        waiting = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+        token = signing.dumps(emailed.pk, salt=UNSUBSCRIBE_SALT)
+
+        response = Client().post(f"/comments/unsubscribe/{token}/")
+
+        assert response.status_code == 200
+        assert Comment.objects.get(pk=waiting.pk).notify_on_publish is False
+
+    def test_after_erasure_the_link_says_there_is_nothing_left_to_stop(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        """Erased, the commenter has no address left with us: no email can come, and the
+        link, new or from before this release, says so rather than pretend to do something."""
+        emailed = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+        links = [
+            self.emailed_link(emailed, moderator, django_capture_on_commit_callbacks),
+            f"/comments/unsubscribe/{signing.dumps(emailed.pk, salt=UNSUBSCRIBE_SALT)}/",
+        ]
+        erase_commenter_data("ada@example.com")
+
+        for link in links:
+            for response in [Client().get(link), Client().post(link)]:
+                assert response.status_code == 404
+                assert "no longer needed" in response.content.decode()
+                assert '<form method="post"' not in response.content.decode()
+
+    def test_the_link_is_the_same_for_all_their_comments_and_names_none_of_them(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        first = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+        second = make_comment(
+            article, status=Status.PENDING, email="ADA@example.com", notify_on_publish=True
+        )
+        stranger = make_comment(
+            article, status=Status.PENDING, email="bob@example.com", notify_on_publish=True
+        )
+        capture = django_capture_on_commit_callbacks
+
+        ada = self.emailed_link(first, moderator, capture)
+        assert self.emailed_link(second, moderator, capture) == ada
+        bob = self.emailed_link(stranger, moderator, capture)
+
+        assert bob != ada
+        for link in (ada, bob):
+            assert ":" not in link  # no signed comment id, readable by anyone, in it
 
 
 class TestEmailsArePlainText:
