@@ -65,6 +65,9 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
         "ip_address": None,
         "user_agent": "",
         "notify_on_publish": False,
+        # Nothing left to email: their unsubscribe links find nothing, and nothing ties the
+        # anonymised comments to one another any more.
+        "unsubscribe_key": "",
     }
     if not keep_text:
         changes["body"] = ERASED_BODY

@@ -97,6 +97,7 @@ class TestErase:
             assert comment.ip_address is None
             assert comment.user_agent == ""
             assert comment.notify_on_publish is False
+            assert comment.unsubscribe_key == ""  # nothing ties the anonymised ones together
             assert comment.body == ERASED_BODY
         other.refresh_from_db()
         assert (other.name, other.email, other.ip_address) == (
