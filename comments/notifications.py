@@ -17,6 +17,7 @@ and the result show, rather than log a second traceback of their own.
 import email.policy
 import logging
 import math
+import re
 from functools import partial
 
 from django.conf import settings
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 MODERATORS_GROUP = "Moderators"
 # What links emailed before the unsubscribe keys were signed with (comment_for_token).
 UNSUBSCRIBE_SALT = "comments.unsubscribe"
+# A key as secrets.token_urlsafe writes it (URL-safe base64), within the column.
+UNSUBSCRIBE_KEY_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{1,{UNSUBSCRIBE_KEY_MAX_LENGTH}}}")
 EXCERPT_LENGTH = 300
 # What the moderators' email about a held comment shows, and its links need.
 HELD_EMAIL_FIELDS = ("status", "name", "held_reason", "body", "article__title", "article__slug")
@@ -76,7 +79,7 @@ def comment_for_token(token):
     only form with a colon): they work while that comment is there and keeps its address,
     and need the key that signed them in DJANGO_SECRET_KEY_FALLBACKS."""
     if ":" not in token:
-        if len(token) > UNSUBSCRIBE_KEY_MAX_LENGTH:
+        if not UNSUBSCRIBE_KEY_SHAPE.fullmatch(token):  # a NUL would be a 500 on PostgreSQL
             return None
         return Comment.objects.filter(unsubscribe_key=token).exclude(email="").first()
     try:

@@ -550,6 +550,20 @@ def test_an_unsubscribe_token_signed_in_another_shape_is_an_invalid_link(
     assert comment.notify_on_publish
 
 
+@pytest.mark.parametrize("token", ["%00", "abc%00def", "%C3%A9t%C3%A9", "x" * 2_000, "%20"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_unsubscribe_token_no_key_looks_like_is_an_invalid_link(article, readers, token, method):
+    """A key is URL-safe base64: anything else (a NUL, which PostgreSQL refuses in text)
+    is an invalid link without asking the database."""
+    comment = make_comment(article, notify_on_publish=True)
+
+    response = getattr(readers["browser"], method)(f"/comments/unsubscribe/{token}/")
+
+    assert response.status_code == 404
+    comment.refresh_from_db()
+    assert comment.notify_on_publish
+
+
 # Ids past the database's integers (64 bits): ignored as unknown ones, never a 500 --------
 
 PAST_64_BITS = [
