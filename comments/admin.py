@@ -358,22 +358,35 @@ def comment_counts(articles):
     return counts
 
 
-def with_replies_up_to(comments, most):
-    """How many comments deleting these takes, their replies (on_delete=CASCADE) and theirs
-    included, counted a level at a time, IDS_PER_QUERY ids per query, and no further once
-    past `most`."""
-    count = comments.count()
-    above = list(comments.values_list("pk", flat=True)) if count <= most else []
-    seen = set(above)
-    while above and count <= most:
-        above = [
+def replies_below(comment_ids, *fields):
+    """What deleting these comments takes with them (their replies, and theirs:
+    on_delete=CASCADE), a level at a time: each level a list of comments read with `fields`,
+    IDS_PER_QUERY parents per query, none of those given."""
+    seen = set(comment_ids)
+    above = sorted(seen)
+    while above:
+        level = [
             reply
             for ids in batched(above, IDS_PER_QUERY)
-            for reply in Comment.objects.filter(parent__in=ids).values_list("pk", flat=True)
-            if reply not in seen
+            for reply in Comment.objects.filter(parent__in=ids).only("id", *fields).order_by("pk")
+            if reply.pk not in seen
         ]
+        if not level:
+            return
+        yield level
+        above = [reply.pk for reply in level]
         seen.update(above)
-        count += len(above)
+
+
+def with_replies_up_to(comments, most):
+    """How many comments deleting these takes, their replies and theirs included, counted
+    a level at a time (replies_below), and no further once past `most`."""
+    count = comments.count()
+    if count <= most:
+        for level in replies_below(comments.values_list("pk", flat=True)):
+            count += len(level)
+            if count > most:
+                break
     return count
 
 
@@ -1137,23 +1150,11 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     def log_deletions(self, request, queryset):
         """Django's entry for each comment deleted, and one for each reply that goes with it
         (on_delete=CASCADE), which Django did not write: the log had their approvals, then
-        nothing, as if they were still on the page. Read a level of replies at a time,
-        IDS_PER_QUERY ids per query, with the fields the entry shows."""
+        nothing, as if they were still on the page. Read with the fields the entry shows."""
         entries = super().log_deletions(request, queryset)
-        deleted = {comment.pk for comment in queryset}
-        above, replies = set(deleted), []
-        while above:
-            level = [
-                reply
-                for ids in batched(sorted(above), IDS_PER_QUERY)
-                for reply in Comment.objects.filter(parent__in=ids)
-                .only("id", "name")
-                .order_by("pk")
-                if reply.pk not in deleted  # selected too: Django logged it
-            ]
-            replies += level
-            above = {reply.pk for reply in level}
-            deleted |= above
+        # Those selected too are left out: Django logged them.
+        selected = [comment.pk for comment in queryset]
+        replies = [reply for level in replies_below(selected, "name") for reply in level]
         if replies:
             LogEntry.objects.log_actions(
                 user_id=request.user.pk,
