@@ -1,9 +1,12 @@
 """Fixtures for comment tests: the smallest data that proves each point."""
 
+import logging
+import signal
 import sqlite3
 
 import pytest
 from captcha.models import CaptchaStore
+from django.core.management import call_command
 from django.db import connection
 
 from comments import services
@@ -71,3 +74,36 @@ def past_the_request(monkeypatch):
         return [make_comment(make_article(), status=Comment.Status.PENDING) for _ in range(count)]
 
     return pending
+
+
+# The database queue, as the README tells operators to run it (TASKS_BACKEND).
+TASK_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture
+def queued(settings):
+    settings.TASKS = TASK_QUEUE
+
+
+@pytest.fixture
+def run_worker():
+    """`db_worker --batch`: runs what is queued, then returns. The command sets its own
+    signal handlers and log levels for a process of its own; this one gets its back."""
+    handlers = {
+        number: signal.getsignal(number)
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGALRM)
+    }
+    loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
+    levels = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
+
+    def run(verbosity=0, **options):
+        call_command(
+            "db_worker", batch=True, interval=0, startup_delay=False, verbosity=verbosity, **options
+        )
+
+    yield run
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
+    for logger, level, logger_handlers in levels:
+        logger.setLevel(level)
+        logger.handlers[:] = logger_handlers

@@ -7,7 +7,6 @@ by then. The worker runs in this process, between real commits: its own connecti
 housekeeping would end a test's wrapping transaction.
 """
 
-import logging
 import os
 import shlex
 import signal
@@ -41,37 +40,7 @@ from tests.factories import PASSWORD, make_comment, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 QUEUE_PAGE = "/admin/comments/comment/"
-
-
-@pytest.fixture
-def queued(settings):
-    settings.TASKS = QUEUE
-
-
-@pytest.fixture
-def run_worker():
-    """`db_worker --batch`: runs what is queued, then returns. The command sets its own
-    signal handlers and log levels for a process of its own; this one gets its back."""
-    handlers = {
-        number: signal.getsignal(number)
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGALRM)
-    }
-    loggers = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
-    levels = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
-
-    def run(verbosity=0, **options):
-        call_command(
-            "db_worker", batch=True, interval=0, startup_delay=False, verbosity=verbosity, **options
-        )
-
-    yield run
-    for number, handler in handlers.items():
-        signal.signal(number, handler)
-    for logger, level, logger_handlers in levels:
-        logger.setLevel(level)
-        logger.handlers[:] = logger_handlers
 
 
 @pytest.fixture
