@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -16,6 +17,13 @@ WEBSITE_MAX_LENGTH = WEBSITE_TYPED_MAX_LENGTH + len("https://")
 # 128 random bits, as URL-safe base64 (22 characters): the unsubscribe link's whole token.
 UNSUBSCRIBE_KEY_BYTES = 16
 UNSUBSCRIBE_KEY_MAX_LENGTH = 32
+
+
+def commenter_digest(email):
+    """An address as a fixed-length digest, in any letter case: what flood control counts it
+    under (comments.ratelimit), and what the site keeps of it where the address itself is
+    not needed (DeletedComment)."""
+    return hashlib.blake2b(email.strip().casefold().encode(), digest_size=16).hexdigest()
 
 
 def is_id(raw):
@@ -160,6 +168,28 @@ class Comment(models.Model):
     def has_unsubscribe_key(self):
         # Unsaved, a comment holds the column's database default: an expression, not "".
         return isinstance(self.unsubscribe_key, str) and bool(self.unsubscribe_key)
+
+
+class DeletedComment(models.Model):
+    """Whose address wrote a comment since deleted, as its digest (commenter_digest).
+
+    The admin log keeps a deleted comment's entries, its deletion, decisions and edits, and
+    they name the commenter ("Comment by Ada") for moderators reading who did what. Erasing
+    the address must still find them, once nothing else ties them to it: it scrubs them and
+    deletes the row (privacy.erase_commenter_data). Written by every deletion of a comment
+    with an address (signals.py): in the admin, with its article, by purge_spam. A digest,
+    not the address: a row outlives the comment, and needs only to be found by it."""
+
+    # The deleted comment's id, which its log entries hold as their object_id.
+    id = models.BigIntegerField(primary_key=True)
+    commenter = models.CharField(max_length=32)  # commenter_digest() of its address
+
+    class Meta:
+        # An erasure reads a commenter's rows from it, not from a scan of every deletion.
+        indexes = [models.Index(fields=["commenter"], name="deleted_comment_commenter")]
+
+    def __str__(self):
+        return f"Deleted comment {self.pk}"
 
 
 class BackgroundDecision(models.Model):

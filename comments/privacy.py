@@ -6,12 +6,12 @@ from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import CharField
+from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from comments import cache as comments_cache
-from comments.models import Comment
+from comments.models import Comment, DeletedComment, commenter_digest
 
 ERASED_NAME = "Anonymous"
 ERASED_REPR = "Anonymised comment"
@@ -54,7 +54,9 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
     """Anonymise every comment from this address; returns how many.
 
     The comments stay (replies from others hang on them); the text goes too unless
-    COMMENTS_ERASE_KEEPS_TEXT says to keep it. `by` records the decision in the admin log.
+    COMMENTS_ERASE_KEEPS_TEXT says to keep it. The admin log's entries about them, and
+    about their comments deleted since, no longer name them.
+    `by` records the decision in the admin log.
     """
     if keep_text is None:
         keep_text = settings.COMMENTS_ERASE_KEEPS_TEXT
@@ -74,16 +76,20 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
     # Written by the address, not with a parameter for each comment: a bot's one address
     # can be on more comments than SQLite takes parameters in a statement.
     theirs = Comment.objects.by_email(email)
+    deleted = DeletedComment.objects.filter(commenter=commenter_digest(email))
     with transaction.atomic():
         comments = list(comments_by(email).select_for_update(of=("self",)))
+        # Earlier log entries name the commenter in their description: scrub those too,
+        # while the address still finds the comments, and those of their deleted comments,
+        # which only the digest still ties to it.
+        LogEntry.objects.filter(
+            Q(object_id__in=theirs.values(text_id=Cast("pk", output_field=CharField())))
+            | Q(object_id__in=deleted.values(text_id=Cast("pk", output_field=CharField()))),
+            content_type=ContentType.objects.get_for_model(Comment),
+        ).update(object_repr=ERASED_REPR)
+        deleted.delete()
         if not comments:
             return 0
-        # Earlier log entries name the commenter in their description: scrub those too,
-        # while the address still finds the comments.
-        LogEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(Comment),
-            object_id__in=theirs.values(text_id=Cast("pk", output_field=CharField())),
-        ).update(object_repr=ERASED_REPR)
         theirs.update(**changes)
         comments_cache.held_comments_changed()
         if by is not None:

@@ -33,7 +33,6 @@ counts its own; with Redis down nothing is counted, and nobody is refused.
 
 import datetime
 import enum
-import hashlib
 import ipaddress
 import logging
 import math
@@ -44,7 +43,7 @@ from django.utils import timezone
 
 from newsroom.cache import shared_by_every_process
 
-from .models import Comment
+from .models import Comment, commenter_digest
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +62,10 @@ def _keys(ip_address, email):
     """The email's key, then the sender's."""
     # The address hashed: a key of fixed length (an address may have 254 characters, a
     # cache key 250), and no commenter's address in the cache for whoever lists its keys.
-    hashed_email = hashlib.blake2b(email.casefold().encode(), digest_size=16).hexdigest()
-    return [f"comments:flood:email:{hashed_email}", f"comments:flood:ip:{flood_source(ip_address)}"]
+    return [
+        f"comments:flood:email:{commenter_digest(email)}",
+        f"comments:flood:ip:{flood_source(ip_address)}",
+    ]
 
 
 def flood_source(ip_address):

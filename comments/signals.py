@@ -1,5 +1,6 @@
 """The comments side of an article's publication (the emails it releases), and what a
-comment's deletion leaves to keep true (its article's count, the moderators' counts).
+comment's deletion leaves to keep true (its article's count, the moderators' counts, whose
+address the log's entries about it name).
 
 A commenter who asked to hear when their comment is published is written to once readers
 can see it (notifications.notify_commenter_of_approval). Approved while its article was a
@@ -21,11 +22,14 @@ from django.utils import timezone
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import notifications, services
-from comments.models import Comment, PublicationAnnouncement
+from comments.models import Comment, DeletedComment, PublicationAnnouncement, commenter_digest
 
 # Set on the comment or queryset whose delete() runs: the articles whose readers saw one of
 # the comments it takes, noted before the first row goes and recounted once it has gone.
 PUBLISHED_ON_ATTRIBUTE = "_deleted_comments_published_on"
+# Set on the object whose delete() runs: the DeletedComment rows of the comments it takes,
+# written together once the first has gone.
+DELETED_COMMENTS_ATTRIBUTE = "_deleted_comments"
 
 
 @receiver(pre_save, sender=Article, dispatch_uid="comments.article_about_to_be_saved")
@@ -127,3 +131,32 @@ def recount_after_comment_deletion(sender, instance, origin, **kwargs):
         comments_cache.comments_changed()
     else:
         transaction.on_commit(comments_cache.forget_moderation_counts, robust=True)
+
+
+@receiver(pre_delete, sender=Comment, dispatch_uid="comments.commenter_about_to_be_deleted")
+def note_commenter_of_deleted_comment(sender, instance, origin, **kwargs):
+    """Every deletion, whatever it was asked of (a comment, a queryset, an article): the log's
+    entries about the comment stay, naming its commenter, whose erasure must find them."""
+    if instance.email:
+        deleted = DeletedComment(pk=instance.pk, commenter=commenter_digest(instance.email))
+        deletion_of(origin, instance).__dict__.setdefault(DELETED_COMMENTS_ATTRIBUTE, []).append(
+            deleted
+        )
+
+
+@receiver(post_delete, sender=Comment, dispatch_uid="comments.commenters_of_deleted_comments")
+def keep_commenters_of_deleted_comments(sender, instance, origin, **kwargs):
+    """One insert (in SQLite's batches) for every comment the deletion takes, at its first
+    post_delete: Django sends every pre_delete before it deletes a row. An id noted already
+    (a comment restored from a backup with its id, then deleted again) takes the latest
+    address: a deletion never fails for its note."""
+    if deleted := deletion_of(origin, instance).__dict__.pop(DELETED_COMMENTS_ATTRIBUTE, None):
+        DeletedComment.objects.bulk_create(
+            deleted, update_conflicts=True, unique_fields=["id"], update_fields=["commenter"]
+        )
+
+
+def deletion_of(origin, instance):
+    """What holds a deletion's notes: what delete() was asked of, or, for a deletion that
+    does not say (a Collector run by hand), each comment itself."""
+    return instance if origin is None else origin

@@ -9,9 +9,9 @@ from django.contrib.admin.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from comments.models import Comment
-from comments.privacy import ERASED_BODY, erase_commenter_data
-from comments.services import approve, moderate_many
+from comments.models import Comment, DeletedComment, commenter_digest
+from comments.privacy import ERASED_BODY, ERASED_REPR, erase_commenter_data
+from comments.services import approve, mark_spam, moderate_many
 from tests.factories import make_comment, make_editor
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +136,46 @@ class TestErase:
         assert entries.count() == 3
         assert all("Ada" not in entry.object_repr for entry in entries)
 
+    def test_the_log_entries_of_their_deleted_comments_no_longer_name_them(
+        self, article, ada_comments
+    ):
+        """A deleted comment's entries stay, naming its commenter, and its address went with
+        it: the erasure found them no more."""
+        editor = make_editor()
+        approve(ada_comments[1], by=editor)
+        bob = make_comment(article, name="Bob", email="bob@example.com")
+        mark_spam(bob, by=editor)
+        Comment.objects.filter(pk__in=[ada_comments[1].pk, bob.pk]).delete()
+
+        erase_commenter_data("ada@example.com", by=editor)
+
+        assert LogEntry.objects.get(object_id=str(ada_comments[1].pk)).object_repr == ERASED_REPR
+        assert LogEntry.objects.get(object_id=str(bob.pk)).object_repr == "Comment by Bob"
+
+    def test_an_address_whose_comments_all_went_with_their_article_is_erased_from_the_log(
+        self, article, ada_comments
+    ):
+        moderate_many(ada_comments, Comment.Status.SPAM, by=make_editor())
+        article.delete()
+
+        output = run("commenter_data", "erase", "ADA@example.com")
+
+        assert "Anonymised 0 comments" in output
+        assert not LogEntry.objects.filter(object_repr__contains="Ada").exists()
+        assert not DeletedComment.objects.exists()  # nothing left of the address either
+
+    def test_a_comment_restored_with_a_deleted_ones_id_can_be_deleted_again(self, article):
+        """From a backup, say: its deletion notes whose it is now, and does not fail."""
+        gone = make_comment(article, email="ada@example.com")
+        comment_id = gone.pk
+        gone.delete()
+
+        make_comment(article, id=comment_id, email="bob@example.com").delete()
+
+        assert DeletedComment.objects.get(pk=comment_id).commenter == commenter_digest(
+            "bob@example.com"
+        )
+
     def test_erases_more_comments_than_sqlite_takes_parameters_in_a_statement(
         self, article, old_sqlite_parameter_limit
     ):
@@ -154,6 +194,23 @@ class TestErase:
         assert not Comment.objects.filter(name="Bot").exists()
         assert not LogEntry.objects.filter(object_repr__contains="Bot").exists()
         assert LogEntry.objects.filter(user=editor).count() == 2_000
+
+    def test_erases_the_entries_of_more_deleted_comments_than_sqlite_takes_parameters(
+        self, article, old_sqlite_parameter_limit
+    ):
+        """purge_spam's way: a bot's thousands of comments marked as spam, then deleted."""
+        bot = Comment.objects.bulk_create(
+            Comment(article=article, name="Bot", email="bot@example.com", body=f"Buy {number}")
+            for number in range(1_000)
+        )
+        editor = make_editor()
+        moderate_many(bot, Comment.Status.SPAM, by=editor)
+        Comment.objects.filter(status=Comment.Status.SPAM).delete()
+
+        assert erase_commenter_data("bot@example.com", by=editor) == 0
+
+        assert not LogEntry.objects.filter(object_repr__contains="Bot").exists()
+        assert LogEntry.objects.filter(user=editor).count() == 1_000
 
 
 class TestClearCommenterIps:

@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Privacy requests: 'export EMAIL' prints everything stored about a commenter as "
         "JSON; 'erase EMAIL' anonymises their comments (COMMENTS_ERASE_KEEPS_TEXT decides "
-        "whether the text stays)."
+        "whether the text stays) and the action log's entries about them, deleted ones "
+        "included."
     )
 
     def add_arguments(self, parser):
