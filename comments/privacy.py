@@ -1,5 +1,6 @@
 """Privacy requests and data retention: export, erase, and forget old IPs and user agents."""
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from comments import cache as comments_cache
 from comments.models import Comment, DeletedComment, commenter_digest
@@ -16,6 +18,8 @@ from comments.models import Comment, DeletedComment, commenter_digest
 ERASED_NAME = "Anonymous"
 ERASED_REPR = "Anonymised comment"
 ERASED_BODY = "This comment was removed at the commenter's request."
+# What a failed task's traceback says where it named their address.
+ERASED_ADDRESS = "<erased address>"
 ERASE_LOG_MESSAGE = "Erased the commenter's personal data at their request."
 
 
@@ -55,7 +59,7 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
 
     The comments stay (replies from others hang on them); the text goes too unless
     COMMENTS_ERASE_KEEPS_TEXT says to keep it. The admin log's entries about them, and
-    about their comments deleted since, no longer name them.
+    about their comments deleted since, no longer name them; nor do failed emails' tasks.
     `by` records the decision in the admin log.
     """
     if keep_text is None:
@@ -88,6 +92,7 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
             content_type=ContentType.objects.get_for_model(Comment),
         ).update(object_repr=ERASED_REPR)
         deleted.delete()
+        forget_address_in_failed_tasks(email)
         if not comments:
             return 0
         theirs.update(**changes)
@@ -106,6 +111,19 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
         if any(comment.status == Comment.Status.APPROVED for comment in comments):
             comments_cache.comments_changed()
     return len(comments)
+
+
+def forget_address_in_failed_tasks(email):
+    """The database queue keeps a failed task's whole traceback for superusers, and a mail
+    server's refusal names the address it refused (notifications.py): written over there.
+    Few rows (one per email that failed to them), read through the address itself."""
+    failed = list(DBTaskResult.objects.filter(traceback__icontains=email).only("traceback"))
+    # The whole address, not the end of another's ("nada@example.com" holds "ada@...") nor
+    # the start ("ada@example.com.au"), wherever the refusal quotes it ('', <>, "").
+    address = re.compile(rf"(?<![\w.+-]){re.escape(email)}(?![\w-]|\.\w)", re.IGNORECASE)
+    for result in failed:
+        result.traceback = address.sub(ERASED_ADDRESS, result.traceback)
+    DBTaskResult.objects.bulk_update(failed, ["traceback"])
 
 
 def clear_old_connection_data(days=None):

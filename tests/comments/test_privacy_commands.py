@@ -3,15 +3,19 @@
 import json
 from datetime import timedelta
 from io import StringIO
+from smtplib import SMTPRecipientsRefused
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from comments.models import Comment, DeletedComment, commenter_digest
-from comments.privacy import ERASED_BODY, ERASED_REPR, erase_commenter_data
+from comments.notifications import notify_commenter_of_approval
+from comments.privacy import ERASED_ADDRESS, ERASED_BODY, ERASED_REPR, erase_commenter_data
 from comments.services import approve, mark_spam, moderate_many
+from tests.comments.conftest import TASK_QUEUE
 from tests.factories import make_comment, make_editor
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +167,28 @@ class TestErase:
         assert "Anonymised 0 comments" in output
         assert not LogEntry.objects.filter(object_repr__contains="Ada").exists()
         assert not DeletedComment.objects.exists()  # nothing left of the address either
+
+    def test_a_failed_email_to_them_no_longer_names_their_address(
+        self, article, ada_comments, settings
+    ):
+        """The database queue keeps a failed task's traceback, which ends with the mail
+        server's refusal, naming the address as the commenter typed it."""
+        settings.TASKS = TASK_QUEUE
+        nada = make_comment(article, email="nada@example.com")
+        failed = {}
+        for comment, address in [(ada_comments[1], "Ada@Example.com"), (nada, nada.email)]:
+            queued = notify_commenter_of_approval.enqueue(comment.pk)
+            refused = SMTPRecipientsRefused({address: (550, b"No such user")})
+            DBTaskResult.objects.get(pk=queued.id).set_failed(refused)
+            failed[address] = queued.id
+
+        erase_commenter_data("ada@example.com")
+
+        theirs = DBTaskResult.objects.get(pk=failed["Ada@Example.com"]).traceback
+        assert "ada@example.com" not in theirs.lower()
+        assert f"SMTPRecipientsRefused: {{'{ERASED_ADDRESS}': (550" in theirs
+        others = DBTaskResult.objects.get(pk=failed["nada@example.com"]).traceback
+        assert "{'nada@example.com': (550" in others
 
     def test_a_comment_restored_with_a_deleted_ones_id_can_be_deleted_again(self, article):
         """From a backup, say: its deletion notes whose it is now, and does not fail."""
