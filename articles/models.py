@@ -3,6 +3,8 @@ import math
 import operator
 import re
 import secrets
+import unicodedata
+from collections import defaultdict
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import PurePath
@@ -14,7 +16,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connections, models, transaction
-from django.db.models import Expression, Q
+from django.db.models import Expression, F, Lookup, Q
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +38,17 @@ WEBSEARCH_TOKEN = re.compile(
     rf"(-*)(?:[{SEARCH_QUOTES}]([^{SEARCH_QUOTES}]*)[{SEARCH_QUOTES}]?|([^\s{SEARCH_QUOTES}]+))"
 )
 SEARCH_WORD = re.compile(r"\w(?:[\w'\u2019-]*\w)?")
-APOSTROPHES = str.maketrans("\u2019", "'"), str.maketrans("'", "\u2019")
+# A letter with accents is found by its letter alone, and the other way round ("Zurich" finds
+# "Zürich", "résumé" finds "resume"): PostgreSQL through the unaccent dictionary, SQLite
+# through GLOB character classes (see _spelled_in), which know the letters of Europe's
+# languages: Latin-1's, Latin Extended-A's, and Romanian's ș and ț. Among them, those Unicode
+# decomposes into a letter and its accents, and those drawn with a stroke, as unaccent does.
+ACCENTED_LATIN = (*range(0xC0, 0x180), *range(0x218, 0x21C))
+STROKED_LETTERS = dict(zip("ØøĐđÐðĦħıŁłŦŧ", "OoDdDdHhiLlTt", strict=True))
+APOSTROPHES = "'\u2019"
+GLOB_SPECIAL = "*?["
+# How many of a term's first characters SQLite's search starts patterns with (_spelled_in).
+GLOB_STARTS = 2
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
 # A day's worth of time zones either side of a date in these years stays within the years
@@ -466,7 +478,7 @@ def full_text_query(groups):
 
 def substring_condition(groups):
     """search_terms() as conditions for a database without full-text search: each word or
-    phrase found as it is spelt, in any field, in any case."""
+    phrase found as it is spelt, in any field, in any case, with or without accents."""
 
     def alternative(left_out, terms):
         condition = functools.reduce(operator.and_, map(_contains, terms))
@@ -479,35 +491,123 @@ def substring_condition(groups):
 
 
 def _contains(term):
-    """The term in any field, in any case. SQLite's LIKE ignores the case of English
-    letters only: a word with others is also looked for as it is written at the start of
-    a sentence or a name, and in capitals ("ørsted" finds "Ørsted", "zoë" finds "ZOË"). A
-    phrase is also looked for as its words with single spaces between them, and an
-    apostrophe as both the straight one keyboards type and the curly one of pasted text."""
-    spellings = {term}
+    """The term in any field, in any case, with or without accents ("zurich" finds "ZÜRICH",
+    "résumé" finds "resume"), with either apostrophe (straight or curly). A phrase is also
+    looked for as its words with single spaces between them."""
+    spellings = {unicodedata.normalize("NFC", term)}
     if not SEARCH_WORD.fullmatch(term):
         spellings.add(" ".join(SEARCH_WORD.findall(term)))
-    spellings |= {spelling.translate(table) for spelling in spellings for table in APOSTROPHES}
-    if not term.isascii():
-        spellings |= {
-            cased
-            for spelling in spellings
-            for cased in (
-                spelling.lower(),
-                spelling.capitalize(),
-                spelling.title(),
-                spelling.upper(),
-            )
-        }
     return functools.reduce(
         operator.or_,
         (
-            Q(title__icontains=spelling)
-            | Q(standfirst__icontains=spelling)
-            | Q(body__icontains=spelling)
+            _spelled_in(field, spelling)
             for spelling in sorted(spellings)
+            for field in ("title", "standfirst", "body")
         ),
     )
+
+
+def _spelled_in(field, term):
+    """The term in `field`, each of its characters standing for all it matches
+    (matching_characters), through GLOB: SQLite's LIKE knows the case of English letters
+    only, and nothing of accents.
+
+    GLOB finds a pattern that starts with a plain character by scanning the text for it;
+    one that starts with a character class is tried at every position of every text, some
+    25 times slower over a large archive. So each pattern starts with one spelling of the
+    term's first character: unaccented ("z", then "Z"), or as the reader typed it. A word
+    written with another accent there ("Émile" for "emile") is found by a spelling of its
+    second character instead, then checked whole. A word accented on both ("Łódź") is found
+    by a search that spells one of them as it is written ("Łodz", "lódz", "łódź").
+    """
+    characters = [matching_characters(character) for character in term]
+    elements = [glob_element(matches) for matches in characters]
+
+    def found(*pattern):
+        return Q(Glob(F(field), f"*{''.join(pattern)}*"))
+
+    condition = Q()
+    for position, matches in enumerate(characters[:GLOB_STARTS]):
+        starts = {
+            character
+            for character in matches
+            if character.isascii() or character.lower() == term[position].lower()
+        }
+        starting_here = functools.reduce(
+            operator.or_,
+            (found(glob_element({start}), *elements[position + 1 :]) for start in sorted(starts)),
+        )
+        condition |= starting_here & found(*elements) if position else starting_here
+        if starts == matches:
+            break
+    return condition
+
+
+def base_letter(character):
+    """The letter without its accents ("É" gives "E", "ø" gives "o"), or the character."""
+    if character in STROKED_LETTERS:
+        return STROKED_LETTERS[character]
+    decomposed = unicodedata.normalize("NFKD", character)
+    letters = [part for part in decomposed if not unicodedata.combining(part)]
+    return letters[0] if len(letters) == 1 and letters[0].isascii() else character
+
+
+def _accented_letters():
+    letters = defaultdict(set)
+    for code in ACCENTED_LATIN:
+        letter = chr(code)
+        if (base := base_letter(letter)) != letter and base.isalpha():
+            letters[base.lower()].add(letter)
+    return letters
+
+
+# Each unaccented lowercase letter with its accented forms in both cases: "e": {"é", "É", ...}.
+ACCENTED_LETTERS = _accented_letters()
+
+
+def matching_characters(character):
+    """What `character` of a search term matches in a text: itself in either case, and for
+    a Latin letter the same letter with any accent or none ("e" and "é" both match "e",
+    "E", "é", "É", "è"...); an apostrophe matches either apostrophe."""
+    if character in APOSTROPHES:
+        return set(APOSTROPHES)
+    letter = base_letter(character).lower()
+    forms = {character, letter, *ACCENTED_LETTERS.get(letter, ())}
+    return {
+        cased for form in forms for cased in (form, form.lower(), form.upper()) if len(cased) == 1
+    }
+
+
+def glob_element(characters):
+    """A GLOB pattern's element matching any one of `characters`: a character alone (in
+    brackets if GLOB would read it as a wildcard), or a class of them, with neighbouring
+    code points as ranges: SQLite reads a class in full at each try."""
+    if len(characters) == 1:
+        (character,) = characters
+        return f"[{character}]" if character in GLOB_SPECIAL else character
+    runs = []
+    for code in sorted(map(ord, characters)):
+        if runs and code == runs[-1][-1] + 1:
+            runs[-1].append(code)
+        else:
+            runs.append([code])
+    return "[{}]".format(
+        "".join(
+            f"{chr(run[0])}-{chr(run[-1])}" if len(run) > 2 else "".join(map(chr, run))
+            for run in runs
+        )
+    )
+
+
+class Glob(Lookup):
+    """SQLite's GLOB: a pattern with `*`, `?` and character classes, case-sensitive."""
+
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} GLOB {rhs}", (*lhs_params, *rhs_params)
 
 
 def lead_image_name(article, filename):

@@ -200,6 +200,88 @@ def test_letters_beyond_english_are_found_whatever_their_case(client, query):
     assert "Ørsted at Émile Street hall" in search(client, query)
 
 
+@pytest.mark.parametrize(
+    ("query", "article"),
+    [
+        ("Zurich", {"title": "Zürich trams run all night"}),
+        ("cafe", {"title": "A café opens on the quay"}),
+        ("Sao Paulo", {"title": "Delegation arrives", "standfirst": "São Paulo sends one."}),
+        ('"sao paulo"', {"title": "Delegation arrives", "standfirst": "São Paulo sends one."}),
+        ("dvorak", {"title": "Concert review", "body": "The orchestra played Dvořák."}),
+        ("emile", {"title": "Émile Street reopens"}),
+        ("orsted", {"title": "ØRSTED builds a wind farm"}),
+        ("resume", {"title": "Résumé writing workshop"}),
+    ],
+)
+def test_a_word_typed_without_its_accents_finds_it_written_with_them(client, query, article):
+    """Readers type foreign names as their keyboard lets them."""
+    make_article(**article)
+    make_article(title="Ferry timetable changes")
+    html = search(client, query)
+    assert article["title"] in html
+    assert "Ferry timetable changes" not in html
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("résumé", "Send your resume by Friday"),
+        ("Zürich", "Zurich trams run all night"),
+        ("São Paulo", "Sao Paulo sends a delegation"),
+        ("café", "Cafe owners meet the council"),
+        ("naïve", "A NAIVE plan for the harbour"),
+    ],
+)
+def test_a_word_typed_with_accents_finds_it_written_without_them(client, query, title):
+    make_article(title=title)
+    make_article(title="Ferry timetable changes")
+    html = search(client, query)
+    assert title in html
+    assert "Ferry timetable changes" not in html
+
+
+@pytest.mark.parametrize("query", ["Łódź", "łódź", "ŁÓDŹ"])
+def test_a_word_accented_from_its_first_letter_is_found_as_written(client, query):
+    make_article(title="Łódź twins with the harbour town")
+    make_article(title="Ferry timetable changes")
+    html = search(client, query)
+    assert "Łódź twins with the harbour town" in html
+    assert "Ferry timetable changes" not in html
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="GLOB's wildcards are SQLite's")
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ('"5 * 3"', "Why 5 * 3 is 15"),
+        ('"why? because"', "Why? Because"),
+        ("x[1]y", "Array x[1]y explained"),
+    ],
+)
+def test_wildcards_of_sqlite_are_looked_for_as_written(client, query, title):
+    make_article(title=title)
+    make_article(title="Why 5 + 3 is 8, why! because x1y")
+    html = search(client, query)
+    assert title in html
+    assert "Why 5 + 3 is 8" not in html
+
+
+def test_a_phrase_typed_without_accents_is_still_found_only_in_order(client):
+    make_article(title="São Paulo sends a delegation")
+    make_article(title="Paulo leaves São Tomé")
+    html = search(client, '"sao paulo"')
+    assert "São Paulo sends a delegation" in html
+    assert "Paulo leaves São Tomé" not in html
+
+
+def test_a_word_left_out_is_left_out_with_its_accents_too(client):
+    make_article(title="Zürich trams run all night")
+    make_article(title="Night trams in Basel")
+    html = search(client, "trams -zurich")
+    assert "Night trams in Basel" in html
+    assert "Zürich trams run all night" not in html
+
+
 def test_punctuation_alone_finds_nothing(client):
     make_article(title="Lighthouse keeper retires")
     assert "No articles match" in search(client, ". - &")
