@@ -24,7 +24,7 @@ from django.utils import timezone
 from newsroom.control_characters import XML_REFUSED_CHARACTER
 
 WORDS_PER_MINUTE = 230
-SEARCH_CONFIG = "english"
+SEARCH_CONFIG = "english_unaccent"  # migration 0011: english, with accents folded
 UPDATE_GRACE = timedelta(minutes=1)
 SEARCH_MAX_TERMS = 8
 # A search box's text, read the same way for both databases: a "quoted phrase" (in straight,

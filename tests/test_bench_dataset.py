@@ -10,6 +10,7 @@ from articles.models import Article
 from bench import dataset
 from comments import demo as comments_demo
 from comments.models import Comment
+from tests.factories import make_article
 
 TABLES = (Article, Article.tags.through, Comment)
 NOW = timezone.now()
@@ -113,9 +114,11 @@ def search_document_function():
 def test_articles_loaded_with_body_documents_computed_once_store_what_the_trigger_stores():
     migrated = search_document_function()
     pool = [body for body, _ in articles_demo.body_pool()]
+    accented = {"title": "Zürich", "standfirst": "São Paulo", "body": "Dvořák in Łódź"}
 
-    with dataset.body_documents_computed_once(pool[:-1]):  # one body left to the trigger
-        ids = articles_demo.create_articles(60)
+    # One body left to the trigger, and one with accents, which the demo's bodies lack.
+    with dataset.body_documents_computed_once([*pool[:-1], accented["body"]]):
+        ids = [*articles_demo.create_articles(60), make_article(**accented).pk]
 
     loaded = stored_documents(ids)
     assert len(set(Article.objects.values_list("body", flat=True))) > 1

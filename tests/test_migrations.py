@@ -205,6 +205,35 @@ def test_going_back_before_the_stored_search_document_restores_the_expression_in
     assert Article.objects.published().search(article.title).filter(pk=article.pk).exists()
 
 
+def stored_document(article):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT search_document::text FROM articles_article WHERE id = %s", [article.pk]
+        )
+        return cursor.fetchone()[0]
+
+
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search document is PostgreSQL's")
+def test_articles_stored_before_accents_were_folded_are_found_without_them(
+    fully_migrated_afterwards,
+):
+    migrate("articles", "0010")
+    zurich = make_article(title="Zürich trams run all night")
+    harbour = make_article(title="Harbour budget approved")
+    assert "zürich" in stored_document(zurich)
+
+    migrate()
+    assert list(Article.objects.search("zurich")) == [zurich]
+    assert list(Article.objects.search("harbours")) == [harbour]
+
+    migrate("articles", "0010")
+    assert "zürich" in stored_document(zurich)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cfgname FROM pg_ts_config WHERE cfgname = 'english_unaccent'")
+        assert not cursor.fetchall()
+
+
 @migrating
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
 def test_a_search_index_left_invalid_by_an_interrupted_build_is_built_again(

@@ -369,6 +369,16 @@ def test_postgresql_recomputes_a_document_written_directly(client):
     assert "Orchard planted" in search(client, "orchard")
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stemming is PostgreSQL's")
+@pytest.mark.parametrize("query", ["cafes", "Cafés", "CAFÉ"])
+def test_postgresql_finds_other_forms_of_a_word_whatever_their_accents(client, query):
+    make_article(title="Café owners meet the council")
+    make_article(title="Ferry timetable changes")
+    html = search(client, query)
+    assert "Café owners meet the council" in html
+    assert "Ferry timetable changes" not in html
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL's")
 def test_postgresql_ranks_headline_matches_first(client):
     make_article(title="Budget talks", body="Mentions the orchard once.")
@@ -392,14 +402,15 @@ def test_postgresql_ranks_only_the_newest_matches(client, monkeypatch):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
-def test_postgresql_search_uses_the_full_text_index():
+@pytest.mark.parametrize("query", ["orchard", "Zürich", "zurich", '"são paulo"'])
+def test_postgresql_search_uses_the_full_text_index(query):
     """The match is one the GIN index answers. On a table this small the planner would
     rather read it all, or walk the newest-first index, so both are ruled out: what is
     left is the GIN index, if the match can use it, or nothing."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
-        plan = Article.objects.search("orchard").explain()
+        plan = Article.objects.search(query).explain()
     assert "article_search_document_idx" in plan
 
 
