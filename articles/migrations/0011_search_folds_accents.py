@@ -6,7 +6,11 @@ own, `english_unaccent`: PostgreSQL's `english`, except that a word with letters
 ASCII goes through the `unaccent` dictionary before the English stemmer. Stemming, ranking,
 phrases and the GIN index work as before. A text all in ASCII is read exactly as before, so
 only the articles with other characters need a new document: the trigger's function is
-replaced, and those rows are written again through it.
+replaced, and those rows are written again through it, REWRITE_BATCH articles at a time,
+each lot committed: a rewrite of 100,000 articles takes minutes, and moderators' decisions
+(which update the articles' comment counts) and editors' saves would wait for it all.
+Readers search meanwhile, finding accented words in the articles rewritten so far. The
+migration can be run again if interrupted.
 
 `unaccent` is an extension: creating it takes the database's owner (it is trusted since
 PostgreSQL 13) or a superuser, and a managed service may have to allow it first. Where it
@@ -19,7 +23,7 @@ changes; tests check that the stored document is the one `search` expects.
 """
 
 from django.contrib.postgres.operations import UnaccentExtension
-from django.db import migrations
+from django.db import migrations, transaction
 
 TABLE = "articles_article"
 FUNCTION = "articles_article_search_document"
@@ -42,32 +46,50 @@ def document_function(config):
     """
 
 
-REWRITE = f"UPDATE {TABLE} SET search_document = NULL WHERE {NOT_ASCII}"  # the trigger fills it
+REWRITE_BATCH = 1000
+REWRITE = (
+    f"UPDATE {TABLE} SET search_document = NULL"  # the trigger fills it in
+    f" WHERE id >= %s AND id < %s AND {NOT_ASCII}"
+)
 
 FORWARD = [
+    f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {CONFIG}",  # left by an interrupted run
     f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = english)",
     f"ALTER TEXT SEARCH CONFIGURATION {CONFIG}"
     " ALTER MAPPING FOR word, hword, hword_part WITH unaccent, english_stem",
     document_function(CONFIG),
-    REWRITE,
-    f"ANALYZE {TABLE}",
 ]
 
-BACKWARD = [
-    document_function("english"),
-    REWRITE,
-    f"DROP TEXT SEARCH CONFIGURATION {CONFIG}",
-    f"ANALYZE {TABLE}",
-]
+BACKWARD = [document_function("english")]
 
 
-def run_on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for statement in statements:
+def rewrite_documents(schema_editor):
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {TABLE}")
+        last = cursor.fetchone()[0]
+        for start in range(0, last + 1, REWRITE_BATCH):
+            with transaction.atomic(using=connection.alias):
+                cursor.execute(REWRITE, [start, start + REWRITE_BATCH])
+        # Without fresh statistics the planner misjudges how many articles match a word.
+        cursor.execute(f"ANALYZE {TABLE}")
+
+
+def fold_accents(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        with transaction.atomic(using=schema_editor.connection.alias):
+            for statement in FORWARD:
                 schema_editor.execute(statement)
+        rewrite_documents(schema_editor)
 
-    return run
+
+def keep_accents(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        with transaction.atomic(using=schema_editor.connection.alias):
+            for statement in BACKWARD:
+                schema_editor.execute(statement)
+        rewrite_documents(schema_editor)
+        schema_editor.execute(f"DROP TEXT SEARCH CONFIGURATION {CONFIG}")
 
 
 class InstallUnaccentExtension(UnaccentExtension):
@@ -78,11 +100,11 @@ class InstallUnaccentExtension(UnaccentExtension):
 
 
 class Migration(migrations.Migration):
+    atomic = False  # the rewrite commits lot by lot (see above)
+
     dependencies = [("articles", "0010_tag_and_author_feeds_without_control_characters")]
 
     operations = [
         InstallUnaccentExtension(),
-        migrations.RunPython(
-            run_on_postgresql(FORWARD), run_on_postgresql(BACKWARD), elidable=False
-        ),
+        migrations.RunPython(fold_accents, keep_accents, elidable=False),
     ]
