@@ -102,14 +102,13 @@ class Comment(models.Model):
     )
     moderated_at = models.DateTimeField(null=True, blank=True)
     # What the unsubscribe link in the commenter's emails names: the same for every comment
-    # from the address that asked for emails, so the link outlives the comment it came with
-    # (deleted by an editor, with its article, or with the comment it answered) while any of
-    # those remains. Random, so neither the link nor the gunicorn log that records it says
-    # anything of the address, even to someone holding the secret key; unsigned, so rotating
-    # that key leaves it valid. Erasure clears it (privacy.py): nothing then ties the
-    # anonymised comments together. Blank on comments that asked for no email, and on rows
-    # inserted around save() (the demo's), which notifications.unsubscribe_token fills; a
-    # default in the database, so those inserts need not name the column.
+    # from the address, so the link outlives the comment it came with (deleted by an editor,
+    # with its article, or with the comment it answered) while any of theirs remains. Random,
+    # so neither the link nor the gunicorn log that records it says anything of the address,
+    # even to someone holding the secret key; unsigned, so rotating that key leaves it valid.
+    # Erasure clears it (privacy.py): nothing then ties the anonymised comments together.
+    # Blank on rows inserted around save() (the demo's), which notifications.unsubscribe_token
+    # fills; a default in the database, so those inserts need not name the column.
     unsubscribe_key = models.CharField(
         max_length=UNSUBSCRIBE_KEY_MAX_LENGTH, blank=True, db_default="", editable=False
     )
@@ -140,10 +139,11 @@ class Comment(models.Model):
         return f"Comment by {self.name}"
 
     def save(self, *args, **kwargs):
-        """A comment that asks for emails joins the key its address's others share (the
-        first gets a new one), so the link from any of its emails stops them all. One that
-        asks for none needs no key: most do not, and the lookup is a query per post."""
-        if self.email and self.notify_on_publish and not self.has_unsubscribe_key():
+        """A comment from an address joins the key its other comments share (the
+        address's first gets a new one), so the link from any of its emails stops them all.
+        One that asks for no email too (a query per post): once the comment an email was
+        about is deleted, it holds the key for the next that asks, which that link stops."""
+        if self.email and not self.has_unsubscribe_key():
             self.unsubscribe_key = Comment.objects.unsubscribe_key_for(self.email)
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:

@@ -570,6 +570,26 @@ class TestTheUnsubscribeLinkOutlivesItsComment:
         assert Comment.objects.get(pk=waiting.pk).notify_on_publish is False
         assert Comment.objects.get(pk=stranger.pk).notify_on_publish is True
 
+    def test_it_stops_the_emails_of_a_comment_they_post_after_it_has_gone(
+        self, article, moderator, django_capture_on_commit_callbacks
+    ):
+        """Their comment that asked for no email still holds the link's key once the one
+        emailed about has gone, so the comment they post next, asking for emails, joins it."""
+        make_comment(article, email="ada@example.com", notify_on_publish=False)
+        emailed = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+        link = self.emailed_link(emailed, moderator, django_capture_on_commit_callbacks)
+        emailed.delete()
+        later = make_comment(
+            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+
+        response = Client().post(link)
+
+        assert response.status_code == 200
+        assert Comment.objects.get(pk=later.pk).notify_on_publish is False
+
     def test_it_survives_the_secret_key_rotated_and_the_old_one_dropped(
         self, article, moderator, settings, django_capture_on_commit_callbacks
     ):

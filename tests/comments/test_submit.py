@@ -93,11 +93,11 @@ def test_a_new_visitors_comment_and_the_page_it_lands_on_cost_a_bounded_number_o
 ):
     """The article, the question claimed (one DELETE ... RETURNING), the duplicate check,
     the flood limit's two counts (no Redis here), the insert in a savepoint (two statements
-    more inside the test's transaction) and the redirect's page: nine. A comment that asks
-    for no email needs no unsubscribe key, so its address's key is not looked up. (The
-    claims that refill the captcha pool, one in POOL_TOP_UP_EVERY, cost four more: none
-    here. The moderators' notification runs after the commit.) The page it lands on,
-    rendered for the commenter, costs what the article page costs anyone."""
+    more inside the test's transaction), its address's unsubscribe key looked up (the link
+    of an earlier email stops this one too) and the redirect's page: ten. (The claims that
+    refill the captcha pool, one in POOL_TOP_UP_EVERY, cost four more: none here. The
+    moderators' notification runs after the commit.) The page it lands on, rendered for the
+    commenter, costs what the article page costs anyone."""
     monkeypatch.setattr("comments.captcha.POOL_TOP_UP_EVERY", 10**12)
     settings.COMMENTS_CAPTCHA_POOL_SIZE = 5
     settings.COMMENTS_PER_PAGE = 25
@@ -105,7 +105,7 @@ def test_a_new_visitors_comment_and_the_page_it_lands_on_cost_a_bounded_number_o
         make_comment(article)
     data = fill_form(article)
 
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         response = client.post(post_url(article), data)
     with django_assert_max_num_queries(8):
         landing = client.get(response["Location"])
