@@ -180,16 +180,20 @@ class DeletedComment(models.Model):
     with an address (signals.py): in the admin, with its article, by purge_spam. A digest,
     not the address: a row outlives the comment, and needs only to be found by it."""
 
-    # The deleted comment's id, which its log entries hold as their object_id.
-    id = models.BigIntegerField(primary_key=True)
+    # The deleted comment's id, which its log entries hold as their object_id. Not the key:
+    # an id taken again by another commenter's comment (a backup restored over a reset
+    # sequence) has entries naming both, and each one's erasure must find them.
+    comment_id = models.BigIntegerField()
     commenter = models.CharField(max_length=32)  # commenter_digest() of its address
 
     class Meta:
-        # An erasure reads a commenter's rows from it, not from a scan of every deletion.
-        indexes = [models.Index(fields=["commenter"], name="deleted_comment_commenter")]
+        constraints = [
+            # An erasure reads a commenter's rows from it, not from a scan of every deletion.
+            models.UniqueConstraint(fields=["commenter", "comment_id"], name="deleted_comment_once")
+        ]
 
     def __str__(self):
-        return f"Deleted comment {self.pk}"
+        return f"Deleted comment {self.comment_id}"
 
 
 class BackgroundDecision(models.Model):

@@ -88,7 +88,7 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
         # which only the digest still ties to it.
         LogEntry.objects.filter(
             Q(object_id__in=theirs.values(text_id=Cast("pk", output_field=CharField())))
-            | Q(object_id__in=deleted.values(text_id=Cast("pk", output_field=CharField()))),
+            | Q(object_id__in=deleted.values(text_id=Cast("comment_id", output_field=CharField()))),
             content_type=ContentType.objects.get_for_model(Comment),
         ).update(object_repr=ERASED_REPR)
         deleted.delete()

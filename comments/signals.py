@@ -138,7 +138,7 @@ def note_commenter_of_deleted_comment(sender, instance, origin, **kwargs):
     """Every deletion, whatever it was asked of (a comment, a queryset, an article): the log's
     entries about the comment stay, naming its commenter, whose erasure must find them."""
     if instance.email:
-        deleted = DeletedComment(pk=instance.pk, commenter=commenter_digest(instance.email))
+        deleted = DeletedComment(comment_id=instance.pk, commenter=commenter_digest(instance.email))
         deletion_of(origin, instance).__dict__.setdefault(DELETED_COMMENTS_ATTRIBUTE, []).append(
             deleted
         )
@@ -147,13 +147,11 @@ def note_commenter_of_deleted_comment(sender, instance, origin, **kwargs):
 @receiver(post_delete, sender=Comment, dispatch_uid="comments.commenters_of_deleted_comments")
 def keep_commenters_of_deleted_comments(sender, instance, origin, **kwargs):
     """One insert (in SQLite's batches) for every comment the deletion takes, at its first
-    post_delete: Django sends every pre_delete before it deletes a row. An id noted already
-    (a comment restored from a backup with its id, then deleted again) takes the latest
-    address: a deletion never fails for its note."""
+    post_delete: Django sends every pre_delete before it deletes a row. A comment noted
+    already (restored from a backup with its id, then deleted again) is noted once: a
+    deletion never fails for its note."""
     if deleted := deletion_of(origin, instance).__dict__.pop(DELETED_COMMENTS_ATTRIBUTE, None):
-        DeletedComment.objects.bulk_create(
-            deleted, update_conflicts=True, unique_fields=["id"], update_fields=["commenter"]
-        )
+        DeletedComment.objects.bulk_create(deleted, ignore_conflicts=True)
 
 
 def deletion_of(origin, instance):

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from comments.models import Comment, DeletedComment, commenter_digest
+from comments.models import Comment, DeletedComment
 from comments.notifications import notify_commenter_of_approval
 from comments.privacy import ERASED_ADDRESS, ERASED_BODY, ERASED_REPR, erase_commenter_data
 from comments.services import approve, mark_spam, moderate_many
@@ -190,17 +190,33 @@ class TestErase:
         others = DBTaskResult.objects.get(pk=failed["nada@example.com"]).traceback
         assert "{'nada@example.com': (550" in others
 
-    def test_a_comment_restored_with_a_deleted_ones_id_can_be_deleted_again(self, article):
-        """From a backup, say: its deletion notes whose it is now, and does not fail."""
+    def test_a_deleted_comments_id_taken_again_by_another_commenter_keeps_both_findable(
+        self, article
+    ):
+        """A backup restored over a reset sequence, say: the id's entries in the log name
+        both commenters, and the second deletion left the first's no longer found."""
+        editor = make_editor()
+        ada = make_comment(article, name="Ada", email="ada@example.com")
+        comment_id = ada.pk
+        mark_spam(ada, by=editor)
+        ada.delete()
+        bob = make_comment(article, id=comment_id, name="Bob", email="bob@example.com")
+        mark_spam(bob, by=editor)
+        bob.delete()
+
+        erase_commenter_data("ada@example.com")
+
+        assert not LogEntry.objects.filter(object_repr__contains="Ada").exists()
+
+    def test_a_comment_restored_with_its_id_can_be_deleted_again(self, article):
+        """From a backup, say: its second deletion does not fail for the note of its first."""
         gone = make_comment(article, email="ada@example.com")
         comment_id = gone.pk
         gone.delete()
 
-        make_comment(article, id=comment_id, email="bob@example.com").delete()
+        make_comment(article, id=comment_id, email="ada@example.com").delete()
 
-        assert DeletedComment.objects.get(pk=comment_id).commenter == commenter_digest(
-            "bob@example.com"
-        )
+        assert not Comment.objects.filter(pk=comment_id).exists()
 
     def test_erases_more_comments_than_sqlite_takes_parameters_in_a_statement(
         self, article, old_sqlite_parameter_limit
