@@ -51,6 +51,13 @@ def export_commenter_data(email):
             }
             for comment in comments_by(email).order_by("created_at", "id")
         ],
+        # Gone from the site, but the action log's entries about them still name the
+        # commenter (DeletedComment): data about them, until an erasure takes it out.
+        "deleted_comments": list(
+            DeletedComment.objects.filter(commenter=commenter_digest(email))
+            .order_by("comment_id")
+            .values_list("comment_id", flat=True)
+        ),
     }
 
 

@@ -79,6 +79,21 @@ class TestExport:
 
         assert len(data["comments"]) == 2
 
+    def test_names_their_deleted_comments_whose_log_entries_still_name_them(
+        self, article, ada_comments
+    ):
+        """The action log keeps its entries about a deleted comment, with the commenter's
+        name: data about them the site still holds, which an erasure would take out."""
+        mark_spam(ada_comments[1], by=make_editor())
+        gone = ada_comments[1].pk
+        ada_comments[1].delete()
+        make_comment(article, email="bob@example.com").delete()
+
+        data = json.loads(run("commenter_data", "export", "ADA@example.com"))
+
+        assert [c["id"] for c in data["comments"]] == [ada_comments[0].pk]
+        assert data["deleted_comments"] == [gone]
+
     def test_refuses_something_that_is_not_an_address(self, db):
         with pytest.raises(CommandError):
             run("commenter_data", "export", "not-an-address")
