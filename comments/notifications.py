@@ -64,10 +64,15 @@ def absolute(path):
 def unsubscribe_token(comment):
     """The commenter's unsubscribe key (models.Comment.unsubscribe_key): one for all their
     comments, random, so the link reveals no address and survives the comment's deletion.
-    A comment inserted around save() (demo rows) gets its key now."""
+    Comments inserted around save() (demo rows) get it now, this one and its address's
+    others alike: the link then outlives this one while any of theirs remains. Looked for
+    first, so that an address with none writes nothing (a read-only database after a
+    failover still sends)."""
     if not comment.has_unsubscribe_key():
         comment.unsubscribe_key = Comment.objects.unsubscribe_key_for(comment.email)
-        Comment.objects.filter(pk=comment.pk).update(unsubscribe_key=comment.unsubscribe_key)
+    keyless = Comment.objects.by_email(comment.email).filter(unsubscribe_key="")
+    if keyless.exists():
+        keyless.update(unsubscribe_key=comment.unsubscribe_key)
     return comment.unsubscribe_key
 
 
