@@ -27,7 +27,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, Author, Section, Tag
-from comments.models import Comment, DeletedComment, commenter_digest
+from comments.models import Comment
 from newsroom.management.commands.migrate import MIGRATE_LOCK_ID, WAITING
 from tests.factories import make_article, make_comment, make_user
 
@@ -534,27 +534,3 @@ def test_a_migrate_waiting_for_another_has_not_opened_the_new_sqlite_database_ye
     assert first_line == WAITING
     assert not opened_while_waiting
     assert run.returncode == 0, output
-
-
-@migrating
-def test_deleted_comments_noted_before_they_could_share_an_id_are_still_found(
-    fully_migrated_afterwards,
-):
-    """Noted under 0014 (one row per id), they are kept through 0015 and back: an erasure
-    still finds their log entries."""
-    ada, bob = commenter_digest("ada@example.com"), commenter_digest("bob@example.com")
-    migrate("comments", "0014")
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO comments_deletedcomment (id, commenter) VALUES (%s, %s)",
-            [(7, ada), (8, bob)],
-        )
-
-    migrate()
-
-    notes = DeletedComment.objects.order_by("comment_id").values_list("comment_id", "commenter")
-    assert list(notes) == [(7, ada), (8, bob)]
-    migrate("comments", "0014")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, commenter FROM comments_deletedcomment ORDER BY id")
-        assert cursor.fetchall() == [(7, ada), (8, bob)]

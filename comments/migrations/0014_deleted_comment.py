@@ -12,11 +12,21 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="DeletedComment",
             fields=[
-                ("id", models.BigIntegerField(primary_key=True, serialize=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("comment_id", models.BigIntegerField()),
                 ("commenter", models.CharField(max_length=32)),
             ],
             options={
-                "indexes": [models.Index(fields=["commenter"], name="deleted_comment_commenter")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("commenter", "comment_id"), name="deleted_comment_once"
+                    )
+                ],
             },
         ),
     ]
