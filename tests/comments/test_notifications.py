@@ -520,6 +520,14 @@ def gone_with_the_comment_it_answered(emailed):
     emailed.parent.delete()
 
 
+def asking_for_no_email(article, email):
+    make_comment(article, email=email, notify_on_publish=False)
+
+
+def seeded_without_a_key(article, email):
+    Comment.objects.bulk_create([Comment(article=article, name="Ada", email=email, body="Seeded.")])
+
+
 class TestTheUnsubscribeLinkOutlivesItsComment:
     """The link stands for the commenter, not for the comment it was emailed about: it stops
     the emails their other comments still owe them after that one has gone."""
@@ -570,34 +578,15 @@ class TestTheUnsubscribeLinkOutlivesItsComment:
         assert Comment.objects.get(pk=waiting.pk).notify_on_publish is False
         assert Comment.objects.get(pk=stranger.pk).notify_on_publish is True
 
+    @pytest.mark.parametrize("store_earlier", [asking_for_no_email, seeded_without_a_key])
     def test_it_stops_the_emails_of_a_comment_they_post_after_it_has_gone(
-        self, article, moderator, django_capture_on_commit_callbacks
+        self, store_earlier, article, moderator, django_capture_on_commit_callbacks
     ):
-        """Their comment that asked for no email still holds the link's key once the one
-        emailed about has gone, so the comment they post next, asking for emails, joins it."""
-        make_comment(article, email="ada@example.com", notify_on_publish=False)
-        emailed = make_comment(
-            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
-        )
-        link = self.emailed_link(emailed, moderator, django_capture_on_commit_callbacks)
-        emailed.delete()
-        later = make_comment(
-            article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
-        )
-
-        response = Client().post(link)
-
-        assert response.status_code == 200
-        assert Comment.objects.get(pk=later.pk).notify_on_publish is False
-
-    def test_it_outlives_its_comment_when_their_others_were_stored_without_a_key(
-        self, article, moderator, django_capture_on_commit_callbacks
-    ):
-        """Rows inserted around save(), as the demo's are, hold no key: the email's key is
-        given to them, so the link still stops the comment they post after it has gone."""
-        Comment.objects.bulk_create(
-            [Comment(article=article, name="Ada", email="ada@example.com", body="Seeded.")]
-        )
+        """Their earlier comment holds the link's key once the one emailed about has gone:
+        one that asked for no email took it when stored, and a row inserted around save()
+        (the demo's) is given it with the email. So the comment they post next, asking for
+        emails, joins it, and the link stops that one too."""
+        store_earlier(article, "ada@example.com")
         emailed = make_comment(
             article, status=Status.PENDING, email="ada@example.com", notify_on_publish=True
         )
