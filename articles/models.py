@@ -581,21 +581,23 @@ def matching_characters(character):
 def glob_element(characters):
     """A GLOB pattern's element matching any one of `characters`: a character alone (in
     brackets if GLOB would read it as a wildcard), or a class of them, with neighbouring
-    code points as ranges: SQLite reads a class in full at each try."""
+    code points as ranges: SQLite reads a class in full at each try. A "^" goes last: first,
+    it would make the class one of every other character (the fullwidth one stands for "^")."""
     if len(characters) == 1:
         (character,) = characters
         return f"[{character}]" if character in GLOB_SPECIAL else character
     runs = []
-    for code in sorted(map(ord, characters)):
+    for code in sorted(map(ord, characters - {"^"})):
         if runs and code == runs[-1][-1] + 1:
             runs[-1].append(code)
         else:
             runs.append([code])
-    return "[{}]".format(
+    return "[{}{}]".format(
         "".join(
             f"{chr(run[0])}-{chr(run[-1])}" if len(run) > 2 else "".join(map(chr, run))
             for run in runs
-        )
+        ),
+        "^" if "^" in characters else "",
     )
 
 

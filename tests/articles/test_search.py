@@ -266,6 +266,17 @@ def test_wildcards_of_sqlite_are_looked_for_as_written(client, query, title):
     assert "Why 5 + 3 is 8" not in html
 
 
+def test_a_fullwidth_circumflex_finds_a_circumflex_not_any_character(client):
+    """Japanese keyboards type a fullwidth circumflex, which stands for "^" too: written
+    first in a GLOB class, "^" made it a class of every character but those two, so
+    "a\uff3eb" found "ANB"."""
+    make_article(title="Exponents: a^b explained")
+    make_article(title="ANB bank results")
+    html = search(client, "a\uff3eb")
+    assert "Exponents: a^b explained" in html
+    assert "ANB bank results" not in html
+
+
 def test_a_phrase_typed_without_accents_is_still_found_only_in_order(client):
     make_article(title="São Paulo sends a delegation")
     make_article(title="Paulo leaves São Tomé")
