@@ -421,12 +421,15 @@ def search_terms(query):
     own reading of minus signs and quotes, and none of PostgreSQL's own syntax (`'`, `:*`,
     `!`, `<->`), which it half reads in a search box's text.
 
-    A list of groups, every one of which must match (at most SEARCH_MAX_TERMS); a group
-    lists its alternatives, joined by "or", any of which will do; an alternative is
-    `(left_out, terms)`: its words or phrases all found or, left out, not all found.
+    A list of groups, every one of which must match; a group lists its alternatives,
+    joined by "or", any of which will do; an alternative is `(left_out, terms)`: its words
+    or phrases all found or, left out, not all found. At most SEARCH_MAX_TERMS words or
+    phrases in all, alternatives included: on SQLite each one is a scan of every article,
+    and a bot's "a or b or c ..." must not make one search cost dozens.
     Empty when the text holds no word at all."""
     groups = []
     joined = False
+    taken = 0
     for match in WEBSEARCH_TOKEN.finditer(query):
         minus, phrase, run = match.groups()
         if run and not minus and run.lower() == "or":
@@ -441,13 +444,16 @@ def search_terms(query):
         terms = [text[words[0].start() : words[-1].end()]] if words else []
         if not terms:
             continue
+        if taken == SEARCH_MAX_TERMS:
+            break
+        taken += 1
         alternative = (bool(minus), tuple(terms))
         if joined:
             groups[-1].append(alternative)
         else:
             groups.append([alternative])
         joined = False
-    return groups[:SEARCH_MAX_TERMS]
+    return groups
 
 
 def full_text_query(groups):

@@ -293,6 +293,17 @@ def test_a_word_left_out_is_left_out_with_its_accents_too(client):
     assert "Zürich trams run all night" not in html
 
 
+def test_a_search_reads_its_first_eight_words_or_phrases_alternatives_included(client):
+    """Each alternative after "or" counts: on SQLite each is a scan of every article, and a
+    bot's "a or b or c ..." must not make one search cost dozens of them."""
+    words = [f"word{n:02}" for n in range(1, 21)]
+    make_article(title=f"Tide tables with {words[7]}")
+    make_article(title=f"Ferry notes with {words[8]}")
+    html = search(client, " or ".join(words))
+    assert f"Tide tables with {words[7]}" in html
+    assert f"Ferry notes with {words[8]}" not in html
+
+
 def test_punctuation_alone_finds_nothing(client):
     make_article(title="Lighthouse keeper retires")
     assert "No articles match" in search(client, ". - &")
