@@ -87,7 +87,9 @@ $(SECRET_FILE): | $(PYTHON)
 # and the worker's loop run in the background, and this shell stops both when it ends,
 # however it ends (Ctrl-C, a TERM signal, gunicorn exiting), and waits for them: a process
 # a non-interactive shell starts in the background ignores Ctrl-C, and the worker catches
-# it only once Django has started. The worker lets its running task finish, whether it is
+# it only once Django has started. Once stopping, this shell and the loop ignore further stop
+# signals (make passes its TERM on after systemd's): one arriving then cut their wait short,
+# and they ended before the task worker. The worker lets its running task finish, whether it is
 # told once or again by the loop's TERM (newsroom/management/commands/db_worker.py); a
 # second Ctrl-C cuts the task short, and this shell keeps waiting for them meanwhile.
 # Static files are collected over the previous ones, never cleared first: another app server
@@ -96,9 +98,10 @@ serve: install $(if $(DJANGO_SECRET_KEY),,$(SECRET_FILE))
 	$(SERVE_ENV) $(MANAGE) collectstatic --no-input -v 0
 	$(SERVE_ENV) $(MANAGE) migrate --no-input
 	$(SERVE_ENV) $(MANAGE) refill_captcha_pool
-	trap 'trap "" INT TERM; kill $$serving 2>/dev/null; wait' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	trap 'trap "" INT TERM; kill $$serving 2>/dev/null; until wait; do :; done' EXIT; \
+	trap 'trap "" INT TERM; exit 130' INT; trap 'trap "" INT TERM; exit 143' TERM; \
 	case "$${TASKS_BACKEND-}" in django_tasks_db.*) \
-		( trap 'kill $$! 2>/dev/null; wait; exit' TERM; while :; do \
+		( trap 'trap "" TERM; kill $$! 2>/dev/null; until wait; do :; done; exit' TERM; while :; do \
 			$(SERVE_ENV) $(MANAGE) db_worker --no-reload & wait $$!; status=$$?; \
 			[ $$status -eq 0 ] && break; \
 			echo "The task worker stopped (exit status $$status); starting it again in 5 s." >&2; \

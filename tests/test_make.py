@@ -294,6 +294,47 @@ def test_ctrl_c_on_make_serve_stops_all_it_started_and_announces_no_restart(tmp_
     assert processes_in_session(make.pid) == []
 
 
+def test_make_serve_stopped_by_repeated_term_signals_waits_for_all_it_started(tmp_path):
+    """make passes its TERM on to the recipe's shell, which systemd's TERM to every process
+    has reached already: a second TERM arriving as the shell began to stop cut its wait for
+    the server and the task worker short, and make ended with a task still running (under a
+    supervisor that watches make alone, its result could be left "running" for good). Sent
+    again and again from the first one on, over several stops, since it lands at random."""
+    env = {name: value for name, value in os.environ.items() if name != "SITE_URL"}
+    for attempt in range(4):
+        stop_dir = tmp_path / str(attempt)
+        stop_dir.mkdir()
+        server_record = stop_dir / "server"
+        make = make_serve_in_a_terminal(
+            stop_dir,
+            TASK_WORKER_CATCHING_CTRL_C,
+            {
+                **env,
+                "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+                "WORKER_RECORD": str(stop_dir / "worker"),
+                "SERVER_RECORD": str(server_record),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_its_server(make, server_record, "its server and its task worker")
+        [recipe_shell] = children_of(make.pid)
+        while not process_state(recipe_shell).startswith("S"):
+            time.sleep(0.01)  # until it waits for the server it has started
+
+        os.killpg(make.pid, signal.SIGTERM)
+        repeat_until = time.monotonic() + 0.05
+        while make.poll() is None and time.monotonic() < repeat_until:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(recipe_shell, signal.SIGTERM)
+        wait_for_make(make, None, after="the stop")
+
+        left_running = processes_in_session(make.pid)
+        if left_running:
+            os.killpg(make.pid, signal.SIGKILL)
+        assert left_running == [], f"after stop {attempt + 1}"
+
+
 # Stands in for manage.py in `make serve`: the real task worker (`manage.py db_worker`), while
 # every other command does nothing.
 REAL_TASK_WORKER = """
@@ -470,18 +511,30 @@ def fail_stopping(make, what, log=None):
 
 def processes_in_session(session):
     """The processes still running in `session`, each as its id and command."""
-    listing = subprocess.run(
-        ["ps", "-e", "-o", "sid=,pid=,stat=,args="],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     running = []
-    for line in listing.splitlines():
+    for line in ps("-e", "-o", "sid=,pid=,stat=,args=").splitlines():
         sid, pid, state, command = line.split(None, 3)
         if int(sid) == session and not state.startswith("Z"):  # a zombie has ended
             running.append(f"{pid} {command}")
     return running
+
+
+def children_of(pid):
+    return [int(child) for child in ps("-o", "pid=", "--ppid", str(pid)).split()]
+
+
+def process_state(pid):
+    """As `ps` shows it: "S" for a process waiting (sleeping), "R" for one running."""
+    return ps("-o", "stat=", "-p", str(pid)).strip()
+
+
+def ps(*arguments):
+    return subprocess.run(  # noqa: S603 - our own arguments
+        ["ps", *arguments],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_make_serve_without_a_task_queue_starts_no_worker(tmp_path):
