@@ -179,7 +179,8 @@ class TestErase:
 
         output = run("commenter_data", "erase", "ADA@example.com")
 
-        assert "Anonymised 0 comments" in output
+        assert "No comment from ADA@example.com is stored." in output
+        assert "Anonymised" not in output
         assert not LogEntry.objects.filter(object_repr__contains="Ada").exists()
         assert not DeletedComment.objects.exists()  # nothing left of the address either
 

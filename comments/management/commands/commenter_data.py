@@ -26,4 +26,11 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False))
         else:
             erased = erase_commenter_data(email)
-            self.stdout.write(f"Anonymised {erased} comments from {email}.")
+            if erased:
+                self.stdout.write(f"Anonymised {erased} comments from {email}.")
+            else:
+                # Said so: "Anonymised 0 comments" read as if the request had found nothing.
+                self.stdout.write(
+                    f"No comment from {email} is stored. The action log's entries about "
+                    "their deleted comments, if any, no longer name them."
+                )
