@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import PurePath
+from typing import NamedTuple
 
 import markdown
 import nh3
@@ -49,6 +50,30 @@ APOSTROPHES = "'\u2019"
 GLOB_SPECIAL = "*?["
 # How many of a term's first characters SQLite's search starts patterns with (_spelled_in).
 GLOB_STARTS = 2
+# The words PostgreSQL's `english` configuration, and so SEARCH_CONFIG, leaves out of
+# documents and queries as too common to tell articles apart: its english.stop list, the
+# list from the Snowball project that PostgreSQL ships. Read here so that a search can say
+# what it left out without asking the database (a test checks the two lists agree).
+STOP_WORDS = frozenset({
+    "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours",
+    "yourself", "yourselves", "he", "him", "his", "himself", "she", "her", "hers",
+    "herself", "it", "its", "itself", "they", "them", "their", "theirs", "themselves",
+    "what", "which", "who", "whom", "this", "that", "these", "those", "am", "is", "are",
+    "was", "were", "be", "been", "being", "have", "has", "had", "having", "do", "does",
+    "did", "doing", "a", "an", "the", "and", "but", "if", "or", "because", "as", "until",
+    "while", "of", "at", "by", "for", "with", "about", "against", "between", "into",
+    "through", "during", "before", "after", "above", "below", "to", "from", "up", "down",
+    "in", "out", "on", "off", "over", "under", "again", "further", "then", "once", "here",
+    "there", "when", "where", "why", "how", "all", "any", "both", "each", "few", "more",
+    "most", "other", "some", "such", "no", "nor", "not", "only", "own", "same", "so",
+    "than", "too", "very", "s", "t", "can", "will", "just", "don", "should", "now",
+})  # fmt: skip
+# A piece of a search term as PostgreSQL's parser splits it: apart at apostrophes, spaces and
+# other punctuation, but with dots, slashes and hyphens inside ("U.S.", "9/11", "so-so").
+PARSER_PIECE = re.compile(r"[^\W_](?:(?:[^\W_]|[./-])*[^\W_])?")
+# Every word of headlines and summaries, common ones included, as written (lowercased, not
+# stemmed): what a search of common words alone looks through (HeadlineWords).
+HEADLINE_CONFIG = "simple"
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
 # A day's worth of time zones either side of a date in these years stays within the years
@@ -189,16 +214,37 @@ class SearchDocument(Expression):
         self.alias = alias
 
     def resolve_expression(self, query=None, *args, **kwargs):
-        return SearchDocument(query.get_initial_alias())
+        return type(self)(query.get_initial_alias())
 
     def relabeled_clone(self, relabels):
-        return SearchDocument(relabels.get(self.alias, self.alias))
+        return type(self)(relabels.get(self.alias, self.alias))
 
     def get_group_by_cols(self):
         return [self]
 
     def as_sql(self, compiler, connection):
         return f"{compiler.quote_name(self.alias)}.{compiler.quote_name(self.column)}", ()
+
+
+class HeadlineWords(SearchDocument):
+    """Every word of the headline (weighted A) and the summary (B), the common words the
+    search document leaves out included, in HEADLINE_CONFIG: what a search of common words
+    alone looks through (see ArticleQuerySet.search).
+
+    Computed, not stored: migration 0012's GIN index is built on this very expression, so
+    a search finds its matches in the index; the SQL must stay the index's, word for word,
+    or the planner cannot use it (a test checks the plan). A stored copy would have meant
+    rewriting every article (80 s at 100,000 articles) for a search this rare.
+    """
+
+    SQL = (
+        "(setweight(to_tsvector('{config}'::regconfig, {table}.\"title\"), 'A')"
+        " || setweight(to_tsvector('{config}'::regconfig, {table}.\"standfirst\"), 'B'))"
+    )
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name(self.alias)
+        return self.SQL.format(config=HEADLINE_CONFIG, table=table), ()
 
 
 class SlugAddressed(models.Model):
@@ -395,25 +441,65 @@ class ArticleQuerySet(models.QuerySet):
         over the stored document (see SearchDocument), which its GIN index serves. Only the
         newest SEARCH_RANKED_MATCHES matches are ranked, so a word found in half of a large
         archive costs a bounded amount of work, and a news reader sees recent stories.
+        The document leaves out common words ("the", "it", "who"): a search whose words to
+        find are all common ones would find nothing there, so it looks for them as whole
+        words in headlines and summaries instead (HeadlineWords), ranked the same way.
         Elsewhere (SQLite) every word must appear somewhere, newest first.
         """
-        groups = search_terms(query)
-        if not groups:
+        reading = read_search(query, vendor=connections[self.db].vendor)
+        if not reading.groups:
             return self.none()
-        if connections[self.db].vendor == "postgresql":
-            search_query = full_text_query(groups)
+        if reading.vendor == "postgresql":
+            if reading.headlines_only:
+                document, config = HeadlineWords(), HEADLINE_CONFIG
+            else:
+                document, config = SearchDocument(), SEARCH_CONFIG
+            search_query = full_text_query(reading.groups, config=config)
             newest_matches = (
-                self.alias(document=SearchDocument())
+                self.alias(document=document)
                 .filter(document=search_query)
                 .order_by("-published_at", "-id")
                 .values("pk")[:SEARCH_RANKED_MATCHES]
             )
             return (
                 self.filter(pk__in=newest_matches)
-                .annotate(rank=SearchRank(SearchDocument(), search_query))
+                .annotate(rank=SearchRank(document, search_query))
                 .order_by("-rank", "-published_at", "-id")
             )
-        return self.filter(substring_condition(groups))
+        return self.filter(substring_condition(reading.groups))
+
+
+class SearchReading(NamedTuple):
+    """What a search looks for, and what the results page tells the reader about it."""
+
+    vendor: str
+    groups: list  # search_terms()
+    # The words or phrases, as typed, made only of words too common for PostgreSQL's
+    # full-text search (STOP_WORDS); none on SQLite, which looks for every word.
+    common: tuple
+    # Those are all the words to find: they are looked for in headlines and summaries.
+    headlines_only: bool
+
+
+def read_search(query, *, vendor):
+    groups = search_terms(query)
+    alternatives = [alternative for either in groups for alternative in either]
+    common = ()
+    if vendor == "postgresql":
+        common = tuple(
+            dict.fromkeys(term for _, terms in alternatives for term in terms if too_common(term))
+        )
+    wanted = [term for left_out, terms in alternatives if not left_out for term in terms]
+    headlines_only = bool(wanted) and all(term in common for term in wanted)
+    return SearchReading(vendor, groups, common, headlines_only)
+
+
+def too_common(term):
+    """Whether every word of `term` is one PostgreSQL's search leaves out (STOP_WORDS), as
+    its parser splits them ("it's" is "it" and "s") and SEARCH_CONFIG folds their accents."""
+    folded = "".join(map(base_letter, term)).lower()
+    pieces = PARSER_PIECE.findall(folded)
+    return bool(pieces) and all(piece in STOP_WORDS for piece in pieces)
 
 
 def search_terms(query):
@@ -456,7 +542,7 @@ def search_terms(query):
     return groups
 
 
-def full_text_query(groups):
+def full_text_query(groups, *, config=SEARCH_CONFIG):
     """search_terms() as one tsquery: each word or phrase through phraseto_tsquery, which
     reads it as the stored document was read (no operators), joined by &&, || and !!."""
 
@@ -466,7 +552,7 @@ def full_text_query(groups):
             # The parser reads "COVID-19" as "covid" and the number -19; readers type 19.
             spellings.append(f"-{term}")
         queries = (
-            SearchQuery(spelling, config=SEARCH_CONFIG, search_type="phrase", invert=left_out)
+            SearchQuery(spelling, config=config, search_type="phrase", invert=left_out)
             for spelling in spellings
         )
         return functools.reduce(operator.and_ if left_out else operator.or_, queries)

@@ -263,6 +263,38 @@ def test_a_search_index_left_invalid_by_an_interrupted_build_is_built_again(
     assert "gin_trgm_ops" in definition
 
 
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the headline index is PostgreSQL's")
+def test_the_headline_words_index_goes_back_and_forth_and_is_built_again_when_left_invalid(
+    fully_migrated_afterwards,
+):
+    """Searches of common words alone read it; an interrupted concurrent build leaves an
+    invalid one, which migrating again must not take for the finished index."""
+    who = make_article(title="WHO declares measles emergency")
+    migrate("articles", "0011")
+    with connection.cursor() as cursor:
+        assert "article_headline_words_idx" not in connection.introspection.get_constraints(
+            cursor, "articles_article"
+        )
+        cursor.execute("CREATE INDEX article_headline_words_idx ON articles_article (title)")
+        cursor.execute(
+            "UPDATE pg_index SET indisvalid = false"
+            " WHERE indexrelid = 'article_headline_words_idx'::regclass"
+        )
+
+    migrate()
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indisvalid, pg_get_indexdef(indexrelid) FROM pg_index"
+            " WHERE indexrelid = 'article_headline_words_idx'::regclass"
+        )
+        valid, definition = cursor.fetchone()
+    assert valid
+    assert "to_tsvector('simple'::regconfig, standfirst)" in definition
+    assert list(Article.objects.search("who")) == [who]
+
+
 @pytest.fixture
 def someone_elses_trigram_index():
     """A table outside Newsroom whose index needs pg_trgm, as another app's search might."""

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles import demo
-from articles.models import SEARCH_CONFIG, Article, SearchDocument
+from articles.models import SEARCH_CONFIG, STOP_WORDS, Article, SearchDocument, too_common
 from tests.factories import make_article, make_draft, make_scheduled, make_user
 
 pytestmark = pytest.mark.django_db
@@ -309,6 +309,114 @@ def test_punctuation_alone_finds_nothing(client):
     assert "No articles match" in search(client, ". - &")
 
 
+# PostgreSQL's documents leave out the words too common to tell articles apart ("the",
+# "it", "who"...): a search of those alone looks for them in headlines and summaries.
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("WHO", "WHO declares measles emergency"),
+        ("who", "WHO declares measles emergency"),
+        ("It", "It: the remake opens"),
+        ("The Who", "The Who announce farewell tour"),
+        ('"the who"', "The Who announce farewell tour"),
+        ("it's", "It's over for the night bus"),
+    ],
+)
+def test_a_search_of_common_words_alone_finds_headlines_with_them(client, query, title):
+    make_article(title=title)
+    make_article(title="Harbour festival returns")
+    html = search(client, query)
+    assert title.replace("'", "&#x27;") in html
+    assert "Harbour festival returns" not in html
+
+
+def test_a_search_of_common_words_alone_finds_summaries_with_them(client):
+    make_article(title="Measles emergency declared", standfirst="The WHO calls for vaccines.")
+    make_article(title="Harbour festival returns")
+    html = search(client, "WHO")
+    assert "Measles emergency declared" in html
+    assert "Harbour festival returns" not in html
+
+
+def test_a_search_of_common_words_alone_keeps_minus_and_or(client):
+    make_article(title="The Who announce farewell tour")
+    make_article(title="The Who play Hyde Park")
+    make_article(title="Where it all began")
+    make_article(title="When the lights went out")
+    html = search(client, '"the who" -tour')
+    assert "The Who play Hyde Park" in html
+    assert "farewell tour" not in html
+    assert "Where it all began" not in html
+    html = search(client, "where or when")
+    assert "Where it all began" in html
+    assert "When the lights went out" in html
+    assert "The Who" not in html
+
+
+@pytest.mark.parametrize("query", ["US election", "IT harbour"])
+def test_common_words_beside_other_words_still_find_articles(client, query):
+    make_article(title="Harbour election results: US city votes")
+    make_article(title="Ferry timetable changes")
+    html = search(client, query)
+    assert "Harbour election results: US city votes" in html
+    assert "Ferry timetable changes" not in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+def test_postgresql_finds_common_words_alone_as_whole_words_in_headlines_and_summaries(client):
+    make_article(title="WHO declares measles emergency")
+    make_article(title="Whole grain bakery opens")
+    make_article(title="Italy wins", body="Who saw it coming?")
+    html = search(client, "who")
+    assert "WHO declares measles emergency" in html
+    assert "Whole grain bakery" not in html
+    assert "Italy wins" not in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL's")
+def test_postgresql_ranks_headlines_with_common_words_before_summaries(client):
+    make_article(
+        title="WHO declares measles emergency", published_at=timezone.now() - timedelta(days=3)
+    )
+    make_article(title="Measles cases rise", standfirst="The WHO is worried.")
+    html = search(client, "WHO")
+    assert html.index("WHO declares measles") < html.index("Measles cases rise")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+def test_postgresql_common_words_are_the_ones_its_configuration_leaves_out():
+    """The list search reads in Python (to say what it left out, without asking the
+    database) is the one SEARCH_CONFIG leaves out of documents."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT word FROM unnest(%s::text[]) AS word"
+            " WHERE to_tsvector(%s::regconfig, word) != ''",
+            [sorted(STOP_WORDS), SEARCH_CONFIG],
+        )
+        assert cursor.fetchall() == []
+        cursor.execute(
+            "SELECT word FROM unnest(%s::text[]) AS word"
+            " WHERE to_tsvector(%s::regconfig, word) = ''",
+            [["us", "news", "world", "whose", "cannot", "none", "would"], SEARCH_CONFIG],
+        )
+        assert cursor.fetchall() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+@pytest.mark.parametrize(
+    "term",
+    ["IT", "The Who", "it's", "it\u2019s", "don't", "thé", "the_who", "A.I", "U.S", "so-so",
+     "o'clock", "9/11", "who2", "whoever", "Ørsted"],
+)  # fmt: skip
+def test_postgresql_reads_a_term_as_common_words_alone_as_its_parser_does(term):
+    """too_common() splits a term as PostgreSQL's parser does, without asking it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT numnode(phraseto_tsquery(%s::regconfig, %s)) = 0", [SEARCH_CONFIG, term]
+        )
+        assert too_common(term) == cursor.fetchone()[0]
+
+
 def test_search_never_finds_drafts_or_scheduled_articles(client):
     make_draft(title="Secret lighthouse plan")
     make_scheduled(title="Future lighthouse plan")
@@ -434,6 +542,16 @@ def test_postgresql_search_uses_the_full_text_index(query):
         cursor.execute("SET LOCAL enable_indexscan = off")
         plan = Article.objects.search(query).explain()
     assert "article_search_document_idx" in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
+@pytest.mark.parametrize("query", ["who", "The Who", '"it is" -was'])
+def test_postgresql_search_of_common_words_uses_the_headline_index(query):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = Article.objects.search(query).explain()
+    assert "article_headline_words_idx" in plan
 
 
 @pytest.mark.parametrize(
