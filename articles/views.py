@@ -1,6 +1,7 @@
 """The reader's site: every public page goes through `Article.objects.published()`."""
 
 from django.conf import settings
+from django.db import connections
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -11,7 +12,7 @@ from newsroom.control_characters import CONTROL_CHARACTER
 from newsroom.methods import require_safe
 
 from . import page_cache
-from .models import Article, Author, Section, Tag
+from .models import Article, Author, Section, Tag, read_search
 
 # Deep pages are a crawler's game, not a reader's; beyond this an OFFSET only costs us.
 MAX_PAGE_NUMBER = 10_000
@@ -312,15 +313,19 @@ class SearchView(ArticleListMixin, ListView):
 
     def get_queryset(self):
         self.query = clean_search_query(self.request.GET.get("q", ""))
+        self.reading = None
         if not self.query:
             return Article.objects.none()
-        return super().get_queryset().search(self.query)
+        articles = super().get_queryset()
+        # What was looked for, and how, for the page to say (common words left out).
+        self.reading = read_search(self.query, vendor=connections[articles.db].vendor)
+        return articles.search(self.query)
 
     def get_meta_title(self):
         return f"Search: {self.query}" if self.query else "Search"
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(query=self.query, **kwargs)
+        context = super().get_context_data(query=self.query, reading=self.reading, **kwargs)
         # Result pages are not documents of their own.
         context["canonical_url"] = self.request.build_absolute_uri(self.request.path)
         return context

@@ -371,6 +371,8 @@ def test_postgresql_finds_common_words_alone_as_whole_words_in_headlines_and_sum
     assert "WHO declares measles emergency" in html
     assert "Whole grain bakery" not in html
     assert "Italy wins" not in html
+    assert "Only headlines and summaries were searched" in html
+    assert "“who” is too common a word to look for in the text of articles" in html
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL's")
@@ -381,6 +383,45 @@ def test_postgresql_ranks_headlines_with_common_words_before_summaries(client):
     make_article(title="Measles cases rise", standfirst="The WHO is worried.")
     html = search(client, "WHO")
     assert html.index("WHO declares measles") < html.index("Measles cases rise")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+def test_postgresql_says_why_a_search_of_common_words_finds_nothing(client):
+    make_article(title="Harbour festival returns", body="It was the best of times.")
+    html = search(client, "it <was>")
+    assert "No articles match “it &lt;was&gt;”" in html
+    assert "Only headlines and summaries were searched" in html
+    assert "“it”, “was” are words too common to look for in the text of articles" in html
+    assert "<was>" not in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+def test_postgresql_says_which_common_words_it_left_out_beside_others(client):
+    make_article(title="Harbour election results")
+    html = search(client, "IT harbour")
+    assert "Harbour election results" in html
+    assert "“IT” was left out: too common a word to look for" in html
+    html = search(client, "the ferry")
+    assert "No articles match “the ferry”" in html
+    assert "“the” was left out: too common a word to look for" in html
+
+
+@pytest.mark.parametrize("query", ["harbour", "ferry"])
+def test_a_search_without_common_words_says_nothing_of_them(client, query):
+    make_article(title="Harbour election results")
+    html = search(client, query)
+    assert "too common" not in html
+    assert "Only headlines and summaries" not in html
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite looks for every word")
+@pytest.mark.parametrize("query", ["the who", "it", "it harbour"])
+def test_sqlite_looks_for_common_words_everywhere_and_says_nothing_of_them(client, query):
+    make_article(title="Harbour report", body="It was the doctor who saw it.")
+    html = search(client, query)
+    assert "Harbour report" in html
+    assert "too common" not in html
+    assert "Only headlines and summaries" not in html
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
