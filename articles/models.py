@@ -479,10 +479,12 @@ class SearchReading(NamedTuple):
     common: tuple
     # Those are all the words to find: they are looked for in headlines and summaries.
     headlines_only: bool
+    # The text after the first SEARCH_MAX_TERMS words or phrases, as typed: not looked for.
+    unsearched: str
 
 
 def read_search(query, *, vendor):
-    groups = search_terms(query)
+    groups, unsearched = search_terms(query)
     alternatives = [alternative for either in groups for alternative in either]
     common = ()
     if vendor == "postgresql":
@@ -491,7 +493,7 @@ def read_search(query, *, vendor):
         )
     wanted = [term for left_out, terms in alternatives if not left_out for term in terms]
     headlines_only = bool(wanted) and all(term in common for term in wanted)
-    return SearchReading(vendor, groups, common, headlines_only)
+    return SearchReading(vendor, groups, common, headlines_only, unsearched)
 
 
 def too_common(term):
@@ -511,8 +513,8 @@ def search_terms(query):
     joined by "or", any of which will do; an alternative is `(left_out, terms)`: its words
     or phrases all found or, left out, not all found. At most SEARCH_MAX_TERMS words or
     phrases in all, alternatives included: on SQLite each one is a scan of every article,
-    and a bot's "a or b or c ..." must not make one search cost dozens.
-    Empty when the text holds no word at all."""
+    and a bot's "a or b or c ..." must not make one search cost dozens. The groups are
+    empty when the text holds no word at all; with them, the text beyond that limit."""
     groups = []
     joined = False
     taken = 0
@@ -531,7 +533,7 @@ def search_terms(query):
         if not terms:
             continue
         if taken == SEARCH_MAX_TERMS:
-            break
+            return groups, query[match.start() :].strip()
         taken += 1
         alternative = (bool(minus), tuple(terms))
         if joined:
@@ -539,7 +541,7 @@ def search_terms(query):
         else:
             groups.append([alternative])
         joined = False
-    return groups
+    return groups, ""
 
 
 def full_text_query(groups, *, config=SEARCH_CONFIG):

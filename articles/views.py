@@ -12,7 +12,7 @@ from newsroom.control_characters import CONTROL_CHARACTER
 from newsroom.methods import require_safe
 
 from . import page_cache
-from .models import Article, Author, Section, Tag, read_search
+from .models import SEARCH_MAX_TERMS, Article, Author, Section, Tag, read_search
 
 # Deep pages are a crawler's game, not a reader's; beyond this an OFFSET only costs us.
 MAX_PAGE_NUMBER = 10_000
@@ -325,7 +325,9 @@ class SearchView(ArticleListMixin, ListView):
         return f"Search: {self.query}" if self.query else "Search"
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(query=self.query, reading=self.reading, **kwargs)
+        context = super().get_context_data(
+            query=self.query, reading=self.reading, max_terms=SEARCH_MAX_TERMS, **kwargs
+        )
         # Result pages are not documents of their own.
         context["canonical_url"] = self.request.build_absolute_uri(self.request.path)
         return context

@@ -304,6 +304,17 @@ def test_a_search_reads_its_first_eight_words_or_phrases_alternatives_included(c
     assert f"Ferry notes with {words[8]}" not in html
 
 
+def test_a_search_beyond_eight_words_or_phrases_says_which_it_did_not_look_for(client):
+    """The rest was dropped without a word: a reader pasting a long sentence could not tell
+    why an article with its last words was not found."""
+    make_article(title="Tide tables for the whole coast")
+    html = search(client, 'one two three four five six seven eight "nine ten" <eleven>')
+    not_looked_for = "“&quot;nine ten&quot; &lt;eleven&gt;”"
+    assert f"Only the first 8 words or phrases were looked for, not {not_looked_for}" in html
+    html = search(client, "tide tables")
+    assert "Only the first 8" not in html
+
+
 def test_punctuation_alone_finds_nothing(client):
     make_article(title="Lighthouse keeper retires")
     assert "No articles match" in search(client, ". - &")
