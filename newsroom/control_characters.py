@@ -10,10 +10,12 @@ away an edit to an article saved with one before.
 import re
 
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# What XML 1.0 cannot hold (C0 but tab, line feed and carriage return): Django's feed
-# refuses to write a whole feed for one of them. A pattern, not compiled, as the model
-# validators that use it are written into migrations.
-XML_REFUSED_CHARACTER = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+# What XML 1.0 cannot hold: C0 but tab, line feed and carriage return, for which Django's
+# feed refuses to write a whole feed, and the noncharacters U+FFFE and U+FFFF (a byte-order
+# mark read backwards, a converter's "unknown"), which it writes, making the feed one that
+# feed readers reject whole. (Lone surrogates, also refused, cannot reach the database.)
+# A pattern, not compiled, as the model validators that use it are written into migrations.
+XML_REFUSED_CHARACTER = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 
 
 def has_control_characters(text, *, allowed=frozenset()):

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import xml.etree.ElementTree as ET
 from collections import defaultdict
 from contextlib import contextmanager
 from io import StringIO
@@ -186,6 +187,29 @@ def test_a_tag_name_or_author_bio_saved_with_a_control_character_does_not_break_
         assert Client().get(feed).status_code == 200, feed
     assert Tag.objects.get(pk=tag.pk).name == "Flood defences"
     assert author.bio == "Writes about rivers."
+
+
+@migrating
+def test_text_saved_with_a_noncharacter_does_not_break_the_feeds_after_migration_0013(
+    fully_migrated_afterwards,
+):
+    """U+FFFE and U+FFFF, which XML cannot hold, were written into the feeds as they were:
+    every feed listing the article was one that feed readers reject."""
+    seed_demo()
+    migrate("articles", "0012")
+    article = Article.objects.published().filter(tags__isnull=False).first()
+    tag = article.tags.first()
+    Article.objects.filter(pk=article.pk).update(title="Pasted\ufffe title\uffff")
+    Tag.objects.filter(pk=tag.pk).update(name="Flood\uffffdefences")
+
+    migrate()
+
+    for feed in ("/feeds/rss/", "/feeds/atom/", f"/feeds/tag/{tag.slug}/rss/"):
+        response = Client().get(feed)
+        ET.fromstring(response.content)  # noqa: S314 (our own feed): well-formed
+    article.refresh_from_db()
+    assert article.title == "Pasted title"
+    assert Tag.objects.get(pk=tag.pk).name == "Flooddefences"
 
 
 @migrating
