@@ -2,6 +2,7 @@
 
 import time
 import unicodedata
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -32,6 +33,10 @@ STARTED_SALT = "comments.form-started"
 WEBSITE_TOO_LONG = (
     "Please shorten this address to {limit} characters, not counting http:// or https:// "
     "(it has {length})."
+)
+WEBSITE_WITH_AN_EMAIL = (
+    "This looks like an email address, and the website is shown with your name: please put "
+    "your email in the Email box only, and a web address here (or leave it empty)."
 )
 BODY_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 TYPED_FIELDS = ("name", "email", "url", "body")
@@ -143,6 +148,11 @@ class WebsiteField(NoControlCharactersMixin, forms.URLField):
     def validate(self, value):
         super().validate(value)
         # to_python has written a scheme in front of every address.
+        if "@" in urlsplit(value).netloc:
+            # A name before the host (https://ada@example.com), which no site asks readers
+            # to type, is how an email address typed in this box reads: published, it would
+            # show the address the Email box promises to keep.
+            raise forms.ValidationError(WEBSITE_WITH_AN_EMAIL, code="email")
         length = len(value.partition("://")[2])
         if length > self.address_max_length:
             raise forms.ValidationError(

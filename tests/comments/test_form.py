@@ -1,12 +1,13 @@
 """The "Leave a Reply" form as readers and assistive technology meet it, and its limits."""
 
 import re
+from html import unescape
 
 import pytest
 from django.forms.renderers import get_default_renderer
 from django.test import Client
 
-from comments.forms import CONTROL_CHARACTERS, NOTHING_VISIBLE, CommentForm
+from comments.forms import CONTROL_CHARACTERS, NOTHING_VISIBLE, WEBSITE_WITH_AN_EMAIL, CommentForm
 from comments.models import Comment
 from tests.factories import make_article, post_url
 
@@ -146,6 +147,36 @@ def test_surrounding_space_is_trimmed(article):
 
 def test_website_without_scheme_becomes_https(article):
     assert form(article, url="ada.example").cleaned_data["url"] == "https://ada.example"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ada.lovelace@example.com",
+        "https://ada.lovelace@example.com",
+        "https://ada.lovelace@example.com/blog",
+    ],
+)
+def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
+    client, article, fill_form, typed
+):
+    """The website is published as the link on the commenter's name: an email address typed
+    in its box (a slip, or autofill) went out as https://ada.lovelace@example.com, the
+    address that the form promises is never published, in every reader's page."""
+    data = fill_form(article, url=typed, body="A thought on the harbour plan.")
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert WEBSITE_WITH_AN_EMAIL in unescape(page)
+    assert "A thought on the harbour plan." in page
+    assert not Comment.objects.exists()
+
+
+def test_a_website_with_an_at_sign_in_its_path_or_query_is_taken(article):
+    typed = "https://example.com/@ada?ref=ada@example.com"
+
+    assert form(article, url=typed).cleaned_data["url"] == typed
 
 
 def test_the_website_box_takes_the_longest_address_with_its_scheme(article):
