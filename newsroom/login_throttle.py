@@ -62,6 +62,25 @@ class _OnlyTheFirstRecord(logging.Filter):
 logging.getLogger("axes.handlers.database").addFilter(_OnlyTheFirstRecord())
 
 
+def username_as_recorded(request, credentials=None):
+    """The username axes counts failures for (AXES_USERNAME_CALLABLE), as axes reads it,
+    cut to the length its records hold.
+
+    The sign-in form takes a username of any length, and axes writes it into a column of
+    255 characters: PostgreSQL refuses a longer one, which made the sign-in page a 500 for
+    anyone who sent one. No account has a name that long (150 characters at most), so the
+    names that share their first 255 characters share a count of failures, and only that.
+    """
+    field = settings.AXES_USERNAME_FORM_FIELD
+    if credentials:
+        username = credentials.get(field)
+    else:
+        username = getattr(request, "data", request.POST).get(field)
+    if isinstance(username, str):
+        return username[: AccessBase._meta.get_field("username").max_length]
+    return username
+
+
 def get_client_cache_keys(request_or_attempt, credentials=None):
     """axes' cache keys, one per lockout parameter, each digest naming its parameter.
 

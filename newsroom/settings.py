@@ -405,6 +405,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "newsroom.client_ip.client_ip"
+AXES_USERNAME_CALLABLE = "newsroom.login_throttle.username_as_recorded"
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 AXES_ENABLE_ADMIN = not REDIS_URL
 # Log lines name the address (for blocking at the firewall), never the username typed:

@@ -246,3 +246,22 @@ def test_wrong_passwords_for_a_username_spelled_as_an_address_lock_out_no_one_th
 
     assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
     assert_locked_out(sign_in(client, "192.0.2.10", "wrong guess", ip="192.0.2.99"))
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_a_username_longer_than_the_record_of_failures_holds_is_a_wrong_password(
+    client, editor, failure_limit, store, request
+):
+    """The sign-in form takes a username of any length, and axes records each failure with
+    the username typed, in a column of 255 characters: PostgreSQL refused a longer one,
+    and the sign-in page answered a 500. Its failures still count towards the lockout."""
+    if store == "redis":
+        request.getfixturevalue("counted_in_redis")
+    long_name = "editor" + "x" * 300
+
+    wrong = fail(client, failure_limit - 1, username=long_name)
+
+    assert wrong.status_code == 200
+    assert "Please enter the correct username and password" in wrong.content.decode()
+    assert_locked_out(fail(client, 1, username=long_name))
+    assert_locked_out(sign_in(client, "editor", PASSWORD))  # from that address
