@@ -2,7 +2,6 @@
 
 import time
 import unicodedata
-from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -14,7 +13,7 @@ from django.forms.utils import ErrorDict
 from newsroom.control_characters import has_control_characters
 
 from .captcha import MathCaptchaField, is_valid_key, question_is_open
-from .models import WEBSITE_TYPED_MAX_LENGTH, Comment, is_id
+from .models import WEBSITE_TYPED_MAX_LENGTH, Comment, is_id, website_names_someone
 from .widgets import CommentFormRenderer
 
 BODY_MIN_LENGTH = 2
@@ -148,10 +147,7 @@ class WebsiteField(NoControlCharactersMixin, forms.URLField):
     def validate(self, value):
         super().validate(value)
         # to_python has written a scheme in front of every address.
-        if "@" in urlsplit(value).netloc:
-            # A name before the host (https://ada@example.com), which no site asks readers
-            # to type, is how an email address typed in this box reads: published, it would
-            # show the address the Email box promises to keep.
+        if value and website_names_someone(value):
             raise forms.ValidationError(WEBSITE_WITH_AN_EMAIL, code="email")
         length = len(value.partition("://")[2])
         if length > self.address_max_length:

@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -24,6 +25,17 @@ def commenter_digest(email):
     under (comments.ratelimit), and what the site keeps of it where the address itself is
     not needed (DeletedComment)."""
     return hashlib.blake2b(email.strip().casefold().encode(), digest_size=16).hexdigest()
+
+
+def website_names_someone(url):
+    """Whether a website address has a name and @ before its host (https://ada@example.com):
+    no site asks readers to type one, and it is how an email address typed in the form's
+    Website box reads once the form has put https:// in front of it. Published as the link
+    on the commenter's name, it would show the address the Email box promises to keep."""
+    try:
+        return "@" in urlsplit(url).netloc
+    except ValueError:  # no address at all (the form refuses these): nothing to link either
+        return True
 
 
 def is_id(raw):

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 
+from .models import website_names_someone
+
 AVATAR_COLOURS = 8
 # An address ends at a space, at a quote (ASCII, or the curly ones phones type for it and
 # other languages' guillemets and low quotes), at an ellipsis, and at the full-width
@@ -85,7 +87,8 @@ def render_comments(comments, *, reply_action=None, permalinks=True):
     def render(comment):
         name = escape(comment.name)
         author = f"<bdi>{name}</bdi>"
-        if comment.url:
+        # Unlinked, a website that shows an email address, saved before the form refused it.
+        if comment.url and not website_names_someone(comment.url):
             author = f'<a href="{escape(comment.url)}" rel="nofollow ugc noopener">{author}</a>'
         actions = ""
         if reply_action and not comment.is_own_pending:

@@ -95,6 +95,18 @@ def test_comment_shows_name_link_date_permalink_and_reply_link(client, article):
     assert "gravatar" not in page.lower()
 
 
+def test_a_website_saved_with_an_email_address_in_it_is_not_shown(client, article):
+    """A comment sent before the form refused an email address typed as the website
+    (https://ada.lovelace@example.com) keeps its name, unlinked: the link showed the
+    address to every reader."""
+    make_comment(article, name="Ada Lovelace", url="https://ada.lovelace@example.com")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "<bdi>Ada Lovelace</bdi>" in page
+    assert "ada.lovelace" not in page
+
+
 def test_body_is_escaped_with_paragraphs_and_safe_links(client, article):
     make_comment(
         article,
