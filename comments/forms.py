@@ -117,9 +117,18 @@ class BodyField(VisibleTextMixin, forms.CharField):
     def widget_attrs(self, widget):
         """No maxlength on the box: the browser would cut a longer pasted text at the limit
         without a word, and the end of the comment would be lost. The limit is checked on
-        sending instead, where the reader is told the length and gets the whole text back."""
+        sending instead, where the reader is told the length and gets the whole text back.
+
+        That takes a form the site reads: one longer than PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE
+        is answered with a short page, unread (newsroom.middleware), away from the text,
+        which 30,000 Chinese characters pasted (nine bytes each, as sent) are. The script
+        tells the reader instead, without sending (static/js/comments.js): the limits it
+        needs are on the box."""
         attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
+        max_length = attrs.pop("maxlength", None)
+        if max_length is not None:
+            attrs["data-max-length"] = max_length
+            attrs["data-max-form-bytes"] = str(settings.PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE)
         return attrs
 
 

@@ -155,6 +155,7 @@ def register():
         "COMMENTS_CLOSE_AFTER_DAYS",
         "CAPTCHA_FLITE_PATH",  # the link to the question read aloud
         "CAPTCHA_IMAGE_SIZE",
+        "PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE",  # on the comment box, for its script
     )
     # Read with every cached article page: with Redis, each process keeps a copy.
     mirror_keys(POOL_SAMPLE_KEY)

@@ -238,6 +238,43 @@
     });
   }
 
+  /* A text far too long to send: the site does not read a form over its limit (the box's
+     data-max-form-bytes), and answers with a short page away from the text. The reader is
+     told here instead, with the text still in the box. A text merely over the comment's
+     limit goes, and comes back with the site's own word on it. Registered before the
+     token's hold, so that nothing waits for a send that will not happen. */
+  var bodyBox = form && form.querySelector("textarea[data-max-form-bytes]");
+  var tooLong = null;
+  if (bodyBox) {
+    form.addEventListener("submit", function (event) {
+      var limit = Number(bodyBox.dataset.maxFormBytes);
+      var sent = new URLSearchParams(new FormData(form, event.submitter)).toString().length;
+      if (!limit || sent <= limit) {
+        if (tooLong) {
+          tooLong.remove();
+          tooLong = null;
+          bodyBox.removeAttribute("aria-invalid");
+        }
+        return;
+      }
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      var length = Array.from(bodyBox.value).length; /* characters, as the site counts them */
+      if (!tooLong) {
+        tooLong = document.createElement("p");
+        tooLong.className = "field__error";
+        tooLong.setAttribute("role", "alert");
+        bodyBox.after(tooLong);
+      }
+      tooLong.textContent =
+        "Your comment is " + length.toLocaleString("en") + " characters long, far more " +
+        "than a comment may be (" + Number(bodyBox.dataset.maxLength).toLocaleString("en") +
+        " characters): please shorten it, then send it again. Nothing was sent.";
+      bodyBox.setAttribute("aria-invalid", "true");
+      bodyBox.focus();
+    });
+  }
+
   if (tokenInput && !tokenInput.value) {
     /* "waiting": a send is held until the token comes, and a second click (a double click)
        waits with it rather than going without; "done": the token came, or could not, and

@@ -118,6 +118,32 @@ def test_a_comment_pasted_over_the_limit_is_kept_whole_and_the_reader_told(page,
     assert not Comment.objects.exists()
 
 
+def test_a_paste_too_long_for_the_site_to_read_stays_in_the_form_and_the_reader_told(
+    page, live_server
+):
+    """The site reads at most PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE (256 KB) from a reader, and
+    answers a longer form with a short 413 page, unread. 30,000 Chinese characters, nine
+    bytes each as the browser sends them, are over it: the reader was taken to that page,
+    away from the form and their text."""
+    article = make_article(title="Letters page returns")
+    letter = "這是一封寫給編輯的長信。" * 2500
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "")
+    box = form.get_by_role("textbox", name="Comment", exact=True)
+    box.focus()
+    page.keyboard.insert_text(letter)
+
+    form.get_by_role("button", name="Post Comment").click()
+
+    expect(form.get_by_role("alert")).to_contain_text(
+        "30,000 characters long, far more than a comment may be (5,000 characters)"
+    )
+    expect(box).to_have_value(letter)
+    expect(box).to_be_focused()
+    assert not Comment.objects.exists()
+
+
 def test_words_typed_in_arabic_read_right_to_left_while_they_are_typed(page, live_server):
     """As the comment and its author's name will read once published (dir=auto): in a
     left-to-right box the question mark ended up at the start of the reader's sentence."""
