@@ -10,6 +10,7 @@ from django.urls import include, path
 from django.views.static import serve
 
 from comments.urls import captcha_urlpatterns
+from newsroom import admin as newsroom_admin
 from newsroom.methods import require_safe
 
 
@@ -51,6 +52,8 @@ def view_on_site(request, content_type_id, object_id):
 
 urlpatterns = [
     path("admin/r/<path:content_type_id>/<path:object_id>/", admin.site.admin_view(view_on_site)),
+    # Before the admin's own, which keeps its name (admin:autocomplete) for the widgets.
+    path("admin/autocomplete/", admin.site.admin_view(newsroom_admin.autocomplete)),
     path("admin/", admin.site.urls),
     path("captcha/", include(captcha_urlpatterns)),
     path("comments/", include("comments.urls")),

@@ -301,6 +301,28 @@ def test_a_nul_in_an_autocomplete_search_is_refused_not_a_server_error(editor_cl
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("app_label", "model_name", "field_name"),
+    [
+        ("auth", "user", "author"),
+        ("articles", "article", "comments"),
+        ("articles", "section", "articles"),
+    ],
+)
+def test_an_autocomplete_for_a_relation_no_form_has_is_refused(
+    editor_client, app_label, model_name, field_name
+):
+    """The autocomplete view answers the boxes of forms, which edit a model's own relations.
+    Asked for one seen from the other side (a user's author, an article's comments), which no
+    form has, it was a 500 for anyone allowed to see the rows on that side (moderators too,
+    for an article's comments)."""
+    params = {"app_label": app_label, "model_name": model_name, "field_name": field_name}
+
+    response = editor_client.get("/admin/autocomplete/", {**params, "term": "a"})
+
+    assert response.status_code == 403
+
+
 def test_a_hand_made_id_in_a_group_s_permissions_is_a_form_error(editor_client):
     """The group form's permissions and the user form's groups and permissions are lists of
     ids: a number past 64 bits failed on SQLite."""
