@@ -3,6 +3,7 @@
 Every status change goes through `comments.services`; the admin only asks for decisions.
 """
 
+import hashlib
 import ipaddress
 import operator
 import re
@@ -85,6 +86,14 @@ TOO_MANY_TO_DELETE = (
     "them. Select fewer (a search or a filter narrows the list). To take them all from "
     "readers at once, mark them as spam or reject them: any number is decided, in the "
     "background."
+)
+# What an erasure's confirmation sends back of the commenters it listed (erasure_listing):
+# with "Select all" the selection is read again on the click, and takes in whoever has
+# commented since. Only the commenters listed are erased.
+LISTED_FOR_ERASURE = "listed"
+SELECTION_CHANGED = (
+    "The selection has changed since its confirmation was shown: comments joined it or left "
+    "it. Nothing was erased: check the commenters listed now."
 )
 # The action log's entry for a reply deleted with the comment it answers, and for an article
 # deleted with its comments.
@@ -1210,8 +1219,14 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         emails = sorted(
             {email.lower() for email in queryset.values_list("email", flat=True) if email}
         )
-        if request.POST.get("confirmed") != "yes":
+        confirmed = request.POST.get("confirmed") == "yes"
+        if confirmed and request.POST.get(LISTED_FOR_ERASURE) != erasure_listing(emails):
+            self.message_user(request, SELECTION_CHANGED, messages.WARNING)
+            confirmed = False
+        if not confirmed:
             context = {
+                "listed_name": LISTED_FOR_ERASURE,
+                "listing": erasure_listing(emails),
                 **self.admin_site.each_context(request),
                 "title": "Erase commenter data?",
                 "opts": self.opts,
@@ -1232,6 +1247,12 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
             messages.SUCCESS,
         )
         return None
+
+
+def erasure_listing(emails):
+    """The commenters an erasure's confirmation listed, in one field: a thousand addresses,
+    one field each, would be past the number of fields a form may send."""
+    return hashlib.sha256("\n".join(emails).encode()).hexdigest()
 
 
 # The Article admin, with its comments ---------------------------------------------------

@@ -20,6 +20,7 @@ from articles import page_cache
 from articles.demo import draw_illustration
 from articles.models import Article
 from articles.views import feed_addresses
+from comments.admin import LISTED_FOR_ERASURE, erasure_listing
 from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.services import refresh_comment_count
@@ -233,6 +234,7 @@ def test_a_commenter_erased_in_the_admin_leaves_every_page(editor_client, commit
                 "action": "erase_commenter_data",
                 "_selected_action": [comment.pk],
                 "confirmed": "yes",
+                LISTED_FOR_ERASURE: erasure_listing([comment.email.lower()]),
             },
         )
     after = text(asked_again(pages)[article.get_absolute_url()])

@@ -25,9 +25,12 @@ from comments.admin import (
     BACKGROUND_DECISIONS,
     DECISION_NOT_TAKEN,
     LEFT_AS_THEY_ARE,
+    LISTED_FOR_ERASURE,
     NO_LONGER_THERE,
+    SELECTION_CHANGED,
     SHORT_SEARCH,
     TOO_MANY_TO_DELETE,
+    erasure_listing,
 )
 from comments.models import BackgroundDecision, Comment
 from newsroom.cache import shared_by_every_process
@@ -2151,7 +2154,9 @@ class TestPrivacyActions:
         assert Comment.objects.get(pk=comment.pk).email == "ada@example.com"
 
         response = editor_client.post(
-            f"{QUEUE}?status=all", {**data, "confirmed": "yes"}, follow=True
+            f"{QUEUE}?status=all",
+            {**data, "confirmed": "yes", LISTED_FOR_ERASURE: erasure_listing(["ada@example.com"])},
+            follow=True,
         )
 
         comment.refresh_from_db()
@@ -2180,6 +2185,31 @@ class TestPrivacyActions:
         editor_client.post(QUEUE, sent)
 
         assert not Comment.objects.exclude(email="").exists()
+
+    def test_erase_of_every_page_spares_a_commenter_who_wrote_after_it_listed(
+        self, editor_client, article
+    ):
+        """The confirmation of "Select all" lists the commenters it will erase; one whose
+        comment reached the queue between it and the click was erased too, unlisted."""
+        listed = make_comment(article, email="listed@example.com", status=Status.PENDING)
+        choice = {
+            "action": "erase_commenter_data",
+            "_selected_action": [listed.pk],
+            "select_across": "1",
+        }
+        confirm = editor_client.post(QUEUE, choice).content.decode()
+        form = re.search(r'<form method="post">.*?</form>', confirm, re.S).group()
+        sent = {}
+        for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form):
+            sent.setdefault(name, []).append(value)
+        newcomer = make_comment(article, email="newcomer@example.com", status=Status.PENDING)
+
+        response = editor_client.post(QUEUE, sent)
+
+        assert Comment.objects.get(pk=newcomer.pk).email == "newcomer@example.com"
+        assert Comment.objects.get(pk=listed.pk).email == "listed@example.com"
+        assert SELECTION_CHANGED in messages_of(response)
+        assert "newcomer@example.com" in response.content.decode()  # asked again, listed
 
     def test_moderators_do_not_get_privacy_actions(self, moderator_client, article):
         make_comment(article, status=Status.PENDING)

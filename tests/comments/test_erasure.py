@@ -22,6 +22,7 @@ from django.test import Client
 
 from articles import page_cache
 from comments import services
+from comments.admin import LISTED_FOR_ERASURE, erasure_listing
 from comments.models import Comment, commenter_digest
 from tests.factories import make_comment, make_editor, make_moderator, post_url
 
@@ -213,7 +214,13 @@ def test_an_erased_commenter_leaves_no_trace_in_any_table_or_servable_cached_pag
     assert ZELDA["name"] in reading.get(article.get_absolute_url()).content.decode()
     assert servable_in_cache(ZELDA["name"])
 
-    run_action(editing, "erase_commenter_data", [first], confirmed="yes")
+    run_action(
+        editing,
+        "erase_commenter_data",
+        [first],
+        confirmed="yes",
+        **{LISTED_FOR_ERASURE: erasure_listing([ZELDA["email"].lower()])},
+    )
 
     assert found_in_database(*traces, digest) == set()
     assert servable_in_cache(*traces) == []
