@@ -806,6 +806,24 @@ class Article(SlugAddressed):
         if self.status == self.Status.PUBLISHED and not self.published_at:
             self.published_at = timezone.now()
         update_fields = kwargs.get("update_fields")
+        # The count is the comments' decisions' to write (under the article's lock): a whole
+        # save wrote back the one read with the article, undoing a decision taken since.
+        whole_update = update_fields is None and not self._state.adding and not args
+        if whole_update and not {"force_insert", "force_update"} & kwargs.keys():
+            kwargs["update_fields"] = update_fields = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "comment_count"
+            ]
+            try:
+                return self._save_rendered(*args, **kwargs)
+            except self.NotUpdated:
+                # Deleted since it was read: saved whole, as before.
+                kwargs["update_fields"] = None
+        return self._save_rendered(*args, **kwargs)
+
+    def _save_rendered(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
         # The HTML follows the text, and only then: a save of other fields (publishing from
         # the list, which leaves the text out) would otherwise read it back to render it.
         if update_fields is None or "body" in update_fields:

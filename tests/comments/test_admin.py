@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
 from django.db import DatabaseError, connection
 from django.db.models.fields.files import FieldFile
+from django.db.models.signals import pre_save
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -36,6 +37,7 @@ from comments.models import BackgroundDecision, Comment
 from newsroom.cache import shared_by_every_process
 from tests.factories import (
     PASSWORD,
+    article_change_form,
     make_article,
     make_comment,
     make_draft,
@@ -2219,6 +2221,33 @@ class TestPrivacyActions:
 
         assert "erase_commenter_data" not in actions
         assert "export_commenter_data" not in actions
+
+
+def test_an_editor_s_save_keeps_the_comment_count_a_moderator_changed_meanwhile(
+    editor_client, moderator, article
+):
+    """The article's form is read, then saved: a comment approved in between (another
+    moderator, at that moment) was counted, then the editor's save wrote the count read
+    before it back, and lists told readers of one comment fewer than the article showed."""
+    comment = make_comment(article, status=Status.PENDING)
+    assert Article.objects.get(pk=article.pk).comment_count == 0
+
+    def approved_meanwhile(sender, instance, **kwargs):
+        if sender is Article and instance.pk == article.pk:
+            services.approve(Comment.objects.get(pk=comment.pk), by=moderator)
+
+    pre_save.connect(approved_meanwhile, sender=Article)
+    try:
+        response = editor_client.post(
+            f"/admin/articles/article/{article.pk}/change/",
+            article_change_form(article, title="A new headline"),
+        )
+    finally:
+        pre_save.disconnect(approved_meanwhile, sender=Article)
+
+    assert response.status_code == 302
+    saved = Article.objects.get(pk=article.pk)
+    assert (saved.title, saved.comment_count) == ("A new headline", 1)
 
 
 class TestArticlePageComments:
