@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q, Value
+from django.db.models import Count, F, Max, Q, Value
 from django.db.models.functions import Upper
 from django.urls import reverse
 
@@ -36,6 +36,10 @@ def website_names_someone(url):
         return "@" in urlsplit(url).netloc
     except ValueError:  # no address at all (the form refuses these): nothing to link either
         return True
+
+
+def new_unsubscribe_key():
+    return secrets.token_urlsafe(UNSUBSCRIBE_KEY_BYTES)
 
 
 def is_id(raw):
@@ -77,7 +81,23 @@ class CommentQuerySet(models.QuerySet):
             .order_by()
             .values_list("unsubscribe_key", flat=True)[:1]
         )
-        return next(iter(existing), None) or secrets.token_urlsafe(UNSUBSCRIBE_KEY_BYTES)
+        return next(iter(existing), None) or new_unsubscribe_key()
+
+    def sent_before(self, email, *, matching):
+        """What a new comment from `email` needs of the address's earlier ones: how many of
+        them match `matching` (a Q: the duplicate check), and the unsubscribe key they share,
+        or a new one for the address's first.
+
+        One read of the address's rows through `comment_email_idx`, where a query for each
+        made every post two round trips: the duplicate check reads all of them anyway when
+        none matches, as it almost never does. Of keys that differ (two first comments sent
+        at once), the greatest, as good as any; a blank one (demo rows, an erasure) is the
+        least, so never taken over a real one.
+        """
+        found = self.by_email(email).aggregate(
+            matches=Count("pk", filter=matching), key=Max("unsubscribe_key")
+        )
+        return found["matches"], found["key"] or new_unsubscribe_key()
 
 
 class Comment(models.Model):
@@ -153,8 +173,9 @@ class Comment(models.Model):
     def save(self, *args, **kwargs):
         """A comment from an address joins the key its other comments share (the
         address's first gets a new one), so the link from any of its emails stops them all.
-        One that asks for no email too (a query per post): once the comment an email was
-        about is deleted, it holds the key for the next that asks, which that link stops."""
+        One that asks for no email too: once the comment an email was about is deleted, it
+        holds the key for the next that asks, which that link stops. A query, unless the
+        caller has read the key already (the form's post, with its duplicate check)."""
         if self.email and not self.has_unsubscribe_key():
             self.unsubscribe_key = Comment.objects.unsubscribe_key_for(self.email)
             update_fields = kwargs.get("update_fields")

@@ -74,19 +74,26 @@ def links_reason(body):
     return ""
 
 
-def duplicate_reason(*, article, email, body, ip_address, own_comment_ids):
-    """The same words under the same address on the same article, from the sender of the
-    first: a second click, a form sent again. The sender is known by the IP address that
-    sent the first, or by the browser that did (`own_comment_ids`: the signed cookie that
-    lists the comments it sent for moderation), which still holds without an IP address (a
-    proxy that sends none). Told to anyone else, it would confirm whose email address wrote a
-    published comment, its words being public; and two readers' identical "Thanks!" are
-    under two addresses. A copy from elsewhere waits for a moderator like any comment."""
+def sent_before(*, article, email, body, ip_address, own_comment_ids):
+    """What the address's earlier comments say of a new one, in one query: the duplicate
+    check's reason (or ""), and the unsubscribe key the new comment joins (models.Comment.
+    unsubscribe_key).
+
+    A duplicate is the same words under the same address on the same article, from the
+    sender of the first: a second click, a form sent again. The sender is known by the IP
+    address that sent the first, or by the browser that did (`own_comment_ids`: the signed
+    cookie that lists the comments it sent for moderation), which still holds without an IP
+    address (a proxy that sends none). Told to anyone else, it would confirm whose email
+    address wrote a published comment, its words being public; and two readers' identical
+    "Thanks!" are under two addresses. A copy from elsewhere waits for a moderator like any
+    comment."""
     same_sender = Q(pk__in=own_comment_ids)
     if ip_address:
         same_sender |= Q(ip_address=ip_address)
-    same = Comment.objects.by_email(email).filter(same_sender, article=article, body=body)
-    return DUPLICATE if same.exists() else ""
+    copies, unsubscribe_key = Comment.objects.sent_before(
+        email, matching=Q(same_sender, article=article, body=body)
+    )
+    return (DUPLICATE if copies else ""), unsubscribe_key
 
 
 def email_flood_reason(email_flooded):

@@ -476,6 +476,7 @@ def submit_comment(
     notify_on_publish,
     status,
     held_reason,
+    unsubscribe_key=None,
 ):
     """Store a new comment from the public form, checked against the model's own rules.
 
@@ -483,6 +484,8 @@ def submit_comment(
     `full_clean` would ask it first, a query each, about an article and a reply target this
     request has just read and a status our own rules chose. It still checks every field.
     The transaction holds the insert and what must commit with it, nothing slower.
+    `unsubscribe_key` is the address's, when the caller has read it already (the form's
+    duplicate check, moderation.sent_before); without it, saving looks it up.
     """
     comment = Comment(
         article=article,
@@ -504,6 +507,8 @@ def submit_comment(
         status=status,
         held_reason=held_reason[: Comment._meta.get_field("held_reason").max_length],
     )
+    if unsubscribe_key:
+        comment.unsubscribe_key = unsubscribe_key
     comment.full_clean(exclude=["article", "parent"], validate_constraints=False)
     # Without a savepoint of its own: inside the post's transaction (wait_for_the_same_words)
     # a failed insert fails the whole post anyway, and two statements fewer in every post.

@@ -153,19 +153,20 @@ def take_comment(request, form, *, ip_address):
     uses its question up even when the comment is refused."""
     valid = form.is_valid()  # a write: checking the captcha answer uses the question up
     data = form.cleaned_data
-    if {"email", "body"} <= data.keys() and (
-        reason := moderation.duplicate_reason(
-            article=form.article,
-            email=data["email"],
-            body=data["body"],
-            ip_address=ip_address,
-            own_comment_ids=own_pending_ids(request),
-        )
-    ):
+    if not {"email", "body"} <= data.keys():
+        return None, 400
+    duplicate, unsubscribe_key = moderation.sent_before(
+        article=form.article,
+        email=data["email"],
+        body=data["body"],
+        ip_address=ip_address,
+        own_comment_ids=own_pending_ids(request),
+    )
+    if duplicate:
         # These words are stored already: that alone is said, not what else is wrong with
         # this copy (a double click's second send finds its question used up by the first).
         form.errors.clear()
-        form.add_error("body", reason)
+        form.add_error("body", duplicate)
         return None, 400
     if not valid:
         return None, 400
@@ -194,6 +195,7 @@ def take_comment(request, form, *, ip_address):
             notify_on_publish=data["notify_on_publish"],
             status=verdict.status,
             held_reason=verdict.reason,
+            unsubscribe_key=unsubscribe_key,
         )
     except ValidationError as error:  # a model rule the form does not know about
         ratelimit.release(ip_address=ip_address, email=data["email"])

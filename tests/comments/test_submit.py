@@ -91,13 +91,13 @@ def test_a_new_comment_under_a_full_last_page_lands_on_the_page_that_shows_it(
 def test_a_new_visitors_comment_and_the_page_it_lands_on_cost_a_bounded_number_of_queries(
     client, article, fill_form, settings, monkeypatch, django_assert_max_num_queries, comments
 ):
-    """The article, the question claimed (one DELETE ... RETURNING), the duplicate check,
-    the flood limit's two counts (no Redis here), the insert in a savepoint (two statements
-    more inside the test's transaction), its address's unsubscribe key looked up (the link
-    of an earlier email stops this one too) and the redirect's page: ten. (The claims that
-    refill the captcha pool, one in POOL_TOP_UP_EVERY, cost four more: none here. The
-    moderators' notification runs after the commit.) The page it lands on, rendered for the
-    commenter, costs what the article page costs anyone."""
+    """The article, the question claimed (one DELETE ... RETURNING), the duplicate check
+    (which also reads the address's unsubscribe key: the link of an earlier email stops this
+    one too), the flood limit's two counts (no Redis here), the insert in a savepoint (two
+    statements more inside the test's transaction) and the redirect's page: nine. (The
+    claims that refill the captcha pool, one in POOL_TOP_UP_EVERY, cost four more: none
+    here. The moderators' notification runs after the commit.) The page it lands on,
+    rendered for the commenter, costs what the article page costs anyone."""
     monkeypatch.setattr("comments.captcha.POOL_TOP_UP_EVERY", 10**12)
     settings.COMMENTS_CAPTCHA_POOL_SIZE = 5
     settings.COMMENTS_PER_PAGE = 25
@@ -105,7 +105,7 @@ def test_a_new_visitors_comment_and_the_page_it_lands_on_cost_a_bounded_number_o
         make_comment(article)
     data = fill_form(article)
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(9):
         response = client.post(post_url(article), data)
     with django_assert_max_num_queries(8):
         landing = client.get(response["Location"])
@@ -1192,6 +1192,25 @@ def test_duplicate_comment_is_refused(client, article, fill_form):
     assert response.status_code == 400
     assert DUPLICATE in response.content.decode()
     assert Comment.objects.count() == 1
+
+
+def test_a_posted_comment_joins_the_unsubscribe_key_of_its_addresses_other_comments(
+    client, article, fill_form
+):
+    """The key read with the duplicate check is the one stored, over one a row seeded
+    without a key leaves blank: the link in an earlier email stops this comment's too. A
+    stranger's key is not taken, and an address's first comment gets one of its own."""
+    earlier = make_comment(make_article(), email="Grace@Example.com")
+    seeded = make_comment(article, email="grace@example.com")
+    Comment.objects.filter(pk=seeded.pk).update(unsubscribe_key="")
+    stranger = make_comment(article, email="ada@example.com")
+
+    client.post(post_url(article), fill_form(article, body="Mine, again."))
+    client.post(post_url(article), fill_form(article, body="My first.", email="cy@example.com"))
+
+    assert Comment.objects.get(body="Mine, again.").unsubscribe_key == earlier.unsubscribe_key
+    first = Comment.objects.get(body="My first.").unsubscribe_key
+    assert first and first not in {earlier.unsubscribe_key, stranger.unsubscribe_key}
 
 
 def test_the_same_form_sent_again_once_stored_is_told_it_is_a_duplicate(client, article, fill_form):
