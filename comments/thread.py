@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Func, IntegerField, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -253,19 +253,31 @@ def hidden_count(comments):
     return len(approved) - len(on_public) + len(under)
 
 
-def comment_page(comment, *, above=None):
+def count_of_top_level(article_id):
+    """How many approved top-level comments an article has, as an expression: read with the
+    article (`OuterRef("pk")`), it spares comment_page a query of its own."""
+    # COUNT() as a plain function, not Django's aggregate: no GROUP BY, and one row (0)
+    # where there is no comment.
+    counted = top_level(article_id).order_by().annotate(count=Func("pk", function="COUNT"))
+    return Subquery(counted.values("count"), output_field=IntegerField())
+
+
+def comment_page(comment, *, above=None, top_level_count=None):
     """The page of its article's comments that shows this comment (with its thread).
 
     A top-level comment still waiting for a moderator is shown to its author on the last
     page (build_thread), which is not the page after the approved ones when that page is full.
-    `above` is the comment's ancestors() when the caller has read them already.
+    `above` is the comment's ancestors() when the caller has read them already, and
+    `top_level_count` the article's approved top-level comments when it has counted them.
     """
     if above is None:
         above = ancestors(comment)
     root = (above or [comment])[-1]
     per_page = max(settings.COMMENTS_PER_PAGE, 1)
     if root.status != Comment.Status.APPROVED:
-        return max(1, -(-top_level(comment.article_id).count() // per_page))
+        if top_level_count is None:
+            top_level_count = top_level(comment.article_id).count()
+        return max(1, -(-top_level_count // per_page))
     earlier = (
         top_level(comment.article_id)
         .filter(Q(created_at__lt=root.created_at) | Q(created_at=root.created_at, pk__lt=root.pk))
@@ -274,9 +286,10 @@ def comment_page(comment, *, above=None):
     return earlier // per_page + 1
 
 
-def comment_url(comment, article_url, *, above=None):
+def comment_url(comment, article_url, *, above=None, top_level_count=None):
     """The address of the page of a long discussion that shows the comment now."""
-    return f"{page_url(article_url, comment_page(comment, above=above))}#comment-{comment.pk}"
+    page = comment_page(comment, above=above, top_level_count=top_level_count)
+    return f"{page_url(article_url, page)}#comment-{comment.pk}"
 
 
 def page_url(article_url, page, query=()):

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
+from django.db.models import OuterRef
 from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE, get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -43,6 +44,7 @@ from .thread import (
     VisibleComments,
     ancestors,
     comment_url,
+    count_of_top_level,
     is_shown,
     own_pending_ids,
     page_number,
@@ -78,7 +80,14 @@ NOT_STORED = (
 def post_comment(request, article_pk):
     if request.method != "POST":
         return send_only(request, article_pk)
-    article = Article.objects.published().filter(pk=article_pk).first()
+    # Counted with the article, not after the commit, the page the redirect names costs no
+    # query of its own: a comment held for moderation adds nothing to the count.
+    article = (
+        Article.objects.published()
+        .filter(pk=article_pk)
+        .annotate(top_level_count=count_of_top_level(OuterRef("pk")))
+        .first()
+    )
     if article is None:
         # Withdrawn or deleted while the reader wrote: their text comes back, and an article
         # that is not public stays unnamed.
@@ -134,7 +143,9 @@ def post_comment(request, article_pk):
             response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
         return response
     data = form.cleaned_data
-    response = redirect(comment_url(comment, article.get_absolute_url()))
+    response = redirect(
+        comment_url(comment, article.get_absolute_url(), top_level_count=article.top_level_count)
+    )
     response.status_code = 303
     if comment.status == Comment.Status.APPROVED:  # the "previously approved" rule
         messages.success(request, PUBLISHED)
