@@ -314,6 +314,16 @@ class ReusedRedisClient(RedisCacheClient):
             pipeline.publish(channel, message)
         pipeline.execute()
 
+    def delete_and_publish(self, key, channel):
+        """DEL `key`, then PUBLISH its name on `channel`: one round trip. Redis runs a
+        pipeline's commands in order, so the message goes out once the key is gone, as it
+        would a round trip later."""
+        pipeline = self.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.delete(key)
+        pipeline.publish(channel, key)
+        deleted, _ = pipeline.execute()
+        return bool(deleted)
+
 
 class ResilientRedisCache(RedisCache):
     """Django's RedisCache that fails open (a miss for reads, nothing for writes), and
@@ -448,8 +458,24 @@ class ResilientRedisCache(RedisCache):
         return touched
 
     def delete(self, key, version=None):
+        if self._mirrors_any([key]):
+            return self._delete_mirrored(key, version)
         deleted = self._or(False, super().delete, key, version, invalidates=[(key, version)])
         self._wrote([key], version)
+        return deleted
+
+    def _delete_mirrored(self, key, version):
+        """`delete` and `_wrote` in one round trip, not two: the captcha pool's sample is
+        deleted at every comment post (comments.reader_cache.forget_pool_sample)."""
+        full_key = self.make_and_validate_key(key, version=version)
+        deleted = self._or(
+            False,
+            self._cache.delete_and_publish,
+            full_key,
+            self._mirror.channel,
+            invalidates=[(key, version)],
+        )
+        self._mirror.forget([full_key])
         return deleted
 
     def get_many(self, keys, version=None):

@@ -136,6 +136,17 @@ def test_copied_keys_cost_no_round_trip_and_the_others_one_together(process, rou
     assert len(calls) == 1
 
 
+def test_deleting_a_mirrored_key_and_announcing_it_is_one_round_trip(process, round_trips):
+    """The captcha pool's sample is deleted at every comment post."""
+    writer = process()
+    writer.set(HOT, 1)
+    calls = round_trips(writer)
+
+    assert writer.delete(HOT) is True
+    assert len(calls) == 1
+    assert writer.delete(HOT) is False
+
+
 # -- A write shows everywhere at the next read --------------------------------------------------
 
 
@@ -145,6 +156,9 @@ def unannounced(monkeypatch):
 
     def silence(backend):
         monkeypatch.setattr(backend._cache, "publish", lambda channel, messages: None)
+        monkeypatch.setattr(
+            backend._cache, "delete_and_publish", lambda key, channel: backend._cache.delete(key)
+        )
         return backend
 
     return silence
