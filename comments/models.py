@@ -38,10 +38,6 @@ def website_names_someone(url):
         return True
 
 
-def new_unsubscribe_key():
-    return secrets.token_urlsafe(UNSUBSCRIBE_KEY_BYTES)
-
-
 def is_id(raw):
     """Whether `raw` is an id (a comment's, an article's) as the site writes it: ASCII digits
     within the database's integers, 64 bits (BigAutoField). str.isdigit() alone takes "²";
@@ -54,6 +50,10 @@ def is_id(raw):
         and len(raw) <= len(str(models.BigIntegerField.MAX_BIGINT))
         and int(raw) <= models.BigIntegerField.MAX_BIGINT
     )
+
+
+def new_unsubscribe_key():
+    return secrets.token_urlsafe(UNSUBSCRIBE_KEY_BYTES)
 
 
 class CommentQuerySet(models.QuerySet):
