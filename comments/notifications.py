@@ -86,7 +86,10 @@ def comment_for_token(token):
     if ":" not in token:
         if not UNSUBSCRIBE_KEY_SHAPE.fullmatch(token):  # a NUL would be a 500 on PostgreSQL
             return None
-        return Comment.objects.filter(unsubscribe_key=token).exclude(email="").first()
+        # Any of the address's comments will do (the page needs its email): unordered, the
+        # key's index gives one, where .first() sorted all the address ever sent.
+        commenter = Comment.objects.filter(unsubscribe_key=token).exclude(email="").order_by()
+        return next(iter(commenter[:1]), None)
     try:
         comment_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
