@@ -47,6 +47,8 @@ BUDGETS = {
     "search, page 2": 1,
     "search of common words alone": 1,
     "search of common words alone, page 2": 1,
+    "search of a phrase": 1,
+    "search finding nothing": 1,
     "rss": 1,
     "atom": 1,
     "section rss": 2,
@@ -118,6 +120,8 @@ def public_pages(article):
         # documents, and looks for it in headlines and summaries instead.
         "search of common words alone": "/search/?q=of",
         "search of common words alone, page 2": "/search/?q=of&page=2",
+        "search of a phrase": '/search/?q="summary+of+article"',
+        "search finding nothing": "/search/?q=zyzzyva",
         "rss": "/feeds/rss/",
         "atom": "/feeds/atom/",
         "section rss": f"/feeds/section/{section}/rss/",
@@ -257,6 +261,18 @@ def test_a_deep_sitemap_page_steps_over_the_newer_articles_in_the_index_alone(cl
     assert response.content.decode().count("<loc>") == 10
     plan = index_plan(articles)
     assert re.search(r"Index Only Scan|COVERING INDEX", plan), plan
+
+
+def test_a_new_question_for_the_comment_form_costs_one_query(client, django_assert_max_num_queries):
+    """ "Show a new question" (the page's script, at the captcha's refresh address): the
+    question's insert; the budget of forms sent back is counted in the cache."""
+    build_site(5, 1)
+    ajax = {"X-Requested-With": "XMLHttpRequest"}
+    client.get(reverse("captcha-refresh"), headers=ajax)
+    with django_assert_max_num_queries(1):
+        response = client.get(reverse("captcha-refresh"), headers=ajax)
+    assert response.status_code == 200
+    assert response.json()["key"]
 
 
 def test_staff_article_page_adds_only_the_session_user_and_permissions(
