@@ -6,3 +6,10 @@ folder it starts in, the project's."""
 # previous page's address, with its query): a moderator's search in the admin is a
 # commenter's name or email address, and a log is no place for it. Otherwise gunicorn's own.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
+# Whether a proxy in front says the request came over HTTPS (X-Forwarded-Proto) is Django's to
+# read, and only with DJANGO_BEHIND_PROXY=1 (settings.SECURE_PROXY_SSL_HEADER). gunicorn's
+# default believes X-Forwarded-Proto, X-Forwarded-Ssl, X-Forwarded-Protocol and a SCRIPT_NAME
+# header from any client on loopback: a local proxy passing them through, or any local client,
+# made the site write the forger's scheme and path into pages every reader gets (robots.txt).
+forwarded_allow_ips = ""
