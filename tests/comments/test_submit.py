@@ -1189,6 +1189,35 @@ def test_flood_limit_counts_an_ipv6_sender_by_its_network(
     assert response.status_code == status
 
 
+@pytest.mark.parametrize(
+    ("first_address", "second_address", "status"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2::ff", 429),
+        # Stored as Python writes them, "2001:db8::1" and "2001:db8::1:0:0:0": no common start.
+        ("2001:db8::1", "2001:db8:0:0:1::", 429),
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", 303),
+    ],
+)
+def test_flood_limit_counts_an_ipv6_sender_by_its_network_without_redis(
+    client, article, fill_form, settings, first_address, second_address, status
+):
+    """The database counts when no cache is shared by every worker (or Redis is down): it
+    must not let a /64 send from one address after another either."""
+    settings.CACHES = LOCAL_MEMORY
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    first = fill_form(article, body="First", email="ada@example.com")
+    assert client.post(post_url(article), first, REMOTE_ADDR=first_address).status_code == 303
+    cache.clear()  # another worker
+
+    response = client.post(
+        post_url(article),
+        fill_form(article, body="Second", email="grace@example.com"),
+        REMOTE_ADDR=second_address,
+    )
+
+    assert response.status_code == status
+
+
 def test_duplicate_comment_is_refused(client, article, fill_form):
     client.post(post_url(article), fill_form(article, body="Same words."))
 
