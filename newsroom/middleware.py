@@ -7,12 +7,13 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.core.exceptions import BadRequest
-from django.db import InterfaceError, InternalError, OperationalError
+from django.db import DatabaseError, InterfaceError, InternalError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.log import log_response
+from django.views import defaults
 from whitenoise import middleware as whitenoise
 
 from newsroom.methods import allowed_methods
@@ -257,14 +258,31 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not database_unavailable(exception):
             return None  # a server error, logged with its traceback
-        logger.error("The database is unavailable (%s): %s answered 503.", exception, request.path)
-        # Rendered without the request: its context processors would ask the database.
-        context = {
-            "SITE_NAME": settings.SITE_NAME,
-            "SITE_DESCRIPTION": settings.SITE_DESCRIPTION,
-            "body": request.POST.get("body", "") if request.method == "POST" else "",
-        }
-        response = HttpResponse(render_to_string("503.html", context), status=503)
-        response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
-        add_never_cache_headers(response)
-        return response
+        return database_unavailable_response(request, exception)
+
+
+def database_unavailable_response(request, exception):
+    """The 503 page for a request the database could not serve (database_unavailable)."""
+    logger.error("The database is unavailable (%s): %s answered 503.", exception, request.path)
+    # Rendered without the request: its context processors would ask the database.
+    context = {
+        "SITE_NAME": settings.SITE_NAME,
+        "SITE_DESCRIPTION": settings.SITE_DESCRIPTION,
+        "body": request.POST.get("body", "") if request.method == "POST" else "",
+    }
+    response = HttpResponse(render_to_string("503.html", context), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+    add_never_cache_headers(response)
+    return response
+
+
+def page_not_found(request, exception):
+    """Django's 404 page (handler404), or the 503 page when the database cannot be reached:
+    the 404 page's header lists the sections, a query, and an address no page has (a bot's
+    probe) was a 500 during an outage, each one logged as a server error."""
+    try:
+        return defaults.page_not_found(request, exception)
+    except DatabaseError as error:
+        if not database_unavailable(error):
+            raise
+        return database_unavailable_response(request, error)

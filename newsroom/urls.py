@@ -63,3 +63,4 @@ urlpatterns = [
 
 # A comment post that fails gives the commenter their text back.
 handler500 = "comments.views.server_error"
+handler404 = "newsroom.middleware.page_not_found"

@@ -793,11 +793,14 @@ def test_with_the_database_unreachable_pages_answer_503_and_a_comment_comes_back
     ) as server:
         reader = Reader(server.port)
         page = reader.get("/section/news/")
+        # No such address: the 404 page, whose header lists the sections, read the database.
+        missing = reader.get("/no-such-page/")
         sent = reader.post(
             "/comments/post/1/",
             {"csrfmiddlewaretoken": reader.form_token(), "body": "Kept <b>safe</b>, I hope."},
         )
 
+    assert missing.status == 503, missing.text
     assert page.status == 503
     assert page.headers["Retry-After"] == "60"
     assert "reach our database just now" in page.text
