@@ -7,6 +7,7 @@ list (`templates/comments/thread.html`) stays a template.
 """
 
 import re
+import unicodedata
 import zlib
 from html import escape
 
@@ -166,8 +167,21 @@ def without_trailing_punctuation(url):
 
 def initials(name):
     """Up to two letters standing in for a picture; never derived from the email."""
-    letters = [word[0] for word in name.split() if word[:1].isalnum()][:2]
-    return "".join(letters).upper() or "?"
+    letters = [first_letter(word) for word in name.split() if word[:1].isalnum()][:2]
+    return "".join(letters) or "?"
+
+
+def first_letter(word):
+    """The word's first letter with its accents (a decomposed "É" is two code points), in
+    capitals unless that would make it two letters (ß is not "SS")."""
+    letter = word[0]
+    for mark in word[1:]:
+        if not unicodedata.combining(mark):
+            break
+        letter += mark
+    letter = unicodedata.normalize("NFC", letter)
+    capital = letter.upper()
+    return capital if len(capital) == len(letter) else letter
 
 
 def avatar_colour(name):

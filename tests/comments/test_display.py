@@ -95,6 +95,23 @@ def test_comment_shows_name_link_date_permalink_and_reply_link(client, article):
     assert "gravatar" not in page.lower()
 
 
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("E\u0301mile Zola", "ÉZ"),  # typed or pasted decomposed: the accent stays on the É
+        ("Øystein Ørsted", "ØØ"),
+        ("ßeta Ölund", "ßÖ"),  # one letter, not "SS"
+        ("🎉 party", "P"),
+    ],
+)
+def test_avatar_initials_keep_each_letter_whole(client, article, name, shown):
+    make_comment(article, name=name)
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert f">{shown}</span>" in page
+
+
 def test_a_website_saved_with_an_email_address_in_it_is_not_shown(client, article):
     """A comment sent before the form refused an email address typed as the website
     (https://ada.lovelace@example.com) keeps its name, unlinked: the link showed the
