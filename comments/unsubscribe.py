@@ -10,6 +10,7 @@ import logging
 
 from django.db import DatabaseError
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from comments.models import Comment
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 NOT_SAVED = "Sorry, we could not save this just now. Please try again in a minute."
 
 
+@never_cache  # the URL is the commenter's key: no copy in a shared cache
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token):

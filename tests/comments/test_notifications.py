@@ -513,6 +513,16 @@ class TestUnsubscribe:
         notify = dict(Comment.objects.values_list("pk", "notify_on_publish"))
         assert notify == {comment.pk: False, other.pk: False, stranger.pk: True}
 
+    def test_the_page_stays_out_of_shared_caches(self, client, article):
+        """The URL is the commenter's key: a proxy or CDN must not keep a copy of the page
+        (or of the "done" answer) under it."""
+        comment = make_comment(article, notify_on_publish=True)
+        url = f"/comments/unsubscribe/{unsubscribe_token(comment)}/"
+
+        for response in (client.get(url), client.post(url)):
+            cache_control = response.headers.get("Cache-Control", "")
+            assert "private" in cache_control and "no-store" in cache_control
+
     def test_a_forged_token_is_refused(self, client, article):
         comment = make_comment(article, notify_on_publish=True)
 
