@@ -144,3 +144,40 @@ def test_each_paragraph_of_a_comment_in_two_languages_reads_its_own_way(live_ser
     english, arabic = page.locator(".comment__text p").all()
     assert text_edges(english)["left"] < 1
     assert text_edges(arabic)["right"] < 1
+
+
+# For each part of the first byline, whether it starts a line, and how far its words start
+# from the left edge of the headline above.
+BYLINE_LINES = """card => {
+  const headline = card.querySelector("h2, h3").getBoundingClientRect().left;
+  let lastTop = -Infinity;
+  return [...card.querySelector(".byline").children].map(part => {
+    const range = document.createRange();
+    range.selectNodeContents(part);
+    const words = range.getClientRects()[0];
+    const startsLine = words.top > lastTop + 1;
+    lastTop = words.top;
+    return {text: part.textContent.trim(), startsLine, indent: Math.round(words.left - headline)};
+  });
+}"""
+
+
+def test_a_byline_wrapped_on_a_phone_starts_its_second_line_flush_and_without_a_dot(
+    live_server, phone
+):
+    """The "·" between the parts began the wrapped line, pushing "3 comments" in under
+    the name above it."""
+    article = make_article(
+        title="Riverside plan approved",
+        author=make_author(display_name="Maximiliana Featherstonehaugh-Wright"),
+        comment_count=3,
+    )
+    phone.goto(f"{live_server.url}{article.section.get_absolute_url()}")
+
+    card = phone.locator("article").filter(has_text="Riverside plan approved").first
+    parts = card.evaluate(BYLINE_LINES)
+
+    assert [part["text"] for part in parts][-1] == "3 comments"
+    line_starts = [part for part in parts if part["startsLine"]]
+    assert len(line_starts) > 1, parts  # the byline does wrap on this phone
+    assert all(part["indent"] == 0 for part in line_starts), parts
