@@ -1,15 +1,23 @@
-"""django-axes counting admin sign-in failures in Redis, and in the database too until the limit.
+"""django-axes pausing admin sign-in: per address at AXES_FAILURE_LIMIT, and per username
+(from anywhere) at AXES_USERNAME_FAILURE_LIMIT, counted in Redis and the database, or in the
+database alone.
 
-Redis shares the count between app servers, and counts cheaply what a guesser sends once
-locked out (each refused attempt extends the lockout). The database is shared by every app
-server too, and outlives an outage of Redis, or a Redis restarted empty: each failure up to
-the limit is counted in both, and the lockout is decided on the larger count (the same
-failures, seen twice, count once). While Redis cannot be reached, the database alone counts
-and decides, with every failure from before the outage: the limit holds across it, with no
-500 on a wrong password. Beyond the limit, only Redis counts: a guesser hammering the login
-page writes nothing more to the database, whose row of a client grows with each attempt.
-So a lockout that refused attempts keep up past the cool-off is Redis's alone by then: an
-outage after that starts the database's count afresh (the limit, not twice it).
+axes compares one count with one limit, the largest of those its AXES_LOCKOUT_PARAMETERS
+name. A username among them at the address's limit let anyone who knows a moderator's
+username keep them out with five wrong passwords; so axes counts per address, and the
+handlers here also pause a username whose failures from every address reach its own, higher
+limit (UsernameFailureLimit). Those failures are read from the database in both setups: it
+records every failure axes counts (the username, the address, the user agent), with Redis
+too. axes counts no try it refused (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT off), so a
+stranger hammering a username from one address adds the address's limit to its count, and
+no more.
+
+With Redis, Redis shares the count between app servers. The database is shared by every app
+server too, and outlives an outage of Redis, or a Redis restarted empty: each failure is
+counted in both, and the lockout is decided on the larger count (the same failures, seen
+twice, count once). While Redis cannot be reached, the database alone counts and decides,
+with every failure from before the outage: the limit holds across it, with no 500 on a wrong
+password.
 """
 
 import contextvars
@@ -18,6 +26,7 @@ import json
 import logging
 
 import axes.handlers.cache
+from axes.attempts import get_cool_off_threshold
 from axes.conf import settings
 from axes.handlers.cache import AxesCacheHandler
 from axes.handlers.database import AxesDatabaseHandler
@@ -26,11 +35,13 @@ from axes.helpers import (
     get_client_parameters,
     get_client_user_agent,
     get_client_username,
+    get_cool_off,
     get_credentials,
     get_failure_limit,
 )
 from axes.models import AccessAttempt, AccessBase
-from django.db.models import Q
+from django.db.models import Q, Sum
+from django.shortcuts import render
 
 from newsroom.cache import UNREACHABLE
 
@@ -40,6 +51,7 @@ logger = logging.getLogger(__name__)
 # logged a lockout for it.
 _second_record = contextvars.ContextVar("axes_failure_counted_in_redis_too", default=None)
 LOCKOUT_MESSAGE = "AXES: Locking out %s after repeated login failures."  # both handlers'
+USERNAME_LOCKOUT_MESSAGE = "Sign-in paused for a username after %d failures from any address."
 COUNTS_IN_REDIS_STAY = (
     "Redis is unreachable: the sign-in failures counted there stay; run the reset again once "
     "it is back."
@@ -107,7 +119,62 @@ def get_client_cache_keys(request_or_attempt, credentials=None):
 axes.handlers.cache.get_client_cache_keys = get_client_cache_keys
 
 
-class AxesCacheWithDatabaseFallback(AxesCacheHandler):
+def username_failures(request, credentials=None):
+    """The failures for the username typed, from every address, within the cool-off."""
+    recent = AccessAttempt.objects.filter(
+        username=get_client_username(request, credentials),
+        attempt_time__gte=get_cool_off_threshold(request),
+    )
+    return recent.aggregate(failures=Sum("failures_since_start"))["failures"] or 0
+
+
+def username_is_paused(request, credentials=None):
+    return username_failures(request, credentials) >= settings.AXES_USERNAME_FAILURE_LIMIT
+
+
+class UsernameFailureLimit:
+    """A username paused from everywhere at its own limit, on top of axes's per address."""
+
+    def is_locked(self, request, credentials=None):
+        return super().is_locked(request, credentials) or username_is_paused(request, credentials)
+
+    def lock_out_at_either_limit(self, request, credentials):
+        """After a failure, the lockout page if it reached a limit axes did not check: the
+        username's, or the address's in the database's count while that is the larger. A
+        try refused, or one that reached the limit axes checked, is marked already."""
+        if request.axes_locked_out:
+            return
+        if super().is_locked(request, credentials):
+            request.axes_locked_out = True
+        elif username_is_paused(request, credentials):
+            logger.warning(USERNAME_LOCKOUT_MESSAGE, settings.AXES_USERNAME_FAILURE_LIMIT)
+            request.axes_locked_out = True
+
+
+class AxesDatabaseHandlerWithUsernameLimit(UsernameFailureLimit, AxesDatabaseHandler):
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        if request is not None:
+            self.lock_out_at_either_limit(request, credentials)
+
+
+def lockout_page(request, original_response, credentials):
+    """The page a paused sign-in gets (AXES_LOCKOUT_CALLABLE). axes's own names one limit;
+    a moderator whose username is paused needs to know that another address will not help."""
+    return render(
+        request,
+        "admin/lockout.html",
+        {
+            "username_paused": username_is_paused(request, credentials),
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "username_failure_limit": settings.AXES_USERNAME_FAILURE_LIMIT,
+            "cooloff_timedelta": get_cool_off(request),
+        },
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+
+
+class AxesCacheWithDatabaseFallback(UsernameFailureLimit, AxesCacheHandler):
     fallback = AxesDatabaseHandler()
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
@@ -120,20 +187,24 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
             # Redis's count after this failure; None when the cache handler counted none
             # (a whitelisted client, say), for the same reasons as the database would not.
             counted = getattr(request, "axes_failures_since_start", None)
-            limit = get_failure_limit(request, credentials)
-            if counted is not None and counted <= limit:
+            if counted is not None:
                 # The cache handler logs a lockout whenever its count reaches the limit.
+                limit = get_failure_limit(request, credentials)
                 cache_logged_lockout = settings.AXES_LOCK_OUT_AT_FAILURE and counted >= limit
                 token = _second_record.set(cache_logged_lockout)
+                # A failure counted is no try refused: the database handler would take the
+                # lockout Redis's count just reached for one, and not count it.
+                locked_out_by_redis, request.axes_locked_out = request.axes_locked_out, False
                 try:
                     self.fallback.user_login_failed(sender, credentials, request, **kwargs)
                 finally:
                     _second_record.reset(token)
+                    request.axes_locked_out = request.axes_locked_out or locked_out_by_redis
         # The cache handler shows the lockout page only when its own count reaches the limit;
-        # a lockout counted in the database while Redis was down would otherwise be
-        # answered as a wrong password, the right one included.
-        if request is not None and self.is_locked(request, credentials):
-            request.axes_locked_out = True
+        # a lockout counted in the database while Redis was down, or the username's, would
+        # otherwise be answered as a wrong password, the right one included.
+        if request is not None:
+            self.lock_out_at_either_limit(request, credentials)
 
     def user_logged_in(self, sender, request, user, **kwargs):
         super().user_logged_in(sender, request, user, **kwargs)
@@ -168,16 +239,15 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
         return len(keys)
 
     def _forget_counts_in_redis(self, *, ip_address, username, ip_or_username):
-        """Redis forgets what the database's reset forgets: the counts of the addresses and
-        usernames of the failures it deletes, and of those it was given.
+        """Redis forgets what the database's reset forgets: the counts of the addresses of the
+        failures it deletes, and of the address it was given.
 
-        Redis keeps one count per address and one per username, not one per pair as the
-        database does: the cache handler's own reset of a username left the count of the
-        address it failed from, so the documented reset did not let an editor who had
-        locked themselves out back in from where they were (nor, the other way round, the
-        reset of their address). And while Redis is down the cache would drop the deletes
-        without a word (remembered by a command's process, which exits): the lockout would
-        be back with Redis after the command said it was lifted."""
+        Redis keeps one count per address; the database, each failure with its username:
+        the cache handler's own reset of a username forgot no address's count, so the
+        documented reset did not let an editor who had locked themselves out back in from
+        where they were. And while Redis is down the cache would drop the deletes without a
+        word (remembered by a command's process, which exits): the lockout would be back
+        with Redis after the command said it was lifted."""
         if ip_or_username:
             failed = AccessAttempt.objects.filter(Q(ip_address=ip_address) | Q(username=username))
         elif username is None:
@@ -185,16 +255,14 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
         else:
             failed = AccessAttempt.objects.filter(username=username)
         addresses = {ip_address, *failed.values_list("ip_address", flat=True)} - {None}
-        usernames = {username, *failed.values_list("username", flat=True)} - {None}
-        attempts = [AccessAttempt(ip_address=address) for address in addresses] + [
-            AccessAttempt(username=name) for name in usernames
-        ]
+        attempts = [AccessAttempt(ip_address=address) for address in addresses]
         keys = {self.cache.make_key(key) for one in attempts for key in get_client_cache_keys(one)}
+        if not keys:
+            return 0
         try:
             return self.cache._cache.get_client(write=True).delete(*keys)
         except UNREACHABLE:
-            # The database forgets which addresses they were: the operator is told. Not the
-            # usernames, which the log never shows (AXES_SENSITIVE_PARAMETERS).
+            # The database forgets which addresses they were: the operator is told.
             logger.warning(
                 "%s Once it is, reset these addresses too: %s",
                 COUNTS_IN_REDIS_STAY,
@@ -203,8 +271,8 @@ class AxesCacheWithDatabaseFallback(AxesCacheHandler):
             return 0
 
     def get_failures(self, request, credentials=None):
-        """The larger count: the database's holds Redis's up to the limit, and those
-        Redis missed while it was down; Redis's, those beyond the limit."""
+        """The larger count: the database's holds those Redis missed while it was down, or
+        lost restarting empty."""
         return max(
             super().get_failures(request, credentials),
             self.fallback.get_failures(request, credentials),

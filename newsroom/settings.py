@@ -389,24 +389,30 @@ SECURE_CSP = {
 # the site's only sign-in is the admin's, and Django's default, /accounts/profile/, is a 404.
 LOGIN_REDIRECT_URL = "admin:index"
 
-# Admin login guessing (django-axes): after AXES_FAILURE_LIMIT failures from one IP address
-# or for one username within AXES_COOLOFF_MINUTES, attempts are refused until that window
-# has passed. Failures are counted in Redis when it is configured (shared by every app
-# server), and in the database too up to the limit, for a Redis outage
-# (newsroom/login_throttle.py); otherwise in the database (shared by every worker process;
-# local memory is not).
+# Admin login guessing (django-axes): after AXES_FAILURE_LIMIT failures from one address (an
+# IPv6 sender's /64) within AXES_COOLOFF_MINUTES, sign-in from it is paused until that window
+# has passed; a username's failures pause it from everywhere only at AXES_USERNAME_FAILURE_LIMIT,
+# a distributed guess at one account, so that anyone who knows a moderator's username cannot
+# keep them out (newsroom/login_throttle.py). A username's failures from one address are
+# counted within the address's, so that pair needs no limit of its own. Tries refused while
+# paused count for nothing: a pause ends when its window does, whoever keeps trying.
+# Failures are counted in Redis when it is configured (shared by every app server), and in
+# the database too, for a Redis outage; otherwise in the database (shared by every worker
+# process; local memory is not).
 AXES_HANDLER = (
     "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
     if REDIS_URL
-    else "axes.handlers.database.AxesDatabaseHandler"
+    else "newsroom.login_throttle.AxesDatabaseHandlerWithUsernameLimit"
 )
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", 50)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "newsroom.client_ip.client_ip"
 AXES_USERNAME_CALLABLE = "newsroom.login_throttle.username_as_recorded"
-AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_LOCKOUT_CALLABLE = "newsroom.login_throttle.lockout_page"
 AXES_ENABLE_ADMIN = not REDIS_URL
 # Log lines name the address (for blocking at the firewall), never the username typed:
 # people sometimes type their password there.

@@ -643,8 +643,8 @@ def test_resetting_a_lockout_while_redis_is_down_says_the_count_there_stays(
     client, redis_outage, caplog
 ):
     """Locked out in both stores, reset during an outage: the database forgets, Redis cannot
-    be told, and its counts, the username's and its address's, would lock the editor out
-    again once it is back. The operator is told what to reset again then."""
+    be told, and its count of the address would lock the editor out again once it is
+    back. The operator is told what to reset again then."""
     assert wrong_passwords(client, 3) == [200, 200, 429]
     redis_outage.off()
 

@@ -313,6 +313,16 @@ def test_redis_url_shares_the_cache_and_the_login_throttle_between_servers():
     assert values["AXES_COOLOFF_TIME"] == "0:30:00"
 
 
+def test_a_username_is_paused_from_everywhere_only_at_its_own_higher_limit():
+    assert read_settings("AXES_USERNAME_FAILURE_LIMIT") == {"AXES_USERNAME_FAILURE_LIMIT": "50"}
+    values = read_settings(
+        "AXES_HANDLER", "AXES_USERNAME_FAILURE_LIMIT", AXES_USERNAME_FAILURE_LIMIT="80"
+    )
+
+    assert values["AXES_HANDLER"] == "newsroom.login_throttle.AxesDatabaseHandlerWithUsernameLimit"
+    assert values["AXES_USERNAME_FAILURE_LIMIT"] == "80"
+
+
 def test_the_log_level_may_be_written_in_lower_case():
     values = read_settings("LOGGING", DJANGO_LOG_LEVEL="warning")
 
