@@ -42,12 +42,12 @@ from django.db import connections
 from django.utils import timezone
 
 from newsroom.cache import shared_by_every_process
+from newsroom.client_ip import sender_block
 
 from .models import Comment, commenter_digest
 
 logger = logging.getLogger(__name__)
 
-IPV6_NETWORK_PREFIX = 64
 # What every request without a client address is counted under.
 NO_ADDRESS = "none"
 
@@ -69,15 +69,9 @@ def _keys(ip_address, email):
 
 
 def flood_source(ip_address):
-    """What one sender's comments are counted under: an IPv4 address, or an IPv6 address's
-    /64, which one home or one server holds whole and can send from any address of; all
-    requests without an address together."""
-    if not ip_address:
-        return NO_ADDRESS
-    address = ipaddress.ip_address(ip_address)
-    if address.version == 6 and address.ipv4_mapped is None:
-        return str(ipaddress.ip_network((address, IPV6_NETWORK_PREFIX), strict=False))
-    return str(address)
+    """What one sender's comments are counted under: its sender_block (an IPv6 address's
+    /64); all requests without an address together."""
+    return sender_block(ip_address) if ip_address else NO_ADDRESS
 
 
 def claim(*, ip_address, email):

@@ -4,6 +4,8 @@ import ipaddress
 
 from django.conf import settings
 
+IPV6_NETWORK_PREFIX = 64
+
 
 def client_ip(request):
     """Return the client's IP address, or None when there is no valid one.
@@ -21,4 +23,23 @@ def client_ip(request):
             return str(ipaddress.ip_address(candidate))
         except ValueError:
             continue
+    return None
+
+
+def sender_block(ip_address):
+    """The addresses one sender holds, which a limit counts as one: an IPv4 address, or an
+    IPv6 address's /64 (2001:db8::/64), which one home or one server holds whole and can send
+    from any address of. An IPv4 address written as IPv6 (::ffff:203.0.113.7) counts as it."""
+    address = ipaddress.ip_address(ip_address)
+    address = getattr(address, "ipv4_mapped", None) or address
+    if address.version == 6:
+        return str(ipaddress.ip_network((address, IPV6_NETWORK_PREFIX), strict=False))
+    return str(address)
+
+
+def client_block(request):
+    """What django-axes counts a client's sign-in failures under (AXES_CLIENT_IP_CALLABLE):
+    its sender_block, by the block's first address (2001:db8::), as axes stores an address."""
+    if ip_address := client_ip(request):
+        return str(ipaddress.ip_network(sender_block(ip_address)).network_address)
     return None

@@ -410,7 +410,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "newsroom.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "newsroom.client_ip.client_block"
 AXES_USERNAME_CALLABLE = "newsroom.login_throttle.username_as_recorded"
 AXES_LOCKOUT_CALLABLE = "newsroom.login_throttle.lockout_page"
 AXES_ENABLE_ADMIN = not REDIS_URL

@@ -326,3 +326,37 @@ def test_tries_refused_while_paused_do_not_extend_the_pause(
     move_clock(timedelta(minutes=5, seconds=1))
 
     assert sign_in(client, "editor", PASSWORD).status_code == 302
+
+
+def test_wrong_passwords_from_one_ipv6_64_pause_all_of_it(
+    client, editor, failure_limit, store, caplog
+):
+    """One home or one server holds a whole /64 and can send from any address in it: a
+    guesser going through them is one sender, logged by the block's first address."""
+    with caplog.at_level(logging.WARNING):
+        for attempt in range(failure_limit):
+            fail(client, 1, username=f"guess{attempt}", ip=f"2001:db8:1:2::{attempt + 1:x}")
+
+    assert_locked_out(sign_in(client, "editor", PASSWORD, ip="2001:db8:1:2:ffff:ffff:ffff:ffff"))
+    assert 'ip_address: "2001:db8:1:2::"' in caplog.text
+    assert sign_in(client, "editor", PASSWORD, ip="2001:db8:1:3::1").status_code == 302
+
+
+def test_the_reset_of_an_ipv6_64_as_logged_lifts_its_pause(client, editor, failure_limit, store):
+    assert_locked_out(fail(client, failure_limit, ip="2001:db8:1:2::1"))
+
+    call_command("axes_reset_ip", "2001:db8:1:2::", stdout=io.StringIO())
+
+    assert sign_in(client, "editor", PASSWORD, ip="2001:db8:1:2::1").status_code == 302
+
+
+def test_an_ipv4_address_written_as_ipv6_is_counted_as_that_ipv4_address(
+    client, editor, failure_limit, store
+):
+    """A server listening on IPv6 may see IPv4 clients so (::ffff:203.0.113.7). IPv4
+    addresses count one by one, as before: the neighbour is not paused."""
+    fail(client, failure_limit - 1, ip="203.0.113.7")
+
+    assert_locked_out(fail(client, 1, ip="::ffff:203.0.113.7"))
+    assert_locked_out(sign_in(client, "editor", PASSWORD, ip="203.0.113.7"))
+    assert sign_in(client, "editor", PASSWORD, ip="203.0.113.8").status_code == 302
