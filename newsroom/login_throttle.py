@@ -21,19 +21,14 @@ password.
 """
 
 import contextvars
-import hashlib
-import json
 import logging
 
-import axes.handlers.cache
 from axes.attempts import get_cool_off_threshold
 from axes.conf import settings
 from axes.handlers.cache import AxesCacheHandler
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import (
-    get_client_ip_address,
-    get_client_parameters,
-    get_client_user_agent,
+    get_client_cache_keys,
     get_client_username,
     get_cool_off,
     get_credentials,
@@ -91,32 +86,6 @@ def username_as_recorded(request, credentials=None):
     if isinstance(username, str):
         return username[: AccessBase._meta.get_field("username").max_length]
     return username
-
-
-def get_client_cache_keys(request_or_attempt, credentials=None):
-    """axes' cache keys, one per lockout parameter, each digest naming its parameter.
-
-    axes digests the values alone, so a username spelled as an address ("192.0.2.10") had
-    the count of that address: wrong passwords for it, typed from anywhere, locked every
-    sign-in from the address out (an office's, say). The database, which counts by column,
-    never did. The cache handler reads its keys from here (below)."""
-    if isinstance(request_or_attempt, AccessBase):
-        username = request_or_attempt.username
-        ip_address = request_or_attempt.ip_address
-        user_agent = request_or_attempt.user_agent
-    else:
-        username = get_client_username(request_or_attempt, credentials)
-        ip_address = get_client_ip_address(request_or_attempt)
-        user_agent = get_client_user_agent(request_or_attempt)
-    parameters = get_client_parameters(
-        username, ip_address, user_agent, request_or_attempt, credentials
-    )
-    return [
-        "axes-" + hashlib.sha256(json.dumps(named).encode()).hexdigest() for named in parameters
-    ]
-
-
-axes.handlers.cache.get_client_cache_keys = get_client_cache_keys
 
 
 def username_failures(request, credentials=None):
