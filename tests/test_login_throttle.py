@@ -313,6 +313,20 @@ def test_wrong_passwords_for_a_username_from_many_addresses_lock_it_at_its_own_l
     assert "try again in 15 minutes" in page
 
 
+def test_a_paused_username_is_logged_once_without_its_name(
+    client, editor, username_failure_limit, store, caplog
+):
+    """Whoever watches the log learns of a guess spread over many addresses; the name stays
+    out of it, as people sometimes type their password there."""
+    with caplog.at_level(logging.WARNING):
+        for attempt in range(username_failure_limit + 3):
+            fail(client, 1, ip=f"198.51.100.{attempt + 1}")
+
+    paused = [record for record in caplog.records if "paused for a username" in record.getMessage()]
+    assert len(paused) == 1
+    assert "editor" not in paused[0].getMessage()
+
+
 def test_tries_refused_while_paused_do_not_extend_the_pause(
     client, editor, failure_limit, store, settings, move_clock
 ):
