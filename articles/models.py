@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Expression, F, Lookup, Q
 from django.db.models.functions import Now
 from django.urls import reverse
@@ -434,8 +434,9 @@ class ArticleQuerySet(models.QuerySet):
             .order_by("published_at", "id")
         )
 
-    def search(self, query):
-        """Titles, standfirsts and bodies matching the reader's words, best first.
+    def search(self, reading):
+        """Titles, standfirsts and bodies matching a reader's search, best first: the
+        SearchReading of its text (read_search), which the results page also reads.
 
         Both databases read the same search_terms(). PostgreSQL ranks with full-text search
         over the stored document (see SearchDocument), which its GIN index serves. Only the
@@ -446,7 +447,6 @@ class ArticleQuerySet(models.QuerySet):
         words in headlines and summaries instead (HeadlineWords), ranked the same way.
         Elsewhere (SQLite) every word must appear somewhere, newest first.
         """
-        reading = read_search(query, vendor=connections[self.db].vendor)
         if not reading.groups:
             return self.none()
         if reading.vendor == "postgresql":
@@ -483,7 +483,9 @@ class SearchReading(NamedTuple):
     unsearched: str
 
 
-def read_search(query, *, vendor):
+def read_search(query, *, using=DEFAULT_DB_ALIAS):
+    """A search box's text as the database `using` will search it (ArticleQuerySet.search)."""
+    vendor = connections[using].vendor
     groups, unsearched = search_terms(query)
     alternatives = [alternative for either in groups for alternative in either]
     common = ()

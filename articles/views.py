@@ -1,7 +1,6 @@
 """The reader's site: every public page goes through `Article.objects.published()`."""
 
 from django.conf import settings
-from django.db import connections
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -317,9 +316,9 @@ class SearchView(ArticleListMixin, ListView):
         if not self.query:
             return Article.objects.none()
         articles = super().get_queryset()
-        # What was looked for, and how, for the page to say (common words left out).
-        self.reading = read_search(self.query, vendor=connections[articles.db].vendor)
-        return articles.search(self.query)
+        # What the search looks for, and what the page says of it (common words left out).
+        self.reading = read_search(self.query, using=articles.db)
+        return articles.search(self.reading)
 
     def get_meta_title(self):
         return f"Search: {self.query}" if self.query else "Search"

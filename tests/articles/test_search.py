@@ -9,8 +9,15 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import demo
-from articles.models import SEARCH_CONFIG, STOP_WORDS, Article, SearchDocument, too_common
+from articles import demo, models
+from articles.models import (
+    SEARCH_CONFIG,
+    STOP_WORDS,
+    Article,
+    SearchDocument,
+    read_search,
+    too_common,
+)
 from tests.factories import make_article, make_draft, make_scheduled, make_user
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +27,11 @@ def search(client, query, **params):
     response = client.get("/search/", {"q": query, **params})
     assert response.status_code == 200
     return response.content.decode()
+
+
+def searched(query):
+    """The articles a search box's `query` finds, as the results page reads it."""
+    return Article.objects.search(read_search(query))
 
 
 def test_search_finds_words_in_title_standfirst_and_body(client):
@@ -315,6 +327,21 @@ def test_a_search_beyond_eight_words_or_phrases_says_which_it_did_not_look_for(c
     assert "Only the first 8" not in html
 
 
+def test_a_search_reads_the_reader_s_text_once(client, monkeypatch):
+    """What the results page says of a search (words left out, words not looked for) and
+    what it looks for come from one reading of the text."""
+    readings, read = [], models.search_terms
+
+    def search_terms(query):
+        readings.append(query)
+        return read(query)
+
+    monkeypatch.setattr(models, "search_terms", search_terms)
+    make_article(title="Lighthouse keeper retires")
+    assert "Lighthouse keeper retires" in search(client, "lighthouse or the")
+    assert readings == ["lighthouse or the"]
+
+
 def test_punctuation_alone_finds_nothing(client):
     make_article(title="Lighthouse keeper retires")
     assert "No articles match" in search(client, ". - &")
@@ -592,7 +619,7 @@ def test_postgresql_search_uses_the_full_text_index(query):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
-        plan = Article.objects.search(query).explain()
+        plan = searched(query).explain()
     assert "article_search_document_idx" in plan
 
 
@@ -602,7 +629,7 @@ def test_postgresql_search_of_common_words_uses_the_headline_index(query):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_indexscan = off")
-        plan = Article.objects.search(query).explain()
+        plan = searched(query).explain()
     assert "article_headline_words_idx" in plan
 
 
