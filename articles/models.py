@@ -13,7 +13,12 @@ from typing import NamedTuple
 import markdown
 import nh3
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVectorExact,
+    SearchVectorField,
+)
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
@@ -247,6 +252,29 @@ class HeadlineWords(SearchDocument):
         return self.SQL.format(config=HEADLINE_CONFIG, table=table), ()
 
 
+class SearchPlace(NamedTuple):
+    """Where PostgreSQL looks for a word or phrase of a search: one of the article's
+    documents, with the configuration that reads the reader's words as it was read."""
+
+    document: type
+    config: str
+
+    def matches(self, groups):
+        """search_terms() groups, all of them found here: one tsquery, which the document's
+        GIN index reads in one go."""
+        query = full_text_query(groups, config=self.config)
+        return Q(SearchVectorExact(self.document(), query))
+
+    def rank(self, groups):
+        return SearchRank(self.document(), full_text_query(groups, config=self.config))
+
+
+# The whole article, its words stemmed ("tours" finds "tour"), common words left out.
+ARTICLE_TEXT = SearchPlace(SearchDocument, SEARCH_CONFIG)
+# Every word of headlines and summaries, as written: where common words are looked for.
+HEADLINES = SearchPlace(HeadlineWords, HEADLINE_CONFIG)
+
+
 class SlugAddressed(models.Model):
     """A model whose slug is in addresses readers keep (links, bookmarks, search results,
     feeds): a save that changes the slug records the old one among its `former_slugs` (a
@@ -444,26 +472,26 @@ class ArticleQuerySet(models.QuerySet):
         archive costs a bounded amount of work, and a news reader sees recent stories.
         The document leaves out common words ("the", "it", "who"): a search whose words to
         find are all common ones would find nothing there, so it looks for them as whole
-        words in headlines and summaries instead (HeadlineWords), ranked the same way.
-        Elsewhere (SQLite) every word must appear somewhere, newest first.
+        words in headlines and summaries instead (HeadlineWords), ranked the same way; its
+        other words, after minus signs, are left out as always, stemmed, from the article's
+        text (SearchReading.place). Elsewhere (SQLite) every word must appear somewhere,
+        newest first.
         """
         if not reading.groups:
             return self.none()
         if reading.vendor == "postgresql":
-            if reading.headlines_only:
-                document, config = HeadlineWords(), HEADLINE_CONFIG
-            else:
-                document, config = SearchDocument(), SEARCH_CONFIG
-            search_query = full_text_query(reading.groups, config=config)
+            search = full_text_search(reading)
+            if search is None:
+                return self.none()
+            condition, rank = search
             newest_matches = (
-                self.alias(document=document)
-                .filter(document=search_query)
+                self.filter(condition)
                 .order_by("-published_at", "-id")
                 .values("pk")[:SEARCH_RANKED_MATCHES]
             )
             return (
                 self.filter(pk__in=newest_matches)
-                .annotate(rank=SearchRank(document, search_query))
+                .annotate(rank=rank)
                 .order_by("-rank", "-published_at", "-id")
             )
         return self.filter(substring_condition(reading.groups))
@@ -481,6 +509,15 @@ class SearchReading(NamedTuple):
     headlines_only: bool
     # The text after the first SEARCH_MAX_TERMS words or phrases, as typed: not looked for.
     unsearched: str
+
+    def place(self, alternative, either):
+        """Where PostgreSQL looks for `alternative`, one of the group `either`: the article's
+        text, or headlines and summaries for common words when they are all the words to
+        find; None for other common words, left out."""
+        _, terms = alternative
+        if not all(term in self.common for term in terms):
+            return ARTICLE_TEXT
+        return HEADLINES if self.headlines_only else None
 
 
 def read_search(query, *, using=DEFAULT_DB_ALIAS):
@@ -544,6 +581,37 @@ def search_terms(query):
             groups.append([alternative])
         joined = False
     return groups, ""
+
+
+def full_text_search(reading):
+    """A search's condition and rank on PostgreSQL, each word or phrase looked for where
+    reading.place() says; None when it looks for nothing. The groups found in one place
+    make one tsquery there (a search without common words makes one query of the article's
+    text, as it always has); a group with alternatives in both places finds either. The
+    rank adds up each place's."""
+    alone = defaultdict(list)  # place: the groups all of whose alternatives are found there
+    shared = []  # the other groups, their alternatives by place
+    ranked = defaultdict(list)  # place: each group's alternatives found there
+    for either in reading.groups:
+        placed = defaultdict(list)
+        for alternative in either:
+            if place := reading.place(alternative, either):
+                placed[place].append(alternative)
+        for place, alternatives in placed.items():
+            ranked[place].append(alternatives)
+        if len(placed) == 1:
+            ((place, alternatives),) = placed.items()
+            alone[place].append(alternatives)
+        elif placed:
+            shared.append(placed)
+    if not ranked:
+        return None
+    conditions = [place.matches(groups) for place, groups in alone.items()] + [
+        functools.reduce(operator.or_, (place.matches([alts]) for place, alts in placed.items()))
+        for placed in shared
+    ]
+    rank = functools.reduce(operator.add, (place.rank(groups) for place, groups in ranked.items()))
+    return functools.reduce(operator.and_, conditions), rank
 
 
 def full_text_query(groups, *, config=SEARCH_CONFIG):

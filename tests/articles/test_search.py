@@ -391,6 +391,21 @@ def test_a_search_of_common_words_alone_keeps_minus_and_or(client):
     assert "The Who" not in html
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stemming is PostgreSQL's")
+@pytest.mark.parametrize("query", ['"the who" -tours', '"the who" -touring'])
+def test_postgresql_leaves_out_other_forms_of_a_word_beside_common_words_alone(client, query):
+    """A word after a minus sign leaves out the articles with any form of it, anywhere in
+    them, as it does beside other words ("harbour -festivals"): beside common words alone,
+    "-tours" left out only headlines that said "tours"."""
+    make_article(title="The Who announce farewell tour")
+    make_article(title="The Who at Wembley", body="The last night of their world tour.")
+    make_article(title="The Who play Hyde Park")
+    html = search(client, query)
+    assert "The Who play Hyde Park" in html
+    assert "farewell tour" not in html
+    assert "The Who at Wembley" not in html
+
+
 @pytest.mark.parametrize("query", ["US election", "IT harbour"])
 def test_common_words_beside_other_words_still_find_articles(client, query):
     make_article(title="Harbour election results: US city votes")
