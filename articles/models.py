@@ -81,6 +81,10 @@ PARSER_PIECE = re.compile(r"[^\W_](?:(?:[^\W_]|[./-])*[^\W_])?")
 HEADLINE_CONFIG = "simple"
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
+# Words typed in capitals ("WHO") are found through the index in any case, then checked in
+# each match's headline and summary: in the newest this many matches at most, so that a
+# common word in capitals ("THE") reads a bounded number of articles, not all of them.
+SEARCH_CASE_CHECKED_MATCHES = 1000
 # A day's worth of time zones either side of a date in these years stays within the years
 # Python can represent, whatever TIME_ZONE says now or later.
 PUBLICATION_YEARS = range(2, 9999)
@@ -483,16 +487,22 @@ class ArticleQuerySet(models.QuerySet):
             search = full_text_search(reading)
             if search is None:
                 return self.none()
-            condition, rank = search
+            newest_first = ("-published_at", "-id")
+            candidates = self
+            if search.in_any_case is not None:
+                newest_in_any_case = self.filter(search.in_any_case).order_by(*newest_first)
+                candidates = self.filter(
+                    pk__in=newest_in_any_case.values("pk")[:SEARCH_CASE_CHECKED_MATCHES]
+                )
             newest_matches = (
-                self.filter(condition)
-                .order_by("-published_at", "-id")
+                candidates.filter(search.condition)
+                .order_by(*newest_first)
                 .values("pk")[:SEARCH_RANKED_MATCHES]
             )
             return (
                 self.filter(pk__in=newest_matches)
-                .annotate(rank=rank)
-                .order_by("-rank", "-published_at", "-id")
+                .annotate(rank=search.rank)
+                .order_by("-rank", *newest_first)
             )
         return self.filter(substring_condition(reading.groups))
 
@@ -518,6 +528,47 @@ class SearchReading(NamedTuple):
         if not all(term in self.common for term in terms):
             return ARTICLE_TEXT
         return HEADLINES if self.headlines_only else None
+
+    def capital_words(self, alternative):
+        """The words of `alternative` that headlines and summaries must write in capitals
+        to match: common words of two letters or more typed in capitals. A reader typing
+        "WHO" means the organisation, not "Who won the cup?"; "who" or "Who" may be any.
+        None in a search typed all in capitals ("THE WHO"): caps lock says nothing."""
+        if self.typed_in_capitals:
+            return []
+        _, terms = alternative
+        return [
+            word
+            for term in terms
+            if term in self.common
+            for word in PARSER_PIECE.findall(term)
+            if len(word) > 1 and word.isalpha() and word.isupper()
+        ]
+
+    @property
+    def typed_in_capitals(self):
+        """Whether every word of a search of several is typed in capitals."""
+        words = [
+            word
+            for either in self.groups
+            for _, terms in either
+            for term in terms
+            for word in PARSER_PIECE.findall(term)
+        ]
+        return len(words) > 1 and "".join(words).isupper()
+
+    @property
+    def in_capitals(self):
+        """The words looked for in capitals (capital_words), for the page to say."""
+        return tuple(
+            dict.fromkeys(
+                word
+                for either in self.groups
+                for alternative in either
+                if self.place(alternative, either) is HEADLINES
+                for word in self.capital_words(alternative)
+            )
+        )
 
 
 def read_search(query, *, using=DEFAULT_DB_ALIAS):
@@ -583,15 +634,26 @@ def search_terms(query):
     return groups, ""
 
 
+class FullTextSearch(NamedTuple):
+    """A search as PostgreSQL runs it (full_text_search)."""
+
+    condition: Q
+    rank: Expression
+    # What the condition finds, in any case, if it looks for words in capitals (else None):
+    # what the GIN indexes, which know no case, can find.
+    in_any_case: Q | None
+
+
 def full_text_search(reading):
-    """A search's condition and rank on PostgreSQL, each word or phrase looked for where
-    reading.place() says; None when it looks for nothing. The groups found in one place
-    make one tsquery there (a search without common words makes one query of the article's
-    text, as it always has); a group with alternatives in both places finds either. The
-    rank adds up each place's."""
+    """A search's FullTextSearch, each word or phrase looked for where reading.place() says;
+    None when it looks for nothing. The groups found in one place make one tsquery there
+    (a search without common words makes one query of the article's text, as it always
+    has); a group with alternatives in both places finds either, and one with words typed
+    in capitals (reading.capital_words) finds them so. The rank adds up each place's."""
     alone = defaultdict(list)  # place: the groups all of whose alternatives are found there
-    shared = []  # the other groups, their alternatives by place
     ranked = defaultdict(list)  # place: each group's alternatives found there
+    as_typed, in_any_case = [], []  # the other groups' conditions
+    checks_case = False
     for either in reading.groups:
         placed = defaultdict(list)
         for alternative in either:
@@ -599,19 +661,46 @@ def full_text_search(reading):
                 placed[place].append(alternative)
         for place, alternatives in placed.items():
             ranked[place].append(alternatives)
-        if len(placed) == 1:
+        found = [
+            (place, alternative, reading.capital_words(alternative))
+            for place, alternatives in placed.items()
+            for alternative in alternatives
+        ]
+        case_matters = any(capitals for *_, capitals in found)
+        checks_case |= case_matters
+        if len(placed) == 1 and not case_matters:
             ((place, alternatives),) = placed.items()
             alone[place].append(alternatives)
-        elif placed:
-            shared.append(placed)
+        elif found:
+            as_typed.append(functools.reduce(operator.or_, (found_as_typed(*f) for f in found)))
+            # Left out in capitals, it must not be left out in any case: the group goes.
+            if not any(left_out and capitals for _, (left_out, _), capitals in found):
+                in_any_case.append(
+                    functools.reduce(operator.or_, (place.matches([[a]]) for place, a, _ in found))
+                )
     if not ranked:
         return None
-    conditions = [place.matches(groups) for place, groups in alone.items()] + [
-        functools.reduce(operator.or_, (place.matches([alts]) for place, alts in placed.items()))
-        for placed in shared
-    ]
-    rank = functools.reduce(operator.add, (place.rank(groups) for place, groups in ranked.items()))
-    return functools.reduce(operator.and_, conditions), rank
+    conditions = [place.matches(groups) for place, groups in alone.items()]
+    return FullTextSearch(
+        condition=functools.reduce(operator.and_, conditions + as_typed),
+        rank=functools.reduce(
+            operator.add, (place.rank(groups) for place, groups in ranked.items())
+        ),
+        in_any_case=(
+            functools.reduce(operator.and_, conditions + in_any_case, Q()) if checks_case else None
+        ),
+    )
+
+
+def found_as_typed(place, alternative, capitals):
+    """One alternative of a search found at `place`, its words in `capitals` written in
+    capitals in the headline or summary."""
+    left_out, terms = alternative
+    condition = place.matches([[(False, terms)]])
+    for word in capitals:
+        written = rf"\m{word}\M"  # a whole word, in PostgreSQL's regular expressions
+        condition &= Q(title__regex=written) | Q(standfirst__regex=written)
+    return ~condition if left_out else condition
 
 
 def full_text_query(groups, *, config=SEARCH_CONFIG):

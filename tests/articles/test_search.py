@@ -428,6 +428,40 @@ def test_postgresql_finds_common_words_alone_as_whole_words_in_headlines_and_sum
     assert "“who” is too common a word to look for in the text of articles" in html
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+@pytest.mark.parametrize(
+    ("query", "found", "not_found", "said"),
+    [
+        ("WHO", ["WHO declares", "The WHO is"], ["Who won", "The Who announce"], "“WHO” was"),
+        ("The WHO", ["The WHO is"], ["The Who announce", "WHO declares"], "“WHO” was"),
+        ('"the WHO"', ["The WHO is"], ["The Who announce"], "“WHO” was"),
+        ("who", ["WHO declares", "The WHO is", "Who won", "The Who announce"], [], None),
+        ("Who", ["WHO declares", "The WHO is", "Who won", "The Who announce"], [], None),
+        ("THE WHO", ["The WHO is", "The Who announce"], [], None),
+    ],
+)
+def test_postgresql_finds_common_words_typed_in_capitals_in_capitals_alone(
+    client, query, found, not_found, said
+):
+    """A reader who types "WHO" means the organisation, not "Who won the cup?": a common
+    word of two letters or more typed in capitals is found in capitals, and the page says
+    so. Typed in small letters, or with a capital first letter, it is found in any case;
+    in a search typed all in capitals (caps lock: "THE WHO") too."""
+    make_article(title="WHO declares measles emergency")
+    make_article(title="Measles cases rise", standfirst="The WHO is worried.")
+    make_article(title="Who won the cup?")
+    make_article(title="The Who announce farewell tour")
+    html = search(client, query)
+    for words in found:
+        assert words in html
+    for words in not_found:
+        assert words not in html
+    if said:
+        assert f"{said} looked for in capitals only, as typed" in html
+    else:
+        assert "in capitals" not in html
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="ranking is PostgreSQL's")
 def test_postgresql_ranks_headlines_with_common_words_before_summaries(client):
     make_article(
@@ -625,6 +659,23 @@ def test_postgresql_ranks_only_the_newest_matches(client, monkeypatch):
     assert "Orchard, orchard, orchard" not in html  # the best match, but the oldest
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+def test_postgresql_checks_the_case_of_the_newest_matches_only(client, monkeypatch):
+    """The index knows no case: "THE" must not read every article with "the" for the few
+    that write it in capitals."""
+    monkeypatch.setattr("articles.models.SEARCH_CASE_CHECKED_MATCHES", 2)
+    days_ago = lambda days: timezone.now() - timedelta(days=days)  # noqa: E731
+    make_article(title="WHO declares measles emergency", published_at=days_ago(30))
+    make_article(title="WHO names a new chief", published_at=days_ago(3))
+    make_article(title="Who won the cup?", published_at=days_ago(2))
+
+    html = search(client, "WHO")
+
+    assert "WHO names a new chief" in html
+    assert "Who won the cup?" not in html
+    assert "WHO declares measles emergency" not in html  # beyond the newest two "who"
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
 @pytest.mark.parametrize("query", ["orchard", "Zürich", "zurich", '"são paulo"'])
 def test_postgresql_search_uses_the_full_text_index(query):
@@ -639,7 +690,7 @@ def test_postgresql_search_uses_the_full_text_index(query):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
-@pytest.mark.parametrize("query", ["who", "The Who", '"it is" -was'])
+@pytest.mark.parametrize("query", ["who", "The Who", '"it is" -was', "WHO", "The WHO -tour"])
 def test_postgresql_search_of_common_words_uses_the_headline_index(query):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
