@@ -515,19 +515,39 @@ class SearchReading(NamedTuple):
     # The words or phrases, as typed, made only of words too common for PostgreSQL's
     # full-text search (STOP_WORDS); none on SQLite, which looks for every word.
     common: tuple
-    # Those are all the words to find: they are looked for in headlines and summaries.
+    # Those are all the words to find: all are looked for in headlines and summaries.
     headlines_only: bool
     # The text after the first SEARCH_MAX_TERMS words or phrases, as typed: not looked for.
     unsearched: str
 
     def place(self, alternative, either):
         """Where PostgreSQL looks for `alternative`, one of the group `either`: the article's
-        text, or headlines and summaries for common words when they are all the words to
-        find; None for other common words, left out."""
+        text, or, for common words, headlines and summaries. Those are where common words
+        are looked for when they are all the words to find, or one of several alternatives
+        ("WHO or vaccine"), which left out would narrow the search instead of widening
+        it; other common words are left out (None): "IT harbour" looks for "harbour"."""
         _, terms = alternative
         if not all(term in self.common for term in terms):
             return ARTICLE_TEXT
-        return HEADLINES if self.headlines_only else None
+        return HEADLINES if self.headlines_only or len(either) > 1 else None
+
+    @property
+    def in_headlines(self):
+        """The common words or phrases, as typed, looked for in headlines and summaries."""
+        return tuple(
+            dict.fromkeys(
+                term
+                for either in self.groups
+                for alternative in either
+                if self.place(alternative, either) is HEADLINES
+                for term in alternative[1]
+            )
+        )
+
+    @property
+    def left_out(self):
+        """The common words or phrases, as typed, looked for nowhere."""
+        return tuple(term for term in self.common if term not in self.in_headlines)
 
     def capital_words(self, alternative):
         """The words of `alternative` that headlines and summaries must write in capitals

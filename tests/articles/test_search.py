@@ -406,6 +406,33 @@ def test_postgresql_leaves_out_other_forms_of_a_word_beside_common_words_alone(c
     assert "The Who at Wembley" not in html
 
 
+@pytest.mark.parametrize("query", ["WHO or vaccine", "vaccine or WHO", "vaccine or who harbour"])
+def test_a_common_word_offered_as_an_alternative_is_looked_for(client, query):
+    """Left out, a common word would narrow a search with "or" instead of widening it:
+    "WHO or vaccine" found the vaccine stories only."""
+    make_article(title="WHO declares measles emergency", standfirst="At the harbour.")
+    make_article(title="Vaccine arrives at the harbour")
+    make_article(title="Harbour festival returns")
+    html = search(client, query)
+    assert "WHO declares measles emergency" in html
+    assert "Vaccine arrives at the harbour" in html
+    assert "Harbour festival returns" not in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+def test_postgresql_says_where_it_looked_for_a_common_word_offered_as_an_alternative(client):
+    make_article(title="WHO declares measles emergency")
+    html = search(client, "the WHO or <vaccine>")
+    assert (
+        "“WHO” was looked for in headlines and summaries only: too common a word to look "
+        "for in the text of articles." in html
+    )
+    assert "“the” was left out: too common a word to look for." in html
+    assert "“WHO” was looked for in capitals only" in html
+    assert "Only headlines and summaries were searched" not in html
+    assert "<vaccine>" not in html
+
+
 @pytest.mark.parametrize("query", ["US election", "IT harbour"])
 def test_common_words_beside_other_words_still_find_articles(client, query):
     make_article(title="Harbour election results: US city votes")
@@ -677,7 +704,9 @@ def test_postgresql_checks_the_case_of_the_newest_matches_only(client, monkeypat
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
-@pytest.mark.parametrize("query", ["orchard", "Zürich", "zurich", '"são paulo"'])
+@pytest.mark.parametrize(
+    "query", ["orchard", "Zürich", "zurich", '"são paulo"', "WHO or vaccine", "who or vaccine"]
+)
 def test_postgresql_search_uses_the_full_text_index(query):
     """The match is one the GIN index answers. On a table this small the planner would
     rather read it all, or walk the newest-first index, so both are ruled out: what is
@@ -690,7 +719,10 @@ def test_postgresql_search_uses_the_full_text_index(query):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
-@pytest.mark.parametrize("query", ["who", "The Who", '"it is" -was', "WHO", "The WHO -tour"])
+@pytest.mark.parametrize(
+    "query",
+    ["who", "The Who", '"it is" -was', "WHO", "The WHO -tour", "WHO or vaccine", "who or it"],
+)
 def test_postgresql_search_of_common_words_uses_the_headline_index(query):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
