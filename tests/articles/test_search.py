@@ -431,6 +431,9 @@ def test_postgresql_says_where_it_looked_for_a_common_word_offered_as_an_alterna
     assert "“WHO” was looked for in capitals only" in html
     assert "Only headlines and summaries were searched" not in html
     assert "<vaccine>" not in html
+    html = search(client, '"it <the" or vaccine')
+    assert "“it &lt;the” was looked for in headlines and summaries only" in html
+    assert "<the" not in html
 
 
 @pytest.mark.parametrize("query", ["US election", "IT harbour"])
