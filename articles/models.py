@@ -519,6 +519,8 @@ class SearchReading(NamedTuple):
     headlines_only: bool
     # The text after the first SEARCH_MAX_TERMS words or phrases, as typed: not looked for.
     unsearched: str
+    # Every letter of a text of several words ("or" included) is a capital: caps lock.
+    typed_in_capitals: bool
 
     def place(self, alternative, either):
         """Where PostgreSQL looks for `alternative`, one of the group `either`: the article's
@@ -553,7 +555,7 @@ class SearchReading(NamedTuple):
         """The words of `alternative` that headlines and summaries must write in capitals
         to match: common words of two letters or more typed in capitals. A reader typing
         "WHO" means the organisation, not "Who won the cup?"; "who" or "Who" may be any.
-        None in a search typed all in capitals ("THE WHO"): caps lock says nothing."""
+        Not in a search typed all in capitals ("THE WHO"): caps lock says nothing."""
         if self.typed_in_capitals:
             return []
         _, terms = alternative
@@ -564,18 +566,6 @@ class SearchReading(NamedTuple):
             for word in PARSER_PIECE.findall(term)
             if len(word) > 1 and word.isalpha() and word.isupper()
         ]
-
-    @property
-    def typed_in_capitals(self):
-        """Whether every word of a search of several is typed in capitals."""
-        words = [
-            word
-            for either in self.groups
-            for _, terms in either
-            for term in terms
-            for word in PARSER_PIECE.findall(term)
-        ]
-        return len(words) > 1 and "".join(words).isupper()
 
     @property
     def in_capitals(self):
@@ -603,7 +593,8 @@ def read_search(query, *, using=DEFAULT_DB_ALIAS):
         )
     wanted = [term for left_out, terms in alternatives if not left_out for term in terms]
     headlines_only = bool(wanted) and all(term in common for term in wanted)
-    return SearchReading(vendor, groups, common, headlines_only, unsearched)
+    typed_in_capitals = query.isupper() and len(SEARCH_WORD.findall(query)) > 1
+    return SearchReading(vendor, groups, common, headlines_only, unsearched, typed_in_capitals)
 
 
 def too_common(term):

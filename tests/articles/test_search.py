@@ -468,6 +468,8 @@ def test_postgresql_finds_common_words_alone_as_whole_words_in_headlines_and_sum
         ("who", ["WHO declares", "The WHO is", "Who won", "The Who announce"], [], None),
         ("Who", ["WHO declares", "The WHO is", "Who won", "The Who announce"], [], None),
         ("THE WHO", ["The WHO is", "The Who announce"], [], None),
+        ("THE OR WHO", ["The WHO is", "The Who announce", "Who won"], [], None),
+        ("WHO or IT", ["WHO declares", "The WHO is"], ["Who won", "The Who"], "“WHO”, “IT” were"),
     ],
 )
 def test_postgresql_finds_common_words_typed_in_capitals_in_capitals_alone(
@@ -476,7 +478,7 @@ def test_postgresql_finds_common_words_typed_in_capitals_in_capitals_alone(
     """A reader who types "WHO" means the organisation, not "Who won the cup?": a common
     word of two letters or more typed in capitals is found in capitals, and the page says
     so. Typed in small letters, or with a capital first letter, it is found in any case;
-    in a search typed all in capitals (caps lock: "THE WHO") too."""
+    in a search typed all in capitals (caps lock: "THE WHO", "THE OR WHO") too."""
     make_article(title="WHO declares measles emergency")
     make_article(title="Measles cases rise", standfirst="The WHO is worried.")
     make_article(title="Who won the cup?")
