@@ -476,10 +476,12 @@ class ArticleQuerySet(models.QuerySet):
         archive costs a bounded amount of work, and a news reader sees recent stories.
         The document leaves out common words ("the", "it", "who"): a search whose words to
         find are all common ones would find nothing there, so it looks for them as whole
-        words in headlines and summaries instead (HeadlineWords), ranked the same way; its
-        other words, after minus signs, are left out as always, stemmed, from the article's
-        text (SearchReading.place). Elsewhere (SQLite) every word must appear somewhere,
-        newest first.
+        words in headlines and summaries instead (HeadlineWords), ranked the same way, as
+        it does for a common word offered as an alternative ("WHO or vaccine"); its other
+        words, after minus signs, are left out as always, stemmed, from the article's text
+        (SearchReading.place). A common word typed in capitals is found in capitals, checked
+        in the newest SEARCH_CASE_CHECKED_MATCHES found in any case (capital_words).
+        Elsewhere (SQLite) every word must appear somewhere, newest first.
         """
         if not reading.groups:
             return self.none()
@@ -684,7 +686,7 @@ def full_text_search(reading):
             alone[place].append(alternatives)
         elif found:
             as_typed.append(functools.reduce(operator.or_, (found_as_typed(*f) for f in found)))
-            # Left out in capitals, it must not be left out in any case: the group goes.
+            # A word left out in capitals is not left out in any case: the group goes.
             if not any(left_out and capitals for _, (left_out, _), capitals in found):
                 in_any_case.append(
                     functools.reduce(operator.or_, (place.matches([[a]]) for place, a, _ in found))
