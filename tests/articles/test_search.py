@@ -327,7 +327,7 @@ def test_a_search_beyond_eight_words_or_phrases_says_which_it_did_not_look_for(c
     assert "Only the first 8" not in html
 
 
-def test_a_search_reads_the_reader_s_text_once(client, monkeypatch):
+def test_a_search_reads_its_text_once(client, monkeypatch):
     """What the results page says of a search (words left out, words not looked for) and
     what it looks for come from one reading of the text."""
     readings, read = [], models.search_terms
