@@ -131,7 +131,9 @@ class SectionAtomFeed(SectionFeed):
 class TagFeed(ListFeed):
     slug_model = Tag
     url_name = "articles:tag-feed-rss"
-    articles_field = "tags"
+
+    def items(self, tag):
+        return Article.objects.published().for_list().tagged(tag, 0, FEED_ITEMS)
 
     def title(self, tag):
         return f"Tagged “{tag.name}” — {settings.SITE_NAME}"

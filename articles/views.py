@@ -143,13 +143,17 @@ class ArticleListMixin:
     def paginate_queryset(self, queryset, page_size):
         number = self.page_number()
         offset = (number - 1) * page_size
-        # Past the first page, the page's ids come from the index alone, and only the
-        # page's rows are read and joined (ArticleQuerySet.window).
-        rows = list(queryset.window(offset, offset + page_size + 1))
+        rows = list(self.page_rows(queryset, offset, offset + page_size + 1))
         if number > 1 and not rows:
             raise Http404("No such page.")
         page = PageWindow(rows, number=number, per_page=page_size)
         return None, page, page.object_list, page.has_other_pages
+
+    def page_rows(self, queryset, start, stop):
+        """Rows `start` to `stop` of the list. Past the first page, the page's ids come
+        from the index alone, and only the page's rows are read and joined
+        (ArticleQuerySet.window)."""
+        return queryset.window(start, stop)
 
     def get_meta_title(self):
         return self.meta_title
@@ -212,8 +216,10 @@ class SectionView(SlugAddressMixin, ArticleListMixin, ListView):
 class TagView(SlugAddressMixin, ArticleListMixin, ListView):
     slug_model = Tag
 
-    def get_queryset(self):
-        return super().get_queryset().filter(tags=self.owner)
+    def page_rows(self, queryset, start, stop):
+        """The list narrowed to the tag here, where the tag's own index gives the page
+        (ArticleQuerySet.tagged), rather than in get_queryset."""
+        return queryset.tagged(self.owner, start, stop)
 
     def get_meta_title(self):
         return f"Tagged “{self.owner.name}”"

@@ -29,10 +29,17 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from articles.models import Article, Author, Section, Tag, read_search
+from articles.models import Article, Author, Section, Tag, TagLink, read_search
 from comments.models import Comment
 from newsroom.management.commands.migrate import MIGRATE_LOCK_ID, WAITING
-from tests.factories import make_article, make_comment, make_user
+from tests.factories import (
+    make_article,
+    make_comment,
+    make_draft,
+    make_scheduled,
+    make_tag,
+    make_user,
+)
 
 OUR_APPS = ("newsroom", "articles", "comments")
 MODERATOR_PERMISSIONS = ["change_comment", "moderate_comment", "view_comment", "view_logentry"]
@@ -415,6 +422,31 @@ def test_comments_stored_before_the_unsubscribe_keys_get_one_key_per_address(
     [shouted_key] = keys[email.lower()]
     response = Client().post(f"/comments/unsubscribe/{shouted_key}/")
     assert response.status_code == 200
+
+
+@migrating
+def test_tag_links_stored_before_migration_0014_carry_their_articles_publication(
+    fully_migrated_afterwards,
+):
+    """A tag's page reads the copy of each article's publication on its tag links: the links
+    already stored get theirs, and a run stopped halfway runs again."""
+    migrate("articles", "0013")
+    tag = make_tag()
+    live = make_article(tags=[tag])
+    for article in (make_draft(tags=[tag]), make_scheduled(tags=[tag])):
+        assert article.tags.exists()
+
+    migrate()
+    MigrationRecorder.Migration.objects.filter(
+        app="articles", name="0014_tag_links_copy_publication"
+    ).delete()
+    migrate()  # as after a deploy cut short
+
+    copies = TagLink.objects.values_list("article_id", "status", "published_at")
+    articles = Article.objects.filter(tags=tag).values_list("pk", "status", "published_at")
+    assert sorted(copies) == sorted(articles)
+    html = Client().get(tag.get_absolute_url()).content.decode()
+    assert [a for a in Article.objects.all() if a.get_absolute_url() in html] == [live]
 
 
 BEFORE_UNSUBSCRIBE_KEYS = ("comments", "0012_background_decision_task_id")
