@@ -1,5 +1,6 @@
 """The "Leave a Reply" form."""
 
+import re
 import time
 import unicodedata
 
@@ -7,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.validators import MaxLengthValidator, URLValidator
+from django.core.validators import MaxLengthValidator, URLValidator, validate_email
 from django.forms.utils import ErrorDict
 
 from newsroom.control_characters import has_control_characters
@@ -37,6 +38,13 @@ WEBSITE_WITH_AN_EMAIL = (
     "This looks like an email address, and the website is shown with your name: please put "
     "your email in the Email box only, and a web address here (or leave it empty)."
 )
+NAME_WITH_AN_EMAIL = (
+    "This looks like an email address, and your name is shown with your comment: please put "
+    "your email in the Email box only, and here the name readers will see."
+)
+# What could be an email address within a name: an @ with something around it, up to a
+# space or the brackets and quotes an address is written between ("Ada <ada@example.com>").
+EMAIL_LIKE = re.compile(r"[^\s<>()\[\]{}\"',;:]+@[^\s<>()\[\]{}\"',;:]+")
 BODY_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 TYPED_FIELDS = ("name", "email", "url", "body")
 TYPED_CHECKBOXES = ("notify_on_publish", "remember")
@@ -91,6 +99,27 @@ class VisibleTextMixin(NoControlCharactersMixin):
 
 class TextField(VisibleTextMixin, forms.CharField):
     pass
+
+
+def has_an_email_address(text):
+    for candidate in EMAIL_LIKE.findall(text):
+        try:
+            validate_email(candidate.rstrip(".!?"))  # the end of a sentence, not of the address
+        except forms.ValidationError:
+            continue
+        return True
+    return False
+
+
+class NameField(TextField):
+    """Shown with the comment: an email address in it (the boxes swapped, or autofill) would
+    publish what the Email box promises to keep. A name with an @ that is no address
+    ("Ada @ the harbour") is a name."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and has_an_email_address(value):
+            raise forms.ValidationError(NAME_WITH_AN_EMAIL, code="email")
 
 
 class LineBreakAsOneMaxLengthValidator(MaxLengthValidator):
@@ -184,7 +213,7 @@ class CommentForm(forms.Form):
     field_order = ["body", "name", "email", "url", "captcha"]
     default_renderer = CommentFormRenderer()
 
-    name = TextField(
+    name = NameField(
         max_length=Comment._meta.get_field("name").max_length,
         help_text="Shown with your comment.",
         widget=forms.TextInput(attrs={"autocomplete": "name", "dir": "auto"}),

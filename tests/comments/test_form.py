@@ -7,7 +7,13 @@ import pytest
 from django.forms.renderers import get_default_renderer
 from django.test import Client
 
-from comments.forms import CONTROL_CHARACTERS, NOTHING_VISIBLE, WEBSITE_WITH_AN_EMAIL, CommentForm
+from comments.forms import (
+    CONTROL_CHARACTERS,
+    NAME_WITH_AN_EMAIL,
+    NOTHING_VISIBLE,
+    WEBSITE_WITH_AN_EMAIL,
+    CommentForm,
+)
 from comments.models import Comment
 from tests.factories import make_article, post_url
 
@@ -171,6 +177,37 @@ def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
     assert WEBSITE_WITH_AN_EMAIL in unescape(page)
     assert "A thought on the harbour plan." in page
     assert not Comment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ada.lovelace@example.com",
+        "Ada Lovelace <ada.lovelace@example.com>",
+        "Ada (ADA@EXAMPLE.COM)",
+        "Write to ada@example.com.",
+    ],
+)
+def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
+    client, article, fill_form, typed
+):
+    """The name is shown with the comment: an email address typed in its box (the boxes
+    swapped, or autofill) was published on the page the form promises it never reaches,
+    at once for a commenter the "previously approved" rule lets past the queue."""
+    data = fill_form(article, name=typed, body="A thought on the harbour plan.")
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert NAME_WITH_AN_EMAIL in unescape(page)
+    assert "A thought on the harbour plan." in page
+    assert not Comment.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["Ada @ the harbour", "ada@home", "@ada_lovelace"])
+def test_a_name_with_an_at_sign_but_no_email_address_is_taken(article, typed):
+    assert form(article, name=typed).cleaned_data["name"] == typed
 
 
 def test_a_website_with_an_at_sign_in_its_path_or_query_is_taken(article):
