@@ -19,6 +19,12 @@ from .widgets import CommentFormRenderer
 
 BODY_MIN_LENGTH = 2
 CONTROL_CHARACTERS = "Please remove the invisible control characters from this field."
+# Unicode's "stream-safe" text (UAX #15) has at most 30 marks in a row; writing needs a few.
+MARKS_IN_A_ROW_LIMIT = 30
+PILED_UP_MARKS = (
+    f"Please remove some of the marks piled on one letter: more than {MARKS_IN_A_ROW_LIMIT} "
+    "in a row spill over the page around the comment."
+)
 NOTHING_VISIBLE = "Please type something readers can see: this holds only invisible characters."
 TOO_FAST = (
     "That was quicker than we expect from a person. Please check your comment and send it "
@@ -88,13 +94,28 @@ class NoControlCharactersMixin:
             raise forms.ValidationError(CONTROL_CHARACTERS, code="control_characters")
 
 
+def has_piled_up_marks(value):
+    """More combining marks in a row than any writing puts on one letter ("Zalgo" text): a
+    letter and its marks are one character to the browser, which no line break splits, so
+    hundreds of them push the page sideways, or pile over the text around them."""
+    in_a_row = 0
+    for char in value:
+        in_a_row = in_a_row + 1 if unicodedata.category(char)[0] == "M" else 0
+        if in_a_row > MARKS_IN_A_ROW_LIMIT:
+            return True
+    return False
+
+
 class VisibleTextMixin(NoControlCharactersMixin):
-    """Shown to readers, so there must be something to see (a name, a comment)."""
+    """Shown to readers, so there must be something to see (a name, a comment), and nothing
+    that spills over the rest of the page."""
 
     def validate(self, value):
         super().validate(value)
         if value and not has_visible_characters(value):
             raise forms.ValidationError(NOTHING_VISIBLE, code="nothing_visible")
+        if value and has_piled_up_marks(value):
+            raise forms.ValidationError(PILED_UP_MARKS, code="piled_up_marks")
 
 
 class TextField(VisibleTextMixin, forms.CharField):

@@ -11,6 +11,7 @@ from comments.forms import (
     CONTROL_CHARACTERS,
     NAME_WITH_AN_EMAIL,
     NOTHING_VISIBLE,
+    PILED_UP_MARKS,
     WEBSITE_WITH_AN_EMAIL,
     CommentForm,
 )
@@ -238,6 +239,40 @@ def test_control_characters_are_refused_with_a_message(article, field, char):
 @pytest.mark.parametrize("invisible", ["\u200b\u200b", "\u200d\ufeff\u2060", "\u0301\u0301"])
 def test_a_name_or_comment_of_only_invisible_characters_is_refused(article, field, invisible):
     assert form(article, **{field: invisible}).errors[field] == [NOTHING_VISIBLE]
+
+
+@pytest.mark.parametrize("field", ["name", "body"])
+def test_marks_piled_on_one_letter_are_sent_back_with_the_text(client, article, fill_form, field):
+    """A letter under dozens of combining marks ("Zalgo" text) is one character to the
+    browser, which no line break splits: 480 of them pushed the page 3,000 pixels sideways
+    on a phone, or piled over the comments around it, for every reader of the page."""
+    zalgo = "Z" + "\u0351\u0352\u0353\u0354\u0355\u0356\u0357\u0358" * 4 + " is coming"
+    data = fill_form(article, **{field: zalgo, "body" if field == "name" else "name": "Ada said"})
+
+    response = client.post(post_url(article), data)
+
+    assert response.status_code == 400
+    page = unescape(response.content.decode())
+    assert PILED_UP_MARKS in page
+    assert zalgo in page
+    assert not Comment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Tiếng Việt có dấu",
+        "हिन्दी में लिखा",
+        "བོད་ཡིག་བསྒྲིགས",
+        "Ω\u0301\u0308\u0323 ok",
+        "👩\u200d👩\u200d👧\u200d👦",
+    ],
+)
+def test_letters_with_their_few_marks_are_taken(article, value):
+    bound = form(article, name=value, body=value)
+
+    assert "name" not in bound.errors
+    assert "body" not in bound.errors
 
 
 @pytest.mark.parametrize("value", ["李", "١٢", "🙂 Hi", "Zoë\u200d", ":-)"])
