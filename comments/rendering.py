@@ -22,10 +22,13 @@ AVATAR_COLOURS = 8
 # An address ends at a space, at a quote (ASCII, or the curly ones phones type for it and
 # other languages' guillemets and low quotes), at an ellipsis, and at the full-width
 # punctuation and brackets of Chinese and Japanese, which write no space after an address:
-# none of these is ever in an address unencoded.
+# none of these is ever in an address unencoded. Nor are the controls of writing direction
+# (marks, embeddings, overrides, isolates): inside a link, an override showed its address's
+# end reversed, "https://example.com/\u202efdp.exe" reading ".../exe.pdf".
 URL_END = (
     "\\s<>\"'\u2018\u2019\u201a\u201c\u201d\u201e\u2039\u203a\u00ab\u00bb\u2026"
     "\u3001\u3002\u300c-\u300f\u3010\u3011\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 )
 URL_PATTERN = re.compile(f"https?://[^{URL_END}]+", re.IGNORECASE)
 URL_TRAILING_PUNCTUATION = ".,;:!?"  # quotes end the match already (URL_PATTERN)

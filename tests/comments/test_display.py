@@ -183,6 +183,19 @@ def test_a_link_in_the_quotes_phones_type_leaves_them_out(client, article):
         assert f'<a href="{link}" rel="nofollow ugc">{link}</a>' in page
 
 
+@pytest.mark.parametrize("control", ["\u202e", "\u202b", "\u2067", "\u2068", "\u200f"])
+def test_a_link_ends_where_a_direction_control_begins(client, article, control):
+    """A right-to-left override inside an address showed its end reversed: the link to
+    https://example.com/\u202efdp.exe read ".../exe.pdf", the oldest trick for passing off
+    a program as a document. No address holds one unencoded: the link stops before it."""
+    make_comment(article, body=f"The minutes: https://example.com/{control}fdp.exe today")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    link = "https://example.com/"
+    assert f'<a href="{link}" rel="nofollow ugc">{link}</a>{control}fdp.exe today' in page
+
+
 def test_names_and_websites_are_escaped_wherever_they_appear(client, article):
     make_comment(
         article, name='Ada "Countess" <b>O\'Brien</b> & co', url='https://ada.example/?a=1&b="2"<x>'
