@@ -245,6 +245,9 @@
      token's hold, so that nothing waits for a send that will not happen. */
   var bodyBox = form && form.querySelector("textarea[data-max-form-bytes]");
   var tooLong = null;
+  /* The box is described by its message, as by the site's own (aria-describedby): a screen
+     reader says it on landing in the box, where the move may cut the alert short. */
+  var describedBefore = bodyBox && bodyBox.getAttribute("aria-describedby");
   if (bodyBox) {
     form.addEventListener("submit", function (event) {
       var limit = Number(bodyBox.dataset.maxFormBytes);
@@ -254,6 +257,11 @@
           tooLong.remove();
           tooLong = null;
           bodyBox.removeAttribute("aria-invalid");
+          if (describedBefore) {
+            bodyBox.setAttribute("aria-describedby", describedBefore);
+          } else {
+            bodyBox.removeAttribute("aria-describedby");
+          }
         }
         return;
       }
@@ -263,8 +271,13 @@
       if (!tooLong) {
         tooLong = document.createElement("p");
         tooLong.className = "field__error";
+        tooLong.id = bodyBox.id + "_too_long";
         tooLong.setAttribute("role", "alert");
         bodyBox.after(tooLong);
+        bodyBox.setAttribute(
+          "aria-describedby",
+          ((describedBefore || "") + " " + tooLong.id).trim()
+        );
       }
       tooLong.textContent =
         "Your comment is " + length.toLocaleString("en") + " characters long, far more " +

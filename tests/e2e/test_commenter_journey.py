@@ -141,6 +141,8 @@ def test_a_paste_too_long_for_the_site_to_read_stays_in_the_form_and_the_reader_
     )
     expect(box).to_have_value(letter)
     expect(box).to_be_focused()
+    # What a screen reader says of the box it lands in: the alert may be cut short by the move.
+    expect(box).to_have_accessible_description(re.compile("far more than a comment may be"))
     assert not Comment.objects.exists()
 
 
