@@ -206,7 +206,9 @@ def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
     assert not Comment.objects.exists()
 
 
-@pytest.mark.parametrize("typed", ["Ada @ the harbour", "ada@home", "@ada_lovelace"])
+@pytest.mark.parametrize(
+    "typed", ["Ada @ the harbour", "ada@home", "@ada_lovelace", "@ada@mastodon.social"]
+)
 def test_a_name_with_an_at_sign_but_no_email_address_is_taken(article, typed):
     assert form(article, name=typed).cleaned_data["name"] == typed
 
