@@ -9,6 +9,7 @@ of its own holds the form, or at least the text.
 
 import json
 import logging
+import re
 import subprocess
 from urllib.parse import quote
 
@@ -70,6 +71,8 @@ NEW_QUESTIONS_PAUSED = (
     "asked for many times from your address, and are paused for up to {minutes} minute{s}. "
     "Please answer the question shown."
 )
+# One byte range, as media players ask for them ("bytes=0-1", "bytes=2-", "bytes=-500").
+BYTE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.ASCII)
 NOT_STORED = (
     "Sorry, we could not save your comment just now. Your text is kept below: please send it "
     "again in a minute."
@@ -390,7 +393,34 @@ def captcha_audio(request, key):
     except (OSError, subprocess.SubprocessError):
         logger.exception("flite could not speak the captcha question")
         return HttpResponse("Audio is unavailable.", status=503, content_type="text/plain")
-    return HttpResponse(audio, content_type="audio/wav")
+    return audio_response(audio, request.headers.get("range", ""))
+
+
+def audio_response(audio, asked_range):
+    """The audio, or the one byte range asked for: Safari plays media only from a server that
+    answers ranges (it asks for bytes 0-1 first). A range it cannot give, or several, gets
+    the whole file, as a server may always answer."""
+    response = HttpResponse(audio, content_type="audio/wav")
+    response["Accept-Ranges"] = "bytes"
+    if (part := byte_range(asked_range, len(audio))) is not None:
+        start, end = part
+        response.content = audio[start : end + 1]
+        response.status_code = 206
+        response["Content-Range"] = f"bytes {start}-{end}/{len(audio)}"
+    return response
+
+
+def byte_range(asked, size):
+    """(first, last) byte of a single range header within `size` bytes, or None."""
+    match = BYTE_RANGE.fullmatch(asked.strip())
+    if match is None or not any(match.groups()):
+        return None
+    first, last = match.groups()
+    if not first:  # the last `last` bytes
+        start, end = max(size - int(last), 0), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    return (start, end) if start <= end else None
 
 
 @require_safe

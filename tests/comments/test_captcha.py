@@ -147,6 +147,52 @@ def test_audio_speaks_the_question_in_words(client, captcha_pool, fake_flite):
     assert "no-cache" in response["Cache-Control"]
 
 
+@pytest.fixture
+def spoken_question(captcha_pool, fake_flite):
+    """The address of a question's audio, and the whole file it answers."""
+    row = CaptchaStore.objects.create(
+        challenge="five × 1 =", response="5", expiration=timezone.now() + POOL_ROW_LIFETIME
+    )
+    return f"/captcha/audio/{row.hashkey}.wav", b"RIFFfive times one equals"
+
+
+def test_audio_is_sent_in_the_parts_safari_asks_for(client, spoken_question):
+    """Safari (iPhone, iPad, Mac) plays media only from a server that answers byte ranges:
+    it asks for bytes 0-1 first, and the whole file in reply left the question unplayable,
+    for the VoiceOver readers the audio is there for (django-simple-captcha's own view
+    answered ranges for this reason)."""
+    url, whole = spoken_question
+
+    first = client.get(url, headers={"range": "bytes=0-1"})
+    rest = client.get(url, headers={"range": "bytes=2-"})
+
+    assert first.status_code == rest.status_code == 206
+    assert first["Content-Range"] == f"bytes 0-1/{len(whole)}"
+    assert first.content + rest.content == whole
+    assert client.get(url)["Accept-Ranges"] == "bytes"
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "bytes=20-3",
+        "bytes=99-",
+        "bytes=0-1,4-5",
+        "lines=0-1",
+        "bytes=\u0661-",
+        "bytes=-",
+        "bytes=" + "9" * 5000 + "-",
+    ],
+)
+def test_audio_asked_for_a_part_it_cannot_give_is_sent_whole(client, spoken_question, asked):
+    url, whole = spoken_question
+
+    response = client.get(url, headers={"range": asked})
+
+    assert response.status_code == 200
+    assert response.content == whole
+
+
 def test_audio_of_a_question_is_spoken_once_then_served_from_the_cache(
     client, captcha_pool, fake_flite
 ):
