@@ -33,6 +33,15 @@ from django.utils.safestring import mark_safe
 from .widgets import input_html
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+# The answers (2 to 81) in words, for readers who answer as the question is written and spoken.
+TEEN_WORDS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen"]
+TEEN_WORDS += ["seventeen", "eighteen", "nineteen"]
+TENS_WORDS = {
+    word: 10 * tens
+    for tens, word in enumerate(
+        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], start=2
+    )
+}
 SPOKEN_OPERATORS = {"+": "plus", "×": "times", "=": "equals"}
 # The README's cron refills the pool daily: a refill leaves rows that outlive the next one.
 REFILL_PERIOD = datetime.timedelta(days=1)
@@ -108,6 +117,19 @@ def spoken_audio(challenge):
         audio = speak(text)
         cache.set(key, audio, SPOKEN_AUDIO_CACHE_SECONDS)
     return audio
+
+
+def number_in_words(text):
+    """ "thirty-five" (or "thirty five") -> "35"; None for anything else."""
+    words = re.split(r"[\s-]+", text)
+    small = NUMBER_WORDS + TEEN_WORDS
+    if len(words) == 1 and words[0] in small:
+        return str(small.index(words[0]))
+    if words[0] in TENS_WORDS and len(words) <= 2:
+        units = words[1:] or ["zero"]
+        if units[0] in NUMBER_WORDS:
+            return str(TENS_WORDS[words[0]] + NUMBER_WORDS.index(units[0]))
+    return None
 
 
 def is_valid_key(key):
@@ -270,6 +292,8 @@ class MathCaptchaField(CaptchaField):
         answer = answer.strip().lower()
         if answer.isdecimal():  # any script's digits, full width from a Japanese keyboard say
             answer = "".join(str(unicodedata.decimal(char)) for char in answer)
+        else:  # as the question is written and spoken: "five", "thirty-five"
+            answer = number_in_words(answer) or answer
         # Any answer, right or wrong, uses the question up. Of two requests sending one key
         # at the same moment, the second is told the question was already answered rather
         # than storing the comment a second time.

@@ -186,6 +186,20 @@ def test_the_right_answer_in_another_scripts_digits_is_accepted(client, article,
 
 
 @pytest.mark.parametrize(
+    ("answer", "typed"), [(7, "Seven"), (35, "thirty-five"), (81, "Eighty one")]
+)
+def test_the_right_answer_in_words_is_accepted(client, article, fill_form, answer, typed):
+    """The question is written half in words ("five × 7 =") and spoken in words: a reader,
+    and most of all one who listened to it, may well answer "thirty-five", which was called
+    wrong."""
+    data = fill_form(article)
+    CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(response=str(answer))
+    data["captcha_1"] = typed
+
+    assert client.post(post_url(article), data).status_code == 303
+
+
+@pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("name", "", "This field is required."),
