@@ -227,13 +227,19 @@
   }
 
   /* A reader who has turned to the question (its answer box, its audio, its button) keeps
-     it: the question of their own comes in its place only while they write the rest. */
+     it: the question of their own comes in its place only while they write the rest.
+     Turned to by a click as well as by the focus: Safari, and a screen reader's browse
+     mode, follow the audio link without focusing it. */
   var questionInUse = false;
+  function turnedToQuestion(event) {
+    if (event.target.closest(".captcha, .captcha__new")) {
+      questionInUse = true;
+    }
+  }
   if (form) {
+    form.addEventListener("click", turnedToQuestion);
     form.addEventListener("focusin", function (event) {
-      if (event.target.closest(".captcha, .captcha__new")) {
-        questionInUse = true;
-      }
+      turnedToQuestion(event);
       startWriting();
     });
   }

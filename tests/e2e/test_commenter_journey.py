@@ -330,6 +330,26 @@ def test_an_answer_typed_before_the_readers_own_question_came_stays_with_its_que
     expect(answer).to_have_value("12")
 
 
+def test_a_question_listened_to_before_writing_stays_when_the_reader_writes(
+    page, live_server, settings
+):
+    """Safari, and a screen reader in its browse mode, follow a link without focusing it: a
+    reader who listened to the question first, then wrote, had the question they heard
+    replaced by one of their own, and their answer to it called wrong."""
+    settings.CAPTCHA_FLITE_PATH = settings.CAPTCHA_FLITE_PATH or "/usr/bin/flite"
+    article = make_article(title="Swimming pool reopens")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    key = page.locator('input[name="captcha_0"]')
+    heard = key.input_value()
+
+    page.get_by_role("link", name="Listen to the question").dispatch_event("click")
+    with page.expect_response(lambda response: "/comments/token/" in response.url):
+        page.get_by_role("textbox", name="Comment", exact=True).fill("Heard it first.")
+
+    expect(page.locator(".captcha[aria-busy=true]")).to_have_count(0)
+    expect(key).to_have_value(heard)
+
+
 def test_new_questions_past_the_budget_say_why_the_question_stays(page, live_server, settings):
     """With JavaScript as without: "Show a new question" spends the budget of the forms
     sent back (starting to write, which brings a question of one's own, spends one)."""
