@@ -1,6 +1,5 @@
 """The "Leave a Reply" form."""
 
-import re
 import time
 import unicodedata
 
@@ -8,13 +7,19 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.validators import MaxLengthValidator, URLValidator, validate_email
+from django.core.validators import MaxLengthValidator, URLValidator
 from django.forms.utils import ErrorDict
 
 from newsroom.control_characters import has_control_characters
 
 from .captcha import MathCaptchaField, is_valid_key, question_is_open
-from .models import WEBSITE_TYPED_MAX_LENGTH, Comment, is_id, website_names_someone
+from .models import (
+    WEBSITE_TYPED_MAX_LENGTH,
+    Comment,
+    email_addresses_in,
+    is_id,
+    website_names_someone,
+)
 from .widgets import CommentFormRenderer
 
 BODY_MIN_LENGTH = 2
@@ -48,9 +53,6 @@ NAME_WITH_AN_EMAIL = (
     "This looks like an email address, and your name is shown with your comment: please put "
     "your email in the Email box only, and here the name readers will see."
 )
-# What could be an email address within a name: an @ with something around it, up to a
-# space or the brackets and quotes an address is written between ("Ada <ada@example.com>").
-EMAIL_LIKE = re.compile(r"[^\s<>()\[\]{}\"',;:]+@[^\s<>()\[\]{}\"',;:]+")
 BODY_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
 TYPED_FIELDS = ("name", "email", "url", "body")
 TYPED_CHECKBOXES = ("notify_on_publish", "remember")
@@ -122,16 +124,6 @@ class TextField(VisibleTextMixin, forms.CharField):
     pass
 
 
-def has_an_email_address(text):
-    for candidate in EMAIL_LIKE.findall(text):
-        try:
-            validate_email(candidate.rstrip(".!?"))  # the end of a sentence, not of the address
-        except forms.ValidationError:
-            continue
-        return True
-    return False
-
-
 class NameField(TextField):
     """Shown with the comment: an email address in it (the boxes swapped, or autofill) would
     publish what the Email box promises to keep. A name with an @ that is no address
@@ -139,7 +131,7 @@ class NameField(TextField):
 
     def validate(self, value):
         super().validate(value)
-        if value and has_an_email_address(value):
+        if value and email_addresses_in(value):
             raise forms.ValidationError(NAME_WITH_AN_EMAIL, code="email")
 
 

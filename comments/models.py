@@ -1,8 +1,11 @@
 import hashlib
+import re
 import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Count, F, Max, Q, Value
 from django.db.models.functions import Upper
@@ -18,6 +21,9 @@ WEBSITE_MAX_LENGTH = WEBSITE_TYPED_MAX_LENGTH + len("https://")
 # 128 random bits, as URL-safe base64 (22 characters): the unsubscribe link's whole token.
 UNSUBSCRIBE_KEY_BYTES = 16
 UNSUBSCRIBE_KEY_MAX_LENGTH = 32
+# What could be an email address within a name: an @ with something around it, up to a
+# space or the brackets and quotes an address is written between ("Ada <ada@example.com>").
+EMAIL_LIKE = re.compile(r"[^\s<>()\[\]{}\"',;:]+@[^\s<>()\[\]{}\"',;:]+")
 
 
 def commenter_digest(email):
@@ -36,6 +42,30 @@ def website_names_someone(url):
         return "@" in urlsplit(url).netloc
     except ValueError:  # no address at all (the form refuses these): nothing to link either
         return True
+
+
+def email_addresses_in(text):
+    """The email addresses written in `text` (a name), as found there; a name with an @ that
+    is no address ("Ada @ the harbour", "@ada@home") has none."""
+    addresses = []
+    for candidate in EMAIL_LIKE.findall(text):
+        candidate = candidate.rstrip(".!?")  # the end of a sentence, not of the address
+        try:
+            validate_email(candidate)
+        except ValidationError:
+            continue
+        addresses.append(candidate)
+    return addresses
+
+
+def name_as_shown(name):
+    """A commenter's name as readers see it: an email address in it, saved before the form
+    refused them ("Ada <ada@example.com>"), shows only the part before its @."""
+    if "@" not in name:  # nearly every name: no regular expression
+        return name
+    for address in email_addresses_in(name):
+        name = name.replace(address, address.rpartition("@")[0])
+    return name
 
 
 def is_id(raw):
@@ -192,6 +222,10 @@ class Comment(models.Model):
         from .thread import comment_url
 
         return comment_url(self, self.article.get_absolute_url())
+
+    @property
+    def public_name(self):
+        return name_as_shown(self.name)
 
     def get_permalink(self):
         """The comment's lasting address: it redirects to the page that shows the comment

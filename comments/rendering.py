@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 
-from .models import website_names_someone
+from .models import name_as_shown, website_names_someone
 
 AVATAR_COLOURS = 8
 # An address ends at a space, at a quote (ASCII, or the curly ones phones type for it and
@@ -89,7 +89,8 @@ def render_comments(comments, *, reply_action=None, permalinks=True):
     month_names = {number: escape(str(name)) for number, name in MONTHS.items()}  # escaped once
 
     def render(comment):
-        name = escape(comment.name)
+        shown_name = name_as_shown(comment.name)
+        name = escape(shown_name)
         author = f"<bdi>{name}</bdi>"
         # Unlinked, a website that shows an email address, saved before the form refused it.
         if comment.url and not website_names_someone(comment.url):
@@ -113,7 +114,7 @@ def render_comments(comments, *, reply_action=None, permalinks=True):
             pending_class=" comment--pending" if comment.is_own_pending else "",
             pk=comment.pk,
             colour=avatar_colour(comment.name),
-            initials=escape(initials(comment.name)),
+            initials=escape(initials(shown_name)),
             author=author,
             permalink=permalink,
             permalink_rel=permalink_rel,

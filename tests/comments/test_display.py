@@ -112,6 +112,20 @@ def test_avatar_initials_keep_each_letter_whole(client, article, name, shown):
     assert f">{shown}</span>" in page
 
 
+def test_a_name_saved_with_an_email_address_in_it_shows_the_name_without_it(client, article):
+    """A name like "Ada <ada@example.com>" saved before the form refused it would publish
+    the address the Email box promises to keep: readers see the part before the @ alone,
+    on the comment and on the reply form."""
+    comment = make_comment(article, name="Ada Lovelace <ada.lovelace@example.com>")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+    reply_form = client.post(post_url(article), {"replyto": comment.pk}).content.decode()
+
+    assert "example.com" not in page and "example.com" not in reply_form
+    assert "<bdi>Ada Lovelace &lt;ada.lovelace&gt;</bdi>" in page
+    assert "Reply to <bdi>Ada Lovelace &lt;ada.lovelace&gt;</bdi>" in reply_form
+
+
 def test_a_website_saved_with_an_email_address_in_it_is_not_shown(client, article):
     """A comment sent before the form refused an email address typed as the website
     (https://ada.lovelace@example.com) keeps its name, unlinked: the link showed the
