@@ -1,9 +1,14 @@
-"""Deployment checks (`manage.py check --deploy`) for what the comments app sends out."""
+"""Deployment checks (`manage.py check --deploy`) for what the comments app sends out, and
+the check that keeps the demo logins off a public site."""
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.contrib.auth import get_user_model
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from comments.management.commands.demo_accounts import DEMO_ACCOUNTS, demo_email
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -30,4 +35,34 @@ def site_url_is_public(app_configs, **kwargs):
             hint="Set SITE_URL to the site's public address, e.g. https://news.example.org.",
             id="comments.W001",
         )
+    ]
+
+
+@register(Tags.security, Tags.database)
+def no_demo_login_in_production(app_configs, databases=None, **kwargs):
+    """`make run` on the database production then used (the README's PostgreSQL steps show
+    it) leaves the demo logins there, a superuser among them, with the passwords the README
+    prints. `migrate` runs this check, so `make serve` stops before gunicorn starts, and so
+    does `check --database default`. Only accounts with the demo address are hashed."""
+    if settings.DEBUG or DEFAULT_DB_ALIAS not in (databases or ()):
+        return []
+    users = get_user_model()
+    if users._meta.db_table not in connections[DEFAULT_DB_ALIAS].introspection.table_names():
+        return []  # a new database, before its first migration
+    published = {username: password for username, password, *_ in DEMO_ACCOUNTS}
+    demo_logins = users.objects.filter(
+        is_active=True,
+        username__in=published,
+        email__in=[demo_email(username) for username in published],
+    )
+    return [
+        Error(
+            f"The demo login {user.username!r} still has its published password "
+            f"({published[user.username]}), and DJANGO_DEBUG is off.",
+            hint=f"Give it a password of its own (manage.py changepassword {user.username}) "
+            "or deactivate it in the admin (untick Active).",
+            id="comments.E001",
+        )
+        for user in demo_logins
+        if user.check_password(published[user.username])
     ]

@@ -9,6 +9,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.db import connection
 from django.utils import timezone
 
@@ -146,6 +147,30 @@ class TestDemoAccounts:
             run("demo_accounts")
 
         assert not get_user_model().objects.exists()
+
+    def test_debug_off_stops_start_up_while_a_demo_login_keeps_its_published_password(
+        self, settings
+    ):
+        """`make run` on the production database (the README's PostgreSQL steps) left a
+        superuser whose password the README prints, and `make serve` started beside it."""
+        run("demo_accounts")
+        settings.DEBUG = False
+
+        with pytest.raises(SystemCheckError) as stopped:
+            call_command("check", "--database", "default")
+
+        assert "editor" in str(stopped.value)
+        assert "moderator" in str(stopped.value)
+        assert "changepassword" in str(stopped.value)
+
+    def test_a_demo_login_given_a_password_of_its_own_no_longer_stops_start_up(self, settings):
+        run("demo_accounts")
+        for user in get_user_model().objects.all():
+            user.set_password("a-password-of-its-own")
+            user.save()
+        settings.DEBUG = False
+
+        call_command("check", "--database", "default")
 
 
 class TestModeratorsMigration:

@@ -11,6 +11,12 @@ DEMO_ACCOUNTS = [
     ("moderator", "moderator-demo-password", "Moderator", False, [MODERATORS_GROUP]),
 ]
 
+
+def demo_email(username):
+    """The demo logins' address, which tells them from real accounts of the same name."""
+    return f"{username}@newsroom.localhost"
+
+
 REFUSED_IN_PRODUCTION = (
     "The demo logins have published passwords (a superuser among them): they are for "
     "development only, and DJANGO_DEBUG is off."
@@ -31,7 +37,7 @@ class Command(BaseCommand):
                 defaults={
                     "is_staff": True,
                     "is_superuser": is_superuser,
-                    "email": f"{username}@newsroom.localhost",
+                    "email": demo_email(username),
                 },
             )
             if created:
