@@ -10,6 +10,7 @@ import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -267,6 +268,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env("DJANGO_TIME_ZONE", "UTC")
+try:
+    ZoneInfo(TIME_ZONE)
+except (ValueError, ZoneInfoNotFoundError):
+    # Django would say "Incorrect timezone setting", naming no variable.
+    raise ImproperlyConfigured(
+        f"DJANGO_TIME_ZONE must be a time zone name such as Europe/London, not {TIME_ZONE!r}."
+    ) from None
 # The site speaks one language. With translation on, every date, number and reversed URL
 # asked which language is active (~200 times on a list page): ~11 % of an uncached render.
 USE_I18N = False
@@ -418,6 +426,13 @@ AXES_ENABLE_ADMIN = not REDIS_URL
 # people sometimes type their password there.
 AXES_SENSITIVE_PARAMETERS = ["username"]
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL = env("DJANGO_LOG_LEVEL", "INFO").strip().upper()
+if LOG_LEVEL not in LOG_LEVELS:
+    # logging would say "Unable to configure root logger", naming no variable.
+    raise ImproperlyConfigured(
+        f"DJANGO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {env('DJANGO_LOG_LEVEL')!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -435,7 +450,7 @@ LOGGING = {
             "filters": ["without_traceback"],
         },
     },
-    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO").upper()},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # A 4xx that Django logs with its exception (an unparsable form body): one line.

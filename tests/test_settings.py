@@ -329,6 +329,24 @@ def test_the_log_level_may_be_written_in_lower_case():
     assert "'level': 'WARNING'" in values["LOGGING"]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DJANGO_LOG_LEVEL", "verbose", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("DJANGO_TIME_ZONE", "Europe/Londen", "a time zone name such as Europe/London"),
+    ],
+)
+def test_a_log_level_or_time_zone_that_is_none_stops_start_up_with_the_variables_name(
+    variable, value, expected
+):
+    """Django said "Unable to configure root logger" or "Incorrect timezone setting", and
+    left the operator to guess which variable."""
+    result = manage("check", **{variable: value})
+
+    assert result.returncode != 0
+    assert f"{variable} must be {expected}, not {value!r}." in result.stderr
+
+
 def test_a_redis_url_without_its_scheme_stops_start_up_with_the_variables_name():
     result = manage("check", REDIS_URL="127.0.0.1:6379")
 
