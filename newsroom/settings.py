@@ -43,14 +43,17 @@ def env_bool(name, default=False):
     return value in TRUE_WORDS
 
 
-def env_int(name, default):
+def env_int(name, default, minimum=None):
     value = os.environ.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more, not {value!r}.")
+    return number
 
 
 def env_list(name, default=""):
@@ -472,7 +475,7 @@ SITE_NAME = env("SITE_NAME", "The Newsroom")
 SITE_DESCRIPTION = env("SITE_DESCRIPTION", "Independent local news, reported and edited by people.")
 # How long anonymous readers may get a cached page (changes invalidate it at once anyway).
 READER_CACHE_SECONDS = env_int("READER_CACHE_SECONDS", 600)
-ARTICLES_PER_PAGE = env_int("ARTICLES_PER_PAGE", 12)
+ARTICLES_PER_PAGE = env_int("ARTICLES_PER_PAGE", 12, minimum=1)
 
 # Captcha: a small math question drawn from a pre-generated pool, so that reading an
 # article writes nothing to the database.

@@ -100,6 +100,15 @@ def test_a_number_that_is_not_one_stops_start_up_with_the_variables_name():
     assert "READER_CACHE_SECONDS must be a whole number, not '10m'." in result.stderr
 
 
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_a_page_of_no_articles_stops_start_up_with_the_variables_name(value):
+    """ARTICLES_PER_PAGE=0 started, and every list page (home, sections, search) was a 500."""
+    result = manage("check", ARTICLES_PER_PAGE=value)
+
+    assert result.returncode != 0
+    assert f"ARTICLES_PER_PAGE must be 1 or more, not {value!r}." in result.stderr
+
+
 @pytest.mark.parametrize("typo", ["ture", "maybe"])
 def test_a_yes_or_no_that_is_neither_stops_start_up_with_the_variables_name(typo):
     """DJANGO_SECURE_SSL=ture was read as off: a production site served without HTTPS,
