@@ -140,6 +140,20 @@ class TestDemoAccounts:
 
         assert get_user_model().objects.filter(username="moderator").count() == 1
 
+    def test_a_demo_login_given_its_own_password_is_not_printed_with_the_demo_one(self):
+        """`make run` printed "editor / editor-demo-password" after the password had been
+        changed (as comments.E001 asks before `make serve`): a login that no longer works."""
+        run("demo_accounts")
+        editor = get_user_model().objects.get(username="editor")
+        editor.set_password("a-password-of-its-own")
+        editor.save()
+
+        output = run("demo_accounts")
+
+        assert "editor-demo-password" not in output
+        assert "editor (its password has been changed)" in output
+        assert "moderator / moderator-demo-password" in output
+
     def test_refuses_with_debug_off_so_no_public_site_gets_the_published_passwords(self, settings):
         settings.DEBUG = False
 

@@ -44,4 +44,7 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
             user.groups.add(*Group.objects.filter(name__in=groups))
-            self.stdout.write(f"  {role:<26} {username} / {password}")
+            if created or user.check_password(password):
+                self.stdout.write(f"  {role:<26} {username} / {password}")
+            else:
+                self.stdout.write(f"  {role:<26} {username} (its password has been changed)")
