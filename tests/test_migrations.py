@@ -7,12 +7,14 @@ after the others and reloads the migrated rows (serialized rollback) before each
 import fcntl
 import importlib
 import os
+import sqlite3
+import stat
 import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from io import StringIO
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -697,6 +699,27 @@ def test_a_migrate_waiting_for_another_says_so_then_runs(empty_database_url):
     assert first_line == WAITING
     assert run.returncode == 0, output
     assert "Applying articles.0001_initial... OK" in output
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="migrate makes the SQLite file")
+def test_a_new_sqlite_database_and_its_write_ahead_log_are_readable_by_their_owner_alone(
+    empty_database_url,
+):
+    """They hold commenters' emails and IP addresses and the staff's password hashes:
+    backup_sqlite makes its copies 0600 for that, and `make run` or `make serve` made the
+    database itself 0644, and its WAL with it, readable by every user of the machine."""
+    database = Path(urlsplit(empty_database_url).path)
+    run = start_migrate(empty_database_url)
+    output = run.communicate(timeout=600)[0]
+    assert run.returncode == 0, output
+
+    with closing(sqlite3.connect(database)) as writer:
+        writer.execute("CREATE TABLE probe (x)")  # a write in WAL mode makes the -wal file
+        modes = {
+            name: stat.S_IMODE(Path(f"{database}{name}").stat().st_mode) for name in ("", "-wal")
+        }
+
+    assert modes == {"": 0o600, "-wal": 0o600}
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="a new SQLite file is switched to WAL")
