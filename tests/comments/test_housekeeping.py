@@ -154,6 +154,15 @@ class TestDemoAccounts:
         assert "editor (its password has been changed)" in output
         assert "moderator / moderator-demo-password" in output
 
+    def test_a_deactivated_demo_login_is_printed_as_such(self):
+        run("demo_accounts")
+        get_user_model().objects.filter(username="moderator").update(is_active=False)
+
+        output = run("demo_accounts")
+
+        assert "moderator-demo-password" not in output
+        assert "moderator (deactivated)" in output
+
     def test_refuses_with_debug_off_so_no_public_site_gets_the_published_passwords(self, settings):
         settings.DEBUG = False
 

@@ -44,7 +44,10 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
             user.groups.add(*Group.objects.filter(name__in=groups))
-            if created or user.check_password(password):
-                self.stdout.write(f"  {role:<26} {username} / {password}")
+            if not user.is_active:
+                login = f"{username} (deactivated)"
+            elif created or user.check_password(password):
+                login = f"{username} / {password}"
             else:
-                self.stdout.write(f"  {role:<26} {username} (its password has been changed)")
+                login = f"{username} (its password has been changed)"
+            self.stdout.write(f"  {role:<26} {login}")
