@@ -19,11 +19,17 @@ def site_url_is_public(app_configs, **kwargs):
     default only works on the machine that runs the site, and which makes links only when
     written with its scheme."""
     site_url = urlsplit(settings.SITE_URL)
-    if site_url.scheme not in {"http", "https"} or not site_url.hostname:
+    # A space: a comment after the value, which systemd's EnvironmentFile= keeps in it.
+    if (
+        site_url.scheme not in {"http", "https"}
+        or not site_url.hostname
+        or any(character.isspace() for character in settings.SITE_URL)
+    ):
         return [
             Warning(
                 f"SITE_URL is {settings.SITE_URL}: the links in emails need a whole address.",
-                hint="Write it with its scheme, e.g. https://news.example.org.",
+                hint="Write it with its scheme and nothing after it, e.g. "
+                "https://news.example.org.",
                 id="comments.W002",
             )
         ]

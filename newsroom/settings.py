@@ -81,10 +81,11 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS") or [
     "[::1]",
     "testserver",
 ]
-# An address or a port never matches a request's host: every request would be a 400 whose
-# log line asks to add the host that seems to be there already.
+# An address, a port or a comment after the name (systemd's EnvironmentFile= keeps one as
+# part of the value) never matches a request's host: every request would be a 400 whose log
+# line asks to add the host that seems to be there already.
 for _entry in ALLOWED_HOSTS:
-    _host = re.sub(r"(?<!:):\d+$", "", re.sub(r"^\w+://|/.*$", "", _entry))
+    _host = re.sub(r"(?<!:):\d+$", "", re.sub(r"^\w+://|/.*$", "", _entry.split()[0]))
     if _host != _entry:
         raise ImproperlyConfigured(
             f"DJANGO_ALLOWED_HOSTS takes host names, without a scheme, path or port: "

@@ -82,6 +82,8 @@ def test_production_without_either_required_variable_names_both_at_once():
     [
         ("https://news.example.com/", "news.example.com"),
         ("news.example.com:8000", "news.example.com"),
+        # systemd's EnvironmentFile= keeps a comment after a value as part of it.
+        ("news.example.com  # the site", "news.example.com"),
     ],
 )
 def test_an_address_in_allowed_hosts_stops_start_up_with_the_host_to_write(given, host):
@@ -208,6 +210,18 @@ def test_check_deploy_warns_that_a_site_url_without_its_scheme_makes_no_links():
     )
 
     assert "(comments.W002) SITE_URL is news.example.com" in result.stderr + result.stdout
+
+
+def test_check_deploy_warns_that_a_site_url_with_a_comment_after_it_makes_no_links():
+    """systemd's EnvironmentFile= keeps a comment after a value as part of it: every link
+    in every email ended in it, and no check said so."""
+    site_url = "https://news.example.com  # the links in emails"
+
+    result = manage(
+        "check", "--deploy", **{**PRODUCTION, "SITE_URL": site_url}, DJANGO_SECURE_SSL="1"
+    )
+
+    assert f"(comments.W002) SITE_URL is {site_url}" in result.stderr + result.stdout
 
 
 def test_check_deploy_without_https_names_the_variable_that_turns_it_on():
