@@ -7,7 +7,6 @@ import hashlib
 import ipaddress
 import operator
 import re
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
 from functools import reduce
@@ -52,6 +51,8 @@ from comments.thread import IDS_PER_QUERY, ancestors, hidden_count, under_withhe
 from newsroom.admin import HandMadeRequestsMixin
 
 EXCERPT_WORDS = 16
+# The levels of replies a comment's page nests its thread to (CommentAdmin.thread).
+THREAD_LEVELS_NESTED = 10
 LATEST_COMMENTS_ON_ARTICLE_PAGE = 20
 WHOLE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # The trigram index (comments 0005) serves a search word only through three letters or
@@ -957,24 +958,38 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     @admin.display(description="thread")
     def thread(self, comment):
-        """The whole conversation this comment belongs to, from one query."""
-        rows = Comment.objects.filter(article_id=comment.article_id).only(
-            "id", "parent_id", "name", "body", "status", "created_at"
+        """The whole conversation this comment belongs to, from one query, nested up to
+        THREAD_LEVELS_NESTED: a reply deeper than that is listed at the deepest level, in
+        order, naming whom it answers. Each level nested is the template including itself
+        again: two readers answering each other for weeks made a chain of replies as deep
+        as their exchange, and at about 85 the page of any comment in it was a server
+        error (Python's recursion limit). Read in id order, which puts parents first."""
+        rows = (
+            Comment.objects.filter(article_id=comment.article_id)
+            .only("id", "parent_id", "name", "body", "status", "created_at")
+            .order_by("id")
         )
         by_id = {row.pk: row for row in rows}
-        replies = defaultdict(list)
-        for row in by_id.values():
-            replies[row.parent_id].append(row)
         root = by_id[comment.pk]
         while root.parent_id in by_id:
             root = by_id[root.parent_id]
-
-        def node(row):
-            return {"comment": row, "replies": [node(reply) for reply in replies[row.pk]]}
-
+        nodes = {root.pk: {"comment": root, "replies": [], "depth": 1}}
+        siblings_of = {root.pk: []}
+        for row in by_id.values():
+            parent = nodes.get(row.parent_id)
+            if parent is None or row.pk in nodes:
+                continue  # another thread of the article, or its root
+            node = {"comment": row, "replies": [], "depth": parent["depth"] + 1}
+            if parent["depth"] < THREAD_LEVELS_NESTED:
+                siblings = parent["replies"]
+            else:
+                node["depth"], node["answers"] = parent["depth"], parent["comment"].name
+                siblings = siblings_of[row.parent_id]
+            siblings.append(node)
+            nodes[row.pk], siblings_of[row.pk] = node, siblings
         return render_to_string(
             "admin/comments/comment/thread.html",
-            {"node": node(root), "current_id": comment.pk},
+            {"node": nodes[root.pk], "current_id": comment.pk},
         )
 
     # Decisions --------------------------------------------------------------------------

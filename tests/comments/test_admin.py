@@ -1812,6 +1812,25 @@ class TestChangeView:
             assert f">{label}</button>" in html
         assert ">Approve</button>" not in html  # it already is
 
+    def test_a_comment_deep_in_a_long_exchange_shows_its_whole_thread(
+        self, moderator_client, article
+    ):
+        """Two readers answering each other for weeks make a chain of replies as deep as
+        their exchange is long: the page of any comment in it was a server error (the
+        thread's template nested once per reply, past Python's recursion limit)."""
+        above = None
+        for turn in range(150):
+            above = make_comment(article, parent=above, name=f"Turn {turn}", body=f"Reply {turn}")
+        first = Comment.objects.get(name="Turn 0")
+
+        for comment in (above, first):
+            response = moderator_client.get(f"{QUEUE}{comment.pk}/change/")
+
+            assert response.status_code == 200
+            thread = response.content.decode().partition('class="comment-thread"')[2]
+            assert all(f"Reply {turn}" in thread for turn in range(150))
+            assert "in reply to Turn 148" in thread  # past the nesting, it says whom it answers
+
     def test_a_comment_nobody_has_decided_on_shows_no_moderator_rather_than_none(
         self, moderator_client, article
     ):
