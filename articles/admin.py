@@ -3,8 +3,10 @@ from collections import defaultdict
 import imagesize
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
 from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth import get_permission_codename
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Case, F, Value, When
@@ -83,6 +85,13 @@ IMAGE_NOT_FOR_THE_WEB = (
 )
 IMAGE_TOO_LARGE = (
     f"This image has more than {LEAD_IMAGE_MAX_PIXELS // 1_000_000} million pixels: " + FOR_THE_WEB
+)
+# An article saved by someone else since the editor's page was shown, which saving it would
+# undo (ArticleForm): the page comes back with their changes kept, not saved yet.
+SAVED_MEANWHILE = (
+    "{who} saved this article on {when}, after you opened this page: saving yours now would "
+    "undo what they changed, its status and publication time included. Nothing was saved. "
+    "Reload the page to see their version, or save again to replace it with yours."
 )
 IMAGE_CUT_SHORT = (
     "This image file is cut short (a download or a copy that did not finish): upload the "
@@ -182,6 +191,62 @@ def decodes_to_the_end(upload):
         finally:
             upload.seek(0)
     return True
+
+
+def saved_version(updated_at):
+    return updated_at.isoformat()
+
+
+class ArticleForm(forms.ModelForm):
+    """The article's form, which sends back the version of the article it showed: one saved
+    since (a colleague's edit, their "Publish" from the list) is not written over unseen.
+    The form held the status it was shown with: an editor fixing a typo in a page opened
+    while the article was a draft took it off the site again after a colleague published
+    it, and was told "changed successfully"."""
+
+    saved_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["saved_version"] = saved_version(self.instance.updated_at)
+
+    def clean(self):
+        """Compared under the row's lock (PostgreSQL), which the admin's transaction holds
+        until this save commits: of two saves of one version, the second is told. A form
+        that sends no version (one made by hand) is saved as Django saves it."""
+        cleaned_data = super().clean()
+        shown = cleaned_data.get("saved_version")
+        if not (self.instance.pk and shown):
+            return cleaned_data
+        stored = (
+            Article.objects.select_for_update()
+            .filter(pk=self.instance.pk)
+            .values_list("updated_at", flat=True)
+            .first()
+        )
+        if stored is None or saved_version(stored) == shown:
+            return cleaned_data
+        # The page shown again carries the version saved since: saving it again is knowing.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("saved_version")] = saved_version(stored)
+        when = date_format(timezone.localtime(stored), "j F Y, H:i")
+        raise ValidationError(SAVED_MEANWHILE.format(who=self.saved_by(stored), when=when))
+
+    def saved_by(self, stored):
+        """Who saved the version stored, as the action log says, if it says: a script's
+        save writes no entry."""
+        entry = (
+            LogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(Article),
+                object_id=str(self.instance.pk),
+                action_time__gte=stored,
+            )
+            .select_related("user")
+            .order_by("action_time")
+            .first()
+        )
+        return entry.user.get_username() if entry else "Someone"
 
 
 class FormerSlugInline(admin.TabularInline):
@@ -366,6 +431,7 @@ class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
 @admin.register(Article)
 class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+    form = ArticleForm
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     inlines = [ArticleFormerSlugInline]
     list_display = ["title", "section", "author", "publication_status", "published_at"]
@@ -393,7 +459,7 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     readonly_fields = ["comment_count", "created_at", "updated_at"]
     actions = ["publish", "unpublish"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "standfirst", "body"]}),
+        (None, {"fields": ["title", "slug", "standfirst", "body", "saved_version"]}),
         ("Placement", {"fields": ["section", "author", "tags"]}),
         ("Publication", {"fields": ["status", "published_at", "comments_enabled"]}),
         ("Lead image", {"fields": ["lead_image", "lead_image_alt"]}),

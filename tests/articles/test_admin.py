@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.template.defaultfilters import filesizeformat
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -47,9 +48,11 @@ from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
     article_change_form,
     change_form_letting_go,
+    form_values,
     make_article,
     make_author,
     make_draft,
+    make_editor,
     make_scheduled,
     make_section,
     make_tag,
@@ -1254,3 +1257,32 @@ def test_a_slug_nobody_had_or_the_articles_own_old_one_says_nothing_of_another(e
 
     assert Article.objects.filter(slug__in=["tides", "harbour"]).count() == 2
     assert not [m for m in messages_shown(new) + messages_shown(back) if "led to" in m]
+
+
+def test_a_save_from_a_page_opened_before_a_colleague_published_the_article_unpublishes_nothing(
+    editor_client,
+):
+    """The form sent back the status it showed: an editor fixing a typo in a page opened
+    while the article was a draft took it off the site again, unannounced, after a colleague
+    had published it. Told who saved it since, they may save again to replace it with theirs."""
+    draft = make_draft(published_at=timezone.now() - timedelta(hours=2))
+    change_url = reverse("admin:articles_article_change", args=[draft.pk])
+    opened = editor_client.get(change_url).content.decode()
+    colleague = Client()
+    colleague.force_login(make_editor("colleague"))
+    run_action(colleague, "publish", [draft])
+
+    typo_fixed = article_change_form(draft, standfirst="Typo fixed.")
+    typo_fixed["saved_version"] = form_values(opened, "saved_version")
+    response = editor_client.post(change_url, typo_fixed)
+
+    assert response.status_code == 200
+    assert "colleague saved this article" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.is_public
+    assert draft.standfirst != "Typo fixed."
+
+    typo_fixed["saved_version"] = form_values(response.content.decode(), "saved_version")
+    assert editor_client.post(change_url, typo_fixed).status_code == 302  # knowingly
+    draft.refresh_from_db()
+    assert draft.standfirst == "Typo fixed."
