@@ -13,6 +13,7 @@ from functools import reduce
 from itertools import batched
 from typing import NamedTuple
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -23,7 +24,7 @@ from django.contrib.admin.utils import NestedObjects, display_for_value, quote, 
 from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, models, router
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -79,6 +80,13 @@ NO_LONGER_THERE = (
     "shown. Nothing was decided."
 )
 DECISION_NOT_TAKEN = "Nothing was decided: decide on the comment here."
+# A comment's text changed since the moderator's page was shown, which saving theirs would
+# undo (CommentForm): the page comes back with their text kept, not saved yet.
+EDITED_MEANWHILE = (
+    "This comment's text was changed after you opened this page, by another moderator or in "
+    "another window: saving yours now would undo that change. Nothing was saved. Reload the "
+    "page to see the text as it is now, or save again to replace it with yours."
+)
 # "Delete selected comments" over more than a request can take (services.DECIDED_IN_THE_REQUEST).
 # The selection's replies go with it, and count.
 TOO_MANY_TO_DELETE = (
@@ -549,8 +557,47 @@ def unquote_search_word(word):
     return word
 
 
+def text_version(body):
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class CommentForm(forms.ModelForm):
+    """A moderator's edit of the text, which sends back a digest of the text it showed: one
+    changed since (another moderator's fix, an erasure) is not written over unseen. Two
+    moderators fixing one comment, the second to save put back what the first had taken out
+    (a slur, a phone number), and read "changed successfully"."""
+
+    text_shown = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["text_shown"] = text_version(self.instance.body)
+
+    def clean(self):
+        """Compared under the row's lock (PostgreSQL), which the admin's transaction holds
+        until this edit commits. A form that sends no digest (made by hand) is saved."""
+        cleaned_data = super().clean()
+        shown = cleaned_data.get("text_shown")
+        if not (self.instance.pk and shown):
+            return cleaned_data
+        stored = (
+            Comment.objects.select_for_update(of=("self",))
+            .filter(pk=self.instance.pk)
+            .values_list("body", flat=True)
+            .first()
+        )
+        if stored is None or text_version(stored) == shown:
+            return cleaned_data
+        # The page shown again carries the text's digest now: saving it again is knowing.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("text_shown")] = text_version(stored)
+        raise ValidationError(EDITED_MEANWHILE)
+
+
 @admin.register(Comment)
 class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+    form = CommentForm
     delete_confirmation_max_display = DELETE_PAGE_ITEMS  # a comment's replies go with it
     # What decides a row comes first: on a phone the rest scrolls off to the right.
     list_display = [
@@ -590,7 +637,20 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         "erase_commenter_data",
     ]
     fieldsets = [
-        (None, {"fields": ["article_link", "in_reply_to", "name", "email", "website", "body"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "article_link",
+                    "in_reply_to",
+                    "name",
+                    "email",
+                    "website",
+                    "body",
+                    "text_shown",  # hidden: CommentForm
+                ]
+            },
+        ),
         (
             "Moderation",
             {

@@ -18,6 +18,7 @@ from django.db.models.signals import pre_save
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
 from articles import page_cache
 from articles.models import Article
@@ -26,6 +27,7 @@ from comments import services
 from comments.admin import (
     BACKGROUND_DECISIONS,
     DECISION_NOT_TAKEN,
+    EDITED_MEANWHILE,
     LEFT_AS_THEY_ARE,
     LISTED_FOR_ERASURE,
     NO_LONGER_THERE,
@@ -39,6 +41,7 @@ from newsroom.cache import shared_by_every_process
 from tests.factories import (
     PASSWORD,
     article_change_form,
+    form_values,
     make_article,
     make_comment,
     make_draft,
@@ -1907,6 +1910,30 @@ class TestChangeView:
         assert comment.status == Status.PENDING  # status only changes through decisions
         entry = LogEntry.objects.get(object_id=str(comment.pk), user=moderator)
         assert "Body" in entry.get_change_message()
+
+    def test_an_edit_from_a_page_opened_before_another_moderator_s_edit_does_not_undo_it(
+        self, moderator_client, article
+    ):
+        """Two moderators fixing one comment: the second to save, from a page opened before
+        the first saved, put back the text the first had taken out (a slur, an address),
+        and read "changed successfully". Told, they may save again to replace it."""
+        comment = make_comment(article, body="Call me on 555 0100, you idiot.")
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        opened = moderator_client.get(change_url).content.decode()
+        colleague = Client()
+        colleague.force_login(make_moderator("colleague"))
+        colleague.post(change_url, {"body": "Call me, you idiot."})
+
+        mine = {"body": "Call me on 555 0100.", "text_shown": form_values(opened, "text_shown")}
+        response = moderator_client.post(change_url, mine)
+
+        assert response.status_code == 200
+        assert escape(EDITED_MEANWHILE) in response.content.decode()
+        assert Comment.objects.get(pk=comment.pk).body == "Call me, you idiot."
+
+        mine["text_shown"] = form_values(response.content.decode(), "text_shown")
+        assert moderator_client.post(change_url, mine).status_code == 302  # knowingly
+        assert Comment.objects.get(pk=comment.pk).body == "Call me on 555 0100."
 
     def test_moderator_saves_an_edit_to_a_comment_at_the_length_limit(
         self, moderator_client, article
