@@ -213,8 +213,9 @@ class ArticleForm(forms.ModelForm):
 
     def clean(self):
         """Compared under the row's lock (PostgreSQL), which the admin's transaction holds
-        until this save commits: of two saves of one version, the second is told. A form
-        that sends no version (one made by hand) is saved as Django saves it."""
+        until this save commits: of two saves of one version, the second is told, unless it
+        changes nothing. A form that sends no version (one made by hand) is saved as Django
+        saves it."""
         cleaned_data = super().clean()
         shown = cleaned_data.get("saved_version")
         if not (self.instance.pk and shown):
@@ -225,13 +226,19 @@ class ArticleForm(forms.ModelForm):
             .values_list("updated_at", flat=True)
             .first()
         )
-        if stored is None or saved_version(stored) == shown:
+        if stored is None or saved_version(stored) == shown or not self.would_change():
             return cleaned_data
         # The page shown again carries the version saved since: saving it again is knowing.
         self.data = self.data.copy()
         self.data[self.add_prefix("saved_version")] = saved_version(stored)
         when = date_format(timezone.localtime(stored), "j F Y, H:i")
         raise ValidationError(SAVED_MEANWHILE.format(who=self.saved_by(stored), when=when))
+
+    def would_change(self):
+        """Whether this save writes anything the stored article does not hold already (the
+        form's initial values are read from it): a form sent twice (a double click) finds
+        its own first save, which it would not undo."""
+        return any(name != "saved_version" for name in self.changed_data)
 
     def saved_by(self, stored):
         """Who saved the version stored, as the action log says, if it says: a script's

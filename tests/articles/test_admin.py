@@ -1286,3 +1286,16 @@ def test_a_save_from_a_page_opened_before_a_colleague_published_the_article_unpu
     assert editor_client.post(change_url, typo_fixed).status_code == 302  # knowingly
     draft.refresh_from_db()
     assert draft.standfirst == "Typo fixed."
+
+
+def test_an_article_form_sent_twice_by_a_double_click_is_saved_without_a_word_of_conflict(
+    editor_client,
+):
+    article = make_article()
+    change_url = reverse("admin:articles_article_change", args=[article.pk])
+    opened = editor_client.get(change_url).content.decode()
+    edited = article_change_form(article, standfirst="Typo fixed.")
+    edited["saved_version"] = form_values(opened, "saved_version")
+
+    assert editor_client.post(change_url, edited).status_code == 302
+    assert editor_client.post(change_url, edited).status_code == 302  # finds its own save

@@ -1937,6 +1937,17 @@ class TestChangeView:
         assert moderator_client.post(change_url, mine).status_code == 302  # knowingly
         assert Comment.objects.get(pk=comment.pk).body == "Call me on 555 0100."
 
+    def test_an_edit_sent_twice_by_a_double_click_is_saved_without_a_word_of_conflict(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, body="Teh typo.")
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        opened = moderator_client.get(change_url).content.decode()
+        edit = {"body": "The typo.", "text_shown": form_values(opened, "text_shown")}
+
+        assert moderator_client.post(change_url, edit).status_code == 302
+        assert moderator_client.post(change_url, edit).status_code == 302  # finds its own save
+
     def test_moderator_saves_an_edit_to_a_comment_at_the_length_limit(
         self, moderator_client, article
     ):
