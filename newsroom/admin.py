@@ -2,6 +2,8 @@
 apps register too (staff-only pages are still pages a bot can reach: never a 500); and the
 action log, which belongs to no app of ours."""
 
+import hashlib
+
 from django import forms
 from django.apps import apps
 from django.contrib import admin
@@ -11,6 +13,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import (
     BadRequest,
@@ -60,6 +63,15 @@ OWN_ACCOUNT = (
     "deletion would name it, and go with it, leaving no record. Another user allowed to "
     "delete accounts can delete it."
 )
+
+
+# An account's access changed since the page editing it was shown (StaffAccountChangeForm).
+ACCESS_CHANGED_MEANWHILE = (
+    "{username}'s access was changed after you opened this page (deactivated, or given other "
+    "groups or permissions): saving yours now would undo that. Nothing was saved. Reload the "
+    "page to see the account as it is now, or save again to replace it with yours."
+)
+ACCESS_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
 
 
 def integers_fit_the_database(values):
@@ -394,10 +406,64 @@ User = get_user_model()
 admin.site.unregister(User)
 
 
+def access_version(user):
+    """What gives an account its access, as one value."""
+    access = (
+        user.is_active,
+        user.is_staff,
+        user.is_superuser,
+        sorted(user.groups.values_list("pk", flat=True)),
+        sorted(user.user_permissions.values_list("pk", flat=True)),
+    )
+    return hashlib.sha256(repr(access).encode()).hexdigest()
+
+
+class StaffAccountChangeForm(UserChangeForm):
+    """A user's form, which sends back the access it showed: an account deactivated (it was
+    compromised, its moderator left) or given other groups since is not given its old access
+    back unseen. An editor saving a change to the user, their email say, from a page opened
+    before the deactivation reactivated the account, and read "changed successfully"."""
+
+    access_shown = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["access_shown"] = access_version(self.instance)
+
+    def clean(self):
+        """Compared under the row's lock (PostgreSQL), held by the admin's transaction until
+        this save commits. A save that leaves the access as it is now undoes nothing; a form
+        that sends no access (made by hand) is saved as Django saves it."""
+        cleaned_data = super().clean()
+        shown = cleaned_data.get("access_shown")
+        if not (self.instance.pk and shown):
+            return cleaned_data
+        stored = User.objects.select_for_update().filter(pk=self.instance.pk).first()
+        if stored is None or not ACCESS_FIELDS.intersection(self.changed_data):
+            return cleaned_data
+        now = access_version(stored)
+        if now == shown:
+            return cleaned_data
+        # The page shown again carries the access now: saving it again is knowing.
+        self.data = self.data.copy()
+        self.data[self.add_prefix("access_shown")] = now
+        raise ValidationError(ACCESS_CHANGED_MEANWHILE.format(username=stored.get_username()))
+
+
 @admin.register(User)
 class StaffAccountAdmin(UserAdmin):
     """Django's, but a user the action log names is kept: their entries are the record of
-    who decided what, and LogEntry.user is on_delete=CASCADE."""
+    who decided what, and LogEntry.user is on_delete=CASCADE; and a page opened before the
+    account's access changed does not change it back unseen (StaffAccountChangeForm)."""
+
+    form = StaffAccountChangeForm
+    fieldsets = [
+        (name, {**options, "fields": [*options["fields"], "access_shown"]})
+        if "is_active" in options["fields"]
+        else (name, options)
+        for name, options in UserAdmin.fieldsets
+    ]
 
     def get_deleted_objects(self, objs, request):
         """A user with entries is protected, saying what to do instead (Django refused for

@@ -1,5 +1,6 @@
 """The action log (/admin/admin/logentry/): who did what in the admin, read-only for all."""
 
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -371,3 +372,46 @@ def test_the_list_and_its_date_bar_read_the_log_through_its_time_index(client, e
     for plan in plans:
         assert "newsroom_admin_log_action_time" in plan
         assert "TEMP B-TREE" not in plan and "Sort" not in plan
+
+
+def user_change_form(html):
+    """What the user's change page sends as shown: its boxes, ticks and chosen options."""
+    sent = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name, value = re.search(r'\sname="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if not name or 'type="submit"' in tag:
+            continue
+        checkbox = 'type="checkbox"' in tag
+        if checkbox and "checked" not in tag:
+            continue
+        sent.setdefault(name.group(1), []).append(value.group(1) if value else "on" * checkbox)
+    for name, options in re.findall(
+        r'<select[^>]*\sname="([^"]+)"[^>]*>(.*?)</select>', html, re.S
+    ):
+        sent[name] = re.findall(r'<option value="([^"]+)"[^>]*selected', options)
+    return sent
+
+
+def test_saving_a_user_page_opened_before_the_account_was_deactivated_does_not_reactivate_it(
+    client, editor, moderator
+):
+    """A colleague deactivates a moderator's account (it was compromised, they left): an
+    editor saving a change to that user from a page opened before, their email say, gave
+    the account back its access, unannounced. Told, they may save again to do so knowingly."""
+    client.force_login(editor)
+    url = f"/admin/auth/user/{moderator.pk}/change/"
+    shown = user_change_form(client.get(url).content.decode())
+    moderator.is_active = False
+    moderator.save(update_fields=["is_active"])
+
+    response = client.post(url, {**shown, "email": "moira@newsroom.example"})
+
+    assert response.status_code == 200
+    assert "access was changed after you opened this page" in response.content.decode()
+    moderator.refresh_from_db()
+    assert not moderator.is_active
+
+    again = {**user_change_form(response.content.decode()), "email": "moira@newsroom.example"}
+    assert client.post(url, again).status_code == 302  # knowingly
+    moderator.refresh_from_db()
+    assert moderator.is_active
