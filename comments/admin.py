@@ -48,7 +48,13 @@ from comments import services
 from comments.forms import BodyField
 from comments.models import BackgroundDecision, Comment
 from comments.privacy import erase_commenter_data, export_commenter_data
-from comments.thread import IDS_PER_QUERY, ancestors, hidden_count, under_withheld
+from comments.thread import (
+    IDS_PER_QUERY,
+    ancestors,
+    hidden_count,
+    under_withheld,
+    whole_thread,
+)
 from newsroom.admin import HandMadeRequestsMixin
 
 EXCERPT_WORDS = 16
@@ -1027,27 +1033,22 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     @admin.display(description="thread")
     def thread(self, comment):
-        """The whole conversation this comment belongs to, from one query, nested up to
+        """The whole conversation this comment belongs to (whole_thread), nested up to
         THREAD_LEVELS_NESTED: a reply deeper than that is listed at the deepest level, in
         order, naming whom it answers. Each level nested is the template including itself
         again: two readers answering each other for weeks made a chain of replies as deep
         as their exchange, and at about 85 the page of any comment in it was a server
-        error (Python's recursion limit). Read in id order, which puts parents first."""
-        rows = (
-            Comment.objects.filter(article_id=comment.article_id)
-            .only("id", "parent_id", "name", "body", "status", "created_at")
-            .order_by("id")
-        )
-        by_id = {row.pk: row for row in rows}
-        root = by_id[comment.pk]
-        while root.parent_id in by_id:
-            root = by_id[root.parent_id]
+        error (Python's recursion limit)."""
+        rows = whole_thread(comment)
+        if not rows:  # deleted as the page was read
+            return self.get_empty_value_display()
+        root, *replies = rows
         nodes = {root.pk: {"comment": root, "replies": [], "depth": 1}}
         siblings_of = {root.pk: []}
-        for row in by_id.values():
+        for row in replies:
             parent = nodes.get(row.parent_id)
-            if parent is None or row.pk in nodes:
-                continue  # another thread of the article, or its root
+            if parent is None:
+                continue  # a reply older than its parent, which only a hand-made row can be
             node = {"comment": row, "replies": [], "depth": parent["depth"] + 1}
             if parent["depth"] < THREAD_LEVELS_NESTED:
                 siblings = parent["replies"]

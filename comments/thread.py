@@ -210,6 +210,32 @@ def ancestors(comment):
     )
 
 
+def whole_thread(comment):
+    """Every comment of the thread this one is in, whatever their status, its first comment
+    first and each after the one it answers (id order), with the fields the moderators'
+    page of a comment shows: two queries however long the article's discussion, each
+    reading only this thread's rows (the ancestors, then the replies below the first)."""
+    above = ancestors(comment)
+    first = above[-1].pk if above else comment.pk
+    return list(
+        Comment.objects.raw(
+            """
+            WITH RECURSIVE thread (id) AS (
+                SELECT id FROM comments_comment WHERE id = %s
+                UNION
+                SELECT reply.id
+                FROM comments_comment reply JOIN thread ON reply.parent_id = thread.id
+            )
+            SELECT comment.id, comment.parent_id, comment.name, comment.body, comment.status,
+                comment.created_at
+            FROM comments_comment comment JOIN thread ON comment.id = thread.id
+            ORDER BY comment.id
+            """,
+            [first],
+        )
+    )
+
+
 def under_withheld(comment_ids):
     """Which of these comments sit under one readers cannot see (pending, rejected or spam),
     however deep: one query for a whole list of them, as the moderators' list shows, and one
