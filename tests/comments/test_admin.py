@@ -1264,6 +1264,24 @@ class TestBulkDecisions:
         assert messages_of(response) == [TOO_MANY_TO_DELETE.format(count="2", most="3")]
         assert Comment.objects.count() == 5
 
+    def test_deleting_the_first_comment_of_a_long_exchange_lists_what_goes_and_deletes_it(
+        self, editor_client, article
+    ):
+        """Django lists what a deletion takes nested as deep as it goes, each level a call
+        within the last: under the first comment of a chain of 400 replies (two readers
+        answering each other) its confirmation page was a server error."""
+        above = first = make_comment(article)
+        for _ in range(400):
+            above = make_comment(article, parent=above)
+        url = f"{QUEUE}{first.pk}/delete/"
+
+        asked = editor_client.get(url)
+
+        assert asked.status_code == 200
+        assert "Are you sure" in asked.content.decode()
+        assert editor_client.post(url, {"post": "yes"}).status_code == 302
+        assert not Comment.objects.exists()
+
     def test_a_selection_within_the_limit_with_its_replies_is_deleted(
         self, editor_client, past_the_request
     ):
