@@ -21,7 +21,7 @@ from django.utils.text import capfirst
 from django.utils.translation import ngettext
 from PIL import Image
 
-from newsroom.admin import HandMadeRequestsMixin
+from newsroom.admin import HandMadeRequestsMixin, StalePageGuard
 
 from .models import (
     PUBLICATION_YEARS,
@@ -193,67 +193,33 @@ def decodes_to_the_end(upload):
     return True
 
 
-def saved_version(updated_at):
-    return updated_at.isoformat()
+class ArticleForm(StalePageGuard, forms.ModelForm):
+    """The article's form, guarded against a stale page (StalePageGuard): an article saved
+    since (a colleague's edit, their "Publish" from the list) is not written over unseen,
+    its status and publication time included. Its version is when it was last saved."""
 
-
-class ArticleForm(forms.ModelForm):
-    """The article's form, which sends back the version of the article it showed: one saved
-    since (a colleague's edit, their "Publish" from the list) is not written over unseen.
-    The form held the status it was shown with: an editor fixing a typo in a page opened
-    while the article was a draft took it off the site again after a colleague published
-    it, and was told "changed successfully"."""
-
+    version_field = "saved_version"
     saved_version = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["saved_version"] = saved_version(self.instance.updated_at)
+    def version(self, stored):
+        return stored.updated_at.isoformat()
 
-    def clean(self):
-        """Compared under the row's lock (PostgreSQL), which the admin's transaction holds
-        until this save commits: of two saves of one version, the second is told, unless it
-        changes nothing. A form that sends no version (one made by hand) is saved as Django
-        saves it."""
-        cleaned_data = super().clean()
-        shown = cleaned_data.get("saved_version")
-        if not (self.instance.pk and shown):
-            return cleaned_data
-        stored = (
-            Article.objects.select_for_update()
-            .filter(pk=self.instance.pk)
-            .values_list("updated_at", flat=True)
-            .first()
-        )
-        if stored is None or saved_version(stored) == shown or not self.would_change():
-            return cleaned_data
-        # The page shown again carries the version saved since: saving it again is knowing.
-        self.data = self.data.copy()
-        self.data[self.add_prefix("saved_version")] = saved_version(stored)
-        when = date_format(timezone.localtime(stored), "j F Y, H:i")
-        raise ValidationError(SAVED_MEANWHILE.format(who=self.saved_by(stored), when=when))
-
-    def would_change(self):
-        """Whether this save writes anything the stored article does not hold already (the
-        form's initial values are read from it): a form sent twice (a double click) finds
-        its own first save, which it would not undo."""
-        return any(name != "saved_version" for name in self.changed_data)
-
-    def saved_by(self, stored):
-        """Who saved the version stored, as the action log says, if it says: a script's
-        save writes no entry."""
+    def stale_message(self, stored):
+        """Who saved the version stored and when: who as the action log says, if it says
+        (a script's save writes no entry)."""
         entry = (
             LogEntry.objects.filter(
                 content_type=ContentType.objects.get_for_model(Article),
-                object_id=str(self.instance.pk),
-                action_time__gte=stored,
+                object_id=str(stored.pk),
+                action_time__gte=stored.updated_at,
             )
             .select_related("user")
             .order_by("action_time")
             .first()
         )
-        return entry.user.get_username() if entry else "Someone"
+        who = entry.user.get_username() if entry else "Someone"
+        when = date_format(timezone.localtime(stored.updated_at), "j F Y, H:i")
+        return SAVED_MEANWHILE.format(who=who, when=when)
 
 
 class FormerSlugInline(admin.TabularInline):

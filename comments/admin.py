@@ -25,7 +25,7 @@ from django.contrib.admin.utils import NestedObjects, display_for_value, quote, 
 from django.contrib.admin.views.main import ERROR_FLAG, IGNORED_PARAMS, PAGE_VAR, SEARCH_VAR
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import connections, models, router
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -56,7 +56,7 @@ from comments.thread import (
     under_withheld,
     whole_thread,
 )
-from newsroom.admin import HandMadeRequestsMixin
+from newsroom.admin import HandMadeRequestsMixin, StalePageGuard
 
 EXCERPT_WORDS = 16
 # The levels of replies a comment's page nests its thread to (CommentAdmin.thread).
@@ -572,43 +572,22 @@ def unquote_search_word(word):
     return word
 
 
-def text_version(body):
-    return hashlib.sha256(body.encode()).hexdigest()
+class CommentForm(StalePageGuard, forms.ModelForm):
+    """A moderator's edit of the text, guarded against a stale page (StalePageGuard): a text
+    changed since (another moderator's fix, an erasure) is not written over unseen. Its
+    version is a digest of the text; the same text sent twice undoes nothing."""
 
-
-class CommentForm(forms.ModelForm):
-    """A moderator's edit of the text, which sends back a digest of the text it showed: one
-    changed since (another moderator's fix, an erasure) is not written over unseen. Two
-    moderators fixing one comment, the second to save put back what the first had taken out
-    (a slur, a phone number), and read "changed successfully"."""
-
+    version_field = "text_shown"
     text_shown = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["text_shown"] = text_version(self.instance.body)
+    def version(self, stored):
+        return hashlib.sha256(stored.body.encode()).hexdigest()
 
-    def clean(self):
-        """Compared under the row's lock (PostgreSQL), which the admin's transaction holds
-        until this edit commits. A form that sends no digest (made by hand) is saved."""
-        cleaned_data = super().clean()
-        shown = cleaned_data.get("text_shown")
-        if not (self.instance.pk and shown):
-            return cleaned_data
-        stored = (
-            Comment.objects.select_for_update(of=("self",))
-            .filter(pk=self.instance.pk)
-            .values_list("body", flat=True)
-            .first()
-        )
-        # The same text sent twice (a double click) finds its own first save: nothing to undo.
-        if stored is None or text_version(stored) == shown or stored == cleaned_data.get("body"):
-            return cleaned_data
-        # The page shown again carries the text's digest now: saving it again is knowing.
-        self.data = self.data.copy()
-        self.data[self.add_prefix("text_shown")] = text_version(stored)
-        raise ValidationError(EDITED_MEANWHILE)
+    def would_undo(self, stored):
+        return stored.body != self.cleaned_data.get("body")
+
+    def stale_message(self, stored):
+        return EDITED_MEANWHILE
 
 
 @admin.register(Comment)

@@ -74,6 +74,53 @@ ACCESS_CHANGED_MEANWHILE = (
 ACCESS_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
 
 
+class StalePageGuard:
+    """For a change form: the page sends back, in its hidden `version_field`, the version of
+    the object it showed (version()). A save from a page shown before someone else changed
+    the object comes back saying so (stale_message()) instead of undoing their change
+    unseen, unless it would undo nothing (would_undo(): by default, unless it changes no
+    field, as a form sent twice by a double click finds its own first save). The version
+    is compared under the row's lock (PostgreSQL), which the admin's transaction holds until
+    the save commits, so of two saves of one version the second is told. The page shown
+    again carries the version now: saved again, it replaces the other change knowingly. A
+    form that sends no version (made by hand) is saved as Django saves it.
+
+    An editor fixing a typo in an article's page opened while it was a draft took it off the
+    site again after a colleague had published it; a moderator put back the slur another
+    had taken out of a comment; an editor saving a user's email from a page opened before
+    the account was deactivated reactivated it. Each read "changed successfully"."""
+
+    version_field = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial[self.version_field] = self.version(self.instance)
+
+    def version(self, stored):
+        raise NotImplementedError
+
+    def stale_message(self, stored):
+        raise NotImplementedError
+
+    def would_undo(self, stored):
+        return any(name != self.version_field for name in self.changed_data)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        shown = cleaned_data.get(self.version_field)
+        if not (self.instance.pk and shown):
+            return cleaned_data
+        model = type(self.instance)
+        stored = model._default_manager.select_for_update(of=("self",))
+        stored = stored.filter(pk=self.instance.pk).first()
+        if stored is None or self.version(stored) == shown or not self.would_undo(stored):
+            return cleaned_data
+        self.data = self.data.copy()
+        self.data[self.add_prefix(self.version_field)] = self.version(stored)
+        raise ValidationError(self.stale_message(stored))
+
+
 def integers_fit_the_database(values):
     """Whether every whole number in an `in` lookup's comma-separated values fits.
 
@@ -418,37 +465,22 @@ def access_version(user):
     return hashlib.sha256(repr(access).encode()).hexdigest()
 
 
-class StaffAccountChangeForm(UserChangeForm):
-    """A user's form, which sends back the access it showed: an account deactivated (it was
-    compromised, its moderator left) or given other groups since is not given its old access
-    back unseen. An editor saving a change to the user, their email say, from a page opened
-    before the deactivation reactivated the account, and read "changed successfully"."""
+class StaffAccountChangeForm(StalePageGuard, UserChangeForm):
+    """A user's form, guarded against a stale page for what gives the account its access:
+    one deactivated (it was compromised, its moderator left) or given other groups since is
+    not given its old access back unseen."""
 
+    version_field = "access_shown"
     access_shown = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["access_shown"] = access_version(self.instance)
+    def version(self, stored):
+        return access_version(stored)
 
-    def clean(self):
-        """Compared under the row's lock (PostgreSQL), held by the admin's transaction until
-        this save commits. A save that leaves the access as it is now undoes nothing; a form
-        that sends no access (made by hand) is saved as Django saves it."""
-        cleaned_data = super().clean()
-        shown = cleaned_data.get("access_shown")
-        if not (self.instance.pk and shown):
-            return cleaned_data
-        stored = User.objects.select_for_update().filter(pk=self.instance.pk).first()
-        if stored is None or not ACCESS_FIELDS.intersection(self.changed_data):
-            return cleaned_data
-        now = access_version(stored)
-        if now == shown:
-            return cleaned_data
-        # The page shown again carries the access now: saving it again is knowing.
-        self.data = self.data.copy()
-        self.data[self.add_prefix("access_shown")] = now
-        raise ValidationError(ACCESS_CHANGED_MEANWHILE.format(username=stored.get_username()))
+    def would_undo(self, stored):
+        return bool(ACCESS_FIELDS.intersection(self.changed_data))
+
+    def stale_message(self, stored):
+        return ACCESS_CHANGED_MEANWHILE.format(username=stored.get_username())
 
 
 @admin.register(User)
