@@ -12,8 +12,9 @@ from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import (
     BadRequest,
@@ -72,6 +73,12 @@ ACCESS_CHANGED_MEANWHILE = (
     "page to see the account as it is now, or save again to replace it with yours."
 )
 ACCESS_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
+# A group's permissions changed since the page editing it was shown (GroupForm).
+GROUP_PERMISSIONS_CHANGED_MEANWHILE = (
+    "{group}'s permissions were changed after you opened this page: saving yours now would "
+    "undo that. Nothing was saved. Reload the page to see them as they are now, or save "
+    "again to replace them with yours."
+)
 
 
 class StalePageGuard:
@@ -481,6 +488,37 @@ class StaffAccountChangeForm(StalePageGuard, UserChangeForm):
 
     def stale_message(self, stored):
         return ACCESS_CHANGED_MEANWHILE.format(username=stored.get_username())
+
+
+def permissions_version(group):
+    permissions = sorted(group.permissions.values_list("pk", flat=True))
+    return hashlib.sha256(repr(permissions).encode()).hexdigest()
+
+
+class GroupForm(StalePageGuard, forms.ModelForm):
+    """A group's form, guarded against a stale page for its permissions: taken from the
+    Moderators since (an incident, a change of policy), they are not given back unseen by an
+    editor renaming the group from a page opened before."""
+
+    version_field = "permissions_shown"
+    permissions_shown = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def version(self, stored):
+        return permissions_version(stored)
+
+    def would_undo(self, stored):
+        return "permissions" in self.changed_data
+
+    def stale_message(self, stored):
+        return GROUP_PERMISSIONS_CHANGED_MEANWHILE.format(group=stored.name)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupPermissionsAdmin(GroupAdmin):
+    form = GroupForm
 
 
 @admin.register(User)

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -415,3 +416,22 @@ def test_saving_a_user_page_opened_before_the_account_was_deactivated_does_not_r
     assert client.post(url, again).status_code == 302  # knowingly
     moderator.refresh_from_db()
     assert moderator.is_active
+
+
+def test_saving_a_group_page_opened_before_its_permissions_changed_does_not_restore_them(
+    client, editor
+):
+    """A colleague takes "Can moderate comments" from the Moderators (an incident, a
+    change of policy): an editor renaming the group from a page opened before gave it back,
+    unannounced."""
+    moderators = Group.objects.get(name="Moderators")
+    client.force_login(editor)
+    url = f"/admin/auth/group/{moderators.pk}/change/"
+    shown = user_change_form(client.get(url).content.decode())
+    moderators.permissions.remove(Permission.objects.get(codename="moderate_comment"))
+
+    response = client.post(url, {**shown, "name": "Comment moderators"})
+
+    assert response.status_code == 200
+    assert "permissions were changed after you opened this page" in response.content.decode()
+    assert not moderators.permissions.filter(codename="moderate_comment").exists()
