@@ -213,6 +213,7 @@ if _database["ENGINE"] not in SUPPORTED_DATABASE_ENGINES:
 if not _database["NAME"] and not _database.get("OPTIONS", {}).get("service"):
     raise ImproperlyConfigured(f"DATABASE_URL names no database. {DATABASE_URL_FORM}")
 DATABASES = {"default": _database}
+DATABASE_ROUTERS = ["articles.routers.TagLinkRouter"]  # a table read twice, dumped once
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while one writer writes; IMMEDIATE takes the write lock when a
     # transaction starts, so concurrent writers wait (up to `timeout` seconds) instead of
