@@ -439,9 +439,7 @@ def test_tag_links_stored_before_migration_0014_carry_their_articles_publication
         assert article.tags.exists()
 
     migrate()
-    MigrationRecorder.Migration.objects.filter(
-        app="articles", name="0014_tag_links_copy_publication"
-    ).delete()
+    MigrationRecorder.Migration.objects.filter(app="articles", name__gte="0014").delete()
     migrate()  # as after a deploy cut short
 
     copies = TagLink.objects.values_list("article_id", "status", "published_at")

@@ -2,12 +2,13 @@
 published, withdrawn, dated or tagged: it reads them through the copy of each article's
 publication that its tag links carry (articles.models.TagLink), which the database keeps."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -224,3 +225,34 @@ def test_a_sites_dumpdata_loads_back_with_its_tags_pages(client, tmp_path):
     Tag.objects.all().delete()
     call_command("loaddata", dump, verbosity=0)
     assert listed(client, Tag.objects.get()) == [live]
+
+
+def publish_on_another_connection(article_id):
+    try:
+        Article.objects.filter(pk=article_id).update(
+            status=Article.Status.PUBLISHED, published_at=timezone.now() - timedelta(minutes=1)
+        )
+    finally:
+        connection.close()
+
+
+def another_connection_waits_for_a_lock():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted)")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="READ COMMITTED, two writers")
+def test_an_article_published_while_it_is_being_tagged_joins_the_tags_page(client):
+    """A link stored copies its article as its transaction reads it: published meanwhile by
+    another one, committed first, the article was public and its link a draft for good."""
+    tag, draft = make_tag(), make_draft()
+    with transaction.atomic():
+        draft.tags.add(tag)
+        publisher = threading.Thread(target=publish_on_another_connection, args=[draft.pk])
+        publisher.start()
+        while publisher.is_alive() and not another_connection_waits_for_a_lock():
+            publisher.join(0.01)
+    publisher.join()
+    assert listed(client, tag) == [Article.objects.get(pk=draft.pk)]
