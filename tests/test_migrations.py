@@ -449,6 +449,38 @@ def test_tag_links_stored_before_migration_0014_carry_their_articles_publication
     assert [a for a in Article.objects.all() if a.get_absolute_url() in html] == [live]
 
 
+# What keeps each tag link's copy of its article's publication (migrations 0014, 0015),
+# by table: a tag's page reads the copy (ArticleQuerySet.tagged).
+TAG_LINK_TRIGGERS = {
+    "postgresql": {
+        ("articles_article", "article_publication_to_tag_links"),
+        ("articles_article_tags", "tag_link_publication"),
+    },
+    "sqlite": {
+        ("articles_article", "article_publication_to_tag_links"),
+        ("articles_article_tags", "tag_link_stored"),
+        ("articles_article_tags", "tag_link_changed"),
+    },
+}
+TRIGGERS = {
+    "postgresql": "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal",
+    "sqlite": "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'",
+}
+
+
+@pytest.mark.django_db
+def test_every_migration_leaves_the_tag_links_triggers_in_place():
+    """On SQLite, Django alters most columns by building the table anew, without its
+    triggers: a later migration doing so to the articles or their tag links has to drop
+    migration 0014's triggers first (it fails otherwise) and create every one again after,
+    or tags' pages stop following publications. The test database is built by the
+    migrations, so one left out fails here."""
+    with connection.cursor() as cursor:
+        cursor.execute(TRIGGERS[connection.vendor])
+        present = set(cursor.fetchall())
+    assert TAG_LINK_TRIGGERS[connection.vendor] - present == set()
+
+
 BEFORE_UNSUBSCRIBE_KEYS = ("comments", "0012_background_decision_task_id")
 UNSUBSCRIBE_KEY_INDEX = "comment_unsubscribe_idx"
 

@@ -18,9 +18,11 @@ form and bulk actions, `QuerySet.update`, `bulk_create`, `tags.set`, the demo's 
 - a change of an article's status or date is copied to its links.
 Scheduled articles need nothing: the copy holds the same date, and time passes for both.
 On SQLite, Django rebuilds a table to alter most columns, and the rebuilt table has lost
-its triggers (and, for the links, these columns): a later migration that rebuilds either
-table must create them again. Tests that publish, withdraw and re-date tagged articles
-fail without them (tests/articles/test_tag_pages.py).
+its triggers (and, for the links, these columns). Each table's triggers name the other
+table, so such a migration fails as it renames the new table ("error in trigger ...: no
+such table"): it has to drop the triggers first and create them again after.
+tests/test_migrations.py fails if any is left out, and so do the tests that publish,
+withdraw and re-date tagged articles (tests/articles/test_tag_pages.py).
 
 A newsroom upgrading runs this on a large archive during a deploy, so it is not atomic:
 - the columns come with a default (no rewrite of the table on PostgreSQL) and the triggers
