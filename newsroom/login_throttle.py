@@ -120,7 +120,24 @@ class UsernameFailureLimit:
             request.axes_locked_out = True
 
 
-class AxesDatabaseHandlerWithUsernameLimit(UsernameFailureLimit, AxesDatabaseHandler):
+class SignInForgetsItsOwnFailures:
+    """A sign-in (AXES_RESET_ON_SUCCESS) forgets the failures of its username from its
+    address, not every failure from there, as axes does when it counts per address: anyone
+    with an account of their own, signing in between wrong guesses at another's password,
+    got the address's limit afresh each time, and the other username's count with it."""
+
+    def reset_user_attempts(self, request, credentials=None):
+        own = AccessAttempt.objects.filter(
+            ip_address=request.axes_ip_address,
+            username=get_client_username(request, credentials),
+        )
+        count, _ = own.delete()
+        return count
+
+
+class AxesDatabaseHandlerWithUsernameLimit(
+    SignInForgetsItsOwnFailures, UsernameFailureLimit, AxesDatabaseHandler
+):
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
         super().user_login_failed(sender, credentials, request, **kwargs)
         if request is not None:
@@ -143,8 +160,12 @@ def lockout_page(request, original_response, credentials):
     )
 
 
+class DatabaseCount(SignInForgetsItsOwnFailures, AxesDatabaseHandler):
+    """The database's count beside Redis's (AxesCacheWithDatabaseFallback.fallback)."""
+
+
 class AxesCacheWithDatabaseFallback(UsernameFailureLimit, AxesCacheHandler):
-    fallback = AxesDatabaseHandler()
+    fallback = DatabaseCount()
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
         try:

@@ -422,7 +422,7 @@ AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", 50)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = True  # the failures of the username signed in, from there (login_throttle)
 AXES_CLIENT_IP_CALLABLE = "newsroom.client_ip.client_block"
 AXES_USERNAME_CALLABLE = "newsroom.login_throttle.username_as_recorded"
 AXES_LOCKOUT_CALLABLE = "newsroom.login_throttle.lockout_page"

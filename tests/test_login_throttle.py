@@ -374,3 +374,27 @@ def test_an_ipv4_address_written_as_ipv6_is_counted_as_that_ipv4_address(
     assert_locked_out(fail(client, 1, ip="::ffff:203.0.113.7"))
     assert_locked_out(sign_in(client, "editor", PASSWORD, ip="203.0.113.7"))
     assert sign_in(client, "editor", PASSWORD, ip="203.0.113.8").status_code == 302
+
+
+def test_a_colleagues_sign_in_forgets_no_wrong_guesses_at_another_username(
+    client, editor, failure_limit, store
+):
+    """A sign-in proves one password, not another's: forgetting every failure from its
+    address gave anyone with an account of their own, signing in between wrong guesses at
+    another one's password, the address's limit afresh each time (and the other username's
+    count with it: its failures were those forgotten), for as long as they liked."""
+    get_user_model().objects.create_user("colleague", password=PASSWORD, is_staff=True)
+    fail(client, failure_limit - 1)
+    assert sign_in(client, "colleague", PASSWORD).status_code == 302
+    client.logout()
+
+    assert_locked_out(fail(client, 1))
+
+
+def test_signing_in_forgets_ones_own_wrong_passwords_there(client, editor, failure_limit, store):
+    fail(client, failure_limit - 1)
+    assert sign_in(client, "editor", PASSWORD).status_code == 302
+    client.logout()
+
+    assert fail(client, failure_limit - 1).status_code == 200
+    assert sign_in(client, "editor", PASSWORD).status_code == 302
