@@ -22,6 +22,7 @@ password.
 
 import contextvars
 import logging
+from datetime import timedelta
 
 from axes.attempts import get_cool_off_threshold
 from axes.conf import settings
@@ -31,12 +32,12 @@ from axes.helpers import (
     get_client_cache_keys,
     get_client_username,
     get_cool_off,
-    get_credentials,
     get_failure_limit,
 )
-from axes.models import AccessAttempt, AccessBase
+from axes.models import AccessAttempt, AccessBase, AccessLog
 from django.db.models import Q, Sum
 from django.shortcuts import render
+from django.utils import timezone
 
 from newsroom.cache import UNREACHABLE
 
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 _second_record = contextvars.ContextVar("axes_failure_counted_in_redis_too", default=None)
 LOCKOUT_MESSAGE = "AXES: Locking out %s after repeated login failures."  # both handlers'
 USERNAME_LOCKOUT_MESSAGE = "Sign-in paused for a username after %d failures from any address."
+# A username paused by failures from anywhere still signs in where it did within this long.
+SIGNED_IN_FROM_HERE_WITHIN = timedelta(days=90)
 COUNTS_IN_REDIS_STAY = (
     "Redis is unreachable: the sign-in failures counted there stay; run the reset again once "
     "it is back."
@@ -98,7 +101,18 @@ def username_failures(request, credentials=None):
 
 
 def username_is_paused(request, credentials=None):
-    return username_failures(request, credentials) >= settings.AXES_USERNAME_FAILURE_LIMIT
+    """Its failures from anywhere reached its limit, and it has not signed in from here.
+
+    Ten addresses (ten IPv6 /64s, which one home's /56 holds 256 of) sending the limit's
+    failures every cool-off would otherwise keep a moderator out for good: where they signed
+    in before (axes's access log), only the address's own limit holds."""
+    if username_failures(request, credentials) < settings.AXES_USERNAME_FAILURE_LIMIT:
+        return False
+    return not AccessLog.objects.filter(
+        username=get_client_username(request, credentials),
+        ip_address=request.axes_ip_address,
+        attempt_time__gte=timezone.now() - SIGNED_IN_FROM_HERE_WITHIN,
+    ).exists()
 
 
 class UsernameFailureLimit:
@@ -197,10 +211,10 @@ class AxesCacheWithDatabaseFallback(UsernameFailureLimit, AxesCacheHandler):
             self.lock_out_at_either_limit(request, credentials)
 
     def user_logged_in(self, sender, request, user, **kwargs):
+        """The database forgets the failures Redis forgets, and records the sign-in in the
+        access log, where a paused username finds the addresses it signed in from."""
         super().user_logged_in(sender, request, user, **kwargs)
-        if settings.AXES_RESET_ON_SUCCESS:
-            credentials = get_credentials(user.get_username())
-            self.fallback.reset_user_attempts(request, credentials)
+        self.fallback.user_logged_in(sender, request, user, **kwargs)
 
     def reset_attempts(self, *, ip_address=None, username=None, ip_or_username=False):
         """Lifts a lockout (axes_reset_ip, axes_reset_username, axes_reset_ip_username) in

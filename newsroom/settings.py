@@ -405,8 +405,9 @@ LOGIN_REDIRECT_URL = "admin:index"
 # Admin login guessing (django-axes): after AXES_FAILURE_LIMIT failures from one address (an
 # IPv6 sender's /64) within AXES_COOLOFF_MINUTES, sign-in from it is paused until that window
 # has passed; a username's failures pause it from everywhere only at AXES_USERNAME_FAILURE_LIMIT,
-# a distributed guess at one account, so that anyone who knows a moderator's username cannot
-# keep them out (newsroom/login_throttle.py). A username's failures from one address are
+# a distributed guess at one account, and never where it signed in within 90 days, so that
+# anyone who knows a moderator's username cannot keep them out, whatever number of addresses
+# they hold (newsroom/login_throttle.py). A username's failures from one address are
 # counted within the address's, so that pair needs no limit of its own. Tries refused while
 # paused count for nothing: a pause ends when its window does, whoever keeps trying.
 # Failures are counted in Redis when it is configured (shared by every app server), and in

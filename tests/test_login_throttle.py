@@ -398,3 +398,19 @@ def test_signing_in_forgets_ones_own_wrong_passwords_there(client, editor, failu
 
     assert fail(client, failure_limit - 1).status_code == 200
     assert sign_in(client, "editor", PASSWORD).status_code == 302
+
+
+def test_a_guess_spread_over_many_addresses_does_not_pause_a_username_where_it_signs_in(
+    client, editor, username_failure_limit, store
+):
+    """Ten addresses (ten IPv6 /64s: a home's /56 holds 256, a tunnel broker hands out a
+    /48) could keep a moderator out for good, 50 wrong passwords every 15 minutes. The
+    username stays paused for every other address, and each address has its own limit."""
+    assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
+    client.logout()
+    for attempt in range(username_failure_limit + 3):
+        fail(client, 1, ip=f"198.51.100.{attempt + 1}")
+
+    assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
+    client.logout()
+    assert_locked_out(sign_in(client, "editor", PASSWORD, ip="192.0.2.99"))
