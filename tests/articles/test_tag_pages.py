@@ -238,7 +238,11 @@ def publish_on_another_connection(article_id):
 
 def another_connection_waits_for_a_lock():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted)")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # read once per transaction else
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock')"
+        )
         return cursor.fetchone()[0]
 
 
