@@ -256,7 +256,9 @@ def test_an_article_published_while_it_is_being_tagged_joins_the_tags_page(clien
         draft.tags.add(tag)
         publisher = threading.Thread(target=publish_on_another_connection, args=[draft.pk])
         publisher.start()
+        deadline = time.monotonic() + 10
         while publisher.is_alive() and not another_connection_waits_for_a_lock():
+            assert time.monotonic() < deadline, "the publisher neither waited nor finished"
             publisher.join(0.01)
     publisher.join()
     assert listed(client, tag) == [Article.objects.get(pk=draft.pk)]
