@@ -433,7 +433,10 @@ AXES_ENABLE_ADMIN = not REDIS_URL
 AXES_SENSITIVE_PARAMETERS = ["username"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# logging's other names for two of them, which a site may have been configured with.
+LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
 LOG_LEVEL = env("DJANGO_LOG_LEVEL", "INFO").strip().upper()
+LOG_LEVEL = LOG_LEVEL_ALIASES.get(LOG_LEVEL, LOG_LEVEL)
 if LOG_LEVEL not in LOG_LEVELS:
     # logging would say "Unable to configure root logger", naming no variable.
     raise ImproperlyConfigured(

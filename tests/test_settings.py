@@ -352,6 +352,15 @@ def test_the_log_level_may_be_written_in_lower_case():
     assert "'level': 'WARNING'" in values["LOGGING"]
 
 
+@pytest.mark.parametrize(("written", "level"), [("WARN", "WARNING"), ("fatal", "CRITICAL")])
+def test_the_log_levels_other_names_that_logging_takes_still_start(written, level):
+    """logging takes WARN and FATAL for WARNING and CRITICAL: a site configured so started
+    before the variable was checked, and must still."""
+    values = read_settings("LOGGING", DJANGO_LOG_LEVEL=written)
+
+    assert f"'level': '{level}'" in values["LOGGING"]
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
