@@ -1,6 +1,7 @@
 import hashlib
 import re
 import secrets
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -24,6 +25,8 @@ UNSUBSCRIBE_KEY_MAX_LENGTH = 32
 # What could be an email address within a name: an @ with something around it, up to a
 # space or the brackets and quotes an address is written between ("Ada <ada@example.com>").
 EMAIL_LIKE = re.compile(r"[^\s<>()\[\]{}\"',;:]+@[^\s<>()\[\]{}\"',;:]+")
+# The characters that read as an @ once in compatibility form (NFKC).
+AT_SIGNS = {"@", "\ufe6b", "\uff20"}
 
 
 def commenter_digest(email):
@@ -45,10 +48,11 @@ def website_names_someone(url):
 
 
 def email_addresses_in(text):
-    """The email addresses written in `text` (a name), as found there; a name with an @ that
-    is no address ("Ada @ the harbour", "@ada@home") has none."""
+    """The email addresses written in `text` (a name), in compatibility form (NFKC: the
+    full-width "\uff20" and "\uff0e" of an East Asian keyboard read as "@" and "."); a name
+    with an @ that is no address ("Ada @ the harbour", "@ada@home") has none."""
     addresses = []
-    for candidate in EMAIL_LIKE.findall(text):
+    for candidate in EMAIL_LIKE.findall(unicodedata.normalize("NFKC", text)):
         candidate = candidate.rstrip(".!?")  # the end of a sentence, not of the address
         try:
             validate_email(candidate)
@@ -60,10 +64,13 @@ def email_addresses_in(text):
 
 def name_as_shown(name):
     """A commenter's name as readers see it: an email address in it, saved before the form
-    refused them ("Ada <ada@example.com>"), shows only the part before its @."""
-    if "@" not in name:  # nearly every name: no regular expression
+    refused them ("Ada <ada@example.com>"), shows only the part before its @ (and the name,
+    in compatibility form, as the address was found)."""
+    if not AT_SIGNS.intersection(name):  # nearly every name: no regular expression
         return name
-    for address in email_addresses_in(name):
+    if addresses := email_addresses_in(name):
+        name = unicodedata.normalize("NFKC", name)
+    for address in addresses:
         name = name.replace(address, address.rpartition("@")[0])
     return name
 

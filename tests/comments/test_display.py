@@ -126,6 +126,17 @@ def test_a_name_saved_with_an_email_address_in_it_shows_the_name_without_it(clie
     assert "Reply to <bdi>Ada Lovelace &lt;ada.lovelace&gt;</bdi>" in reply_form
 
 
+def test_a_name_saved_with_a_full_width_email_address_shows_the_name_without_it(client, article):
+    """Written with the full-width @ and dot of an East Asian keyboard, an address reads as
+    one all the same."""
+    make_comment(article, name="Ada \uff1cada\uff20example\uff0ecom\uff1e")
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "example\uff0ecom" not in page
+    assert "<bdi>Ada &lt;ada&gt;</bdi>" in page
+
+
 def test_a_website_saved_with_an_email_address_in_it_is_not_shown(client, article):
     """A comment sent before the form refused an email address typed as the website
     (https://ada.lovelace@example.com) keeps its name, unlinked: the link showed the

@@ -187,6 +187,10 @@ def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
         "Ada Lovelace <ada.lovelace@example.com>",
         "Ada (ADA@EXAMPLE.COM)",
         "Write to ada@example.com.",
+        "ada\uff20example.com",  # the full-width @ of a Japanese or Chinese keyboard
+        # All full width, as typed with the keyboard's full-width mode on.
+        "\uff41\uff44\uff41\uff20\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d",
+        "Ada \uff08ada\ufe6bexample.com\uff09",  # the small @, in full-width brackets
     ],
 )
 def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
