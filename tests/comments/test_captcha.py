@@ -172,6 +172,20 @@ def test_audio_is_sent_in_the_parts_safari_asks_for(client, spoken_question):
     assert client.get(url)["Accept-Ranges"] == "bytes"
 
 
+def test_audio_asked_for_a_part_of_a_version_it_cannot_vouch_for_is_sent_whole(
+    client, spoken_question
+):
+    """If-Range: the part only if the file is still the version the client names (RFC 9110
+    13.1.5). The audio carries no ETag or date to compare with, so the part could belong
+    to another file: the client gets the whole one, which it can always use."""
+    url, whole = spoken_question
+
+    response = client.get(url, headers={"range": "bytes=2-", "if-range": '"v1"'})
+
+    assert response.status_code == 200
+    assert response.content == whole
+
+
 @pytest.mark.parametrize(
     "asked",
     [
