@@ -102,7 +102,11 @@ def has_piled_up_marks(value):
     hundreds of them push the page sideways, or pile over the text around them."""
     in_a_row = 0
     for char in value:
-        in_a_row = in_a_row + 1 if unicodedata.category(char)[0] == "M" else 0
+        category = unicodedata.category(char)
+        if category[0] == "M":
+            in_a_row += 1
+        elif category != "Cf":  # an invisible joiner between marks leaves them on one letter
+            in_a_row = 0
         if in_a_row > MARKS_IN_A_ROW_LIMIT:
             return True
     return False

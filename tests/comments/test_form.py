@@ -264,6 +264,22 @@ def test_marks_piled_on_one_letter_are_sent_back_with_the_text(client, article, 
     assert not Comment.objects.exists()
 
 
+@pytest.mark.parametrize("joiner", ["\u200d", "\u200c"])
+def test_marks_piled_on_one_letter_between_invisible_joiners_are_sent_back(
+    client, article, fill_form, joiner
+):
+    """A zero-width joiner or non-joiner between the marks leaves them on the same letter
+    (the browser's one character, UAX #29): the page was as wide as without them."""
+    zalgo = "Z" + ("\u0351\u0352\u0353\u0354\u0355\u0356\u0357\u0358" * 3 + joiner) * 16
+    data = fill_form(article, body=zalgo + " is coming")
+
+    response = client.post(post_url(article), data)
+
+    assert response.status_code == 400
+    assert PILED_UP_MARKS in unescape(response.content.decode())
+    assert not Comment.objects.exists()
+
+
 @pytest.mark.parametrize(
     "value",
     [
