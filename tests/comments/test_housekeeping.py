@@ -186,6 +186,17 @@ class TestDemoAccounts:
         assert "moderator" in str(stopped.value)
         assert "changepassword" in str(stopped.value)
 
+    def test_the_check_reads_no_column_a_migration_may_be_about_to_add(self, settings):
+        """`migrate` runs the check before it migrates: reading every column of the user
+        table, it would stop the very migration that adds one (a Django upgrade's, say)."""
+        run("demo_accounts")
+        settings.DEBUG = False
+        with connection.cursor() as cursor:  # the table as an older release left it
+            cursor.execute(f"ALTER TABLE {get_user_model()._meta.db_table} DROP COLUMN first_name")
+
+        with pytest.raises(SystemCheckError, match="changepassword"):
+            call_command("check", "--database", "default")
+
     def test_a_demo_login_given_a_password_of_its_own_no_longer_stops_start_up(self, settings):
         run("demo_accounts")
         for user in get_user_model().objects.all():
