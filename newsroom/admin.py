@@ -72,6 +72,9 @@ ACCESS_CHANGED_MEANWHILE = (
     "groups or permissions): saving yours now would undo that. Nothing was saved. Reload the "
     "page to see the account as it is now, or save again to replace it with yours."
 )
+# What a page shown again after a conflict (StalePageGuard) cannot keep: a file input starts
+# empty, and saving again would keep the stored file without a word.
+FILES_TO_CHOOSE_AGAIN = "A page cannot keep a file chosen on it: choose the {files} again."
 ACCESS_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
 # A group's permissions changed since the page editing it was shown (GroupForm).
 GROUP_PERMISSIONS_CHANGED_MEANWHILE = (
@@ -89,7 +92,8 @@ class StalePageGuard:
     field, as a form sent twice by a double click finds its own first save). The version
     is compared under the row's lock (PostgreSQL), which the admin's transaction holds until
     the save commits, so of two saves of one version the second is told. The page shown
-    again carries the version now: saved again, it replaces the other change knowingly. A
+    again carries the version now: saved again, it replaces the other change knowingly (a
+    file chosen on it must be chosen again, and it says so: files_chosen()). A
     form that sends no version (made by hand) is saved as Django saves it.
 
     An editor fixing a typo in an article's page opened while it was a draft took it off the
@@ -125,7 +129,19 @@ class StalePageGuard:
             return cleaned_data
         self.data = self.data.copy()
         self.data[self.add_prefix(self.version_field)] = self.version(stored)
-        raise ValidationError(self.stale_message(stored))
+        message = self.stale_message(stored)
+        if chosen := self.files_chosen():
+            message = f"{message} {FILES_TO_CHOOSE_AGAIN.format(files=' and '.join(chosen))}"
+        raise ValidationError(message)
+
+    def files_chosen(self):
+        """The names of the file fields a file was chosen in, which the page shown again
+        offers empty."""
+        return [
+            str(field.label).lower()
+            for name, field in self.fields.items()
+            if isinstance(field, forms.FileField) and self.files.get(self.add_prefix(name))
+        ]
 
 
 def integers_fit_the_database(values):

@@ -44,6 +44,7 @@ from articles.models import (
     NESTED_TOO_DEEPLY,
     Article,
 )
+from newsroom.admin import FILES_TO_CHOOSE_AGAIN
 from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
     article_change_form,
@@ -1299,3 +1300,25 @@ def test_an_article_form_sent_twice_by_a_double_click_is_saved_without_a_word_of
 
     assert editor_client.post(change_url, edited).status_code == 302
     assert editor_client.post(change_url, edited).status_code == 302  # finds its own save
+
+
+def test_an_image_chosen_on_a_stale_page_is_asked_for_again_not_dropped_unseen(editor_client):
+    """A page shown again cannot hold a file chosen on it: the editor who uploaded a lead
+    image on a page told of a conflict saved again, read "changed successfully", and the
+    article kept its old image."""
+    article = make_article()
+    change_url = reverse("admin:articles_article_change", args=[article.pk])
+    opened = editor_client.get(change_url).content.decode()
+    colleague = Client()
+    colleague.force_login(make_editor("colleague"))
+    colleague.post(change_url, article_change_form(article, title="Harbour wall repaired"))
+
+    upload = SimpleUploadedFile("harbour.jpg", draw_illustration(0), "image/jpeg")
+    with_image = article_change_form(article, lead_image=upload, lead_image_alt="The harbour")
+    with_image["saved_version"] = form_values(opened, "saved_version")
+    response = editor_client.post(change_url, with_image)
+
+    assert response.status_code == 200
+    [(_, message)] = elements(response.content.decode(), with_class("errorlist"))
+    assert "colleague saved this article" in message
+    assert FILES_TO_CHOOSE_AGAIN.format(files="lead image") in message
