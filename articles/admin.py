@@ -1,4 +1,6 @@
+import hashlib
 from collections import defaultdict
+from datetime import datetime
 
 import imagesize
 from django import forms
@@ -196,13 +198,33 @@ def decodes_to_the_end(upload):
 class ArticleForm(StalePageGuard, forms.ModelForm):
     """The article's form, guarded against a stale page (StalePageGuard): an article saved
     since (a colleague's edit, their "Publish" from the list) is not written over unseen,
-    its status and publication time included. Its version is when it was last saved."""
+    its status and publication time included. Its version is what the form edits."""
 
     version_field = "saved_version"
     saved_version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def version(self, stored):
-        return stored.updated_at.isoformat()
+        """The stored values of the fields the form edits, as one value. Not when the article
+        was last saved: any save moves that on, one that changed none of them too (a
+        colleague letting an old address go, or saving the page as it was), and the
+        editor was told that saving would undo a change there was none of."""
+        values = [
+            (field.name, self.as_shown(field.value_from_object(stored)))
+            for field in stored._meta.concrete_fields + stored._meta.many_to_many
+            if field.name in self.fields
+        ]
+        return hashlib.sha256(repr(values).encode()).hexdigest()
+
+    @staticmethod
+    def as_shown(value):
+        """A stored value as the form shows and sends it back: tags by id, a time to the
+        second (the "Publish" action dates an article to the microsecond, which the first
+        save from the form drops: a change nobody made)."""
+        if isinstance(value, list):
+            return sorted(related.pk for related in value)
+        if isinstance(value, datetime):
+            value = value.replace(microsecond=0)
+        return str(value)
 
     def stale_message(self, stored):
         """Who saved the version stored and when: who as the action log says, if it says

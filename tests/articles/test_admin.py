@@ -1322,3 +1322,27 @@ def test_an_image_chosen_on_a_stale_page_is_asked_for_again_not_dropped_unseen(e
     [(_, message)] = elements(response.content.decode(), with_class("errorlist"))
     assert "colleague saved this article" in message
     assert FILES_TO_CHOOSE_AGAIN.format(files="lead image") in message
+
+
+@pytest.mark.parametrize("colleague_changed", ["nothing", "only its old addresses"])
+def test_a_save_from_a_page_opened_before_a_colleague_changed_none_of_its_fields_is_saved(
+    editor_client, colleague_changed
+):
+    """Any save moved the article's version on: an editor whose colleague had let an old
+    address go, or saved the page as it was, was told they "changed" the article and that
+    saving would undo it, when saving undid nothing."""
+    article = moved_away("article", "harbour")
+    change_url = reverse("admin:articles_article_change", args=[article.pk])
+    opened = editor_client.get(change_url).content.decode()
+    colleague = Client()
+    colleague.force_login(make_editor("colleague"))
+    let_go = article.former_slugs.all() if colleague_changed != "nothing" else []
+    assert colleague.post(change_url, change_form_letting_go(article, *let_go)).status_code == 302
+
+    typo_fixed = change_form_letting_go(article) | {"standfirst": "Typo fixed."}
+    typo_fixed["saved_version"] = form_values(opened, "saved_version")
+    response = editor_client.post(change_url, typo_fixed)
+
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.standfirst == "Typo fixed."
