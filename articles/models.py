@@ -559,17 +559,18 @@ class SearchReading(NamedTuple):
             return ARTICLE_TEXT
         return HEADLINES if self.headlines_only or len(either) > 1 else None
 
+    def alternatives_in_headlines(self):
+        """Each alternative (of each group) that place() looks for in headlines and summaries."""
+        for either in self.groups:
+            for alternative in either:
+                if self.place(alternative, either) is HEADLINES:
+                    yield alternative
+
     @property
     def in_headlines(self):
         """The common words or phrases, as typed, looked for in headlines and summaries."""
         return tuple(
-            dict.fromkeys(
-                term
-                for either in self.groups
-                for alternative in either
-                if self.place(alternative, either) is HEADLINES
-                for term in alternative[1]
-            )
+            dict.fromkeys(term for _, terms in self.alternatives_in_headlines() for term in terms)
         )
 
     @property
@@ -599,9 +600,7 @@ class SearchReading(NamedTuple):
         return tuple(
             dict.fromkeys(
                 word
-                for either in self.groups
-                for alternative in either
-                if self.place(alternative, either) is HEADLINES
+                for alternative in self.alternatives_in_headlines()
                 for word in self.capital_words(alternative)
             )
         )
