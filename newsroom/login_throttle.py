@@ -274,6 +274,11 @@ class AxesCacheWithDatabaseFallback(UsernameFailureLimit, AxesCacheHandler):
             )
             return 0
 
+    def reset_logs(self, *, age_days=None):
+        """axes_reset_logs: the access log is the database's (written by the fallback), which
+        the cache handler's own reset left whole."""
+        return self.fallback.reset_logs(age_days=age_days)
+
     def get_failures(self, request, credentials=None):
         """The larger count: the database's holds those Redis missed while it was down, or
         lost restarting empty."""

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import axes.handlers.proxy
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -414,3 +414,25 @@ def test_a_guess_spread_over_many_addresses_does_not_pause_a_username_where_it_s
     assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
     client.logout()
     assert_locked_out(sign_in(client, "editor", PASSWORD, ip="192.0.2.99"))
+
+
+def test_the_documented_housekeeping_forgets_old_sign_ins_and_keeps_the_exemption(
+    client, editor, username_failure_limit, store
+):
+    """The README's daily `axes_reset_logs --age 90`: the access log keeps each sign-in's
+    address and browser, for ever without it. Where the username signed in within 90 days
+    it still signs in while paused; older addresses are forgotten, with Redis too (the
+    cache handler's own reset forgot none: the log is the database's)."""
+    for address, days_ago in (("192.0.2.10", 89), ("192.0.2.20", 91)):
+        assert sign_in(client, "editor", PASSWORD, ip=address).status_code == 302
+        client.logout()
+        AccessLog.objects.filter(ip_address=address).update(
+            attempt_time=timezone.now() - timedelta(days=days_ago)
+        )
+    for attempt in range(username_failure_limit):
+        fail(client, 1, ip=f"198.51.100.{attempt + 1}")
+
+    call_command("axes_reset_logs", "--age", "90", stdout=io.StringIO())
+
+    assert list(AccessLog.objects.values_list("ip_address", flat=True)) == ["192.0.2.10"]
+    assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
