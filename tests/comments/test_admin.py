@@ -36,6 +36,7 @@ from comments.admin import (
     SHORT_SEARCH,
     TOO_MANY_TO_DELETE,
     TOO_MANY_TO_ERASE,
+    TOO_MANY_TO_EXPORT,
     erasure_listing,
 )
 from comments.models import BackgroundDecision, Comment
@@ -2272,6 +2273,43 @@ class TestPrivacyActions:
         assert person["email"] == "ada@example.com"
         assert len(person["comments"]) == 2
         assert person["comments"][0]["ip_address"] == "192.0.2.1"
+
+    def test_exporting_more_commenters_than_a_request_takes_is_refused_saying_so(
+        self, editor_client, article, monkeypatch
+    ):
+        """Each commenter's data is read on its own, about 2.3 ms each: "Select all" over
+        10,000 addresses passed gunicorn's 30 s, and the editor got an error page instead
+        of a file."""
+        monkeypatch.setattr(comments_admin, "EXPORTED_IN_THE_REQUEST", 2)
+        comments = [
+            make_comment(article, email=f"reader{n}@example.com", status=Status.SPAM)
+            for n in range(3)
+        ]
+
+        response = run_action(
+            editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+        )
+
+        assert "Content-Disposition" not in response
+        assert messages_of(response) == [TOO_MANY_TO_EXPORT.format(count="3", most="2")]
+
+    def test_exporting_as_many_commenters_as_a_request_takes_downloads_them_all(
+        self, editor_client, article, monkeypatch
+    ):
+        monkeypatch.setattr(comments_admin, "EXPORTED_IN_THE_REQUEST", 2)
+        comments = [
+            make_comment(article, email=f"reader{n}@example.com", status=Status.SPAM)
+            for n in range(2)
+        ]
+
+        response = run_action(
+            editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+        )
+
+        assert [person["email"] for person in json.loads(response.content)] == [
+            "reader0@example.com",
+            "reader1@example.com",
+        ]
 
     def test_erase_asks_first_then_anonymises(self, editor_client, article, settings):
         settings.COMMENTS_ERASE_KEEPS_TEXT = False
