@@ -10,7 +10,7 @@ from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth import get_permission_codename
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Now
 from django.template.defaultfilters import filesizeformat
@@ -25,6 +25,7 @@ from PIL import Image
 
 from newsroom.admin import HandMadeRequestsMixin, StalePageGuard
 
+from . import services
 from .models import (
     PUBLICATION_YEARS,
     Article,
@@ -531,19 +532,10 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
         scheduled stays so, and the editor is told how to bring it forward. Every article
         selected is accounted for: "0 articles published." left editors guessing why.
         """
-        now = timezone.now()
-        # One transaction, so the cached pages end once, when every article is out
-        # (page_cache.bump_content_version_on_commit), not once per article saved.
-        with transaction.atomic():
-            drafts, untouched = [], []
-            for article in queryset:
-                is_draft = article.status == Article.Status.DRAFT
-                (drafts if is_draft else untouched).append(article)
-            for article in drafts:
-                article.status = Article.Status.PUBLISHED
-                article.published_at = article.published_at or now
-                article.save(update_fields=["status", "published_at", "updated_at"])
-                self.log_change(request, article, "Published.")
+        articles = list(queryset)
+        drafts = [article for article in articles if article.status == Article.Status.DRAFT]
+        untouched = [article for article in articles if article.status != Article.Status.DRAFT]
+        services.publish_drafts(drafts, by=request.user)
         # A draft dated later goes out scheduled: "published" sent editors looking for it.
         newly_scheduled = sum(not article.is_public for article in drafts)
         newly_live = len(drafts) - newly_scheduled
@@ -561,12 +553,8 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     @admin.action(description="Unpublish the selected articles", permissions=["change"])
     def unpublish(self, request, queryset):
         """Back to draft: gone from every public page at once; the date is kept."""
-        with transaction.atomic():  # as publish(): the cached pages end once
-            articles = list(queryset.filter(status=Article.Status.PUBLISHED))
-            for article in articles:
-                article.status = Article.Status.DRAFT
-                article.save(update_fields=["status", "updated_at"])
-                self.log_change(request, article, "Unpublished.")
+        articles = list(queryset.filter(status=Article.Status.PUBLISHED))
+        services.unpublish(articles, by=request.user)
         self.message_user(
             request,
             ngettext("%d article unpublished.", "%d articles unpublished.", len(articles))

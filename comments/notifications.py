@@ -211,11 +211,11 @@ def notify_commenter_of_approval(comment_id):
     return sent
 
 
-def emails_owed_on(article_id):
-    """The approved comments of the article whose "published" email has not gone yet."""
+def emails_owed_on(*article_ids):
+    """The approved comments of the articles whose "published" email has not gone yet."""
     return list(
         Comment.objects.approved()
-        .filter(article_id=article_id, notify_on_publish=True)
+        .filter(article_id__in=article_ids, notify_on_publish=True)
         .values_list("pk", flat=True)
     )
 
@@ -230,17 +230,19 @@ def send_approval_emails_after_commit(comment_ids):
 
 
 @task
-def notify_commenters_at_publication(article_id):
-    """The "published" emails an article's comments were approved into while readers could
-    not see it, queued after the save that makes it public (signals.py). Rescheduled or
-    unpublished since, it is not public yet, and sends nothing; the save that changed it has
-    queued what is needed. Public now, it has no scheduled publication left to announce: a
-    time it was scheduled for before would send again what failed today."""
-    article = Article.objects.filter(pk=article_id).first()
-    if article is None or not article.is_public:
+def notify_commenters_at_publication(*article_ids):
+    """The "published" emails the articles' comments were approved into while readers could
+    not see them, queued after the save that makes one public (signals.py), or once for all
+    the drafts the list's "Publish" put live together. One rescheduled or unpublished since
+    is not public yet, and sends nothing; the save that changed it has queued what is
+    needed. Public now, it has no scheduled publication left to announce: a time it was
+    scheduled for before would send again what failed today."""
+    articles = Article.objects.filter(pk__in=article_ids).only("status", "published_at")
+    public = [article.pk for article in articles if article.is_public]
+    if not public:
         return 0
-    PublicationAnnouncement.objects.filter(article_id=article_id).delete()
-    owed = emails_owed_on(article_id)
+    PublicationAnnouncement.objects.filter(article_id__in=public).delete()
+    owed = emails_owed_on(*public)
     send_approval_emails_after_commit(owed)
     return len(owed)
 

@@ -19,6 +19,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete, pre_sav
 from django.dispatch import receiver
 from django.utils import timezone
 
+from articles import services as article_services
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import notifications, services
@@ -66,6 +67,37 @@ def release_emails_owed_on_publication(sender, instance, created, raw, **kwargs)
         if at_scheduled.get_backend().supports_defer:
             transaction.on_commit(
                 partial(at_scheduled.using(run_after=instance.published_at).enqueue, instance.pk),
+                robust=True,
+            )
+
+
+@receiver(
+    article_services.drafts_published, sender=Article, dispatch_uid="comments.drafts_published"
+)
+def release_emails_owed_on_publications(sender, articles, **kwargs):
+    """release_emails_owed_on_publication's work for drafts published together, in as many
+    queries however many: one task for those now live, one write for those scheduled."""
+    live = [article.pk for article in articles if article.is_public]
+    if live:
+        at_publication = notifications.notify_commenters_at_publication
+        transaction.on_commit(partial(at_publication.enqueue, *live), robust=True)
+    scheduled = [article for article in articles if not article.is_public]
+    if not scheduled:
+        return
+    PublicationAnnouncement.objects.bulk_create(
+        [
+            PublicationAnnouncement(article_id=article.pk, due_at=article.published_at)
+            for article in scheduled
+        ],
+        update_conflicts=True,
+        unique_fields=["article"],
+        update_fields=["due_at"],
+    )
+    at_scheduled = notifications.notify_commenters_at_scheduled_publication
+    if at_scheduled.get_backend().supports_defer:
+        for article in scheduled:  # each at its own time
+            transaction.on_commit(
+                partial(at_scheduled.using(run_after=article.published_at).enqueue, article.pk),
                 robust=True,
             )
 

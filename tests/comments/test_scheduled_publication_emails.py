@@ -14,7 +14,7 @@ from articles.models import Article
 from comments import notifications, services
 from comments.models import Comment
 from comments.notifications import publications_may_be_due
-from tests.factories import make_article, make_comment, make_moderator
+from tests.factories import make_article, make_comment, make_editor, make_moderator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -174,3 +174,39 @@ def test_while_an_article_waits_for_its_time_a_cached_page_costs_no_query(
         response = Client().get("/")
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("drafts", [1, 3])
+def test_drafts_dated_later_published_from_the_list_are_announced_at_their_time(
+    client, reader_cache, time_passes, drafts
+):
+    """The list's "Publish" writes the drafts together, with no save of each to schedule
+    what their comments are owed: the action does it, for every one."""
+    articles = [make_article(status=Article.Status.DRAFT) for _ in range(drafts)]
+    moderator = make_moderator()
+    for number, article in enumerate(articles):
+        comment = make_comment(
+            article,
+            status=Comment.Status.PENDING,
+            email=f"reader{number}@example.com",
+            notify_on_publish=True,
+        )
+        services.approve(comment, by=moderator)
+    Article.objects.filter(pk__in=[a.pk for a in articles]).update(
+        published_at=timezone.now() + timedelta(hours=1)
+    )
+    editor = Client()
+    editor.force_login(make_editor())
+    editor.post(
+        "/admin/articles/article/",
+        {"action": "publish", "_selected_action": [article.pk for article in articles]},
+    )
+    client.get("/")
+    assert mail.outbox == []
+
+    time_passes(timedelta(minutes=61))
+    client.get("/")
+
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        f"reader{number}@example.com" for number in range(drafts)
+    ]
