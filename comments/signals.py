@@ -12,6 +12,7 @@ wait: comments.middleware).
 """
 
 from functools import partial
+from itertools import batched
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -75,12 +76,13 @@ def release_emails_owed_on_publication(sender, instance, created, raw, **kwargs)
     article_services.drafts_published, sender=Article, dispatch_uid="comments.drafts_published"
 )
 def release_emails_owed_on_publications(sender, articles, **kwargs):
-    """release_emails_owed_on_publication's work for drafts published together, in as many
-    queries however many: one task for those now live, one write for those scheduled."""
+    """release_emails_owed_on_publication's work for drafts published together, not a look
+    and a write for each: one task for every IDS_PER_QUERY of those now live, one write for
+    those scheduled."""
     live = [article.pk for article in articles if article.is_public]
-    if live:
-        at_publication = notifications.notify_commenters_at_publication
-        transaction.on_commit(partial(at_publication.enqueue, *live), robust=True)
+    at_publication = notifications.notify_commenters_at_publication
+    for ids in batched(live, article_services.IDS_PER_QUERY):  # each task reads them at once
+        transaction.on_commit(partial(at_publication.enqueue, *ids), robust=True)
     scheduled = [article for article in articles if not article.is_public]
     if not scheduled:
         return

@@ -13,6 +13,7 @@ from django.tasks import TaskResultStatus
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from articles import services as article_services
 from articles.models import Article
 from comments import services
 from comments.forms import sign_started
@@ -401,6 +402,35 @@ class TestCommentersHearOfApproval:
             )
 
         assert [message.recipients() for message in mail.outbox] == [[comment.email]]
+
+    def test_drafts_published_together_from_the_list_announce_every_one(
+        self, moderator, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        """Published together, in batches, each draft's comments are still written to once."""
+        monkeypatch.setattr(article_services, "IDS_PER_QUERY", 2)
+        drafts = [make_article(status=Article.Status.DRAFT) for _ in range(3)]
+        comments = [
+            make_comment(
+                draft, status=Status.PENDING, email=f"r{n}@example.com", notify_on_publish=True
+            )
+            for n, draft in enumerate(drafts)
+        ]
+        for comment in comments:
+            self.approve(comment, moderator, django_capture_on_commit_callbacks)
+        client = Client()
+        client.force_login(make_editor())
+
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(
+                "/admin/articles/article/",
+                {"action": "publish", "_selected_action": [draft.pk for draft in drafts]},
+            )
+
+        assert sorted(message.to[0] for message in mail.outbox) == [
+            "r0@example.com",
+            "r1@example.com",
+            "r2@example.com",
+        ]
 
     def test_editing_a_published_article_writes_to_nobody(
         self, article, django_capture_on_commit_callbacks
