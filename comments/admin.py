@@ -112,9 +112,10 @@ TOO_MANY_TO_ERASE = (
     "others not. Nothing was erased. Select fewer (a search or a filter narrows the list)."
 )
 # The commenters an export takes in a request: each one's comments and deleted comments are
-# read on their own, about 2.3 ms a commenter, and "Select all" over 10,000 addresses passed
-# gunicorn's 30 s: the editor got an error page, not the file. 2,000 take about 5 s.
-EXPORTED_IN_THE_REQUEST = 2_000
+# read on their own, 2.5 to 3.7 ms a commenter (SQLite, PostgreSQL), and "Select all" over
+# 10,000 addresses passed gunicorn's 30 s: the editor got an error page, not the file. As
+# many as an erasure takes: under 2 s, with room for a busy server and prolific commenters.
+EXPORTED_IN_THE_REQUEST = 500
 TOO_MANY_TO_EXPORT = (
     "Exporting the data of the {count} commenters selected would take more than {most} at "
     "once: that could outlast the server's time limit, and give an error page instead of the "
