@@ -8,7 +8,8 @@ draft, unpublished or scheduled, the comment waits for the article: its email go
 the article is published again, or, for a scheduled article, at its publication time (the
 database queue), or with the first request after it (the default backend, which cannot
 wait: comments.middleware).
-`articles` knows nothing of comments, so they listen to its saves (and its deletions).
+`articles` knows nothing of comments, so they listen to its saves (and its deletions, and
+the drafts its list publishes together, which are not saved one by one).
 """
 
 from functools import partial
