@@ -535,10 +535,13 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
         articles = list(queryset)
         drafts = [article for article in articles if article.status == Article.Status.DRAFT]
         untouched = [article for article in articles if article.status != Article.Status.DRAFT]
-        services.publish_drafts(drafts, by=request.user)
+        published = services.publish_drafts(drafts, by=request.user)
+        if left_out := {article.pk for article in drafts} - {article.pk for article in published}:
+            # Published by a colleague since the list was read (a query only then).
+            untouched += Article.objects.filter(pk__in=left_out, status=Article.Status.PUBLISHED)
         # A draft dated later goes out scheduled: "published" sent editors looking for it.
-        newly_scheduled = sum(not article.is_public for article in drafts)
-        newly_live = len(drafts) - newly_scheduled
+        newly_scheduled = sum(not article.is_public for article in published)
+        newly_live = len(published) - newly_scheduled
         already_scheduled = sum(not article.is_public for article in untouched)
         already_live = len(untouched) - already_scheduled
         for message, count, level in [

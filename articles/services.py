@@ -31,22 +31,37 @@ drafts_published = Signal()
 
 
 def publish_drafts(drafts, *, by):
-    """Publish the drafts now, or at the time set on them if it is later; each one passed in
-    is left as stored. A draft with no date is dated now."""
+    """Publish the drafts now, or at the time set on them if it is later; each one published
+    is left as stored. A draft with no date is dated now.
+
+    The caller read them before: each is read again under its lock, so that one a colleague
+    has dated, published or deleted since goes out as stored, or not at all (a date set
+    since was kept by the update, but what the publication owes, and what the editor is
+    told, went by the time read before). Returns the drafts published."""
     now = timezone.now()
+    published = []
     with transaction.atomic():
         for batch in batched(drafts, IDS_PER_QUERY):
-            Article.objects.filter(pk__in=[article.pk for article in batch]).update(
+            stored = dict(
+                Article.objects.select_for_update()
+                .filter(pk__in=[article.pk for article in batch], status=Article.Status.DRAFT)
+                .order_by("pk")  # in the order comments' decisions lock them: no deadlock
+                .values_list("pk", "published_at")
+            )
+            Article.objects.filter(pk__in=stored).update(
                 status=Article.Status.PUBLISHED,
                 published_at=Coalesce("published_at", Value(now)),
                 updated_at=now,
             )
-        for article in drafts:
-            article.status = Article.Status.PUBLISHED
-            article.published_at = article.published_at or now
-            article.updated_at = now
-        _changed(drafts, by=by, message=PUBLISHED_LOG_MESSAGE)
-        drafts_published.send(sender=Article, articles=drafts)
+            for article in batch:
+                if article.pk in stored:
+                    article.status = Article.Status.PUBLISHED
+                    article.published_at = stored[article.pk] or now
+                    article.updated_at = now
+                    published.append(article)
+        _changed(published, by=by, message=PUBLISHED_LOG_MESSAGE)
+        drafts_published.send(sender=Article, articles=published)
+    return published
 
 
 def unpublish(articles, *, by):

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from articles import services
 from articles.admin import (
     ALREADY_LIVE,
     ALREADY_SCHEDULED,
@@ -92,9 +93,9 @@ def test_bulk_publish_does_not_read_back_the_articles_text(
 ):
     drafts = [make_draft(), make_draft(), make_draft()]
     # The action's list and the list page it returns to: 18; the drafts together: their
-    # update and their log entries, in a savepoint; and no query for the text the list
-    # leaves out.
-    with django_assert_max_num_queries(18 + 3):
+    # read under lock, their update and their log entries, in a savepoint; and no query
+    # for the text the list leaves out.
+    with django_assert_max_num_queries(18 + 4):
         run_action(editor_client, "publish", drafts)
     assert Article.objects.published().count() == 3
 
@@ -141,6 +142,29 @@ def test_bulk_publish_keeps_a_future_date_so_the_article_stays_scheduled(editor_
     article.refresh_from_db()
     assert article.status == Article.Status.PUBLISHED
     assert not article.is_public
+
+
+def test_bulk_publish_of_a_draft_a_colleague_published_meanwhile_leaves_it_theirs(
+    editor_client, monkeypatch
+):
+    """The list reads the drafts before it publishes them: one a colleague published in
+    between was published again, its history saying this editor did, and the editor was
+    told "1 article published." of an article they had not."""
+    article = make_draft()
+    publish_drafts = services.publish_drafts
+
+    def after_a_colleague_publishes_it(drafts, *, by):
+        Article.objects.filter(pk=article.pk).update(
+            status=Article.Status.PUBLISHED, published_at=timezone.now()
+        )
+        return publish_drafts(drafts, by=by)
+
+    monkeypatch.setattr(services, "publish_drafts", after_a_colleague_publishes_it)
+
+    response = run_action(editor_client, "publish", [article])
+
+    assert not LogEntry.objects.filter(object_id=str(article.pk)).exists()
+    assert "1 article was published already." in response.content.decode()
 
 
 def test_bulk_publish_of_drafts_dated_later_says_they_are_scheduled(editor_client):

@@ -9,7 +9,10 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from django.utils.translation import ngettext
 
+from articles import services as article_services
+from articles.admin import NOW_SCHEDULED
 from articles.models import Article
 from comments import notifications, services
 from comments.models import Comment
@@ -210,3 +213,41 @@ def test_drafts_dated_later_published_from_the_list_are_announced_at_their_time(
     assert sorted(message.to[0] for message in mail.outbox) == [
         f"reader{number}@example.com" for number in range(drafts)
     ]
+
+
+def test_a_draft_a_colleague_dates_later_while_the_list_publishes_it_is_announced_at_its_time(
+    client, reader_cache, time_passes, monkeypatch
+):
+    """The list reads the drafts before it publishes them. A colleague who saved a later
+    time on one in between had it go out scheduled, with its time kept, but announced as
+    "published", with no announcement of its time: its commenters were never written to."""
+    article = make_article(status=Article.Status.DRAFT, published_at=None)
+    comment = make_comment(
+        article, status=Comment.Status.PENDING, email="reader@example.com", notify_on_publish=True
+    )
+    services.approve(comment, by=make_moderator())
+    publish_drafts = article_services.publish_drafts
+
+    def after_a_colleague_dates_it_later(drafts, *, by):
+        later = timezone.now() + timedelta(hours=1)
+        Article.objects.filter(pk=article.pk).update(published_at=later)
+        return publish_drafts(drafts, by=by)
+
+    monkeypatch.setattr(article_services, "publish_drafts", after_a_colleague_dates_it_later)
+    editor = Client()
+    editor.force_login(make_editor())
+    response = editor.post(
+        "/admin/articles/article/",
+        {"action": "publish", "_selected_action": [article.pk]},
+        follow=True,
+    )
+    client.get("/")
+    assert mail.outbox == []
+    assert [str(message) for message in response.context["messages"]] == [
+        ngettext(*NOW_SCHEDULED, 1) % 1
+    ]
+
+    time_passes(timedelta(minutes=61))
+    client.get("/")
+
+    assert [message.to for message in mail.outbox] == [["reader@example.com"]]
