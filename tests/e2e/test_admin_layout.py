@@ -125,3 +125,31 @@ def test_comment_queue_keeps_its_decision_buttons_in_sight_on_phone_tablet_and_l
     page_width, window_width = page.evaluate(PAGE_WIDTHS)
     assert page_width <= window_width
     page.context.close()
+
+
+def test_a_comment_deep_in_a_long_exchange_reads_in_lines_of_words_on_a_phone(
+    browser, live_server, screenshot_dir
+):
+    """Each of the thread's ten nested levels took 26 px of a 360 px phone (15.6 px of indent
+    and the admin's 10 px right padding of a list): the comment ten levels down was a column
+    of 60 px, its name, "in reply to" and text one word to a line."""
+    article = make_article(title=HEADLINES[0])
+    parent = None
+    for level in range(12):
+        parent = make_comment(
+            article, parent=parent, name=f"{AUTHORS[level % len(AUTHORS)]} {level}"
+        )
+    make_editor("edna")
+    page = browser.new_context(viewport={"width": 360, "height": 800}).new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{parent.pk}/change/")
+    page.get_by_label("Username").fill("edna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    current = page.locator(".comment-thread-current")
+    current.scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_dir / "admin-comment-deep-thread-360px.png")
+
+    assert current.bounding_box()["width"] >= 200
+    page_width, window_width = page.evaluate(PAGE_WIDTHS)
+    assert page_width <= window_width
+    page.context.close()
