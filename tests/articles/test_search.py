@@ -469,7 +469,12 @@ def test_postgresql_finds_common_words_alone_as_whole_words_in_headlines_and_sum
         ("Who", ["WHO declares", "The WHO is", "Who won", "The Who announce"], [], None),
         ("THE WHO", ["The WHO is", "The Who announce"], [], None),
         ("THE OR WHO", ["The WHO is", "The Who announce", "Who won"], [], None),
-        ("WHO or IT", ["WHO declares", "The WHO is"], ["Who won", "The Who"], "“WHO”, “IT” were"),
+        (
+            "WHO or IT",
+            ["WHO declares", "The WHO is"],
+            ["Who won", "The Who"],
+            "“WHO” and “IT” were",
+        ),
     ],
 )
 def test_postgresql_finds_common_words_typed_in_capitals_in_capitals_alone(
@@ -510,8 +515,16 @@ def test_postgresql_says_why_a_search_of_common_words_finds_nothing(client):
     html = search(client, "it <was>")
     assert "No articles match “it &lt;was&gt;”" in html
     assert "Only headlines and summaries were searched" in html
-    assert "“it”, “was” are words too common to look for in the text of articles" in html
+    assert "“it” and “was” are words too common to look for in the text of articles" in html
     assert "<was>" not in html
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
+def test_postgresql_names_the_words_it_left_out_as_a_sentence_lists_them(client):
+    """They read as a list of commas ("“more”, “here”, “a” were left out")."""
+    make_article(title="Harbour election results")
+    html = search(client, "harbour more here a")
+    assert "“more”, “here” and “a” were left out: words too common to look for." in html
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="stop words are PostgreSQL's")
