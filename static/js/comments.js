@@ -254,6 +254,8 @@
   /* The box is described by its message, as by the site's own (aria-describedby): a screen
      reader says it on landing in the box, where the move may cut the alert short. */
   var describedBefore = bodyBox && bodyBox.getAttribute("aria-describedby");
+  var bodyField = bodyBox && bodyBox.closest(".field");
+  var erredBefore = bodyField && bodyField.classList.contains("field--error");
   if (bodyBox) {
     form.addEventListener("submit", function (event) {
       var limit = Number(bodyBox.dataset.maxFormBytes);
@@ -262,6 +264,7 @@
         if (tooLong) {
           tooLong.remove();
           tooLong = null;
+          bodyField.classList.toggle("field--error", erredBefore);
           bodyBox.removeAttribute("aria-invalid");
           if (describedBefore) {
             bodyBox.setAttribute("aria-describedby", describedBefore);
@@ -279,7 +282,8 @@
         tooLong.className = "field__error";
         tooLong.id = bodyBox.id + "_too_long";
         tooLong.setAttribute("role", "alert");
-        bodyBox.after(tooLong);
+        bodyBox.before(tooLong); /* where the site's own errors are (comments/widgets.py) */
+        bodyField.classList.add("field--error");
         bodyBox.setAttribute(
           "aria-describedby",
           ((describedBefore || "") + " " + tooLong.id).trim()

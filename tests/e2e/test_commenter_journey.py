@@ -146,6 +146,30 @@ def test_a_paste_too_long_for_the_site_to_read_stays_in_the_form_and_the_reader_
     assert not Comment.objects.exists()
 
 
+def test_a_paste_too_long_to_send_is_told_where_the_sites_own_errors_are_on_a_phone(
+    page, live_server, screenshot_dir
+):
+    """The site's own errors show between a box's label and the box, with the field's red
+    label: the browser's own came under the box, under the phone's keyboard once the box
+    was focused, and out of step with every other error of the form."""
+    page.set_viewport_size({"width": 360, "height": 800})
+    article = make_article(title="Letters page returns")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "")
+    box = form.get_by_role("textbox", name="Comment", exact=True)
+    box.focus()
+    page.keyboard.insert_text("這是一封寫給編輯的長信。" * 2500)
+
+    form.get_by_role("button", name="Post Comment").click()
+
+    told = form.get_by_role("alert")
+    expect(told).to_contain_text("far more than a comment may be")
+    page.screenshot(path=screenshot_dir / "comment-too-long-to-send-360px.png")
+    assert told.bounding_box()["y"] + told.bounding_box()["height"] <= box.bounding_box()["y"]
+    expect(form.locator(".field--body")).to_have_class(re.compile("field--error"))
+
+
 def test_words_typed_in_arabic_read_right_to_left_while_they_are_typed(page, live_server):
     """As the comment and its author's name will read once published (dir=auto): in a
     left-to-right box the question mark ended up at the start of the reader's sentence."""
