@@ -107,9 +107,10 @@ TOO_MANY_TO_DELETE = (
 # 10 to 25 ms, and "Select all" over a spam wave's 1,900 addresses took 46 s.
 ERASED_IN_THE_REQUEST = 500
 TOO_MANY_TO_ERASE = (
-    "Erasing the data of the {count} commenters selected would take more than {most} at once: "
-    "that could outlast the server's time limit, which would stop it with some erased and the "
-    "others not. Nothing was erased. Select fewer (a search or a filter narrows the list)."
+    "Erasing the data of the {count} commenters selected at once could outlast the server's "
+    "time limit, which would stop it with some erased and the others not: at most {most} are "
+    "erased at a time. Nothing was erased. Select fewer (a search or a filter narrows the "
+    "list)."
 )
 # The commenters an export takes in a request: each one's comments and deleted comments are
 # read on their own, 2.5 to 3.7 ms a commenter (SQLite, PostgreSQL), and "Select all" over
@@ -117,9 +118,10 @@ TOO_MANY_TO_ERASE = (
 # many as an erasure takes: under 2 s, with room for a busy server and prolific commenters.
 EXPORTED_IN_THE_REQUEST = 500
 TOO_MANY_TO_EXPORT = (
-    "Exporting the data of the {count} commenters selected would take more than {most} at "
-    "once: that could outlast the server's time limit, and give an error page instead of the "
-    "file. Nothing was exported. Select fewer (a search or a filter narrows the list)."
+    "Exporting the data of the {count} commenters selected at once could outlast the "
+    "server's time limit, and give an error page instead of the file: at most {most} are "
+    "exported at a time. Nothing was exported. Select fewer (a search or a filter narrows the "
+    "list)."
 )
 # What an erasure's confirmation sends back of the commenters it listed (erasure_listing):
 # with "Select all" the selection is read again on the click, and takes in whoever has

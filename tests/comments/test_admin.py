@@ -2588,3 +2588,27 @@ def test_admin_pages_carry_the_site_icon_instead_of_a_404_for_favicon_ico(client
     assert icon
     assert site_icons(login_page) == icon
     assert site_icons(client.get(QUEUE)) == icon
+
+
+@pytest.mark.parametrize(
+    ("action", "limit", "said"),
+    [
+        ("export_commenter_data", "EXPORTED_IN_THE_REQUEST", "at most 2 are exported at a time"),
+        ("erase_commenter_data", "ERASED_IN_THE_REQUEST", "at most 2 are erased at a time"),
+    ],
+)
+def test_refusing_more_commenters_than_a_request_takes_says_how_many_it_takes(
+    editor_client, article, monkeypatch, action, limit, said
+):
+    """It said "would take more than 2 at once": more than 2 of what, and whether 2 would
+    do, was left to guess."""
+    monkeypatch.setattr(comments_admin, limit, 2)
+    comments = [
+        make_comment(article, email=f"reader{n}@example.com", status=Status.SPAM) for n in range(3)
+    ]
+
+    response = run_action(editor_client, action, comments, url=f"{QUEUE}?status=spam")
+
+    [message] = messages_of(response)
+    assert "the 3 commenters selected at once could outlast the server's time limit" in message
+    assert f"{said}. Nothing was" in message
