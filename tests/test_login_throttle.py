@@ -95,6 +95,18 @@ def test_lockout_page_states_the_limit_and_the_wait(client, editor, failure_limi
     assert "try again in 15 minutes" in page
 
 
+def test_lockout_page_says_a_wait_of_one_minute_in_the_singular(
+    client, editor, failure_limit, settings
+):
+    """AXES_COOLOFF_MINUTES=1 read "Please try again in 1 minutes"."""
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=1)
+    fail(client, failure_limit)
+
+    page = sign_in(client, "editor", "wrong guess").content.decode()
+
+    assert "try again in 1 minute." in page
+
+
 def test_lockout_is_logged(client, editor, failure_limit, caplog):
     with caplog.at_level(logging.WARNING, logger="axes"):
         fail(client, failure_limit)
