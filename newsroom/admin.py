@@ -78,9 +78,9 @@ FILES_TO_CHOOSE_AGAIN = "A page cannot keep a file chosen on it: choose the {fil
 ACCESS_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
 # A group's permissions changed since the page editing it was shown (GroupForm).
 GROUP_PERMISSIONS_CHANGED_MEANWHILE = (
-    "{group}'s permissions were changed after you opened this page: saving yours now would "
-    "undo that. Nothing was saved. Reload the page to see them as they are now, or save "
-    "again to replace them with yours."
+    "The permissions of the group “{group}” were changed after you opened this page: saving "
+    "yours now would undo that. Nothing was saved. Reload the page to see them as they are "
+    "now, or save again to replace them with yours."
 )
 
 

@@ -433,5 +433,9 @@ def test_saving_a_group_page_opened_before_its_permissions_changed_does_not_rest
     response = client.post(url, {**shown, "name": "Comment moderators"})
 
     assert response.status_code == 200
-    assert "permissions were changed after you opened this page" in response.content.decode()
+    # Not "Moderators's permissions", as a group's plural name read.
+    assert (
+        "The permissions of the group “Moderators” were changed after you opened this page"
+        in response.content.decode()
+    )
     assert not moderators.permissions.filter(codename="moderate_comment").exists()
