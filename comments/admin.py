@@ -97,11 +97,11 @@ EDITED_MEANWHILE = (
 # "Delete selected comments" over more than a request can take (services.DECIDED_IN_THE_REQUEST).
 # The selection's replies go with it, and count.
 TOO_MANY_TO_DELETE = (
-    "Deleting the {count} comments selected, with the replies that go with them, would take "
-    "more than {most} at once: that would outlast the server's time limit, and delete none of "
-    "them. Select fewer (a search or a filter narrows the list). To take them all from "
-    "readers at once, mark them as spam or reject them: any number is decided, in the "
-    "background."
+    "Deleting the {count} comments selected, with the replies that go with them, at once "
+    "would outlast the server's time limit, and delete none of them: at most {most} are "
+    "deleted at a time. Select fewer (a search or a filter narrows the list). To take them "
+    "all from readers at once, mark them as spam or reject them: any number is decided, in "
+    "the background."
 )
 # The commenters an erasure takes in a request: each is erased in a transaction of their own,
 # 10 to 25 ms, and "Select all" over a spam wave's 1,900 addresses took 46 s.

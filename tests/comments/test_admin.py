@@ -1240,6 +1240,7 @@ class TestBulkDecisions:
         assert response.status_code == 200
         assert "Are you sure" not in response.content.decode()
         assert messages_of(response) == [TOO_MANY_TO_DELETE.format(count="4", most="3")]
+        assert "at most 3 are deleted at a time." in messages_of(response)[0]  # 3 of what
         assert Comment.objects.count() == 4
 
     @pytest.mark.parametrize("confirmed", [False, True])
