@@ -1305,6 +1305,18 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     # Privacy requests -------------------------------------------------------------------
 
+    def selected_commenters(self, request, queryset, *, most, too_many):
+        """The addresses of the selected comments' authors; None, the moderator told why
+        (`too_many`), when there are more than `most`, what one request can take."""
+        emails = sorted(
+            {email.lower() for email in queryset.values_list("email", flat=True) if email}
+        )
+        if len(emails) > most:
+            message = too_many.format(count=f"{len(emails):,}", most=f"{most:,}")
+            self.message_user(request, message, messages.ERROR)
+            return None
+        return emails
+
     @admin.action(
         description="Export all data of the selected comments' authors (JSON)",
         permissions=["delete"],
@@ -1312,13 +1324,10 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
     def export_commenter_data(self, request, queryset):
         """As many commenters as a request can take, as the erasure does (a stream would
         not help: a sync worker that takes longer than its timeout is killed all the same)."""
-        emails = sorted(
-            {email.lower() for email in queryset.values_list("email", flat=True) if email}
+        emails = self.selected_commenters(
+            request, queryset, most=EXPORTED_IN_THE_REQUEST, too_many=TOO_MANY_TO_EXPORT
         )
-        if len(emails) > EXPORTED_IN_THE_REQUEST:
-            most = EXPORTED_IN_THE_REQUEST
-            message = TOO_MANY_TO_EXPORT.format(count=f"{len(emails):,}", most=f"{most:,}")
-            self.message_user(request, message, messages.ERROR)
+        if emails is None:
             return None
         response = JsonResponse(
             [export_commenter_data(email) for email in emails],
@@ -1332,13 +1341,10 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         description="Erase all data of the selected comments' authors…", permissions=["delete"]
     )
     def erase_commenter_data(self, request, queryset):
-        emails = sorted(
-            {email.lower() for email in queryset.values_list("email", flat=True) if email}
+        emails = self.selected_commenters(
+            request, queryset, most=ERASED_IN_THE_REQUEST, too_many=TOO_MANY_TO_ERASE
         )
-        if len(emails) > ERASED_IN_THE_REQUEST:
-            most = ERASED_IN_THE_REQUEST
-            message = TOO_MANY_TO_ERASE.format(count=f"{len(emails):,}", most=f"{most:,}")
-            self.message_user(request, message, messages.ERROR)
+        if emails is None:
             return None
         confirmed = request.POST.get("confirmed") == "yes"
         if confirmed and request.POST.get(LISTED_FOR_ERASURE) != erasure_listing(emails):
