@@ -704,7 +704,8 @@ def expiry(request):
 
 
 def serve(request, entry, shared):
-    """The cached page with this reader's own values in its holes (none for a 304).
+    """The cached page with this reader's own values in its holes (none for a 304 or 412,
+    which carry no page).
 
     `shared` holds the values of the holes' shared keys, read with the page. A HEAD gets the
     whole page too, for its Content-Length; HeadWithoutBodyMiddleware then drops the body.
@@ -713,7 +714,7 @@ def serve(request, entry, shared):
     for name, value in entry["headers"].items():
         response[name] = value
     response = finish(request, response, entry)
-    if response.status_code == 304:
+    if response.status_code != 200:
         return response
     parts, charset = entry["parts"], entry["charset"]
     fresh = {}

@@ -663,6 +663,23 @@ def test_unchanged_page_answers_304_to_its_etag(kind):
     assert body == ""
 
 
+@pytest.mark.parametrize("served", ["rendered", "stored"])
+@pytest.mark.parametrize(
+    "precondition",
+    [{"If-Match": '"another"'}, {"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}],
+)
+def test_a_failed_precondition_answers_412_without_the_page(served, precondition):
+    """A 412 says the page was not sent: a stored copy must not send it all the same."""
+    article = make_article(title="The hot story")
+    if served == "stored":
+        read(article.get_absolute_url())
+
+    refused = Client().get(article.get_absolute_url(), headers=precondition)
+
+    assert refused.status_code == 412
+    assert refused.content == b""
+
+
 @pytest.mark.parametrize("kind", ["article", "feed"])
 def test_unchanged_page_answers_304_to_if_modified_since(kind, clock):
     article = make_article()
