@@ -1,7 +1,13 @@
 """The reader's site: every public page goes through `Article.objects.published()`."""
 
 from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import cache_control
@@ -119,6 +125,19 @@ def page_number(request):
     return int(digits)
 
 
+def page_address(request, number, *, kept=()):
+    """Page `number` of the list at this address, with the parameters named in `kept` (the
+    search's words): the first page is the list's own address, not a second one for it with
+    ?page=1."""
+    query = QueryDict(mutable=True)
+    for name in kept:
+        if name in request.GET:
+            query.setlist(name, request.GET.getlist(name))
+    if number > 1:
+        query["page"] = number
+    return f"?{query.urlencode()}" if query else request.path
+
+
 class ArticleListMixin:
     """Public articles, paginated without counting, plus what every list page shows."""
 
@@ -126,6 +145,8 @@ class ArticleListMixin:
     context_object_name = "articles"
     meta_title = ""
     meta_description = ""
+    # The query parameters besides ?page= that the list's other pages keep.
+    page_query_parameters = ()
 
     def get_feeds(self):
         """The list's feeds and follow page (feed_addresses), or None: nobody follows it."""
@@ -175,6 +196,8 @@ class ArticleListMixin:
             meta_description=self.get_meta_description(),
             canonical_url=self.request.build_absolute_uri(canonical),
             feeds=self.get_feeds(),
+            newer_url=page_address(self.request, page.number - 1, kept=self.page_query_parameters),
+            older_url=page_address(self.request, page.number + 1, kept=self.page_query_parameters),
         )
         return context
 
@@ -315,6 +338,7 @@ def clean_search_query(raw):
 class SearchView(ArticleListMixin, ListView):
     template_name = "articles/search.html"
     meta_title = "Search"
+    page_query_parameters = ("q",)
 
     def get_queryset(self):
         self.query = clean_search_query(self.request.GET.get("q", ""))

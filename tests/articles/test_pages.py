@@ -82,6 +82,18 @@ def test_home_pages_older_articles(client):
 
 
 @override_settings(ARTICLES_PER_PAGE=1)
+def test_the_newer_link_of_a_second_page_leads_to_the_list_itself(client):
+    """Not to ?page=1: a second address for the front page (or a section's), a second
+    copy of it in the cache, and a link a browser does not show as visited."""
+    section = make_section()
+    make_article(section=section)
+    make_article(section=section)
+    for url in ("/", section.get_absolute_url()):
+        html = client.get(url, {"page": 2}).content.decode()
+        assert f'<a class="pagination__newer" rel="prev" href="{url}">' in html
+
+
+@override_settings(ARTICLES_PER_PAGE=1)
 def test_an_older_page_of_the_front_page_has_a_title_of_its_own(client):
     """A browser's tabs, history and bookmarks, and a screen reader arriving, tell the
     pages apart by their titles."""
