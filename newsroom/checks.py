@@ -15,7 +15,7 @@ def https_is_on(app_configs, **kwargs):
     operator sets: one variable turns them all on."""
     if settings.SECURE_SSL:
         return []
-    return [
+    warnings = [
         Warning(
             "DJANGO_SECURE_SSL is off: no HTTPS redirect, HSTS or secure cookies "
             "(security.W004, W008, W012 and W016).",
@@ -24,6 +24,18 @@ def https_is_on(app_configs, **kwargs):
             id="newsroom.W001",
         )
     ]
+    # An operator who chose a max-age believes the site sends it.
+    if settings.HSTS_SECONDS_GIVEN:
+        warnings.append(
+            Warning(
+                f"DJANGO_HSTS_SECONDS is {settings.HSTS_SECONDS_GIVEN}, but DJANGO_SECURE_SSL "
+                "is off: no HSTS header is sent.",
+                hint="HSTS is sent with DJANGO_SECURE_SSL=1 only: browsers ignore it over "
+                "plain HTTP. Set DJANGO_SECURE_SSL=1 once the site is served over HTTPS.",
+                id="newsroom.W002",
+            )
+        )
+    return warnings
 
 
 @register(Tags.caches)

@@ -353,8 +353,13 @@ TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "newsroom.tasks.AfterRespon
 SECURE_SSL = env_bool("DJANGO_SECURE_SSL")
 SECURE_SSL_REDIRECT = SECURE_SSL
 # Start a new deployment with a small DJANGO_HSTS_SECONDS (e.g. 300) and raise it to a year
-# once HTTPS is known to work: browsers remember the value.
-SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365) if SECURE_SSL else 0
+# once HTTPS is known to work: browsers remember the value. Given without DJANGO_SECURE_SSL it
+# sends nothing, which `check --deploy` says (newsroom.W002): not a start-up error, because
+# .env.example long gave it a value beside DJANGO_SECURE_SSL=0.
+HSTS_SECONDS_GIVEN = env_int("DJANGO_HSTS_SECONDS", None)
+SECURE_HSTS_SECONDS = (
+    (60 * 60 * 24 * 365 if HSTS_SECONDS_GIVEN is None else HSTS_SECONDS_GIVEN) if SECURE_SSL else 0
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_SSL
 SECURE_HSTS_PRELOAD = SECURE_SSL
 SESSION_COOKIE_SECURE = SECURE_SSL

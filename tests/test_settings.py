@@ -233,6 +233,29 @@ def test_check_deploy_without_https_names_the_variable_that_turns_it_on():
     assert "set DJANGO_SECURE_SSL=1" in output
 
 
+def test_check_deploy_warns_that_hsts_seconds_without_https_sends_nothing():
+    """DJANGO_HSTS_SECONDS=300, as the README advises a new domain, without DJANGO_SECURE_SSL
+    sent no Strict-Transport-Security header (browsers ignore one over plain HTTP anyway),
+    and `check --deploy` named only DJANGO_SECURE_SSL: the operator took the site as
+    protected."""
+    result = manage("check", "--deploy", **PRODUCTION, DJANGO_HSTS_SECONDS="300")
+
+    output = result.stderr + result.stdout
+    assert (
+        "(newsroom.W002) DJANGO_HSTS_SECONDS is 300, but DJANGO_SECURE_SSL is off: "
+        "no HSTS header is sent." in output
+    )
+
+
+def test_hsts_seconds_of_the_example_configuration_warn_of_nothing_without_https():
+    """.env.example's own line is the default, which asks for nothing."""
+    result = manage("check", "--deploy", **{**env_example(), **PRODUCTION})
+
+    output = result.stderr + result.stdout
+    assert "(newsroom.W001)" in output
+    assert "newsroom.W002" not in output
+
+
 def test_a_request_for_another_host_logs_one_line_without_a_traceback():
     """Bots send any Host header all day; each refusal used to log a dozen lines of Django's
     internals. Its one line still names the host, for an operator who forgot to allow theirs."""
