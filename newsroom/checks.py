@@ -5,6 +5,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.files.storage import Storage
+from django.core.mail.backends.base import BaseEmailBackend
+from django.utils.module_loading import import_string
 
 from newsroom.cache import shared_by_every_process
 
@@ -56,5 +59,50 @@ def content_version_dir_is_writable(app_configs, **kwargs):
             hint="Set CONTENT_VERSION_DIR to a folder that the site's workers and the commands "
             "run from a shell all see and may write in, not /tmp (README, PostgreSQL and Redis).",
             id="newsroom.E001",
+        )
+    ]
+
+
+@register(Tags.mail)
+def email_backend_exists(app_configs, **kwargs):
+    """Django imports the backend at the first email, which a typo then fails, logged where
+    nobody looks: the moderators are never told of the comments held."""
+    return _not_a_backend(
+        settings.MAILERS["default"]["BACKEND"],
+        variable="EMAIL_BACKEND",
+        kind=BaseEmailBackend,
+        described="an email backend",
+        id="newsroom.E002",
+    )
+
+
+@register(Tags.staticfiles)
+def staticfiles_storage_exists(app_configs, **kwargs):
+    """Django imports the storage at the first {% static %}, which a typo makes a 500 on
+    every page; `collectstatic`, which `make serve` runs first, runs this check too."""
+    return _not_a_backend(
+        settings.STORAGES["staticfiles"]["BACKEND"],
+        variable="DJANGO_STATICFILES_STORAGE",
+        kind=Storage,
+        described="a file storage",
+        id="newsroom.E003",
+    )
+
+
+def _not_a_backend(path, *, variable, kind, described, id):
+    try:
+        backend = import_string(path)
+    except ImportError as error:
+        problem = str(error)
+    else:
+        if isinstance(backend, type) and issubclass(backend, kind):
+            return []
+        problem = f"it names a {type(backend).__name__}, not a subclass of {kind.__name__}"
+    return [
+        Error(
+            f"{variable} is {path!r}, which is not {described}: {problem}.",
+            hint=f"Correct the dotted path in {variable}, or leave it empty for the default "
+            "(.env.example).",
+            id=id,
         )
     ]

@@ -256,6 +256,37 @@ def test_hsts_seconds_of_the_example_configuration_warn_of_nothing_without_https
     assert "newsroom.W002" not in output
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "kind"),
+    [
+        ("EMAIL_BACKEND", "django.core.mail.backends.consol.EmailBackend", "an email backend"),
+        # The backend's module, not the backend in it.
+        ("EMAIL_BACKEND", "django.core.mail.backends.base", "an email backend"),
+        (
+            "DJANGO_STATICFILES_STORAGE",
+            "whitenoise.storage.CompressedManifestStaticFileStorage",
+            "a file storage",
+        ),
+    ],
+)
+def test_a_backend_that_is_none_stops_check_with_the_variables_name(variable, value, kind):
+    """A typo passed `check` and `migrate`: the site started, and failed at its first email
+    (logged, the moderators never told) or its first page with a static file (a 500)."""
+    result = manage("check", **PRODUCTION, **{variable: value})
+
+    assert result.returncode != 0
+    assert f"{variable} is {value!r}, which is not {kind}" in result.stderr
+
+
+def test_collectstatic_with_a_storage_that_is_none_names_the_variable():
+    value = "whitenoise.storage.CompressedManifestStaticFileStorage"
+
+    result = manage("collectstatic", "--no-input", **PRODUCTION, DJANGO_STATICFILES_STORAGE=value)
+
+    assert result.returncode != 0
+    assert f"DJANGO_STATICFILES_STORAGE is {value!r}, which is not a file storage" in result.stderr
+
+
 def test_a_request_for_another_host_logs_one_line_without_a_traceback():
     """Bots send any Host header all day; each refusal used to log a dozen lines of Django's
     internals. Its one line still names the host, for an operator who forgot to allow theirs."""
