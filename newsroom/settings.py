@@ -13,7 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 from django.utils.csp import CSP
 
 from newsroom import root_files
@@ -58,6 +59,22 @@ def env_int(name, default, minimum=None):
 
 def env_list(name, default=""):
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def env_emails(name):
+    """Checked here: Django takes any text as an address, and mail to one that is none (two
+    joined by ";", a comment after it) fails at each sending, in a log line nobody reads."""
+    entries = env_list(name)
+    for entry in entries:
+        named = re.fullmatch(r"[^<>]*<([^<>]*)>", entry)
+        try:
+            validate_email(named[1] if named else entry)
+        except ValidationError:
+            raise ImproperlyConfigured(
+                f"{name} takes email addresses (or Name <address>), comma-separated: "
+                f"{entry!r} is not one."
+            ) from None
+    return entries
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
@@ -340,7 +357,7 @@ if _email_backend in {_smtp_backend, "django.core.mail.backends.smtp.EmailBacken
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who receives error reports (500s) by mail when DEBUG is off.
-ADMINS = env_list("DJANGO_ADMINS")
+ADMINS = env_emails("DJANGO_ADMINS")
 # Those reports hide the passwords in REDIS_URL and DATABASE_URL too (newsroom/log.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "newsroom.log.ExceptionReporterFilter"
 
@@ -522,7 +539,7 @@ CSRF_FAILURE_VIEW = "comments.views.csrf_failure"
 
 # Moderation (see the README): who is emailed about held comments (default: the active
 # members of the "Moderators" group), the optional "previously approved" rule, privacy.
-COMMENTS_MODERATOR_EMAILS = env_list("COMMENTS_MODERATOR_EMAILS")
+COMMENTS_MODERATOR_EMAILS = env_emails("COMMENTS_MODERATOR_EMAILS")
 COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED = env_bool("COMMENTS_AUTO_APPROVE_PREVIOUSLY_APPROVED")
 COMMENTS_ERASE_KEEPS_TEXT = env_bool("COMMENTS_ERASE_KEEPS_TEXT")
 COMMENTS_IP_RETENTION_DAYS = env_int("COMMENTS_IP_RETENTION_DAYS", 60)

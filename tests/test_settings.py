@@ -287,6 +287,44 @@ def test_collectstatic_with_a_storage_that_is_none_names_the_variable():
     assert f"DJANGO_STATICFILES_STORAGE is {value!r}, which is not a file storage" in result.stderr
 
 
+@pytest.mark.parametrize("variable", ["DJANGO_ADMINS", "COMMENTS_MODERATOR_EMAILS"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "ops@example.com; desk@example.com",
+        "ops at example.com",
+        # systemd's EnvironmentFile= keeps a comment after a value as part of it.
+        "ops@example.com  # error reports",
+        "Ops <ops@example.com",
+    ],
+)
+def test_an_address_that_is_none_stops_start_up_with_the_variables_name(variable, entry):
+    """Mail to it went nowhere, said only in a log line at each error report or held
+    comment: the operator learned of it when a 500 nobody was told of had gone on for days."""
+    result = manage("check", **PRODUCTION, **{variable: f"lead@example.com,{entry}"})
+
+    assert result.returncode != 0
+    assert (
+        f"{variable} takes email addresses (or Name <address>), comma-separated: "
+        f"{entry!r} is not one." in result.stderr
+    )
+
+
+def test_addresses_with_or_without_a_name_start():
+    values = read_settings(
+        "ADMINS",
+        "COMMENTS_MODERATOR_EMAILS",
+        **PRODUCTION,
+        DJANGO_ADMINS="Ops Desk <ops@example.com>, lead@example.com",
+        COMMENTS_MODERATOR_EMAILS="desk@localhost",
+    )
+
+    assert values == {
+        "ADMINS": "['Ops Desk <ops@example.com>', 'lead@example.com']",
+        "COMMENTS_MODERATOR_EMAILS": "['desk@localhost']",
+    }
+
+
 def test_a_request_for_another_host_logs_one_line_without_a_traceback():
     """Bots send any Host header all day; each refusal used to log a dozen lines of Django's
     internals. Its one line still names the host, for an operator who forgot to allow theirs."""
@@ -504,7 +542,7 @@ with transaction.atomic():
 
 def variables_read_by_settings():
     tree = ast.parse((BASE_DIR / "newsroom" / "settings.py").read_text())
-    readers = {"env", "env_bool", "env_int", "env_list", "required_in_production"}
+    readers = {"env", "env_bool", "env_int", "env_list", "env_emails", "required_in_production"}
     return {
         node.args[0].value
         for node in ast.walk(tree)
