@@ -1,6 +1,7 @@
 """System checks that speak in environment variables (`manage.py check`, `check --deploy`)."""
 
 import os
+import stat
 from pathlib import Path
 
 from django.conf import settings
@@ -104,5 +105,35 @@ def _not_a_backend(path, *, variable, kind, described, id):
             hint=f"Correct the dotted path in {variable}, or leave it empty for the default "
             "(.env.example).",
             id=id,
+        )
+    ]
+
+
+@register(Tags.security)
+def sqlite_database_is_private(app_configs, **kwargs):
+    """migrate makes a new SQLite file readable by its owner alone (it holds commenters'
+    emails and IP addresses and the staff's password hashes); one made before that, or
+    copied in with another umask, is told here rather than changed: a group of the
+    operator's may have been given it on purpose, and the site may run as a member of it.
+    Every command says it (migrate in `make serve`, runserver), not only `check --deploy`."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3" or database["NAME"] == ":memory:":
+        return []
+    files = [Path(f"{database['NAME']}{suffix}") for suffix in ("", "-wal", "-shm")]
+    readable = {
+        file: mode
+        for file in files
+        if file.exists() and (mode := stat.S_IMODE(file.stat().st_mode)) & stat.S_IROTH
+    }
+    if not readable:
+        return []
+    return [
+        Warning(
+            "Every user of this machine may read the SQLite database: "
+            + ", ".join(f"{file} (mode {mode:04o})" for file, mode in readable.items())
+            + ".",
+            hint=f"Run chmod o= {' '.join(map(str, readable))} as their owner: they hold "
+            "commenters' emails and IP addresses and the staff's password hashes.",
+            id="newsroom.W003",
         )
     ]

@@ -540,6 +540,34 @@ with transaction.atomic():
     assert result.stdout.split("\n")[:2] == ["wal", "database is locked"]
 
 
+def test_an_sqlite_database_others_may_read_is_told_at_every_command(tmp_path):
+    """migrate makes a new database 0600; one made before, or restored with cp, stayed 0644:
+    any user of the machine could read commenters' emails and the staff's password hashes,
+    and nothing said so. Its mode is not changed behind the operator's back (a group of
+    theirs may need it), but every command says it, migrate in `make serve` among them."""
+    database = tmp_path / "db.sqlite3"
+    database.touch()
+    database.chmod(0o644)
+
+    result = manage("check", DATABASE_URL=f"sqlite:///{database}")
+
+    assert result.returncode == 0, result.stderr  # a warning: the site still starts
+    output = " ".join((result.stderr + result.stdout).split())
+    assert "(newsroom.W003) Every user of this machine may read the SQLite database: " in output
+    assert f"{database} (mode 0644)" in output
+    assert f"Run chmod o= {database} " in output
+
+
+def test_an_sqlite_database_of_its_owner_and_group_alone_is_not_told(tmp_path):
+    database = tmp_path / "db.sqlite3"
+    database.touch()
+    database.chmod(0o640)
+
+    result = manage("check", DATABASE_URL=f"sqlite:///{database}")
+
+    assert "newsroom.W003" not in result.stderr + result.stdout
+
+
 def variables_read_by_settings():
     tree = ast.parse((BASE_DIR / "newsroom" / "settings.py").read_text())
     readers = {"env", "env_bool", "env_int", "env_list", "env_emails", "required_in_production"}

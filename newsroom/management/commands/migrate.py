@@ -70,7 +70,7 @@ def make_new_database_private(connection):
     """A new SQLite file is made readable by its owner alone: it holds commenters' emails and
     IP addresses and the staff's password hashes, as the backups do, which are made so too.
     SQLite gives the file's -wal and -shm the file's own mode. An existing file is left as
-    its owner set it."""
+    its owner set it: a check tells of one that others may read (newsroom.W003)."""
     with suppress(FileExistsError):
         os.close(os.open(connection.settings_dict["NAME"], os.O_CREAT | os.O_EXCL, 0o600))
 
