@@ -18,6 +18,7 @@ from django.core.validators import validate_email
 from django.utils.csp import CSP
 
 from newsroom import root_files
+from newsroom.sqlite import PrivateFileConnection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -238,6 +239,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         **DATABASES["default"].get("OPTIONS", {}),
+        "factory": PrivateFileConnection,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

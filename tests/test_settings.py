@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import shlex
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -538,6 +539,21 @@ with transaction.atomic():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["wal", "database is locked"]
+
+
+@pytest.mark.parametrize("first_command", [("check",), ("createsuperuser", "--no-input")])
+def test_a_new_sqlite_database_is_readable_by_its_owner_alone_whichever_command_makes_it(
+    tmp_path, first_command
+):
+    """Only migrate made it 0600: `make lint` on a fresh clone (`manage.py check`), or a
+    createsuperuser run first, made it 0644, its -wal and -shm with it, and migrate then
+    left it so."""
+    database = tmp_path / "db.sqlite3"
+
+    manage(*first_command, DATABASE_URL=f"sqlite:///{database}")
+
+    modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in tmp_path.glob("db.*")}
+    assert modes and set(modes.values()) == {0o600}, modes
 
 
 def test_an_sqlite_database_others_may_read_is_told_at_every_command(tmp_path):

@@ -6,9 +6,8 @@ start. Each run now waits for the one before it, then finds its work done.
 """
 
 import fcntl
-import os
 import time
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.management.base import OutputWrapper
@@ -60,19 +59,9 @@ def one_run_at_a_time(connection, *, on_wait):
             except BlockingIOError:
                 on_wait()
                 fcntl.flock(lock, fcntl.LOCK_EX)
-            make_new_database_private(connection)
             yield
     else:
         yield
-
-
-def make_new_database_private(connection):
-    """A new SQLite file is made readable by its owner alone: it holds commenters' emails and
-    IP addresses and the staff's password hashes, as the backups do, which are made so too.
-    SQLite gives the file's -wal and -shm the file's own mode. An existing file is left as
-    its owner set it: a check tells of one that others may read (newsroom.W003)."""
-    with suppress(FileExistsError):
-        os.close(os.open(connection.settings_dict["NAME"], os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def migrate_lock_file(connection):
