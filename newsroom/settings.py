@@ -375,7 +375,7 @@ SECURE_SSL_REDIRECT = SECURE_SSL
 # once HTTPS is known to work: browsers remember the value. Given without DJANGO_SECURE_SSL it
 # sends nothing, which `check --deploy` says (newsroom.W002): not a start-up error, because
 # .env.example long gave it a value beside DJANGO_SECURE_SSL=0.
-HSTS_SECONDS_GIVEN = env_int("DJANGO_HSTS_SECONDS", None)
+HSTS_SECONDS_GIVEN = env_int("DJANGO_HSTS_SECONDS", None, minimum=0)
 SECURE_HSTS_SECONDS = (
     (60 * 60 * 24 * 365 if HSTS_SECONDS_GIVEN is None else HSTS_SECONDS_GIVEN) if SECURE_SSL else 0
 )

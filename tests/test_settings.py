@@ -112,6 +112,15 @@ def test_a_page_of_no_articles_stops_start_up_with_the_variables_name(value):
     assert f"ARTICLES_PER_PAGE must be 1 or more, not {value!r}." in result.stderr
 
 
+def test_a_negative_hsts_max_age_stops_start_up_with_the_variables_name():
+    """DJANGO_HSTS_SECONDS=-300 sent "max-age=-300", which browsers ignore, and passed
+    `check --deploy`, whose HSTS check asks only for a value."""
+    result = manage("check", **PRODUCTION, DJANGO_SECURE_SSL="1", DJANGO_HSTS_SECONDS="-300")
+
+    assert result.returncode != 0
+    assert "DJANGO_HSTS_SECONDS must be 0 or more, not '-300'." in result.stderr
+
+
 @pytest.mark.parametrize("typo", ["ture", "maybe"])
 def test_a_yes_or_no_that_is_neither_stops_start_up_with_the_variables_name(typo):
     """DJANGO_SECURE_SSL=ture was read as off: a production site served without HTTPS,
