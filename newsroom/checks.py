@@ -111,11 +111,11 @@ def _not_a_backend(path, *, variable, kind, described, id):
 
 @register(Tags.security)
 def sqlite_database_is_private(app_configs, **kwargs):
-    """migrate makes a new SQLite file readable by its owner alone (it holds commenters'
-    emails and IP addresses and the staff's password hashes); one made before that, or
-    copied in with another umask, is told here rather than changed: a group of the
-    operator's may have been given it on purpose, and the site may run as a member of it.
-    Every command says it (migrate in `make serve`, runserver), not only `check --deploy`."""
+    """A new SQLite file is made readable by its owner alone (newsroom/sqlite.py): it holds
+    commenters' emails and IP addresses and the staff's password hashes. One made by an older
+    release, or copied in with another umask, is told here rather than changed: a group of
+    the operator's may have been given it on purpose, and the site may run as a member of
+    it. Every command says it (migrate in `make serve`, runserver), not only `check --deploy`."""
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.sqlite3" or database["NAME"] == ":memory:":
         return []
