@@ -53,6 +53,7 @@ from comments.thread import (
     IDS_PER_QUERY,
     ancestors,
     hidden_count,
+    nest,
     under_withheld,
     whole_thread,
 )
@@ -1034,24 +1035,11 @@ class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         rows = whole_thread(comment)
         if not rows:  # deleted as the page was read
             return self.get_empty_value_display()
-        root, *replies = rows
-        nodes = {root.pk: {"comment": root, "replies": [], "depth": 1}}
-        siblings_of = {root.pk: []}
-        for row in replies:
-            parent = nodes.get(row.parent_id)
-            if parent is None:
-                continue  # a reply older than its parent, which only a hand-made row can be
-            node = {"comment": row, "replies": [], "depth": parent["depth"] + 1}
-            if parent["depth"] < THREAD_LEVELS_NESTED:
-                siblings = parent["replies"]
-            else:
-                node["depth"], node["answers"] = parent["depth"], parent["comment"].name
-                siblings = siblings_of[row.parent_id]
-            siblings.append(node)
-            nodes[row.pk], siblings_of[row.pk] = node, siblings
+        # The first row starts the thread; a reply older than its parent, which only a
+        # hand-made row can be, starts one of its own, not shown.
+        first = nest(rows, max_depth=THREAD_LEVELS_NESTED)[0]
         return render_to_string(
-            "admin/comments/comment/thread.html",
-            {"node": nodes[root.pk], "current_id": comment.pk},
+            "admin/comments/comment/thread.html", {"comment": first, "current_id": comment.pk}
         )
 
     # Decisions --------------------------------------------------------------------------

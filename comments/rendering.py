@@ -42,7 +42,7 @@ COMMENT_HTML = (
     '<article class="comment__body" aria-labelledby="comment-{pk}-author">'
     '<header class="comment__meta"><span class="avatar avatar--{colour}" aria-hidden="true">'
     '{initials}</span> <span class="comment__author" id="comment-{pk}-author">{author}</span> '
-    '<a class="comment__permalink" href="{permalink}"{permalink_rel}>'
+    '{answers}<a class="comment__permalink" href="{permalink}"{permalink_rel}>'
     '<time datetime="{iso}">{date}</time></a></header>'
     '{notice}<div class="comment__text" dir="auto">{body}</div>{actions}</article>'
     "{replies}</li>"
@@ -60,6 +60,12 @@ REPLY_BUTTON_HTML = (
     '<p class="comment__actions"><button type="submit" class="comment__reply button-link"'
     ' form="comment-form" formaction="{action}#respond" formnovalidate name="replyto"'
     ' value="{pk}" aria-label="Reply to {name}">Reply</button></p>'
+)
+# A reply past the deepest level is listed beside the comment it answers (thread.nest),
+# which is on the same page: it names it, linking to it.
+ANSWERS_HTML = (
+    '<span class="comment__answers">in reply to <a href="#comment-{pk}"><bdi>{name}</bdi></a>'
+    "</span> "
 )
 REPLIES_HTML = '<ol class="comment-list comment-list--replies">{}</ol>'
 # The time links to the comment's lasting address (Comment.get_permalink), the link readers
@@ -98,6 +104,11 @@ def render_comments(comments, *, reply_action=None, permalinks=True):
         actions = ""
         if reply_action and not comment.is_own_pending:
             actions = REPLY_BUTTON_HTML.format(action=action, pk=comment.pk, name=name)
+        answers = ""
+        if comment.answers:
+            answers = ANSWERS_HTML.format(
+                pk=comment.answers.pk, name=escape(name_as_shown(comment.answers.name))
+            )
         replies = ""
         if comment.replies_shown:
             replies = REPLIES_HTML.format("".join(map(render, comment.replies_shown)))
@@ -116,6 +127,7 @@ def render_comments(comments, *, reply_action=None, permalinks=True):
             colour=avatar_colour(comment.name),
             initials=escape(initials(shown_name)),
             author=author,
+            answers=answers,
             permalink=permalink,
             permalink_rel=permalink_rel,
             iso=local.isoformat(timespec="seconds"),

@@ -78,6 +78,7 @@ class ShownComment:
     is_own_pending: bool
     depth: int = 1
     replies_shown: list = field(default_factory=list)
+    answers: "ShownComment | None" = None  # set past the deepest level (nest)
 
 
 @dataclass
@@ -143,20 +144,42 @@ def build_thread(article, own_pending_ids=(), *, page=1):
 
 def _nest(thread, rows):
     """The page's rows as comments, each under its parent (in the rows' order)."""
-    max_depth = max(settings.COMMENTS_MAX_DEPTH, 1)
-    shown, siblings_of = {}, {}
-    for pk, parent_id, name, url, body, created_at, status in rows:
-        comment = ShownComment(
-            pk, parent_id, name, url, body, created_at, status != Comment.Status.APPROVED
-        )
-        if parent_id is None:
-            siblings = thread.roots
-        elif (parent := shown[parent_id]).depth < max_depth:
+    thread.roots = nest(
+        (
+            ShownComment(
+                pk, parent_id, name, url, body, created_at, status != Comment.Status.APPROVED
+            )
+            for pk, parent_id, name, url, body, created_at, status in rows
+        ),
+        max_depth=max(settings.COMMENTS_MAX_DEPTH, 1),
+    )
+
+
+def nest(comments, *, max_depth):
+    """Comments, each listed after the one it answers, as trees: each comment's replies in
+    its `replies_shown`, its level in `depth`. Returns the comments that start a thread: the
+    top-level ones, and any whose parent is not listed before it.
+
+    A reply deeper than `max_depth` is listed after its parent, at its parent's level, and
+    its `answers` is the comment it answers, which its place no longer shows: it reads as
+    answering its parent's parent otherwise. Each level is a list, not a call: a chain of
+    replies is as deep as two readers' exchange is long, past Python's recursion limit.
+    Public pages (ShownComment) and the moderators' thread (Comment rows) both nest this way.
+    """
+    roots, shown, siblings_of = [], {}, {}
+    for comment in comments:
+        comment.replies_shown, comment.answers = [], None
+        parent = shown.get(comment.parent_id)
+        if parent is None:
+            comment.depth, siblings = 1, roots
+        elif parent.depth < max_depth:
             comment.depth, siblings = parent.depth + 1, parent.replies_shown
         else:
-            comment.depth, siblings = parent.depth, siblings_of[parent_id]
+            comment.depth, comment.answers = parent.depth, parent
+            siblings = siblings_of[parent.pk]
         siblings.append(comment)
-        shown[pk], siblings_of[pk] = comment, siblings
+        shown[comment.pk], siblings_of[comment.pk] = comment, siblings
+    return roots
 
 
 def top_level(article_id):

@@ -68,6 +68,31 @@ def test_replies_deeper_than_the_limit_attach_at_the_deepest_level(client, artic
     assert ancestors[third.pk] == [top.pk]  # beside its parent, not below it
 
 
+def test_a_reply_past_the_deepest_level_says_whom_it_answers(
+    client, article, captcha_pool, settings, django_assert_max_num_queries
+):
+    """Listed beside the comment it answers, a reply read as if it answered that comment's
+    own parent: it names, and links to, the one it answers, as the moderators' thread does.
+    From the page's one read of the thread: a long exchange costs no query more."""
+    settings.COMMENTS_MAX_DEPTH = 2
+    top = make_comment(article, name="Ada")
+    second = make_comment(article, parent=top, name="Grace <grace@example.com>")
+    third = make_comment(article, parent=second, name="Ada")
+    fourth = make_comment(article, parent=third, name="Grace")
+    count_page_queries(client, article)  # warm up per-process caches
+    shallow = count_page_queries(client, make_article())
+
+    with django_assert_max_num_queries(shallow):
+        page = client.get(article.get_absolute_url()).content.decode()
+
+    answers = 'in reply to <a href="#comment-{}"><bdi>{}</bdi></a>'
+    assert answers.format(second.pk, "Grace &lt;grace&gt;") in page
+    assert answers.format(third.pk, "Ada") in page
+    assert page.count("in reply to") == 2  # not said of the nested ones
+    assert "grace@example.com" not in page
+    assert f'id="comment-{fourth.pk}"' in page
+
+
 @pytest.mark.parametrize("status", ["pending", "rejected", "spam"])
 def test_replies_to_a_withheld_comment_are_not_shown(client, article, status):
     withheld = make_comment(article, status=status, body="Withheld text.")
