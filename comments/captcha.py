@@ -42,6 +42,8 @@ TENS_WORDS = {
         ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], start=2
     )
 }
+# What may follow an answer as the end of a sentence, full stops of Chinese and Japanese too.
+SENTENCE_ENDS = ".!?\u3002"
 SPOKEN_OPERATORS = {"+": "plus", "×": "times", "=": "equals"}
 # The README's cron refills the pool daily: a refill leaves rows that outlive the next one.
 REFILL_PERIOD = datetime.timedelta(days=1)
@@ -130,6 +132,21 @@ def number_in_words(text):
         if units[0] in NUMBER_WORDS:
             return str(TENS_WORDS[words[0]] + NUMBER_WORDS.index(units[0]))
     return None
+
+
+def answer_meant(typed):
+    """The number a reader's answer means, as the question's answer is written ("35"):
+    typed in any script's digits (full width from a Japanese keyboard, say) or in words
+    ("thirty-five", as the question is written and spoken), with leading zeros, with the
+    question's "=" before it or a sentence's end after it ("35.", as a phone's double space
+    types it). Anything else is returned as it is (a wrong answer)."""
+    answer = unicodedata.normalize("NFKC", typed).strip().lower()  # full-width "=" and "." too
+    answer = answer.removeprefix("=").rstrip(SENTENCE_ENDS).strip()
+    if answer.isdecimal():
+        # Without int(), which refuses more than 4,300 digits (a 500), and a bot may send them.
+        digits = "".join(str(unicodedata.decimal(char)) for char in answer)
+        return digits.lstrip("0") or "0"
+    return number_in_words(answer) or answer
 
 
 def is_valid_key(key):
@@ -289,11 +306,7 @@ class MathCaptchaField(CaptchaField):
             raise ValidationError(MISSING_ANSWER, code="required")
         if not is_valid_key(key):
             raise ValidationError(EXPIRED_QUESTION, code="expired")
-        answer = answer.strip().lower()
-        if answer.isdecimal():  # any script's digits, full width from a Japanese keyboard say
-            answer = "".join(str(unicodedata.decimal(char)) for char in answer)
-        else:  # as the question is written and spoken: "five", "thirty-five"
-            answer = number_in_words(answer) or answer
+        answer = answer_meant(answer)
         # Any answer, right or wrong, uses the question up. Of two requests sending one key
         # at the same moment, the second is told the question was already answered rather
         # than storing the comment a second time.

@@ -171,6 +171,44 @@ def test_spaces_around_the_captcha_answer_are_accepted(client, article, fill_for
 
 
 @pytest.mark.parametrize(
+    "typed",
+    [
+        "35.",  # the end of a sentence, or a phone's double space (". ")
+        "35. ",
+        "35!",
+        "\uff13\uff15\u3002",  # full width, with the full stop of Chinese and Japanese
+        "035",
+        "0035",
+        "= 35",  # the question's own "=", typed again
+        "=35",
+        "Thirty-five.",
+    ],
+)
+def test_the_right_answer_typed_as_people_type_it_is_accepted(client, article, fill_form, typed):
+    """Each of these was called wrong, and the question used up: the reader, who had it
+    right, was asked another."""
+    data = fill_form(article)
+    CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(response="35")
+    data["captcha_1"] = typed
+
+    assert client.post(post_url(article), data).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "typed", ["36", "350", "3.5", "35.5", "-35", "3 5", "35 36", "35=", ".35", "0" * 5000]
+)
+def test_a_wrong_answer_near_the_right_one_is_still_wrong(client, article, fill_form, typed):
+    data = fill_form(article)
+    CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(response="35")
+    data["captcha_1"] = typed
+
+    response = client.post(post_url(article), data)
+
+    assert response.status_code == 400
+    assert WRONG_ANSWER in response.content.decode()
+
+
+@pytest.mark.parametrize(
     "digits",
     [
         "".join(map(chr, range(0xFF10, 0xFF1A))),  # full width: a Japanese keyboard's default
