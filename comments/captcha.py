@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
+from .models import SENTENCE_ENDS
 from .widgets import input_html
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
@@ -42,8 +43,6 @@ TENS_WORDS = {
         ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], start=2
     )
 }
-# What may follow an answer as the end of a sentence, full stops of Chinese and Japanese too.
-SENTENCE_ENDS = ".!?\u3002"
 SPOKEN_OPERATORS = {"+": "plus", "×": "times", "=": "equals"}
 # The README's cron refills the pool daily: a refill leaves rows that outlive the next one.
 REFILL_PERIOD = datetime.timedelta(days=1)

@@ -23,8 +23,12 @@ WEBSITE_MAX_LENGTH = WEBSITE_TYPED_MAX_LENGTH + len("https://")
 UNSUBSCRIBE_KEY_BYTES = 16
 UNSUBSCRIBE_KEY_MAX_LENGTH = 32
 # What could be an email address within a name: an @ with something around it, up to a
-# space or the brackets and quotes an address is written between ("Ada <ada@example.com>").
-EMAIL_LIKE = re.compile(r"[^\s<>()\[\]{}\"',;:]+@[^\s<>()\[\]{}\"',;:]+")
+# space or the brackets and quotes an address is written between ("Ada <ada@example.com>"),
+# or a quoted local part before it ("ada lovelace"@example.com).
+EMAIL_LIKE = re.compile(r'(?:"[^"\r\n]*"|[^\s<>()\[\]{}"\',;:]+)@[^\s<>()\[\]{}"\',;:]+')
+# What ends a sentence after an address or a number, in Chinese and Japanese too.
+SENTENCE_ENDS = ".!?\u3002"
+NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 # The characters that read as an @ once in compatibility form (NFKC).
 AT_SIGNS = {"@", "\ufe6b", "\uff20"}
 
@@ -53,13 +57,29 @@ def email_addresses_in(text):
     with an @ that is no address ("Ada @ the harbour", "@ada@home") has none."""
     addresses = []
     for candidate in EMAIL_LIKE.findall(unicodedata.normalize("NFKC", text)):
-        candidate = candidate.rstrip(".!?")  # the end of a sentence, not of the address
-        try:
-            validate_email(candidate)
-        except ValidationError:
-            continue
-        addresses.append(candidate)
+        candidate = candidate.rstrip(SENTENCE_ENDS)  # the end of a sentence, not of the address
+        if is_email_address(candidate):
+            addresses.append(candidate)
     return addresses
+
+
+def is_email_address(candidate):
+    """Whether mail can be sent to `candidate`, as Django's validate_email judges it, and
+    also where mail servers deliver although it refuses: letters beyond ASCII before the @
+    ("ädä@", "用户@": RFC 6531), a space between the local part's quotes (RFC 5321), and the
+    full stop Chinese and Japanese keyboards type for "." between the domain's labels
+    (IDNA). Each is checked as the ASCII character that takes its place in the grammar (a
+    letter, a dot)."""
+    local, _, domain = candidate.rpartition("@")
+    local = NOT_ASCII.sub("x", local)
+    if local.startswith('"'):
+        local = local.replace(" ", "x")
+    domain = domain.replace("\u3002", ".")
+    try:
+        validate_email(f"{local}@{domain}")
+    except ValidationError:
+        return False
+    return True
 
 
 def name_as_shown(name):

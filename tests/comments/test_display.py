@@ -162,6 +162,29 @@ def test_a_name_saved_with_a_full_width_email_address_shows_the_name_without_it(
     assert "<bdi>Ada &lt;ada&gt;</bdi>" in page
 
 
+@pytest.mark.parametrize(
+    ("saved", "shown"),
+    [
+        ('Ada <"ada"@example.com>', "Ada &lt;&quot;ada&quot;&gt;"),
+        ('"ada lovelace"@example.com', "&quot;ada lovelace&quot;"),
+        ("Ädä (ädä@example.com)", "Ädä (ädä)"),
+        ("用户@例子.广告", "用户"),
+        ("用户@例子\u3002广告", "用户"),
+    ],
+)
+def test_a_name_saved_with_an_address_in_any_form_shows_the_name_without_it(
+    client, article, saved, shown
+):
+    """Quoted before the @, or in letters beyond ASCII there (as mail servers now deliver
+    to), an address is one all the same, and was shown whole."""
+    make_comment(article, name=saved)
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert f"<bdi>{shown}</bdi>" in page
+    assert "example.com" not in page and "广告" not in page
+
+
 def test_a_website_saved_with_an_email_address_in_it_is_not_shown(client, article):
     """A comment sent before the form refused an email address typed as the website
     (https://ada.lovelace@example.com) keeps its name, unlinked: the link showed the

@@ -191,6 +191,12 @@ def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
         # All full width, as typed with the keyboard's full-width mode on.
         "\uff41\uff44\uff41\uff20\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d",
         "Ada \uff08ada\ufe6bexample.com\uff09",  # the small @, in full-width brackets
+        '"ada"@example.com',  # a quoted local part
+        'Ada <"ada lovelace"@example.com>',  # quoted, with a space (RFC 5321)
+        "ädä@example.com",  # letters beyond ASCII before the @ (RFC 6531)
+        "用户@例子.广告",
+        "用户@例子\u3002广告",  # the full stop a Chinese keyboard types for "."
+        "Write to ada@例子\u3002广告\u3002",
     ],
 )
 def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
@@ -211,7 +217,16 @@ def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
 
 
 @pytest.mark.parametrize(
-    "typed", ["Ada @ the harbour", "ada@home", "@ada_lovelace", "@ada@mastodon.social"]
+    "typed",
+    [
+        "Ada @ the harbour",
+        "ada@home",
+        "@ada_lovelace",
+        "@ada@mastodon.social",
+        "ädä@home",
+        '"Ada" @ the harbour',
+        "用户@例子",
+    ],
 )
 def test_a_name_with_an_at_sign_but_no_email_address_is_taken(article, typed):
     assert form(article, name=typed).cleaned_data["name"] == typed
