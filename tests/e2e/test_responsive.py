@@ -7,9 +7,11 @@ density, which is what the browser gives the page when a reader zooms in.
 import re
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from comments.models import Comment
+from comments.notifications import unsubscribe_token
 from tests.factories import captcha_answer_on, make_article, make_comment
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("commenting")]
@@ -129,3 +131,14 @@ def test_reply_buttons_are_big_enough_to_tap(live_server, discussion, screen):
     )
     assert len(heights) == 4
     assert min(heights) >= 24
+
+
+def test_the_unsubscribe_button_is_big_enough_to_tap(live_server, discussion, screen):
+    """The button a commenter's email leads to was the browser's own, 21 px tall."""
+    _, deepest = discussion
+    _, page = screen
+    page.goto(
+        f"{live_server.url}{reverse('comments:unsubscribe', args=[unsubscribe_token(deepest)])}"
+    )
+
+    assert page.get_by_role("button", name="Unsubscribe").bounding_box()["height"] >= 24
