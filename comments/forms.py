@@ -32,13 +32,12 @@ PILED_UP_MARKS = (
 )
 NOTHING_VISIBLE = "Please type something readers can see: this holds only invisible characters."
 TOO_FAST = (
-    "That was quicker than we expect from a person. Please check your comment and send it "
-    "again: your text is kept below."
+    "That was quicker than we expect from a person. Please check your comment and send it again."
 )
-FORM_NOT_CHECKED = "We could not check this form. Please send it again: your text is kept below."
+FORM_NOT_CHECKED = "We could not check this form. Please send it again."
 BAD_PARENT = (
-    "The comment you are replying to is not available any more. Your text is kept below: "
-    "send it as a new comment, or reply to another one."
+    "The comment you are replying to is not available any more: send yours as a new comment, "
+    "or reply to another one."
 )
 STARTED_SALT = "comments.form-started"
 WEBSITE_TOO_LONG = (

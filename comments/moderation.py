@@ -24,7 +24,7 @@ DUPLICATE = "You have already said that."
 PREVIOUSLY_APPROVED = "Auto-approved: this address already has an approved comment."
 FLOODED = (
     "You have sent several comments in a short time. Please wait a few minutes, then send "
-    "this one again: your text is kept below."
+    "this one again."
 )
 EMAIL_FLOODED = (
     "Flood: more than {limit} comments under this email address within {minutes} minutes, "

@@ -73,10 +73,7 @@ NEW_QUESTIONS_PAUSED = (
 )
 # One byte range, as media players ask for them ("bytes=0-1", "bytes=2-", "bytes=-500").
 BYTE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.ASCII)
-NOT_STORED = (
-    "Sorry, we could not save your comment just now. Your text is kept below: please send it "
-    "again in a minute."
-)
+NOT_STORED = "Sorry, we could not save your comment just now: please send it again in a minute."
 
 
 @takes_methods("POST")

@@ -1076,6 +1076,27 @@ def test_forged_or_missing_timer_is_refused_with_text_kept(client, article, fill
     assert "Kept.</textarea>" in response.content.decode()
 
 
+@pytest.mark.parametrize("cause", ["too fast", "flooded", "reply target gone"])
+def test_the_errors_say_once_that_the_text_is_kept(client, article, fill_form, settings, cause):
+    """The summary ends "Everything you typed is kept below."; its message said so too
+    ("...: your text is kept below."), twice in four lines."""
+    values = {"body": "Kept, and said once."}
+    if cause == "too fast":
+        settings.COMMENTS_MIN_SUBMIT_SECONDS = 3600
+    elif cause == "flooded":
+        settings.COMMENTS_FLOOD_LIMIT = 1
+        client.post(post_url(article), fill_form(article, email="first@example.com"))
+    else:
+        values["parent"] = 987654
+
+    response = client.post(post_url(article), fill_form(article, **values))
+
+    page = response.content.decode()
+    assert response.status_code in {400, 429}
+    assert "Kept, and said once.</textarea>" in page
+    assert page.count("kept below") == 1
+
+
 def test_flood_limit_per_address_answers_429_with_text_kept(client, article, fill_form, settings):
     settings.COMMENTS_FLOOD_LIMIT = 2
     for number in range(2):
