@@ -18,9 +18,15 @@ counted in both, and the lockout is decided on the larger count (the same failur
 twice, count once). While Redis cannot be reached, the database alone counts and decides,
 with every failure from before the outage: the limit holds across it, with no 500 on a wrong
 password.
+
+Either way, each try is counted in the database before its password is checked, one try
+from an address, or for a username, at a time (CountedBeforeThePasswordIsChecked): tries
+sent at the same instant get no more password checks than tries sent one after another.
 """
 
+import contextlib
 import contextvars
+import hashlib
 import logging
 from datetime import timedelta
 
@@ -35,7 +41,8 @@ from axes.helpers import (
     get_failure_limit,
 )
 from axes.models import AccessAttempt, AccessBase, AccessLog
-from django.db.models import Q, Sum
+from django.db import connections, router, transaction
+from django.db.models import F, Q, Sum
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -115,6 +122,106 @@ def username_is_paused(request, credentials=None):
     ).exists()
 
 
+# Names this module's advisory locks apart from any other's (comments/services.py's, and
+# newsroom's migrate, of the one-number kind).
+SIGN_IN_TRIES_LOCK_CLASS = 0x61786573  # "axes"
+
+
+@contextlib.contextmanager
+def counting_alone(request, credentials):
+    """A transaction in which no other try from this address, or for this username, is
+    counted or checked against a limit: the count read is the count written.
+
+    PostgreSQL: two advisory locks, named by a hash of the address and of the username,
+    always taken in the same order, so that no two tries can each hold what the other waits
+    for. SQLite needs none: its transactions begin IMMEDIATE (settings), one writer at a
+    time."""
+    using = router.db_for_write(AccessAttempt)
+    with transaction.atomic(using=using):
+        connection = connections[using]
+        if connection.vendor == "postgresql":
+            names = [
+                f"address {request.axes_ip_address}",
+                f"username {get_client_username(request, credentials)}",
+            ]
+            keys = sorted(
+                int.from_bytes(
+                    hashlib.blake2b(name.encode(), digest_size=4).digest(), "big", signed=True
+                )
+                for name in names
+            )
+            with connection.cursor() as cursor:
+                # A select list is evaluated from left to right: the locks in that order.
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s), pg_advisory_xact_lock(%s, %s)",
+                    [SIGN_IN_TRIES_LOCK_CLASS, keys[0], SIGN_IN_TRIES_LOCK_CLASS, keys[1]],
+                )
+        yield
+
+
+class CountedBeforeThePasswordIsChecked:
+    """A try under both limits is counted as a failure in the database before its password
+    is checked; one at a limit is refused, unchecked.
+
+    axes read the count before the check and wrote it after: tries sent at the same
+    instant all read the same count, and each had its password checked (eight, with the
+    limit at three), as many as the server runs at once. A try counted here holds its
+    place in the count while its password is checked: a wrong one's place becomes the
+    failure axes records (PlaceInTheCount), a sign-in forgets it with its username's
+    failures there (SignInForgetsItsOwnFailures). A try that ends in neither (the right
+    password of an account that is not staff) stays counted as a failure."""
+
+    def is_allowed(self, request, credentials=None):
+        if settings.AXES_ONLY_ADMIN_SITE and not self.is_admin_request(request):
+            return True
+        if self.is_blacklisted(request, credentials):
+            return False
+        if self.is_whitelisted(request, credentials):
+            return True
+        with counting_alone(request, credentials):
+            if self.is_locked(request, credentials):
+                return False
+            self.hold_a_place(request, credentials)
+        return True
+
+
+class PlaceInTheCount:
+    """A database handler's side of CountedBeforeThePasswordIsChecked."""
+
+    def hold_a_place(self, request, credentials):
+        # An expired record would bring its failures back into the count.
+        self.clean_expired_user_attempts(request, credentials)
+        place = {
+            "username": get_client_username(request, credentials),
+            "ip_address": request.axes_ip_address,
+            "user_agent": request.axes_user_agent,
+        }
+        held = AccessAttempt.objects.filter(**place).update(
+            failures_since_start=F("failures_since_start") + 1,
+            attempt_time=request.axes_attempt_time,
+        )
+        if not held:
+            AccessAttempt.objects.create(
+                **place, failures_since_start=1, attempt_time=request.axes_attempt_time
+            )
+        request.axes_place_in_the_count = place
+
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        """A wrong password: its place becomes the failure axes records, in one
+        transaction, so the count never reads one less meanwhile."""
+        place = getattr(request, "axes_place_in_the_count", None)
+        if place is None:
+            return super().user_login_failed(sender, credentials, request, **kwargs)
+        del request.axes_place_in_the_count
+        with counting_alone(request, credentials):
+            held = AccessAttempt.objects.filter(**place)
+            if not held.filter(failures_since_start__gt=1).update(
+                failures_since_start=F("failures_since_start") - 1
+            ):
+                held.delete()
+            return super().user_login_failed(sender, credentials, request, **kwargs)
+
+
 class UsernameFailureLimit:
     """A username paused from everywhere at its own limit, on top of axes's per address."""
 
@@ -150,7 +257,11 @@ class SignInForgetsItsOwnFailures:
 
 
 class AxesDatabaseHandlerWithUsernameLimit(
-    SignInForgetsItsOwnFailures, UsernameFailureLimit, AxesDatabaseHandler
+    CountedBeforeThePasswordIsChecked,
+    SignInForgetsItsOwnFailures,
+    UsernameFailureLimit,
+    PlaceInTheCount,
+    AxesDatabaseHandler,
 ):
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
         super().user_login_failed(sender, credentials, request, **kwargs)
@@ -174,11 +285,13 @@ def lockout_page(request, original_response, credentials):
     )
 
 
-class DatabaseCount(SignInForgetsItsOwnFailures, AxesDatabaseHandler):
+class DatabaseCount(SignInForgetsItsOwnFailures, PlaceInTheCount, AxesDatabaseHandler):
     """The database's count beside Redis's (AxesCacheWithDatabaseFallback.fallback)."""
 
 
-class AxesCacheWithDatabaseFallback(UsernameFailureLimit, AxesCacheHandler):
+class AxesCacheWithDatabaseFallback(
+    CountedBeforeThePasswordIsChecked, UsernameFailureLimit, AxesCacheHandler
+):
     fallback = DatabaseCount()
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
@@ -286,6 +399,11 @@ class AxesCacheWithDatabaseFallback(UsernameFailureLimit, AxesCacheHandler):
             super().get_failures(request, credentials),
             self.fallback.get_failures(request, credentials),
         )
+
+    def hold_a_place(self, request, credentials):
+        """The database's count decides whether a try goes ahead: Redis's, counted after the
+        check, is never the larger by a try in progress."""
+        self.fallback.hold_a_place(request, credentials)
 
     # The fallback's AccessAttempt rows send these signals to the configured handler.
     def post_save_access_attempt(self, instance, **kwargs):

@@ -2,16 +2,24 @@
 
 import io
 import logging
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import axes.handlers.proxy
 import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
+
+from tests.test_settings import manage
 
 LOGIN_URL = "/admin/login/"
 DATABASE_HANDLER = "newsroom.login_throttle.AxesDatabaseHandlerWithUsernameLimit"
@@ -112,6 +120,18 @@ def test_lockout_is_logged(client, editor, failure_limit, caplog):
         fail(client, failure_limit)
 
     assert any("locking out" in record.getMessage().lower() for record in caplog.records)
+
+
+def test_a_sign_in_takes_a_fixed_number_of_queries(
+    client, editor, failure_limit, django_assert_max_num_queries
+):
+    """Each try is counted before its password is checked, under locks: a few statements
+    more than axes's own, whatever the count already holds."""
+    fail(client, failure_limit - 2)
+    with django_assert_max_num_queries(20):
+        fail(client, 1)
+    with django_assert_max_num_queries(22):
+        sign_in(client, "editor", PASSWORD)
 
 
 @pytest.fixture
@@ -448,3 +468,107 @@ def test_the_documented_housekeeping_forgets_old_sign_ins_and_keeps_the_exemptio
 
     assert list(AccessLog.objects.values_list("ip_address", flat=True)) == ["192.0.2.10"]
     assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
+
+
+class CountedHasher(PBKDF2PasswordHasher):
+    """PBKDF2 as in production, a tenth as slow, noting each password it checks."""
+
+    iterations = 150_000
+    checked = []
+
+    def verify(self, password, encoded):
+        self.checked.append(password)
+        return super().verify(password, encoded)
+
+
+@pytest.fixture
+def passwords_checked(settings, editor):
+    """The passwords checked against the editor's account. Each check takes some 0.15 s
+    (production's, over a second); whether a try goes ahead is decided in milliseconds."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountedHasher"]
+    editor.set_password(PASSWORD)
+    editor.save()
+    CountedHasher.checked = []
+    return CountedHasher.checked
+
+
+def guess_at_once(addresses, username="editor"):
+    """A wrong password from each address, each in a thread (and on a database connection)
+    of its own, sent at the same instant: as a server with several workers or threads takes
+    them."""
+    lined_up = threading.Barrier(len(addresses), timeout=30)
+
+    def guess(address):
+        try:
+            lined_up.wait()
+            return sign_in(Client(), username, "wrong guess", ip=address)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
+        return list(pool.map(guess, addresses))
+
+
+def assert_a_form_or_the_lockout_page(responses):
+    assert sorted({response.status_code for response in responses}) in ([200], [200, 429], [429])
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite_file(tmp_path_factory):
+    """An SQLite file as production runs one (WAL, transactions that begin IMMEDIATE): the
+    test database lives in memory, where concurrent connections fail at once instead of
+    waiting for each other."""
+    database = tmp_path_factory.mktemp("sqlite") / "db.sqlite3"
+    result = manage("migrate", "-v", "0", DATABASE_URL=f"sqlite:///{database}")
+    assert result.returncode == 0, result.stderr
+    return database
+
+
+@pytest.fixture(params=["database", "redis"])
+def sqlite_run(request, migrated_sqlite_file, tmp_path):
+    """The configuration of a process of its own on a copy of that file, counting in the
+    database alone, or in Redis (the tests' one, a key space of its own) too."""
+    database = tmp_path / "db.sqlite3"
+    shutil.copyfile(migrated_sqlite_file, database)
+    variables = {"DATABASE_URL": f"sqlite:///{database}"}
+    if request.param == "redis":
+        redis_space = request.getfixturevalue("redis_space")
+        variables |= {"REDIS_URL": redis_space.url, "CACHE_KEY_PREFIX": redis_space.prefix}
+    return variables
+
+
+GUESS_AT_ONCE = """
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test.utils import setup_test_environment
+from tests.test_login_throttle import PASSWORD, CountedHasher, guess_at_once
+
+setup_test_environment()
+settings.PASSWORD_HASHERS = ["tests.test_login_throttle.CountedHasher"]
+settings.AXES_FAILURE_LIMIT = 3
+settings.AXES_USERNAME_FAILURE_LIMIT = 4
+get_user_model().objects.create_user("editor", password=PASSWORD, is_staff=True)
+statuses = {{response.status_code for response in guess_at_once({addresses!r})}}
+print(sorted(statuses), len(CountedHasher.checked))
+"""
+
+
+@pytest.mark.parametrize(
+    ("addresses", "limit"),
+    [
+        pytest.param(["203.0.113.7"] * 8, 3, id="one address"),
+        pytest.param([f"198.51.100.{number}" for number in range(1, 9)], 4, id="one username"),
+    ],
+)
+def test_wrong_passwords_sent_at_once_on_sqlite_get_the_limits_checks(sqlite_run, addresses, limit):
+    """tests/load/test_sign_in_burst.py's race, on SQLite: axes read the count before the
+    password check and wrote it after, and eight guesses sent at once had all eight
+    checked, above the limit of an address (3) as above that of a username (4)."""
+    result = manage(
+        "shell", "-v", "0", "-c", GUESS_AT_ONCE.format(addresses=addresses), **sqlite_run
+    )
+
+    assert result.returncode == 0, result.stderr
+    statuses, checked = result.stdout.strip().rsplit(" ", 1)
+    assert statuses in ("[200]", "[200, 429]", "[429]"), result.stderr
+    assert int(checked) == limit
