@@ -130,6 +130,11 @@ class CommentQuerySet(models.QuerySet):
         """
         return self.alias(email_upper=Upper("email")).filter(email_upper=Upper(Value(email)))
 
+    def by_emails(self, emails):
+        """Comments sent from any of these addresses, as by_email() finds each one's."""
+        uppers = [Upper(Value(email)) for email in emails]
+        return self.alias(email_upper=Upper("email")).filter(email_upper__in=uppers)
+
     def unsubscribe_key_for(self, email):
         """The key this address's comments already share, or a new one for its first."""
         existing = (

@@ -1,6 +1,7 @@
 """Privacy requests and data retention: export, erase, and forget old IPs and user agents."""
 
 import re
+from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,10 +30,23 @@ def comments_by(email):
 
 def export_commenter_data(email):
     """Everything stored about one commenter, as JSON-ready data."""
-    return {
-        "email": email,
-        "exported_at": timezone.now().isoformat(),
-        "comments": [
+    [data] = export_commenters_data([email])
+    return data
+
+
+def export_commenters_data(emails):
+    """Everything stored about each commenter, as JSON-ready data, in the order given.
+
+    Read in two queries whatever their number (two for each took 2.5 to 3.7 ms a
+    commenter): their comments are told apart by the address in capitals, as the database
+    matches them (by_emails()), their deleted comments by digest."""
+    exported_at = timezone.now().isoformat()
+    comments = (
+        Comment.objects.by_emails(emails).select_related("article").order_by("created_at", "id")
+    )
+    comments_of = defaultdict(list)
+    for comment in comments:
+        comments_of[comment.email.upper()].append(
             {
                 "id": comment.pk,
                 "article": comment.article.title,
@@ -49,16 +63,25 @@ def export_commenter_data(email):
                 "ip_address": comment.ip_address,
                 "user_agent": comment.user_agent,
             }
-            for comment in comments_by(email).order_by("created_at", "id")
-        ],
-        # Gone from the site, but the action log's entries about them still name the
-        # commenter (DeletedComment): data about them, until an erasure takes it out.
-        "deleted_comments": list(
-            DeletedComment.objects.filter(commenter=commenter_digest(email))
-            .order_by("comment_id")
-            .values_list("comment_id", flat=True)
-        ),
-    }
+        )
+    deleted_of = defaultdict(list)
+    for commenter, comment_id in (
+        DeletedComment.objects.filter(commenter__in=[commenter_digest(email) for email in emails])
+        .order_by("comment_id")
+        .values_list("commenter", "comment_id")
+    ):
+        deleted_of[commenter].append(comment_id)
+    return [
+        {
+            "email": email,
+            "exported_at": exported_at,
+            "comments": comments_of[email.upper()],
+            # Gone from the site, but the action log's entries about them still name the
+            # commenter (DeletedComment): data about them, until an erasure takes it out.
+            "deleted_comments": deleted_of[commenter_digest(email)],
+        }
+        for email in emails
+    ]
 
 
 def erase_commenter_data(email, *, by=None, keep_text=None):
