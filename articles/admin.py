@@ -59,6 +59,7 @@ ALREADY_SCHEDULED = (
     'time. To publish one now, set its "Published at" to now ("Today", "Now") and save.',
 )
 ALREADY_LIVE = ("%d article was published already.", "%d articles were published already.")
+ALREADY_DRAFT = ("%d article was a draft already.", "%d articles were drafts already.")
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
 SLUG_WAS_ANOTHERS = (
     '{address} was the address of the {kind} "{other}" before its slug changed, and led to it '
@@ -557,10 +558,15 @@ class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     def unpublish(self, request, queryset):
         """Back to draft: gone from every public page at once; the date is kept."""
         articles = list(queryset.filter(status=Article.Status.PUBLISHED))
-        services.unpublish(articles, by=request.user)
+        unpublished = services.unpublish(articles, by=request.user)
         self.message_user(
             request,
-            ngettext("%d article unpublished.", "%d articles unpublished.", len(articles))
-            % len(articles),
+            ngettext("%d article unpublished.", "%d articles unpublished.", len(unpublished))
+            % len(unpublished),
             messages.SUCCESS,
         )
+        if left_out := {article.pk for article in articles} - {a.pk for a in unpublished}:
+            # Unpublished by a colleague since the list was read (a query only then).
+            drafts = Article.objects.filter(pk__in=left_out, status=Article.Status.DRAFT).count()
+            if drafts:
+                self.message_user(request, ngettext(*ALREADY_DRAFT, drafts) % drafts, messages.INFO)

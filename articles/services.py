@@ -65,16 +65,30 @@ def publish_drafts(drafts, *, by):
 
 
 def unpublish(articles, *, by):
-    """Back to draft: gone from every public page at once; the date is kept."""
+    """Back to draft: gone from every public page at once; the date is kept.
+
+    The caller read them before: each is read again under its lock, as publish_drafts()
+    does, so that one a colleague has unpublished or deleted since is left as it is (it was
+    logged as unpublished by this editor too). Returns the articles unpublished."""
     now = timezone.now()
+    unpublished = []
     with transaction.atomic():
         for batch in batched(articles, IDS_PER_QUERY):
-            Article.objects.filter(pk__in=[article.pk for article in batch]).update(
+            stored = set(
+                Article.objects.select_for_update()
+                .filter(pk__in=[article.pk for article in batch], status=Article.Status.PUBLISHED)
+                .order_by("pk")  # in the order comments' decisions lock them: no deadlock
+                .values_list("pk", flat=True)
+            )
+            Article.objects.filter(pk__in=stored).update(
                 status=Article.Status.DRAFT, updated_at=now
             )
-        for article in articles:
-            article.status, article.updated_at = Article.Status.DRAFT, now
-        _changed(articles, by=by, message=UNPUBLISHED_LOG_MESSAGE)
+            for article in batch:
+                if article.pk in stored:
+                    article.status, article.updated_at = Article.Status.DRAFT, now
+                    unpublished.append(article)
+        _changed(unpublished, by=by, message=UNPUBLISHED_LOG_MESSAGE)
+    return unpublished
 
 
 def _changed(articles, *, by, message):

@@ -2,6 +2,8 @@ import contextlib
 import io
 import re
 import struct
+import threading
+import time
 import warnings
 import xml.etree.ElementTree as ET
 import zlib
@@ -18,10 +20,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from PIL import Image
 
 from articles import services
 from articles.admin import (
+    ALREADY_DRAFT,
     ALREADY_LIVE,
     ALREADY_SCHEDULED,
     DELETE_PAGE_ITEMS,
@@ -46,6 +50,7 @@ from articles.models import (
     Article,
 )
 from newsroom.admin import FILES_TO_CHOOSE_AGAIN
+from tests.articles.test_tag_pages import another_connection_waits_for_a_lock
 from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
     article_change_form,
@@ -228,6 +233,70 @@ def test_bulk_unpublish_takes_articles_off_the_site(editor_client):
     response = run_action(editor_client, "unpublish", [article])
     assert "1 article unpublished." in response.content.decode()
     assert not Article.objects.published().exists()
+
+
+def test_bulk_unpublish_of_an_article_a_colleague_unpublished_meanwhile_leaves_it_theirs(
+    editor_client, monkeypatch
+):
+    """The list reads the articles before it unpublishes them: one a colleague unpublished
+    in between was unpublished again, its history saying this editor did, and the editor
+    was told "1 article unpublished." of an article they had not."""
+    article = make_article()
+    unpublish = services.unpublish
+
+    def after_a_colleague_unpublishes_it(articles, *, by):
+        Article.objects.filter(pk=article.pk).update(status=Article.Status.DRAFT)
+        return unpublish(articles, by=by)
+
+    monkeypatch.setattr(services, "unpublish", after_a_colleague_unpublishes_it)
+
+    response = run_action(editor_client, "unpublish", [article])
+
+    assert not LogEntry.objects.filter(object_id=str(article.pk)).exists()
+    shown = response.content.decode()
+    assert "0 articles unpublished." in shown
+    assert ngettext(*ALREADY_DRAFT, 1) % 1 in shown
+
+
+def unpublish_on_another_connection(article_id, *, locked, lock_waited_for):
+    """A colleague's Unpublish, committed once another transaction waits for its lock."""
+    try:
+        with transaction.atomic():
+            Article.objects.filter(pk=article_id).update(status=Article.Status.DRAFT)
+            locked.set()
+            deadline = time.monotonic() + 10
+            while not another_connection_waits_for_a_lock() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            lock_waited_for.append(time.monotonic() < deadline)
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="READ COMMITTED, two writers")
+def test_bulk_unpublish_waiting_for_a_colleagues_unpublish_leaves_the_article_theirs():
+    """Two transactions: the list read the article as published while a colleague's
+    Unpublish held its row, then waited for their commit and unpublished it again, logging
+    "Unpublished." under this editor for an article they had not taken off the site."""
+    article = make_article()
+    editor = make_user(superuser=True)
+    locked, lock_waited_for = threading.Event(), []
+    colleague = threading.Thread(
+        target=unpublish_on_another_connection,
+        args=[article.pk],
+        kwargs={"locked": locked, "lock_waited_for": lock_waited_for},
+    )
+    colleague.start()
+    assert locked.wait(10)
+    client = Client()
+    client.force_login(editor)
+
+    response = run_action(client, "unpublish", [article])
+
+    colleague.join()
+    assert lock_waited_for == [True]
+    assert not LogEntry.objects.filter(object_id=str(article.pk), user=editor).exists()
+    assert ngettext(*ALREADY_DRAFT, 1) % 1 in response.content.decode()
 
 
 def test_staff_without_change_permission_are_not_offered_the_actions(client):
