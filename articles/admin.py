@@ -23,7 +23,7 @@ from django.utils.text import capfirst
 from django.utils.translation import ngettext
 from PIL import Image
 
-from newsroom.admin import HandMadeRequestsMixin, StalePageGuard
+from newsroom.admin import HandMadeRequestsMixin, StalePageAdminMixin, StalePageGuard
 
 from . import services
 from .models import (
@@ -93,9 +93,15 @@ IMAGE_TOO_LARGE = (
 # An article saved by someone else since the editor's page was shown, which saving it would
 # undo (ArticleForm): the page comes back with their changes kept, not saved yet.
 SAVED_MEANWHILE = (
-    "{who} saved this article on {when}, after you opened this page: saving yours now would "
-    "undo what they changed, its status and publication time included. Nothing was saved. "
+    "This article was saved by {who} on {when}, after you opened this page: saving yours now "
+    "would undo what they changed, its status and publication time included. Nothing was saved. "
     "Reload the page to see their version, or save again to replace it with yours."
+)
+# A section, tag or author changed since the editor's page was shown (ChangedMeanwhileForm).
+CHANGED_MEANWHILE = (
+    "This {kind} was changed after you opened this page, by a colleague or in another window: "
+    "saving yours now would undo that. Nothing was saved. Reload the page to see it as it is "
+    "now, or save again to replace it with yours."
 )
 IMAGE_CUT_SHORT = (
     "This image file is cut short (a download or a copy that did not finish): upload the "
@@ -197,16 +203,15 @@ def decodes_to_the_end(upload):
     return True
 
 
-class ArticleForm(StalePageGuard, forms.ModelForm):
-    """The article's form, guarded against a stale page (StalePageGuard): an article saved
-    since (a colleague's edit, their "Publish" from the list) is not written over unseen,
-    its status and publication time included. Its version is what the form edits."""
+class StoredFieldsForm(StalePageGuard, forms.ModelForm):
+    """A change form guarded against a stale page (StalePageGuard) for what it edits: an
+    object saved since, by a colleague or in another window, is not written over unseen."""
 
     version_field = "saved_version"
     saved_version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def version(self, stored):
-        """The stored values of the fields the form edits, as one value. Not when the article
+        """The stored values of the fields the form edits, as one value. Not when the object
         was last saved: any save moves that on, one that changed none of them too (a
         colleague letting an old address go, or saving the page as it was), and the
         editor was told that saving would undo a change there was none of."""
@@ -228,6 +233,20 @@ class ArticleForm(StalePageGuard, forms.ModelForm):
             value = value.replace(microsecond=0)
         return str(value)
 
+
+class ChangedMeanwhileForm(StoredFieldsForm):
+    """A section's, tag's or author's form: one renamed since (a misspelt name, a name that
+    must go) does not get its old name back unseen from a page opened before."""
+
+    def stale_message(self, stored):
+        return CHANGED_MEANWHILE.format(kind=stored._meta.verbose_name)
+
+
+class ArticleForm(StoredFieldsForm):
+    """The article's form, guarded against a stale page: an article saved since (a
+    colleague's edit, their "Publish" from the list) is not written over unseen, its status
+    and publication time included."""
+
     def stale_message(self, stored):
         """Who saved the version stored and when: who as the action log says, if it says
         (a script's save writes no entry)."""
@@ -241,7 +260,7 @@ class ArticleForm(StalePageGuard, forms.ModelForm):
             .order_by("action_time")
             .first()
         )
-        who = entry.user.get_username() if entry else "Someone"
+        who = entry.user.get_username() if entry else "someone"
         when = date_format(timezone.localtime(stored.updated_at), "j F Y, H:i")
         return SAVED_MEANWHILE.format(who=who, when=when)
 
@@ -363,8 +382,11 @@ class AddressInSlugMixin:
 
 
 @admin.register(Section)
-class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+class SectionAdmin(
+    StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin
+):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
+    form = ChangedMeanwhileForm
     inlines = [SectionFormerSlugInline]
     slug_changes = LIST_SLUG_CHANGES
     list_display = ["name", "slug", "order"]
@@ -374,8 +396,9 @@ class SectionAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+class TagAdmin(StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
+    form = ChangedMeanwhileForm
     inlines = [TagFormerSlugInline]
     slug_changes = LIST_SLUG_CHANGES
     list_display = ["name", "slug"]
@@ -415,8 +438,9 @@ class TagAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
 
 @admin.register(Author)
-class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+class AuthorAdmin(StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
+    form = ChangedMeanwhileForm
     inlines = [AuthorFormerSlugInline]
     slug_changes = LIST_SLUG_CHANGES
     list_display = ["display_name", "slug", "user"]
@@ -427,7 +451,9 @@ class AuthorAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+class ArticleAdmin(
+    StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin
+):
     form = ArticleForm
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     inlines = [ArticleFormerSlugInline]

@@ -57,7 +57,7 @@ from comments.thread import (
     under_withheld,
     whole_thread,
 )
-from newsroom.admin import HandMadeRequestsMixin, StalePageGuard
+from newsroom.admin import HandMadeRequestsMixin, StalePageAdminMixin, StalePageGuard
 
 EXCERPT_WORDS = 16
 # The levels of replies a comment's page nests its thread to (CommentAdmin.thread).
@@ -619,7 +619,7 @@ class CommentForm(StalePageGuard, forms.ModelForm):
 
 
 @admin.register(Comment)
-class CommentAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
+class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin):
     form = CommentForm
     delete_confirmation_max_display = DELETE_PAGE_ITEMS  # a comment's replies go with it
     # What decides a row comes first: on a phone the rest scrolls off to the right.

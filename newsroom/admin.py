@@ -6,7 +6,7 @@ import hashlib
 
 from django import forms
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.admin.views.main import ChangeList
@@ -68,13 +68,15 @@ OWN_ACCOUNT = (
 
 # An account's access changed since the page editing it was shown (StaffAccountChangeForm).
 ACCESS_CHANGED_MEANWHILE = (
-    "{username}'s access was changed after you opened this page (deactivated, or given other "
-    "groups or permissions): saving yours now would undo that. Nothing was saved. Reload the "
-    "page to see the account as it is now, or save again to replace it with yours."
+    "The access of “{username}” was changed after you opened this page (deactivated, or given "
+    "other groups or permissions): saving yours now would undo that. Nothing was saved. Reload "
+    "the page to see the account as it is now, or save again to replace it with yours."
 )
 # What a page shown again after a conflict (StalePageGuard) cannot keep: a file input starts
 # empty, and saving again would keep the stored file without a word.
 FILES_TO_CHOOSE_AGAIN = "A page cannot keep a file chosen on it: choose the {files} again."
+# The code of a StalePageGuard's conflict among a form's errors (StalePageAdminMixin).
+STALE_PAGE = "stale_page"
 ACCESS_FIELDS = {"is_active", "is_staff", "is_superuser", "groups", "user_permissions"}
 # A group's permissions changed since the page editing it was shown (GroupForm).
 GROUP_PERMISSIONS_CHANGED_MEANWHILE = (
@@ -132,7 +134,7 @@ class StalePageGuard:
         message = self.stale_message(stored)
         if chosen := self.files_chosen():
             message = f"{message} {FILES_TO_CHOOSE_AGAIN.format(files=' and '.join(chosen))}"
-        raise ValidationError(message)
+        raise ValidationError(message, code=STALE_PAGE)
 
     def files_chosen(self):
         """The names of the file fields a file was chosen in, which the page shown again
@@ -142,6 +144,20 @@ class StalePageGuard:
             for name, field in self.fields.items()
             if isinstance(field, forms.FileField) and self.files.get(self.add_prefix(name))
         ]
+
+
+class StalePageAdminMixin:
+    """For an admin whose change form is guarded (StalePageGuard): a conflict alone is told
+    as a warning above the page, without Django's "Please correct the error below.", which
+    stood above it in red with nothing on the page to correct (the choice is to reload, or
+    to save again knowingly). With errors to correct too, it stays among them."""
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        errors = context["adminform"].form.non_field_errors()
+        if len(context["errors"]) == 1 and [e.code for e in errors.as_data()] == [STALE_PAGE]:
+            self.message_user(request, errors[0], messages.WARNING)
+            context["errors"] = []
+        return super().render_change_form(request, context, *args, **kwargs)
 
 
 def integers_fit_the_database(values):
@@ -533,12 +549,12 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupPermissionsAdmin(GroupAdmin):
+class GroupPermissionsAdmin(StalePageAdminMixin, GroupAdmin):
     form = GroupForm
 
 
 @admin.register(User)
-class StaffAccountAdmin(UserAdmin):
+class StaffAccountAdmin(StalePageAdminMixin, UserAdmin):
     """Django's, but a user the action log names is kept: their entries are the record of
     who decided what, and LogEntry.user is on_delete=CASCADE; and a page opened before the
     account's access changed does not change it back unseen (StaffAccountChangeForm)."""

@@ -408,7 +408,9 @@ def test_saving_a_user_page_opened_before_the_account_was_deactivated_does_not_r
     response = client.post(url, {**shown, "email": "moira@newsroom.example"})
 
     assert response.status_code == 200
-    assert "access was changed after you opened this page" in response.content.decode()
+    # Its username as it is: a warning above the page starts with a capital letter.
+    told = f"The access of “{moderator.username}” was changed after you opened this page"
+    assert told in response.content.decode()
     moderator.refresh_from_db()
     assert not moderator.is_active
 

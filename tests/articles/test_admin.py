@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -28,6 +29,7 @@ from articles.admin import (
     ALREADY_DRAFT,
     ALREADY_LIVE,
     ALREADY_SCHEDULED,
+    CHANGED_MEANWHILE,
     DELETE_PAGE_ITEMS,
     IMAGE_CUT_SHORT,
     IMAGE_NOT_FOR_THE_WEB,
@@ -1404,7 +1406,7 @@ def test_a_save_from_a_page_opened_before_a_colleague_published_the_article_unpu
     response = editor_client.post(change_url, typo_fixed)
 
     assert response.status_code == 200
-    assert "colleague saved this article" in response.content.decode()
+    assert "saved by colleague" in response.content.decode()
     draft.refresh_from_db()
     assert draft.is_public
     assert draft.standfirst != "Typo fixed."
@@ -1413,6 +1415,38 @@ def test_a_save_from_a_page_opened_before_a_colleague_published_the_article_unpu
     assert editor_client.post(change_url, typo_fixed).status_code == 302  # knowingly
     draft.refresh_from_db()
     assert draft.standfirst == "Typo fixed."
+
+
+@pytest.mark.parametrize(
+    ("make", "name_field"),
+    [(make_section, "name"), (make_tag, "name"), (make_author, "display_name")],
+)
+def test_a_save_from_a_page_opened_before_a_colleague_renamed_it_is_told_not_saved(
+    editor_client, make, name_field
+):
+    """A section's, tag's or author's page sent back every field as it showed them: an
+    editor changing the slug from a page opened before a colleague renamed it (a misspelt
+    name, a name that must go) put the old name back, unseen, on every page that shows it."""
+    owner = make()
+    change_url = reverse(f"admin:articles_{owner._meta.model_name}_change", args=[owner.pk])
+    opened = editor_client.get(change_url).content.decode()
+    edited = change_form_letting_go(owner) | {"slug": "new-address"}
+    edited["saved_version"] = form_values(opened, "saved_version")
+    type(owner).objects.filter(pk=owner.pk).update(**{name_field: "Renamed by a colleague"})
+
+    response = editor_client.post(change_url, edited)
+
+    assert response.status_code == 200
+    told = CHANGED_MEANWHILE.format(kind=owner._meta.verbose_name)
+    assert told in response.content.decode()
+    shown_slug = owner.slug
+    owner.refresh_from_db()
+    assert (getattr(owner, name_field), owner.slug) == ("Renamed by a colleague", shown_slug)
+
+    edited["saved_version"] = form_values(response.content.decode(), "saved_version")
+    assert editor_client.post(change_url, edited).status_code == 302  # knowingly
+    owner.refresh_from_db()
+    assert owner.slug == "new-address"
 
 
 def test_an_article_form_sent_twice_by_a_double_click_is_saved_without_a_word_of_conflict(
@@ -1445,9 +1479,46 @@ def test_an_image_chosen_on_a_stale_page_is_asked_for_again_not_dropped_unseen(e
     response = editor_client.post(change_url, with_image)
 
     assert response.status_code == 200
-    [(_, message)] = elements(response.content.decode(), with_class("errorlist"))
-    assert "colleague saved this article" in message
+    [message] = [str(message) for message in get_messages(response.wsgi_request)]
+    assert "saved by colleague" in message
     assert FILES_TO_CHOOSE_AGAIN.format(files="lead image") in message
+
+
+def test_a_stale_page_is_told_as_a_conflict_not_as_an_error_to_correct(editor_client):
+    """Django's "Please correct the error below." stood above the conflict, in red, with no
+    error on the page to correct: the choice is to reload, or to save again knowingly."""
+    article = make_article()
+    change_url = reverse("admin:articles_article_change", args=[article.pk])
+    opened = editor_client.get(change_url).content.decode()
+    colleague = Client()
+    colleague.force_login(make_editor("colleague"))
+    colleague.post(change_url, article_change_form(article, title="Harbour wall repaired"))
+
+    edited = article_change_form(article, standfirst="Typo fixed.")
+    edited["saved_version"] = form_values(opened, "saved_version")
+    response = editor_client.post(change_url, edited)
+
+    html = response.content.decode()
+    assert "Please correct" not in html
+    [(_, told)] = elements(html, with_class("warning"))
+    assert "saved by colleague" in told
+    assert not elements(html, with_class("errorlist"))
+
+
+def test_a_stale_page_with_an_error_to_correct_still_says_so(editor_client):
+    article = make_article()
+    change_url = reverse("admin:articles_article_change", args=[article.pk])
+    opened = editor_client.get(change_url).content.decode()
+    colleague = Client()
+    colleague.force_login(make_editor("colleague"))
+    colleague.post(change_url, article_change_form(article, title="Harbour wall repaired"))
+
+    edited = article_change_form(article, title="")
+    edited["saved_version"] = form_values(opened, "saved_version")
+    html = editor_client.post(change_url, edited).content.decode()
+
+    assert "Please correct the errors below." in html
+    assert "saved by colleague" in html
 
 
 @pytest.mark.parametrize("colleague_changed", ["nothing", "only its old addresses"])
