@@ -1,6 +1,7 @@
 """System checks that speak in environment variables (`manage.py check`, `check --deploy`)."""
 
 import os
+import shlex
 import stat
 from pathlib import Path
 
@@ -132,8 +133,10 @@ def sqlite_database_is_private(app_configs, **kwargs):
             "Every user of this machine may read the SQLite database: "
             + ", ".join(f"{file} (mode {mode:04o})" for file, mode in readable.items())
             + ".",
-            hint=f"Run chmod o= {' '.join(map(str, readable))} as their owner: they hold "
-            "commenters' emails and IP addresses and the staff's password hashes.",
+            # Quoted, as pasted into a shell; the wildcard takes the -wal and -shm files
+            # that exist when it is run (the checking command's own are gone by then).
+            hint=f"Run chmod o= {shlex.quote(str(database['NAME']))}* as their owner: they "
+            "hold commenters' emails and IP addresses and the staff's password hashes.",
             id="newsroom.W003",
         )
     ]

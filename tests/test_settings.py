@@ -580,7 +580,7 @@ def test_an_sqlite_database_others_may_read_is_told_at_every_command(tmp_path):
     output = " ".join((result.stderr + result.stdout).split())
     assert "(newsroom.W003) Every user of this machine may read the SQLite database: " in output
     assert f"{database} (mode 0644)" in output
-    assert f"Run chmod o= {database} " in output
+    assert f"Run chmod o= {database}* " in output
 
 
 def test_an_sqlite_database_of_its_owner_and_group_alone_is_not_told(tmp_path):
@@ -591,6 +591,27 @@ def test_an_sqlite_database_of_its_owner_and_group_alone_is_not_told(tmp_path):
     result = manage("check", DATABASE_URL=f"sqlite:///{database}")
 
     assert "newsroom.W003" not in result.stderr + result.stdout
+
+
+def test_the_chmod_an_sqlite_warning_gives_works_when_pasted_into_a_shell(tmp_path):
+    """The hint gave the paths unquoted, so a folder with a space in its name
+    ("My Projects") made chmod fail, and it named the -wal and -shm files that the check's
+    own command had made and removed on exit: pasted after it, chmod failed on them too."""
+    folder = tmp_path / "My Projects"
+    folder.mkdir()
+    database = folder / "db.sqlite3"
+    database.touch()
+    database.chmod(0o644)
+    told = manage("check", DATABASE_URL=f"sqlite:///{database}")
+    command = re.search(r"HINT: Run (.+) as their owner", told.stderr).group(1)
+
+    pasted = subprocess.run(  # noqa: S602 - the command the warning gives, as a user pastes it
+        command, shell=True, cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+    assert pasted.returncode == 0, pasted.stderr
+    assert stat.S_IMODE(database.stat().st_mode) == 0o640  # the group's bits as they were
+    assert "newsroom.W003" not in manage("check", DATABASE_URL=f"sqlite:///{database}").stderr
 
 
 def variables_read_by_settings():
