@@ -116,7 +116,9 @@ def sqlite_database_is_private(app_configs, **kwargs):
     commenters' emails and IP addresses and the staff's password hashes. One made by an older
     release, or copied in with another umask, is told here rather than changed: a group of
     the operator's may have been given it on purpose, and the site may run as a member of
-    it. Every command says it (migrate in `make serve`, runserver), not only `check --deploy`."""
+    it. One in a folder others may not enter (a private home folder, as Ubuntu's and
+    Fedora's are) is not told either: they cannot reach it. Every command says it (migrate in
+    `make serve`, runserver), not only `check --deploy`."""
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.sqlite3" or database["NAME"] == ":memory:":
         return []
@@ -126,7 +128,8 @@ def sqlite_database_is_private(app_configs, **kwargs):
         for file in files
         if file.exists() and (mode := stat.S_IMODE(file.stat().st_mode)) & stat.S_IROTH
     }
-    if not readable:
+    folders = Path(database["NAME"]).resolve().parents
+    if not readable or not all(folder.stat().st_mode & stat.S_IXOTH for folder in folders):
         return []
     return [
         Warning(

@@ -9,9 +9,11 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -565,12 +567,22 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_alone_whichever_command_
     assert modes and set(modes.values()) == {0o600}, modes
 
 
-def test_an_sqlite_database_others_may_read_is_told_at_every_command(tmp_path):
+@pytest.fixture
+def open_folder():
+    """A folder every user may enter, as a server's /srv/newsroom is: tmp_path is inside
+    pytest's own folder, which only its user may enter."""
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_an_sqlite_database_others_may_read_is_told_at_every_command(open_folder):
     """migrate makes a new database 0600; one made before, or restored with cp, stayed 0644:
     any user of the machine could read commenters' emails and the staff's password hashes,
     and nothing said so. Its mode is not changed behind the operator's back (a group of
     theirs may need it), but every command says it, migrate in `make serve` among them."""
-    database = tmp_path / "db.sqlite3"
+    database = open_folder / "db.sqlite3"
     database.touch()
     database.chmod(0o644)
 
@@ -593,11 +605,11 @@ def test_an_sqlite_database_of_its_owner_and_group_alone_is_not_told(tmp_path):
     assert "newsroom.W003" not in result.stderr + result.stdout
 
 
-def test_the_chmod_an_sqlite_warning_gives_works_when_pasted_into_a_shell(tmp_path):
+def test_the_chmod_an_sqlite_warning_gives_works_when_pasted_into_a_shell(open_folder):
     """The hint gave the paths unquoted, so a folder with a space in its name
     ("My Projects") made chmod fail, and it named the -wal and -shm files that the check's
     own command had made and removed on exit: pasted after it, chmod failed on them too."""
-    folder = tmp_path / "My Projects"
+    folder = open_folder / "My Projects"
     folder.mkdir()
     database = folder / "db.sqlite3"
     database.touch()
@@ -606,12 +618,28 @@ def test_the_chmod_an_sqlite_warning_gives_works_when_pasted_into_a_shell(tmp_pa
     command = re.search(r"HINT: Run (.+) as their owner", told.stderr).group(1)
 
     pasted = subprocess.run(  # noqa: S602 - the command the warning gives, as a user pastes it
-        command, shell=True, cwd=tmp_path, capture_output=True, text=True, check=False
+        command, shell=True, cwd=open_folder, capture_output=True, text=True, check=False
     )
 
     assert pasted.returncode == 0, pasted.stderr
     assert stat.S_IMODE(database.stat().st_mode) == 0o640  # the group's bits as they were
     assert "newsroom.W003" not in manage("check", DATABASE_URL=f"sqlite:///{database}").stderr
+
+
+def test_an_sqlite_database_in_a_folder_others_may_not_enter_is_not_told(open_folder):
+    """A 0644 database in a private home folder (Ubuntu's and Fedora's are) was said to be
+    readable by every user of the machine, which it is not, and failed `make lint`."""
+    home = open_folder / "alice"
+    home.mkdir(mode=0o750)
+    database = home / "newsroom" / "db.sqlite3"
+    database.parent.mkdir()
+    database.touch()
+    database.chmod(0o644)
+
+    result = manage("check", DATABASE_URL=f"sqlite:///{database}")
+
+    assert result.returncode == 0, result.stderr
+    assert "newsroom.W003" not in result.stderr + result.stdout
 
 
 def variables_read_by_settings():
