@@ -4,10 +4,12 @@ action log, which belongs to no app of ours."""
 
 import hashlib
 
+from axes.helpers import get_credentials
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
@@ -27,6 +29,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from articles.models import PUBLICATION_YEARS
+from newsroom.login_throttle import give_back_the_place
 
 # Django's date hierarchy computes the end of the chosen month or day: one too big for a C
 # integer overflows (OverflowError, which it does not catch); a wrong one that fits (13) it
@@ -340,6 +343,21 @@ def autocomplete(request):
     if field is not None and field.auto_created and not field.concrete:
         raise PermissionDenied
     return admin.site.autocomplete_view(request)
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in form, which refuses some right passwords (an account that is not
+    staff): those are no failures, and give back their place in the count."""
+
+    def confirm_login_allowed(self, user):
+        try:
+            super().confirm_login_allowed(user)
+        except ValidationError:
+            give_back_the_place(self.request, get_credentials(self.cleaned_data["username"]))
+            raise
+
+
+admin.site.login_form = AdminLoginForm
 
 
 def guard_every_admin(site=admin.site):

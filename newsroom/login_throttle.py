@@ -168,8 +168,8 @@ class CountedBeforeThePasswordIsChecked:
     limit at three), as many as the server runs at once. A try counted here holds its
     place in the count while its password is checked: a wrong one's place becomes the
     failure axes records (PlaceInTheCount), a sign-in forgets it with its username's
-    failures there (SignInForgetsItsOwnFailures). A try that ends in neither (the right
-    password of an account that is not staff) stays counted as a failure."""
+    failures there (SignInForgetsItsOwnFailures); the right password of an account the
+    admin refuses gives it back (give_back_the_place)."""
 
     def is_allowed(self, request, credentials=None):
         if settings.AXES_ONLY_ADMIN_SITE and not self.is_admin_request(request):
@@ -209,17 +209,31 @@ class PlaceInTheCount:
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
         """A wrong password: its place becomes the failure axes records, in one
         transaction, so the count never reads one less meanwhile."""
-        place = getattr(request, "axes_place_in_the_count", None)
-        if place is None:
+        if getattr(request, "axes_place_in_the_count", None) is None:
             return super().user_login_failed(sender, credentials, request, **kwargs)
-        del request.axes_place_in_the_count
         with counting_alone(request, credentials):
-            held = AccessAttempt.objects.filter(**place)
-            if not held.filter(failures_since_start__gt=1).update(
-                failures_since_start=F("failures_since_start") - 1
-            ):
-                held.delete()
+            leave_the_place(request)
             return super().user_login_failed(sender, credentials, request, **kwargs)
+
+
+def leave_the_place(request):
+    """Takes the try out of the count it was held in (PlaceInTheCount.hold_a_place)."""
+    held = AccessAttempt.objects.filter(**request.axes_place_in_the_count)
+    del request.axes_place_in_the_count
+    if not held.filter(failures_since_start__gt=1).update(
+        failures_since_start=F("failures_since_start") - 1
+    ):
+        held.delete()
+
+
+def give_back_the_place(request, credentials):
+    """The right password of an account that may not sign in here (not staff) is no
+    failure, as axes counts (authenticate() signals none): the place its try held in the
+    count is given back, or a colleague whose staff access was taken away, typing their
+    password, paused sign-in from their address for everyone there, with nothing logged."""
+    if getattr(request, "axes_place_in_the_count", None) is not None:
+        with counting_alone(request, credentials):
+            leave_the_place(request)
 
 
 class UsernameFailureLimit:

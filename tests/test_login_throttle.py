@@ -423,6 +423,20 @@ def test_a_colleagues_sign_in_forgets_no_wrong_guesses_at_another_username(
     assert_locked_out(fail(client, 1))
 
 
+def test_a_colleague_without_admin_access_typing_their_password_locks_no_one_out(
+    client, editor, failure_limit, store
+):
+    """The right password of an account the admin refuses (its staff access taken away) is
+    no failure, as axes counts: held in the count while it was checked, it stayed there,
+    unlogged, and the colleague's tries paused the address for the editor beside them."""
+    get_user_model().objects.create_user("former_editor", password=PASSWORD, is_staff=False)
+    for _ in range(failure_limit):
+        assert sign_in(client, "former_editor", PASSWORD).status_code == 200
+
+    assert sign_in(client, "editor", PASSWORD).status_code == 302
+    assert not AccessAttempt.objects.exists()
+
+
 def test_signing_in_forgets_ones_own_wrong_passwords_there(client, editor, failure_limit, store):
     fail(client, failure_limit - 1)
     assert sign_in(client, "editor", PASSWORD).status_code == 302
