@@ -198,6 +198,9 @@ def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
         "用户@例子.广告",
         "用户@例子\u3002广告",  # the full stop a Chinese keyboard types for "."
         "Write to ada@例子\u3002广告\u3002",
+        # As Japanese mobile carriers gave them out until 2009, and still deliver to them.
+        "taro..yamada@docomo.ne.jp",
+        "Taro <taro.@ezweb.ne.jp>",
     ],
 )
 def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
