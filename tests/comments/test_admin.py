@@ -1880,7 +1880,7 @@ class TestChangeView:
             assert response.status_code == 200
             thread = response.content.decode().partition('class="comment-thread"')[2]
             assert all(f"Reply {turn}" in thread for turn in range(150))
-            assert "in reply to Turn 148" in thread  # past the nesting, it says whom it answers
+            assert "in reply to <bdi>Turn 148</bdi>" in thread  # past the nesting, whom it answers
 
     def test_a_comment_s_page_reads_its_own_thread_not_every_comment_of_the_article(
         self, moderator_client, article

@@ -153,3 +153,38 @@ def test_a_comment_deep_in_a_long_exchange_reads_in_lines_of_words_on_a_phone(
     page_width, window_width = page.evaluate(PAGE_WIDTHS)
     assert page_width <= window_width
     page.context.close()
+
+
+# Where the moderators' thread line of the comment shows its parts, left to right.
+THREAD_LINE_ORDER = """line => {
+  const left = selector => line.querySelector(selector).getBoundingClientRect().left;
+  return {
+    name: left(":scope > a"),
+    answers: left(":scope > .comment-thread-answers"),
+    status: left(":scope > .comment-status"),
+    time: left(":scope > time"),
+  };
+}"""
+
+
+def test_a_name_ending_in_a_right_to_left_override_leaves_the_thread_line_in_order(
+    browser, live_server
+):
+    """The public form takes a name ending in U+202E (a format character, not a control),
+    and the public page isolates names; the moderators' thread did not: the override ran on
+    through the rest of the line, which read "...devorppA" and the date backwards."""
+    article = make_article(title=HEADLINES[0])
+    parent = make_comment(article, name="Ada\u202e")
+    for level in range(10):  # ten levels nest; the eleventh reply says whom it answers
+        parent = make_comment(article, parent=parent, name=f"Grace {level}\u202e")
+    make_editor("edna")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{parent.pk}/change/")
+    page.get_by_label("Username").fill("edna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    order = page.locator(".comment-thread-current").evaluate(THREAD_LINE_ORDER)
+
+    assert order["name"] < order["answers"] < order["status"] < order["time"], order
+    page.context.close()
