@@ -75,7 +75,8 @@ def is_email_address(candidate):
     also where mail servers deliver although it refuses: letters beyond ASCII before the @
     ("ädä@", "用户@": RFC 6531), a space between the local part's quotes (RFC 5321), dots in
     a row or before the @ (the addresses Japanese mobile carriers gave out until 2009,
-    "taro..yamada@docomo.ne.jp", "taro.@ezweb.ne.jp", still delivered), and the full stop
+    "taro..yamada@docomo.ne.jp", "taro.@ezweb.ne.jp", still delivered), dots before the
+    address (an ellipsis, "…ada@", ends no word in an address), and the full stop
     Chinese and Japanese keyboards type for "." between the domain's labels (IDNA). Each is
     checked as the ASCII characters that take its place in the grammar (a letter, a dot)."""
     local, _, domain = candidate.rpartition("@")
@@ -83,7 +84,7 @@ def is_email_address(candidate):
     if local.startswith('"'):
         local = local.replace(" ", "x")
     else:
-        local = DOTS_IN_A_ROW.sub(".", local).removesuffix(".")
+        local = DOTS_IN_A_ROW.sub(".", local).strip(".")
     domain = domain.replace("\u3002", ".")
     try:
         validate_email(f"{local}@{domain}")

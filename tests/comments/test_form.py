@@ -201,6 +201,7 @@ def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
         # As Japanese mobile carriers gave them out until 2009, and still deliver to them.
         "taro..yamada@docomo.ne.jp",
         "Taro <taro.@ezweb.ne.jp>",
+        "Ada \u2026ada@example.com",  # after an ellipsis, as a phone writes "..."
     ],
 )
 def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
