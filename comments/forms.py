@@ -134,7 +134,9 @@ class NameField(TextField):
 
     def validate(self, value):
         super().validate(value)
-        if value and email_addresses_in(value):
+        # Within the box's length alone (a longer name is refused for it): a bot's name as
+        # long as a post may be holds tens of thousands of words with an @ to check.
+        if value and len(value) <= self.max_length and email_addresses_in(value):
             raise forms.ValidationError(NAME_WITH_AN_EMAIL, code="email")
 
 
