@@ -1,7 +1,6 @@
 """The "Leave a Reply" form as readers and assistive technology meet it, and its limits."""
 
 import re
-import time
 from html import unescape
 
 import pytest
@@ -237,28 +236,21 @@ def test_a_name_with_an_at_sign_but_no_email_address_is_taken(article, typed):
     assert form(article, name=typed).cleaned_data["name"] == typed
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param("a" * 20_000 + "@", id="one long word"),
-        pytest.param(" ".join(["a@b"] * 60_000), id="many words with an @"),
-    ],
-)
-def test_a_bots_long_name_is_refused_for_its_length_at_once(client, article, fill_form, name):
+def test_a_bots_long_name_is_refused_for_its_length_alone(client, article, fill_form):
     """The search for an email address in the name ran before the length check: it tried
     each letter of a long word in turn (20,000 letters took seconds, the 200,000 a post may
-    carry held a worker for minutes), and checked each of 60,000 words with an @ (a second)."""
+    carry held a worker for minutes), and checked each of tens of thousands of words with an
+    @. A name longer than the box is refused for its length, unsearched."""
+    name = " ".join(["ada@example.com"] * 12_000)
     data = fill_form(article, name=name, body="Keep this.")
 
-    started = time.perf_counter()
     response = client.post(post_url(article), data)
-    elapsed = time.perf_counter() - started
 
     page = response.content.decode()
     assert response.status_code == 400
     assert f"Ensure this value has at most 100 characters (it has {len(name)})." in page
+    assert NAME_WITH_AN_EMAIL not in unescape(page)
     assert "Keep this.</textarea>" in page
-    assert elapsed < 0.5
 
 
 def test_a_website_with_an_at_sign_in_its_path_or_query_is_taken(article):
