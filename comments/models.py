@@ -78,7 +78,13 @@ def is_email_address(candidate):
     "taro..yamada@docomo.ne.jp", "taro.@ezweb.ne.jp", still delivered), dots before the
     address (an ellipsis, "…ada@", ends no word in an address), and the full stop
     Chinese and Japanese keyboards type for "." between the domain's labels (IDNA). Each is
-    checked as the ASCII characters that take its place in the grammar (a letter, a dot)."""
+    checked as the ASCII characters that take its place in the grammar (a letter, a dot).
+
+    The top-level domain must be in ASCII (xn-- included): a Japanese nickname may put a
+    status after a full-width @ ("みか\uff20低浮上\u3002たまに浮上": "Mika, rarely around"),
+    which reads as an address in a top-level domain of Japanese script otherwise, and no list
+    of real domains is at hand. The rare address with a top-level domain in another script
+    goes unseen."""
     local, _, domain = candidate.rpartition("@")
     local = NOT_ASCII.sub("x", local)
     if local.startswith('"'):
@@ -86,6 +92,8 @@ def is_email_address(candidate):
     else:
         local = DOTS_IN_A_ROW.sub(".", local).strip(".")
     domain = domain.replace("\u3002", ".")
+    if not domain.rpartition(".")[2].isascii():
+        return False
     try:
         validate_email(f"{local}@{domain}")
     except ValidationError:
