@@ -10,7 +10,6 @@ decision taken on a page that showed the comment in a state another moderator ha
 changed (`seen`).
 """
 
-import hashlib
 import logging
 from collections import defaultdict
 from datetime import timedelta
@@ -30,6 +29,7 @@ from comments import cache as comments_cache
 from comments import notifications
 from comments.models import BackgroundDecision, Comment
 from comments.thread import IDS_PER_QUERY, hidden_count
+from newsroom.advisory_locks import lock_texts_until_the_transaction_ends
 from newsroom.control_characters import CONTROL_CHARACTER
 
 logger = logging.getLogger(__name__)
@@ -536,9 +536,4 @@ def wait_for_the_same_words(*, article, email, body):
     if connection.vendor != "postgresql":
         return
     words = "\n".join([str(article.pk), email.strip().upper(), body.strip()])
-    digest = hashlib.blake2b(words.encode(), digest_size=4).digest()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)",
-            [SAME_WORDS_LOCK_CLASS, int.from_bytes(digest, "big", signed=True)],
-        )
+    lock_texts_until_the_transaction_ends(connection, SAME_WORDS_LOCK_CLASS, [words])

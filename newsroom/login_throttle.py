@@ -26,7 +26,6 @@ sent at the same instant get no more password checks than tries sent one after a
 
 import contextlib
 import contextvars
-import hashlib
 import logging
 from datetime import timedelta
 
@@ -46,6 +45,7 @@ from django.db.models import F, Q, Sum
 from django.shortcuts import render
 from django.utils import timezone
 
+from newsroom.advisory_locks import lock_texts_until_the_transaction_ends
 from newsroom.cache import UNREACHABLE
 
 logger = logging.getLogger(__name__)
@@ -144,18 +144,7 @@ def counting_alone(request, credentials):
                 f"address {request.axes_ip_address}",
                 f"username {get_client_username(request, credentials)}",
             ]
-            keys = sorted(
-                int.from_bytes(
-                    hashlib.blake2b(name.encode(), digest_size=4).digest(), "big", signed=True
-                )
-                for name in names
-            )
-            with connection.cursor() as cursor:
-                # A select list is evaluated from left to right: the locks in that order.
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s, %s), pg_advisory_xact_lock(%s, %s)",
-                    [SIGN_IN_TRIES_LOCK_CLASS, keys[0], SIGN_IN_TRIES_LOCK_CLASS, keys[1]],
-                )
+            lock_texts_until_the_transaction_ends(connection, SIGN_IN_TRIES_LOCK_CLASS, names)
         yield
 
 
