@@ -89,7 +89,8 @@ KEPT_HEADERS = {"content-type", "content-language", "link", "x-robots-tag"}
 PAGE_NUMBERS = {"page", "cpage", "p"}  # p: the sitemap's
 CAMPAIGN_TAG_PREFIX = "utm_"
 # Views whose pages are the same for every anonymous reader, with the query parameters
-# that select a different page: a view that comes to read another must list it here. Any
+# that select a different page: a view that comes to read another must list it here (a
+# list's links to its other pages keep them, ArticleListMixin.page_query_parameters). Any
 # other parameter is left out of the key and out of the request the page is rendered from
 # (campaign tags, the click ids social networks and ad platforms add to every link they
 # pass on, a bot's cache-buster), except one that makes the page the reader's own.

@@ -145,8 +145,6 @@ class ArticleListMixin:
     context_object_name = "articles"
     meta_title = ""
     meta_description = ""
-    # The query parameters besides ?page= that the list's other pages keep.
-    page_query_parameters = ()
 
     def get_feeds(self):
         """The list's feeds and follow page (feed_addresses), or None: nobody follows it."""
@@ -154,6 +152,13 @@ class ArticleListMixin:
 
     def page_number(self):
         return page_number(self.request)
+
+    def page_query_parameters(self):
+        """The query parameters besides ?page= that the list's other pages keep: those that
+        select another page of this view, which its stored copies are told apart by
+        (page_cache.CACHEABLE_VIEWS), such as the search's words."""
+        selecting = page_cache.CACHEABLE_VIEWS[self.request.resolver_match.view_name]
+        return sorted(selecting - {"page"})
 
     def get_queryset(self):
         return Article.objects.published().for_list()
@@ -191,13 +196,14 @@ class ArticleListMixin:
         title = self.get_meta_title()
         if title and page.number > 1:
             title = f"{title} (page {page.number})"
+        kept = self.page_query_parameters()
         context.update(
             meta_title=title,
             meta_description=self.get_meta_description(),
             canonical_url=self.request.build_absolute_uri(canonical),
             feeds=self.get_feeds(),
-            newer_url=page_address(self.request, page.number - 1, kept=self.page_query_parameters),
-            older_url=page_address(self.request, page.number + 1, kept=self.page_query_parameters),
+            newer_url=page_address(self.request, page.number - 1, kept=kept),
+            older_url=page_address(self.request, page.number + 1, kept=kept),
         )
         return context
 
@@ -338,7 +344,6 @@ def clean_search_query(raw):
 class SearchView(ArticleListMixin, ListView):
     template_name = "articles/search.html"
     meta_title = "Search"
-    page_query_parameters = ("q",)
 
     def get_queryset(self):
         self.query = clean_search_query(self.request.GET.get("q", ""))
