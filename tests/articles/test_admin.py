@@ -52,7 +52,6 @@ from articles.models import (
     Article,
 )
 from newsroom.admin import FILES_TO_CHOOSE_AGAIN
-from tests.articles.test_tag_pages import another_connection_waits_for_a_lock
 from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
     article_change_form,
@@ -69,6 +68,7 @@ from tests.factories import (
     new_article_form,
 )
 from tests.hostile import elements, with_class, with_id
+from tests.lock_waits import connections_waiting_for_a_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -267,7 +267,7 @@ def unpublish_on_another_connection(article_id, *, locked, lock_waited_for):
             Article.objects.filter(pk=article_id).update(status=Article.Status.DRAFT)
             locked.set()
             deadline = time.monotonic() + 10
-            while not another_connection_waits_for_a_lock() and time.monotonic() < deadline:
+            while not connections_waiting_for_a_lock() and time.monotonic() < deadline:
                 time.sleep(0.01)
             lock_waited_for.append(time.monotonic() < deadline)
     finally:

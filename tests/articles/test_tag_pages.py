@@ -22,6 +22,7 @@ from tests.factories import (
     make_tag,
     make_user,
 )
+from tests.lock_waits import connections_waiting_for_a_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -236,16 +237,6 @@ def publish_on_another_connection(article_id):
         connection.close()
 
 
-def another_connection_waits_for_a_lock():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")  # read once per transaction else
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock')"
-        )
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="READ COMMITTED, two writers")
 def test_an_article_published_while_it_is_being_tagged_joins_the_tags_page(client):
@@ -257,7 +248,7 @@ def test_an_article_published_while_it_is_being_tagged_joins_the_tags_page(clien
         publisher = threading.Thread(target=publish_on_another_connection, args=[draft.pk])
         publisher.start()
         deadline = time.monotonic() + 10
-        while publisher.is_alive() and not another_connection_waits_for_a_lock():
+        while publisher.is_alive() and not connections_waiting_for_a_lock():
             assert time.monotonic() < deadline, "the publisher neither waited nor finished"
             publisher.join(0.01)
     publisher.join()
