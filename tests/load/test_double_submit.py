@@ -22,6 +22,7 @@ from comments.captcha import refill_pool
 from comments.models import Comment
 from comments.moderation import DUPLICATE
 from tests.factories import captcha_answer, form_values, make_article, post_url
+from tests.lock_waits import connections_waiting_for_a_lock
 
 CLICKS = 5
 WAIT_SECONDS = 30
@@ -66,7 +67,7 @@ def send_at_once_held_at_the_insert(article, sends, cookies):
                 cursor.execute(f"LOCK TABLE {Comment._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
                 holding.set()
                 deadline = time.monotonic() + WAIT_SECONDS
-                while waiting_on_locks(cursor) < len(sends):
+                while connections_waiting_for_a_lock() < len(sends):
                     assert time.monotonic() < deadline, "the sends never waited on a lock"
                     time.sleep(0.01)
         finally:
@@ -79,16 +80,6 @@ def send_at_once_held_at_the_insert(article, sends, cookies):
         responses = send_at_once(article, sends, cookies)
         held.result()
     return responses
-
-
-def waiting_on_locks(cursor):
-    # A transaction reads one snapshot of the activity unless told to take another.
-    cursor.execute("SELECT pg_stat_clear_snapshot()")
-    cursor.execute(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    return cursor.fetchone()[0]
 
 
 def form_data(page, *, key, body, email):
