@@ -10,6 +10,7 @@ import hypothesis
 import pytest
 
 from tests.redis_space import TEST_REDIS_URL, RedisSpace, reach
+from tests.sign_in import DATABASE_HANDLER, PASSWORD, CountedHasher
 
 # Playwright runs an event loop in the test thread; the ORM calls around it are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -312,3 +313,58 @@ def console_log():
     root.addHandler(collected)
     yield collected
     root.removeHandler(collected)
+
+
+# -- Admin sign-in, for the throttle's tests (tests/sign_in.py) ---------------------------------
+
+
+@pytest.fixture
+def editor(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(
+        "editor", password=PASSWORD, is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def failure_limit(settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    return 3
+
+
+@pytest.fixture
+def counted_in_redis(settings, redis_space):
+    """The handler REDIS_URL selects, on a real Redis (the tests' one, a key space of its
+    own)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "newsroom.cache.ResilientRedisCache",
+            "LOCATION": redis_space.url,
+            "KEY_PREFIX": redis_space.prefix,
+        }
+    }
+    # After CACHES: the handler keeps the cache it finds when it is made.
+    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
+
+
+@pytest.fixture(params=["database", "redis"])
+def store(request, settings):
+    """Each handler the settings may choose: the database's without Redis, and Redis's
+    (with the database's as its fallback) with it, whatever the suite runs on."""
+    if request.param == "redis":
+        request.getfixturevalue("counted_in_redis")
+    else:
+        settings.AXES_HANDLER = DATABASE_HANDLER
+    return request.param
+
+
+@pytest.fixture
+def passwords_checked(settings, editor):
+    """The passwords checked against the editor's account. Each check takes some 0.15 s
+    (production's, over a second); whether a try goes ahead is decided in milliseconds."""
+    settings.PASSWORD_HASHERS = [f"{CountedHasher.__module__}.{CountedHasher.__qualname__}"]
+    editor.set_password(PASSWORD)
+    editor.save()
+    CountedHasher.checked = []
+    return CountedHasher.checked

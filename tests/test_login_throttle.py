@@ -3,40 +3,19 @@
 import io
 import logging
 import shutil
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import axes.handlers.proxy
 import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
-from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
+from tests.sign_in import PASSWORD, assert_locked_out, sign_in
 from tests.test_settings import manage
-
-LOGIN_URL = "/admin/login/"
-DATABASE_HANDLER = "newsroom.login_throttle.AxesDatabaseHandlerWithUsernameLimit"
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def editor(db):
-    return get_user_model().objects.create_user(
-        "editor", password=PASSWORD, is_staff=True, is_superuser=True
-    )
-
-
-@pytest.fixture
-def failure_limit(settings):
-    settings.AXES_FAILURE_LIMIT = 3
-    return 3
 
 
 @pytest.fixture
@@ -46,26 +25,11 @@ def username_failure_limit(settings, failure_limit):
     return settings.AXES_USERNAME_FAILURE_LIMIT
 
 
-def sign_in(client, username, password, ip="203.0.113.7"):
-    return client.post(
-        LOGIN_URL,
-        {"username": username, "password": password, "next": "/admin/"},
-        REMOTE_ADDR=ip,
-    )
-
-
 def fail(client, times, username="editor", ip="203.0.113.7"):
     """Send `times` wrong passwords; return the last answer."""
     for _ in range(times):
         response = sign_in(client, username, "wrong guess", ip=ip)
     return response
-
-
-def assert_locked_out(response):
-    assert response.status_code == 429
-    page = response.content.decode()
-    assert "<title>Sign-in paused | Django site admin</title>" in page
-    assert "Too many failed sign-in attempts" in page
 
 
 def test_right_password_signs_in_below_the_limit(client, editor, failure_limit):
@@ -173,32 +137,6 @@ def test_signing_in_works_again_after_the_cool_off(
     move_clock(timedelta(minutes=15, seconds=1))
 
     assert sign_in(client, "editor", PASSWORD).status_code == 302
-
-
-@pytest.fixture
-def counted_in_redis(settings, redis_space):
-    """The handler REDIS_URL selects, on a real Redis (the tests' one, a key space of its
-    own)."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "newsroom.cache.ResilientRedisCache",
-            "LOCATION": redis_space.url,
-            "KEY_PREFIX": redis_space.prefix,
-        }
-    }
-    # After CACHES: the handler keeps the cache it finds when it is made.
-    settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
-
-
-@pytest.fixture(params=["database", "redis"])
-def store(request, settings):
-    """Each handler the settings may choose: the database's without Redis, and Redis's
-    (with the database's as its fallback) with it, whatever the suite runs on."""
-    if request.param == "redis":
-        request.getfixturevalue("counted_in_redis")
-    else:
-        settings.AXES_HANDLER = DATABASE_HANDLER
-    return request.param
 
 
 def test_axes_reset_lifts_every_lockout_counted_in_redis(
@@ -484,49 +422,6 @@ def test_the_documented_housekeeping_forgets_old_sign_ins_and_keeps_the_exemptio
     assert sign_in(client, "editor", PASSWORD, ip="192.0.2.10").status_code == 302
 
 
-class CountedHasher(PBKDF2PasswordHasher):
-    """PBKDF2 as in production, a tenth as slow, noting each password it checks."""
-
-    iterations = 150_000
-    checked = []
-
-    def verify(self, password, encoded):
-        self.checked.append(password)
-        return super().verify(password, encoded)
-
-
-@pytest.fixture
-def passwords_checked(settings, editor):
-    """The passwords checked against the editor's account. Each check takes some 0.15 s
-    (production's, over a second); whether a try goes ahead is decided in milliseconds."""
-    settings.PASSWORD_HASHERS = [f"{__name__}.CountedHasher"]
-    editor.set_password(PASSWORD)
-    editor.save()
-    CountedHasher.checked = []
-    return CountedHasher.checked
-
-
-def guess_at_once(addresses, username="editor"):
-    """A wrong password from each address, each in a thread (and on a database connection)
-    of its own, sent at the same instant: as a server with several workers or threads takes
-    them."""
-    lined_up = threading.Barrier(len(addresses), timeout=30)
-
-    def guess(address):
-        try:
-            lined_up.wait()
-            return sign_in(Client(), username, "wrong guess", ip=address)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(addresses)) as pool:
-        return list(pool.map(guess, addresses))
-
-
-def assert_a_form_or_the_lockout_page(responses):
-    assert sorted({response.status_code for response in responses}) in ([200], [200, 429], [429])
-
-
 @pytest.fixture(scope="module")
 def migrated_sqlite_file(tmp_path_factory):
     """An SQLite file as production runs one (WAL, transactions that begin IMMEDIATE): the
@@ -555,10 +450,10 @@ GUESS_AT_ONCE = """
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test.utils import setup_test_environment
-from tests.test_login_throttle import PASSWORD, CountedHasher, guess_at_once
+from tests.sign_in import PASSWORD, CountedHasher, guess_at_once
 
 setup_test_environment()
-settings.PASSWORD_HASHERS = ["tests.test_login_throttle.CountedHasher"]
+settings.PASSWORD_HASHERS = ["tests.sign_in.CountedHasher"]
 settings.AXES_FAILURE_LIMIT = 3
 settings.AXES_USERNAME_FAILURE_LIMIT = 4
 get_user_model().objects.create_user("editor", password=PASSWORD, is_staff=True)

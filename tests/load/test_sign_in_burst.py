@@ -8,21 +8,13 @@ instead of waiting for each other as on a file)."""
 
 from django.test import Client
 
-from tests import test_login_throttle as sign_in_tests
-from tests.test_login_throttle import (
+from tests.sign_in import (
     PASSWORD,
     assert_a_form_or_the_lockout_page,
     assert_locked_out,
     guess_at_once,
     sign_in,
 )
-
-# The sign-in tests' fixtures, for pytest to find here.
-editor = sign_in_tests.editor
-failure_limit = sign_in_tests.failure_limit
-store = sign_in_tests.store
-counted_in_redis = sign_in_tests.counted_in_redis
-passwords_checked = sign_in_tests.passwords_checked
 
 
 def test_wrong_passwords_sent_at_once_from_one_address_get_the_limits_checks(
