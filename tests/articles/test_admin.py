@@ -1462,20 +1462,27 @@ def test_an_article_form_sent_twice_by_a_double_click_is_saved_without_a_word_of
     assert editor_client.post(change_url, edited).status_code == 302  # finds its own save
 
 
-def test_an_image_chosen_on_a_stale_page_is_asked_for_again_not_dropped_unseen(editor_client):
-    """A page shown again cannot hold a file chosen on it: the editor who uploaded a lead
-    image on a page told of a conflict saved again, read "changed successfully", and the
-    article kept its old image."""
-    article = make_article()
+def opened_before_a_colleague_saved_it(editor_client, article):
+    """The article's change address, and the saved version of its page as the editor opened
+    it, before a colleague saved the article with a new title."""
     change_url = reverse("admin:articles_article_change", args=[article.pk])
     opened = editor_client.get(change_url).content.decode()
     colleague = Client()
     colleague.force_login(make_editor("colleague"))
     colleague.post(change_url, article_change_form(article, title="Harbour wall repaired"))
+    return change_url, form_values(opened, "saved_version")
+
+
+def test_an_image_chosen_on_a_stale_page_is_asked_for_again_not_dropped_unseen(editor_client):
+    """A page shown again cannot hold a file chosen on it: the editor who uploaded a lead
+    image on a page told of a conflict saved again, read "changed successfully", and the
+    article kept its old image."""
+    article = make_article()
+    change_url, saved_version = opened_before_a_colleague_saved_it(editor_client, article)
 
     upload = SimpleUploadedFile("harbour.jpg", draw_illustration(0), "image/jpeg")
     with_image = article_change_form(article, lead_image=upload, lead_image_alt="The harbour")
-    with_image["saved_version"] = form_values(opened, "saved_version")
+    with_image["saved_version"] = saved_version
     response = editor_client.post(change_url, with_image)
 
     assert response.status_code == 200
@@ -1488,14 +1495,10 @@ def test_a_stale_page_is_told_as_a_conflict_not_as_an_error_to_correct(editor_cl
     """Django's "Please correct the error below." stood above the conflict, in red, with no
     error on the page to correct: the choice is to reload, or to save again knowingly."""
     article = make_article()
-    change_url = reverse("admin:articles_article_change", args=[article.pk])
-    opened = editor_client.get(change_url).content.decode()
-    colleague = Client()
-    colleague.force_login(make_editor("colleague"))
-    colleague.post(change_url, article_change_form(article, title="Harbour wall repaired"))
+    change_url, saved_version = opened_before_a_colleague_saved_it(editor_client, article)
 
     edited = article_change_form(article, standfirst="Typo fixed.")
-    edited["saved_version"] = form_values(opened, "saved_version")
+    edited["saved_version"] = saved_version
     response = editor_client.post(change_url, edited)
 
     html = response.content.decode()
@@ -1507,14 +1510,10 @@ def test_a_stale_page_is_told_as_a_conflict_not_as_an_error_to_correct(editor_cl
 
 def test_a_stale_page_with_an_error_to_correct_still_says_so(editor_client):
     article = make_article()
-    change_url = reverse("admin:articles_article_change", args=[article.pk])
-    opened = editor_client.get(change_url).content.decode()
-    colleague = Client()
-    colleague.force_login(make_editor("colleague"))
-    colleague.post(change_url, article_change_form(article, title="Harbour wall repaired"))
+    change_url, saved_version = opened_before_a_colleague_saved_it(editor_client, article)
 
     edited = article_change_form(article, title="")
-    edited["saved_version"] = form_values(opened, "saved_version")
+    edited["saved_version"] = saved_version
     html = editor_client.post(change_url, edited).content.decode()
 
     assert "Please correct the errors below." in html
