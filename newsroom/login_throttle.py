@@ -161,6 +161,9 @@ class CountedBeforeThePasswordIsChecked:
     admin refuses gives it back (give_back_the_place)."""
 
     def is_allowed(self, request, credentials=None):
+        # axes's own is_allowed, copied: it has no hook between its exemptions and is_locked,
+        # and an exempt try (another site, a whitelisted client) must take no lock and hold
+        # no place, which calling it inside counting_alone could not tell apart.
         if settings.AXES_ONLY_ADMIN_SITE and not self.is_admin_request(request):
             return True
         if self.is_blacklisted(request, credentials):
