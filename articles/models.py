@@ -81,10 +81,13 @@ PARSER_PIECE = re.compile(r"[^\W_](?:(?:[^\W_]|[./-])*[^\W_])?")
 HEADLINE_CONFIG = "simple"
 # Ranking reads every matched document again; a common word matches much of the archive.
 SEARCH_RANKED_MATCHES = 200
-# Words typed in capitals ("WHO") are found through the index in any case, then checked in
-# each match's headline and summary: in the newest this many matches at most, so that a
-# common word in capitals ("THE") reads a bounded number of articles, not all of them.
-SEARCH_CASE_CHECKED_MATCHES = 1000
+# What the GIN indexes cannot tell by themselves, words typed in capitals ("WHO"), a
+# phrase's word order, words left out ("-roof"), is read in the text of the newest this
+# many articles they find with the words to find, in any case and any order: a bounded
+# number of articles, whatever the words. Left to the planner, a search of words that
+# nearly always come together ("solar -roof") was expected to match thousands of articles
+# and read every article's text for none (1.5 s at 50,000 articles; docs/benchmarks.md).
+SEARCH_CHECKED_MATCHES = 1000
 # A day's worth of time zones either side of a date in these years stays within the years
 # Python can represent, whatever TIME_ZONE says now or later.
 PUBLICATION_YEARS = range(2, 9999)
@@ -263,10 +266,10 @@ class SearchPlace(NamedTuple):
     document: type
     config: str
 
-    def matches(self, groups):
+    def matches(self, groups, *, in_any_order=False):
         """search_terms() groups, all of them found here: one tsquery, which the document's
-        GIN index reads in one go."""
-        query = full_text_query(groups, config=self.config)
+        GIN index reads in one go; with `in_any_order`, a phrase's words in any order."""
+        query = full_text_query(groups, config=self.config, in_any_order=in_any_order)
         return Q(SearchVectorExact(self.document(), query))
 
     def rank(self, groups):
@@ -503,8 +506,9 @@ class ArticleQuerySet(models.QuerySet):
         words in headlines and summaries instead (HeadlineWords), ranked the same way, as
         it does for a common word offered as an alternative ("WHO or vaccine"); its other
         words, after minus signs, are left out as always, stemmed, from the article's text
-        (SearchReading.place). A common word typed in capitals is found in capitals, checked
-        in the newest SEARCH_CASE_CHECKED_MATCHES found in any case (capital_words).
+        (SearchReading.place). A common word typed in capitals is found in capitals
+        (capital_words). What the index cannot check (capitals, word order, words left
+        out) is checked in the newest SEARCH_CHECKED_MATCHES it finds (FullTextSearch.indexed).
         Elsewhere (SQLite) every word must appear somewhere, newest first.
         """
         if not reading.groups:
@@ -515,10 +519,10 @@ class ArticleQuerySet(models.QuerySet):
                 return self.none()
             newest_first = ("-published_at", "-id")
             candidates = self
-            if search.in_any_case is not None:
-                newest_in_any_case = self.filter(search.in_any_case).order_by(*newest_first)
+            if search.indexed is not None:
+                newest_indexed = self.filter(search.indexed).order_by(*newest_first)
                 candidates = self.filter(
-                    pk__in=newest_in_any_case.values("pk")[:SEARCH_CASE_CHECKED_MATCHES]
+                    pk__in=newest_indexed.values("pk")[:SEARCH_CHECKED_MATCHES]
                 )
             newest_matches = (
                 candidates.filter(search.condition)
@@ -675,9 +679,12 @@ class FullTextSearch(NamedTuple):
 
     condition: Q
     rank: Expression
-    # What the condition finds, in any case, if it looks for words in capitals (else None):
-    # what the GIN indexes, which know no case, can find.
-    in_any_case: Q | None
+    # If the GIN indexes cannot check the condition by themselves (else None), what they
+    # find of it, whose size the planner can tell: its words to find, in any case and any
+    # order, without the groups that leave words out. The planner reckons a word left out
+    # independent of the others: "solar -roof" was to match thousands, where solar is
+    # nearly always on a roof, and matched none.
+    indexed: Q | None
 
 
 def full_text_search(reading):
@@ -688,8 +695,9 @@ def full_text_search(reading):
     in capitals (reading.capital_words) finds them so. The rank adds up each place's."""
     alone = defaultdict(list)  # place: the groups all of whose alternatives are found there
     ranked = defaultdict(list)  # place: each group's alternatives found there
-    as_typed, in_any_case = [], []  # the other groups' conditions
-    checks_case = False
+    as_typed = []  # the other groups' conditions
+    indexed = []  # each group's words to find (FullTextSearch.indexed), if it leaves none out
+    index_checks_all = True
     for either in reading.groups:
         placed = defaultdict(list)
         for alternative in either:
@@ -703,17 +711,22 @@ def full_text_search(reading):
             for alternative in alternatives
         ]
         case_matters = any(capitals for *_, capitals in found)
-        checks_case |= case_matters
+        leaves_out = any(left_out for _, (left_out, _), _ in found)
+        index_checks_all &= not (
+            case_matters or leaves_out or any(has_phrase(a) for _, a, _ in found)
+        )
+        if found and not leaves_out:
+            indexed.append(
+                functools.reduce(
+                    operator.or_,
+                    (place.matches([alts], in_any_order=True) for place, alts in placed.items()),
+                )
+            )
         if len(placed) == 1 and not case_matters:
             ((place, alternatives),) = placed.items()
             alone[place].append(alternatives)
         elif found:
             as_typed.append(functools.reduce(operator.or_, (found_as_typed(*f) for f in found)))
-            # A word left out in capitals is not left out in any case: the group goes.
-            if not any(left_out and capitals for _, (left_out, _), capitals in found):
-                in_any_case.append(
-                    functools.reduce(operator.or_, (place.matches([[a]]) for place, a, _ in found))
-                )
     if not ranked:
         return None
     conditions = [place.matches(groups) for place, groups in alone.items()]
@@ -722,10 +735,15 @@ def full_text_search(reading):
         rank=functools.reduce(
             operator.add, (place.rank(groups) for place, groups in ranked.items())
         ),
-        in_any_case=(
-            functools.reduce(operator.and_, conditions + in_any_case, Q()) if checks_case else None
-        ),
+        indexed=None if index_checks_all else functools.reduce(operator.and_, indexed, Q()),
     )
+
+
+def has_phrase(alternative):
+    """Whether `alternative` has a term of several words, whose order the index cannot
+    check: a phrase, or a word the parser reads as several ("well-known", "U.S.")."""
+    _, terms = alternative
+    return not all(term.isalnum() for term in terms)
 
 
 def found_as_typed(place, alternative, capitals):
@@ -739,9 +757,10 @@ def found_as_typed(place, alternative, capitals):
     return ~condition if left_out else condition
 
 
-def full_text_query(groups, *, config=SEARCH_CONFIG):
+def full_text_query(groups, *, config=SEARCH_CONFIG, in_any_order=False):
     """search_terms() as one tsquery: each word or phrase through phraseto_tsquery, which
-    reads it as the stored document was read (no operators), joined by &&, || and !!."""
+    reads it as the stored document was read (no operators), joined by &&, || and !!.
+    With `in_any_order`, through plainto_tsquery: a phrase's words anywhere."""
 
     def found(term, *, left_out=False):
         spellings = [term]
@@ -749,7 +768,12 @@ def full_text_query(groups, *, config=SEARCH_CONFIG):
             # The parser reads "COVID-19" as "covid" and the number -19; readers type 19.
             spellings.append(f"-{term}")
         queries = (
-            SearchQuery(spelling, config=config, search_type="phrase", invert=left_out)
+            SearchQuery(
+                spelling,
+                config=config,
+                search_type="plain" if in_any_order else "phrase",
+                invert=left_out,
+            )
             for spelling in spellings
         )
         return functools.reduce(operator.and_ if left_out else operator.or_, queries)
