@@ -82,6 +82,28 @@ def test_seed_demo_command_reports_progress_on_stderr(capsys):
     assert "Demo content ready" in captured.out
 
 
+def planner_statistics(table):
+    """The columns of `table` the database's planner has statistics for (from ANALYZE)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT attname FROM pg_stats WHERE tablename = %s", [table])
+            return {column for (column,) in cursor.fetchall()}
+        cursor.execute("SELECT 1 FROM main.sqlite_master WHERE name = 'sqlite_stat1'")
+        if not cursor.fetchone():
+            return set()
+        cursor.execute("SELECT idx FROM main.sqlite_stat1 WHERE tbl = %s", [table])
+        return {index for (index,) in cursor.fetchall()}
+
+
+def test_seed_demo_leaves_the_planner_statistics_of_what_it_loaded(capsys):
+    """Without them, on PostgreSQL with autovacuum off, the planner took a bulk-loaded
+    archive for an empty one: /section/news/?page=400 took 81 s at 50,000 articles."""
+    call_command("seed_demo", "--articles", "4")
+
+    assert planner_statistics(Article._meta.db_table)
+    assert planner_statistics(Comment._meta.db_table)
+
+
 def test_seed_demo_fills_an_empty_site(capsys):
     call_command("seed_demo")
 

@@ -39,6 +39,8 @@ class Command(BaseCommand):
             # Each app seeds its own content here, after the apps it depends on (the comments
             # app also fills the captcha pool, which a site with articles needs too).
             comments_demo.seed(article_ids=created)
+        if created:
+            articles_demo.analyze_tables()
         if left_alone:
             self.stdout.write("The site has articles: no demo content added.")
         else:
