@@ -22,7 +22,8 @@ from django.contrib.postgres.search import (
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
-from django.db.models import Expression, F, Lookup, Q
+from django.db.models import BooleanField, Expression, ExpressionWrapper, F, Lookup, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
@@ -518,23 +519,41 @@ class ArticleQuerySet(models.QuerySet):
             if search is None:
                 return self.none()
             newest_first = ("-published_at", "-id")
-            candidates = self
-            if search.indexed is not None:
-                newest_indexed = self.filter(search.indexed).order_by(*newest_first)
-                candidates = self.filter(
-                    pk__in=newest_indexed.values("pk")[:SEARCH_CHECKED_MATCHES]
+            if search.indexed is None:
+                newest_matches = (
+                    self.filter(search.condition)
+                    .order_by(*newest_first)
+                    .values("pk")[:SEARCH_RANKED_MATCHES]
                 )
-            newest_matches = (
-                candidates.filter(search.condition)
-                .order_by(*newest_first)
-                .values("pk")[:SEARCH_RANKED_MATCHES]
-            )
+            else:
+                newest_matches = newest_checked(self.filter(search.indexed), search.condition)
             return (
                 self.filter(pk__in=newest_matches)
                 .annotate(rank=search.rank)
                 .order_by("-rank", *newest_first)
             )
         return self.filter(substring_condition(reading.groups))
+
+
+def newest_checked(candidates, condition):
+    """The newest SEARCH_RANKED_MATCHES of `candidates` (their ids) that meet `condition`,
+    looked for in the newest SEARCH_CHECKED_MATCHES candidates alone. One read, newest
+    first, that stops at whichever limit comes first: a search finding its matches at
+    once reads no more articles than before, and a search finding none reads a bounded
+    number. Django cannot filter a sliced query, so the candidates are a subquery in
+    FROM, written around the ORM's own SQL for them."""
+    checked = (
+        candidates.annotate(matches=ExpressionWrapper(condition, output_field=BooleanField()))
+        .order_by("-published_at", "-id")
+        .values("pk", "published_at", "matches")[:SEARCH_CHECKED_MATCHES]
+    )
+    sql, params = checked.query.get_compiler(using=candidates.db).as_sql()
+    # The ORM's SQL, the reader's words in its parameters.
+    return RawSQL(  # noqa: S611
+        f"SELECT checked.pk FROM ({sql}) checked WHERE checked.matches"  # noqa: S608
+        " ORDER BY checked.published_at DESC, checked.pk DESC LIMIT %s",
+        (*params, SEARCH_RANKED_MATCHES),
+    )
 
 
 class SearchReading(NamedTuple):
@@ -748,12 +767,15 @@ def has_phrase(alternative):
 
 def found_as_typed(place, alternative, capitals):
     """One alternative of a search found at `place`, its words in `capitals` written in
-    capitals in the headline or summary."""
+    capitals in the headline or summary. The capitals come first: where the condition is
+    read as a value (newest_checked), an article whose capitals do not match is not split
+    into words."""
     left_out, terms = alternative
-    condition = place.matches([[(False, terms)]])
+    condition = Q()
     for word in capitals:
         written = rf"\m{word}\M"  # a whole word, in PostgreSQL's regular expressions
         condition &= Q(title__regex=written) | Q(standfirst__regex=written)
+    condition &= place.matches([[(False, terms)]])
     return ~condition if left_out else condition
 
 

@@ -1,5 +1,6 @@
 """Search runs on whichever database the suite uses: CI runs it on SQLite and PostgreSQL."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -746,6 +747,27 @@ def test_postgresql_checks_words_left_out_and_word_order_in_the_newest_matches_o
     html = search(client, query)
 
     assert oldest not in html  # beyond the newest two with the words to find
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
+def test_postgresql_stops_reading_articles_once_it_has_the_matches_it_ranks(monkeypatch):
+    """A phrase of common words finds its matches among the newest articles: it reads each
+    once, and no further than they are, not the whole of the newest SEARCH_CHECKED_MATCHES
+    and then those again (some 3,600 articles where "solar roof" in quotes needs 560, at
+    50,000 articles)."""
+    monkeypatch.setattr("articles.models.SEARCH_RANKED_MATCHES", 1)
+    monkeypatch.setattr("articles.models.SEARCH_CHECKED_MATCHES", 3)
+    for days in (3, 2, 1):
+        make_article(
+            title=f"Solar roof news {days}", published_at=timezone.now() - timedelta(days=days)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the newest first, as at scale
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        plan = searched('"solar roof"').explain(analyze=True)
+
+    read_newest_first = re.findall(r"Index Scan using article_\w+_idx .*rows=(\d+) loops", plan)
+    assert sum(map(int, read_newest_first)) == 1  # the newest article, once
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL's")
