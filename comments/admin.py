@@ -1309,16 +1309,14 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
     # Privacy requests -------------------------------------------------------------------
 
     def selected_commenters(self, request, queryset, *, most, too_many):
-        """The addresses of the selected comments' authors; None, the moderator told why
+        """The selected comments' authors (commenters()); None, the moderator told why
         (`too_many`), when there are more than `most`, what one request can take."""
-        emails = sorted(
-            {email.lower() for email in queryset.values_list("email", flat=True) if email}
-        )
-        if len(emails) > most:
-            message = too_many.format(count=f"{len(emails):,}", most=f"{most:,}")
+        commenters = queryset.commenters()
+        if len(commenters) > most:
+            message = too_many.format(count=f"{len(commenters):,}", most=f"{most:,}")
             self.message_user(request, message, messages.ERROR)
             return None
-        return emails
+        return commenters
 
     @admin.action(
         description="Export all data of the selected comments' authors (JSON)",
@@ -1327,13 +1325,13 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
     def export_commenter_data(self, request, queryset):
         """As many commenters as a request can take, as the erasure does (a stream would
         not help: a sync worker that takes longer than its timeout is killed all the same)."""
-        emails = self.selected_commenters(
+        commenters = self.selected_commenters(
             request, queryset, most=EXPORTED_IN_THE_REQUEST, too_many=TOO_MANY_TO_EXPORT
         )
-        if emails is None:
+        if commenters is None:
             return None
         response = JsonResponse(
-            export_commenters_data(emails),
+            export_commenters_data(commenters),
             safe=False,
             json_dumps_params={"indent": 2, "ensure_ascii": False},
         )
@@ -1344,11 +1342,12 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         description="Erase all data of the selected comments' authors…", permissions=["delete"]
     )
     def erase_commenter_data(self, request, queryset):
-        emails = self.selected_commenters(
+        commenters = self.selected_commenters(
             request, queryset, most=ERASED_IN_THE_REQUEST, too_many=TOO_MANY_TO_ERASE
         )
-        if emails is None:
+        if commenters is None:
             return None
+        emails = list(commenters.values())
         confirmed = request.POST.get("confirmed") == "yes"
         if confirmed and request.POST.get(LISTED_FOR_ERASURE) != erasure_listing(emails):
             self.message_user(request, SELECTION_CHANGED, messages.WARNING)

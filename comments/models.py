@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
-from django.db.models import Count, F, Max, Q, Value
+from django.db.models import Count, F, Max, Min, Q, Value
 from django.db.models.functions import Upper
 from django.urls import reverse
 
@@ -149,10 +149,28 @@ class CommentQuerySet(models.QuerySet):
         """
         return self.alias(email_upper=Upper("email")).filter(email_upper=Upper(Value(email)))
 
-    def by_emails(self, emails):
-        """Comments sent from any of these addresses, as by_email() finds each one's."""
-        uppers = [Upper(Value(email)) for email in emails]
-        return self.alias(email_upper=Upper("email")).filter(email_upper__in=uppers)
+    def commenters(self):
+        """The authors of these comments, told apart as by_email() tells them: {their address
+        in capitals, as the database writes it: one address they sent, as stored}, in that
+        order.
+
+        The database says which addresses are one commenter's, not Python: str.upper() and
+        str.lower() write some letters otherwise than its UPPER() ("ß" as "SS", a Turkish
+        "İ" in small letters as "i" and a dot; SQLite capitalises only ASCII). Grouped by
+        Python, two commenters' comments went into each one's export, and a commenter
+        written in small letters matched none of their own, to export or to erase."""
+        found = (
+            self.exclude(email="")
+            .order_by()
+            .values(email_upper=Upper("email"))
+            .annotate(address=Min("email"))
+            .values_list("email_upper", "address")
+        )
+        return dict(sorted(found))
+
+    def by_commenters(self, keys):
+        """Comments of the commenters of these keys (commenters()), each with its own key."""
+        return self.annotate(email_upper=Upper("email")).filter(email_upper__in=keys)
 
     def unsubscribe_key_for(self, email):
         """The key this address's comments already share, or a new one for its first."""

@@ -2387,11 +2387,66 @@ class TestPrivacyActions:
 
         people = json.loads(response.content)
         assert [person["email"] for person in people] == [
-            f"reader{n}@example.com" for n in range(6)
+            f"Reader{n}@example.com" for n in range(6)
         ]
         assert [len(person["comments"]) for person in people] == [2, 1, 1, 1, 1, 1]
         assert people[0]["comments"][1]["body"] == "Again."
         assert [person["deleted_comments"] for person in people] == [[]] * 5 + [[deleted_id]]
+
+    def test_each_commenter_s_file_holds_their_comments_alone(self, editor_client, article):
+        """Two addresses the database tells apart, which Python's str.upper() writes alike
+        ("ß" as "SS"): exported together, each one's file held the other's comments too,
+        and their address with them."""
+        comments = [
+            make_comment(article, email="ada@strasse.de", body="From strasse.", status=Status.SPAM),
+            make_comment(article, email="ada@straße.de", body="From straße.", status=Status.SPAM),
+        ]
+
+        response = run_action(
+            editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+        )
+
+        assert {
+            person["email"]: [comment["body"] for comment in person["comments"]]
+            for person in json.loads(response.content)
+        } == {"ada@strasse.de": ["From strasse."], "ada@straße.de": ["From straße."]}
+
+    @pytest.mark.parametrize("email", ["İlker@example.com", "ilker@İzmir.example.com"])
+    def test_a_commenter_whose_address_has_a_capital_dotted_i_gets_their_data(
+        self, editor_client, article, email
+    ):
+        """The form takes a Turkish "İ"; written in small letters by Python ("i" and a dot
+        above), the address no longer matched theirs in the database: the export held none
+        of their comments."""
+        comment = make_comment(article, email=email, status=Status.SPAM)
+
+        response = run_action(
+            editor_client, "export_commenter_data", [comment], url=f"{QUEUE}?status=spam"
+        )
+
+        [person] = json.loads(response.content)
+        assert [data["id"] for data in person["comments"]] == [comment.pk]
+
+    @pytest.mark.parametrize("email", ["İlker@example.com", "ilker@İzmir.example.com"])
+    def test_a_commenter_whose_address_has_a_capital_dotted_i_is_erased(
+        self, editor_client, article, email
+    ):
+        """Written in small letters by Python, the address matched none of their comments:
+        "Anonymised 0 comments", and their name, address and IP stayed."""
+        comment = make_comment(article, name="İlker", email=email, ip_address="192.0.2.1")
+        choice = {"action": "erase_commenter_data", "_selected_action": [comment.pk]}
+        confirm = editor_client.post(f"{QUEUE}?status=all", choice).content.decode()
+        listing = re.search(rf'name="{LISTED_FOR_ERASURE}" value="([^"]*)"', confirm).group(1)
+
+        response = editor_client.post(
+            f"{QUEUE}?status=all",
+            {**choice, "confirmed": "yes", LISTED_FOR_ERASURE: listing},
+            follow=True,
+        )
+
+        comment.refresh_from_db()
+        assert (comment.name, comment.email, comment.ip_address) == ("Anonymous", "", None)
+        assert "Anonymised 1 comment from 1 commenter(s)." in messages_of(response)
 
     def test_erase_asks_first_then_anonymises(self, editor_client, article, settings):
         settings.COMMENTS_ERASE_KEEPS_TEXT = False
