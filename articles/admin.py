@@ -59,6 +59,7 @@ ALREADY_SCHEDULED = (
     'time. To publish one now, set its "Published at" to now ("Today", "Now") and save.',
 )
 ALREADY_LIVE = ("%d article was published already.", "%d articles were published already.")
+UNPUBLISHED = ("%d article unpublished.", "%d articles unpublished.")
 ALREADY_DRAFT = ("%d article was a draft already.", "%d articles were drafts already.")
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
 SLUG_WAS_ANOTHERS = (
@@ -571,28 +572,38 @@ class ArticleAdmin(
         newly_live = len(published) - newly_scheduled
         already_scheduled = sum(not article.is_public for article in untouched)
         already_live = len(untouched) - already_scheduled
-        for message, count, level in [
-            (PUBLISHED, newly_live, messages.SUCCESS),
-            (NOW_SCHEDULED, newly_scheduled, messages.SUCCESS),
-            (ALREADY_SCHEDULED, already_scheduled, messages.WARNING),
-            (ALREADY_LIVE, already_live, messages.INFO),
-        ]:
-            if count:
-                self.message_user(request, ngettext(*message, count) % count, level)
+        self.say_counts(
+            request,
+            [
+                (PUBLISHED, newly_live, messages.SUCCESS),
+                (NOW_SCHEDULED, newly_scheduled, messages.SUCCESS),
+                (ALREADY_SCHEDULED, already_scheduled, messages.WARNING),
+                (ALREADY_LIVE, already_live, messages.INFO),
+            ],
+        )
 
     @admin.action(description="Unpublish the selected articles", permissions=["change"])
     def unpublish(self, request, queryset):
-        """Back to draft: gone from every public page at once; the date is kept."""
-        articles = list(queryset.filter(status=Article.Status.PUBLISHED))
-        unpublished = services.unpublish(articles, by=request.user)
-        self.message_user(
-            request,
-            ngettext("%d article unpublished.", "%d articles unpublished.", len(unpublished))
-            % len(unpublished),
-            messages.SUCCESS,
-        )
-        if left_out := {article.pk for article in articles} - {a.pk for a in unpublished}:
+        """Back to draft: gone from every public page at once; the date is kept. Every
+        article selected is accounted for, as Publish does."""
+        articles = list(queryset)
+        published = [article for article in articles if article.status == Article.Status.PUBLISHED]
+        unpublished = services.unpublish(published, by=request.user)
+        drafts = len(articles) - len(published)
+        if left_out := {article.pk for article in published} - {a.pk for a in unpublished}:
             # Unpublished by a colleague since the list was read (a query only then).
-            drafts = Article.objects.filter(pk__in=left_out, status=Article.Status.DRAFT).count()
-            if drafts:
-                self.message_user(request, ngettext(*ALREADY_DRAFT, drafts) % drafts, messages.INFO)
+            drafts += Article.objects.filter(pk__in=left_out, status=Article.Status.DRAFT).count()
+        self.say_counts(
+            request,
+            [
+                (UNPUBLISHED, len(unpublished), messages.SUCCESS),
+                (ALREADY_DRAFT, drafts, messages.INFO),
+            ],
+        )
+
+    def say_counts(self, request, counts):
+        """Each (message, count, level) that counts any article: "0 articles published."
+        left editors guessing why."""
+        for message, count, level in counts:
+            if count:
+                self.message_user(request, ngettext(*message, count) % count, level)

@@ -237,6 +237,19 @@ def test_bulk_unpublish_takes_articles_off_the_site(editor_client):
     assert not Article.objects.published().exists()
 
 
+def test_bulk_unpublish_of_a_mixed_selection_accounts_for_every_article(editor_client):
+    """As the list's Publish does: a draft in the selection went unmentioned, and a
+    selection of drafts alone was told "0 articles unpublished." as a success."""
+    mixed = run_action(editor_client, "unpublish", [make_article(), make_draft(), make_draft()])
+    drafts_only = run_action(editor_client, "unpublish", [make_draft()])
+
+    [shown] = messages_shown(mixed)
+    assert "1 article unpublished." in shown
+    assert ALREADY_DRAFT[1] % 2 in shown
+    [shown] = messages_shown(drafts_only)
+    assert shown == ALREADY_DRAFT[0] % 1
+
+
 def test_bulk_unpublish_of_an_article_a_colleague_unpublished_meanwhile_leaves_it_theirs(
     editor_client, monkeypatch
 ):
@@ -255,9 +268,7 @@ def test_bulk_unpublish_of_an_article_a_colleague_unpublished_meanwhile_leaves_i
     response = run_action(editor_client, "unpublish", [article])
 
     assert not LogEntry.objects.filter(object_id=str(article.pk)).exists()
-    shown = response.content.decode()
-    assert "0 articles unpublished." in shown
-    assert ngettext(*ALREADY_DRAFT, 1) % 1 in shown
+    assert messages_shown(response) == [ngettext(*ALREADY_DRAFT, 1) % 1]
 
 
 def unpublish_on_another_connection(article_id, *, locked, lock_waited_for):
