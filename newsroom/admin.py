@@ -3,6 +3,7 @@ apps register too (staff-only pages are still pages a bot can reach: never a 500
 action log, which belongs to no app of ours."""
 
 import hashlib
+from functools import partial
 
 from axes.helpers import get_credentials
 from django import forms
@@ -161,6 +162,19 @@ class StalePageAdminMixin:
             self.message_user(request, errors[0], messages.WARNING)
             context["errors"] = []
         return super().render_change_form(request, context, *args, **kwargs)
+
+    def get_changelist_formset(self, request, **kwargs):
+        """The list's boxes (list_editable) are saved where they differ from what the page
+        showed, sent back hidden beside each (show_hidden_initial), not from the row as
+        stored: a row a colleague had changed since the list was opened got the page's value
+        back, unseen, counted among those "changed successfully"."""
+        return super().get_changelist_formset(
+            request,
+            formfield_callback=partial(
+                self.formfield_for_dbfield, request=request, show_hidden_initial=True
+            ),
+            **kwargs,
+        )
 
 
 def integers_fit_the_database(values):

@@ -50,6 +50,7 @@ from articles.models import (
     IMAGE_NOT_DESCRIBED,
     NESTED_TOO_DEEPLY,
     Article,
+    Section,
 )
 from newsroom.admin import FILES_TO_CHOOSE_AGAIN
 from tests.factories import (
@@ -1458,6 +1459,37 @@ def test_a_save_from_a_page_opened_before_a_colleague_renamed_it_is_told_not_sav
     assert editor_client.post(change_url, edited).status_code == 302  # knowingly
     owner.refresh_from_db()
     assert owner.slug == "new-address"
+
+
+def test_saving_the_sections_list_leaves_the_rows_not_edited_on_it_as_a_colleague_left_them(
+    editor_client,
+):
+    """The list's order boxes were all saved against the rows as stored: every row a
+    colleague had reordered since the list was opened got its old place back, unseen, and
+    the editor, who had changed one row, read "2 sections were changed successfully"."""
+    first, second = make_section(order=1), make_section(order=2)
+    url = reverse("admin:articles_section_changelist")
+    [listed] = re.findall(
+        r'<form id="changelist-form".*?</form>', editor_client.get(url).content.decode(), re.S
+    )
+    sent = {
+        name: value
+        for kind, name, value in re.findall(
+            r'<input type="(\w+)" name="([^"]+)" value="([^"]*)"', listed
+        )
+        if kind in {"hidden", "number"}
+    }
+    sent |= {
+        sent_name: "3"
+        for sent_name, value in sent.items()
+        if sent_name.startswith("form-") and sent_name.endswith("-order") and value == "2"
+    }
+    Section.objects.filter(pk=first.pk).update(order=5)
+
+    response = editor_client.post(url, {**sent, "_save": "Save"}, follow=True)
+
+    assert dict(Section.objects.values_list("pk", "order")) == {first.pk: 5, second.pk: 3}
+    assert messages_shown(response) == ["1 section was changed successfully."]
 
 
 def test_an_article_form_sent_twice_by_a_double_click_is_saved_without_a_word_of_conflict(
