@@ -112,11 +112,10 @@ TOO_MANY_TO_DELETE = (
 # articles 10 to 12 s (and 3.7 s to confirm), 2 articles with 9,998 comments 4 to 5 s.
 DELETED_WITH_ARTICLES_IN_THE_REQUEST = 10_000
 TOO_MANY_ARTICLES_TO_DELETE = (
-    "Deleting the {articles} articles selected, with their {comments} comments, at once would "
-    "outlast the server's time limit, and delete none of them: at most {most} articles and "
-    "comments together are deleted at a time. Select fewer (a search or a filter narrows the "
-    "list). An article with more comments than that can be deleted once some of them are, "
-    "in the comments' list."
+    "Deleting {articles} with {comments} at once would outlast the server's time limit, and "
+    "delete none of them: at most {most} articles and comments together are deleted at a "
+    "time. Select fewer (a search or a filter narrows the list). An article with more "
+    "comments than that can be deleted once some of them are, in the comments' list."
 )
 # The commenters an erasure takes in a request: each is erased in a transaction of their own,
 # 10 to 25 ms, and "Select all" over a spam wave's 1,900 addresses took 46 s.
@@ -403,6 +402,10 @@ def hidden_because(comment):
 
 def comments_phrase(count):
     return f"{count:,} comment" if count == 1 else f"{count:,} comments"
+
+
+def articles_phrase(count):
+    return f"{count:,} article" if count == 1 else f"{count:,} articles"
 
 
 def comment_counts(articles):
@@ -1512,7 +1515,9 @@ class ArticleWithCommentsAdmin(ArticleAdmin):
         most = DELETED_WITH_ARTICLES_IN_THE_REQUEST
         if articles + comments > most:
             message = TOO_MANY_ARTICLES_TO_DELETE.format(
-                articles=f"{articles:,}", comments=f"{comments:,}", most=f"{most:,}"
+                articles=articles_phrase(articles),
+                comments=comments_phrase(comments),
+                most=f"{most:,}",
             )
             self.message_user(request, message, messages.ERROR)
             return None

@@ -2225,10 +2225,27 @@ class TestDeletingAnArticle:
 
         assert "Are you sure" not in response.content.decode()
         assert messages_of(response) == [
-            TOO_MANY_ARTICLES_TO_DELETE.format(articles="2", comments="3", most="4")
+            TOO_MANY_ARTICLES_TO_DELETE.format(
+                articles="2 articles", comments="3 comments", most="4"
+            )
         ]
         assert Article.objects.count() == 2
         assert Comment.objects.count() == 3
+
+    def test_deleting_one_article_with_more_comments_than_a_request_takes_says_so_in_english(
+        self, editor_client, monkeypatch
+    ):
+        """The message counted in plurals alone: "Deleting the 1 articles selected"."""
+        monkeypatch.setattr(comments_admin, "DELETED_WITH_ARTICLES_IN_THE_REQUEST", 1)
+        article = make_article()
+        make_comment(article)
+
+        response = run_action(
+            editor_client, "delete_selected", [article], url="/admin/articles/article/"
+        )
+
+        [told] = messages_of(response)
+        assert told.startswith("Deleting 1 article with 1 comment at once would outlast")
 
     def test_deleting_as_many_articles_and_comments_as_a_request_takes_deletes_them(
         self, editor_client, monkeypatch
