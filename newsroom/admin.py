@@ -3,7 +3,6 @@ apps register too (staff-only pages are still pages a bot can reach: never a 500
 action log, which belongs to no app of ours."""
 
 import hashlib
-from functools import partial
 
 from axes.helpers import get_credentials
 from django import forms
@@ -163,18 +162,24 @@ class StalePageAdminMixin:
             context["errors"] = []
         return super().render_change_form(request, context, *args, **kwargs)
 
-    def get_changelist_formset(self, request, **kwargs):
-        """The list's boxes (list_editable) are saved where they differ from what the page
-        showed, sent back hidden beside each (show_hidden_initial), not from the row as
-        stored: a row a colleague had changed since the list was opened got the page's value
-        back, unseen, counted among those "changed successfully"."""
-        return super().get_changelist_formset(
-            request,
-            formfield_callback=partial(
-                self.formfield_for_dbfield, request=request, show_hidden_initial=True
-            ),
-            **kwargs,
-        )
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, **{"form": ShownValuesForm, **kwargs})
+
+
+class ShownValuesForm(forms.ModelForm):
+    """A row of a list's boxes (list_editable): saved where it differs from what the page
+    showed, sent back hidden beside each box (show_hidden_initial), not from the row as
+    stored: a row a colleague had changed since the list was opened got the page's value
+    back, unseen, counted among those "changed successfully". A row sent without those
+    values (a list made by hand) is compared with the row as stored, as Django does: else
+    every row it sent was counted and logged as changed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.show_hidden_initial = (
+                not self.is_bound or self.add_initial_prefix(name) in self.data
+            )
 
 
 def integers_fit_the_database(values):

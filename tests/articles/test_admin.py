@@ -1492,6 +1492,28 @@ def test_saving_the_sections_list_leaves_the_rows_not_edited_on_it_as_a_colleagu
     assert messages_shown(response) == ["1 section was changed successfully."]
 
 
+def test_a_sections_list_sent_without_the_values_it_showed_saves_only_the_rows_it_changes(
+    editor_client,
+):
+    """A list made by hand, or opened before the page sent its values back: the row it
+    leaves as stored was counted among those "changed successfully" and logged as changed."""
+    first, second = make_section(order=1), make_section(order=2)
+    sent = {
+        "form-TOTAL_FORMS": "2",
+        "form-INITIAL_FORMS": "2",
+        "form-0-id": first.pk,
+        "form-0-order": "1",
+        "form-1-id": second.pk,
+        "form-1-order": "3",
+        "_save": "Save",
+    }
+
+    response = editor_client.post(reverse("admin:articles_section_changelist"), sent, follow=True)
+
+    assert messages_shown(response) == ["1 section was changed successfully."]
+    assert [entry.object_id for entry in LogEntry.objects.all()] == [str(second.pk)]
+
+
 def test_an_article_form_sent_twice_by_a_double_click_is_saved_without_a_word_of_conflict(
     editor_client,
 ):
