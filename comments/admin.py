@@ -57,7 +57,12 @@ from comments.thread import (
     under_withheld,
     whole_thread,
 )
-from newsroom.admin import HandMadeRequestsMixin, StalePageAdminMixin, StalePageGuard
+from newsroom.admin import (
+    HandMadeRequestsMixin,
+    StalePageAdminMixin,
+    StalePageGuard,
+    counted,
+)
 
 EXCERPT_WORDS = 16
 # The levels of replies a comment's page nests its thread to (CommentAdmin.thread).
@@ -309,7 +314,7 @@ def background_outcome(decision, state, task):
     """What the moderator is told of their BackgroundDecision, in `state`
     (background_state, with the same `task`), and at which level: the request's own outcome
     message (CommentAdmin._decide), when it has ended."""
-    doing = DOING[decision.target].format(comments_phrase(decision.comment_count))
+    doing = DOING[decision.target].format(counted("comment", decision.comment_count))
     if state == WAITING:
         ago = timesince(decision.queued_at, depth=1)
         return BACKGROUND_WAITING.format(doing=doing, ago=ago), messages.WARNING
@@ -321,11 +326,11 @@ def background_outcome(decision, state, task):
     if state == BackgroundDecision.State.FAILED:
         return BACKGROUND_FAILED.format(doing=doing, since=since), messages.ERROR
     message = BACKGROUND_ENDED.format(
-        doing=doing, changed=comments_phrase(decision.changed), done=DONE[decision.target]
+        doing=doing, changed=counted("comment", decision.changed), done=DONE[decision.target]
     )
     if decision.already:
         verb = "was" if decision.already == 1 else "were"
-        message += f" {comments_phrase(decision.already)} already {verb}."
+        message += f" {counted('comment', decision.already)} already {verb}."
     if decision.hidden:
         message += NOT_SHOWN_YET[decision.hidden > 1].format(f"{decision.hidden:,}")
     if decision.left:
@@ -398,14 +403,6 @@ def hidden_because(comment):
     if above := withheld_above(comment):
         return f"a comment above it is {above.get_status_display().lower()}"
     return None
-
-
-def comments_phrase(count):
-    return f"{count:,} comment" if count == 1 else f"{count:,} comments"
-
-
-def articles_phrase(count):
-    return f"{count:,} article" if count == 1 else f"{count:,} articles"
 
 
 def comment_counts(articles):
@@ -1098,7 +1095,7 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
                 *request.session.get(BACKGROUND_DECISIONS, []),
                 later.pk,
             ]
-            doing = decision.doing.format(comments_phrase(len(comments)))
+            doing = decision.doing.format(counted("comment", len(comments)))
             self.message_user(
                 request,
                 IN_THE_BACKGROUND.format(doing=doing),
@@ -1109,10 +1106,10 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         changed = services.moderate_many(comments, decision.target, by=request.user, seen=seen)
         decided = sum(comment.status == decision.target for comment in comments)
         if decided:
-            message = f"{comments_phrase(changed)} {decision.done}."
+            message = f"{counted('comment', changed)} {decision.done}."
             if already := decided - changed:
                 verb = "was" if already == 1 else "were"
-                message += f" {comments_phrase(already)} already {verb}."
+                message += f" {counted('comment', already)} already {verb}."
             if decision.target == Comment.Status.APPROVED and (hidden := hidden_count(comments)):
                 message += NOT_SHOWN_YET[hidden > 1].format(f"{hidden:,}")
             self.message_user(request, message, messages.SUCCESS)
@@ -1375,7 +1372,7 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         erased = sum(erase_commenter_data(email, by=request.user) for email in emails)
         self.message_user(
             request,
-            f"Anonymised {comments_phrase(erased)} from {len(emails)} commenter(s).",
+            f"Anonymised {counted('comment', erased)} from {counted('commenter', len(emails))}.",
             messages.SUCCESS,
         )
         return None
@@ -1515,8 +1512,8 @@ class ArticleWithCommentsAdmin(ArticleAdmin):
         most = DELETED_WITH_ARTICLES_IN_THE_REQUEST
         if articles + comments > most:
             message = TOO_MANY_ARTICLES_TO_DELETE.format(
-                articles=articles_phrase(articles),
-                comments=comments_phrase(comments),
+                articles=counted("article", articles),
+                comments=counted("comment", comments),
                 most=f"{most:,}",
             )
             self.message_user(request, message, messages.ERROR)
@@ -1544,7 +1541,7 @@ class ArticleWithCommentsAdmin(ArticleAdmin):
                 object_id=article.pk,
                 object_repr=str(article)[:200],
                 action_flag=DELETION,
-                change_message=ARTICLE_DELETED_WITH.format(comments_phrase(counts[article.pk]))
+                change_message=ARTICLE_DELETED_WITH.format(counted("comment", counts[article.pk]))
                 if counts.get(article.pk)
                 else "",
             )

@@ -182,6 +182,12 @@ class ShownValuesForm(forms.ModelForm):
             )
 
 
+def counted(thing, count):
+    """ "1 comment", "2,000 comments": a number of things as a message says it (English
+    plurals in -s). "1 commenter(s)" and "the 1 articles selected" read as a form letter."""
+    return f"{count:,} {thing}" if count == 1 else f"{count:,} {thing}s"
+
+
 def integers_fit_the_database(values):
     """Whether every whole number in an `in` lookup's comma-separated values fits.
 
