@@ -45,22 +45,22 @@ from .models import (
 # summary above still counts everything.
 DELETE_PAGE_ITEMS = 100
 SCHEDULED = "Scheduled for {when}: readers cannot see it yet."
-# The publish action's report: singular and plural of one line for each kind of article
-# selected, so that every one is accounted for.
-PUBLISHED = ("%d article published.", "%d articles published.")
+# The publish and unpublish actions' report: singular and plural of one line for each kind
+# of article selected, so that every one is accounted for ("%s": the count, as "1,000").
+PUBLISHED = ("%s article published.", "%s articles published.")
 NOW_SCHEDULED = (
-    "%d article scheduled: readers see it from its publication time.",
-    "%d articles scheduled: readers see each from its publication time.",
+    "%s article scheduled: readers see it from its publication time.",
+    "%s articles scheduled: readers see each from its publication time.",
 )
 ALREADY_SCHEDULED = (
-    "%d article was scheduled already and stays so: readers see it from its publication "
+    "%s article was scheduled already and stays so: readers see it from its publication "
     'time. To publish it now, set its "Published at" to now ("Today", "Now") and save.',
-    "%d articles were scheduled already and stay so: readers see each from its publication "
+    "%s articles were scheduled already and stay so: readers see each from its publication "
     'time. To publish one now, set its "Published at" to now ("Today", "Now") and save.',
 )
-ALREADY_LIVE = ("%d article was published already.", "%d articles were published already.")
-UNPUBLISHED = ("%d article unpublished.", "%d articles unpublished.")
-ALREADY_DRAFT = ("%d article was a draft already.", "%d articles were drafts already.")
+ALREADY_LIVE = ("%s article was published already.", "%s articles were published already.")
+UNPUBLISHED = ("%s article unpublished.", "%s articles unpublished.")
+ALREADY_DRAFT = ("%s article was a draft already.", "%s articles were drafts already.")
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
 SLUG_WAS_ANOTHERS = (
     '{address} was the address of the {kind} "{other}" before its slug changed, and led to it '
@@ -606,4 +606,4 @@ class ArticleAdmin(
         left editors guessing why."""
         for message, count, level in counts:
             if count:
-                self.message_user(request, ngettext(*message, count) % count, level)
+                self.message_user(request, ngettext(*message, count) % f"{count:,}", level)

@@ -251,6 +251,23 @@ def test_bulk_unpublish_of_a_mixed_selection_accounts_for_every_article(editor_c
     assert shown == ALREADY_DRAFT[0] % 1
 
 
+def test_bulk_unpublish_counts_thousands_as_the_other_messages_do(editor_client):
+    """ "1000 articles were drafts already.", where the refusal to delete them says "1,000"."""
+    section, author = make_section(), make_author()
+    Article.objects.bulk_create(
+        Article(title=f"Draft {n}", slug=f"draft-{n}", section=section, author=author)
+        for n in range(1000)
+    )
+
+    response = editor_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "unpublish", "_selected_action": [make_draft().pk], "select_across": "1"},
+        follow=True,
+    )
+
+    assert messages_shown(response) == ["1,001 articles were drafts already."]
+
+
 def test_bulk_unpublish_of_an_article_a_colleague_unpublished_meanwhile_leaves_it_theirs(
     editor_client, monkeypatch
 ):
