@@ -1018,8 +1018,10 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         if comment.parent_id is None:
             return "—"
         parent = comment.parent
+        # Isolated, as in the thread: a name ending in a right-to-left override turned the
+        # quote after it backwards.
         return format_html(
-            '<a href="{}">{}</a>: {}',
+            '<a href="{}"><bdi>{}</bdi></a>: {}',
             reverse("admin:comments_comment_change", args=[parent.pk]),
             parent.name,
             Truncator(parent.body).words(EXCERPT_WORDS * 2),

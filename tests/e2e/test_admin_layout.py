@@ -188,3 +188,37 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_thread_line_in_ord
 
     assert order["name"] < order["answers"] < order["status"] < order["time"], order
     page.context.close()
+
+
+# Where the first and the last letter of the excerpt after the "In reply to" link show.
+REPLY_EXCERPT_ENDS = """field => {
+  const excerpt = field.querySelector("a").nextSibling;
+  const left = index => {
+    const range = document.createRange();
+    range.setStart(excerpt, index);
+    range.setEnd(excerpt, index + 1);
+    return range.getBoundingClientRect().left;
+  };
+  return {first: left(2), last: left(excerpt.length - 1)};
+}"""
+
+
+def test_a_name_ending_in_a_right_to_left_override_leaves_the_reply_s_excerpt_in_order(
+    browser, live_server
+):
+    """The "In reply to" line names the comment answered, then quotes it: a name ending in
+    U+202E ran on through the quote, which read backwards ("tniop dooG")."""
+    article = make_article(title=HEADLINES[0])
+    parent = make_comment(article, name="Ada\u202e", body="Good point")
+    reply = make_comment(article, parent=parent)
+    make_editor("edna")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{reply.pk}/change/")
+    page.get_by_label("Username").fill("edna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    ends = page.locator(".field-in_reply_to .readonly").evaluate(REPLY_EXCERPT_ENDS)
+
+    assert ends["first"] < ends["last"], ends
+    page.context.close()
