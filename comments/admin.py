@@ -258,6 +258,13 @@ YOU_DECIDED_MEANWHILE = (
 )
 
 
+def isolated_name(comment):
+    """The commenter's name inside a sentence, between the isolates <bdi> stands for in a
+    page (U+2068, U+2069): a name ending in a right-to-left override turned the rest of a
+    decision's message backwards (".maps sa dekram")."""
+    return f"\u2068{comment.name}\u2069"
+
+
 def row_decisions_id(comment_id):
     """The id of the first decision button of a comment's row in the moderators' list."""
     return f"decide-{comment_id}"
@@ -1188,7 +1195,7 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         # decided since, and their decision stands until this one is taken knowingly.
         seen = request.POST.get("seen")
         if decision.operation(comment, by=request.user, seen=seen if seen in STATUSES else None):
-            message = f"Comment by {comment.name} {decision.done}."
+            message = f"Comment by {isolated_name(comment)} {decision.done}."
             if decision.target == Comment.Status.APPROVED and (reason := hidden_because(comment)):
                 # "Approved" alone read as "on the page"; the queue no longer lists it.
                 message += f" Readers do not see it yet: {reason}."
@@ -1216,16 +1223,23 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         were someone else's."""
         now = Comment.objects.select_related("moderated_by").filter(pk=comment.pk).first()
         if now is not None and now.status == decision.target:
-            return f"Comment by {comment.name} already was {decision.done}.", messages.INFO
+            return (
+                f"Comment by {isolated_name(comment)} already was {decision.done}.",
+                messages.INFO,
+            )
         if now is None:
             done, by = "deleted", "someone else"
         elif now.moderated_by_id == user.pk:
-            message = YOU_DECIDED_MEANWHILE.format(name=comment.name, done=DONE[now.status])
+            message = YOU_DECIDED_MEANWHILE.format(
+                name=isolated_name(comment), done=DONE[now.status]
+            )
             return message, messages.WARNING
         else:
             done = DONE[now.status]
             by = now.moderated_by.get_username() if now.moderated_by else "someone else"
-        return DECIDED_MEANWHILE.format(name=comment.name, done=done, by=by), messages.WARNING
+        return DECIDED_MEANWHILE.format(
+            name=isolated_name(comment), done=done, by=by
+        ), messages.WARNING
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

@@ -39,6 +39,7 @@ from comments.admin import (
     TOO_MANY_TO_ERASE,
     TOO_MANY_TO_EXPORT,
     erasure_listing,
+    isolated_name,
 )
 from comments.models import BackgroundDecision, Comment
 from newsroom.cache import shared_by_every_process
@@ -1648,7 +1649,7 @@ class TestQuickDecisions:
         response = moderator_client.post(decide_url(comment, "spam"), follow=True)
 
         assert status_of(comment) == Status.SPAM
-        assert f"Comment by {comment.name} marked as spam." in messages_of(response)
+        assert f"Comment by {isolated_name(comment)} marked as spam." in messages_of(response)
         assert Comment.objects.get(pk=comment.pk).moderated_by == moderator
 
     def test_a_row_another_moderator_decided_meanwhile_stays_as_they_decided(
@@ -1669,8 +1670,8 @@ class TestQuickDecisions:
         assert response.redirect_chain[-1][0] == f"{QUEUE}#decide-{comment.pk}"
         assert status_of(comment) == Status.SPAM
         assert messages_of(response) == [
-            f"Comment by {comment.name} was marked as spam by max while you were looking: "
-            "nothing was decided. Decide again if you still mean to."
+            f"Comment by {isolated_name(comment)} was marked as spam by max while you were "
+            "looking: nothing was decided. Decide again if you still mean to."
         ]
         assert LogEntry.objects.filter(object_id=str(comment.pk)).count() == 1
         # The list now shows it as spam, with its Approve button for a knowing decision.
@@ -1693,7 +1694,7 @@ class TestQuickDecisions:
 
         assert status_of(comment) == Status.APPROVED
         assert messages_of(response) == [
-            f"Comment by {comment.name} was approved by max while you were looking: "
+            f"Comment by {isolated_name(comment)} was approved by max while you were looking: "
             "nothing was decided. Decide again if you still mean to."
         ]
 
@@ -1711,7 +1712,7 @@ class TestQuickDecisions:
 
         assert status_of(comment) == Status.SPAM
         assert messages_of(response) == [
-            f"Comment by {comment.name} was marked as spam by you, on another page or in "
+            f"Comment by {isolated_name(comment)} was marked as spam by you, on another page or in "
             "another window, while this one was open: nothing was decided here. Decide again "
             "if you still mean to."
         ]
@@ -1726,7 +1727,9 @@ class TestQuickDecisions:
 
         response = moderator_client.post(approve, sent_by_button(html, approve), follow=True)
 
-        assert messages_of(response) == [f"Comment by {comment.name} already was approved."]
+        assert messages_of(response) == [
+            f"Comment by {isolated_name(comment)} already was approved."
+        ]
         assert LogEntry.objects.filter(object_id=str(comment.pk)).count() == 1
 
     @pytest.mark.parametrize("above", [Status.PENDING, Status.REJECTED])
@@ -1741,8 +1744,8 @@ class TestQuickDecisions:
         response = moderator_client.post(decide_url(reply, "approve"), follow=True)
 
         assert messages_of(response) == [
-            f"Comment by {reply.name} approved. Readers do not see it yet: a comment above "
-            f"it is {above.label.lower()}."
+            f"Comment by {isolated_name(reply)} approved. Readers do not see it yet: a comment "
+            f"above it is {above.label.lower()}."
         ]
 
     def test_approving_a_comment_of_an_unpublished_article_says_readers_do_not_see_it(
@@ -1753,8 +1756,8 @@ class TestQuickDecisions:
         response = moderator_client.post(decide_url(comment, "approve"), follow=True)
 
         assert messages_of(response) == [
-            f"Comment by {comment.name} approved. Readers do not see it yet: the article is "
-            "not published."
+            f"Comment by {isolated_name(comment)} approved. Readers do not see it yet: the article "
+            "is not published."
         ]
 
     def test_a_foreign_next_url_is_ignored(self, moderator_client, article):

@@ -222,3 +222,38 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_reply_s_excerpt_in
 
     assert ends["first"] < ends["last"], ends
     page.context.close()
+
+
+# Where a word of a message shows, and its closing full stop.
+MESSAGE_WORD_AND_STOP = """(message, word) => {
+  const text = [...message.childNodes].find(node => node.textContent.includes(word));
+  const left = index => {
+    const range = document.createRange();
+    range.setStart(text, index);
+    range.setEnd(text, index + 1);
+    return range.getBoundingClientRect().left;
+  };
+  const words = text.textContent;
+  return {word: left(words.indexOf(word)), stop: left(words.lastIndexOf("."))};
+}"""
+
+
+def test_a_name_ending_in_a_right_to_left_override_leaves_the_decision_s_message_in_order(
+    browser, live_server
+):
+    """A decision's message names the commenter, then says what was decided: a name ending
+    in U+202E ran on through the rest of the sentence, which read ".maps sa dekram"."""
+    comment = make_comment(make_article(title=HEADLINES[0]), name="Ada\u202e", status="pending")
+    make_editor("edna")
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{comment.pk}/change/")
+    page.get_by_label("Username").fill("edna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Spam", exact=True).click()
+
+    message = page.locator(".messagelist li", has_text="marked as spam")
+    ends = message.evaluate(MESSAGE_WORD_AND_STOP, "marked")
+
+    assert ends["word"] < ends["stop"], ends
+    page.context.close()
