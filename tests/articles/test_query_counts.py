@@ -248,7 +248,7 @@ def test_a_deep_page_steps_over_the_newer_articles_in_the_index_alone(client, ur
 @pytest.mark.django_db(transaction=True)  # VACUUM, for PostgreSQL's index-only scans
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
 @pytest.mark.parametrize("number", [1, 3])
-def test_postgresql_reads_a_tags_page_in_order_from_the_tags_own_index(client, number):
+def test_postgresql_reads_a_tags_page_in_order_from_the_tags_own_index(client, settings, number):
     """A tag's page joined the tag's links to the articles and sorted every public one for
     any page of it: at 100,000 articles, 21 ms for page 100 of a tag of 9,300, 52 ms for
     its last. The page's ids come in order from the links' index, which stops at the page
@@ -264,8 +264,11 @@ def test_postgresql_reads_a_tags_page_in_order_from_the_tags_own_index(client, n
     plan = index_plan(articles).splitlines()
     [limit] = [number for number, line in enumerate(plan) if "Limit" in line]
     assert re.search(r"Index Only Scan using article_tag_public_idx", plan[limit + 1]), plan
-    sorts = [line for line in plan if re.search(r"\bSort\b(?! Key)", line)]
-    assert sorts in ([], [plan[0]]), plan
+    # Whatever the join: at this size a hash join of the page's ids and a merge join after
+    # sorting them cost the same to the planner (23.43 and 23.44), which picks either.
+    sorted_rows = [re.search(r"\bSort\b(?! Key).*\brows=(\d+)", line) for line in plan]
+    page = settings.ARTICLES_PER_PAGE + 1  # the page's rows and the one that tells of a next
+    assert all(int(rows[1]) <= page for rows in sorted_rows if rows), plan
 
 
 @pytest.mark.django_db(transaction=True)  # VACUUM, for PostgreSQL's index-only scans
