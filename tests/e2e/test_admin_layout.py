@@ -64,14 +64,19 @@ def newsroom_articles():
         )
 
 
-def article_list(browser, live_server, width):
+def signed_in_as_edna(browser, live_server, path, *, width=1280, height=900):
+    """A page of the admin at `path`, as Edna, an editor, sees it in a window this size."""
     make_editor("edna")
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/articles/article/")
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.goto(f"{live_server.url}/admin/login/?next={path}")
     page.get_by_label("Username").fill("edna")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    return page
+
+
+def article_list(browser, live_server, width):
+    page = signed_in_as_edna(browser, live_server, "/admin/articles/article/", width=width)
     page.wait_for_selector("#result_list")
     return page
 
@@ -108,12 +113,7 @@ def test_comment_queue_keeps_its_decision_buttons_in_sight_on_phone_tablet_and_l
             body="The flood defences along the river were promised ten years ago.",
             status=Comment.Status.PENDING,
         )
-    make_editor("edna")
-    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/")
-    page.get_by_label("Username").fill("edna")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = signed_in_as_edna(browser, live_server, "/admin/comments/comment/", width=width)
     page.wait_for_selector("#result_list")
     page.screenshot(path=screenshot_dir / f"admin-comments-{width}px.png", full_page=True)
 
@@ -139,12 +139,9 @@ def test_a_comment_deep_in_a_long_exchange_reads_in_lines_of_words_on_a_phone(
         parent = make_comment(
             article, parent=parent, name=f"{AUTHORS[level % len(AUTHORS)]} {level}"
         )
-    make_editor("edna")
-    page = browser.new_context(viewport={"width": 360, "height": 800}).new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{parent.pk}/change/")
-    page.get_by_label("Username").fill("edna")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = signed_in_as_edna(
+        browser, live_server, f"/admin/comments/comment/{parent.pk}/change/", width=360, height=800
+    )
     current = page.locator(".comment-thread-current")
     current.scroll_into_view_if_needed()
     page.screenshot(path=screenshot_dir / "admin-comment-deep-thread-360px.png")
@@ -177,12 +174,7 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_thread_line_in_ord
     parent = make_comment(article, name="Ada\u202e")
     for level in range(10):  # ten levels nest; the eleventh reply says whom it answers
         parent = make_comment(article, parent=parent, name=f"Grace {level}\u202e")
-    make_editor("edna")
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{parent.pk}/change/")
-    page.get_by_label("Username").fill("edna")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = signed_in_as_edna(browser, live_server, f"/admin/comments/comment/{parent.pk}/change/")
 
     order = page.locator(".comment-thread-current").evaluate(THREAD_LINE_ORDER)
 
@@ -211,12 +203,7 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_reply_s_excerpt_in
     article = make_article(title=HEADLINES[0])
     parent = make_comment(article, name="Ada\u202e", body="Good point")
     reply = make_comment(article, parent=parent)
-    make_editor("edna")
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{reply.pk}/change/")
-    page.get_by_label("Username").fill("edna")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = signed_in_as_edna(browser, live_server, f"/admin/comments/comment/{reply.pk}/change/")
 
     ends = page.locator(".field-in_reply_to .readonly").evaluate(REPLY_EXCERPT_ENDS)
 
@@ -244,12 +231,7 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_decision_s_message
     """A decision's message names the commenter, then says what was decided: a name ending
     in U+202E ran on through the rest of the sentence, which read ".maps sa dekram"."""
     comment = make_comment(make_article(title=HEADLINES[0]), name="Ada\u202e", status="pending")
-    make_editor("edna")
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/{comment.pk}/change/")
-    page.get_by_label("Username").fill("edna")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page = signed_in_as_edna(browser, live_server, f"/admin/comments/comment/{comment.pk}/change/")
     page.get_by_role("button", name="Spam", exact=True).click()
 
     message = page.locator(".messagelist li", has_text="marked as spam")
