@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from . import page_cache
-from .models import Article, Author, Section
+from .models import Article, Author, Section, Tag, TagLink, public
 
 # (articles version, count of articles with the published status, scheduled ones included)
 PUBLISHED_COUNT_KEY = "articles:sitemap-published-count"
@@ -105,9 +105,22 @@ class AuthorSitemap(Sitemap):
         return Author.objects.filter(Exists(public))
 
 
+class TagSitemap(Sitemap):
+    changefreq = "weekly"
+    priority = 0.3
+
+    def items(self):
+        """Only tags with something public, checked per tag in the links' copy of their
+        articles' status and date, which article_tag_public_idx serves alone. A wrong copy
+        could list a tag whose page is empty, never show a draft: the page reads published()."""
+        public_link = TagLink.objects.filter(public(), tag=OuterRef("pk"))
+        return Tag.objects.filter(Exists(public_link))
+
+
 SITEMAPS = {
     "home": HomeSitemap,
     "sections": SectionSitemap,
     "articles": ArticleSitemap,
     "authors": AuthorSitemap,
+    "tags": TagSitemap,
 }

@@ -106,6 +106,7 @@ def test_sitemap_index_points_at_each_sitemap(client, articles):
     xml = response.content.decode()
     assert "http://testserver/sitemap-articles.xml" in xml
     assert "http://testserver/sitemap-sections.xml" in xml
+    assert "http://testserver/sitemap-tags.xml" in xml
 
 
 def test_sitemap_lists_public_articles_only(client, articles):
@@ -130,6 +131,16 @@ def test_sitemap_of_sections_skips_sections_without_public_articles(client, arti
     assert articles["public"].section.get_absolute_url() in xml
     assert empty.get_absolute_url() not in xml
     assert only_drafts.get_absolute_url() not in xml
+
+
+def test_sitemap_of_tags_skips_tags_without_public_articles(client, articles):
+    empty = make_tag(name="Weather", slug="weather")
+    only_drafts = make_draft(tags=[make_tag(name="Soon", slug="soon")]).tags.get()
+    only_scheduled = make_scheduled(tags=[make_tag(name="Later", slug="later")]).tags.get()
+    xml = client.get("/sitemap-tags.xml").content.decode()
+    assert "http://testserver/tag/local/" in xml
+    for unlisted in (empty, only_drafts, only_scheduled):
+        assert unlisted.get_absolute_url() not in xml
 
 
 def sitemap_locations(client, page):

@@ -17,6 +17,7 @@ from tests.factories import (
     make_article,
     make_author,
     make_comment,
+    make_draft,
     make_section,
     make_tag,
     make_user,
@@ -63,11 +64,12 @@ BUDGETS = {
     "section follow": 2,
     "tag follow": 2,
     "author follow": 2,
-    "sitemap index": 3,
+    "sitemap index": 4,  # the count of each sitemap but the home page's
     "sitemap of the home page": 0,
     "sitemap of sections": 2,
     "sitemap of articles": 2,
     "sitemap of authors": 2,
+    "sitemap of tags": 2,
     "robots": 0,
     # The comments app's pages beside the article's.
     "article, replying to a comment": ARTICLE_BUDGET + 1,  # rendered for the reader
@@ -143,6 +145,7 @@ def public_pages(article):
         "sitemap of sections": "/sitemap-sections.xml",
         "sitemap of articles": "/sitemap-articles.xml",
         "sitemap of authors": "/sitemap-authors.xml",
+        "sitemap of tags": "/sitemap-tags.xml",
         "robots": "/robots.txt",
         "article, replying to a comment": f"{url}?replyto={first.pk}",
         "comment form's token": reverse("comments:token"),
@@ -291,6 +294,31 @@ def test_a_deep_sitemap_page_steps_over_the_newer_articles_in_the_index_alone(cl
     assert response.content.decode().count("<loc>") == 10
     plan = index_plan(articles)
     assert re.search(r"Index Only Scan|COVERING INDEX", plan), plan
+
+
+@pytest.mark.django_db(transaction=True)  # VACUUM, for PostgreSQL's index-only scans
+def test_the_sitemap_of_tags_checks_each_tag_in_the_tag_links_index_alone(client):
+    """Whether a tag has a public article is read in its links' index (their copy of the
+    articles' status and date), not in the articles' table nor the links' rows."""
+    build_site(30, 3)
+    make_draft(tags=[make_tag()])
+    with CaptureQueriesContext(connection) as context:
+        client.get("/sitemap-tags.xml")
+    [tags] = [
+        query["sql"]
+        for query in context
+        if "EXISTS" in query["sql"] and "COUNT(" not in query["sql"]
+    ]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE articles_article_tags")
+    plan = index_plan(tags)
+    reads = [line for line in plan.splitlines() if re.search(r"SCAN|SEARCH|Scan", line)]
+    assert len(reads) == 2, plan  # the tags, and their public links
+    assert any(
+        re.search(r"Index Only Scan using article_tag_public_idx|COVERING INDEX", line)
+        for line in reads
+    ), plan
 
 
 def test_a_new_question_for_the_comment_form_costs_one_query(client, django_assert_max_num_queries):
