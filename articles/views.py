@@ -1,6 +1,7 @@
 """The reader's site: every public page goes through `Article.objects.published()`."""
 
 from django.conf import settings
+from django.db.models.functions import Lower
 from django.http import (
     Http404,
     HttpResponse,
@@ -77,7 +78,8 @@ def moved_permanently(request, url):
 
 class SlugAddressMixin:
     """A list of one section's, tag's or author's articles, found by the slug in the address:
-    a slug it had before redirects to its address now. The object is `self.owner`."""
+    a slug it had before, or its slug typed in other capitals (/section/News/), redirects to
+    its address now. The object is `self.owner`."""
 
     slug_model = None
 
@@ -87,9 +89,20 @@ class SlugAddressMixin:
         if self.owner is None:
             moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
             if moved is None:
+                moved = self.owner_in_other_capitals(slug)
+            if moved is None:
                 raise Http404(f"No {self.slug_model._meta.verbose_name} at this address.")
             return moved_permanently(request, self.address_of(moved))
         return super().get(request, *args, **kwargs)
+
+    def owner_in_other_capitals(self, slug):
+        """The one object whose slug is `slug` but for capitals, else None: slugs are
+        unique as written, so "news" and "NEWS" may both exist, and "News" is not a guess.
+        Asked only once the address matched nothing, so a found page costs no query more.
+        An equality, not `iexact`: SQLite's LIKE fails on a pattern the length of a bot's."""
+        lowered = self.slug_model.objects.alias(lowered=Lower("slug"))
+        matches = list(lowered.filter(lowered=slug.lower())[:2])
+        return matches[0] if len(matches) == 1 else None
 
     def address_of(self, owner):
         """This page's address for `owner`, where its former slugs lead."""

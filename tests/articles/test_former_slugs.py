@@ -60,6 +60,37 @@ def test_an_old_address_redirects_permanently_to_the_new_one_with_its_query(clie
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("stored", "typed"), [("news", "News"), ("news", "NEWS"), ("Bbc", "bbc")])
+def test_an_address_typed_in_other_capitals_redirects_permanently_to_the_stored_one(
+    client, kind, stored, typed
+):
+    make_listed(kind, stored)
+
+    response = client.get(address(kind, typed) + "?page=2")
+
+    assert response.status_code == 301
+    assert response["Location"] == address(kind, stored) + "?page=2"
+
+
+def test_a_follow_page_typed_in_other_capitals_redirects_to_the_follow_page(client):
+    make_listed("section", "news")
+
+    response = client.get("/section/News/follow/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/section/news/follow/"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_address_matching_two_slugs_but_for_capitals_is_not_a_guess(client, kind):
+    make_listed(kind, "news")
+    make_listed(kind, "NEWS")
+
+    assert client.get(address(kind, "News")).status_code == 404
+    assert client.get(address(kind, "NEWS")).status_code == 200
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_old_address_leads_to_the_newest_after_several_changes(client, kind):
     renamed(renamed(make_listed(kind, "first"), "second"), "third")
 
