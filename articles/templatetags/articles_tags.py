@@ -23,3 +23,9 @@ def json_ld(value):
 def site_name():
     """For pages rendered without context processors, such as the 500 page."""
     return settings.SITE_NAME
+
+
+@register.simple_tag
+def site_description():
+    """For pages rendered without context processors, such as the 500 page."""
+    return settings.SITE_DESCRIPTION

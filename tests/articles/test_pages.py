@@ -610,6 +610,17 @@ def test_a_request_from_a_host_the_site_does_not_serve_gets_the_sites_400_page(
     assert "The Newsroom" in html
 
 
+def test_pages_rendered_without_a_request_describe_the_site_as_the_others(client, settings):
+    """The 400 and 500 pages had an empty description, which search results and link
+    previews show as nothing; the 404 page gives the site's own."""
+    settings.SITE_DESCRIPTION = "News of the valley"
+    description = '<meta name="description" content="News of the valley">'
+    assert description in client.get("/no-such-page/").content.decode()
+    bad_request = client.get("/", headers={"host": "not-ours.example"})
+    assert description in bad_request.content.decode()
+    assert description in server_error(RequestFactory().get("/")).content.decode()
+
+
 def test_lead_image_is_shown_with_its_description_and_served(client):
     article = make_article(lead_image_alt="Hills at dawn")
     article.lead_image.save("hills.jpg", ContentFile(draw_illustration(0)))
