@@ -43,10 +43,7 @@ def publish_drafts(drafts, *, by):
     with transaction.atomic():
         for batch in batched(drafts, IDS_PER_QUERY):
             stored = dict(
-                Article.objects.select_for_update()
-                .filter(pk__in=[article.pk for article in batch], status=Article.Status.DRAFT)
-                .order_by("pk")  # in the order comments' decisions lock them: no deadlock
-                .values_list("pk", "published_at")
+                _locked_if_still(batch, Article.Status.DRAFT).values_list("pk", "published_at")
             )
             Article.objects.filter(pk__in=stored).update(
                 status=Article.Status.PUBLISHED,
@@ -75,10 +72,7 @@ def unpublish(articles, *, by):
     with transaction.atomic():
         for batch in batched(articles, IDS_PER_QUERY):
             stored = set(
-                Article.objects.select_for_update()
-                .filter(pk__in=[article.pk for article in batch], status=Article.Status.PUBLISHED)
-                .order_by("pk")  # in the order comments' decisions lock them: no deadlock
-                .values_list("pk", flat=True)
+                _locked_if_still(batch, Article.Status.PUBLISHED).values_list("pk", flat=True)
             )
             Article.objects.filter(pk__in=stored).update(
                 status=Article.Status.DRAFT, updated_at=now
@@ -89,6 +83,17 @@ def unpublish(articles, *, by):
                     unpublished.append(article)
         _changed(unpublished, by=by, message=UNPUBLISHED_LOG_MESSAGE)
     return unpublished
+
+
+def _locked_if_still(articles, status):
+    """Those of `articles` still `status` as stored, each row locked until the transaction
+    ends, in id order: the order comments' decisions lock them, so that neither waits on the
+    other for good."""
+    return (
+        Article.objects.select_for_update()
+        .filter(pk__in=[article.pk for article in articles], status=status)
+        .order_by("pk")
+    )
 
 
 def _changed(articles, *, by, message):
