@@ -2,12 +2,13 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from itertools import batched
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Count, F, Max, Min, Q, Value
 from django.db.models.functions import Upper
 from django.urls import reverse
@@ -41,10 +42,38 @@ AT_SIGNS = {"@", "\ufe6b", "\uff20"}
 
 
 def commenter_digest(email):
-    """An address as a fixed-length digest, in any letter case: what flood control counts it
-    under (comments.ratelimit), and what the site keeps of it where the address itself is
-    not needed (DeletedComment)."""
+    """An address as a fixed-length digest, in any letter case as Python folds it: what flood
+    control counts it under (comments.ratelimit), and what DeletedComment rows written before
+    migration 0015 alone hold of it."""
     return hashlib.blake2b(email.strip().casefold().encode(), digest_size=16).hexdigest()
+
+
+def commenter_key_digest(key):
+    """A commenter's key (commenters(): their address in capitals, as the database writes
+    it) as a fixed-length digest: what DeletedComment keeps of it, which tells commenters
+    apart as their live comments are told apart, where commenter_digest() joined "ß" and
+    "ss" and split the dotless "i" from "i", which PostgreSQL writes alike in capitals."""
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def commenter_keys(addresses, *, using=DEFAULT_DB_ALIAS):
+    """{address: its commenter's key}: each address in capitals as the database's UPPER()
+    writes it, by which by_email() and commenters() tell commenters apart. Python's
+    str.upper() writes some letters otherwise ("ß" as "SS"; SQLite capitalises only ASCII).
+    Asked of the database without a table (the addresses of comments deleted already, of a
+    commenter with none left): one query, or one per lot of SQLite's parameter limit."""
+    addresses = list(dict.fromkeys(addresses))
+    connection = connections[using]
+    keys = {}
+    for lot in batched(addresses, connection.features.max_query_params or len(addresses) or 1):
+        rows = ", ".join(["(%s)"] * len(lot))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT column1, UPPER(column1) FROM (VALUES {rows}) AS addresses",  # noqa: S608 (placeholders only)
+                lot,
+            )
+            keys.update(cursor.fetchall())
+    return keys
 
 
 def website_names_someone(url):
@@ -306,26 +335,53 @@ class Comment(models.Model):
         return isinstance(self.unsubscribe_key, str) and bool(self.unsubscribe_key)
 
 
+class DeletedCommentQuerySet(models.QuerySet):
+    def of_commenters(self, commenters):
+        """The rows of these commenters ({key: an address of theirs}, as commenters() gives
+        them): by their key's digest, and, among rows from before it (blank), by their
+        address's old digest; never a new row by the old digest, which joins "ß" and "ss"."""
+        return self.filter(
+            Q(commenter_key__in=[commenter_key_digest(key) for key in commenters])
+            | Q(
+                commenter_key="",
+                commenter__in=[commenter_digest(email) for email in commenters.values()],
+            )
+        )
+
+
 class DeletedComment(models.Model):
-    """Whose address wrote a comment since deleted, as its digest (commenter_digest).
+    """Whose address wrote a comment since deleted, as digests of it.
 
     The admin log keeps a deleted comment's entries, its deletion, decisions and edits, and
     they name the commenter ("Comment by Ada") for moderators reading who did what. Erasing
     the address must still find them, once nothing else ties them to it: it scrubs them and
     deletes the row (privacy.erase_commenter_data). Written by every deletion of a comment
-    with an address (signals.py): in the admin, with its article, by purge_spam. A digest,
-    not the address: a row outlives the comment, and needs only to be found by it."""
+    with an address (signals.py): in the admin, with its article, by purge_spam. Digests,
+    not the address: a row outlives the comment, and needs only to be found by it.
+
+    Found by `commenter_key`, the digest of the commenter's key, as the database tells
+    commenters apart. Rows written before migration 0015 have none, only `commenter`
+    (commenter_digest(), Python's casefold), and are found by it alone: one of "ß" or "ss"
+    still finds the other's, and on PostgreSQL a dotless "i" misses "i"'s. New rows hold it
+    too, so that code from before 0015 (a deploy rolled back) still finds them."""
 
     # The deleted comment's id, which its log entries hold as their object_id. Not the key:
     # an id taken again by another commenter's comment (a backup restored over a reset
     # sequence) has entries naming both, and each one's erasure must find them.
     comment_id = models.BigIntegerField()
     commenter = models.CharField(max_length=32)  # commenter_digest() of its address
+    # commenter_key_digest() of its commenter's key; blank on rows from before it.
+    commenter_key = models.CharField(max_length=32, blank=True, default="")
+
+    objects = DeletedCommentQuerySet.as_manager()
 
     class Meta:
         constraints = [
-            # An erasure reads a commenter's rows from it, not from a scan of every deletion.
-            models.UniqueConstraint(fields=["commenter", "comment_id"], name="deleted_comment_once")
+            # An erasure reads a commenter's rows from it, by their key's digest (or a blank
+            # one and the old digest), not from a scan of every deletion.
+            models.UniqueConstraint(
+                fields=["commenter_key", "commenter", "comment_id"], name="deleted_comment_once"
+            )
         ]
 
     def __str__(self):

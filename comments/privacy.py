@@ -14,7 +14,13 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from comments import cache as comments_cache
-from comments.models import Comment, DeletedComment, commenter_digest
+from comments.models import (
+    Comment,
+    DeletedComment,
+    commenter_digest,
+    commenter_key_digest,
+    commenter_keys,
+)
 
 ERASED_NAME = "Anonymous"
 ERASED_REPR = "Anonymised comment"
@@ -31,9 +37,8 @@ def comments_by(email):
 def export_commenter_data(email):
     """Everything stored about the commenter of this address, in any letter case, as
     JSON-ready data."""
-    # Their comments, if any, share one key: by_email() matched them on it.
-    key = next(iter(Comment.objects.by_email(email).commenters()), None)
-    [data] = export_commenters_data({key: email})
+    # Their comments, if any, share this key: by_email() matches them on it.
+    [data] = export_commenters_data({commenter_keys([email])[email]: email})
     return data
 
 
@@ -43,7 +48,9 @@ def export_commenters_data(commenters):
 
     Read in two queries whatever their number (two for each took 2.5 to 3.7 ms a
     commenter): their comments are told apart by the key the database gives each one,
-    their deleted comments by digest."""
+    their deleted comments by its digest (DeletedComment.objects.of_commenters). A deleted
+    comment from before that digest is in the file of each commenter its address's old
+    digest matches: "ß" and "ss" share theirs."""
     exported_at = timezone.now().isoformat()
     comments = (
         Comment.objects.by_commenters(list(commenters))
@@ -70,15 +77,21 @@ def export_commenters_data(commenters):
                 "user_agent": comment.user_agent,
             }
         )
+    commenter_of_key = {commenter_key_digest(key): key for key in commenters}
+    commenters_of_old_digest = defaultdict(list)
+    for key, email in commenters.items():
+        commenters_of_old_digest[commenter_digest(email)].append(key)
     deleted_of = defaultdict(list)
-    for commenter, comment_id in (
-        DeletedComment.objects.filter(
-            commenter__in=[commenter_digest(email) for email in commenters.values()]
-        )
+    for key_digest, old_digest, comment_id in (
+        DeletedComment.objects.of_commenters(commenters)
         .order_by("comment_id")
-        .values_list("commenter", "comment_id")
+        .values_list("commenter_key", "commenter", "comment_id")
     ):
-        deleted_of[commenter].append(comment_id)
+        keys = (
+            [commenter_of_key[key_digest]] if key_digest else commenters_of_old_digest[old_digest]
+        )
+        for key in keys:
+            deleted_of[key].append(comment_id)
     return [
         {
             "email": email,
@@ -86,7 +99,7 @@ def export_commenters_data(commenters):
             "comments": comments_of[key],
             # Gone from the site, but the action log's entries about them still name the
             # commenter (DeletedComment): data about them, until an erasure takes it out.
-            "deleted_comments": deleted_of[commenter_digest(email)],
+            "deleted_comments": deleted_of[key],
         }
         for key, email in commenters.items()
     ]
@@ -97,8 +110,10 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
 
     The comments stay (replies from others hang on them); the text goes too unless
     COMMENTS_ERASE_KEEPS_TEXT says to keep it. The admin log's entries about them, and
-    about their comments deleted since, no longer name them; nor do failed emails' tasks.
-    `by` records the decision in the admin log.
+    about their comments deleted since, no longer name them (those deleted before
+    DeletedComment kept their key's digest are found by the address's old digest: "ß" and
+    "ss" find each other's); nor do failed emails' tasks. `by` records the decision in the
+    admin log.
     """
     if keep_text is None:
         keep_text = settings.COMMENTS_ERASE_KEEPS_TEXT
@@ -118,7 +133,7 @@ def erase_commenter_data(email, *, by=None, keep_text=None):
     # Written by the address, not with a parameter for each comment: a bot's one address
     # can be on more comments than SQLite takes parameters in a statement.
     theirs = Comment.objects.by_email(email)
-    deleted = DeletedComment.objects.filter(commenter=commenter_digest(email))
+    deleted = DeletedComment.objects.of_commenters({commenter_keys([email])[email]: email})
     with transaction.atomic():
         comments = list(comments_by(email).select_for_update(of=("self",)))
         # Earlier log entries name the commenter in their description: scrub those too,

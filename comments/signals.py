@@ -25,13 +25,20 @@ from articles import services as article_services
 from articles.models import Article
 from comments import cache as comments_cache
 from comments import notifications, services
-from comments.models import Comment, DeletedComment, PublicationAnnouncement, commenter_digest
+from comments.models import (
+    Comment,
+    DeletedComment,
+    PublicationAnnouncement,
+    commenter_digest,
+    commenter_key_digest,
+    commenter_keys,
+)
 
 # Set on the comment or queryset whose delete() runs: the articles whose readers saw one of
 # the comments it takes, noted before the first row goes and recounted once it has gone.
 PUBLISHED_ON_ATTRIBUTE = "_deleted_comments_published_on"
-# Set on the object whose delete() runs: the DeletedComment rows of the comments it takes,
-# written together once the first has gone.
+# Set on the object whose delete() runs: (id, address) of the comments it takes, written
+# together as DeletedComment rows once the first has gone.
 DELETED_COMMENTS_ATTRIBUTE = "_deleted_comments"
 
 
@@ -173,20 +180,31 @@ def note_commenter_of_deleted_comment(sender, instance, origin, **kwargs):
     """Every deletion, whatever it was asked of (a comment, a queryset, an article): the log's
     entries about the comment stay, naming its commenter, whose erasure must find them."""
     if instance.email:
-        deleted = DeletedComment(comment_id=instance.pk, commenter=commenter_digest(instance.email))
         deletion_of(origin, instance).__dict__.setdefault(DELETED_COMMENTS_ATTRIBUTE, []).append(
-            deleted
+            (instance.pk, instance.email)
         )
 
 
 @receiver(post_delete, sender=Comment, dispatch_uid="comments.commenters_of_deleted_comments")
-def keep_commenters_of_deleted_comments(sender, instance, origin, **kwargs):
+def keep_commenters_of_deleted_comments(sender, instance, origin, using, **kwargs):
     """One insert (in SQLite's batches) for every comment the deletion takes, at its first
-    post_delete: Django sends every pre_delete before it deletes a row. A comment noted
-    already (restored from a backup with its id, then deleted again) is noted once: a
-    deletion never fails for its note."""
+    post_delete: Django sends every pre_delete before it deletes a row. Their commenters'
+    keys are the database's to write (commenter_keys), asked in one query for them all. A
+    comment noted already (restored from a backup with its id, then deleted again) is noted
+    once: a deletion never fails for its note."""
     if deleted := deletion_of(origin, instance).__dict__.pop(DELETED_COMMENTS_ATTRIBUTE, None):
-        DeletedComment.objects.bulk_create(deleted, ignore_conflicts=True)
+        keys = commenter_keys((email for _, email in deleted), using=using)
+        DeletedComment.objects.using(using).bulk_create(
+            [
+                DeletedComment(
+                    comment_id=comment_id,
+                    commenter=commenter_digest(email),
+                    commenter_key=commenter_key_digest(keys[email]),
+                )
+                for comment_id, email in deleted
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def deletion_of(origin, instance):

@@ -42,6 +42,7 @@ from comments.admin import (
     isolated_name,
 )
 from comments.models import BackgroundDecision, Comment
+from comments.privacy import ERASED_REPR
 from newsroom.cache import shared_by_every_process
 from tests.factories import (
     PASSWORD,
@@ -2430,6 +2431,61 @@ class TestPrivacyActions:
             person["email"]: [comment["body"] for comment in person["comments"]]
             for person in json.loads(response.content)
         } == {"ada@strasse.de": ["From strasse."], "ada@straße.de": ["From straße."]}
+
+    @staticmethod
+    def deleted_in_the_admin(client, article, email, name):
+        """The id of a comment from `email`, which a decision logged under `name`, deleted
+        by the list's action."""
+        comment = make_comment(article, name=name, email=email, status=Status.PENDING)
+        run_action(client, "mark_selected_as_spam", [comment])
+        assert Comment.objects.get(pk=comment.pk).status == Status.SPAM
+        run_action(client, "delete_selected", [comment], url=f"{QUEUE}?status=all", post="yes")
+        assert not Comment.objects.filter(pk=comment.pk).exists()
+        return comment.pk
+
+    def test_each_commenter_s_file_lists_their_deleted_comments_alone(self, editor_client, article):
+        """Deleted comments were found by a digest of the address as Python folds it, which
+        writes "ß" as "ss": each of the two commenters' files listed both ones'."""
+        gone = {
+            email: self.deleted_in_the_admin(editor_client, article, email, "Ada")
+            for email in ["ada@strasse.de", "ada@straße.de"]
+        }
+        comments = [
+            make_comment(article, email=email, status=Status.SPAM)
+            for email in ["ada@strasse.de", "ada@straße.de"]
+        ]
+
+        response = run_action(
+            editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+        )
+
+        assert {
+            person["email"]: person["deleted_comments"] for person in json.loads(response.content)
+        } == {email: [comment_id] for email, comment_id in gone.items()}
+
+    def test_erasing_a_commenter_leaves_the_log_naming_another_whose_address_python_folds_alike(
+        self, editor_client, article
+    ):
+        """Erasing ada@strasse.de scrubbed the name off the log entries of ada@straße.de's
+        deleted comments too."""
+        hers = self.deleted_in_the_admin(editor_client, article, "ada@strasse.de", "Ada SS")
+        others = self.deleted_in_the_admin(editor_client, article, "ada@straße.de", "Ada Eszett")
+        comment = make_comment(article, name="Ada SS", email="ada@strasse.de")
+        choice = {"action": "erase_commenter_data", "_selected_action": [comment.pk]}
+        listing = erasure_listing(["ada@strasse.de"])
+
+        response = editor_client.post(
+            f"{QUEUE}?status=all",
+            {**choice, "confirmed": "yes", LISTED_FOR_ERASURE: listing},
+            follow=True,
+        )
+
+        assert messages_of(response) == ["Anonymised 1 comment from 1 commenter."]
+        named = {
+            (int(entry.object_id), entry.object_repr)
+            for entry in LogEntry.objects.filter(object_id__in=[str(hers), str(others)])
+        }
+        assert named == {(hers, ERASED_REPR), (others, "Comment by Ada Eszett")}
 
     @pytest.mark.parametrize("email", ["İlker@example.com", "ilker@İzmir.example.com"])
     def test_a_commenter_whose_address_has_a_capital_dotted_i_gets_their_data(

@@ -8,6 +8,7 @@ from smtplib import SMTPRecipientsRefused
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -16,7 +17,7 @@ from comments.notifications import notify_commenter_of_approval
 from comments.privacy import ERASED_ADDRESS, ERASED_BODY, ERASED_REPR, erase_commenter_data
 from comments.services import approve, mark_spam, moderate_many
 from tests.comments.conftest import TASK_QUEUE
-from tests.factories import make_comment, make_editor
+from tests.factories import make_article, make_comment, make_editor
 
 pytestmark = pytest.mark.django_db
 
@@ -269,6 +270,165 @@ class TestErase:
 
         assert not LogEntry.objects.filter(object_repr__contains="Bot").exists()
         assert LogEntry.objects.filter(user=editor).count() == 1_000
+
+
+def delete_on_its_own(comment):
+    comment.delete()
+
+
+def delete_as_a_selection(comment):
+    Comment.objects.filter(pk=comment.pk).delete()
+
+
+def delete_with_its_article(comment):
+    comment.article.delete()
+
+
+def delete_with_the_comment_it_answers(comment):
+    comment.parent.delete()
+
+
+def delete_by_purge_spam(comment):
+    Comment.objects.filter(pk=comment.pk).update(moderated_at=timezone.now() - timedelta(days=60))
+    run("purge_spam", "--older-than", "30")
+
+
+DELETIONS = [
+    delete_on_its_own,
+    delete_as_a_selection,
+    delete_with_its_article,
+    delete_with_the_comment_it_answers,
+    delete_by_purge_spam,
+]
+
+
+def deleted_comment(email, *, name, by, deletion=delete_as_a_selection):
+    """The id of a comment from `email`, marked as spam by `by` (a log entry naming `name`),
+    then deleted by `deletion`, on an article of its own."""
+    article = make_article()
+    answered = make_comment(article, name="Bob", email="bob@example.com")
+    comment = make_comment(article, parent=answered, name=name, email=email)
+    mark_spam(comment, by=by)
+    comment_id = comment.pk  # delete() clears it
+    deletion(comment)
+    assert not Comment.objects.filter(pk=comment_id).exists()
+    return comment_id
+
+
+def named_in_the_log(comment_id):
+    return LogEntry.objects.get(object_id=str(comment_id)).object_repr != ERASED_REPR
+
+
+def exported_deleted_comments(email):
+    return json.loads(run("commenter_data", "export", email))["deleted_comments"]
+
+
+class TestDeletedCommentsAreTheirCommentersAsTheDatabaseTellsThemApart:
+    """Live comments are told apart by the database's UPPER(); deleted ones were by Python's
+    casefold, which writes "ß" as "ss" (two commenters joined) and keeps a dotless "i" from
+    "i", which PostgreSQL writes alike in capitals (one commenter split)."""
+
+    @pytest.mark.parametrize("deletion", DELETIONS)
+    def test_erasing_ss_leaves_sharp_s_s_deleted_comments_and_the_other_way(self, deletion):
+        """Erasing ada@strasse.de scrubbed the log entries of ada@straße.de's deleted
+        comments, and deleted what tied them to her."""
+        editor = make_editor()
+        ss = deleted_comment("ada@strasse.de", name="Ada SS", by=editor, deletion=deletion)
+        sharp_s = deleted_comment("ada@straße.de", name="Ada Eszett", by=editor, deletion=deletion)
+
+        erase_commenter_data("ada@strasse.de")
+
+        assert (named_in_the_log(ss), named_in_the_log(sharp_s)) == (False, True)
+        assert exported_deleted_comments("ada@straße.de") == [sharp_s]
+
+        erase_commenter_data("ada@straße.de")
+
+        assert not named_in_the_log(sharp_s)
+        assert exported_deleted_comments("ada@strasse.de") == []
+        assert exported_deleted_comments("ada@straße.de") == []
+
+    def test_ss_and_sharp_s_each_export_their_own_deleted_comments(self):
+        editor = make_editor()
+        ss = deleted_comment("ada@strasse.de", name="Ada SS", by=editor)
+        sharp_s = deleted_comment("ada@straße.de", name="Ada Eszett", by=editor)
+
+        assert exported_deleted_comments("ada@strasse.de") == [ss]
+        assert exported_deleted_comments("ada@straße.de") == [sharp_s]
+
+    @pytest.mark.parametrize(
+        ("asked", "written", "one_commenter_on"),
+        [
+            ("ADA@example.com", "ada@example.com", {"postgresql", "sqlite"}),
+            # PostgreSQL writes the dotless "i" as "I"; Python's casefold keeps it.
+            ("adi@example.com", "ad\u0131@example.com", {"postgresql"}),
+            # SQLite capitalises only ASCII; Python's casefold folds every letter.
+            ("\u00c4DA@example.com", "\u00e4da@example.com", {"postgresql"}),
+            ("ada@strasse.de", "ada@stra\u00dfe.de", set()),
+        ],
+    )
+    def test_an_erasure_finds_deleted_comments_exactly_where_it_finds_live_ones(
+        self, article, asked, written, one_commenter_on
+    ):
+        editor = make_editor()
+        live = make_comment(article, name="Ada", email=written)
+        gone = deleted_comment(written, name="Ada", by=editor)
+        one_commenter = connection.vendor in one_commenter_on
+        assert exported_deleted_comments(asked) == ([gone] if one_commenter else [])
+
+        erased = erase_commenter_data(asked)
+
+        assert erased == (1 if one_commenter else 0)
+        assert Comment.objects.get(pk=live.pk).email == ("" if one_commenter else written)
+        assert named_in_the_log(gone) is not one_commenter
+
+    def test_comments_deleted_before_their_key_was_kept_are_found_by_the_old_digest(self):
+        """Rows written before migration 0015 hold only the old digest (blank key)."""
+        editor = make_editor()
+        before = deleted_comment("Ada@Example.com", name="Ada", by=editor)
+        DeletedComment.objects.filter(comment_id=before).update(commenter_key="")
+        since = deleted_comment("ada@example.com", name="Ada", by=editor)
+
+        assert exported_deleted_comments("ada@EXAMPLE.com") == [before, since]
+
+        erase_commenter_data("ada@EXAMPLE.com")
+
+        assert (named_in_the_log(before), named_in_the_log(since)) == (False, False)
+        assert not DeletedComment.objects.exists()
+
+    def test_deleting_comments_from_more_addresses_than_sqlite_takes_parameters(
+        self, article, old_sqlite_parameter_limit
+    ):
+        """A spam wave's thousand addresses, purged: their keys are asked of the database in
+        lots, each within SQLite's limit."""
+        Comment.objects.bulk_create(
+            Comment(article=article, name="Bot", email=f"bot{n}@example.com", body="Buy")
+            for n in range(1_000)
+        )
+
+        Comment.objects.all().delete()
+
+        assert exported_deleted_comments("BOT999@example.com") != []
+        assert DeletedComment.objects.exclude(commenter_key="").count() == 1_000
+
+    def test_erasing_many_deleted_comments_takes_as_many_queries_as_erasing_one(
+        self, article, django_assert_max_num_queries
+    ):
+        editor = make_editor()
+        make_comment(article, name="Ada", email="ada@example.com")
+        DeletedComment.objects.filter(
+            comment_id=deleted_comment("ada@example.com", name="Ada", by=editor)
+        ).update(commenter_key="")
+        with django_assert_max_num_queries(20) as erasing_one:
+            erase_commenter_data("ada@example.com", by=editor)
+        make_comment(article, name="Cy", email="cy@example.com")
+        before = [deleted_comment("cy@example.com", name="Cy", by=editor) for _ in range(5)]
+        DeletedComment.objects.filter(comment_id__in=before).update(commenter_key="")
+        since = [deleted_comment("cy@example.com", name="Cy", by=editor) for _ in range(5)]
+
+        with django_assert_max_num_queries(len(erasing_one.captured_queries)):
+            erase_commenter_data("cy@example.com", by=editor)
+
+        assert not any(named_in_the_log(comment_id) for comment_id in before + since)
 
 
 class TestClearCommenterIps:
