@@ -3,8 +3,8 @@ address in capitals as the database writes it, which tells commenters apart as t
 comments are told apart. Rows already stored hold only the old digest (Python's casefold),
 so they keep it and a blank key, and are found by the old digest. The unique constraint
 takes the key in, so that two commenters the old digest joins ("ß" and "ss") each keep
-their note of a comment id taken again. Reversed, the key goes (going back needs no two
-such notes left)."""
+their note of a comment id taken again. Reversed, the key goes, and the old constraint
+comes back: it refuses two such notes, should a restored backup have left any."""
 
 from django.db import migrations, models
 
