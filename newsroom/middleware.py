@@ -17,6 +17,7 @@ from django.views import defaults
 from whitenoise import middleware as whitenoise
 
 from newsroom.methods import allowed_methods
+from newsroom.sizes import size_in_words
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +188,8 @@ class PublicBodyLimitMiddleware:
         limit = settings.PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE
         if declared_body_size(request) > limit and not may_send_admin_sized_bodies(request):
             # Rendered without the request: a refusal costs no database query.
-            return HttpResponse(render_to_string("413.html", {"limit": limit}), status=413)
+            page = render_to_string("413.html", {"limit": size_in_words(limit)})
+            return HttpResponse(page, status=413)
         return self.get_response(request)
 
 

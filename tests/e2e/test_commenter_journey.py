@@ -146,6 +146,28 @@ def test_a_paste_too_long_for_the_site_to_read_stays_in_the_form_and_the_reader_
     assert not Comment.objects.exists()
 
 
+def test_a_comment_too_long_for_the_site_is_still_in_the_form_back_from_the_413_page(
+    page_without_javascript, live_server
+):
+    """Without JavaScript nothing checks the form's size before it is sent: the site answers
+    with its 413 page, unread, and the reader's text is where they left it, one Back away.
+    The page said "256.0 KB", and only that the browser "may" still show the text."""
+    page = page_without_javascript
+    article = make_article(title="Letters page returns")
+    letter = "這是一封寫給編輯的長信。" * 2500
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, letter)
+
+    form.get_by_role("button", name="Post Comment").click()
+
+    expect(page.get_by_role("main")).to_contain_text("This site takes up to 256\xa0KB from a form")
+    expect(page.get_by_role("main")).to_contain_text("go back with its Back button")
+    page.go_back()
+    expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(letter)
+    assert not Comment.objects.exists()
+
+
 def test_a_paste_too_long_to_send_is_told_where_the_sites_own_errors_are_on_a_phone(
     page, live_server, screenshot_dir
 ):
