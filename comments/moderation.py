@@ -23,13 +23,18 @@ HONEYPOT_FILLED = "Spam trap: the hidden field was filled in."
 DUPLICATE = "You have already said that."
 PREVIOUSLY_APPROVED = "Auto-approved: this address already has an approved comment."
 FLOODED = (
-    "You have sent several comments in a short time. Please wait a few minutes, then send "
+    "You have sent several comments in a short time. Please wait about {wait}, then send "
     "this one again."
 )
 EMAIL_FLOODED = (
     "Flood: more than {limit} comments under this email address within {minutes} minutes, "
     "from several IP addresses."
 )
+
+
+def flooded(wait_minutes):
+    """FLOODED, with the wait said as people say it: "about a minute", "about 7 minutes"."""
+    return FLOODED.format(wait="a minute" if wait_minutes == 1 else f"{wait_minutes} minutes")
 
 
 def comments_open(article):

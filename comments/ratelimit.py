@@ -39,6 +39,7 @@ import math
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
+from django.db.models import Min
 from django.utils import timezone
 
 from newsroom.cache import shared_by_every_process
@@ -62,10 +63,11 @@ def _keys(ip_address, email):
     """The email's key, then the sender's."""
     # The address hashed: a key of fixed length (an address may have 254 characters, a
     # cache key 250), and no commenter's address in the cache for whoever lists its keys.
-    return [
-        f"comments:flood:email:{commenter_digest(email)}",
-        f"comments:flood:ip:{flood_source(ip_address)}",
-    ]
+    return [f"comments:flood:email:{commenter_digest(email)}", _sender_key(ip_address)]
+
+
+def _sender_key(ip_address):
+    return f"comments:flood:ip:{flood_source(ip_address)}"
 
 
 def flood_source(ip_address):
@@ -106,6 +108,27 @@ def claim_redisplay(*, ip_address):
 def window_minutes():
     """How long, at the latest, a sender past a limit waits, in whole minutes."""
     return math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60)
+
+
+def sender_wait_minutes(ip_address):
+    """How long a sender refused (SENDER_FLOODED) waits before a comment is taken again, in
+    whole minutes rounded up (a bot learns the minute, as a person needs, not the second).
+
+    Read only once refused: what is left of the count's window in Redis, or, counted in the
+    comments table, until the sender's first comment of the window leaves it. The whole
+    window when the cache cannot tell (another backend, or Redis unreachable).
+    """
+    window = settings.COMMENTS_FLOOD_WINDOW_SECONDS
+    if not shared_by_every_process():
+        since = timezone.now() - datetime.timedelta(seconds=window)
+        first = _first_from_sender(Comment.objects.filter(created_at__gte=since), ip_address)
+        seconds = window if first is None else (first - since).total_seconds()
+    elif seconds_left := getattr(cache, "seconds_left", None):
+        seconds = seconds_left(_sender_key(ip_address))
+        seconds = window if seconds is None else seconds
+    else:
+        seconds = window
+    return max(1, math.ceil(seconds / 60))
 
 
 def release(*, ip_address, email):
@@ -159,17 +182,39 @@ def _claim_in_database(*, ip_address, email):
     return Claim.TAKEN
 
 
-def _count_from_sender(recent, ip_address):
-    """The comments among `recent` from the sender's flood_source: an IPv6 sender's whole /64,
-    compared as addresses. PostgreSQL stores the address itself (inet) and reads the block
-    from comment_ip_idx; SQLite stores the text Python writes ("2001:db8::1"), which two
-    addresses of one /64 need not start alike, so its IPv6 senders of the window are read."""
+def _from_sender(recent, ip_address):
+    """The comments among `recent` from the sender's flood_source (an IPv6 sender's whole
+    /64, compared as addresses), and the block the database could not compare them to
+    (None when it could): (queryset, network).
+
+    PostgreSQL stores the address itself (inet) and reads the block from comment_ip_idx;
+    SQLite stores the text Python writes ("2001:db8::1"), which two addresses of one /64 need
+    not start alike, so its IPv6 senders of the window are read and compared here."""
     source = flood_source(ip_address)
     if "/" not in source:
-        return recent.filter(ip_address=ip_address).count()
+        return recent.filter(ip_address=ip_address), None
     network = ipaddress.ip_network(source)
     if connections[recent.db].vendor == "postgresql":
         block = recent.filter(ip_address__gte=str(network[0]), ip_address__lte=str(network[-1]))
-        return block.count()
-    addresses = recent.filter(ip_address__contains=":").values_list("ip_address", flat=True)
+        return block, None
+    return recent.filter(ip_address__contains=":"), network
+
+
+def _count_from_sender(recent, ip_address):
+    comments, network = _from_sender(recent, ip_address)
+    if network is None:
+        return comments.count()
+    addresses = comments.values_list("ip_address", flat=True)
     return sum(ipaddress.ip_address(address) in network for address in addresses.iterator())
+
+
+def _first_from_sender(recent, ip_address):
+    """When the sender's first comment among `recent` was sent (None without one)."""
+    comments, network = _from_sender(recent, ip_address)
+    if network is None:
+        return comments.aggregate(first=Min("created_at"))["first"]
+    sent = comments.values_list("ip_address", "created_at")
+    return min(
+        (at for address, at in sent.iterator() if ipaddress.ip_address(address) in network),
+        default=None,
+    )

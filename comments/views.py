@@ -183,7 +183,7 @@ def take_comment(request, form, *, ip_address):
         return None, 400
     claimed = ratelimit.claim(ip_address=ip_address, email=data["email"])
     if claimed is ratelimit.Claim.SENDER_FLOODED:
-        form.add_error(None, moderation.FLOODED)
+        form.add_error(None, moderation.flooded(ratelimit.sender_wait_minutes(ip_address)))
         return None, 429
     verdict = moderation.assess(
         name=data["name"],

@@ -506,6 +506,13 @@ class ResilientRedisCache(RedisCache):
         self._wrote([key], version)
         return value
 
+    def seconds_left(self, key, version=None):
+        """How long `key` has to live, in seconds: None for a key without a time limit, one
+        that is not there, or while Redis is unreachable."""
+        full_key = self.make_and_validate_key(key, version=version)
+        milliseconds = self._or(-2, self._cache.get_client(full_key).pttl, full_key)
+        return milliseconds / 1000 if milliseconds >= 0 else None
+
     def incr_in_windows(self, keys, seconds, version=None):
         """One more in each key's count, which ends `seconds` after its first: the counts,
         in one round trip (`incr` takes two per key, and opening a window two more). Raises

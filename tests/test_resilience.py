@@ -147,7 +147,7 @@ def test_with_redis_down_flood_control_counts_in_the_database(
 
     page = response.content.decode()
     assert response.status_code == 429
-    assert html.escape(FLOODED) in page
+    assert html.escape(FLOODED.format(wait="10 minutes")) in page
     assert "One too many.</textarea>" in page
     assert Comment.objects.count() == 2
 

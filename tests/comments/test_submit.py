@@ -28,6 +28,7 @@ from comments.moderation import (
     HONEYPOT_FILLED,
     PRE_MODERATION,
 )
+from comments.ratelimit import flood_source
 from comments.thread import PENDING_COOKIE
 from comments.views import (
     AWAITING_MODERATION,
@@ -1110,7 +1111,7 @@ def test_flood_limit_per_address_answers_429_with_text_kept(client, article, fil
     page = response.content.decode()
     assert response.status_code == 429
     assert response["Retry-After"] == str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)
-    assert FLOODED in page
+    assert FLOODED.format(wait="10 minutes") in unescape(page)
     assert "One too many.</textarea>" in page
     assert Comment.objects.count() == 2
 
@@ -1183,6 +1184,60 @@ def test_flood_limit_window_ends_and_the_sender_may_comment_again(
     assert Comment.objects.count() == 2
 
 
+@pytest.fixture(params=["in the database", "in Redis"])
+def flood_counts_with_their_windows(request, settings):
+    """Where flood limits are counted, each able to tell when a window ends: the comments
+    table, or Redis (the tests' own key space)."""
+    if request.param == "in the database":
+        settings.CACHES = LOCAL_MEMORY
+    else:
+        request.getfixturevalue("counted_in_redis")
+    cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [("198.51.100.1", "198.51.100.1"), ("2001:db8::1", "2001:db8:0:0:ffff::2")],
+    ids=["IPv4", "IPv6, from the same /64"],
+)
+def test_a_sender_over_the_flood_limit_is_told_how_long_to_wait_in_minutes(
+    client, article, fill_form, settings, flood_counts_with_their_windows, first, then
+):
+    """ "Please wait a few minutes" said nothing of a wait of up to ten: the sender is told
+    what is left of the window, in whole minutes (a bot learns no more than a person
+    needs), and the text is kept."""
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    client.post(post_url(article), fill_form(article, body="First"), REMOTE_ADDR=first)
+    # The window opened 200 s ago: 400 s, 6 min 40 s, are left of it.
+    Comment.objects.update(created_at=timezone.now() - timezone.timedelta(seconds=200))
+    cache.touch(f"comments:flood:ip:{flood_source(first)}", timeout=400)
+
+    response = client.post(post_url(article), fill_form(article, body="Second"), REMOTE_ADDR=then)
+
+    page = unescape(response.content.decode())
+    assert response.status_code == 429
+    assert FLOODED.format(wait="7 minutes") in page
+    assert "Please wait about 7 minutes" in page
+    assert "Second</textarea>" in page
+
+
+def test_a_sender_over_the_flood_limit_for_less_than_a_minute_more_is_told_about_a_minute(
+    client, article, fill_form, settings, flood_counts_with_their_windows
+):
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    client.post(post_url(article), fill_form(article, body="First"), REMOTE_ADDR="198.51.100.1")
+    Comment.objects.update(created_at=timezone.now() - timezone.timedelta(seconds=570))
+    cache.touch("comments:flood:ip:198.51.100.1", timeout=30)
+
+    response = client.post(
+        post_url(article), fill_form(article, body="Second"), REMOTE_ADDR="198.51.100.1"
+    )
+
+    page = unescape(response.content.decode())
+    assert FLOODED.format(wait="a minute") in page
+    assert "Please wait about a minute" in page
+
+
 def test_flood_limit_holds_across_worker_processes_without_redis(
     client, article, fill_form, settings
 ):
@@ -1219,7 +1274,7 @@ def test_flood_limit_counts_requests_without_a_client_address_as_one_sender(
     )
 
     assert response.status_code == 429
-    assert FLOODED in response.content.decode()
+    assert FLOODED.format(wait="10 minutes") in unescape(response.content.decode())
     assert "Second</textarea>" in response.content.decode()
 
 

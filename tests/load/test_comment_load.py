@@ -160,5 +160,5 @@ def test_the_flood_limit_holds_exactly_across_worker_processes(server, article):
     ) == {Comment.Status.PENDING: FLOOD_LIMIT, Comment.Status.SPAM: per_group - FLOOD_LIMIT}
     for _, typed, response in results:
         if response.status == 429:
-            assert html.escape(FLOODED) in response.text
+            assert html.escape(FLOODED.format(wait="10 minutes")) in response.text
             assert f"{typed['body']}</textarea>" in response.text
