@@ -3,7 +3,7 @@ import re
 import secrets
 import unicodedata
 from itertools import batched
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,10 +28,12 @@ UNSUBSCRIBE_KEY_MAX_LENGTH = 32
 # or a quoted local part before it ("ada lovelace"@example.com). An unquoted one starts only
 # where such a word does (the lookbehind): tried from each of a word's letters in turn, a
 # long word without an address cost time growing with its length squared (a 200 KB name
-# posted by a bot held a worker for minutes), for the same matches.
+# posted by a bot held a worker for minutes), for the same matches. After the @, a server's
+# address in brackets (an address literal: ada@[192.0.2.1]) is a domain too.
 ADDRESS_ENDS = r"\s<>()\[\]{}\"',;:"
 EMAIL_LIKE = re.compile(
-    rf'(?:"[^"\r\n]*"|(?<![^{ADDRESS_ENDS}])[^{ADDRESS_ENDS}]+)@[^{ADDRESS_ENDS}]+'
+    rf'(?:"[^"\r\n]*"|(?<![^{ADDRESS_ENDS}])[^{ADDRESS_ENDS}]+)'
+    rf"@(?:\[[^\]\s]*\]|[^{ADDRESS_ENDS}]+)"
 )
 # What ends a sentence after an address or a number, in Chinese and Japanese too.
 SENTENCE_ENDS = ".!?\u3002"
@@ -87,12 +89,18 @@ def website_names_someone(url):
         return True
 
 
+def as_read(text):
+    """`text` as an address in it reads (to a reader, or a harvester): in compatibility form
+    (NFKC: the full-width "\uff20" and "\uff0e" of an East Asian keyboard read as "@" and
+    "."), its percent-escapes decoded ("mailto:ada%40example.com", as a link writes it)."""
+    return unicodedata.normalize("NFKC", unquote(text))
+
+
 def email_addresses_in(text):
-    """The email addresses written in `text` (a name), in compatibility form (NFKC: the
-    full-width "\uff20" and "\uff0e" of an East Asian keyboard read as "@" and "."); a name
-    with an @ that is no address ("Ada @ the harbour", "@ada@home") has none."""
+    """The email addresses written in `text` (a name), as_read; a name with an @ that is no
+    address ("Ada @ the harbour", "@ada@home") has none."""
     addresses = []
-    for candidate in EMAIL_LIKE.findall(unicodedata.normalize("NFKC", text)):
+    for candidate in EMAIL_LIKE.findall(as_read(text)):
         candidate = candidate.rstrip(SENTENCE_ENDS)  # the end of a sentence, not of the address
         if is_email_address(candidate):
             addresses.append(candidate)
@@ -132,12 +140,12 @@ def is_email_address(candidate):
 
 def name_as_shown(name):
     """A commenter's name as readers see it: an email address in it, saved before the form
-    refused them ("Ada <ada@example.com>"), shows only the part before its @ (and the name,
-    in compatibility form, as the address was found)."""
-    if not AT_SIGNS.intersection(name):  # nearly every name: no regular expression
+    refused them ("Ada <ada@example.com>"), shows only the part before its @ (and the name
+    as_read, as the address was found)."""
+    if not AT_SIGNS.intersection(name) and "%" not in name:  # nearly every name: no regex
         return name
     if addresses := email_addresses_in(name):
-        name = unicodedata.normalize("NFKC", name)
+        name = as_read(name)
     for address in addresses:
         name = name.replace(address, address.rpartition("@")[0])
     return name

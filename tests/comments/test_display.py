@@ -170,6 +170,8 @@ def test_a_name_saved_with_a_full_width_email_address_shows_the_name_without_it(
         ("Ädä (ädä@example.com)", "Ädä (ädä)"),
         ("用户@例子.cn", "用户"),
         ("用户@例子\u3002cn", "用户"),
+        ("Ada <ada@[192.0.2.1]>", "Ada &lt;ada&gt;"),
+        ("Ada <mailto:ada%40example.com>", "Ada &lt;mailto:ada&gt;"),
     ],
 )
 def test_a_name_saved_with_an_address_in_any_form_shows_the_name_without_it(
@@ -182,7 +184,7 @@ def test_a_name_saved_with_an_address_in_any_form_shows_the_name_without_it(
     page = client.get(article.get_absolute_url()).content.decode()
 
     assert f"<bdi>{shown}</bdi>" in page
-    assert "example.com" not in page and "例子" not in page
+    assert "example.com" not in page and "例子" not in page and "192.0.2.1" not in page
 
 
 def test_a_website_saved_with_an_email_address_in_it_is_not_shown(client, article):

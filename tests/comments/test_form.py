@@ -201,6 +201,13 @@ def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
         "taro..yamada@docomo.ne.jp",
         "Taro <taro.@ezweb.ne.jp>",
         "Ada \u2026ada@example.com",  # after an ellipsis, as a phone writes "..."
+        # A mail server's address in brackets (an address literal), IPv4 or IPv6.
+        "ada@[192.168.0.1]",
+        "Ada <ada@[2001:db8::1]>",
+        # Percent-encoded, as a mailto: link writes the @ (and a harvester reads it).
+        "mailto:ada%40example.com",
+        "Ada %3Cada%40example.com%3E",
+        "%61da%40example%2Ecom",
     ],
 )
 def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
@@ -234,6 +241,11 @@ def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
         # address, though each reads as one in a top-level domain of Japanese script.
         "みか\uff20低浮上\u3002たまに浮上",
         "ゆき\uff20育休中\uff0e復帰は春",
+        "ada@[home]",
+        "Ada [ada@home]",
+        "Ada 100%",
+        "Ada 100%40",
+        "Ada%40home",
     ],
 )
 def test_a_name_with_an_at_sign_but_no_email_address_is_taken(article, typed):
