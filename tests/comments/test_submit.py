@@ -210,6 +210,45 @@ def test_a_wrong_answer_near_the_right_one_is_still_wrong(client, article, fill_
 
 
 @pytest.mark.parametrize(
+    "typed",
+    ["  = Seventy-seven.  ", "\uff1d\u3000\uff17\uff17\u3002", "0" * 38 + "77"],
+    ids=["in words", "full width", "zeros"],
+)
+def test_the_right_answer_as_long_as_a_meaningful_one_may_be_is_accepted(
+    client, article, fill_form, typed
+):
+    data = fill_form(article)
+    CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(response="77")
+    data["captcha_1"] = typed
+
+    assert client.post(post_url(article), data).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["0" * 39 + "77", "77" + " " * 250_000, "0" * 250_000 + "77"],
+    ids=["one too many zeros", "a post's worth of spaces", "a post's worth of zeros"],
+)
+def test_an_answer_longer_than_any_meaningful_one_is_wrong_and_the_text_kept(
+    client, article, fill_form, typed
+):
+    """An answer of any length was read whole (made NFKC, each digit's value looked up: a
+    third of a second for 250 KB, which a bot may send): one longer than any meaningful
+    answer is wrong unread."""
+    data = fill_form(article, body="Words I do not want to type again.")
+    CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(response="77")
+    data["captcha_1"] = typed
+
+    response = client.post(post_url(article), data)
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert WRONG_ANSWER in page
+    assert "Words I do not want to type again.</textarea>" in page
+    assert not Comment.objects.exists()
+
+
+@pytest.mark.parametrize(
     "digits",
     [
         "".join(map(chr, range(0xFF10, 0xFF1A))),  # full width: a Japanese keyboard's default
