@@ -482,7 +482,7 @@ def test_a_body_larger_than_any_comment_is_refused_unread_with_a_413(
     assert response.status_code == 413
     assert "What you sent is too long for this site" in page
     assert "This site takes up to 256\xa0KB from a form" in page  # not "256.0 KB"
-    assert "go back with its Back button, and your text is in the form" in page
+    assert "go back with its Back button to find it in the form" in page
     assert BOT_TEXT not in page
 
 

@@ -162,7 +162,7 @@ def test_a_comment_too_long_for_the_site_is_still_in_the_form_back_from_the_413_
     form.get_by_role("button", name="Post Comment").click()
 
     expect(page.get_by_role("main")).to_contain_text("This site takes up to 256\xa0KB from a form")
-    expect(page.get_by_role("main")).to_contain_text("go back with its Back button")
+    expect(page.get_by_role("main")).to_contain_text("go back with its Back button to find it")
     page.go_back()
     expect(form.get_by_role("textbox", name="Comment", exact=True)).to_have_value(letter)
     assert not Comment.objects.exists()
