@@ -34,7 +34,7 @@ EMAIL_FLOODED = (
 
 def flooded(wait_minutes):
     """FLOODED, with the wait said as people say it: "about a minute", "about 7 minutes"."""
-    return FLOODED.format(wait="a minute" if wait_minutes == 1 else f"{wait_minutes} minutes")
+    return FLOODED.format(wait=ratelimit.minutes_in_words(wait_minutes))
 
 
 def comments_open(article):

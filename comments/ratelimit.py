@@ -98,37 +98,62 @@ def claim_redisplay(*, ip_address):
     """Count one more form sent back to be shown again, or new question: True while the
     sender is within COMMENTS_REDISPLAY_LIMIT for the window, False beyond it."""
     try:
-        [count] = _count([f"comments:redisplay:ip:{flood_source(ip_address)}"])
+        [count] = _count([_redisplay_key(ip_address)])
     except Exception:
         logger.warning("Forms shown again are not counted: the cache cannot count.")
         return True
     return count <= settings.COMMENTS_REDISPLAY_LIMIT
 
 
+def _redisplay_key(ip_address):
+    return f"comments:redisplay:ip:{flood_source(ip_address)}"
+
+
 def window_minutes():
     """How long, at the latest, a sender past a limit waits, in whole minutes."""
-    return math.ceil(settings.COMMENTS_FLOOD_WINDOW_SECONDS / 60)
+    return _whole_minutes(settings.COMMENTS_FLOOD_WINDOW_SECONDS)
+
+
+def minutes_in_words(minutes):
+    """ "a minute", "7 minutes": a wait as people say it."""
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
+
+
+def _whole_minutes(seconds):
+    """Rounded up, the last seconds as a minute: a bot learns the minute, as a person needs,
+    not the second."""
+    return max(1, math.ceil(seconds / 60))
+
+
+def _seconds_left(key):
+    """What is left of `key`'s window in Redis; None where the cache cannot tell (another
+    backend, Redis unreachable)."""
+    seconds_left = getattr(cache, "seconds_left", None) if shared_by_every_process() else None
+    return seconds_left(key) if seconds_left else None
 
 
 def sender_wait_minutes(ip_address):
     """How long a sender refused (SENDER_FLOODED) waits before a comment is taken again, in
-    whole minutes rounded up (a bot learns the minute, as a person needs, not the second).
-
-    Read only once refused: what is left of the count's window in Redis, or, counted in the
-    comments table, until the sender's first comment of the window leaves it. The whole
-    window when the cache cannot tell (another backend, or Redis unreachable).
-    """
-    window = settings.COMMENTS_FLOOD_WINDOW_SECONDS
-    if not shared_by_every_process():
+    whole minutes. Read only once refused: what is left of the count's window in Redis, or
+    else until the sender's first comment of the window leaves it (what the comments table
+    counts, and where the cache's window started)."""
+    seconds = _seconds_left(_sender_key(ip_address))
+    if seconds is None:
+        window = settings.COMMENTS_FLOOD_WINDOW_SECONDS
         since = timezone.now() - datetime.timedelta(seconds=window)
         first = _first_from_sender(Comment.objects.filter(created_at__gte=since), ip_address)
         seconds = window if first is None else (first - since).total_seconds()
-    elif seconds_left := getattr(cache, "seconds_left", None):
-        seconds = seconds_left(_sender_key(ip_address))
-        seconds = window if seconds is None else seconds
-    else:
-        seconds = window
-    return max(1, math.ceil(seconds / 60))
+    return _whole_minutes(seconds)
+
+
+def redisplay_pause_in_words(ip_address):
+    """How long forms shown again and new questions stay paused for a sender past
+    COMMENTS_REDISPLAY_LIMIT: "about 7 minutes" as Redis tells, "up to 10 minutes" where
+    each process counts in its own memory, which does not say."""
+    seconds = _seconds_left(_redisplay_key(ip_address))
+    if seconds is None:
+        return f"up to {minutes_in_words(window_minutes())}"
+    return f"about {minutes_in_words(_whole_minutes(seconds))}"
 
 
 def release(*, ip_address, email):

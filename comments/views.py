@@ -22,7 +22,6 @@ from django.db.models import OuterRef
 from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE, get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
@@ -68,7 +67,7 @@ AWAITING_MODERATION = "Your comment is awaiting moderation."
 PUBLISHED = "Thank you: your comment is published."
 NEW_QUESTIONS_PAUSED = (
     "We cannot show you a new question just now: new questions and forms sent back have been "
-    "asked for many times from your address, and are paused for up to {minutes} minute{s}. "
+    "asked for many times from your address, and are paused for {paused_for}. "
     "Please answer the question shown."
 )
 # One byte range, as media players ask for them ("bytes=0-1", "bytes=2-", "bytes=-500").
@@ -268,7 +267,7 @@ def redisplay_refused(request, article, visible):
         "post_url": sent_to(request, article),
         # "Show a new question" answered with the same question: say so where it is asked.
         "new_question_refused": "new_question" in request.POST,
-        "budget_minutes": ratelimit.window_minutes(),
+        "paused_for": ratelimit.redisplay_pause_in_words(client_ip(request)),
     }
     response = typed_text_page(request, "comments/redisplay_refused.html", context, status=429)
     response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
@@ -452,10 +451,9 @@ def new_question(request):
         raise Http404("Asked for by the page's script only.")
     question = question_of_ones_own_for(request)
     if question is None:
-        minutes = ratelimit.window_minutes()
+        paused_for = ratelimit.redisplay_pause_in_words(client_ip(request))
         response = JsonResponse(
-            {"message": NEW_QUESTIONS_PAUSED.format(minutes=minutes, s=pluralize(minutes))},
-            status=429,
+            {"message": NEW_QUESTIONS_PAUSED.format(paused_for=paused_for)}, status=429
         )
         response["Retry-After"] = str(settings.COMMENTS_FLOOD_WINDOW_SECONDS)  # at the latest
         return response

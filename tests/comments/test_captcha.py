@@ -7,6 +7,7 @@ import re
 import captcha.conf
 import pytest
 from captcha.models import CaptchaStore
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db.models import F
 from django.urls import reverse
@@ -298,6 +299,32 @@ def test_new_questions_past_the_redisplay_budget_are_refused_saying_why(
     assert int(refused["Retry-After"]) == settings.COMMENTS_FLOOD_WINDOW_SECONDS
     assert token["token"] and "question" not in token
     assert CaptchaStore.objects.count() == questions
+
+
+def test_new_questions_paused_say_how_long_is_left_when_redis_counts(
+    client, captcha_pool, settings, counted_in_redis
+):
+    """ "Paused for up to 10 minutes" held a reader back who had a minute or two left to wait:
+    Redis, which counts the budget, knows when its window ends."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 1
+    client.get(REFRESH, headers=XHR)
+    cache.touch("comments:redisplay:ip:127.0.0.1", timeout=100)
+
+    refused = client.get(REFRESH, headers=XHR)
+
+    assert refused.status_code == 429
+    assert "are paused for about 2 minutes." in refused.json()["message"]
+
+
+def test_new_questions_paused_without_redis_say_the_longest_wait(client, captcha_pool, settings):
+    """Each process counts in its own memory, which does not say when a window ends."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.COMMENTS_REDISPLAY_LIMIT = 1
+    client.get(REFRESH, headers=XHR)
+
+    refused = client.get(REFRESH, headers=XHR)
+
+    assert "are paused for up to 10 minutes." in refused.json()["message"]
 
 
 def test_new_questions_asked_for_spend_the_budget_of_the_forms_sent_back(

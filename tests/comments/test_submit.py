@@ -627,6 +627,32 @@ def test_asking_for_new_questions_too_often_keeps_the_question_and_the_text(
     assert form_values(back, "captcha_0") == typed["captcha_0"]
 
 
+@pytest.mark.parametrize(
+    ("button", "told"),
+    [
+        ("Reply to Ada Lovelace", "so we have stopped doing so for about 7 minutes."),
+        ("Show a new question", "and are paused for about 7 minutes."),
+    ],
+)
+def test_forms_sent_back_too_often_say_how_long_is_left_when_redis_counts(
+    client, article, captcha_pool, settings, counted_in_redis, button, told
+):
+    """ "For a while", or "up to 10 minutes", said nothing of what was left to wait."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 1
+    make_comment(article, name="Ada Lovelace")
+    page = client.get(article.get_absolute_url()).content.decode()
+    typed = comment_form_data(page, body="Kept.", captcha_1="")
+    assert press(client, page, button, typed).status_code == 200
+    cache.touch("comments:redisplay:ip:127.0.0.1", timeout=400)
+
+    response = press(client, page, button, typed)
+
+    back = response.content.decode()
+    assert response.status_code == 429
+    assert told in back
+    assert "\nKept.</textarea>" in back
+
+
 def test_forms_sent_back_with_mistakes_share_the_budget_and_a_good_one_still_goes(
     client, article, captcha_pool, settings
 ):
