@@ -62,10 +62,17 @@ def env_list(name, default=""):
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+# An entry of a list of addresses, as in a To: header: a comma inside a quoted name
+# ("Doe, Jane" <jane@example.com>) is part of the name. email.utils.getaddresses splits so
+# too, but mends what it cannot read ("Ops <ops@example.com", a comment glued onto the
+# address) or gives up on the whole list, naming no entry.
+ADDRESS_LIST_ENTRY = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^,])+')
+
+
 def env_emails(name):
     """Checked here: Django takes any text as an address, and mail to one that is none (two
     joined by ";", a comment after it) fails at each sending, in a log line nobody reads."""
-    entries = env_list(name)
+    entries = [entry.strip() for entry in ADDRESS_LIST_ENTRY.findall(env(name)) if entry.strip()]
     for entry in entries:
         named = re.fullmatch(r"[^<>]*<([^<>]*)>", entry)
         try:

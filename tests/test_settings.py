@@ -337,6 +337,37 @@ def test_addresses_with_or_without_a_name_start():
     }
 
 
+@pytest.mark.parametrize("variable", ["DJANGO_ADMINS", "COMMENTS_MODERATOR_EMAILS"])
+def test_a_quoted_name_with_a_comma_in_it_is_one_address(variable):
+    """A To: header's rule: the comma inside the quotes is part of the name. It was taken
+    for two entries, and start-up refused '"Doe' as an address."""
+    values = read_settings(
+        "ADMINS",
+        "COMMENTS_MODERATOR_EMAILS",
+        **PRODUCTION,
+        **{variable: '"Doe, Jane" <jane@example.com>, lead@example.com'},
+    )
+
+    assert values[variable.removeprefix("DJANGO_")] == str(
+        ['"Doe, Jane" <jane@example.com>', "lead@example.com"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "entry"),
+    [
+        ('"Doe, Jane" <jane@example.com>, ops at example.com', "ops at example.com"),
+        # Unquoted, the comma still ends an entry, as in a To: header.
+        ("Doe, Jane <jane@example.com>", "Doe"),
+    ],
+)
+def test_an_address_beside_a_quoted_name_is_still_named_when_it_is_none(value, entry):
+    result = manage("check", **PRODUCTION, DJANGO_ADMINS=value)
+
+    assert result.returncode != 0
+    assert f"comma-separated: {entry!r} is not one." in result.stderr
+
+
 def test_a_request_for_another_host_logs_one_line_without_a_traceback():
     """Bots send any Host header all day; each refusal used to log a dozen lines of Django's
     internals. Its one line still names the host, for an operator who forgot to allow theirs."""
