@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.files.storage import Storage
 from django.core.mail.backends.base import BaseEmailBackend
-from django.utils.module_loading import import_string
 
+from newsroom.backends import CORRECT_THE_PATH, not_a_backend
 from newsroom.cache import shared_by_every_process
 
 
@@ -92,22 +92,10 @@ def staticfiles_storage_exists(app_configs, **kwargs):
 
 
 def _not_a_backend(path, *, variable, kind, described, id):
-    try:
-        backend = import_string(path)
-    except ImportError as error:
-        problem = str(error)
-    else:
-        if isinstance(backend, type) and issubclass(backend, kind):
-            return []
-        problem = f"it names a {type(backend).__name__}, not a subclass of {kind.__name__}"
-    return [
-        Error(
-            f"{variable} is {path!r}, which is not {described}: {problem}.",
-            hint=f"Correct the dotted path in {variable}, or leave it empty for the default "
-            "(.env.example).",
-            id=id,
-        )
-    ]
+    problem = not_a_backend(path, variable=variable, kind=kind, described=described)
+    if problem is None:
+        return []
+    return [Error(problem, hint=CORRECT_THE_PATH.format(variable=variable), id=id)]
 
 
 @register(Tags.security)

@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
+from django.tasks.backends.base import BaseTaskBackend
 from django.utils.csp import CSP
 
 from newsroom import root_files
+from newsroom.backends import CORRECT_THE_PATH, not_a_backend
 from newsroom.sqlite import PrivateFileConnection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -69,20 +71,41 @@ def env_list(name, default=""):
 ADDRESS_LIST_ENTRY = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^,])+')
 
 
+def email_entries(value):
+    return [entry.strip() for entry in ADDRESS_LIST_ENTRY.findall(value) if entry.strip()]
+
+
+def is_address(entry):
+    """An address, or Name <address>: Django takes any text as one."""
+    named = re.fullmatch(r"[^<>]*<([^<>]*)>", entry)
+    try:
+        validate_email(named[1] if named else entry)
+    except ValidationError:
+        return False
+    return True
+
+
 def env_emails(name):
-    """Checked here: Django takes any text as an address, and mail to one that is none (two
-    joined by ";", a comment after it) fails at each sending, in a log line nobody reads."""
-    entries = [entry.strip() for entry in ADDRESS_LIST_ENTRY.findall(env(name)) if entry.strip()]
+    """Checked here: mail to an address that is none (two joined by ";", a comment after
+    it) fails at each sending, in a log line nobody reads."""
+    entries = email_entries(env(name))
     for entry in entries:
-        named = re.fullmatch(r"[^<>]*<([^<>]*)>", entry)
-        try:
-            validate_email(named[1] if named else entry)
-        except ValidationError:
+        if not is_address(entry):
             raise ImproperlyConfigured(
                 f"{name} takes email addresses (or Name <address>), comma-separated: "
                 f"{entry!r} is not one."
-            ) from None
+            )
     return entries
+
+
+def env_email(name, default):
+    """One address: a sender that is none, or two, fails every email as it is sent."""
+    value = env(name, default).strip()
+    if email_entries(value) != [value] or not is_address(value):
+        raise ImproperlyConfigured(
+            f"{name} takes one email address (or Name <address>): {value!r} is not one."
+        )
+    return value
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
@@ -363,7 +386,7 @@ if _email_backend in {_smtp_backend, "django.core.mail.backends.smtp.EmailBacken
         "use_tls": env_bool("EMAIL_USE_TLS", default=bool(_email_host)),
         "timeout": env_int("EMAIL_TIMEOUT", 10),
     }
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
+DEFAULT_FROM_EMAIL = env_email("DEFAULT_FROM_EMAIL", "Newsroom <newsroom@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who receives error reports (500s) by mail when DEBUG is off.
 ADMINS = env_emails("DJANGO_ADMINS")
@@ -374,6 +397,19 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "newsroom.log.ExceptionReporterFilter"
 # (newsroom/tasks.py). With TASKS_BACKEND=django_tasks_db.DatabaseBackend it is queued in the
 # database and `manage.py db_worker` runs it (see the README).
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "newsroom.tasks.AfterResponseBackend")}}
+# Checked here, not by a system check as EMAIL_BACKEND is (newsroom/checks.py): the comments
+# app makes its tasks as Django starts, and a backend that is none stopped every command
+# with a traceback naming no variable.
+_tasks_backend_problem = not_a_backend(
+    TASKS["default"]["BACKEND"],
+    variable="TASKS_BACKEND",
+    kind=BaseTaskBackend,
+    described="a task backend",
+)
+if _tasks_backend_problem:
+    raise ImproperlyConfigured(
+        f"{_tasks_backend_problem} {CORRECT_THE_PATH.format(variable='TASKS_BACKEND')}"
+    )
 
 # HTTPS: DJANGO_SECURE_SSL=1 behind TLS turns on HSTS, secure cookies and the redirect.
 SECURE_SSL = env_bool("DJANGO_SECURE_SSL")

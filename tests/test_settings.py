@@ -299,6 +299,68 @@ def test_collectstatic_with_a_storage_that_is_none_names_the_variable():
     assert f"DJANGO_STATICFILES_STORAGE is {value!r}, which is not a file storage" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "newsroom.tasks.AfterResponseBackendd",
+        "django_tasks_db.DatabaseBackends",
+        # A module, and a backend of another kind.
+        "django_tasks_db.backend",
+        "django.core.mail.backends.smtp.EmailBackend",
+    ],
+)
+def test_a_task_backend_that_is_none_stops_start_up_with_the_variables_name(value):
+    """The comments app makes its tasks as Django starts: every command stopped with a
+    traceback about "backend", naming no variable."""
+    result = manage("check", **PRODUCTION, TASKS_BACKEND=value)
+
+    assert result.returncode != 0
+    assert f"TASKS_BACKEND is {value!r}, which is not a task backend" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["newsroom.tasks.AfterResponseBackend", "django_tasks_db.DatabaseBackend"],
+)
+def test_the_task_backends_the_readme_names_start(value):
+    assert read_settings("TASKS", **PRODUCTION, TASKS_BACKEND=value) == {
+        "TASKS": str({"default": {"BACKEND": value}})
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "newsroom at news.example.com",
+        # As `docker run --env-file` passes a value quoted in .env.example.
+        '"Newsroom <newsroom@news.example.com>"',
+        # Sent as two senders, "Newsroom" and "Inc." <...>, which mail servers refuse.
+        "Newsroom, Inc. <newsroom@news.example.com>",
+        "newsroom@news.example.com, desk@news.example.com",
+    ],
+)
+def test_a_sender_that_is_not_one_address_stops_start_up_with_the_variables_name(value):
+    """Every email (the moderators', the commenters', the error reports sent as
+    SERVER_EMAIL) failed at its sending, in a log line nobody reads."""
+    result = manage("check", **PRODUCTION, DEFAULT_FROM_EMAIL=value)
+
+    assert result.returncode != 0
+    assert (
+        f"DEFAULT_FROM_EMAIL takes one email address (or Name <address>): {value!r} is not one."
+        in result.stderr
+    )
+
+
+def test_a_sender_with_a_quoted_name_sends_error_reports_too():
+    sender = '"The Newsroom, Leeds" <newsroom@news.example.com>'
+
+    values = read_settings(
+        "DEFAULT_FROM_EMAIL", "SERVER_EMAIL", **PRODUCTION, DEFAULT_FROM_EMAIL=sender
+    )
+
+    assert values == {"DEFAULT_FROM_EMAIL": sender, "SERVER_EMAIL": sender}
+
+
 @pytest.mark.parametrize("variable", ["DJANGO_ADMINS", "COMMENTS_MODERATOR_EMAILS"])
 @pytest.mark.parametrize(
     "entry",
@@ -675,7 +737,15 @@ def test_an_sqlite_database_in_a_folder_others_may_not_enter_is_not_told(open_fo
 
 def variables_read_by_settings():
     tree = ast.parse((BASE_DIR / "newsroom" / "settings.py").read_text())
-    readers = {"env", "env_bool", "env_int", "env_list", "env_emails", "required_in_production"}
+    readers = {
+        "env",
+        "env_bool",
+        "env_int",
+        "env_list",
+        "env_email",
+        "env_emails",
+        "required_in_production",
+    }
     return {
         node.args[0].value
         for node in ast.walk(tree)
