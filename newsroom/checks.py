@@ -127,7 +127,9 @@ def sqlite_database_is_private(app_configs, **kwargs):
             # Quoted, as pasted into a shell; the wildcard takes the -wal and -shm files
             # that exist when it is run (the checking command's own are gone by then).
             hint=f"Run chmod o= {shlex.quote(str(database['NAME']))}* as their owner: they "
-            "hold commenters' emails and IP addresses and the staff's password hashes.",
+            "hold commenters' emails and IP addresses and the staff's password hashes. Where "
+            "chmod changes nothing (WSL's /mnt/c, a VirtualBox shared folder), move them, or "
+            "set DJANGO_SILENCED_SYSTEM_CHECKS=newsroom.W003.",
             id="newsroom.W003",
         )
     ]

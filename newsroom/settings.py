@@ -140,6 +140,9 @@ for _entry in ALLOWED_HOSTS:
             f"write {_host} instead of {_entry}."
         )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# System checks an operator has answered otherwise, e.g. newsroom.W003 on a filesystem where
+# chmod changes nothing (WSL's /mnt/c): `make lint` fails at any warning.
+SILENCED_SYSTEM_CHECKS = env_list("DJANGO_SILENCED_SYSTEM_CHECKS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
