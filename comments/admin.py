@@ -47,7 +47,7 @@ from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
 from comments.forms import BodyField
-from comments.models import BackgroundDecision, Comment
+from comments.models import BackgroundDecision, Comment, isolated
 from comments.privacy import erase_commenter_data, export_commenters_data
 from comments.thread import (
     IDS_PER_QUERY,
@@ -249,20 +249,13 @@ STATUS_SHOWN = "status_shown"
 DONE = {decision.target: decision.done for decision in DECISIONS.values()}
 DOING = {decision.target: decision.doing for decision in DECISIONS.values()}
 DECIDED_MEANWHILE = (
-    "Comment by {name} was {done} by {by} while you were looking: nothing was decided. "
+    "{comment} was {done} by {by} while you were looking: nothing was decided. "
     "Decide again if you still mean to."
 )
 YOU_DECIDED_MEANWHILE = (
-    "Comment by {name} was {done} by you, on another page or in another window, while this "
+    "{comment} was {done} by you, on another page or in another window, while this "
     "one was open: nothing was decided here. Decide again if you still mean to."
 )
-
-
-def isolated_name(comment):
-    """The commenter's name inside a sentence, between the isolates <bdi> stands for in a
-    page (U+2068, U+2069): a name ending in a right-to-left override turned the rest of a
-    decision's message backwards (".maps sa dekram")."""
-    return f"\u2068{comment.name}\u2069"
 
 
 def row_decisions_id(comment_id):
@@ -625,8 +618,29 @@ class CommentForm(StalePageGuard, forms.ModelForm):
         return EDITED_MEANWHILE
 
 
+class WrittenByTheCommenter:
+    """The columns and fields a commenter wrote, each in <bdi>, with the writing direction of
+    its own text: an Arabic or Hebrew name or comment was laid out left to right, its
+    punctuation at the wrong end, and one ending in a right-to-left override turned around
+    what followed it (the excerpt's "…")."""
+
+    @admin.display(description="comment")
+    def excerpt(self, comment):
+        return format_html("<bdi>{}</bdi>", Truncator(comment.body).words(EXCERPT_WORDS))
+
+    @admin.display(description="name", ordering="name")
+    def commenter_name(self, comment):
+        return format_html("<bdi>{}</bdi>", comment.name)
+
+    @admin.display(description="email", ordering="email")
+    def commenter_email(self, comment):
+        return format_html("<bdi>{}</bdi>", comment.email)
+
+
 @admin.register(Comment)
-class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+class CommentAdmin(
+    WrittenByTheCommenter, StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin
+):
     form = CommentForm
     delete_confirmation_max_display = DELETE_PAGE_ITEMS  # a comment's replies go with it
     # What decides a row comes first: on a phone the rest scrolls off to the right.
@@ -636,8 +650,8 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         "status_badge",
         "held_reason",
         "article_link",
-        "name",
-        "email",
+        "commenter_name",
+        "commenter_email",
         "website",
         "ip_address",
         "created_at",
@@ -673,8 +687,8 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
                 "fields": [
                     "article_link",
                     "in_reply_to",
-                    "name",
-                    "email",
+                    "commenter_name",
+                    "commenter_email",
                     "website",
                     "body",
                     "text_shown",  # hidden: CommentForm
@@ -704,8 +718,8 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
     readonly_fields = [
         "article_link",
         "in_reply_to",
-        "name",
-        "email",
+        "commenter_name",
+        "commenter_email",
         "website",
         "status_badge",
         "shown_to_readers",
@@ -795,7 +809,7 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         if changelist is None:
             return response
         if name := getattr(request, "short_search_name", None):
-            messages.info(request, SHORT_SEARCH.format(term=name))  # once, with the list
+            messages.info(request, SHORT_SEARCH.format(term=isolated(name)))  # once, with the list
         self.tell_background_decisions(request)
         comments = list(changelist.result_list)
         hidden = under_withheld(
@@ -920,23 +934,23 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
 
     # Columns and fields -----------------------------------------------------------------
 
-    @admin.display(description="comment")
-    def excerpt(self, comment):
-        return Truncator(comment.body).words(EXCERPT_WORDS)
-
     @admin.display(description="article", ordering="article__title")
     def article_link(self, comment):
         if not comment.article_visible:
             return HIDDEN_ARTICLE
         return format_html(
-            '<a href="{}">{}</a>', comment.article.get_absolute_url(), comment.article.title
+            '<a href="{}"><bdi>{}</bdi></a>',
+            comment.article.get_absolute_url(),
+            comment.article.title,
         )
 
     @admin.display(description="website")
     def website(self, comment):
         if not comment.url:
             return ""
-        return format_html('<a href="{}" rel="nofollow noopener">{}</a>', comment.url, comment.url)
+        return format_html(
+            '<a href="{}" rel="nofollow noopener"><bdi>{}</bdi></a>', comment.url, comment.url
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, comment):
@@ -1002,7 +1016,7 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
                 comment.status,
                 name,
                 DECISIONS[name].label,
-                comment.name,
+                isolated(comment.name),
                 DECISIONS[name].label,
             )
             for index, name in enumerate(names)
@@ -1195,7 +1209,7 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         # decided since, and their decision stands until this one is taken knowingly.
         seen = request.POST.get("seen")
         if decision.operation(comment, by=request.user, seen=seen if seen in STATUSES else None):
-            message = f"Comment by {isolated_name(comment)} {decision.done}."
+            message = f"{comment} {decision.done}."
             if decision.target == Comment.Status.APPROVED and (reason := hidden_because(comment)):
                 # "Approved" alone read as "on the page"; the queue no longer lists it.
                 message += f" Readers do not see it yet: {reason}."
@@ -1224,22 +1238,18 @@ class CommentAdmin(StalePageAdminMixin, HandMadeRequestsMixin, admin.ModelAdmin)
         now = Comment.objects.select_related("moderated_by").filter(pk=comment.pk).first()
         if now is not None and now.status == decision.target:
             return (
-                f"Comment by {isolated_name(comment)} already was {decision.done}.",
+                f"{comment} already was {decision.done}.",
                 messages.INFO,
             )
         if now is None:
             done, by = "deleted", "someone else"
         elif now.moderated_by_id == user.pk:
-            message = YOU_DECIDED_MEANWHILE.format(
-                name=isolated_name(comment), done=DONE[now.status]
-            )
+            message = YOU_DECIDED_MEANWHILE.format(comment=comment, done=DONE[now.status])
             return message, messages.WARNING
         else:
             done = DONE[now.status]
             by = now.moderated_by.get_username() if now.moderated_by else "someone else"
-        return DECIDED_MEANWHILE.format(
-            name=isolated_name(comment), done=done, by=by
-        ), messages.WARNING
+        return DECIDED_MEANWHILE.format(comment=comment, done=done, by=by), messages.WARNING
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
@@ -1446,14 +1456,14 @@ class LatestCommentsFormSet(BaseInlineFormSet):
         ]
 
 
-class ArticleCommentInline(admin.TabularInline):
+class ArticleCommentInline(WrittenByTheCommenter, admin.TabularInline):
     """The article's latest comments, read-only: decisions are made in the comment admin,
     where the link under the table lists them all."""
 
     model = Comment
     formset = LatestCommentsFormSet
     template = "admin/comments/comment/article_inline.html"
-    fields = ["excerpt", "name", "status_badge", "created_at"]
+    fields = ["excerpt", "commenter_name", "status_badge", "created_at"]
     readonly_fields = fields
     show_change_link = True
     can_delete = False
@@ -1472,10 +1482,6 @@ class ArticleCommentInline(admin.TabularInline):
         if obj is not None and (obj.status != Comment.Status.APPROVED or not_shown_because(obj)):
             return None
         return super().get_view_on_site_url(obj)
-
-    @admin.display(description="comment")
-    def excerpt(self, comment):
-        return Truncator(comment.body).words(EXCERPT_WORDS)
 
     @admin.display(description="status")
     def status_badge(self, comment):

@@ -151,6 +151,14 @@ def name_as_shown(name):
     return name
 
 
+def isolated(text):
+    """Text a reader wrote, inside a sentence of plain text (a message, a page's title),
+    between the isolates <bdi> stands for in HTML (U+2068, U+2069): a name ending in a
+    right-to-left override, or in Arabic or Hebrew, turned the rest of the sentence around
+    (".maps sa dekram")."""
+    return f"\u2068{text}\u2069"
+
+
 def is_id(raw):
     """Whether `raw` is an id (a comment's, an article's) as the site writes it: ASCII digits
     within the database's integers, 64 bits (BigAutoField). str.isdigit() alone takes "²";
@@ -303,8 +311,9 @@ class Comment(models.Model):
 
     def __str__(self):
         """Without the article's title, which a moderator may not see (an article withdrawn
-        since): the admin's headings, messages and recent actions show this."""
-        return f"Comment by {self.name}"
+        since): the admin's headings, messages and recent actions show this, the name
+        isolated from the words around it (isolated)."""
+        return f"Comment by {isolated(self.name)}"
 
     def save(self, *args, **kwargs):
         """A comment from an address joins the key its other comments share (the

@@ -518,9 +518,12 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
 
     @admin.display(description="object", ordering="object_repr")
     def object(self, entry):
+        """In <bdi>, as the comments' list shows a name: an entry recorded before comments
+        isolated their commenter's name (Comment.__str__), or an article's title, keeps its
+        writing direction to itself."""
         if getattr(entry, "linkable", False) and (url := entry.get_admin_url()):
-            return format_html('<a href="{}">{}</a>', url, entry.object_repr)
-        return entry.object_repr
+            return format_html('<a href="{}"><bdi>{}</bdi></a>', url, entry.object_repr)
+        return format_html("<bdi>{}</bdi>", entry.object_repr)
 
     @admin.display(description="action", ordering="action_flag")
     def action(self, entry):

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from comments import services
-from comments.models import Comment
+from comments.models import Comment, isolated
 from newsroom.admin import OWN_ACCOUNT
 from tests.factories import make_article, make_comment, make_draft, make_editor, make_moderator
 from tests.hostile import hostile_text
@@ -60,8 +60,8 @@ def test_a_moderator_s_decision_and_a_deleted_comment_say_who_when_and_what(
 
     html = response.content.decode()
     assert [(e.user, e.object_repr, e.get_action_flag_display()) for e in rows(response)] == [
-        (editor, "Comment by Bob", "Deletion"),
-        (moderator, "Comment by Ann", "Change"),
+        (editor, f"Comment by {isolated('Bob')}", "Deletion"),
+        (moderator, f"Comment by {isolated('Ann')}", "Change"),
     ]
     assert "Action log" in html
     assert "moira" in html and "eddie" in html
@@ -89,9 +89,9 @@ def test_the_replies_a_deleted_comment_takes_with_it_are_each_in_the_log(client,
 
     entries = LogEntry.objects.order_by("pk")
     assert [(e.user, e.object_repr, e.get_action_flag_display()) for e in entries] == [
-        (editor, "Comment by Ann", "Deletion"),
-        (editor, "Comment by Bob", "Deletion"),
-        (editor, "Comment by Cy", "Deletion"),
+        (editor, f"Comment by {isolated('Ann')}", "Deletion"),
+        (editor, f"Comment by {isolated('Bob')}", "Deletion"),
+        (editor, f"Comment by {isolated('Cy')}", "Deletion"),
     ]
     assert [e.get_change_message() for e in entries] == [
         "",
@@ -266,6 +266,19 @@ def test_an_entry_links_to_its_object_only_while_it_exists(client, editor):
 
     assert f'href="/admin/comments/comment/{kept.pk}/change/"' in html
     assert gone_url not in html
+
+
+def test_an_entry_s_object_keeps_its_writing_direction_to_itself(client, editor):
+    """An entry recorded before comments isolated their commenter's name, ending in a
+    right-to-left override, turned around what the row showed after it."""
+    comment = make_comment(make_article(), name="Mallory\u202e")
+    log_change(editor, comment, "Approved.")
+    LogEntry.objects.update(object_repr="Comment by Mallory\u202e")
+    client.force_login(editor)
+
+    html = client.get(LOG).content.decode()
+
+    assert "><bdi>Comment by Mallory\u202e</bdi></a>" in html
 
 
 def test_a_moderator_reads_an_entry_s_page_without_a_link_to_a_page_they_may_not_open(

@@ -39,9 +39,8 @@ from comments.admin import (
     TOO_MANY_TO_ERASE,
     TOO_MANY_TO_EXPORT,
     erasure_listing,
-    isolated_name,
 )
-from comments.models import BackgroundDecision, Comment
+from comments.models import BackgroundDecision, Comment, isolated
 from comments.privacy import ERASED_REPR
 from newsroom.cache import shared_by_every_process
 from tests.factories import (
@@ -547,7 +546,7 @@ class TestQueue:
         response = moderator_client.get(QUEUE, {"q": query})
 
         assert list(response.context["cl"].result_list) == [named_al]
-        assert messages_of(response) == [SHORT_SEARCH.format(term=told)]
+        assert messages_of(response) == [SHORT_SEARCH.format(term=isolated(told))]
 
     def test_a_decision_on_a_short_searchs_list_says_what_was_searched_once(
         self, moderator_client, article
@@ -564,7 +563,9 @@ class TestQueue:
     def test_a_short_search_is_told_back_escaped(self, moderator_client):
         response = moderator_client.get(QUEUE, {"q": "<b>"})
 
-        assert "commenters named exactly “&lt;b&gt;” are shown" in response.content.decode()
+        assert "commenters named exactly “\u2068&lt;b&gt;\u2069” are shown" in (
+            response.content.decode()
+        )
 
     def test_a_search_with_one_word_of_three_letters_searches_everything(
         self, moderator_client, article
@@ -1591,7 +1592,10 @@ class TestQuickDecisions:
         first, second = (make_comment(article, status=Status.PENDING) for _ in range(2))
         html = moderator_client.get(QUEUE).content.decode()
         [(attrs, _)] = elements(
-            html, lambda tag, attrs: attrs.get("aria-label") == f"Approve: comment by {first.name}"
+            html,
+            lambda tag, attrs: (
+                attrs.get("aria-label") == f"Approve: comment by {isolated(first.name)}"
+            ),
         )
 
         response = moderator_client.post(attrs["formaction"], {"next": QUEUE})
@@ -1600,7 +1604,7 @@ class TestQuickDecisions:
         assert status_of(first) == Status.APPROVED
         next_buttons = elements(html, lambda tag, attrs: attrs.get("id") == f"decide-{second.pk}")
         assert [attrs["aria-label"] for attrs, _ in next_buttons] == [
-            f"Approve: comment by {second.name}"
+            f"Approve: comment by {isolated(second.name)}"
         ]
 
     def test_a_decision_not_taken_leads_back_to_its_own_row(self, moderator_client, article):
@@ -1611,7 +1615,10 @@ class TestQuickDecisions:
         all_url = f"{QUEUE}?status=all"
         html = moderator_client.get(all_url).content.decode()
         [(attrs, _)] = elements(
-            html, lambda tag, attrs: attrs.get("aria-label") == f"Approve: comment by {first.name}"
+            html,
+            lambda tag, attrs: (
+                attrs.get("aria-label") == f"Approve: comment by {isolated(first.name)}"
+            ),
         )
         services.mark_spam(first, by=make_moderator("max"))
 
@@ -1641,8 +1648,9 @@ class TestQuickDecisions:
 
         html = moderator_client.get(QUEUE).content.decode()
 
-        assert 'aria-label="Approve: comment by Ann &lt;b&gt;O&#x27;Hara&lt;/b&gt;"' in html
-        assert 'aria-label="Spam: comment by Ann &lt;b&gt;O&#x27;Hara&lt;/b&gt;"' in html
+        name = isolated("Ann &lt;b&gt;O&#x27;Hara&lt;/b&gt;")
+        assert f'aria-label="Approve: comment by {name}"' in html
+        assert f'aria-label="Spam: comment by {name}"' in html
 
     def test_spam_button(self, moderator_client, moderator, article):
         comment = make_comment(article, status=Status.PENDING)
@@ -1650,7 +1658,7 @@ class TestQuickDecisions:
         response = moderator_client.post(decide_url(comment, "spam"), follow=True)
 
         assert status_of(comment) == Status.SPAM
-        assert f"Comment by {isolated_name(comment)} marked as spam." in messages_of(response)
+        assert f"Comment by {isolated(comment.name)} marked as spam." in messages_of(response)
         assert Comment.objects.get(pk=comment.pk).moderated_by == moderator
 
     def test_a_row_another_moderator_decided_meanwhile_stays_as_they_decided(
@@ -1671,7 +1679,7 @@ class TestQuickDecisions:
         assert response.redirect_chain[-1][0] == f"{QUEUE}#decide-{comment.pk}"
         assert status_of(comment) == Status.SPAM
         assert messages_of(response) == [
-            f"Comment by {isolated_name(comment)} was marked as spam by max while you were "
+            f"Comment by {isolated(comment.name)} was marked as spam by max while you were "
             "looking: nothing was decided. Decide again if you still mean to."
         ]
         assert LogEntry.objects.filter(object_id=str(comment.pk)).count() == 1
@@ -1695,7 +1703,7 @@ class TestQuickDecisions:
 
         assert status_of(comment) == Status.APPROVED
         assert messages_of(response) == [
-            f"Comment by {isolated_name(comment)} was approved by max while you were looking: "
+            f"Comment by {isolated(comment.name)} was approved by max while you were looking: "
             "nothing was decided. Decide again if you still mean to."
         ]
 
@@ -1713,7 +1721,7 @@ class TestQuickDecisions:
 
         assert status_of(comment) == Status.SPAM
         assert messages_of(response) == [
-            f"Comment by {isolated_name(comment)} was marked as spam by you, on another page or in "
+            f"Comment by {isolated(comment.name)} was marked as spam by you, on another page or in "
             "another window, while this one was open: nothing was decided here. Decide again "
             "if you still mean to."
         ]
@@ -1729,7 +1737,7 @@ class TestQuickDecisions:
         response = moderator_client.post(approve, sent_by_button(html, approve), follow=True)
 
         assert messages_of(response) == [
-            f"Comment by {isolated_name(comment)} already was approved."
+            f"Comment by {isolated(comment.name)} already was approved."
         ]
         assert LogEntry.objects.filter(object_id=str(comment.pk)).count() == 1
 
@@ -1745,7 +1753,7 @@ class TestQuickDecisions:
         response = moderator_client.post(decide_url(reply, "approve"), follow=True)
 
         assert messages_of(response) == [
-            f"Comment by {isolated_name(reply)} approved. Readers do not see it yet: a comment "
+            f"Comment by {isolated(reply.name)} approved. Readers do not see it yet: a comment "
             f"above it is {above.label.lower()}."
         ]
 
@@ -1757,7 +1765,7 @@ class TestQuickDecisions:
         response = moderator_client.post(decide_url(comment, "approve"), follow=True)
 
         assert messages_of(response) == [
-            f"Comment by {isolated_name(comment)} approved. Readers do not see it yet: the article "
+            f"Comment by {isolated(comment.name)} approved. Readers do not see it yet: the article "
             "is not published."
         ]
 
@@ -2826,3 +2834,82 @@ def test_refusing_more_commenters_than_a_request_takes_says_how_many_it_takes(
     [message] = messages_of(response)
     assert "the 3 commenters selected at once could outlast the server's time limit" in message
     assert f"{said}. Nothing was" in message
+
+
+# A name that turns what follows it around: it ends in a right-to-left override (U+202E).
+OVERRIDING_NAME = "Mallory\u202e"
+ARABIC_TEXT = "شكرا على المقال"
+
+
+class TestWhatCommentersWroteKeepsItsDirection:
+    """A commenter's name ending in a right-to-left override, or in Arabic or Hebrew, turned
+    around the words after it wherever the admin showed it inside a line: in <bdi> on a page,
+    between the isolates U+2068 and U+2069 in plain text (a message, a heading, a title)."""
+
+    def test_the_moderators_list_isolates_each_thing_the_commenter_wrote(
+        self, moderator_client, article
+    ):
+        comment = make_comment(
+            article,
+            status=Status.PENDING,
+            name=OVERRIDING_NAME,
+            email="mallory@example.com",
+            body=ARABIC_TEXT,
+            url="https://example.com/",
+        )
+
+        row = list_rows(moderator_client.get(QUEUE))[comment.pk]
+
+        assert f"<bdi>{OVERRIDING_NAME}</bdi>" in row
+        assert "<bdi>mallory@example.com</bdi>" in row
+        assert f"<bdi>{ARABIC_TEXT}</bdi>" in row
+        assert "<bdi>https://example.com/</bdi>" in row
+        assert f"<bdi>{escape(article.title)}</bdi>" in row
+        assert f'aria-label="Approve: comment by {isolated(OVERRIDING_NAME)}"' in row
+
+    def test_the_comment_s_page_isolates_the_name_in_its_heading_title_and_fields(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, name=OVERRIDING_NAME)
+
+        html = moderator_client.get(f"{QUEUE}{comment.pk}/change/").content.decode()
+
+        assert f"<h2>Comment by {isolated(OVERRIDING_NAME)}</h2>" in html
+        assert f"<title>Comment by {isolated(OVERRIDING_NAME)} |" in html
+        assert f"<bdi>{OVERRIDING_NAME}</bdi>" in html  # the name field
+
+    def test_django_s_message_after_an_edit_isolates_the_name(self, moderator_client, article):
+        comment = make_comment(article, name=OVERRIDING_NAME, body="Teh typo.")
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        opened = moderator_client.get(change_url).content.decode()
+
+        response = moderator_client.post(
+            change_url, {"body": "The typo.", "text_shown": form_values(opened, "text_shown")}
+        )
+
+        [message] = messages_of(response)
+        assert f">Comment by {isolated(OVERRIDING_NAME)}</a>” was changed successfully" in message
+
+    def test_the_delete_confirmation_isolates_the_name(self, editor_client, article):
+        comment = make_comment(article, name=OVERRIDING_NAME)
+
+        html = editor_client.get(f"{QUEUE}{comment.pk}/delete/").content.decode()
+
+        assert f"delete the comment “Comment by {isolated(OVERRIDING_NAME)}”?" in html
+
+    def test_a_short_search_s_message_isolates_the_name_searched_for(
+        self, moderator_client, article
+    ):
+        make_comment(article, name="عل")
+
+        response = moderator_client.get(QUEUE, {"q": "عل"})
+
+        assert messages_of(response) == [SHORT_SEARCH.format(term="\u2068عل\u2069")]
+
+    def test_an_article_s_latest_comments_isolate_the_name_and_text(self, editor_client, article):
+        make_comment(article, name=OVERRIDING_NAME, body=ARABIC_TEXT)
+
+        html = editor_client.get(f"/admin/articles/article/{article.pk}/change/").content.decode()
+
+        assert f"<bdi>{OVERRIDING_NAME}</bdi>" in html
+        assert f"<bdi>{ARABIC_TEXT}</bdi>" in html

@@ -23,7 +23,7 @@ from django.test import Client
 from articles import page_cache
 from comments import services
 from comments.admin import LISTED_FOR_ERASURE, erasure_listing
-from comments.models import Comment, commenter_digest, commenter_key_digest
+from comments.models import Comment, commenter_digest, commenter_key_digest, isolated
 from tests.factories import make_comment, make_editor, make_moderator, post_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -236,7 +236,7 @@ def test_an_erased_commenter_leaves_no_trace_in_any_table_or_servable_cached_pag
     deleted_with_it = LogEntry.objects.get(
         object_id=str(bobs_reply_to_the_deleted.pk), action_flag=DELETION
     )
-    assert deleted_with_it.object_repr == f"Comment by {BOB['name']}"
+    assert deleted_with_it.object_repr == f"Comment by {isolated(BOB['name'])}"
     assert deleted_with_it.user == editor
     assert LogEntry.objects.count() == before_erasure + 3  # the erasure's, for her 3 comments
     assert {entry.user for entry in LogEntry.objects.all()} == {moderator, editor}

@@ -239,3 +239,21 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_decision_s_message
 
     assert ends["word"] < ends["stop"], ends
     page.context.close()
+
+
+def test_a_name_ending_in_a_right_to_left_override_leaves_django_s_saved_message_in_order(
+    browser, live_server
+):
+    """Django's message after a save names the comment (Comment.__str__), then says it was
+    changed: a name ending in U+202E ran on through the rest of the sentence, which read
+    ".yllufsseccus degnahc saw"."""
+    comment = make_comment(make_article(title=HEADLINES[0]), name="Ada\u202e", body="Teh typo.")
+    page = signed_in_as_edna(browser, live_server, f"/admin/comments/comment/{comment.pk}/change/")
+    page.get_by_label("Body").fill("The typo.")
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    message = page.locator(".messagelist li", has_text="was changed successfully")
+    ends = message.evaluate(MESSAGE_WORD_AND_STOP, "changed")
+
+    assert ends["word"] < ends["stop"], ends
+    page.context.close()
