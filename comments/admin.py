@@ -1357,7 +1357,7 @@ class CommentAdmin(
         if commenters is None:
             return None
         response = JsonResponse(
-            export_commenters_data(commenters),
+            export_commenters_data(commenters, by=request.user),
             safe=False,
             json_dumps_params={"indent": 2, "ensure_ascii": False},
         )

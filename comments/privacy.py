@@ -28,6 +28,9 @@ ERASED_BODY = "This comment was removed at the commenter's request."
 # What a failed task's traceback says where it named their address.
 ERASED_ADDRESS = "<erased address>"
 ERASE_LOG_MESSAGE = "Erased the commenter's personal data at their request."
+# On each of their comments, as the erasure's entry is: the log names the commenter only as
+# their comments do, never by address.
+EXPORT_LOG_MESSAGE = "Exported the commenter's data, with all their comments."
 
 
 def comments_by(email):
@@ -42,9 +45,10 @@ def export_commenter_data(email):
     return data
 
 
-def export_commenters_data(commenters):
+def export_commenters_data(commenters, *, by=None):
     """Everything stored about each commenter ({key: address}, as commenters() gives them),
-    as JSON-ready data, in that order.
+    as JSON-ready data, in that order; exported `by` a moderator, an entry in the action
+    log on each of their comments (EXPORT_LOG_MESSAGE), as every other decision leaves.
 
     Read in two queries whatever their number (two for each took 2.5 to 3.7 ms a
     commenter): their comments are told apart by the key the database gives each one,
@@ -52,11 +56,15 @@ def export_commenters_data(commenters):
     comment from before that digest is in the file of each commenter its address's old
     digest matches: "ß" and "ss" share theirs."""
     exported_at = timezone.now().isoformat()
-    comments = (
+    comments = list(
         Comment.objects.by_commenters(list(commenters))
         .select_related("article")
         .order_by("created_at", "id")
     )
+    if by is not None and comments:
+        LogEntry.objects.log_actions(
+            user_id=by.pk, queryset=comments, action_flag=CHANGE, change_message=EXPORT_LOG_MESSAGE
+        )
     comments_of = defaultdict(list)
     for comment in comments:
         comments_of[comment.email_upper].append(

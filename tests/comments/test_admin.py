@@ -41,7 +41,7 @@ from comments.admin import (
     erasure_listing,
 )
 from comments.models import BackgroundDecision, Comment, isolated
-from comments.privacy import ERASED_REPR
+from comments.privacy import ERASED_REPR, EXPORT_LOG_MESSAGE
 from newsroom.cache import shared_by_every_process
 from tests.factories import (
     PASSWORD,
@@ -2357,6 +2357,33 @@ class TestPrivacyActions:
         assert person["email"] == "ada@example.com"
         assert len(person["comments"]) == 2
         assert person["comments"][0]["ip_address"] == "192.0.2.1"
+
+    def test_an_export_is_in_the_action_log_and_each_comment_s_history_without_the_address(
+        self, client, article
+    ):
+        """Every other moderator action left an entry; a moderator exporting someone's data
+        left none: no one could tell who had taken whose data, or when."""
+        ada_first = make_comment(article, name="Ada", email="ada@example.com")
+        ada_second = make_comment(article, name="Ada", email="ADA@example.com")
+        make_comment(article, name="Bob", email="bob@example.com")  # not selected
+        editor = make_editor()
+        client.force_login(editor)
+
+        client.post(
+            f"{QUEUE}?status=all",
+            {"action": "export_commenter_data", "_selected_action": [ada_first.pk]},
+        )
+
+        entries = LogEntry.objects.order_by("pk")
+        assert [(e.user, e.object_id, e.get_change_message()) for e in entries] == [
+            (editor, str(ada_first.pk), EXPORT_LOG_MESSAGE),
+            (editor, str(ada_second.pk), EXPORT_LOG_MESSAGE),
+        ]
+        log = client.get("/admin/admin/logentry/").content.decode()
+        history = client.get(f"{QUEUE}{ada_second.pk}/change/").content.decode()
+        assert escape(EXPORT_LOG_MESSAGE) in log
+        assert escape(EXPORT_LOG_MESSAGE) in history
+        assert "ada@example.com" not in log.lower()
 
     def test_exporting_more_commenters_than_a_request_takes_is_refused_saying_so(
         self, editor_client, article, monkeypatch
