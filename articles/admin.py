@@ -61,6 +61,17 @@ ALREADY_SCHEDULED = (
 ALREADY_LIVE = ("%s article was published already.", "%s articles were published already.")
 UNPUBLISHED = ("%s article unpublished.", "%s articles unpublished.")
 ALREADY_DRAFT = ("%s article was a draft already.", "%s articles were drafts already.")
+# The articles Publish or Unpublish takes in a request. "Select all" read every article,
+# updated and logged them in one transaction: 100,000 took 50 to 55 s on SQLite and 65 to
+# 150 s on PostgreSQL (a load of 12 on 2 cores), past gunicorn's 30 s, which rolled it all
+# back and gave the editor an error page. 10,000 take 4 s on SQLite, 9 to 13 s on
+# PostgreSQL on that machine: as many as a deletion takes.
+CHANGED_IN_THE_REQUEST = 10_000
+TOO_MANY_TO_CHANGE = (
+    "{doing} the {count} articles selected at once would outlast the server's time limit, "
+    "and change none of them: at most {most} are changed at a time. Nothing was changed. "
+    "Select fewer (a search or a filter narrows the list: Status, Section, Published at)."
+)
 SLUG_TAKEN = "Another {kind} has this address already: choose another slug."
 SLUG_WAS_ANOTHERS = (
     '{address} was the address of the {kind} "{other}" before its slug changed, and led to it '
@@ -560,7 +571,9 @@ class ArticleAdmin(
         scheduled stays so, and the editor is told how to bring it forward. Every article
         selected is accounted for: "0 articles published." left editors guessing why.
         """
-        articles = list(queryset)
+        articles = self.selected_for_a_change(request, queryset, doing="Publishing")
+        if articles is None:
+            return
         drafts = [article for article in articles if article.status == Article.Status.DRAFT]
         untouched = [article for article in articles if article.status != Article.Status.DRAFT]
         published = services.publish_drafts(drafts, by=request.user)
@@ -586,7 +599,9 @@ class ArticleAdmin(
     def unpublish(self, request, queryset):
         """Back to draft: gone from every public page at once; the date is kept. Every
         article selected is accounted for, as Publish does."""
-        articles = list(queryset)
+        articles = self.selected_for_a_change(request, queryset, doing="Unpublishing")
+        if articles is None:
+            return
         published = [article for article in articles if article.status == Article.Status.PUBLISHED]
         unpublished = services.unpublish(published, by=request.user)
         drafts = len(articles) - len(published)
@@ -600,6 +615,19 @@ class ArticleAdmin(
                 (ALREADY_DRAFT, drafts, messages.INFO),
             ],
         )
+
+    def selected_for_a_change(self, request, queryset, *, doing):
+        """The selected articles, with only what Publish and Unpublish read of them and log
+        (the list's joins and columns left out); None, the editor told why, when there are
+        more than a request can take (CHANGED_IN_THE_REQUEST), counted first."""
+        count = queryset.count()
+        if count > CHANGED_IN_THE_REQUEST:
+            message = TOO_MANY_TO_CHANGE.format(
+                doing=doing, count=f"{count:,}", most=f"{CHANGED_IN_THE_REQUEST:,}"
+            )
+            self.message_user(request, message, messages.ERROR)
+            return None
+        return list(queryset.select_related(None).only("title", "status", "published_at"))
 
     def say_counts(self, request, counts):
         """Each (message, count, level) that counts any article: "0 articles published."

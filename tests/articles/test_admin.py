@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 from PIL import Image
 
+from articles import admin as articles_admin
 from articles import services
 from articles.admin import (
     ALREADY_DRAFT,
@@ -39,6 +40,7 @@ from articles.admin import (
     LEFT_OUT_OF_THE_PAGE,
     SLUG_TAKEN,
     SLUG_WAS_ANOTHERS,
+    TOO_MANY_TO_CHANGE,
     ArticleAdmin,
     LeadImageField,
 )
@@ -266,6 +268,44 @@ def test_bulk_unpublish_counts_thousands_as_the_other_messages_do(editor_client)
     )
 
     assert messages_shown(response) == ["1,001 articles were drafts already."]
+
+
+@pytest.mark.parametrize(
+    ("action", "make", "doing"),
+    [("publish", make_draft, "Publishing"), ("unpublish", make_article, "Unpublishing")],
+)
+def test_bulk_publish_and_unpublish_of_more_than_a_request_takes_change_nothing_and_say_so(
+    editor_client, monkeypatch, action, make, doing
+):
+    """ "Select all" over 100,000 articles read them all and took 50 s, past gunicorn's
+    30 s: the whole change rolled back and the editor got an error page."""
+    monkeypatch.setattr(articles_admin, "CHANGED_IN_THE_REQUEST", 2)
+    articles = [make() for _ in range(3)]
+    status_before = articles[0].status
+
+    response = editor_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": action, "_selected_action": [articles[0].pk], "select_across": "1"},
+        follow=True,
+    )
+
+    assert messages_shown(response) == [TOO_MANY_TO_CHANGE.format(doing=doing, count=3, most=2)]
+    assert set(Article.objects.values_list("status", flat=True)) == {status_before}
+    assert not LogEntry.objects.exists()
+
+
+def test_bulk_publish_of_as_many_as_a_request_takes_publishes_them(editor_client, monkeypatch):
+    monkeypatch.setattr(articles_admin, "CHANGED_IN_THE_REQUEST", 2)
+    drafts = [make_draft(), make_draft()]
+
+    response = editor_client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "publish", "_selected_action": [drafts[0].pk], "select_across": "1"},
+        follow=True,
+    )
+
+    assert messages_shown(response) == ["2 articles published."]
+    assert Article.objects.published().count() == 2
 
 
 def test_bulk_unpublish_of_an_article_a_colleague_unpublished_meanwhile_leaves_it_theirs(
