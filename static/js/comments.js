@@ -259,7 +259,12 @@
   if (bodyBox) {
     form.addEventListener("submit", function (event) {
       var limit = Number(bodyBox.dataset.maxFormBytes);
-      var sent = new URLSearchParams(new FormData(form, event.submitter)).toString().length;
+      /* As the browser sends it: each line break as CR LF ("%0D%0A"), where the box's
+         value and FormData hold a line feed alone. */
+      var entries = Array.from(new FormData(form, event.submitter), function (entry) {
+        return [entry[0], String(entry[1]).replace(/\r\n|\r|\n/g, "\r\n")];
+      });
+      var sent = new URLSearchParams(entries).toString().length;
       if (!limit || sent <= limit) {
         if (tooLong) {
           tooLong.remove();

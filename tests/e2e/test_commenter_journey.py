@@ -6,6 +6,7 @@ import re
 import pytest
 from captcha.models import CaptchaStore
 from django.http import HttpResponse
+from django.test import override_settings
 from playwright.sync_api import expect
 
 from articles import page_cache
@@ -143,6 +144,38 @@ def test_a_paste_too_long_for_the_site_to_read_stays_in_the_form_and_the_reader_
     expect(box).to_be_focused()
     # What a screen reader says of the box it lands in: the alert may be cut short by the move.
     expect(box).to_have_accessible_description(re.compile("far more than a comment may be"))
+    assert not Comment.objects.exists()
+
+
+def test_a_paste_with_line_breaks_just_over_the_limit_as_sent_stays_in_the_form(page, live_server):
+    """The browser sends each line break as two characters (CR LF, "%0D%0A"), where the
+    form's script counted one ("%0A"): a paste of many lines a little over the limit as sent
+    was let go, and the reader taken to the 413 page, away from the form."""
+    article = make_article(title="Letters page returns")
+    letter = "這是一封寫給編輯的長信。\n" * 2200  # 2,200 line breaks: 6,600 bytes uncounted
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "")
+    box = form.get_by_role("textbox", name="Comment", exact=True)
+    box.focus()
+    page.keyboard.insert_text(letter)
+    # The limit just above what the form measured with one character per line break.
+    counted_as_one = page.evaluate(
+        """() => {
+          const form = document.querySelector("#comment-form");
+          const button = form.querySelector(".form-submit button");
+          return new URLSearchParams(new FormData(form, button)).toString().length;
+        }"""
+    )
+    limit = counted_as_one + 1000
+    page.locator("textarea[data-max-form-bytes]").evaluate(
+        "(box, limit) => { box.dataset.maxFormBytes = limit; }", limit
+    )
+    with override_settings(PUBLIC_DATA_UPLOAD_MAX_MEMORY_SIZE=limit):
+        form.get_by_role("button", name="Post Comment").click()
+
+        expect(form.get_by_role("alert")).to_contain_text("far more than a comment may be")
+    expect(box).to_have_value(letter)
     assert not Comment.objects.exists()
 
 
