@@ -14,6 +14,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 
 from articles.models import Article
+from newsroom.control_characters import CONTROL_CHARACTER
 
 USER_AGENT_MAX_LENGTH = 300
 # A commenter's website as typed (the form's limit), and as stored: the form writes
@@ -141,14 +142,17 @@ def is_email_address(candidate):
 def name_as_shown(name):
     """A commenter's name as readers see it: an email address in it, saved before the form
     refused them ("Ada <ada@example.com>"), shows only the part before its @ (and the name
-    as_read, as the address was found)."""
+    as_read, as the address was found, without the control characters its escapes may
+    have held, "%0A" or "%00", which the form refuses in a name)."""
     if not AT_SIGNS.intersection(name) and "%" not in name:  # nearly every name: no regex
         return name
-    if addresses := email_addresses_in(name):
-        name = as_read(name)
+    addresses = email_addresses_in(name)
+    if not addresses:
+        return name
+    name = as_read(name)
     for address in addresses:
         name = name.replace(address, address.rpartition("@")[0])
-    return name
+    return CONTROL_CHARACTER.sub(" ", name)
 
 
 def isolated(text):

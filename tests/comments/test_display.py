@@ -187,6 +187,27 @@ def test_a_name_saved_with_an_address_in_any_form_shows_the_name_without_it(
     assert "example.com" not in page and "例子" not in page and "192.0.2.1" not in page
 
 
+@pytest.mark.parametrize(
+    ("saved", "shown"),
+    [
+        ("Ada%0ALovelace <ada%40example.com>", "Ada Lovelace &lt;ada&gt;"),
+        ("Ada%00%1B[31m <ada%40example.com>", "Ada  [31m &lt;ada&gt;"),
+    ],
+)
+def test_a_name_saved_with_a_percent_encoded_address_shows_no_control_characters(
+    client, article, saved, shown
+):
+    """Read with its percent-escapes decoded to find the address, a name saved before the
+    form refused it showed what it had encoded too: a line break, a NUL, a terminal's
+    escape, which the form refuses in a name typed as such."""
+    make_comment(article, name=saved)
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert f"<bdi>{shown}</bdi>" in page
+    assert "\x00" not in page and "\x1b" not in page
+
+
 def test_a_website_saved_with_an_email_address_in_it_is_not_shown(client, article):
     """A comment sent before the form refused an email address typed as the website
     (https://ada.lovelace@example.com) keeps its name, unlinked: the link showed the
