@@ -36,6 +36,9 @@ EMAIL_LIKE = re.compile(
     rf'(?:"[^"\r\n]*"|(?<![^{ADDRESS_ENDS}])[^{ADDRESS_ENDS}]+)'
     rf"@(?:\[[^\]\s]*\]|[^{ADDRESS_ENDS}]+)"
 )
+# How RFC 5321 opens an IPv6 address literal (ada@[IPv6:2001:db8::1]), which Django's
+# validate_email reads only without it.
+IPV6_LITERAL_TAG = re.compile(r"^\[ipv6:", re.IGNORECASE)
 # What ends a sentence after an address or a number, in Chinese and Japanese too.
 SENTENCE_ENDS = ".!?\u3002"
 NOT_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -114,8 +117,9 @@ def is_email_address(candidate):
     ("ädä@", "用户@": RFC 6531), a space between the local part's quotes (RFC 5321), dots in
     a row or before the @ (the addresses Japanese mobile carriers gave out until 2009,
     "taro..yamada@docomo.ne.jp", "taro.@ezweb.ne.jp", still delivered), dots before the
-    address (an ellipsis, "…ada@", ends no word in an address), and the full stop
-    Chinese and Japanese keyboards type for "." between the domain's labels (IDNA). Each is
+    address (an ellipsis, "…ada@", ends no word in an address), an IPv6 address literal
+    as RFC 5321 tags it ("[IPv6:2001:db8::1]"), and the full stop Chinese and Japanese
+    keyboards type for "." between the domain's labels (IDNA). Each is
     checked as the ASCII characters that take its place in the grammar (a letter, a dot).
 
     The top-level domain must be in ASCII (xn-- included): a Japanese nickname may put a
@@ -129,7 +133,7 @@ def is_email_address(candidate):
         local = local.replace(" ", "x")
     else:
         local = DOTS_IN_A_ROW.sub(".", local).strip(".")
-    domain = domain.replace("\u3002", ".")
+    domain = IPV6_LITERAL_TAG.sub("[", domain.replace("\u3002", "."))
     if not domain.rpartition(".")[2].isascii():
         return False
     try:

@@ -204,6 +204,7 @@ def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
         # A mail server's address in brackets (an address literal), IPv4 or IPv6.
         "ada@[192.168.0.1]",
         "Ada <ada@[2001:db8::1]>",
+        "Ada <ada@[IPv6:2001:db8::1]>",  # as RFC 5321 writes an IPv6 one
         # Percent-encoded, as a mailto: link writes the @ (and a harvester reads it).
         "mailto:ada%40example.com",
         "Ada %3Cada%40example.com%3E",
