@@ -126,14 +126,8 @@ def test_a_paste_too_long_for_the_site_to_read_stays_in_the_form_and_the_reader_
     answers a longer form with a short 413 page, unread. 30,000 Chinese characters, nine
     bytes each as the browser sends them, are over it: the reader was taken to that page,
     away from the form and their text."""
-    article = make_article(title="Letters page returns")
     letter = "這是一封寫給編輯的長信。" * 2500
-    page.goto(f"{live_server.url}{article.get_absolute_url()}")
-    form = page.locator("#respond")
-    fill_in(form, page, "")
-    box = form.get_by_role("textbox", name="Comment", exact=True)
-    box.focus()
-    page.keyboard.insert_text(letter)
+    form, box = paste_into_a_new_comment(page, live_server, letter)
 
     form.get_by_role("button", name="Post Comment").click()
 
@@ -151,14 +145,8 @@ def test_a_paste_with_line_breaks_just_over_the_limit_as_sent_stays_in_the_form(
     """The browser sends each line break as two characters (CR LF, "%0D%0A"), where the
     form's script counted one ("%0A"): a paste of many lines a little over the limit as sent
     was let go, and the reader taken to the 413 page, away from the form."""
-    article = make_article(title="Letters page returns")
     letter = "這是一封寫給編輯的長信。\n" * 2200  # 2,200 line breaks: 6,600 bytes uncounted
-    page.goto(f"{live_server.url}{article.get_absolute_url()}")
-    form = page.locator("#respond")
-    fill_in(form, page, "")
-    box = form.get_by_role("textbox", name="Comment", exact=True)
-    box.focus()
-    page.keyboard.insert_text(letter)
+    form, box = paste_into_a_new_comment(page, live_server, letter)
     # The limit just above what the form measured with one character per line break.
     counted_as_one = page.evaluate(
         """() => {
@@ -518,6 +506,18 @@ def shared_copy(reader_cache, browser, live_server):
         earlier_reader.close()
 
     return store
+
+
+def paste_into_a_new_comment(page, live_server, letter):
+    """A new article's form filled in, `letter` pasted as its comment: (the form, the box)."""
+    article = make_article(title="Letters page returns")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "")
+    box = form.get_by_role("textbox", name="Comment", exact=True)
+    box.focus()
+    page.keyboard.insert_text(letter)
+    return form, box
 
 
 def fill_in(form, page, text, *, answer=None):
