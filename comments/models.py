@@ -310,6 +310,12 @@ class Comment(models.Model):
         ]
         indexes = [
             models.Index(fields=["article", "status", "created_at"], name="comment_thread_idx"),
+            # An article's approved top-level comments in order, read alone (thread.top_level):
+            # a page of a long discussion counts and finds its threads without its replies.
+            models.Index(
+                fields=["article", "status", "parent", "created_at", "id"],
+                name="comment_top_level_idx",
+            ),
             models.Index(fields=["status", "created_at"], name="comment_queue_idx"),
             models.Index(Upper("email"), F("status"), name="comment_email_idx"),
             # Flood control counts an address's recent comments when Redis does not.

@@ -13,11 +13,14 @@ from html.parser import HTMLParser
 from captcha.models import CaptchaStore
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article, Author, Section, Tag
 from comments.models import Comment
+from comments.services import refresh_comment_count
+from comments.thread import PENDING_COOKIE, PendingEntry, set_pending_cookie
 
 PASSWORD = "a-test-password"
 _numbers = itertools.count(1)
@@ -72,7 +75,9 @@ def make_scheduled(**overrides):
 
 
 def make_comment(article, **overrides):
-    """An approved comment on `article`, unless the overrides say otherwise."""
+    """An approved comment on `article`, unless the overrides say otherwise, counted in the
+    article's comment_count as the site's own ways of writing one count it (the page's
+    heading reads it)."""
     number = next(_numbers)
     fields = {
         "name": f"Reader {number}",
@@ -80,7 +85,9 @@ def make_comment(article, **overrides):
         "body": f"Comment number {number}.",
         "status": Comment.Status.APPROVED,
     }
-    return Comment.objects.create(article=article, **{**fields, **overrides})
+    comment = Comment.objects.create(article=article, **{**fields, **overrides})
+    refresh_comment_count(article.pk)
+    return comment
 
 
 def make_user(
@@ -272,3 +279,12 @@ def new_article_form(**values):
         "comments-INITIAL_FORMS": "0",
     }
     return {**fields, **values}
+
+
+def id_cookie(*comments):
+    """A pending cookie naming these comments and their articles by id, as set now."""
+    response = HttpResponse()
+    set_pending_cookie(
+        response, [PendingEntry(comment.pk, article_id=comment.article_id) for comment in comments]
+    )
+    return response.cookies[PENDING_COOKIE].value

@@ -22,14 +22,13 @@ from comments.privacy import erase_commenter_data
 from comments.thread import (
     PENDING_COOKIE,
     PENDING_SALT,
-    PendingEntry,
     address_digest,
-    set_pending_cookie,
 )
 from comments.views import AWAITING_MODERATION, REMEMBER_COOKIE
 from tests.factories import (
     article_change_form,
     comment_form_data,
+    id_cookie,
     make_article,
     make_author,
     make_comment,
@@ -327,15 +326,6 @@ def test_a_comment_still_waiting_stays_shown_to_its_author_when_others_are_decid
     assert "Still waiting here." in html
     assert AWAITING_MODERATION in html
     assert "private" in response["Cache-Control"]
-
-
-def id_cookie(*comments):
-    """A pending cookie naming these comments and their articles by id, as set now."""
-    response = HttpResponse()
-    set_pending_cookie(
-        response, [PendingEntry(comment.pk, article_id=comment.article_id) for comment in comments]
-    )
-    return response.cookies[PENDING_COOKIE].value
 
 
 def test_a_commenters_article_costs_the_same_queries_however_many_comments_their_cookie_names(

@@ -1,17 +1,21 @@
 """Long discussions page by top-level comment, so one page's cost stays bounded."""
 
+from contextlib import contextmanager
+
 import pytest
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from comments import services
 from comments.captcha import refill_pool
 from comments.models import Comment
-from comments.thread import comment_page
+from comments.thread import PENDING_COOKIE, comment_page
 from tests.factories import (
     comment_form_data,
     form_values,
+    id_cookie,
     make_article,
     make_comment,
     make_moderator,
@@ -59,6 +63,63 @@ def test_each_page_holds_its_top_level_comments_with_all_their_replies():
     assert "Top 6." not in third
     assert "Page 1 of 3" in first
     assert 'rel="next" href="?cpage=2#comments"' in first
+
+
+@contextmanager
+def values_read():
+    """Every value the database returned to the site meanwhile, whatever the query."""
+    read = set()
+
+    def counting(name):
+        def fetch(cursor, *args):
+            rows = getattr(cursor.cursor, name)(*args)
+            for row in [rows] if name == "fetchone" else rows:
+                read.update(row or ())
+            return rows
+
+        return fetch
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("fetchone", "fetchmany", "fetchall"):
+            patch.setattr(CursorWrapper, name, counting(name), raising=False)
+        yield read
+
+
+def test_a_page_reads_only_its_own_threads_from_the_database():
+    """One page's cost is bounded by the page: the other pages' comments are not read."""
+    article = make_article()
+    discussion(article, 7)
+
+    with values_read() as read:
+        status, second = page(article, 2)
+
+    assert status == 200
+    assert "Top 4." in second and "Deeper under 6." in second
+    assert {"Top 4.", "Reply to 5.", "Deeper under 6."} <= read
+    for elsewhere in (1, 3, 7):
+        assert f"Top {elsewhere}." not in read
+        assert f"Reply to {elsewhere}." not in read
+        assert f"Deeper under {elsewhere}." not in read
+
+
+def test_a_commenters_waiting_reply_on_another_page_is_still_theirs():
+    """Read on page 3, their reply on page 1 is still shown to them back on page 1: the
+    page did not take it for decided and drop it from their cookie."""
+    article = make_article()
+    roots = discussion(article, 7)
+    waiting = make_comment(
+        article, parent=roots[0], body="Still waiting.", status=Comment.Status.PENDING
+    )
+    commenter = Client()
+    commenter.cookies[PENDING_COOKIE] = id_cookie(waiting)
+
+    third = commenter.get(f"{article.get_absolute_url()}?cpage=3")
+    first = commenter.get(article.get_absolute_url()).content.decode()
+
+    assert "Still waiting." not in third.content.decode()
+    assert PENDING_COOKIE not in third.cookies
+    assert "Still waiting." in first
+    assert "Still waiting." not in page(article)[1]
 
 
 def test_a_page_number_that_is_not_one_is_a_404():

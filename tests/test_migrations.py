@@ -576,6 +576,28 @@ def test_the_unsubscribe_key_index_is_built_without_blocking_new_comments(
     ]
 
 
+BEFORE_TOP_LEVEL_INDEX = ("comments", "0014_deleted_comment")
+TOP_LEVEL_INDEX = "comment_top_level_idx"
+
+
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a concurrent build is PostgreSQL's")
+def test_the_top_level_index_is_built_without_blocking_new_comments(fully_migrated_afterwards):
+    """As the unsubscribe key's index: comments go on being posted and decided while it is
+    built over a million comments, and while it is dropped."""
+    with CaptureQueriesContext(connection) as backwards:
+        migrate_with_executor(BEFORE_TOP_LEVEL_INDEX)
+    with CaptureQueriesContext(connection) as forwards:
+        migrate_with_executor()
+
+    statements = [query["sql"] for query in [*backwards, *forwards]]
+    assert [sql.split(" ON ")[0] for sql in statements if TOP_LEVEL_INDEX in sql] == [
+        f'DROP INDEX CONCURRENTLY IF EXISTS "{TOP_LEVEL_INDEX}"',
+        f"DROP INDEX CONCURRENTLY IF EXISTS {TOP_LEVEL_INDEX}",
+        f'CREATE INDEX CONCURRENTLY "{TOP_LEVEL_INDEX}"',
+    ]
+
+
 def logged_in_superuser():
     client = Client()
     client.force_login(make_user(superuser=True))
