@@ -576,7 +576,7 @@ def test_the_unsubscribe_key_index_is_built_without_blocking_new_comments(
     ]
 
 
-BEFORE_TOP_LEVEL_INDEX = ("comments", "0014_deleted_comment")
+BEFORE_TOP_LEVEL_INDEX = ("comments", "0015_deleted_comment_key")
 TOP_LEVEL_INDEX = "comment_top_level_idx"
 
 

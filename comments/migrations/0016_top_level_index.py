@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("comments", "0014_deleted_comment"),
+        ("comments", "0015_deleted_comment_key"),
     ]
 
     operations = [
