@@ -401,8 +401,9 @@ class DeletedComment(models.Model):
     # sequence) has entries naming both, and each one's erasure must find them.
     comment_id = models.BigIntegerField()
     commenter = models.CharField(max_length=32)  # commenter_digest() of its address
-    # commenter_key_digest() of its commenter's key; blank on rows from before it.
-    commenter_key = models.CharField(max_length=32, blank=True, default="")
+    # commenter_key_digest() of its commenter's key; blank on rows from before it, and on
+    # rows the code from before it writes (the database's default: a deploy rolled back).
+    commenter_key = models.CharField(max_length=32, blank=True, db_default="")
 
     objects = DeletedCommentQuerySet.as_manager()
 

@@ -32,7 +32,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, Author, Section, Tag, TagLink, read_search
-from comments.models import Comment
+from comments.models import Comment, DeletedComment, commenter_digest
+from comments.privacy import export_commenter_data
 from newsroom.management.commands.migrate import MIGRATE_LOCK_ID, WAITING
 from tests.factories import (
     make_article,
@@ -796,3 +797,53 @@ def test_a_migrate_waiting_for_another_has_not_opened_the_new_sqlite_database_ye
     assert first_line == WAITING
     assert not opened_while_waiting
     assert run.returncode == 0, output
+
+
+BEFORE_DELETED_COMMENT_KEYS = ("comments", "0014_deleted_comment")
+
+
+def deleted_twice(email):
+    """The id of a comment from `email` deleted before migration 0015 (its note holds no
+    key), restored from a backup with its id, and deleted again since (a note with one)."""
+    comment = make_comment(make_article(), email=email)
+    Comment.objects.filter(pk=comment.pk).delete()  # a queryset's delete() keeps comment.pk
+    DeletedComment.objects.filter(comment_id=comment.pk).update(commenter_key="")
+    comment.save(force_insert=True)
+    Comment.objects.filter(pk=comment.pk).delete()
+    return comment.pk
+
+
+@pytest.mark.django_db
+def test_code_from_before_deleted_comments_kept_their_key_still_deletes_comments():
+    """A deploy rolled back to the code before migration 0015, which stays applied: that code
+    notes a deleted comment without the key, and every deletion of a comment with an address
+    failed on the column it does not know."""
+    before = MigrationLoader(connection).project_state(BEFORE_DELETED_COMMENT_KEYS).apps
+    NotedBefore = before.get_model("comments", "DeletedComment")
+
+    NotedBefore.objects.bulk_create(
+        [NotedBefore(comment_id=41, commenter=commenter_digest("ada@example.com"))],
+        ignore_conflicts=True,
+    )
+
+    assert export_commenter_data("ADA@example.com")["deleted_comments"] == [41]
+
+
+@migrating
+def test_going_back_before_deleted_comments_kept_their_key_keeps_a_comment_deleted_twice(
+    fully_migrated_afterwards,
+):
+    """Noted before migration 0015 and since, a comment has two notes that differ by the key
+    alone: going back, the constraint that takes them as one refused them and the migration
+    failed."""
+    gone = deleted_twice("ada@example.com")
+    assert DeletedComment.objects.filter(comment_id=gone).count() == 2
+
+    before = migrate_with_executor(BEFORE_DELETED_COMMENT_KEYS)
+
+    noted = before.get_model("comments", "DeletedComment").objects.values_list(
+        "commenter", "comment_id"
+    )
+    assert list(noted) == [(commenter_digest("ada@example.com"), gone)]
+    migrate()
+    assert export_commenter_data("Ada@Example.com")["deleted_comments"] == [gone]

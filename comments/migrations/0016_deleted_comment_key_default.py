@@ -1,0 +1,41 @@
+"""DeletedComment.commenter_key blank by the database's default: the code from before
+migration 0015 (a deploy rolled back, its migrations kept) notes a deleted comment without
+the key, and its insert failed on PostgreSQL (NOT NULL), turning each deletion of a comment
+into an error, and was skipped silently on SQLite (INSERT OR IGNORE), leaving the commenter's
+erasure blind to it.
+
+Going back, before 0015, one note per old digest and comment id: a comment noted before
+0015 and again since (restored from a backup with its id), or the ids of "ß" and "ss" taken
+again, has notes that differ by the key alone, which the constraint before 0015 refused,
+failing the migration. Without the key they are one note."""
+
+from django.db import migrations, models
+from django.db.models import Min
+
+
+def keep_one_note_per_old_digest(apps, schema_editor):
+    """One DELETE, the first of each (commenter, comment_id) kept; they are alike without
+    the key."""
+    DeletedComment = apps.get_model("comments", "DeletedComment")
+    first_notes = (
+        DeletedComment.objects.order_by()
+        .values("commenter", "comment_id")
+        .annotate(first=Min("pk"))
+        .values("first")
+    )
+    DeletedComment.objects.exclude(pk__in=first_notes).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("comments", "0015_deleted_comment_key"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="deletedcomment",
+            name="commenter_key",
+            field=models.CharField(blank=True, db_default="", max_length=32),
+        ),
+        migrations.RunPython(migrations.RunPython.noop, keep_one_note_per_old_digest),
+    ]
