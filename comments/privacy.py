@@ -107,7 +107,9 @@ def export_commenters_data(commenters, *, by=None):
             "comments": comments_of[key],
             # Gone from the site, but the action log's entries about them still name the
             # commenter (DeletedComment): data about them, until an erasure takes it out.
-            "deleted_comments": deleted_of[key],
+            # Once each: one deleted before migration 0015, restored with its id and
+            # deleted again, has a note from before its key and one with it.
+            "deleted_comments": list(dict.fromkeys(deleted_of[key])),
         }
         for key, email in commenters.items()
     ]

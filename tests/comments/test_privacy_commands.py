@@ -398,6 +398,20 @@ class TestDeletedCommentsAreTheirCommentersAsTheDatabaseTellsThemApart:
         assert (named_in_the_log(before), named_in_the_log(since)) == (False, False)
         assert not DeletedComment.objects.exists()
 
+    def test_a_comment_deleted_before_its_key_was_kept_and_again_since_is_exported_once(
+        self, article
+    ):
+        """Restored from a backup with its id after its deletion was noted without the key,
+        then deleted again: its two notes listed it twice in the file."""
+        comment = make_comment(article, email="ada@example.com")
+        Comment.objects.filter(pk=comment.pk).delete()  # a queryset's delete() keeps comment.pk
+        DeletedComment.objects.update(commenter_key="")
+        comment.save(force_insert=True)
+        Comment.objects.filter(pk=comment.pk).delete()
+        assert DeletedComment.objects.count() == 2
+
+        assert exported_deleted_comments("Ada@example.com") == [comment.pk]
+
     def test_deleting_comments_from_more_addresses_than_sqlite_takes_parameters(
         self, article, old_sqlite_parameter_limit
     ):
