@@ -2449,6 +2449,45 @@ class TestPrivacyActions:
         assert people[0]["comments"][1]["body"] == "Again."
         assert [person["deleted_comments"] for person in people] == [[]] * 5 + [[deleted_id]]
 
+    def test_exporting_as_many_commenters_as_a_request_takes_on_an_older_sqlite(
+        self, editor_client, article, old_sqlite_parameter_limit
+    ):
+        """Their deleted comments were looked for with two parameters a commenter (a key's
+        digest and an old one): at 500 commenters, past the old limit of 999 parameters, the
+        editor got an error page, not the file."""
+        Comment.objects.bulk_create(
+            Comment(
+                article=article,
+                name="Bot",
+                email=f"bot{n}@example.com",
+                body="Buy",
+                status=Status.SPAM,
+            )
+            for n in range(comments_admin.EXPORTED_IN_THE_REQUEST)
+        )
+        gone = Comment.objects.get(email="bot7@example.com")
+        Comment.objects.filter(pk=gone.pk).delete()
+        Comment.objects.create(
+            article=article, name="Bot", email="bot7@example.com", body="Buy", status=Status.SPAM
+        )
+
+        response = run_action(
+            editor_client,
+            "export_commenter_data",
+            Comment.objects.all(),
+            url=f"{QUEUE}?status=spam",
+            select_across="1",
+        )
+
+        assert response.status_code == 200
+        people = json.loads(response.content)
+        assert len(people) == comments_admin.EXPORTED_IN_THE_REQUEST
+        assert {
+            person["email"]: person["deleted_comments"]
+            for person in people
+            if person["deleted_comments"]
+        } == {"bot7@example.com": [gone.pk]}
+
     def test_each_commenter_s_file_holds_their_comments_alone(self, editor_client, article):
         """Two addresses the database tells apart, which Python's str.upper() writes alike
         ("ß" as "SS"): exported together, each one's file held the other's comments too,
