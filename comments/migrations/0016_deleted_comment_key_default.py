@@ -10,20 +10,20 @@ again, has notes that differ by the key alone, which the constraint before 0015 
 failing the migration. Without the key they are one note."""
 
 from django.db import migrations, models
-from django.db.models import Min
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 
 
 def keep_one_note_per_old_digest(apps, schema_editor):
-    """One DELETE, the first of each (commenter, comment_id) kept; they are alike without
-    the key."""
+    """One DELETE of every note after the first alike without the key, numbered in one sort
+    (1.7 s on PostgreSQL, 3.6 s on SQLite at a million notes). PostgreSQL planned NOT IN (the
+    first of each) as a read of them all for every row, and SQLite ran EXISTS (an earlier
+    one alike), which no index serves, for over 11 minutes before it was stopped."""
     DeletedComment = apps.get_model("comments", "DeletedComment")
-    first_notes = (
-        DeletedComment.objects.order_by()
-        .values("commenter", "comment_id")
-        .annotate(first=Min("pk"))
-        .values("first")
+    numbered = DeletedComment.objects.annotate(
+        number=Window(RowNumber(), partition_by=[F("commenter"), F("comment_id")], order_by="pk")
     )
-    DeletedComment.objects.exclude(pk__in=first_notes).delete()
+    DeletedComment.objects.filter(pk__in=numbered.filter(number__gt=1).values("pk")).delete()
 
 
 class Migration(migrations.Migration):
