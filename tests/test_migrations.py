@@ -814,10 +814,11 @@ def deleted_twice(email):
 
 
 @pytest.mark.django_db
-def test_code_from_before_deleted_comments_kept_their_key_still_deletes_comments():
-    """A deploy rolled back to the code before migration 0015, which stays applied: that code
-    notes a deleted comment without the key, and every deletion of a comment with an address
-    failed on the column it does not know."""
+def test_a_deletion_noted_by_the_code_from_before_the_key_is_found_by_its_commenter():
+    """The code before migration 0015, run once it is applied (the old workers of a deploy
+    until they restart, or a deploy rolled back), notes a deleted comment as 0014 does,
+    without the key: on PostgreSQL the note, and so the deletion, failed on the column it
+    does not know; on SQLite the note was dropped, and the erasure missed the comment."""
     before = MigrationLoader(connection).project_state(BEFORE_DELETED_COMMENT_KEYS).apps
     NotedBefore = before.get_model("comments", "DeletedComment")
 
