@@ -28,7 +28,7 @@ def keep_one_note_per_old_digest(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("comments", "0015_deleted_comment_key"),
+        ("comments", "0016_top_level_index"),
     ]
 
     operations = [
