@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 from datetime import timedelta
+from email.headerregistry import AddressHeader
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,13 +77,24 @@ def email_entries(value):
 
 
 def is_address(entry):
-    """An address, or Name <address>: Django takes any text as one."""
-    named = re.fullmatch(r"[^<>]*<([^<>]*)>", entry)
+    """An address, or Name <address>, read as Django's SMTP backend reads it, by an email
+    header's rules: it refuses every email from or to a name with a period in it that is not
+    quoted (Newsroom Inc.), which its other backends, the console's among them, send."""
+    parsed = AddressHeader.value_parser(entry)
+    if parsed.all_defects or len(parsed.all_mailboxes) != 1:
+        return False
     try:
-        validate_email(named[1] if named else entry)
+        validate_email(parsed.all_mailboxes[0].addr_spec)
     except ValidationError:
         return False
     return True
+
+
+# A value quoted whole, as `docker run --env-file` passes .env.example's, is no address either.
+QUOTE_THE_NAME = (
+    "Quotes go around a name with a period, comma or other punctuation in it, and nothing "
+    'else: "Newsroom Inc." <newsroom@example.com>.'
+)
 
 
 def env_emails(name):
@@ -93,7 +105,7 @@ def env_emails(name):
         if not is_address(entry):
             raise ImproperlyConfigured(
                 f"{name} takes email addresses (or Name <address>), comma-separated: "
-                f"{entry!r} is not one."
+                f"{entry!r} is not one. {QUOTE_THE_NAME}"
             )
     return entries
 
@@ -103,7 +115,8 @@ def env_email(name, default):
     value = env(name, default).strip()
     if email_entries(value) != [value] or not is_address(value):
         raise ImproperlyConfigured(
-            f"{name} takes one email address (or Name <address>): {value!r} is not one."
+            f"{name} takes one email address (or Name <address>): {value!r} is not one. "
+            f"{QUOTE_THE_NAME}"
         )
     return value
 

@@ -17,6 +17,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.core import mail
+
+from newsroom.settings import is_address
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -382,6 +385,63 @@ def test_an_address_that_is_none_stops_start_up_with_the_variables_name(variable
         f"{variable} takes email addresses (or Name <address>), comma-separated: "
         f"{entry!r} is not one." in result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "name", "address"),
+    [
+        ("DEFAULT_FROM_EMAIL", "Newsroom Inc.", "newsroom@news.example.com"),
+        ("DJANGO_ADMINS", "Dr. Jane Doe", "jane@example.com"),
+        ("COMMENTS_MODERATOR_EMAILS", "J. R. Doe", "jr@example.com"),
+    ],
+)
+def test_a_name_with_a_period_stops_start_up_until_it_is_quoted(variable, name, address):
+    """Django's SMTP backend reads an address as an email header, where a period in a name
+    needs quotes: it refused every email from or to it, while the console backend sent it."""
+    refused = manage("check", **PRODUCTION, **{variable: f"{name} <{address}>"})
+    quoted = manage("check", **PRODUCTION, **{variable: f'"{name}" <{address}>'})
+
+    assert refused.returncode != 0
+    assert f"{name} <{address}>'" + " is not one." in refused.stderr
+    assert "Quotes go around a name with a period, comma or other punctuation" in refused.stderr
+    assert quoted.returncode == 0, quoted.stderr
+
+
+def smtp_backend_sends_with(entry, settings):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "mail.newsroom.test"},
+        }
+    }
+    try:
+        mail.mailers["default"].prep_address(entry)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "Newsroom Inc. <newsroom@news.example.com>",
+        "Jane.Doe <jane@example.com>",
+        "Ops; Desk <ops@example.com>",
+        "Ops: Desk <ops@example.com>",
+        "Ops [Leeds] <ops@example.com>",
+        "Ops\\Desk <ops@example.com>",
+        '"Newsroom Inc." <newsroom@news.example.com>',
+        '"Jane \\"JJ\\" Doe" <jane@example.com>',
+        '"Newsroom <Leeds>" <newsroom@news.example.com>',
+        "Jörg Müller <joerg@bücher.example>",
+        "ops@example.com (Ops)",
+        "O'Brien <ob@example.com>",
+        "Newsroom <newsroom@localhost>",
+    ],
+)
+def test_start_up_takes_an_address_as_djangos_smtp_backend_does(entry, settings):
+    """What start-up takes, every email can be sent from or to; what it refuses, none could."""
+    assert is_address(entry) == smtp_backend_sends_with(entry, settings)
 
 
 def test_addresses_with_or_without_a_name_start():
