@@ -22,6 +22,7 @@ from django.core import mail
 from newsroom.settings import is_address
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+ENV_EXAMPLE = BASE_DIR / ".env.example"
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
@@ -444,6 +445,39 @@ def test_start_up_takes_an_address_as_djangos_smtp_backend_does(entry, settings)
     assert is_address(entry) == smtp_backend_sends_with(entry, settings)
 
 
+def test_the_quoted_names_example_of_env_example_works_in_an_exported_env_file(tmp_path):
+    """The README exports .env with `set -a; . ./.env; set +a`. The example, written as a
+    value as .env.example showed it ("Doe, Jane" <jane@example.com>), was a shell syntax
+    error: bash went on without a single variable of the file, sh stopped."""
+    [example] = re.findall(r"^#\s+(DJANGO_ADMINS=\S.*)$", ENV_EXAMPLE.read_text(), re.M)
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"{example}\nSITE_NAME=Exported\n")
+    code = "from django.conf import settings; print(settings.ADMINS, settings.SITE_NAME)"
+    env = {name: value for name, value in os.environ.items() if not name.startswith(OUR_VARIABLES)}
+
+    result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [
+            "/bin/sh",
+            "-c",
+            'set -a; . "$1"; set +a; exec "$2" manage.py shell -v 0 -c "$3"',
+            "sh",
+            env_file,
+            sys.executable,
+            code,
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        """['"Doe, Jane" <jane@example.com>', '"Newsroom Inc." <desk@example.com>'] Exported"""
+    )
+
+
 def test_addresses_with_or_without_a_name_start():
     values = read_settings(
         "ADMINS",
@@ -840,7 +874,7 @@ def variables_read_by_settings():
 
 def env_example():
     """NAME=value lines of .env.example, values unquoted as a shell would."""
-    lines = (BASE_DIR / ".env.example").read_text().splitlines()
+    lines = ENV_EXAMPLE.read_text().splitlines()
     pairs = (line.partition("=") for line in lines if re.match(r"[A-Z_]+=", line))
     return {name: "".join(shlex.split(value)) for name, _, value in pairs}
 
