@@ -12,7 +12,9 @@ def not_a_backend(path, *, variable, kind, described):
     Django would say it at the first use, naming neither."""
     try:
         backend = import_string(path)
-    except ImportError as error:
+    # A relative path, or one without its package (".DatabaseBackend"), is refused by
+    # Python's import with a TypeError or a ValueError.
+    except (ImportError, TypeError, ValueError) as error:
         problem = str(error)
     else:
         if isinstance(backend, type) and issubclass(backend, kind):

@@ -278,6 +278,8 @@ def test_hsts_seconds_of_the_example_configuration_warn_of_nothing_without_https
         ("EMAIL_BACKEND", "django.core.mail.backends.consol.EmailBackend", "an email backend"),
         # The backend's module, not the backend in it.
         ("EMAIL_BACKEND", "django.core.mail.backends.base", "an email backend"),
+        # Relative: Python's import refused it with a TypeError, and `check` stopped on it.
+        ("EMAIL_BACKEND", ".smtp.EmailBackend", "an email backend"),
         (
             "DJANGO_STATICFILES_STORAGE",
             "whitenoise.storage.CompressedManifestStaticFileStorage",
@@ -311,6 +313,10 @@ def test_collectstatic_with_a_storage_that_is_none_names_the_variable():
         # A module, and a backend of another kind.
         "django_tasks_db.backend",
         "django.core.mail.backends.smtp.EmailBackend",
+        # Without its package, as ${PACKAGE}.DatabaseBackend with PACKAGE unset gives, and
+        # relative: Python's import refused them with a ValueError and a TypeError.
+        ".DatabaseBackend",
+        ".tasks.AfterResponseBackend",
     ],
 )
 def test_a_task_backend_that_is_none_stops_start_up_with_the_variables_name(value):
