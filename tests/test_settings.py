@@ -451,14 +451,17 @@ def test_start_up_takes_an_address_as_djangos_smtp_backend_does(entry, settings)
     assert is_address(entry) == smtp_backend_sends_with(entry, settings)
 
 
-def test_the_quoted_names_example_of_env_example_works_in_an_exported_env_file(tmp_path):
+def test_the_quoted_names_examples_of_env_example_work_in_an_exported_env_file(tmp_path):
     """The README exports .env with `set -a; . ./.env; set +a`. The example, written as a
     value as .env.example showed it ("Doe, Jane" <jane@example.com>), was a shell syntax
     error: bash went on without a single variable of the file, sh stopped."""
-    [example] = re.findall(r"^#\s+(DJANGO_ADMINS=\S.*)$", ENV_EXAMPLE.read_text(), re.M)
+    examples = re.findall(r"^#\s+([A-Z_]+=\S.*)$", ENV_EXAMPLE.read_text(), re.M)
     env_file = tmp_path / ".env"
-    env_file.write_text(f"{example}\nSITE_NAME=Exported\n")
-    code = "from django.conf import settings; print(settings.ADMINS, settings.SITE_NAME)"
+    env_file.write_text("\n".join([*examples, "SITE_NAME=Exported", ""]))
+    code = (
+        "from django.conf import settings; "
+        "print(settings.ADMINS, settings.DEFAULT_FROM_EMAIL, settings.SITE_NAME)"
+    )
     env = {name: value for name, value in os.environ.items() if not name.startswith(OUR_VARIABLES)}
 
     result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
@@ -480,7 +483,8 @@ def test_the_quoted_names_example_of_env_example_works_in_an_exported_env_file(t
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        """['"Doe, Jane" <jane@example.com>', '"Newsroom Inc." <desk@example.com>'] Exported"""
+        """['"Doe, Jane" <jane@example.com>', '"Newsroom Inc." <desk@example.com>'] """
+        '"Newsroom Inc." <newsroom@example.com> Exported'
     )
 
 
