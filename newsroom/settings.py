@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import AppRegistryNotReady, ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 from django.tasks.backends.base import BaseTaskBackend
 from django.utils.csp import CSP
@@ -423,13 +423,17 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "newsroom.log.ExceptionReporterFilter"
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "newsroom.tasks.AfterResponseBackend")}}
 # Checked here, not by a system check as EMAIL_BACKEND is (newsroom/checks.py): the comments
 # app makes its tasks as Django starts, and a backend that is none stopped every command
-# with a traceback naming no variable.
-_tasks_backend_problem = not_a_backend(
-    TASKS["default"]["BACKEND"],
-    variable="TASKS_BACKEND",
-    kind=BaseTaskBackend,
-    described="a task backend",
-)
+# with a traceback naming no variable. One whose module imports a model cannot be imported
+# before the apps are loaded: Django imports it once they are, as it did before this check.
+try:
+    _tasks_backend_problem = not_a_backend(
+        TASKS["default"]["BACKEND"],
+        variable="TASKS_BACKEND",
+        kind=BaseTaskBackend,
+        described="a task backend",
+    )
+except AppRegistryNotReady:
+    _tasks_backend_problem = None
 if _tasks_backend_problem:
     raise ImproperlyConfigured(
         f"{_tasks_backend_problem} {CORRECT_THE_PATH.format(variable='TASKS_BACKEND')}"

@@ -338,6 +338,27 @@ def test_the_task_backends_the_readme_names_start(value):
     }
 
 
+def test_a_task_backend_whose_module_imports_a_model_starts(tmp_path):
+    """TASKS_BACKEND is read before Django has loaded the apps: a backend that records in a
+    model, which Django imports once they are loaded, stopped every command ("Apps aren't
+    loaded yet")."""
+    (tmp_path / "recording_backend.py").write_text(
+        "from django.contrib.auth.models import Group  # noqa: F401\n"
+        "from django.tasks.backends.immediate import ImmediateBackend\n\n\n"
+        "class RecordingBackend(ImmediateBackend):\n"
+        "    pass\n"
+    )
+
+    result = manage(
+        "check",
+        **PRODUCTION,
+        PYTHONPATH=str(tmp_path),
+        TASKS_BACKEND="recording_backend.RecordingBackend",
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize(
     "value",
     [
