@@ -24,7 +24,7 @@ from django.core.validators import RegexValidator
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import BooleanField, Expression, ExpressionWrapper, F, Lookup, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Now
+from django.db.models.functions import Lower, Now
 from django.urls import reverse
 from django.utils import timezone
 
@@ -367,6 +367,8 @@ class Section(SlugAddressed):
 
     class Meta:
         ordering = ["order", "name"]
+        # Where an address typed in other capitals finds its slug (the views' lookup).
+        indexes = [models.Index(Lower("slug"), name="section_slug_lower_idx")]
 
     def __str__(self):
         return self.name
@@ -380,6 +382,8 @@ class Tag(SlugAddressed):
 
     class Meta:
         ordering = ["name"]
+        # Where an address typed in other capitals finds its slug (the views' lookup).
+        indexes = [models.Index(Lower("slug"), name="tag_slug_lower_idx")]
 
     def __str__(self):
         return self.name
@@ -399,6 +403,8 @@ class Author(SlugAddressed):
 
     class Meta:
         ordering = ["display_name"]
+        # Where an address typed in other capitals finds its slug (the views' lookup).
+        indexes = [models.Index(Lower("slug"), name="author_slug_lower_idx")]
 
     def __str__(self):
         return self.display_name

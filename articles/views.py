@@ -99,8 +99,10 @@ class SlugAddressMixin:
         """The one object whose slug is `slug` but for capitals, else None: slugs are
         unique as written, so "news" and "NEWS" may both exist, and "News" is not a guess.
         Asked only once the address matched nothing, so a found page costs no query more.
-        An equality, not `iexact`: SQLite's LIKE fails on a pattern the length of a bot's."""
-        lowered = self.slug_model.objects.alias(lowered=Lower("slug"))
+        An equality, not `iexact`: SQLite's LIKE fails on a pattern the length of a bot's.
+        Unordered, so that the index on the lowered slug finds the rows, not the one that
+        gives the model's order."""
+        lowered = self.slug_model.objects.alias(lowered=Lower("slug")).order_by()
         matches = list(lowered.filter(lowered=slug.lower())[:2])
         return matches[0] if len(matches) == 1 else None
 

@@ -221,12 +221,12 @@ def test_postgresql_reads_a_list_page_in_order_from_its_index(client, name, inde
     assert "Sort" not in plan
 
 
-def index_plan(sql):
+def index_plan(sql, table="articles_article"):
     """The database's plan for `sql` as text, on PostgreSQL once the table's pages are all
     visible (VACUUM) and with the scans a tiny test table would invite instead switched off."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("VACUUM ANALYZE articles_article")
+            cursor.execute(f"VACUUM ANALYZE {table}")
             with transaction.atomic():
                 cursor.execute("SET LOCAL enable_seqscan = off")
                 cursor.execute("SET LOCAL enable_bitmapscan = off")
@@ -234,6 +234,28 @@ def index_plan(sql):
                 return "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
         return "\n".join(row[-1] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)  # VACUUM
+@pytest.mark.parametrize(
+    ("url", "table", "index"),
+    [
+        ("/section/Never-Was/", "articles_section", "section_slug_lower_idx"),
+        ("/tag/Never-Was/", "articles_tag", "tag_slug_lower_idx"),
+        ("/author/Never-Was/", "articles_author", "author_slug_lower_idx"),
+    ],
+)
+def test_an_unknown_address_looks_for_its_slug_in_other_capitals_in_an_index(
+    client, url, table, index
+):
+    """An address that matches no slug is looked for in other capitals (/section/News/ for
+    "news"): a bot's made-up addresses would each read the whole table without an index
+    on the lowered slug."""
+    build_site(5, 1)
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(url).status_code == 404
+    [lowered] = [query["sql"] for query in context if "LOWER(" in query["sql"]]
+    assert index in index_plan(lowered, table), index_plan(lowered, table)
 
 
 @pytest.mark.django_db(transaction=True)  # VACUUM, for PostgreSQL's index-only scans
