@@ -11,7 +11,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
 from .models import Article, Author, Section, Tag
-from .views import moved_permanently
+from .views import moved_permanently, one_in_other_capitals
 
 FEED_ITEMS = 20
 
@@ -89,12 +89,16 @@ class ListFeed(LatestArticlesFeed):
     articles_field = None  # how an article names the owner
 
     def __call__(self, request, *args, **kwargs):
-        """A feed at a slug its owner had before: subscribers are sent on to the feed at its
-        address now (feed readers follow a permanent redirect for good)."""
+        """A feed at a slug its owner had before, or at its slug in other capitals:
+        subscribers are sent on to the feed at its address now (feed readers follow a
+        permanent redirect for good), as the list page does (views.SlugAddressMixin)."""
         try:
             return super().__call__(request, *args, **kwargs)
         except Http404:
-            moved = self.slug_model.objects.filter(former_slugs__slug=kwargs["slug"]).first()
+            slug = kwargs["slug"]
+            moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
+            if moved is None:
+                moved = one_in_other_capitals(self.slug_model.objects.all(), slug)
             if moved is None:
                 raise
             return moved_permanently(request, reverse(self.url_name, kwargs={"slug": moved.slug}))

@@ -1044,6 +1044,8 @@ class Article(SlugAddressed):
             models.Index(
                 fields=["author", "status", "-published_at", "-id"], name="article_author_idx"
             ),
+            # Where an address typed in other capitals finds its slug (the views' lookup).
+            models.Index(Lower("slug"), name="article_slug_lower_idx"),
         ]
 
     def __str__(self):

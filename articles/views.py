@@ -76,6 +76,20 @@ def moved_permanently(request, url):
     return response
 
 
+def one_in_other_capitals(queryset, slug):
+    """The one object of `queryset` whose slug is `slug` but for capitals, else None: slugs
+    are unique as written, so "news" and "NEWS" may both exist, and "News" is not a guess.
+    Asked only once the address matched nothing, so a found page costs no query more; and
+    of the objects the address could have shown as typed, so that its redirect never leads
+    to a page that would not show (a draft, for a reader). An equality on the lowered slug's
+    index, not `iexact`: SQLite's LIKE fails on a pattern the length of a bot's. Unordered,
+    so that the index finds the rows, not the one that gives the model's order."""
+    lowered = queryset.model._base_manager.alias(lowered=Lower("slug"))
+    matching = lowered.filter(lowered=slug.lower()).values("pk")
+    matches = list(queryset.filter(pk__in=matching).order_by()[:2])
+    return matches[0] if len(matches) == 1 else None
+
+
 class SlugAddressMixin:
     """A list of one section's, tag's or author's articles, found by the slug in the address:
     a slug it had before, or its slug typed in other capitals (/section/News/), redirects to
@@ -89,22 +103,11 @@ class SlugAddressMixin:
         if self.owner is None:
             moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
             if moved is None:
-                moved = self.owner_in_other_capitals(slug)
+                moved = one_in_other_capitals(self.slug_model.objects.all(), slug)
             if moved is None:
                 raise Http404(f"No {self.slug_model._meta.verbose_name} at this address.")
             return moved_permanently(request, self.address_of(moved))
         return super().get(request, *args, **kwargs)
-
-    def owner_in_other_capitals(self, slug):
-        """The one object whose slug is `slug` but for capitals, else None: slugs are
-        unique as written, so "news" and "NEWS" may both exist, and "News" is not a guess.
-        Asked only once the address matched nothing, so a found page costs no query more.
-        An equality, not `iexact`: SQLite's LIKE fails on a pattern the length of a bot's.
-        Unordered, so that the index on the lowered slug finds the rows, not the one that
-        gives the model's order."""
-        lowered = self.slug_model.objects.alias(lowered=Lower("slug")).order_by()
-        matches = list(lowered.filter(lowered=slug.lower())[:2])
-        return matches[0] if len(matches) == 1 else None
 
     def address_of(self, owner):
         """This page's address for `owner`, where its former slugs lead."""
@@ -407,6 +410,8 @@ class ArticleDetailView(DetailView):
             self.object = self.get_object()
         except Http404:
             moved = self.get_queryset().filter(former_slugs__slug=kwargs["slug"]).first()
+            if moved is None:
+                moved = one_in_other_capitals(self.get_queryset(), kwargs["slug"])
             if moved is None:
                 raise
             return moved_permanently(request, moved.get_absolute_url())

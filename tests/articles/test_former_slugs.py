@@ -11,6 +11,7 @@ from tests.factories import (
     make_article,
     make_article_viewer,
     make_author,
+    make_draft,
     make_moderator,
     make_section,
     make_tag,
@@ -88,6 +89,46 @@ def test_an_address_matching_two_slugs_but_for_capitals_is_not_a_guess(client, k
 
     assert client.get(address(kind, "News")).status_code == 404
     assert client.get(address(kind, "NEWS")).status_code == 200
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("feed", ["rss", "atom"])
+def test_a_feed_typed_in_other_capitals_redirects_permanently_to_the_stored_one(client, kind, feed):
+    make_listed(kind, "news")
+
+    response = client.get(f"/feeds/{kind}/News/{feed}/")
+
+    assert response.status_code == 301
+    assert response["Location"] == f"/feeds/{kind}/news/{feed}/"
+    assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize(("stored", "typed"), [("news", "News"), ("Bbc-story", "bbc-story")])
+def test_an_article_typed_in_other_capitals_redirects_permanently_to_the_stored_one(
+    client, stored, typed
+):
+    make_article(slug=stored)
+
+    response = client.get(f"/articles/{typed}/?cpage=2")
+
+    assert response.status_code == 301
+    assert response["Location"] == f"/articles/{stored}/?cpage=2"
+
+
+def test_a_draft_typed_in_other_capitals_is_404_for_readers_and_a_preview_for_editors(client):
+    make_draft(slug="news")
+
+    assert client.get("/articles/News/").status_code == 404
+    client.force_login(make_article_viewer())
+    assert client.get("/articles/News/")["Location"] == "/articles/news/"
+
+
+def test_an_article_address_matching_two_slugs_but_for_capitals_is_not_a_guess(client):
+    make_article(slug="news")
+    make_article(slug="NEWS")
+
+    assert client.get("/articles/News/").status_code == 404
+    assert client.get("/articles/NEWS/").status_code == 200
 
 
 @pytest.mark.parametrize("kind", KINDS)
