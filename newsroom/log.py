@@ -26,6 +26,18 @@ class ClientErrorsWithoutTraceback(WithoutTraceback):
         return record.levelno >= logging.ERROR or super().filter(record)
 
 
+class PreconditionFailedAsInformation(logging.Filter):
+    """Django logs a 412 (If-Match or If-Unmodified-Since not met) as a warning, as any 4xx.
+    It is a conditional request's normal answer, as a 304 is (which Django does not log),
+    and any bot can ask for one: information, kept only where the log keeps that level."""
+
+    def filter(self, record):
+        if getattr(record, "status_code", None) != 412:
+            return True
+        record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+        return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+
+
 # A form's email address: a commenter's is never published, nor shown to ADMINS.
 HIDDEN_POST_PARAMETERS = ("email",)
 

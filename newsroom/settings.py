@@ -544,6 +544,9 @@ LOGGING = {
     "filters": {
         "without_traceback": {"()": "newsroom.log.WithoutTraceback"},
         "client_errors_without_traceback": {"()": "newsroom.log.ClientErrorsWithoutTraceback"},
+        "precondition_failed_as_information": {
+            "()": "newsroom.log.PreconditionFailedAsInformation"
+        },
     },
     "handlers": {
         "null": {"class": "logging.NullHandler"},
@@ -557,8 +560,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # A 4xx that Django logs with its exception (an unparsable form body): one line.
-        "django.request": {"filters": ["client_errors_without_traceback"]},
+        # A 4xx that Django logs with its exception (an unparsable form body): one line; a
+        # failed precondition (412), the answer to a client's condition: no warning.
+        "django.request": {
+            "filters": ["client_errors_without_traceback", "precondition_failed_as_information"]
+        },
         # Requests refused as suspicious (another Host header, too many form fields...) are
         # 400s a bot can send at will: a log line each (no traceback), not a mail to ADMINS,
         # who get 500s.

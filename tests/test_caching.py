@@ -6,6 +6,7 @@ request; the form in a cached page still works without JavaScript, with its own 
 question for each reader.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -678,6 +679,22 @@ def test_a_failed_precondition_answers_412_without_the_page(served, precondition
 
     assert refused.status_code == 412
     assert refused.content == b""
+
+
+@pytest.mark.parametrize("served", ["rendered", "stored"])
+def test_a_failed_precondition_is_logged_as_information_not_as_a_warning(served, caplog):
+    """A 412 is a conditional request's normal answer, as a 304 is (which is not logged):
+    as a warning each, any bot sending If-Match could flood the log with them."""
+    path = make_article().get_absolute_url()
+    if served == "stored":
+        read(path)
+
+    with caplog.at_level(logging.INFO, logger="django.request"):
+        refused = Client().get(path, headers={"If-Match": '"another"'})
+
+    assert refused.status_code == 412
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "django.request"]
+    assert logged == [("INFO", f"Precondition Failed: {path}")]
 
 
 @pytest.mark.parametrize("kind", ["article", "feed"])
