@@ -71,7 +71,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.crypto import salted_hmac
-from django.utils.http import http_date, urlencode
+from django.utils.http import http_date, parse_http_date_safe, urlencode
 
 from newsroom.cache import shared_by_every_process
 
@@ -744,6 +744,16 @@ def finish(request, response, entry):
     # Browsers may keep the page but must ask again; the ETag makes the answer a 304.
     # A page with per-reader holes must never sit in a shared proxy.
     patch_cache_control(response, no_cache=True, **({"private": True} if has_holes else {}))
+    ignore_a_future_if_modified_since(request)
     return get_conditional_response(
         request, etag=entry["etag"], last_modified=last_modified, response=response
     )
+
+
+def ignore_a_future_if_modified_since(request):
+    """Drops an If-Modified-Since later than now, which RFC 9110 (13.1.3) says to ignore:
+    no copy was sent with it (a wrong clock, a forged header), and Django's conditional
+    response would answer it with a 304 until then, whatever changed meanwhile."""
+    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+    if since is not None and since > time.time():
+        del request.META["HTTP_IF_MODIFIED_SINCE"]

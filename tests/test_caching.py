@@ -708,6 +708,23 @@ def test_unchanged_page_answers_304_to_if_modified_since(kind, clock):
     assert again.status_code == 304
 
 
+@pytest.mark.parametrize("served", ["rendered", "stored"])
+@pytest.mark.parametrize("kind", ["article", "feed"])
+def test_an_if_modified_since_later_than_now_is_ignored(served, kind, clock):
+    """RFC 9110 (13.1.3): a date in the future is no date the reader's copy can have been
+    sent with (a wrong clock, a forged header); it would have a 304 until that date
+    whatever changed meanwhile. The request is answered as though it had none."""
+    path = make_article().get_absolute_url() if kind == "article" else FEED
+    if served == "stored":
+        read(path)
+    tomorrow = http_date(time.time() + 24 * 60 * 60)
+
+    response = Client().get(path, headers={"If-Modified-Since": tomorrow})
+
+    assert response.status_code == 200
+    assert response.content
+
+
 def test_an_edit_to_an_older_article_answers_if_modified_since_with_the_new_feed(committed, clock):
     """The feed's newest item is unchanged: its date cannot be the feed's Last-Modified."""
     older = make_article(title="Old headline", published_at=timezone.now() - timedelta(days=2))
