@@ -6,6 +6,9 @@ take (405). MethodNotAllowedInWordsMiddleware reads what is declared here, ahead
 check, and answers the 405 itself, without running the view.
 """
 
+import functools
+
+from django.http import HttpResponse
 from django.views.decorators import http
 
 # Set on a function view; a class-based view says it through its methods (get, post...).
@@ -24,10 +27,22 @@ def takes_methods(*methods):
 
 
 def require_http_methods(methods):
-    """Django's decorator, which refuses the other methods with a 405, declaring them too."""
+    """Django's decorator, which refuses the other methods with a 405, declaring them too;
+    OPTIONS is answered as Django's class-based views answer it (View.options): a 200 whose
+    Allow header lists the methods, without running the view. Refused, a feed or the sitemap
+    answered it with a 405 where an article or a list page answered."""
+    allowed = [*methods, "OPTIONS"]
 
     def decorator(view):
-        return takes_methods(*methods)(http.require_http_methods(methods)(view))
+        @functools.wraps(view)
+        def answering_options(request, *args, **kwargs):
+            if request.method == "OPTIONS":
+                response = HttpResponse(headers={"Allow": ", ".join(allowed)})
+                response["Content-Length"] = "0"
+                return response
+            return view(request, *args, **kwargs)
+
+        return takes_methods(*allowed)(http.require_http_methods(allowed)(answering_options))
 
     return decorator
 
@@ -38,8 +53,8 @@ require_safe = require_http_methods(["GET", "HEAD"])
 def allowed_methods(view, request, args, kwargs):
     """The methods `view` takes, as its own 405 would list them; None when it does not say.
 
-    A declaration comes first: a class-based view wrapped in require_safe refuses OPTIONS,
-    which its class alone would list."""
+    A declaration comes first: a class-based view wrapped in require_safe takes only its
+    methods, where its class alone would list every one it has."""
     declared = getattr(view, ALLOWED_METHODS_ATTRIBUTE, None)
     view_class = getattr(view, "view_class", None)
     if declared is None and view_class is not None:

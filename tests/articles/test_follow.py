@@ -276,6 +276,6 @@ def test_a_follow_page_only_reads(client, listed, method):
     response = client.generic(method, "/section/harbour/follow/")
 
     assert response.status_code == 405
-    assert response["Allow"] == "GET, HEAD"
-    assert response.content.decode() == METHOD_NOT_ALLOWED.format(allowed="GET, HEAD")
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
+    assert response.content.decode() == METHOD_NOT_ALLOWED.format(allowed="GET, HEAD, OPTIONS")
     assert client.head("/section/harbour/follow/").status_code == 200
