@@ -47,7 +47,7 @@ from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
 from comments.forms import BodyField
-from comments.models import BackgroundDecision, Comment, isolated
+from comments.models import BackgroundDecision, Comment, in_bdi, isolated
 from comments.privacy import erase_commenter_data, export_commenters_data
 from comments.thread import (
     IDS_PER_QUERY,
@@ -626,15 +626,15 @@ class WrittenByTheCommenter:
 
     @admin.display(description="comment")
     def excerpt(self, comment):
-        return format_html("<bdi>{}</bdi>", Truncator(comment.body).words(EXCERPT_WORDS))
+        return in_bdi(Truncator(comment.body).words(EXCERPT_WORDS))
 
     @admin.display(description="name", ordering="name")
     def commenter_name(self, comment):
-        return format_html("<bdi>{}</bdi>", comment.name)
+        return in_bdi(comment.name)
 
     @admin.display(description="email", ordering="email")
     def commenter_email(self, comment):
-        return format_html("<bdi>{}</bdi>", comment.email)
+        return in_bdi(comment.email)
 
 
 @admin.register(Comment)
@@ -939,9 +939,7 @@ class CommentAdmin(
         if not comment.article_visible:
             return HIDDEN_ARTICLE
         return format_html(
-            '<a href="{}"><bdi>{}</bdi></a>',
-            comment.article.get_absolute_url(),
-            comment.article.title,
+            '<a href="{}">{}</a>', comment.article.get_absolute_url(), in_bdi(comment.article.title)
         )
 
     @admin.display(description="website")
@@ -949,7 +947,7 @@ class CommentAdmin(
         if not comment.url:
             return ""
         return format_html(
-            '<a href="{}" rel="nofollow noopener"><bdi>{}</bdi></a>', comment.url, comment.url
+            '<a href="{}" rel="nofollow noopener">{}</a>', comment.url, in_bdi(comment.url)
         )
 
     @admin.display(description="status", ordering="status")
@@ -1042,9 +1040,9 @@ class CommentAdmin(
         # Isolated, as in the thread: a name ending in a right-to-left override turned the
         # quote after it backwards.
         return format_html(
-            '<a href="{}"><bdi>{}</bdi></a>: {}',
+            '<a href="{}">{}</a>: {}',
             reverse("admin:comments_comment_change", args=[parent.pk]),
-            parent.name,
+            in_bdi(parent.name),
             Truncator(parent.body).words(EXCERPT_WORDS * 2),
         )
 

@@ -12,6 +12,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Count, F, Max, Min, Q, Value
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils.html import format_html
 
 from articles.models import Article
 from newsroom.control_characters import CONTROL_CHARACTER
@@ -143,6 +144,13 @@ def is_email_address(candidate):
     return True
 
 
+# Unicode's paragraph separators (bidirectional class B): the line's direction starts over
+# after one, whatever isolate it was in.
+PARAGRAPH_SEPARATOR = re.compile("[\n\r\x1c-\x1e\x85\u2029]")
+ISOLATE_STARTS = frozenset("\u2066\u2067\u2068")
+ISOLATE_END = "\u2069"
+
+
 def name_as_shown(name):
     """A commenter's name as readers see it: an email address in it, saved before the form
     refused them ("Ada <ada@example.com>"), shows only the part before its @ (and the name
@@ -164,7 +172,33 @@ def isolated(text):
     between the isolates <bdi> stands for in HTML (U+2068, U+2069): a name ending in a
     right-to-left override, or in Arabic or Hebrew, turned the rest of the sentence around
     (".maps sa dekram")."""
-    return f"\u2068{text}\u2069"
+    return f"\u2068{held_within_its_isolate(text)}\u2069"
+
+
+def in_bdi(text):
+    """Text a reader wrote, inside a line of a page, as isolated() writes it in plain text."""
+    return format_html("<bdi>{}</bdi>", held_within_its_isolate(text))
+
+
+def held_within_its_isolate(text):
+    """The text, with nothing in it that ends the isolate put around it (<bdi>, isolated())
+    before its end: a U+2069 closing no isolate of its own closes that one, and a paragraph
+    separator (U+2029) ends every isolate; the public form takes both, and a right-to-left
+    override after either turned the rest of the moderator's line around all the same. The
+    separator shows as a space, as a line break in a line of a page does."""
+    text = PARAGRAPH_SEPARATOR.sub(" ", text)
+    if ISOLATE_END not in text:  # nearly every name: no loop
+        return text
+    kept, open_isolates = [], 0
+    for char in text:
+        if char in ISOLATE_STARTS:
+            open_isolates += 1
+        elif char == ISOLATE_END:
+            if not open_isolates:
+                continue
+            open_isolates -= 1
+        kept.append(char)
+    return "".join(kept)
 
 
 def is_id(raw):

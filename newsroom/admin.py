@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from articles.models import PUBLICATION_YEARS
+from comments.models import in_bdi
 from newsroom.login_throttle import give_back_the_place
 
 # Django's date hierarchy computes the end of the chosen month or day: one too big for a C
@@ -522,8 +523,8 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         isolated their commenter's name (Comment.__str__), or an article's title, keeps its
         writing direction to itself."""
         if getattr(entry, "linkable", False) and (url := entry.get_admin_url()):
-            return format_html('<a href="{}"><bdi>{}</bdi></a>', url, entry.object_repr)
-        return format_html("<bdi>{}</bdi>", entry.object_repr)
+            return format_html('<a href="{}">{}</a>', url, in_bdi(entry.object_repr))
+        return in_bdi(entry.object_repr)
 
     @admin.display(description="action", ordering="action_flag")
     def action(self, entry):

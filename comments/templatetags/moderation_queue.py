@@ -2,6 +2,7 @@ from django import template
 from django.urls import reverse
 
 from comments.cache import pending_count
+from comments.models import in_bdi
 
 register = template.Library()
 
@@ -16,3 +17,9 @@ def pending_comments_notice(context):
     if not user.has_perm("comments.view_comment"):
         return {}
     return {"count": pending_count(), "queue_url": reverse("admin:comments_comment_changelist")}
+
+
+@register.filter
+def bdi(text):
+    """Text a reader wrote, in <bdi> (comments.models.in_bdi)."""
+    return in_bdi(text)

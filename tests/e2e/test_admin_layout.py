@@ -152,6 +152,12 @@ def test_a_comment_deep_in_a_long_exchange_reads_in_lines_of_words_on_a_phone(
     page.context.close()
 
 
+# How a commenter's name may turn around what follows it: a right-to-left override at its
+# end, or after a U+2069 (pop directional isolate) or a U+2029 (paragraph separator), which
+# the public form takes too and which ended the isolate around the name early.
+OVERRIDING_ENDINGS = ["\u202e", "\u2069\u202e", "\u2029\u202e"]
+
+
 # Where the moderators' thread line of the comment shows its parts, left to right.
 THREAD_LINE_ORDER = """line => {
   const left = selector => line.querySelector(selector).getBoundingClientRect().left;
@@ -164,16 +170,17 @@ THREAD_LINE_ORDER = """line => {
 }"""
 
 
+@pytest.mark.parametrize("ending", OVERRIDING_ENDINGS)
 def test_a_name_ending_in_a_right_to_left_override_leaves_the_thread_line_in_order(
-    browser, live_server
+    browser, live_server, ending
 ):
     """The public form takes a name ending in U+202E (a format character, not a control),
     and the public page isolates names; the moderators' thread did not: the override ran on
     through the rest of the line, which read "...devorppA" and the date backwards."""
     article = make_article(title=HEADLINES[0])
-    parent = make_comment(article, name="Ada\u202e")
+    parent = make_comment(article, name=f"Ada{ending}")
     for level in range(10):  # ten levels nest; the eleventh reply says whom it answers
-        parent = make_comment(article, parent=parent, name=f"Grace {level}\u202e")
+        parent = make_comment(article, parent=parent, name=f"Grace {level}{ending}")
     page = signed_in_as_edna(browser, live_server, f"/admin/comments/comment/{parent.pk}/change/")
 
     order = page.locator(".comment-thread-current").evaluate(THREAD_LINE_ORDER)
@@ -195,13 +202,14 @@ REPLY_EXCERPT_ENDS = """field => {
 }"""
 
 
+@pytest.mark.parametrize("ending", OVERRIDING_ENDINGS)
 def test_a_name_ending_in_a_right_to_left_override_leaves_the_reply_s_excerpt_in_order(
-    browser, live_server
+    browser, live_server, ending
 ):
     """The "In reply to" line names the comment answered, then quotes it: a name ending in
     U+202E ran on through the quote, which read backwards ("tniop dooG")."""
     article = make_article(title=HEADLINES[0])
-    parent = make_comment(article, name="Ada\u202e", body="Good point")
+    parent = make_comment(article, name=f"Ada{ending}", body="Good point")
     reply = make_comment(article, parent=parent)
     page = signed_in_as_edna(browser, live_server, f"/admin/comments/comment/{reply.pk}/change/")
 
@@ -225,12 +233,13 @@ MESSAGE_WORD_AND_STOP = """(message, word) => {
 }"""
 
 
+@pytest.mark.parametrize("ending", OVERRIDING_ENDINGS)
 def test_a_name_ending_in_a_right_to_left_override_leaves_the_decision_s_message_in_order(
-    browser, live_server
+    browser, live_server, ending
 ):
     """A decision's message names the commenter, then says what was decided: a name ending
     in U+202E ran on through the rest of the sentence, which read ".maps sa dekram"."""
-    comment = make_comment(make_article(title=HEADLINES[0]), name="Ada\u202e", status="pending")
+    comment = make_comment(make_article(title=HEADLINES[0]), name=f"Ada{ending}", status="pending")
     page = signed_in_as_edna(browser, live_server, f"/admin/comments/comment/{comment.pk}/change/")
     page.get_by_role("button", name="Spam", exact=True).click()
 
@@ -241,13 +250,14 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_decision_s_message
     page.context.close()
 
 
+@pytest.mark.parametrize("ending", OVERRIDING_ENDINGS)
 def test_a_name_ending_in_a_right_to_left_override_leaves_django_s_saved_message_in_order(
-    browser, live_server
+    browser, live_server, ending
 ):
     """Django's message after a save names the comment (Comment.__str__), then says it was
     changed: a name ending in U+202E ran on through the rest of the sentence, which read
     ".yllufsseccus degnahc saw"."""
-    comment = make_comment(make_article(title=HEADLINES[0]), name="Ada\u202e", body="Teh typo.")
+    comment = make_comment(make_article(title=HEADLINES[0]), name=f"Ada{ending}", body="Teh typo.")
     page = signed_in_as_edna(browser, live_server, f"/admin/comments/comment/{comment.pk}/change/")
     page.get_by_label("Body").fill("The typo.")
     page.get_by_role("button", name="Save", exact=True).click()
