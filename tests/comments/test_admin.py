@@ -2963,6 +2963,20 @@ class TestWhatCommentersWroteKeepsItsDirection:
 
         assert f"delete the comment “Comment by {isolated(OVERRIDING_NAME)}”?" in html
 
+    def test_a_name_cannot_end_its_isolate_early_in_a_message_or_the_list(
+        self, moderator_client, article
+    ):
+        """A U+2069 closing no isolate of the name's own closed the one around it, and a
+        paragraph separator ended it: the override after either turned the rest of the
+        message around, as a name ending in one did."""
+        comment = make_comment(article, status=Status.PENDING, name="Mallory\u2069\u2029\u202e")
+
+        row = list_rows(moderator_client.get(QUEUE))[comment.pk]
+        response = moderator_client.post(decide_url(comment, "spam"), follow=True)
+
+        assert "<bdi>Mallory \u202e</bdi>" in row
+        assert messages_of(response) == ["Comment by \u2068Mallory \u202e\u2069 marked as spam."]
+
     def test_a_short_search_s_message_isolates_the_name_searched_for(
         self, moderator_client, article
     ):
