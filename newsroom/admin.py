@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from articles.models import PUBLICATION_YEARS
-from comments.models import in_bdi
+from comments.models import in_bdi, isolated
 from newsroom.login_throttle import give_back_the_place
 
 # Django's date hierarchy computes the end of the chosen month or day: one too big for a C
@@ -477,6 +477,16 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         if request.user.is_superuser:
             return entries
         return entries.filter(content_type__in=self.viewable_content_types(request))
+
+    def get_object(self, request, object_id, from_field=None):
+        """The entry, its object's name isolated (comments.models.isolated): Django heads
+        its page, titles and breadcrumbs it with str(entry), "Changed “...” — Approved.",
+        which a name recorded before comments isolated it, ending in a right-to-left
+        override, turned around (".devorppA — ”"). Never saved: the log is read-only."""
+        entry = super().get_object(request, object_id, from_field)
+        if entry is not None:
+            entry.object_repr = isolated(entry.object_repr)
+        return entry
 
     def viewable_content_types(self, request):
         """The kinds of object this user may view in the admin, by their own admins' rules."""

@@ -281,6 +281,24 @@ def test_an_entry_s_object_keeps_its_writing_direction_to_itself(client, editor)
     assert "><bdi>Comment by Mallory\u202e</bdi></a>" in html
 
 
+def test_an_entry_s_page_keeps_its_object_s_writing_direction_to_itself(client, editor):
+    """Django names the entry in the page's heading, title and breadcrumbs ("Changed “...”
+    — Approved."): a name recorded before comments isolated it, ending in a right-to-left
+    override, turned the rest around (".devorppA — ”")."""
+    comment = make_comment(make_article(), name="Mallory\u202e")
+    log_change(editor, comment, "Approved.")
+    LogEntry.objects.update(object_repr="Comment by Mallory\u202e")
+    entry = LogEntry.objects.get()
+    client.force_login(editor)
+
+    html = client.get(f"{LOG}{entry.pk}/change/").content.decode()
+
+    isolated_name = "\u2068Comment by Mallory\u202e\u2069"
+    assert f"<h2>Changed “{isolated_name}” — Approved.</h2>" in html
+    assert f"<title>Changed “{isolated_name}” — Approved. |" in html
+    assert "Comment by Mallory\u202e”" not in html  # the breadcrumbs too
+
+
 def test_a_moderator_reads_an_entry_s_page_without_a_link_to_a_page_they_may_not_open(
     client, moderator
 ):

@@ -5,6 +5,7 @@ phone, a tablet and a laptop: no wider than the window, the Approve and Spam but
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.utils import timezone
 
 from articles.models import Article
@@ -264,6 +265,25 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_django_s_saved_message
 
     message = page.locator(".messagelist li", has_text="was changed successfully")
     ends = message.evaluate(MESSAGE_WORD_AND_STOP, "changed")
+
+    assert ends["word"] < ends["stop"], ends
+    page.context.close()
+
+
+def test_an_old_entry_s_page_leaves_its_heading_in_order(browser, live_server):
+    """Django heads an action log entry's page "Changed “...” — Approved.": a name recorded
+    before comments isolated it, ending in U+202E, read "Changed “Comment by
+    Mallory.devorppA — ”"."""
+    comment = make_comment(make_article(title=HEADLINES[0]), name="Mallory\u202e")
+    editor = make_editor("eddie")
+    LogEntry.objects.log_actions(
+        user_id=editor.pk, queryset=[comment], action_flag=CHANGE, change_message="Approved."
+    )
+    LogEntry.objects.update(object_repr="Comment by Mallory\u202e")
+    entry = LogEntry.objects.get()
+    page = signed_in_as_edna(browser, live_server, f"/admin/admin/logentry/{entry.pk}/change/")
+
+    ends = page.locator("#content h2").evaluate(MESSAGE_WORD_AND_STOP, "Approved")
 
     assert ends["word"] < ends["stop"], ends
     page.context.close()
