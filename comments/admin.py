@@ -47,7 +47,14 @@ from articles.models import Article
 from comments import cache as comments_cache
 from comments import services
 from comments.forms import BodyField
-from comments.models import BackgroundDecision, Comment, in_bdi, isolated
+from comments.models import (
+    ISOLATE_END,
+    ISOLATE_STARTS,
+    BackgroundDecision,
+    Comment,
+    in_bdi,
+    isolated,
+)
 from comments.privacy import erase_commenter_data, export_commenters_data
 from comments.thread import (
     IDS_PER_QUERY,
@@ -884,7 +891,9 @@ class CommentAdmin(
         (which reads them as Django's istartswith writes them); a search without a word
         the trigram index can serve as a commenter's whole name (see SHORT_SEARCH);
         anything else is searched for in every field, from the trigram index."""
-        term = search_term.strip()
+        # Without the isolates a name copied from a heading or a message brings (a double
+        # click on it selects the one after it): pasted, they found no one.
+        term = search_term.strip().strip(ISOLATE_STARTS + ISOLATE_END).strip()
         if WHOLE_EMAIL.fullmatch(term):
             return queryset.by_email(term), False
         try:
@@ -912,7 +921,7 @@ class CommentAdmin(
             if len(name) > longest:  # a hand-made search ("a b a b ..."): nobody's name
                 return queryset.none(), False
             return queryset.filter(name__iexact=name), False
-        return super().get_search_results(request, queryset, search_term)
+        return super().get_search_results(request, queryset, term)
 
     @staticmethod
     def ipv6_start_results(queryset, start):

@@ -147,7 +147,7 @@ def is_email_address(candidate):
 # Unicode's paragraph separators (bidirectional class B): the line's direction starts over
 # after one, whatever isolate it was in.
 PARAGRAPH_SEPARATOR = re.compile("[\n\r\x1c-\x1e\x85\u2029]")
-ISOLATE_STARTS = frozenset("\u2066\u2067\u2068")
+ISOLATE_STARTS = "\u2066\u2067\u2068"
 ISOLATE_END = "\u2069"
 
 

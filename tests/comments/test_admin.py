@@ -2977,6 +2977,21 @@ class TestWhatCommentersWroteKeepsItsDirection:
         assert "<bdi>Mallory \u202e</bdi>" in row
         assert messages_of(response) == ["Comment by \u2068Mallory \u202e\u2069 marked as spam."]
 
+    @pytest.mark.parametrize("copied", ["Ada\u2069", "\u2068Ada Lovelace\u2069 "])
+    def test_a_name_copied_from_a_heading_or_a_message_finds_their_comments(
+        self, moderator_client, article, copied
+    ):
+        """A double click on the name in "Comment by Ada" (the comment's heading, a
+        decision's message) selects the invisible isolate after it too: pasted into the
+        search, it found no one."""
+        adas = make_comment(article, name="Ada Lovelace"), make_comment(article, name="Ada")
+        make_comment(article, name="Grace")
+
+        response = moderator_client.get(QUEUE, {"status": "all", "q": copied})
+
+        found = list(response.context["cl"].result_list)
+        assert found and set(found) <= set(adas)
+
     def test_a_short_search_s_message_isolates_the_name_searched_for(
         self, moderator_client, article
     ):
