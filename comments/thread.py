@@ -152,8 +152,12 @@ def build_thread(article, own_pending_ids=(), *, page=1):
 # and left out at the end. Filtering them in the recursive step instead made SQLite (with
 # ANALYZE statistics) build a Bloom filter of the whole table at every level: 16 ms for a
 # 100-comment article of a 12,000-comment table. Held as spam as it was sent, a reader's own
-# comment counts as waiting (HELD_AS_SPAM_WHEN_SENT). The casts give PostgreSQL the count
-# columns' type, which it takes from the first rows of a UNION.
+# comment counts as waiting (HELD_AS_SPAM_WHEN_SENT). The top-level comments are ordered by
+# parent_id first, all NULL: PostgreSQL takes `parent_id IS NULL` for no equality, and only
+# so sees that the index holds them in order; without it, it sorted all of the article's, or
+# walked every approved comment of the site by time (comment_queue_idx) to find the first
+# page of the newest discussion. The casts give PostgreSQL the count columns' type, which it
+# takes from the first rows of a UNION.
 PAGE_OF_COMMENTS = """
     WITH RECURSIVE
     asked (id, parent_id, name, url, body, created_at, status, waiting) AS (
@@ -170,7 +174,7 @@ PAGE_OF_COMMENTS = """
         SELECT id FROM (
             SELECT id FROM comments_comment
             WHERE status = %s AND article_id = %s AND parent_id IS NULL
-            ORDER BY created_at, id LIMIT %s OFFSET %s
+            ORDER BY parent_id, created_at, id LIMIT %s OFFSET %s
         ) AS approved_root
         UNION ALL
         SELECT id FROM asked
