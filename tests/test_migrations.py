@@ -7,6 +7,7 @@ after the others and reloads the migrated rows (serialized rollback) before each
 import fcntl
 import importlib
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -597,6 +598,37 @@ def test_the_top_level_index_is_built_without_blocking_new_comments(fully_migrat
         f"DROP INDEX CONCURRENTLY IF EXISTS {TOP_LEVEL_INDEX}",
         f'CREATE INDEX CONCURRENTLY "{TOP_LEVEL_INDEX}"',
     ]
+
+
+BEFORE_RECOUNT = ("comments", "0016_top_level_index")
+
+
+@migrating
+def test_an_upgrade_recounts_the_comments_that_the_heading_over_them_reads(
+    fully_migrated_afterwards,
+):
+    """The heading over an article's comments reads Article.comment_count since 0016's
+    release; before, it counted them itself. A count an earlier release left wrong (races
+    since fixed: an editor's save writing back the count it had read, a deletion missing an
+    approval committed meanwhile) is put right on upgrading, for the heading and the byline."""
+    migrate_with_executor(BEFORE_RECOUNT)
+    discussed, emptied = make_article(), make_article()
+    first = make_comment(discussed)
+    make_comment(discussed, parent=first)
+    withheld = make_comment(discussed, status=Comment.Status.PENDING)
+    make_comment(discussed, parent=withheld)  # approved, under a withheld comment
+    make_comment(emptied, status=Comment.Status.REJECTED)
+    Article.objects.filter(pk=discussed.pk).update(comment_count=3)
+    Article.objects.filter(pk=emptied.pk).update(comment_count=1)
+
+    migrate_with_executor()
+
+    page = Client().get(discussed.get_absolute_url()).content.decode()
+    assert re.search(r'id="comments-title"[^>]*>2 comments<', page), page
+    assert dict(Article.objects.values_list("pk", "comment_count")) == {
+        discussed.pk: 2,
+        emptied.pk: 0,
+    }
 
 
 def logged_in_superuser():
