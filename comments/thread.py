@@ -143,7 +143,8 @@ def build_thread(article, own_pending_ids=(), *, page=1):
 # reader's own comments asked for, wherever they are under the article (on_page 0, for
 # Thread.own_statuses); and one row of counts (on_page NULL): the article's approved
 # top-level comments (top_level() counts them too), and its visible comments, which
-# comments.services keeps in Article.comment_count.
+# comments.services keeps in Article.comment_count (none, for an article an editor deleted
+# since the view read it: the row of counts is there all the same).
 #
 # The page's top-level comments come from comment_top_level_idx, and their replies from the
 # parent index, level by level (a recursive query, which SQLite and PostgreSQL both run):
@@ -196,9 +197,9 @@ PAGE_OF_COMMENTS = """
     SELECT 0, NULL, NULL, id, parent_id, name, url, body, created_at, status
     FROM asked WHERE status = %s OR waiting
     UNION ALL
-    SELECT NULL, (SELECT count FROM top_level_count), comment_count,
+    SELECT NULL, (SELECT count FROM top_level_count),
+        COALESCE((SELECT comment_count FROM articles_article WHERE id = %s), 0),
         NULL, NULL, NULL, NULL, NULL, NULL, NULL
-    FROM articles_article WHERE id = %s
     ORDER BY created_at, id
 """
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from articles.models import Article
 from comments.demo import create_comments
 from comments.models import Comment
 from comments.thread import build_thread
@@ -394,6 +395,17 @@ def test_thread_is_built_from_one_query(article, django_assert_num_queries):
         thread = build_thread(article)
 
     assert thread.approved_count == 50
+
+
+def test_an_article_deleted_while_its_page_is_built_shows_no_comments(article):
+    """An editor may delete the article between the view's read of it and its comments'
+    (a reader's page mid-render): the page shows what is left, as before, not an error."""
+    make_comment(article)
+    Article.objects.filter(pk=article.pk).delete()
+
+    thread = build_thread(article)
+
+    assert (thread.roots, thread.approved_count, thread.pages) == ([], 0, 1)
 
 
 def count_page_queries(client, article):
