@@ -600,7 +600,7 @@ def test_the_top_level_index_is_built_without_blocking_new_comments(fully_migrat
     ]
 
 
-BEFORE_RECOUNT = ("comments", "0016_top_level_index")
+BEFORE_RECOUNT = ("comments", "0017_deleted_comment_key_default")
 
 
 @migrating

@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("comments", "0016_top_level_index"),
+        ("comments", "0017_deleted_comment_key_default"),
     ]
 
     operations = [
