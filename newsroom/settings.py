@@ -561,9 +561,12 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # A 4xx that Django logs with its exception (an unparsable form body): one line; a
-        # failed precondition (412), the answer to a client's condition: no warning.
+        # failed precondition (412), the answer to a client's condition: no warning. At the
+        # site's level, not at the INFO Django gives its "django" logger, which would keep
+        # that information (and every 404's warning) in a log set to keep less.
         "django.request": {
-            "filters": ["client_errors_without_traceback", "precondition_failed_as_information"]
+            "level": LOG_LEVEL,
+            "filters": ["client_errors_without_traceback", "precondition_failed_as_information"],
         },
         # Requests refused as suspicious (another Host header, too many form fields...) are
         # 400s a bot can send at will: a log line each (no traceback), not a mail to ADMINS,

@@ -683,6 +683,21 @@ def test_the_log_levels_other_names_that_logging_takes_still_start(written, leve
     assert f"'level': '{level}'" in values["LOGGING"]
 
 
+@pytest.mark.parametrize(("level", "kept"), [("INFO", True), ("WARNING", False)])
+def test_a_failed_precondition_is_logged_only_where_the_log_keeps_information(level, kept):
+    """A 412 is logged as information (newsroom/log.py): a log set to warnings leaves it out,
+    whatever level Django gives its own loggers, or any bot sending If-Match fills it."""
+    code = (
+        "from django.http import HttpResponse; from django.utils.log import log_response; "
+        "log_response('Precondition Failed: %s', '/news/', response=HttpResponse(status=412))"
+    )
+
+    result = manage("shell", "-v", "0", "-c", code, DJANGO_LOG_LEVEL=level)
+
+    assert result.returncode == 0, result.stderr
+    assert ("INFO django.request Precondition Failed: /news/" in result.stderr) is kept
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
