@@ -1169,14 +1169,30 @@ class TagLink(models.Model):
 class FormerSlug(FormerSlugBase):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="former_slugs")
 
+    class Meta:
+        # Where an old address typed in other capitals finds its slug (the views' lookup).
+        indexes = [models.Index(Lower("slug"), name="article_former_slug_lower_idx")]
+
 
 class SectionFormerSlug(FormerSlugBase):
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="former_slugs")
+
+    class Meta:
+        # Where an old address typed in other capitals finds its slug (the views' lookup).
+        indexes = [models.Index(Lower("slug"), name="section_former_slug_lower_idx")]
 
 
 class TagFormerSlug(FormerSlugBase):
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="former_slugs")
 
+    class Meta:
+        # Where an old address typed in other capitals finds its slug (the views' lookup).
+        indexes = [models.Index(Lower("slug"), name="tag_former_slug_lower_idx")]
+
 
 class AuthorFormerSlug(FormerSlugBase):
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="former_slugs")
+
+    class Meta:
+        # Where an old address typed in other capitals finds its slug (the views' lookup).
+        indexes = [models.Index(Lower("slug"), name="author_former_slug_lower_idx")]

@@ -83,10 +83,18 @@ def one_in_other_capitals(queryset, slug):
     of the objects the address could have shown as typed, so that its redirect never leads
     to a page that would not show (a draft, for a reader). An equality on the lowered slug's
     index, not `iexact`: SQLite's LIKE fails on a pattern the length of a bot's. Unordered,
-    so that the index finds the rows, not the one that gives the model's order."""
-    lowered = queryset.model._base_manager.alias(lowered=Lower("slug"))
-    matching = lowered.filter(lowered=slug.lower()).values("pk")
-    matches = list(queryset.filter(pk__in=matching).order_by()[:2])
+    so that the index finds the rows, not the one that gives the model's order.
+
+    No slug now but a former one (the address before a change, typed in other capitals)
+    leads to its object in one redirect, as the former slug typed as stored does."""
+    lowered = slug.lower()
+    now = queryset.model._base_manager.alias(lowered=Lower("slug")).filter(lowered=lowered)
+    matches = list(queryset.filter(pk__in=now.values("pk")).order_by()[:2])
+    if not matches:
+        former_slugs = queryset.model._meta.get_field("former_slugs")
+        before = former_slugs.related_model.objects.alias(lowered=Lower("slug"))
+        owners = before.filter(lowered=lowered).values(former_slugs.field.name)
+        matches = list(queryset.filter(pk__in=owners).order_by()[:2])
     return matches[0] if len(matches) == 1 else None
 
 

@@ -131,6 +131,46 @@ def test_an_article_address_matching_two_slugs_but_for_capitals_is_not_a_guess(c
     assert client.get("/articles/NEWS/").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("kind", "path", "typed"),
+    [
+        *((kind, address(kind, "{}"), "Weather") for kind in KINDS),
+        ("section", "/feeds/section/{}/rss/", "WEATHER"),
+        ("section", "/section/{}/follow/", "Weather"),
+    ],
+)
+def test_an_old_address_typed_in_other_capitals_leads_to_the_new_one_in_one_step(
+    client, kind, path, typed
+):
+    """The two redirects compose: an old address typed in other capitals (a link read out
+    or copied from print before the slug changed) is no 404, and no second hop."""
+    renamed(make_listed(kind, "weather"), "sky")
+
+    response = client.get(path.format(typed) + "?page=2")
+
+    assert response.status_code == 301
+    assert response["Location"] == path.format("sky") + "?page=2"
+
+
+def test_an_old_article_address_typed_in_other_capitals_leads_to_the_article(client):
+    article = make_article(slug="weather")
+    article.slug = "sky"
+    article.save()
+
+    response = client.get("/articles/Weather/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/articles/sky/"
+
+
+def test_an_old_address_of_a_draft_typed_in_other_capitals_stays_a_404_for_readers(client):
+    draft = make_draft(slug="weather")
+    draft.slug = "sky"
+    draft.save()
+
+    assert client.get("/articles/Weather/").status_code == 404
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_old_address_leads_to_the_newest_after_several_changes(client, kind):
     renamed(renamed(make_listed(kind, "first"), "second"), "third")
