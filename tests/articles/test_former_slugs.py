@@ -153,9 +153,7 @@ def test_an_old_address_typed_in_other_capitals_leads_to_the_new_one_in_one_step
 
 
 def test_an_old_article_address_typed_in_other_capitals_leads_to_the_article(client):
-    article = make_article(slug="weather")
-    article.slug = "sky"
-    article.save()
+    renamed(make_article(slug="weather"), "sky")
 
     response = client.get("/articles/Weather/")
 
@@ -164,9 +162,7 @@ def test_an_old_article_address_typed_in_other_capitals_leads_to_the_article(cli
 
 
 def test_an_old_address_of_a_draft_typed_in_other_capitals_stays_a_404_for_readers(client):
-    draft = make_draft(slug="weather")
-    draft.slug = "sky"
-    draft.save()
+    renamed(make_draft(slug="weather"), "sky")
 
     assert client.get("/articles/Weather/").status_code == 404
 
