@@ -226,8 +226,10 @@ def test_postgresql_reads_a_list_page_in_order_from_its_index(client, name, inde
 
 
 def index_plan(sql, table="articles_article"):
-    """The database's plan for `sql` as text, on PostgreSQL once the table's pages are all
-    visible (VACUUM) and with the scans a tiny test table would invite instead switched off."""
+    """The database's plan for `sql` as text, with the table's statistics fresh (another
+    test's ANALYZE can leave SQLite's from an empty table, which makes any scan look cheap),
+    on PostgreSQL once its pages are all visible (VACUUM) and with the scans a tiny test
+    table would invite instead switched off."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"VACUUM ANALYZE {table}")
@@ -236,6 +238,7 @@ def index_plan(sql, table="articles_article"):
                 cursor.execute("SET LOCAL enable_bitmapscan = off")
                 cursor.execute(f"EXPLAIN {sql}")
                 return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(f"ANALYZE {table}")
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
         return "\n".join(row[-1] for row in cursor.fetchall())
 
