@@ -404,15 +404,25 @@ def guard_every_admin(site=admin.site):
 class WithEntriesFilter(admin.RelatedFieldListFilter):
     """Offers only the users (or kinds of object) that have entries this viewer may see: a
     moderator is not shown the other staff's names or the site's models. One probe of the
-    entries' index per user or kind, not a DISTINCT over the whole log."""
+    entries' index per user or kind, not a DISTINCT over the whole log. Its empty choice
+    ("-": entries whose kind of object was removed since) likewise only when there are some:
+    otherwise it lists nothing, and a moderator never has any."""
 
     def field_choices(self, field, request, model_admin):
-        entries = model_admin.get_queryset(request).filter(**{field.name: OuterRef("pk")})
+        visible = model_admin.get_queryset(request)
+        self.has_entries_without_one = (
+            field.null and visible.filter(**{f"{field.name}__isnull": True}).exists()
+        )
+        entries = visible.filter(**{field.name: OuterRef("pk")})
         return field.get_choices(
             include_blank=False,
             ordering=self.field_admin_ordering(field, request, model_admin),
             limit_choices_to=Q(Exists(entries)),
         )
+
+    @property
+    def include_empty_choice(self):
+        return self.has_entries_without_one
 
 
 class ActionLogChangeList(ChangeList):

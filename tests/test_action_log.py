@@ -229,6 +229,33 @@ def test_the_filters_narrow_the_log_to_a_user_a_kind_and_an_action(client, edito
 
 
 @pytest.mark.parametrize("who", ["editor", "moderator"])
+def test_the_kind_filter_offers_no_empty_choice_that_would_list_nothing(client, request, who):
+    user = request.getfixturevalue(who)
+    comment = make_comment(make_article())
+    log_change(user, comment, "Approved.")
+    log_change(user, make_comment(comment.article), "Rejected.")
+    client.force_login(user)
+
+    html = client.get(LOG).content.decode()
+
+    assert "content_type__isnull" not in html
+
+
+def test_the_kind_filter_offers_entries_whose_kind_is_gone_to_a_superuser(client, editor):
+    comment = make_comment(make_article())
+    log_change(editor, comment, "Approved.")
+    log_change(editor, comment.article, "Changed title.")
+    # Its model removed since: Django sets the entry's kind to NULL.
+    LogEntry.objects.filter(object_repr=str(comment)).update(content_type=None)
+    client.force_login(editor)
+
+    html = client.get(LOG).content.decode()
+
+    assert "content_type__isnull=True" in html
+    assert len(rows(client.get(LOG, {"content_type__isnull": "True"}))) == 1
+
+
+@pytest.mark.parametrize("who", ["editor", "moderator"])
 def test_nobody_may_add_change_or_delete_an_entry_superusers_included(client, request, who):
     user = request.getfixturevalue(who)
     comment = make_comment(make_article())
