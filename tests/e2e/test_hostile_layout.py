@@ -149,7 +149,7 @@ def test_each_paragraph_of_a_comment_in_two_languages_reads_its_own_way(live_ser
 # For each part of the first byline, whether it starts a line, and how far its words start
 # from the left edge of the headline above.
 BYLINE_LINES = """card => {
-  const headline = card.querySelector("h2, h3").getBoundingClientRect().left;
+  const headline = card.querySelector("h1, h2, h3").getBoundingClientRect().left;
   let lastTop = -Infinity;
   return [...card.querySelector(".byline").children].map(part => {
     const range = document.createRange();
@@ -180,4 +180,23 @@ def test_a_byline_wrapped_on_a_phone_starts_its_second_line_flush_and_without_a_
     assert [part["text"] for part in parts][-1] == "3 comments"
     line_starts = [part for part in parts if part["startsLine"]]
     assert len(line_starts) > 1, parts  # the byline does wrap on this phone
+    assert all(part["indent"] == 0 for part in line_starts), parts
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_an_article_s_byline_starts_flush_with_its_headline(live_server, browser, width):
+    """The article's own byline kept the blank slot of its first, hidden "·": "By" stood
+    indented under the headline and standfirst."""
+    article = make_article(
+        title="Riverside plan approved",
+        author=make_author(display_name="Maximiliana Featherstonehaugh-Wright"),
+        comment_count=3,
+    )
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+
+    parts = page.locator(".story__header").evaluate(BYLINE_LINES)
+
+    line_starts = [part for part in parts if part["startsLine"]]
+    assert line_starts[0]["text"].startswith("By"), parts
     assert all(part["indent"] == 0 for part in line_starts), parts
