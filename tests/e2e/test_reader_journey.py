@@ -194,3 +194,19 @@ def test_a_section_feed_followed_again_shows_an_article_published_since(
     page.goto(feed)
 
     expect(page.get_by_text("Ferry timetable changes")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/sitemap.xml", "/sitemap-articles.xml"])
+def test_a_sitemap_opened_in_a_browser_shows_its_tree(page, live_server, site, path):
+    """The page's Content-Security-Policy blocked the styles of the browser's own XML viewer:
+    the addresses ran together in one line above a tree with "..." in it."""
+    blocked = []
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and blocked.append(message.text),
+    )
+
+    for _ in range(2):  # the second from the cache
+        page.goto(f"{live_server.url}{path}")
+
+    assert blocked == []
