@@ -85,7 +85,15 @@ RELEASE_SALT = "articles.page_cache.release"
 PAGE_KEY_PREFIX = "readers:page:"
 CSRF_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
 # Only the view-set headers worth replaying; security headers come from the middleware.
-KEPT_HEADERS = {"content-type", "content-language", "link", "x-robots-tag"}
+# A page's own Content-Security-Policy (a sitemap's, articles/urls.py): the middleware
+# gives every other page the site's, with this request's nonce.
+KEPT_HEADERS = {
+    "content-type",
+    "content-language",
+    "link",
+    "x-robots-tag",
+    "content-security-policy",
+}
 PAGE_NUMBERS = {"page", "cpage", "p"}  # p: the sitemap's
 CAMPAIGN_TAG_PREFIX = "utm_"
 # Views whose pages are the same for every anonymous reader, with the query parameters

@@ -331,6 +331,8 @@ def test_sitemaps_are_served_from_the_cache(path, listed, django_assert_num_quer
 
     assert response.status_code == 200
     assert response["X-Robots-Tag"] == "noindex, noodp, noarchive"
+    # The browser's XML viewer styles it inline: the cached copy keeps the sitemap's policy.
+    assert "style-src 'self' 'unsafe-inline';" in response["Content-Security-Policy"]
     assert listed in body
 
 
