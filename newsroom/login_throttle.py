@@ -34,6 +34,7 @@ from axes.conf import settings
 from axes.handlers.cache import AxesCacheHandler
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import (
+    get_cache,
     get_client_cache_keys,
     get_client_username,
     get_cool_off,
@@ -299,6 +300,16 @@ class AxesCacheWithDatabaseFallback(
     CountedBeforeThePasswordIsChecked, UsernameFailureLimit, AxesCacheHandler
 ):
     fallback = DatabaseCount()
+
+    def __init__(self):
+        """No cache kept: see `cache`."""
+
+    @property
+    def cache(self):
+        """The cache configured now. axes's handler kept the one configured when it was made,
+        which a process does once (again only when AXES_HANDLER changes): made while a test
+        had a cache of its own, it counted there in every later test, and locked them out."""
+        return get_cache()
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
         try:

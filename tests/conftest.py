@@ -344,7 +344,6 @@ def counted_in_redis(settings, redis_space):
             "KEY_PREFIX": redis_space.prefix,
         }
     }
-    # After CACHES: the handler keeps the cache it finds when it is made.
     settings.AXES_HANDLER = "newsroom.login_throttle.AxesCacheWithDatabaseFallback"
 
 
