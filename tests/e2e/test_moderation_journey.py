@@ -1,7 +1,10 @@
 """A moderator clears the queue in a real browser; readers then see the outcome."""
 
+import contextlib
+
 import pytest
 from django.test import Client
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from comments import services
@@ -289,3 +292,41 @@ def test_a_keyboard_moderator_goes_on_from_the_next_row_after_each_decision(
     statuses = [Comment.objects.get(pk=c.pk).status for c in (ann, bob, cy)]
     assert statuses == ["approved", "spam", "approved"]
     context.close()
+
+
+def test_a_double_click_on_log_in_sends_one_sign_in_one_failure_short_of_the_limit(
+    page, live_server, settings
+):
+    """The second of two sign-ins sent at once waited for the first's password check and
+    was counted over the limit: "Sign-in paused" for the right password. The page sends the
+    form once."""
+    make_moderator("moira")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        Client().post("/admin/login/", {"username": "moira", "password": "not it"})
+    sign_ins = []
+    page.on("request", lambda request: request.method == "POST" and sign_ins.append(request))
+    checking_the_password = []  # the first sign-in, held as if its password were being checked
+
+    def first_held(route):
+        if checking_the_password:
+            route.continue_()
+        else:
+            checking_the_password.append(route)
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.route("**/admin/login/**", first_held)
+    page.get_by_label("Username").fill("moira")
+    page.get_by_label("Password").fill(PASSWORD)
+    log_in = page.get_by_role("button", name="Log in").bounding_box()
+    centre = (log_in["x"] + log_in["width"] / 2, log_in["y"] + log_in["height"] / 2)
+    page.mouse.click(*centre)
+    for _ in range(1_500):  # up to 15 s for the first click's sign-in to be on its way
+        if checking_the_password:
+            break
+        page.wait_for_timeout(10)
+    page.mouse.click(*centre, click_count=2)  # the second click of a double click
+    with contextlib.suppress(PlaywrightError):  # the browser may have dropped it for the second
+        checking_the_password[0].continue_()
+
+    expect(page.get_by_role("link", name="No comments awaiting moderation")).to_be_visible()
+    assert len(sign_ins) == 1
