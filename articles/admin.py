@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Now
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -24,6 +23,7 @@ from django.utils.translation import ngettext
 from PIL import Image
 
 from newsroom.admin import HandMadeRequestsMixin, StalePageAdminMixin, StalePageGuard
+from newsroom.sizes import size_in_words
 
 from . import services
 from .models import (
@@ -169,7 +169,7 @@ class LeadImageField(forms.ImageField):
 
     def to_python(self, data):
         if data and data.size > LEAD_IMAGE_MAX_BYTES:
-            size, limit = filesizeformat(data.size), filesizeformat(LEAD_IMAGE_MAX_BYTES)
+            size, limit = size_in_words(data.size), size_in_words(LEAD_IMAGE_MAX_BYTES)
             raise ValidationError(IMAGE_TOO_HEAVY.format(size=size, limit=limit))
         if data and pixels_in_header(data) > LEAD_IMAGE_MAX_PIXELS:
             raise ValidationError(IMAGE_TOO_LARGE)
