@@ -33,8 +33,9 @@ EMAIL_FLOODED = (
 
 
 def flooded(wait_minutes):
-    """FLOODED, with the wait said as people say it: "about a minute", "about 7 minutes"."""
-    return FLOODED.format(wait=ratelimit.minutes_in_words(wait_minutes))
+    """FLOODED, with the wait said as people say it: "about a minute", "about 7 minutes",
+    "about 24 hours"."""
+    return FLOODED.format(wait=ratelimit.wait_in_words(wait_minutes))
 
 
 def comments_open(article):

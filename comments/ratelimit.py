@@ -114,8 +114,11 @@ def window_minutes():
     return _whole_minutes(settings.COMMENTS_FLOOD_WINDOW_SECONDS)
 
 
-def minutes_in_words(minutes):
-    """ "a minute", "7 minutes": a wait as people say it."""
+def wait_in_words(minutes):
+    """ "a minute", "7 minutes", "90 minutes", then "2 hours", "24 hours" (rounded up): a
+    wait as people say it. An operator's day-long window read "1440 minutes"."""
+    if minutes > 90:
+        return f"{math.ceil(minutes / 60)} hours"
     return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
@@ -152,8 +155,8 @@ def redisplay_pause_in_words(ip_address):
     each process counts in its own memory, which does not say."""
     seconds = _seconds_left(_redisplay_key(ip_address))
     if seconds is None:
-        return f"up to {minutes_in_words(window_minutes())}"
-    return f"about {minutes_in_words(_whole_minutes(seconds))}"
+        return f"up to {wait_in_words(window_minutes())}"
+    return f"about {wait_in_words(_whole_minutes(seconds))}"
 
 
 def release(*, ip_address, email):

@@ -1303,6 +1303,27 @@ def test_a_sender_over_the_flood_limit_for_less_than_a_minute_more_is_told_about
     assert "Please wait about a minute" in page
 
 
+@pytest.mark.parametrize(
+    ("window_seconds", "wait"),
+    [(86_400, "24 hours"), (91 * 60, "2 hours"), (90 * 60, "90 minutes")],
+    ids=["a day", "just past an hour and a half", "an hour and a half"],
+)
+def test_a_sender_over_a_flood_limit_of_hours_is_told_the_wait_in_hours(
+    client, article, fill_form, settings, flood_counts_with_their_windows, window_seconds, wait
+):
+    """An operator's day-long window told the sender "about 1440 minutes"."""
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    settings.COMMENTS_FLOOD_WINDOW_SECONDS = window_seconds
+    client.post(post_url(article), fill_form(article, body="First"), REMOTE_ADDR="198.51.100.1")
+
+    response = client.post(
+        post_url(article), fill_form(article, body="Second"), REMOTE_ADDR="198.51.100.1"
+    )
+
+    assert response.status_code == 429
+    assert f"Please wait about {wait}, then" in unescape(response.content.decode())
+
+
 def test_flood_limit_holds_across_worker_processes_without_redis(
     client, article, fill_form, settings
 ):
