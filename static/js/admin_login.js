@@ -18,7 +18,10 @@
     form.querySelector('[type="submit"]').disabled = true;
   });
   /* Back to this page from the browser's history: the form may be sent again. */
-  window.addEventListener("pageshow", function () {
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) {
+      return;
+    }
     sent = false;
     form.querySelector('[type="submit"]').disabled = false;
   });
