@@ -196,13 +196,7 @@ def test_a_paste_too_long_to_send_is_told_where_the_sites_own_errors_are_on_a_ph
     label: the browser's own came under the box, under the phone's keyboard once the box
     was focused, and out of step with every other error of the form."""
     page.set_viewport_size({"width": 360, "height": 800})
-    article = make_article(title="Letters page returns")
-    page.goto(f"{live_server.url}{article.get_absolute_url()}")
-    form = page.locator("#respond")
-    fill_in(form, page, "")
-    box = form.get_by_role("textbox", name="Comment", exact=True)
-    box.focus()
-    page.keyboard.insert_text("這是一封寫給編輯的長信。" * 2500)
+    form, box = paste_into_a_new_comment(page, live_server, "這是一封寫給編輯的長信。" * 2500)
 
     form.get_by_role("button", name="Post Comment").click()
 
