@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 
-from .models import name_as_shown, website_names_someone
+from .models import held_within_its_isolate, name_as_shown, website_names_someone
 
 AVATAR_COLOURS = 8
 # An address ends at a space, at a quote (ASCII, or the curly ones phones type for it and
@@ -96,7 +96,9 @@ def render_comments(comments, *, reply_action=None, permalinks=True):
 
     def render(comment):
         shown_name = name_as_shown(comment.name)
-        name = escape(shown_name)
+        # Its <bdi> keeps the name's direction to itself only if nothing in it ends the
+        # isolate first: without the stylesheet's flex row, the date after it read backwards.
+        name = escape(held_within_its_isolate(shown_name))
         author = f"<bdi>{name}</bdi>"
         # Unlinked, a website that shows an email address, saved before the form refused it.
         if comment.url and not website_names_someone(comment.url):
@@ -107,7 +109,8 @@ def render_comments(comments, *, reply_action=None, permalinks=True):
         answers = ""
         if comment.answers:
             answers = ANSWERS_HTML.format(
-                pk=comment.answers.pk, name=escape(name_as_shown(comment.answers.name))
+                pk=comment.answers.pk,
+                name=escape(held_within_its_isolate(name_as_shown(comment.answers.name))),
             )
         replies = ""
         if comment.replies_shown:

@@ -200,3 +200,51 @@ def test_an_article_s_byline_starts_flush_with_its_headline(live_server, browser
     line_starts = [part for part in parts if part["startsLine"]]
     assert line_starts[0]["text"].startswith("By"), parts
     assert all(part["indent"] == 0 for part in line_starts), parts
+
+
+# How a commenter's name may try to turn around what follows it: a right-to-left override
+# at its end, or after a U+2069 (pop directional isolate) or a U+2029 (paragraph
+# separator), which the form takes and which end the <bdi> around the name early.
+OVERRIDING_ENDINGS = ["\u202e", "\u2069\u202e", "\u2029\u202e"]
+
+# Where a comment's line shows its name, whom it answers, and its date's first and last
+# letters.
+COMMENT_LINE_ORDER = """header => {
+  const date = header.querySelector("time").firstChild;
+  const left = index => {
+    const range = document.createRange();
+    range.setStart(date, index);
+    range.setEnd(date, index + 1);
+    return range.getBoundingClientRect().left;
+  };
+  const answers = header.querySelector(".comment__answers");
+  return {
+    name: header.querySelector(".comment__author").getBoundingClientRect().left,
+    answers: answers && answers.getBoundingClientRect().left,
+    dateStart: left(0),
+    dateEnd: left(date.length - 1),
+  };
+}"""
+
+
+@pytest.mark.parametrize("ending", OVERRIDING_ENDINGS)
+def test_a_name_ending_in_a_right_to_left_override_leaves_the_comment_line_in_order(
+    live_server, page, ending
+):
+    """Without the stylesheet (one that failed to load, a reader view) the comment's line
+    is one line of text: a name ending in U+2069 or U+2029 and an override left its <bdi>,
+    and the date after it read "03:01 ta 6202 rebmeceD 1"."""
+    article = make_article()
+    parent = make_comment(article, name=f"Ada{ending}")
+    for level in range(10):  # ten levels nest; the eleventh reply says whom it answers
+        parent = make_comment(article, parent=parent, name=f"Grace {level}{ending}")
+    page.route("**/*.css", lambda route: route.abort())
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+
+    first, last = page.locator(".comment__meta").first, page.locator(".comment__meta").last
+    first_line, last_line = first.evaluate(COMMENT_LINE_ORDER), last.evaluate(COMMENT_LINE_ORDER)
+
+    assert first_line["name"] < first_line["dateStart"] < first_line["dateEnd"], first_line
+    assert last_line["answers"] is not None
+    assert last_line["name"] < last_line["answers"] < last_line["dateStart"], last_line
+    assert last_line["dateStart"] < last_line["dateEnd"], last_line
