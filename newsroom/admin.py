@@ -24,12 +24,13 @@ from django.core.exceptions import (
     PermissionDenied,
     ValidationError,
 )
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models.functions import Replace
 from django.urls import reverse
 from django.utils.html import format_html
 
 from articles.models import PUBLICATION_YEARS
-from comments.models import in_bdi, isolated
+from comments.models import ISOLATE_END, ISOLATE_STARTS, in_bdi, isolated
 from newsroom.login_throttle import give_back_the_place
 
 # Django's date hierarchy computes the end of the chosen month or day: one too big for a C
@@ -425,6 +426,18 @@ class WithEntriesFilter(admin.RelatedFieldListFilter):
         return self.has_entries_without_one
 
 
+ISOLATES = ISOLATE_STARTS + ISOLATE_END
+
+
+def without_isolates(field):
+    """The field's text in the database without the invisible isolates around the names
+    in it (comments.models.isolated)."""
+    text = field
+    for isolate in ISOLATES:
+        text = Replace(text, Value(isolate), Value(""))
+    return text
+
+
 class ActionLogChangeList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
@@ -458,7 +471,7 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         "action",
         "change",
     ]
-    search_fields = ["object_repr", "user__username"]
+    search_fields = ["object_name", "user__username"]  # object_name: get_search_results
     search_help_text = "The object's name as recorded, or a username."
     date_hierarchy = "action_time"  # read by probes of its index (change_list.html)
     # The paginator counts the entries already; the full count would count the whole table
@@ -487,6 +500,15 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         if request.user.is_superuser:
             return entries
         return entries.filter(content_type__in=self.viewable_content_types(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Names compared without their isolates: entries record a commenter's name between
+        invisible isolates since comments isolated it (Comment.__str__), not before, so a
+        quoted "Comment by Ann" found only the older entries, and the same words copied from
+        a heading, isolates and all, only the newer ones."""
+        queryset = queryset.alias(object_name=without_isolates("object_repr"))
+        search_term = search_term.translate(str.maketrans("", "", ISOLATES))
+        return super().get_search_results(request, queryset, search_term)
 
     def get_object(self, request, object_id, from_field=None):
         """The entry, its object's name isolated (comments.models.isolated): Django heads

@@ -369,6 +369,26 @@ def test_the_date_bar_is_not_read_for_a_search(client, editor):
     assert "toplinks" not in client.get(LOG, {"q": "Comment"}).content.decode()
 
 
+@pytest.mark.parametrize("phrase", ['"Comment by Ann"', f'"Comment by {isolated("Ann")}"'])
+def test_a_quoted_name_finds_the_entries_before_and_since_names_were_isolated(
+    client, editor, phrase
+):
+    """A name is recorded between invisible isolates since comments isolated it (Comment.
+    __str__): "Comment by Ann" in quotes, as a moderator types it, found only the entries
+    recorded before; the same words copied from a heading, isolates and all, only those
+    since."""
+    comment = make_comment(make_article(), name="Ann")
+    log_change(editor, comment, "Approved.")
+    LogEntry.objects.update(object_repr="Comment by Ann")  # recorded before
+    log_change(editor, comment, "Unapproved.")
+    log_change(editor, make_comment(make_article(), name="Bob"), "Approved.")
+    client.force_login(editor)
+
+    found = rows(client.get(LOG, {"q": phrase}))
+
+    assert sorted(entry.change_message for entry in found) == ["Approved.", "Unapproved."]
+
+
 @pytest.fixture
 def moderator_client(client, moderator):
     log_change(moderator, make_comment(make_article()), "Approved.")
