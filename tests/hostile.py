@@ -14,6 +14,20 @@ from hypothesis import strategies as st
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta"}
 VOID_ELEMENTS |= {"source", "track", "wbr"}
 
+# How a commenter's name may try to turn around what follows it: a right-to-left override
+# at its end, or after a U+2069 (pop directional isolate) or a U+2029 (paragraph
+# separator), which the public form takes and which end an isolate around the name early.
+OVERRIDING_ENDINGS = ["\u202e", "\u2069\u202e", "\u2029\u202e"]
+
+# A JavaScript function for the browser tests: how far from the window's left edge the
+# letter at `index` of a text node shows.
+LETTER_LEFT = """(text, index) => {
+    const range = document.createRange();
+    range.setStart(text, index);
+    range.setEnd(text, index + 1);
+    return range.getBoundingClientRect().left;
+  }"""
+
 TRICKY_PIECES = [
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(1)>',

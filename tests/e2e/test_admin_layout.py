@@ -18,6 +18,7 @@ from tests.factories import (
     make_editor,
     make_section,
 )
+from tests.hostile import LETTER_LEFT, OVERRIDING_ENDINGS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,12 +154,6 @@ def test_a_comment_deep_in_a_long_exchange_reads_in_lines_of_words_on_a_phone(
     page.context.close()
 
 
-# How a commenter's name may turn around what follows it: a right-to-left override at its
-# end, or after a U+2069 (pop directional isolate) or a U+2029 (paragraph separator), which
-# the public form takes too and which ended the isolate around the name early.
-OVERRIDING_ENDINGS = ["\u202e", "\u2069\u202e", "\u2029\u202e"]
-
-
 # Where the moderators' thread line of the comment shows its parts, left to right.
 THREAD_LINE_ORDER = """line => {
   const left = selector => line.querySelector(selector).getBoundingClientRect().left;
@@ -191,16 +186,11 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_thread_line_in_ord
 
 
 # Where the first and the last letter of the excerpt after the "In reply to" link show.
-REPLY_EXCERPT_ENDS = """field => {
+REPLY_EXCERPT_ENDS = f"""field => {{
   const excerpt = field.querySelector("a").nextSibling;
-  const left = index => {
-    const range = document.createRange();
-    range.setStart(excerpt, index);
-    range.setEnd(excerpt, index + 1);
-    return range.getBoundingClientRect().left;
-  };
-  return {first: left(2), last: left(excerpt.length - 1)};
-}"""
+  const left = {LETTER_LEFT};
+  return {{first: left(excerpt, 2), last: left(excerpt, excerpt.length - 1)}};
+}}"""
 
 
 @pytest.mark.parametrize("ending", OVERRIDING_ENDINGS)
@@ -221,17 +211,12 @@ def test_a_name_ending_in_a_right_to_left_override_leaves_the_reply_s_excerpt_in
 
 
 # Where a word of a message shows, and its closing full stop.
-MESSAGE_WORD_AND_STOP = """(message, word) => {
+MESSAGE_WORD_AND_STOP = f"""(message, word) => {{
   const text = [...message.childNodes].find(node => node.textContent.includes(word));
-  const left = index => {
-    const range = document.createRange();
-    range.setStart(text, index);
-    range.setEnd(text, index + 1);
-    return range.getBoundingClientRect().left;
-  };
+  const left = {LETTER_LEFT};
   const words = text.textContent;
-  return {word: left(words.indexOf(word)), stop: left(words.lastIndexOf("."))};
-}"""
+  return {{word: left(text, words.indexOf(word)), stop: left(text, words.lastIndexOf("."))}};
+}}"""
 
 
 @pytest.mark.parametrize("ending", OVERRIDING_ENDINGS)

@@ -12,6 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from tests.factories import make_article, make_author, make_comment, make_tag
+from tests.hostile import LETTER_LEFT, OVERRIDING_ENDINGS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -202,29 +203,19 @@ def test_an_article_s_byline_starts_flush_with_its_headline(live_server, browser
     assert all(part["indent"] == 0 for part in line_starts), parts
 
 
-# How a commenter's name may try to turn around what follows it: a right-to-left override
-# at its end, or after a U+2069 (pop directional isolate) or a U+2029 (paragraph
-# separator), which the form takes and which end the <bdi> around the name early.
-OVERRIDING_ENDINGS = ["\u202e", "\u2069\u202e", "\u2029\u202e"]
-
 # Where a comment's line shows its name, whom it answers, and its date's first and last
 # letters.
-COMMENT_LINE_ORDER = """header => {
+COMMENT_LINE_ORDER = f"""header => {{
   const date = header.querySelector("time").firstChild;
-  const left = index => {
-    const range = document.createRange();
-    range.setStart(date, index);
-    range.setEnd(date, index + 1);
-    return range.getBoundingClientRect().left;
-  };
+  const left = {LETTER_LEFT};
   const answers = header.querySelector(".comment__answers");
-  return {
+  return {{
     name: header.querySelector(".comment__author").getBoundingClientRect().left,
     answers: answers && answers.getBoundingClientRect().left,
-    dateStart: left(0),
-    dateEnd: left(date.length - 1),
-  };
-}"""
+    dateStart: left(date, 0),
+    dateEnd: left(date, date.length - 1),
+  }};
+}}"""
 
 
 @pytest.mark.parametrize("ending", OVERRIDING_ENDINGS)
