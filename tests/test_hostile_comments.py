@@ -27,7 +27,7 @@ from comments.forms import (
     has_visible_characters,
     sign_started,
 )
-from comments.models import WEBSITE_MAX_LENGTH, Comment
+from comments.models import WEBSITE_MAX_LENGTH, Comment, held_within_its_isolate
 from comments.notifications import UNSUBSCRIBE_SALT
 from comments.thread import PENDING_COOKIE, PENDING_SALT
 from tests.factories import make_article, make_comment
@@ -150,10 +150,11 @@ def comment_section(page):
 
 
 def assert_shown_as_typed(page, comment):
-    """The reader's own pending comment shows every character they typed, as text."""
+    """The reader's own pending comment shows every character they typed, as text, but
+    for what would end the isolate around their name (held_within_its_isolate)."""
     page = comment_section(page)
     (author,) = elements(page, with_id(f"comment-{comment.pk}-author"))
-    assert author[1] == comment.name
+    assert author[1] == held_within_its_isolate(comment.name)
     (text,) = elements(page, with_class("comment__text"))
     # Line breaks become <p> and <br>; every other character is there, escaped.
     assert without_whitespace(text[1]) == without_whitespace(comment.body)
