@@ -140,14 +140,15 @@ def feed_addresses(owner=None):
     }
 
 
-def page_number(request):
-    """The `?page=` a reader asked for; anything but a page that can exist is a 404."""
-    digits = request.GET.get("page", "1").lstrip("0")  # ?page=01 is page 1
+def page_number(request, parameter="page", *, not_found="No such page."):
+    """The `?page=` a reader asked for (or the `parameter` another list pages by: the
+    comments' `?cpage=`); anything but a page that can exist is a 404."""
+    digits = request.GET.get(parameter, "1").lstrip("0")  # ?page=01 is page 1
     # Its length first: int() refuses more than 4,300 digits (a 500), and a bot may send them.
     if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_PAGE_NUMBER))):
-        raise Http404("No such page.")
+        raise Http404(not_found)
     if not 1 <= int(digits) <= MAX_PAGE_NUMBER:
-        raise Http404("No such page.")
+        raise Http404(not_found)
     return int(digits)
 
 

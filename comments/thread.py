@@ -17,7 +17,9 @@ from django.db import connection
 from django.db.models import Func, IntegerField, Q, Subquery
 from django.http import Http404
 
+from articles import views as article_views
 from articles.models import Article
+from articles.services import IDS_PER_QUERY
 
 from .models import Comment, is_id
 
@@ -45,10 +47,6 @@ PENDING_LEFT_ATTRIBUTE = "comments_pending_left"
 # moderator marked as spam goes from its author's page as a rejected one does (neither is
 # told from the other), and so from their cookie (forget_decided).
 HELD_AS_SPAM_WHEN_SENT = Q(status=Comment.Status.SPAM, moderated_at__isnull=True)
-MAX_PAGE_NUMBER = 10_000
-# Ids asked about in one statement: SQLite refuses one with more parameters than its limit
-# (32,766 as built since 3.32, 999 before), and a selection can hold more ids than that.
-IDS_PER_QUERY = 500
 
 
 class PastTheLastPage(Http404):
@@ -267,14 +265,11 @@ def top_level(article_id):
 
 
 def page_number(request):
-    """The `?cpage=` a reader asked for; anything but a page number is a 404."""
-    digits = (request.GET.get("cpage", "1") if request else "1").lstrip("0")  # 01 is 1
-    # Its length first: int() refuses more than 4,300 digits (a 500), and a bot may send them.
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_PAGE_NUMBER))):
-        raise Http404("No such page of comments.")
-    if not 1 <= int(digits) <= MAX_PAGE_NUMBER:
-        raise Http404("No such page of comments.")
-    return int(digits)
+    """The `?cpage=` a reader asked for (the first page without a request); anything but a
+    page number is a 404."""
+    if request is None:
+        return 1
+    return article_views.page_number(request, "cpage", not_found="No such page of comments.")
 
 
 def ancestors(comment):
