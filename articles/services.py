@@ -20,7 +20,8 @@ from django.utils import timezone
 from . import page_cache
 from .models import Article
 
-# Ids in one statement: SQLite refuses more parameters than its limit (999 before 3.32).
+# Ids asked about in one statement: SQLite refuses one with more parameters than its limit
+# (32,766 as built since 3.32, 999 before), and a selection can hold more ids than that.
 IDS_PER_QUERY = 500
 PUBLISHED_LOG_MESSAGE = "Published."
 UNPUBLISHED_LOG_MESSAGE = "Unpublished."

@@ -44,6 +44,7 @@ from django.utils.timesince import timesince
 
 from articles.admin import DELETE_PAGE_ITEMS, ArticleAdmin
 from articles.models import Article
+from articles.services import IDS_PER_QUERY
 from comments import cache as comments_cache
 from comments import services
 from comments.forms import BodyField
@@ -57,7 +58,6 @@ from comments.models import (
 )
 from comments.privacy import erase_commenter_data, export_commenters_data
 from comments.thread import (
-    IDS_PER_QUERY,
     ancestors,
     hidden_count,
     nest,

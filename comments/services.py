@@ -25,10 +25,11 @@ from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 from django.utils import timezone
 
 from articles.models import Article
+from articles.services import IDS_PER_QUERY
 from comments import cache as comments_cache
 from comments import notifications
 from comments.models import BackgroundDecision, Comment
-from comments.thread import IDS_PER_QUERY, hidden_count
+from comments.thread import hidden_count
 from newsroom.advisory_locks import lock_texts_until_the_transaction_ends
 from newsroom.control_characters import CONTROL_CHARACTER
 
