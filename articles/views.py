@@ -52,12 +52,6 @@ class PageWindow:
     def __len__(self):
         return len(self.object_list)
 
-    def next_page_number(self):
-        return self.number + 1
-
-    def previous_page_number(self):
-        return self.number - 1
-
 
 # How long browsers may keep the redirect from a former address. Without a lifetime they
 # keep a permanent redirect for good, yet it can end: the slug changed back (which would
