@@ -382,10 +382,6 @@ def comment_stored(comment):
         )
 
 
-def visible_comment_count(article_id):
-    return visible_comment_counts([article_id])[article_id]
-
-
 def visible_comment_counts(article_ids):
     """Approved comments readers can see on each article: every ancestor must be approved
     too.
