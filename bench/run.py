@@ -417,7 +417,8 @@ def versions(env):
 
 
 def target_checks(report):
-    """Each target of the performance issue, with the measured value and whether it holds."""
+    """Each of TARGETS (docs/benchmarks.md, "Targets"), with the measured value and whether it
+    holds."""
     rows = {(row["server"], row["key"]): row for row in report["rows"]}
     checks = []
 
