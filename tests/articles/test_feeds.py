@@ -259,3 +259,24 @@ def test_the_sitemap_index_follows_articles_published_unpublished_and_going_live
     with django_capture_on_commit_callbacks(execute=True):
         articles["public"].delete()
     assert sitemap_index_pages(client) == 1
+
+
+@pytest.mark.parametrize(
+    ("list_url", "feed", "said"),
+    [
+        ("/section/news/", "/feeds/section/news/rss/", "The latest from News."),
+        ("/tag/local/", "/feeds/tag/local/rss/", "Articles about Local."),
+        ("/author/ann/", "/feeds/author/ann/rss/", "Articles by Ann Lee."),
+    ],
+)
+def test_a_list_without_its_own_words_is_described_alike_on_its_page_and_in_its_feed(
+    client, list_url, feed, said
+):
+    make_article(
+        section=make_section(name="News", slug="news", description=""),
+        tags=[make_tag(name="Local", slug="local")],
+        author=make_author(display_name="Ann Lee", slug="ann", bio=""),
+    )
+    assert f'<meta name="description" content="{said}">' in client.get(list_url).content.decode()
+    channel = ET.fromstring(client.get(feed).content).find("channel")  # noqa: S314 (our own feed)
+    assert channel.findtext("description") == said
