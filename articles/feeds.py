@@ -123,7 +123,7 @@ class SectionFeed(ListFeed):
         return f"{section.name} — {settings.SITE_NAME}"
 
     def description(self, section):
-        return section.description or f"The latest from {section.name}."
+        return section.summary
 
 
 class SectionAtomFeed(SectionFeed):
@@ -143,7 +143,7 @@ class TagFeed(ListFeed):
         return f"Tagged “{tag.name}” — {settings.SITE_NAME}"
 
     def description(self, tag):
-        return f"Articles about {tag.name}."
+        return tag.summary
 
 
 class TagAtomFeed(TagFeed):
@@ -161,7 +161,7 @@ class AuthorFeed(ListFeed):
         return f"{author.display_name} — {settings.SITE_NAME}"
 
     def description(self, author):
-        return author.bio or f"Articles by {author.display_name}."
+        return author.summary
 
 
 class AuthorAtomFeed(AuthorFeed):

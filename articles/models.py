@@ -373,6 +373,11 @@ class Section(SlugAddressed):
     def __str__(self):
         return self.name
 
+    @property
+    def summary(self):
+        """What its page's description and its feeds say of it."""
+        return self.description or f"The latest from {self.name}."
+
 
 class Tag(SlugAddressed):
     url_name = "articles:tag"
@@ -387,6 +392,11 @@ class Tag(SlugAddressed):
 
     def __str__(self):
         return self.name
+
+    @property
+    def summary(self):
+        """What its page's description and its feeds say of it."""
+        return f"Articles about {self.name}."
 
 
 class Author(SlugAddressed):
@@ -408,6 +418,11 @@ class Author(SlugAddressed):
 
     def __str__(self):
         return self.display_name
+
+    @property
+    def summary(self):
+        """What their page's description and their feeds say of them."""
+        return self.bio or f"Articles by {self.display_name}."
 
 
 def public():

@@ -255,7 +255,7 @@ class SectionView(SlugAddressMixin, ArticleListMixin, ListView):
         return self.owner.name
 
     def get_meta_description(self):
-        return self.owner.description or f"The latest from {self.owner.name}."
+        return self.owner.summary
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -275,7 +275,7 @@ class TagView(SlugAddressMixin, ArticleListMixin, ListView):
         return f"Tagged “{self.owner.name}”"
 
     def get_meta_description(self):
-        return f"Articles about {self.owner.name}."
+        return self.owner.summary
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(heading=self.get_meta_title(), tag=self.owner, **kwargs)
@@ -292,7 +292,7 @@ class AuthorView(SlugAddressMixin, ArticleListMixin, ListView):
         return self.owner.display_name
 
     def get_meta_description(self):
-        return self.owner.bio or f"Articles by {self.owner.display_name}."
+        return self.owner.summary
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
