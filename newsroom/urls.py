@@ -2,9 +2,6 @@ import errno
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.contenttypes.models import ContentType
-from django.contrib.contenttypes.views import shortcut
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import include, path
 from django.views.static import serve
@@ -28,30 +25,11 @@ def media(request, path):
         raise
 
 
-def view_on_site(request, content_type_id, object_id):
-    """The admin's "View on site" redirect, where the object's admin page offers it to this
-    user: Django's answers any staff member, and would tell a moderator the address (the
-    headline) of a draft, or of the article withdrawn since that a comment is on."""
-    try:
-        model = ContentType.objects.get_for_id(content_type_id).model_class()
-    except (ContentType.DoesNotExist, ValueError):
-        model = None  # the shortcut answers 404 itself
-    if model is not None:
-        if not admin.site.is_registered(model):
-            raise Http404("No admin page offers this.")
-        model_admin = admin.site.get_model_admin(model)
-        if not model_admin.has_view_permission(request):
-            raise PermissionDenied
-        obj = model_admin.get_object(request, object_id)
-        if obj is None:
-            raise Http404("No admin page offers this.")  # or one this user cannot open
-        if model_admin.get_view_on_site_url(obj) is None:
-            raise PermissionDenied
-    return shortcut(request, content_type_id, object_id)
-
-
 urlpatterns = [
-    path("admin/r/<path:content_type_id>/<path:object_id>/", admin.site.admin_view(view_on_site)),
+    path(
+        "admin/r/<path:content_type_id>/<path:object_id>/",
+        admin.site.admin_view(newsroom_admin.view_on_site),
+    ),
     # Before the admin's own, which keeps its name (admin:autocomplete) for the widgets.
     path("admin/autocomplete/", admin.site.admin_view(newsroom_admin.autocomplete)),
     path("admin/", admin.site.urls),
