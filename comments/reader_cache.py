@@ -66,7 +66,7 @@ def forget_pool_sample(**kwargs):
     cache.delete(POOL_SAMPLE_KEY)
 
 
-def content_changed(sender, instance, **kwargs):
+def approved_comment_saved(sender, instance, **kwargs):
     """Readers see approved comments only: saving one changes their pages.
 
     Moderation goes through `comments.services`, which invalidates on its own; this covers
@@ -160,7 +160,7 @@ def register():
     # Read with every cached article page: with Redis, each process keeps a copy.
     mirror_keys(POOL_SAMPLE_KEY)
     post_delete.connect(forget_pool_sample, sender=CaptchaStore, dispatch_uid="comments.pool")
-    post_save.connect(content_changed, sender=Comment, dispatch_uid="comments.saved")
+    post_save.connect(approved_comment_saved, sender=Comment, dispatch_uid="comments.saved")
     post_save.connect(held_comment_saved, sender=Comment, dispatch_uid="comments.held-saved")
     post_delete.connect(held_comment_deleted, sender=Comment, dispatch_uid="comments.held-deleted")
     # Read at each revalidation of a commenter's own page, written at every decision.
