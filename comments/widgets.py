@@ -4,7 +4,7 @@ The form is on every article page. Through the templates, each input cost a temp
 plus an include for its attributes, ~0.3 ms each and a fifth of the page; each field's label,
 help and errors another ~0.1 ms. Django still decides every attribute (required, maxlength,
 aria-describedby, aria-invalid, checked); only the writing moves here, with the markup and
-the escaping of Django's input templates and of our former field partial.
+the escaping of Django's input templates.
 """
 
 from django.forms.renderers import BaseRenderer, get_default_renderer
