@@ -1,6 +1,6 @@
 """Showing comments under an article: threading, links, escaping, and the cost of a page."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from articles.models import Article
 from comments.demo import create_comments
 from comments.models import Comment
-from comments.thread import build_thread
-from tests.factories import button, make_article, make_comment, post_url
+from comments.thread import PENDING_COOKIE, build_thread
+from tests.factories import button, id_cookie, make_article, make_comment, post_url
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +92,35 @@ def test_a_reply_past_the_deepest_level_says_whom_it_answers(
     assert page.count("in reply to") == 2  # not said of the nested ones
     assert "grace@example.com" not in page
     assert f'id="comment-{fourth.pk}"' in page
+
+
+def dated(comment, created_at):
+    """The comment as if written at `created_at` (an app server's clock, imported data)."""
+    Comment.objects.filter(pk=comment.pk).update(created_at=created_at)
+    return comment
+
+
+def test_a_reply_dated_before_its_parent_shows_under_it(client, article, captcha_pool, settings):
+    """An app server whose clock runs behind another's, or an import, can date a reply
+    before the comment it answers: the page showed it at the head of a thread of its own,
+    answering nothing. It shows under its parent, as soon after it as its date allows:
+    before the parent's later replies, and so do the replies to it."""
+    settings.COMMENTS_MAX_DEPTH = 2
+    start = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    parent = dated(make_comment(article), start)
+    later = dated(make_comment(article, parent=parent), start + timedelta(seconds=1))
+    early = dated(make_comment(article, parent=parent), start - timedelta(seconds=5))
+    answer = dated(make_comment(article, parent=early), start - timedelta(seconds=9))
+    own = dated(make_comment(article, parent=early, status=Comment.Status.PENDING), start)
+    next_thread = dated(make_comment(article), start + timedelta(seconds=2))
+    client.cookies[PENDING_COOKIE] = id_cookie(own)
+
+    page = nesting(client, article)
+
+    assert page.order == [parent.pk, early.pk, answer.pk, own.pk, later.pk, next_thread.pk]
+    assert page.ancestors[early.pk] == page.ancestors[later.pk] == [parent.pk]
+    assert page.ancestors[answer.pk] == page.ancestors[own.pk] == [parent.pk]  # deepest level
+    assert page.ancestors[next_thread.pk] == []
 
 
 @pytest.mark.parametrize("status", ["pending", "rejected", "spam"])

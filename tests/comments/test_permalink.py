@@ -133,6 +133,24 @@ def test_the_permalink_leads_to_the_page_that_shows_the_comment(client, article)
     assert f'id="comment-{reply.pk}"' in page
 
 
+def test_the_permalink_of_a_reply_dated_before_its_thread_leads_to_it_under_its_parent(
+    client, article
+):
+    """An app server's clock behind another's, or an import, can date a reply before the
+    first comment of the discussion: it is on its thread's page, in its thread."""
+    roots = discussion(article, 7)
+    reply = Comment.objects.get(body="Reply to 5.")
+    Comment.objects.filter(pk=reply.pk).update(
+        created_at=roots[0].created_at - timedelta(minutes=1)
+    )
+
+    location, page = follow(client, reply.get_permalink())
+
+    assert location == f"{article.get_absolute_url()}?cpage=2#comment-{reply.pk}"
+    thread = re.search(rf'id="comment-{roots[4].pk}".*?id="comment-{roots[5].pk}"', page, re.S)
+    assert f'id="comment-{reply.pk}"' in thread.group()
+
+
 def test_the_permalink_follows_the_comment_when_withheld_comments_shrink_the_thread(
     client, article, moderator
 ):
