@@ -101,7 +101,7 @@ def build_thread(article, own_pending_ids=(), *, page=1):
     either, and neither are its replies. A reader's own pending comments show on the page
     of their thread; a new top-level one on the last page.
     """
-    per_page = max(settings.COMMENTS_PER_PAGE, 1)
+    per_page = settings.COMMENTS_PER_PAGE
     asked = list(own_pending_ids)
     approved = Comment.Status.APPROVED
     params = [
@@ -396,7 +396,7 @@ def comment_page(comment, *, above=None, top_level_count=None):
     if above is None:
         above = ancestors(comment)
     root = (above or [comment])[-1]
-    per_page = max(settings.COMMENTS_PER_PAGE, 1)
+    per_page = settings.COMMENTS_PER_PAGE
     if root.status != Comment.Status.APPROVED:
         if top_level_count is None:
             top_level_count = top_level(comment.article_id).count()

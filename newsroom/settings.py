@@ -48,7 +48,7 @@ def env_bool(name, default=False):
     return value in TRUE_WORDS
 
 
-def env_int(name, default, minimum=None):
+def env_int(name, default, minimum=None, maximum=None):
     value = os.environ.get(name, "").strip()
     if not value:
         return default
@@ -58,6 +58,8 @@ def env_int(name, default, minimum=None):
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be {minimum} or more, not {value!r}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be {maximum} or less, not {value!r}.")
     return number
 
 
@@ -603,7 +605,8 @@ CAPTCHA_NOISE_FUNCTIONS = ("captcha.helpers.noise_dots",)
 
 # Comments.
 # Top-level comments per page under an article (WordPress-style): a page's cost stays bounded.
-COMMENTS_PER_PAGE = env_int("COMMENTS_PER_PAGE", 25)
+# At most 1,000: a page of more is no page, and past 64 bits the database refuses the number.
+COMMENTS_PER_PAGE = env_int("COMMENTS_PER_PAGE", 25, minimum=1, maximum=1000)
 COMMENTS_CLOSE_AFTER_DAYS = env_int("COMMENTS_CLOSE_AFTER_DAYS", 0) or None
 COMMENTS_MAX_DEPTH = env_int("COMMENTS_MAX_DEPTH", 3)
 COMMENTS_MIN_SUBMIT_SECONDS = env_int("COMMENTS_MIN_SUBMIT_SECONDS", 3)

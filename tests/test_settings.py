@@ -118,6 +118,24 @@ def test_a_page_of_no_articles_stops_start_up_with_the_variables_name(value):
     assert f"ARTICLES_PER_PAGE must be 1 or more, not {value!r}." in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("0", "must be 1 or more, not '0'"),
+        ("-5", "must be 1 or more, not '-5'"),
+        ("10000000000000000000", "must be 1000 or less, not '10000000000000000000'"),
+        ("twenty", "must be a whole number, not 'twenty'"),
+    ],
+)
+def test_a_page_of_comments_that_cannot_be_stops_start_up_with_the_variables_name(value, said):
+    """COMMENTS_PER_PAGE=0 or less showed one comment a page, said nothing, and 10**19 made
+    every article page with comments a 500: past 64 bits, the database cannot take it."""
+    result = manage("check", COMMENTS_PER_PAGE=value)
+
+    assert result.returncode != 0
+    assert f"COMMENTS_PER_PAGE {said}." in result.stderr
+
+
 def test_a_negative_hsts_max_age_stops_start_up_with_the_variables_name():
     """DJANGO_HSTS_SECONDS=-300 sent "max-age=-300", which browsers ignore, and passed
     `check --deploy`, whose HSTS check asks only for a value."""
