@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 
 from comments.models import Comment
 from comments.notifications import unsubscribe_token
-from tests.factories import captcha_answer_on, make_article, make_comment
+from comments.thread import PENDING_COOKIE
+from tests.factories import captcha_answer_on, id_cookie, make_article, make_comment
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("commenting")]
 
@@ -142,3 +143,41 @@ def test_the_unsubscribe_button_is_big_enough_to_tap(live_server, discussion, sc
     )
 
     assert page.get_by_role("button", name="Unsubscribe").bounding_box()["height"] >= 24
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 360, "height": 740}], ids=str
+)
+def test_ones_own_waiting_comment_stands_at_its_level(
+    live_server, browser, screenshot_dir, viewport
+):
+    """The bar that marks a commenter's own comment awaiting moderation pushed its name and
+    text in as far as a reply's: at the top level it read as a reply, a reply as one level
+    deeper. Its name and text start where an approved comment's at its level start."""
+    article = make_article()
+    first = make_comment(article, name="Ada Lovelace")
+    reply = make_comment(article, parent=first, name="Grace Hopper")
+    own = [
+        make_comment(article, parent=parent, name="Mary Somerville", status=Comment.Status.PENDING)
+        for parent in (first, None)
+    ]
+    context = browser.new_context(viewport=viewport)
+    context.add_cookies(
+        [{"name": PENDING_COOKIE, "value": id_cookie(*own), "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    # The whole width: the bar stands left of the comments' column.
+    page.screenshot(
+        path=screenshot_dir / f"own-waiting-comment-{viewport['width']}px.png", full_page=True
+    )
+
+    def left_edges(comment):
+        parts = (f"#comment-{comment.pk} .avatar", f"#comment-{comment.pk} .comment__text")
+        return [page.locator(part).first.bounding_box()["x"] for part in parts]
+
+    own_reply, own_top_level = own
+    expect(page.locator(".comment--pending")).to_have_count(2)
+    assert left_edges(own_reply) == left_edges(reply)
+    assert left_edges(own_top_level) == left_edges(first)
+    context.close()
