@@ -1,6 +1,9 @@
 """The reader's site: every public page goes through `Article.objects.published()`."""
 
+import logging
+
 from django.conf import settings
+from django.db import OperationalError
 from django.db.models.functions import Lower
 from django.http import (
     Http404,
@@ -10,15 +13,19 @@ from django.http import (
     QueryDict,
 )
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.log import log_response
 from django.views.decorators.cache import cache_control
 from django.views.generic import DetailView, ListView
 
 from newsroom.control_characters import CONTROL_CHARACTER
 from newsroom.methods import require_safe
+from newsroom.statement_timeout import statement_timeout, timed_out
 
 from . import page_cache
 from .models import SEARCH_MAX_TERMS, Article, Author, Section, Tag, read_search
+
+logger = logging.getLogger(__name__)
 
 # Deep pages are a crawler's game, not a reader's; beyond this an OFFSET only costs us.
 MAX_PAGE_NUMBER = 10_000
@@ -365,6 +372,7 @@ def clean_search_query(raw):
 class SearchView(ArticleListMixin, ListView):
     template_name = "articles/search.html"
     meta_title = "Search"
+    took_too_long = False
 
     def get_queryset(self):
         self.query = clean_search_query(self.request.GET.get("q", ""))
@@ -376,13 +384,52 @@ class SearchView(ArticleListMixin, ListView):
         self.reading = read_search(self.query, using=articles.db)
         return articles.search(self.reading)
 
+    def paginate_queryset(self, queryset, page_size):
+        """The page of results, its query cancelled past SEARCH_TIMEOUT_MILLISECONDS: a
+        search's words can make it costly, and a worker held past gunicorn's timeout is
+        killed. The page then says so (render_to_response), with no results."""
+        if not self.query:
+            return super().paginate_queryset(queryset, page_size)
+        try:
+            with statement_timeout(settings.SEARCH_TIMEOUT_MILLISECONDS, using=queryset.db):
+                return super().paginate_queryset(queryset, page_size)
+        except OperationalError as error:
+            if not timed_out(error):
+                raise
+        self.took_too_long = True
+        page = PageWindow([], number=self.page_number(), per_page=page_size)
+        return None, page, page.object_list, page.has_other_pages
+
+    def render_to_response(self, context, **response_kwargs):
+        if not self.took_too_long:
+            return super().render_to_response(context, **response_kwargs)
+        # The site could not answer in time: a 503, which no cache on the way keeps.
+        response = super().render_to_response(context, status=503, **response_kwargs)
+        add_never_cache_headers(response)
+        # A warning, as the response's own line: Django logs any 5xx as an error, mailed to
+        # ADMINS. The search's length, not its words: a reader's search is theirs.
+        log_response(
+            "A search of %d characters took over %d ms and was cancelled.",
+            len(self.query),
+            settings.SEARCH_TIMEOUT_MILLISECONDS,
+            response=response,
+            request=self.request,
+            logger=logger,
+            level="warning",
+        )
+        return response
+
     def get_meta_title(self):
         return f"Search: {self.query}" if self.query else "Search"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(
-            query=self.query, reading=self.reading, max_terms=SEARCH_MAX_TERMS, **kwargs
+            query=self.query,
+            reading=self.reading,
+            max_terms=SEARCH_MAX_TERMS,
+            **kwargs,
         )
+        context["took_too_long"] = self.took_too_long
         # Result pages are not documents of their own.
         context["canonical_url"] = self.request.build_absolute_uri(self.request.path)
         return context

@@ -1,0 +1,62 @@
+"""A search PostgreSQL cannot answer in SEARCH_TIMEOUT_MILLISECONDS is cancelled, and the page
+says so, well before gunicorn's timeout kills the worker."""
+
+import contextlib
+import logging
+
+import pytest
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+from articles.models import Article
+from tests.factories import make_article
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's statement_timeout"
+)
+
+TOOK_TOO_LONG = "The search took too long. Try fewer or more specific words."
+
+
+@contextlib.contextmanager
+def searches_held_up():
+    """Another connection holding the table of authors, which every search reads, until the
+    block ends: a search waits for it, as for a slow disk, whatever its words. The server ends
+    that connection after a while, should nothing cancel the search."""
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute("SET idle_in_transaction_session_timeout = '20s'")
+            cursor.execute("LOCK TABLE articles_author IN ACCESS EXCLUSIVE MODE")
+        yield
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_that_takes_too_long_says_so_and_the_next_one_is_answered(
+    client, settings, reader_cache, caplog
+):
+    make_article(title="Harbour board meets")
+    settings.SEARCH_TIMEOUT_MILLISECONDS = 50
+
+    with searches_held_up(), caplog.at_level(logging.WARNING, logger="articles.views"):
+        held_up = client.get("/search/", {"q": "harbour"})
+
+    assert held_up.status_code == 503
+    assert TOOK_TOO_LONG in held_up.content.decode()
+    assert 'value="harbour"' in held_up.content.decode()  # to change the words
+    assert "no-store" in held_up["Cache-Control"]
+    assert caplog.records[-1].levelname == "WARNING"
+    assert "took over 50 ms" in caplog.records[-1].getMessage()
+    assert "harbour" not in caplog.text  # a reader's words are theirs
+    # The search's transaction rolled back, its time limit with it.
+    assert Article.objects.count() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == ("0",)
+    # Neither the page cache nor the connection kept anything of it.
+    answered = client.get("/search/", {"q": "harbour"})
+    assert answered.status_code == 200
+    assert "Harbour board meets" in answered.content.decode()
+    assert TOOK_TOO_LONG not in answered.content.decode()
