@@ -32,7 +32,7 @@ from django.views.decorators.cache import never_cache
 from articles.models import Article
 from articles.views import ArticleDetailView
 from newsroom.client_ip import client_ip
-from newsroom.methods import require_safe, takes_methods
+from newsroom.methods import options_answer, require_safe, takes_methods
 from newsroom.middleware import DATABASE_RETRY_SECONDS, DatabaseUnavailableMiddleware
 
 from . import moderation, ratelimit
@@ -73,10 +73,14 @@ NEW_QUESTIONS_PAUSED = (
 # One byte range, as media players ask for them ("bytes=0-1", "bytes=2-", "bytes=-500").
 BYTE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.ASCII)
 NOT_STORED = "Sorry, we could not save your comment just now: please send it again in a minute."
+# What the comment form's address takes (post_comment).
+COMMENT_ADDRESS_METHODS = ["POST", "OPTIONS"]
 
 
-@takes_methods("POST")
+@takes_methods(*COMMENT_ADDRESS_METHODS)
 def post_comment(request, article_pk):
+    if request.method == "OPTIONS":  # as every other address answers it
+        return options_answer(COMMENT_ADDRESS_METHODS)
     if request.method != "POST":
         return send_only(request, article_pk)
     # Counted with the article, not after the commit, the page the redirect names costs no
@@ -242,7 +246,7 @@ def send_only(request, article_pk):
     same, not Django's blank one)."""
     article = Article.objects.published().filter(pk=article_pk).first()
     response = render(request, "comments/send_only.html", {"article": article}, status=405)
-    response["Allow"] = "POST"
+    response["Allow"] = ", ".join(COMMENT_ADDRESS_METHODS)
     return response
 
 

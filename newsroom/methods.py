@@ -37,14 +37,20 @@ def require_http_methods(methods):
         @functools.wraps(view)
         def answering_options(request, *args, **kwargs):
             if request.method == "OPTIONS":
-                response = HttpResponse(headers={"Allow": ", ".join(allowed)})
-                response["Content-Length"] = "0"
-                return response
+                return options_answer(allowed)
             return view(request, *args, **kwargs)
 
         return takes_methods(*allowed)(http.require_http_methods(allowed)(answering_options))
 
     return decorator
+
+
+def options_answer(allowed):
+    """The answer to OPTIONS, as Django's class-based views give it (View.options): a 200
+    whose Allow header lists the `allowed` methods, with no body."""
+    response = HttpResponse(headers={"Allow": ", ".join(allowed)})
+    response["Content-Length"] = "0"
+    return response
 
 
 require_safe = require_http_methods(["GET", "HEAD"])

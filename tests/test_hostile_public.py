@@ -317,8 +317,17 @@ def test_the_comment_address_answers_other_methods_than_post_in_words(
     )
 
     assert response.status_code == 405
-    assert response["Allow"] == "POST"
-    assert response.content.decode() == METHOD_NOT_ALLOWED.format(allowed="POST")
+    assert response["Allow"] == "POST, OPTIONS"
+    assert response.content.decode() == METHOD_NOT_ALLOWED.format(allowed="POST, OPTIONS")
+
+
+def test_options_on_the_comment_address_lists_its_methods_as_every_page_does(site, reader):
+    """It answered with its 405 page for a GET, while every other address answers 200."""
+    response = reader.options(reverse("comments:post", args=[site["article"].pk]))
+
+    assert response.status_code == 200
+    assert response["Allow"] == "POST, OPTIONS"
+    assert not response.content
 
 
 @pytest.mark.parametrize("path", ["/favicon.ico", "/static/css/site.css"])

@@ -877,7 +877,7 @@ def test_opening_the_submission_url_leads_the_reader_on_instead_of_a_blank_page(
 
     html = response.content.decode()
     assert response.status_code == 405
-    assert response["Allow"] == "POST"
+    assert response["Allow"] == "POST, OPTIONS"
     assert "<h1>" in html
     if published:
         assert f'href="{article.get_absolute_url()}#respond"' in html
