@@ -41,6 +41,7 @@ from axes.helpers import (
     get_failure_limit,
 )
 from axes.models import AccessAttempt, AccessBase, AccessLog
+from django.contrib import admin
 from django.db import connections, router, transaction
 from django.db.models import F, Q, Sum
 from django.shortcuts import render
@@ -287,6 +288,9 @@ def lockout_page(request, original_response, credentials):
             "failure_limit": settings.AXES_FAILURE_LIMIT,
             "username_failure_limit": settings.AXES_USERNAME_FAILURE_LIMIT,
             "cooloff_timedelta": get_cool_off(request),
+            # Rendered outside the admin's views, which give the others their name.
+            "site_header": admin.site.site_header,
+            "site_title": admin.site.site_title,
         },
         status=settings.AXES_HTTP_RESPONSE_CODE,
     )

@@ -25,7 +25,8 @@ def sign_in(client, username, password, ip="203.0.113.7"):
 def assert_locked_out(response):
     assert response.status_code == 429
     page = response.content.decode()
-    assert "<title>Sign-in paused | Django site admin</title>" in page
+    assert "<title>Sign-in paused | The Newsroom admin</title>" in page
+    assert "Django administration" not in page
     assert "Too many failed sign-in attempts" in page
 
 

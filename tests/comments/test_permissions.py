@@ -68,6 +68,14 @@ class TestModerator:
         assert [m["object_name"] for m in apps["comments"]["models"]] == ["Comment"]
         assert [m["object_name"] for m in apps["admin"]["models"]] == ["LogEntry"]
 
+    def test_the_admin_is_headed_with_the_site_s_name_not_django_s(self, moderator_client):
+        """A moderator with several tabs open finds the newsroom's by its name."""
+        html = moderator_client.get(QUEUE).content.decode()
+
+        assert "<title>Select comment to change | The Newsroom admin</title>" in html
+        assert '<a href="/admin/">The Newsroom admin</a>' in html
+        assert "Django administration" not in html
+
     @pytest.mark.parametrize(
         "url",
         [
