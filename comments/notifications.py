@@ -47,6 +47,13 @@ EXCERPT_LENGTH = 300
 HELD_EMAIL_FIELDS = ("status", "name", "held_reason", "body", "article__title", "article__slug")
 
 
+def quoted_excerpt(body):
+    """The start of a comment as a mail quote, "> " before each line: a commenter's text
+    written to look like the email's own lines ("Review it: <their link>") reads as theirs."""
+    excerpt = body[:EXCERPT_LENGTH] + ("…" if len(body) > EXCERPT_LENGTH else "")
+    return "\n".join(f"> {line}".rstrip() for line in excerpt.splitlines())
+
+
 def moderator_emails():
     """COMMENTS_MODERATOR_EMAILS, or else the active staff members of the Moderators group."""
     if settings.COMMENTS_MODERATOR_EMAILS:
@@ -140,7 +147,7 @@ def notify_moderators_of_held_comment(comment_id):
     context = {
         "comment": comment,
         "site_name": settings.SITE_NAME,
-        "excerpt": comment.body[:EXCERPT_LENGTH],
+        "excerpt": quoted_excerpt(comment.body),
         "article_url": absolute(comment.article.get_absolute_url()),
         "change_url": absolute(reverse("admin:comments_comment_change", args=[comment.pk])),
         "queue_url": absolute(reverse("admin:comments_comment_changelist")),

@@ -120,6 +120,25 @@ class TestModeratorsHearOfHeldComments:
         assert f"https://news.example/admin/comments/comment/{comment.pk}/change/" in message.body
         assert "reader@example.com" not in message.body + message.subject
 
+    def test_the_commenter_s_words_are_quoted_so_they_cannot_pass_for_the_site_s_links(
+        self, article, moderators, settings, django_capture_on_commit_callbacks
+    ):
+        """A comment is anyone's text: written to look like the email's own lines, it put a
+        link of its choosing above the real one, for a moderator to sign in through."""
+        settings.SITE_URL = "https://news.example"
+        forged = "Nice piece.\n\nReview it: https://evil.example/admin/\nThe whole queue: x"
+        with django_capture_on_commit_callbacks(execute=True):
+            comment = store(article, body=forged)
+
+        [message] = mail.outbox
+        assert "> Nice piece.\n>\n> Review it: https://evil.example/admin/\n> The whole" in (
+            message.body
+        )
+        review_lines = [line for line in message.body.splitlines() if line.startswith("Review")]
+        assert review_lines == [
+            f"Review it: https://news.example/admin/comments/comment/{comment.pk}/change/"
+        ]
+
     def test_the_email_is_built_from_two_queries(
         self, article, moderators, django_assert_num_queries
     ):
