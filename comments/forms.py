@@ -2,6 +2,7 @@
 
 import time
 import unicodedata
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -202,6 +203,10 @@ class WebsiteField(NoControlCharactersMixin, forms.URLField):
 
     def validate(self, value):
         super().validate(value)
+        try:
+            urlsplit(value)
+        except ValueError:  # brackets no host has ("[ada.example]"): no address, no email
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         # to_python has written a scheme in front of every address.
         if value and website_names_someone(value):
             raise forms.ValidationError(WEBSITE_WITH_AN_EMAIL, code="email")

@@ -4,6 +4,7 @@ import re
 from html import unescape
 
 import pytest
+from django import forms
 from django.forms.renderers import get_default_renderer
 from django.test import Client
 
@@ -274,6 +275,15 @@ def test_a_website_with_an_at_sign_in_its_path_or_query_is_taken(article):
     typed = "https://example.com/@ada?ref=ada@example.com"
 
     assert form(article, url=typed).cleaned_data["url"] == typed
+
+
+@pytest.mark.parametrize("typed", ["[ada.example]", "https://[ada.example/", "http://[::1::]/"])
+def test_a_website_in_square_brackets_is_called_an_invalid_address_not_an_email(article, typed):
+    """Brackets a host cannot have made the address unreadable, and the reader was told it
+    looked like an email address: advice that did not fit what they typed."""
+    errors = form(article, url=typed).errors["url"]
+
+    assert errors == [forms.URLField.default_error_messages["invalid"]]
 
 
 def test_the_website_box_takes_the_longest_address_with_its_scheme(article):
