@@ -97,8 +97,11 @@ def website_names_someone(url):
 def as_read(text):
     """`text` as an address in it reads (to a reader, or a harvester): in compatibility form
     (NFKC: the full-width "\uff20" and "\uff0e" of an East Asian keyboard read as "@" and
-    "."), its percent-escapes decoded ("mailto:ada%40example.com", as a link writes it)."""
-    return unicodedata.normalize("NFKC", unquote(text))
+    "."), its percent-escapes decoded ("mailto:ada%40example.com", as a link writes it),
+    without the invisible characters of Unicode's "format" category (a zero-width space, a
+    direction mark, a soft hyphen), which pasted text brings along and nobody reads."""
+    visible = "".join(char for char in unquote(text) if unicodedata.category(char) != "Cf")
+    return unicodedata.normalize("NFKC", visible)
 
 
 def email_addresses_in(text):

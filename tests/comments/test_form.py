@@ -210,6 +210,15 @@ def test_an_email_address_typed_as_the_website_is_sent_back_not_published(
         "mailto:ada%40example.com",
         "Ada %3Cada%40example.com%3E",
         "%61da%40example%2Ecom",
+        # Followed by an invisible character, as text pasted from a page or a chat brings
+        # along (a zero-width space, a direction mark, a word joiner, a soft hyphen, a byte
+        # order mark, the end of an isolate): the page still shows the address whole.
+        "ada@example.com\u200b",
+        "Ada (ada@example.com\u200e)",
+        "ada@example.com\u2060",
+        "ada@example.com\u00ad",
+        "\ufeffada@example.com\ufeff",
+        "\u2066ada@example.com\u2069",
     ],
 )
 def test_an_email_address_typed_as_the_name_is_sent_back_not_published(
