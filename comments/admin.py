@@ -49,8 +49,7 @@ from comments import cache as comments_cache
 from comments import services
 from comments.forms import BodyField
 from comments.models import (
-    ISOLATE_END,
-    ISOLATE_STARTS,
+    ISOLATES,
     BackgroundDecision,
     Comment,
     in_bdi,
@@ -893,7 +892,7 @@ class CommentAdmin(
         anything else is searched for in every field, from the trigram index."""
         # Without the isolates a name copied from a heading or a message brings (a double
         # click on it selects the one after it): pasted, they found no one.
-        term = search_term.strip().strip(ISOLATE_STARTS + ISOLATE_END).strip()
+        term = search_term.strip().strip(ISOLATES).strip()
         if WHOLE_EMAIL.fullmatch(term):
             return queryset.by_email(term), False
         try:

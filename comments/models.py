@@ -152,6 +152,7 @@ def is_email_address(candidate):
 PARAGRAPH_SEPARATOR = re.compile("[\n\r\x1c-\x1e\x85\u2029]")
 ISOLATE_STARTS = "\u2066\u2067\u2068"
 ISOLATE_END = "\u2069"
+ISOLATES = ISOLATE_STARTS + ISOLATE_END
 
 
 def name_as_shown(name):
@@ -187,10 +188,12 @@ def held_within_its_isolate(text):
     """The text, with nothing in it that ends the isolate put around it (<bdi>, isolated())
     before its end: a U+2069 closing no isolate of its own closes that one, and a paragraph
     separator (U+2029) ends every isolate; the public form takes both, and a right-to-left
-    override after either turned the rest of the moderator's line around all the same. The
+    override after either turned the rest of the moderator's line around all the same. An
+    isolate the text opens and leaves open is closed at its end, or it took the end of the
+    one around the text for its own, and an override before it went on past the text. The
     separator shows as a space, as a line break in a line of a page does."""
     text = PARAGRAPH_SEPARATOR.sub(" ", text)
-    if ISOLATE_END not in text:  # nearly every name: no loop
+    if not any(isolate in text for isolate in ISOLATES):  # nearly every name: no loop
         return text
     kept, open_isolates = [], 0
     for char in text:
@@ -201,7 +204,7 @@ def held_within_its_isolate(text):
                 continue
             open_isolates -= 1
         kept.append(char)
-    return "".join(kept)
+    return "".join(kept) + ISOLATE_END * open_isolates
 
 
 def is_id(raw):

@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from articles.models import PUBLICATION_YEARS
-from comments.models import ISOLATE_END, ISOLATE_STARTS, in_bdi, isolated
+from comments.models import ISOLATES, in_bdi, isolated
 from newsroom.login_throttle import give_back_the_place
 
 # Django's date hierarchy computes the end of the chosen month or day: one too big for a C
@@ -451,9 +451,6 @@ class WithEntriesFilter(admin.RelatedFieldListFilter):
     @property
     def include_empty_choice(self):
         return self.has_entries_without_one
-
-
-ISOLATES = ISOLATE_STARTS + ISOLATE_END
 
 
 def without_isolates(field):

@@ -16,8 +16,10 @@ VOID_ELEMENTS |= {"source", "track", "wbr"}
 
 # How a commenter's name may try to turn around what follows it: a right-to-left override
 # at its end, or after a U+2069 (pop directional isolate) or a U+2029 (paragraph
-# separator), which the public form takes and which end an isolate around the name early.
-OVERRIDING_ENDINGS = ["\u202e", "\u2069\u202e", "\u2029\u202e"]
+# separator), which the public form takes and which end an isolate around the name early,
+# or before an isolate it opens and leaves open (U+2066), which takes the end of the
+# isolate around the name for its own.
+OVERRIDING_ENDINGS = ["\u202e", "\u2069\u202e", "\u2029\u202e", "\u202e\u2066"]
 
 # A JavaScript function for the browser tests: how far from the window's left edge the
 # letter at `index` of a text node shows.

@@ -2977,6 +2977,21 @@ class TestWhatCommentersWroteKeepsItsDirection:
         assert "<bdi>Mallory \u202e</bdi>" in row
         assert messages_of(response) == ["Comment by \u2068Mallory \u202e\u2069 marked as spam."]
 
+    def test_a_name_cannot_keep_the_end_of_its_isolate_for_one_it_left_open(
+        self, moderator_client, article
+    ):
+        """An isolate the name opened and left open (U+2066) took the end of the one around
+        it for its own: the override before it turned the rest of the message around."""
+        comment = make_comment(article, status=Status.PENDING, name="Mallory\u202e\u2066")
+
+        row = list_rows(moderator_client.get(QUEUE))[comment.pk]
+        response = moderator_client.post(decide_url(comment, "spam"), follow=True)
+
+        assert "<bdi>Mallory\u202e\u2066\u2069</bdi>" in row
+        assert messages_of(response) == [
+            "Comment by \u2068Mallory\u202e\u2066\u2069\u2069 marked as spam."
+        ]
+
     @pytest.mark.parametrize("copied", ["Ada\u2069", "\u2068Ada Lovelace\u2069 "])
     def test_a_name_copied_from_a_heading_or_a_message_finds_their_comments(
         self, moderator_client, article, copied
