@@ -107,26 +107,16 @@ class SlugAddressMixin:
     slug_model = None
 
     def get(self, request, *args, **kwargs):
-        self.owner = self.slug_model.objects.filter(slug=kwargs["slug"]).first()
+        slug = kwargs["slug"]
+        self.owner = self.slug_model.objects.filter(slug=slug).first()
         if self.owner is None:
-            moved = self.moved_owner()
+            moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
+            if moved is None:
+                moved = one_in_other_capitals(self.slug_model.objects.all(), slug)
             if moved is None:
                 raise Http404(f"No {self.slug_model._meta.verbose_name} at this address.")
             return moved_permanently(request, self.address_of(moved))
         return super().get(request, *args, **kwargs)
-
-    def moved_owner(self):
-        """The object this address names by a former slug or in other capitals, or None."""
-        slug = self.kwargs["slug"]
-        moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
-        return moved or one_in_other_capitals(self.slug_model.objects.all(), slug)
-
-    def address_now(self):
-        """This page's address now, or None: nothing has this slug, had it, or has it but
-        for capitals (articles.middleware.CommonMiddleware)."""
-        owner = self.slug_model.objects.filter(slug=self.kwargs["slug"]).first()
-        owner = owner or self.moved_owner()
-        return owner and self.address_of(owner)
 
     def address_of(self, owner):
         """This page's address for `owner`, where its former slugs lead."""
@@ -469,7 +459,9 @@ class ArticleDetailView(DetailView):
         try:
             self.object = self.get_object()
         except Http404:
-            moved = self.moved_article()
+            moved = self.get_queryset().filter(former_slugs__slug=kwargs["slug"]).first()
+            if moved is None:
+                moved = one_in_other_capitals(self.get_queryset(), kwargs["slug"])
             if moved is None:
                 raise
             return moved_permanently(request, moved.get_absolute_url())
@@ -481,19 +473,6 @@ class ArticleDetailView(DetailView):
             return response.render()
         except ShownElsewhere as elsewhere:
             return HttpResponseRedirect(elsewhere.url)
-
-    def moved_article(self):
-        """The article this address names by a former slug or in other capitals, or None."""
-        slug = self.kwargs["slug"]
-        moved = self.get_queryset().filter(former_slugs__slug=slug).first()
-        return moved or one_in_other_capitals(self.get_queryset(), slug)
-
-    def address_now(self):
-        """The article's address now, or None: no article has this slug, had it, or has it
-        but for capitals (articles.middleware.CommonMiddleware)."""
-        article = self.get_queryset().filter(slug=self.kwargs["slug"]).first()
-        article = article or self.moved_article()
-        return article and article.get_absolute_url()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

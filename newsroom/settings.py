@@ -195,8 +195,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # Django's, whose added slash goes straight to a page's address now (articles/middleware.py).
-    "articles.middleware.CommonMiddleware",
+    "django.middleware.common.CommonMiddleware",
     # Inside CommonMiddleware, which gives the body it writes its Content-Length; before the
     # CSRF check, which would call a PUT to a page that only reads a forged form.
     "newsroom.middleware.MethodNotAllowedInWordsMiddleware",

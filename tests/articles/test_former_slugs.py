@@ -167,46 +167,6 @@ def test_an_old_address_of_a_draft_typed_in_other_capitals_stays_a_404_for_reade
     assert client.get("/articles/Weather/").status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("kind", "path"),
-    [
-        ("article", "/articles/{}/"),
-        *((kind, address(kind, "{}")) for kind in KINDS),
-        ("section", "/section/{}/follow/"),
-    ],
-)
-@pytest.mark.parametrize(("typed", "now"), [("Weather", "weather"), ("WEATHER", "sky")])
-def test_an_address_without_its_last_slash_leads_to_the_page_in_one_step(
-    client, kind, path, typed, now
-):
-    """A link typed or pasted without its last slash, its slug in other capitals or changed
-    since: the redirect Django adds the slash with goes where that address would go next."""
-    owner = make_article(slug="weather") if kind == "article" else make_listed(kind, "weather")
-    renamed(owner, now)
-
-    response = client.get(path.format(typed).removesuffix("/") + "?page=2")
-
-    assert response.status_code == 301
-    assert response["Location"] == path.format(now) + "?page=2"
-    assert response["Cache-Control"] == f"max-age={MOVED_SECONDS}"
-
-
-def test_an_address_without_its_last_slash_naming_nothing_still_gets_the_slash(client):
-    """What Django does: the address with the slash is the one to say it is not there."""
-    response = client.get("/articles/Weather?page=2")
-
-    assert response.status_code == 301
-    assert response["Location"] == "/articles/Weather/?page=2"
-
-
-def test_a_drafts_address_without_its_last_slash_tells_readers_nothing_of_it(client):
-    make_draft(slug="weather")
-
-    assert client.get("/articles/Weather")["Location"] == "/articles/Weather/"
-    client.force_login(make_article_viewer())
-    assert client.get("/articles/Weather")["Location"] == "/articles/weather/"
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_old_address_leads_to_the_newest_after_several_changes(client, kind):
     renamed(renamed(make_listed(kind, "first"), "second"), "third")
