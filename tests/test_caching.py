@@ -923,6 +923,21 @@ def test_a_moderators_edit_shows_at_the_next_request(django_capture_on_commit_ca
     assert "The typo, fixed." in read(article.get_absolute_url())[1]
 
 
+def test_an_approved_comment_edited_by_a_script_shows_at_the_next_request(committed):
+    """Not every write goes through comments.services: a shell, a data fix, the demo data."""
+    article = make_article()
+    comment = make_comment(article, body="Teh typo.")
+    read(article.get_absolute_url())
+
+    with committed():
+        comment.body = "The typo, fixed."
+        comment.save()
+
+    body = read(article.get_absolute_url())[1]
+    assert "The typo, fixed." in body
+    assert "Teh typo." not in body
+
+
 def test_a_new_pending_comment_leaves_the_shared_pages_cached(django_assert_num_queries):
     article = make_article()
     commenter = Client()
