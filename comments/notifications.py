@@ -18,6 +18,7 @@ import email.policy
 import logging
 import math
 import re
+import textwrap
 from functools import partial
 
 from django.conf import settings
@@ -43,15 +44,28 @@ UNSUBSCRIBE_SALT = "comments.unsubscribe"
 # A key as secrets.token_urlsafe writes it (URL-safe base64), within the column.
 UNSUBSCRIBE_KEY_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{1,{UNSUBSCRIBE_KEY_MAX_LENGTH}}}")
 EXCERPT_LENGTH = 300
+# With "> ", the 78 columns every mail reader shows on one line (RFC 5322's advice).
+QUOTE_WIDTH = 76
+SPACES = re.compile(r"\s+")
 # What the moderators' email about a held comment shows, and its links need.
 HELD_EMAIL_FIELDS = ("status", "name", "held_reason", "body", "article__title", "article__slug")
 
 
 def quoted_excerpt(body):
     """The start of a comment as a mail quote, "> " before each line: a commenter's text
-    written to look like the email's own lines ("Review it: <their link>") reads as theirs."""
+    written to look like the email's own lines ("Review it: <their link>") reads as theirs.
+    Wrapped to fit a mail reader's window, which would otherwise wrap a long line after a
+    run of spaces of the commenter's making, and start a line of theirs without the mark."""
     excerpt = body[:EXCERPT_LENGTH] + ("…" if len(body) > EXCERPT_LENGTH else "")
-    return "\n".join(f"> {line}".rstrip() for line in excerpt.splitlines())
+    lines = (
+        wrapped
+        for line in excerpt.splitlines()
+        # Each run of spaces (em spaces too, which textwrap takes for letters) as one: a
+        # narrower window, a phone's, still wraps a line, but not where a run of them chose.
+        for wrapped in textwrap.wrap(SPACES.sub(" ", line), QUOTE_WIDTH, break_on_hyphens=False)
+        or [""]
+    )
+    return "\n".join(f"> {line}".rstrip() for line in lines)
 
 
 def moderator_emails():

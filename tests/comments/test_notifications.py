@@ -139,6 +139,28 @@ class TestModeratorsHearOfHeldComments:
             f"Review it: https://news.example/admin/comments/comment/{comment.pk}/change/"
         ]
 
+    @pytest.mark.parametrize(
+        "padding",
+        [" " * 200, "_" * 200 + " ", "\u2003" * 60, "\r\n" + "A line of words, " * 8],
+        ids=["spaces", "one long word", "em spaces", "a long line sent by a browser"],
+    )
+    def test_the_quote_is_wrapped_so_no_window_s_wrap_starts_a_line_without_its_mark(
+        self, padding, article, moderators, django_capture_on_commit_callbacks
+    ):
+        """A mail reader wraps a line wider than its window after a space: a run of spaces
+        (or a word too long to fit) put the commenter's "Review it" link at the start of the
+        next line, without the quote's mark, in every window narrower than the run. Each
+        quoted line fits the 78 columns every mail reader shows whole."""
+        forged = f"Nice piece.{padding}Review it: https://evil.example/admin/"
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article, body=forged)
+
+        [message] = mail.outbox
+        quoted = [line for line in message.body.splitlines() if line.startswith(">")]
+        assert "> Nice piece." in quoted[0]
+        assert any("https://evil.example/admin/" in line for line in quoted)
+        assert [line for line in quoted if len(line) > 78] == []
+
     def test_the_email_is_built_from_two_queries(
         self, article, moderators, django_assert_num_queries
     ):
@@ -151,7 +173,8 @@ class TestModeratorsHearOfHeldComments:
 
         [message] = mail.outbox
         assert article.title in message.subject
-        assert "x" * 300 + "…" in message.body
+        quoted = [line.removeprefix("> ") for line in message.body.splitlines() if line[:1] == ">"]
+        assert "".join(quoted) == "x" * 300 + "…"
         assert "Reader" in message.body
 
     def test_the_email_is_to_the_site_and_reaches_each_moderator_unseen_by_the_others(
