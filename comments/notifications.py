@@ -55,7 +55,8 @@ def quoted_excerpt(body):
     """The start of a comment as a mail quote, "> " before each line: a commenter's text
     written to look like the email's own lines ("Review it: <their link>") reads as theirs.
     Wrapped to fit a mail reader's window, which would otherwise wrap a long line after a
-    run of spaces of the commenter's making, and start a line of theirs without the mark."""
+    run of spaces of the commenter's making, and start a line of theirs without the mark. A
+    phone's narrower window still may: the email puts it after the site's own links."""
     excerpt = body[:EXCERPT_LENGTH] + ("…" if len(body) > EXCERPT_LENGTH else "")
     lines = (
         wrapped

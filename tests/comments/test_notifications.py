@@ -161,6 +161,23 @@ class TestModeratorsHearOfHeldComments:
         assert any("https://evil.example/admin/" in line for line in quoted)
         assert [line for line in quoted if len(line) > 78] == []
 
+    def test_the_site_s_links_come_before_the_commenter_s_words(
+        self, article, moderators, settings, django_capture_on_commit_callbacks
+    ):
+        """A phone's narrow window wraps a quoted line where the commenter's padding chose,
+        a line of theirs then starting without its mark: read from the top, the real links
+        come first, and what follows the quote's start is all the commenter's."""
+        settings.SITE_URL = "https://news.example"
+        with django_capture_on_commit_callbacks(execute=True):
+            comment = store(article, body="_" * 37 + " Review it: https://evil.example/admin/")
+
+        [message] = mail.outbox
+        lines = message.body.splitlines()
+        quote_starts = next(number for number, line in enumerate(lines) if line[:1] == ">")
+        review = f"Review it: https://news.example/admin/comments/comment/{comment.pk}/change/"
+        assert review in lines[:quote_starts]
+        assert [line for line in lines[quote_starts:] if line and line[:1] != ">"] == []
+
     def test_the_email_is_built_from_two_queries(
         self, article, moderators, django_assert_num_queries
     ):
