@@ -125,7 +125,7 @@ def build_thread(article, own_pending_ids=(), *, page=1):
         raise PastTheLastPage(thread.pages)
     if asked:
         thread.own_statuses = {
-            pk: status for on_page, _, _, pk, *_, status, _, _ in rows if on_page == 0
+            pk: status for on_page, _, _, pk, *_, status, _ in rows if on_page == 0
         }
     convert_time = datetime_converter()
     _nest(
@@ -161,9 +161,12 @@ def build_thread(article, own_pending_ids=(), *, page=1):
 # takes from the first rows of a UNION.
 #
 # The page's comments come each after the one it answers (nest() needs it): ordered by
-# shown_at, a comment's date or its parent's shown_at if later, then level. A reply dated
-# before its parent (an app server's clock behind another's, an import) then comes straight
-# after its parent, not at the head of a thread of its own; the rest keep their dates' order.
+# shown_at, a comment's date or its parent's shown_at if later, then id (a parent's is
+# smaller than its replies'). A reply dated before its parent (an app server's clock behind
+# another's, an import) then comes straight after its parent, not at the head of a thread of
+# its own; the rest keep their dates' order, and those of one date the order they were
+# written in, which a level before the id broke past the deepest level (where a reply to a
+# reply is listed beside it).
 PAGE_OF_COMMENTS = """
     WITH RECURSIVE
     asked (id, parent_id, name, url, body, created_at, status, waiting) AS (
@@ -186,29 +189,28 @@ PAGE_OF_COMMENTS = """
         SELECT id FROM asked
         WHERE waiting AND parent_id IS NULL AND %s >= (SELECT count FROM top_level_count)
     ),
-    shown (id, parent_id, name, url, body, created_at, status, shown_at, level) AS (
-        SELECT id, parent_id, name, url, body, created_at, status, created_at, 1
+    shown (id, parent_id, name, url, body, created_at, status, shown_at) AS (
+        SELECT id, parent_id, name, url, body, created_at, status, created_at
         FROM comments_comment WHERE id IN (SELECT id FROM page_root)
         UNION ALL
         SELECT reply.id, reply.parent_id, reply.name, reply.url, reply.body,
             reply.created_at, reply.status,
             CASE WHEN reply.created_at < shown.shown_at THEN shown.shown_at
-                ELSE reply.created_at END,
-            shown.level + 1
+                ELSE reply.created_at END
         FROM shown JOIN comments_comment reply ON reply.parent_id = shown.id
         WHERE shown.status = %s
     )
     SELECT 1 AS on_page, CAST(NULL AS bigint), CAST(NULL AS bigint),
-        id, parent_id, name, url, body, created_at, status, shown_at, level
+        id, parent_id, name, url, body, created_at, status, shown_at
     FROM shown WHERE status = %s OR id IN (SELECT id FROM asked WHERE waiting)
     UNION ALL
-    SELECT 0, NULL, NULL, id, parent_id, name, url, body, created_at, status, NULL, NULL
+    SELECT 0, NULL, NULL, id, parent_id, name, url, body, created_at, status, NULL
     FROM asked WHERE status = %s OR waiting
     UNION ALL
     SELECT NULL, (SELECT count FROM top_level_count),
         COALESCE((SELECT comment_count FROM articles_article WHERE id = %s), 0),
-        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-    ORDER BY shown_at, level, id
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    ORDER BY shown_at, id
 """
 
 

@@ -123,6 +123,26 @@ def test_a_reply_dated_before_its_parent_shows_under_it(client, article, captcha
     assert page.ancestors[next_thread.pk] == []
 
 
+def test_replies_written_in_the_same_second_keep_the_order_they_were_written_in(
+    client, article, settings
+):
+    """An import dated to the second (or the minute) gives a whole exchange one date. Past the
+    deepest level, a reply to a reply sits beside it, saying whom it answers: it still
+    comes before the comments written after it, not after those at a shallower level."""
+    settings.COMMENTS_MAX_DEPTH = 2
+    start = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    top = dated(make_comment(article), start)
+    second = dated(make_comment(article, parent=top), start)
+    third = dated(make_comment(article, parent=second), start)
+    fourth = dated(make_comment(article, parent=top), start)
+    next_thread = dated(make_comment(article), start)
+
+    page = nesting(client, article)
+
+    assert page.order == [top.pk, second.pk, third.pk, fourth.pk, next_thread.pk]
+    assert page.ancestors[third.pk] == page.ancestors[fourth.pk] == [top.pk]
+
+
 @pytest.mark.parametrize("status", ["pending", "rejected", "spam"])
 def test_replies_to_a_withheld_comment_are_not_shown(client, article, status):
     withheld = make_comment(article, status=status, body="Withheld text.")
