@@ -28,8 +28,9 @@ pytestmark = pytest.mark.django_db
 # The comments app's thread and form under an article (its own tests pin them).
 COMMENT_SECTION_BUDGET = 3
 ARTICLE_BUDGET = 5 + COMMENT_SECTION_BUDGET
-# A search's time limit on PostgreSQL (newsroom/statement_timeout.py): its SET LOCAL, in a
-# transaction of its own, which inside a test's is a savepoint and its release.
+# A search's time limit (newsroom/statement_timeout.py). On PostgreSQL its SET LOCAL, in a
+# transaction of its own, which inside a test's is a savepoint and its release; on SQLite a
+# progress handler on the connection, which costs no query.
 SEARCH_TIME_LIMIT = 3 if connection.vendor == "postgresql" else 0
 SEARCH_BUDGET = 1 + SEARCH_TIME_LIMIT
 
