@@ -8,7 +8,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from articles.models import Article
-from tests.factories import make_article
+from tests.factories import make_article, make_articles
 
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL's statement_timeout"
@@ -16,6 +16,9 @@ on_postgresql = pytest.mark.skipif(
 on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's progress handler")
 
 TOOK_TOO_LONG = "The search took too long. Try fewer or more specific words."
+# Articles a search on SQLite reads through, its words in none of them: some 40 steps of
+# SQLite's program each, so that the search calls the progress handler several times.
+ARTICLES_READ_THROUGH = 200
 
 
 @contextlib.contextmanager
@@ -64,24 +67,6 @@ def test_a_search_that_takes_too_long_says_so_and_the_next_one_is_answered(
     assert TOOK_TOO_LONG not in answered.content.decode()
 
 
-def articles_found_by_no_search(count=200):
-    """Articles SQLite reads through, a search's words in none of them: some 40 steps of its
-    program each, so that a search calls the progress handler several times."""
-    model = make_article()
-    Article.objects.bulk_create(
-        Article(
-            title=f"Unrelated story {number}",
-            slug=f"unrelated-story-{number}",
-            body="Text.",
-            status=Article.Status.PUBLISHED,
-            published_at=model.published_at,
-            section=model.section,
-            author=model.author,
-        )
-        for number in range(count)
-    )
-
-
 def read_through_every_article():
     """A query of as many steps as a search's, on the same connection."""
     return Article.objects.filter(body__contains="zyzzyva").count()
@@ -93,7 +78,7 @@ def test_a_search_sqlite_cannot_answer_in_time_says_so_and_the_next_one_is_answe
     client, settings, reader_cache, caplog
 ):
     make_article(title="Harbour board meets")
-    articles_found_by_no_search()
+    make_articles(ARTICLES_READ_THROUGH)
     # A deadline passed as the search starts: interrupted at the handler's first call, with
     # no race against the clock.
     settings.SEARCH_TIMEOUT_MILLISECONDS = 0
@@ -126,7 +111,7 @@ def test_queries_after_a_search_on_sqlite_run_without_its_time_limit(client, set
     # One article: too few steps for SQLite to call the progress handler, so answered.
     assert client.get("/search/", {"q": "harbour"}).status_code == 200
 
-    articles_found_by_no_search()
+    make_articles(ARTICLES_READ_THROUGH)
     assert read_through_every_article() == 0
     assert client.get("/search/", {"q": "harbour"}).status_code == 503
     assert read_through_every_article() == 0

@@ -48,6 +48,7 @@ from tests.factories import (
     article_change_form,
     form_values,
     make_article,
+    make_articles,
     make_comment,
     make_draft,
     make_editor,
@@ -149,24 +150,6 @@ def run_action(client, action, comments, url=QUEUE, **extra):
         url,
         {"action": action, "_selected_action": [c.pk for c in comments], **extra},
         follow=True,
-    )
-
-
-def bulk_articles(count):
-    """Published articles, inserted together: a test of thousands spends no time on them."""
-    model = make_article()
-    return Article.objects.bulk_create(
-        Article(
-            title=f"Article {number}",
-            slug=f"bulk-article-{number}",
-            standfirst="",
-            body="Text.",
-            status=Article.Status.PUBLISHED,
-            published_at=model.published_at,
-            section=model.section,
-            author=model.author,
-        )
-        for number in range(count)
     )
 
 
@@ -869,7 +852,7 @@ class TestBulkDecisions:
         """Which approved comments readers cannot see was asked in two statements with a
         parameter for each comment and each article: "select all" over more than SQLite
         takes (32,766 as built) was a 500, after the comments were approved."""
-        articles = bulk_articles(1_000)
+        articles = make_articles(1_000)
         replies = bulk_comments(
             articles, Status.PENDING, parents=bulk_comments(articles, Status.REJECTED)
         )
@@ -1327,7 +1310,7 @@ class TestBulkDecisions:
     ):
         """The articles were locked and recounted with a parameter for each: "select all"
         over comments on more articles than SQLite takes (32,766) was a 500."""
-        articles = bulk_articles(1_000)
+        articles = make_articles(1_000)
         comments = bulk_comments(articles, Status.APPROVED)
         Article.objects.filter(comments__isnull=False).update(comment_count=1)
 
@@ -2280,7 +2263,7 @@ class TestDeletingAnArticle:
     ):
         """Their comments were counted in one statement with a parameter for each article:
         the confirmation of "select all" over more than SQLite takes (32,766) was a 500."""
-        articles = bulk_articles(1_000)
+        articles = make_articles(1_000)
         bulk_comments(articles, Status.APPROVED)
         selection = {
             "action": "delete_selected",
