@@ -106,8 +106,8 @@ def build_thread(article, own_pending_ids=(), *, page=1):
     approved = Comment.Status.APPROVED
     params = [
         *(Comment.Status.PENDING, Comment.Status.SPAM, *asked, article.pk),  # asked
-        *(approved, article.pk),  # top_level_count
-        *(approved, article.pk, per_page, (page - 1) * per_page),  # page_root: approved
+        *(approved, article.pk),  # top_level
+        *(per_page, (page - 1) * per_page),  # page_root: approved
         page * per_page,  # page_root: on the last page or past it, the reader's own
         approved,  # shown
         *(approved, approved, article.pk),  # the rows
@@ -146,19 +146,22 @@ def build_thread(article, own_pending_ids=(), *, page=1):
 # comments.services keeps in Article.comment_count (none, for an article an editor deleted
 # since the view read it: the row of counts is there all the same).
 #
-# The page's top-level comments come from comment_top_level_idx, and their replies from the
-# parent index, level by level (a recursive query, which SQLite and PostgreSQL both run):
-# other pages' threads are never read. Replies are followed only under an approved comment,
-# which is how a withheld comment hides its replies; the withheld ones themselves are read,
-# and left out at the end. Filtering them in the recursive step instead made SQLite (with
-# ANALYZE statistics) build a Bloom filter of the whole table at every level: 16 ms for a
-# 100-comment article of a 12,000-comment table. Held as spam as it was sent, a reader's own
-# comment counts as waiting (HELD_AS_SPAM_WHEN_SENT). The top-level comments are ordered by
-# parent_id first, all NULL: PostgreSQL takes `parent_id IS NULL` for no equality, and only
-# so sees that the index holds them in order; without it, it sorted all of the article's, or
-# walked every approved comment of the site by time (comment_queue_idx) to find the first
-# page of the newest discussion. The casts give PostgreSQL the count columns' type, which it
-# takes from the first rows of a UNION.
+# The article's approved top-level comments are read once (top_level), from
+# comment_top_level_idx, without their replies: their count and the page's come from that
+# one read, and the page's replies from the parent index, level by level (a recursive query,
+# which SQLite and PostgreSQL both run): other pages' threads are never read. MATERIALIZED,
+# so that no LIMIT reaches the planner's choice of how to find them: with one, PostgreSQL
+# bet on walking an index in page order and stopping early and, misled by statistics that
+# cannot tell how few of a long discussion's comments are top-level, walked every article's
+# top-level comments through the parent index (page 20 of a 1,000-thread discussion on a
+# site of 21,000 top-level comments: 20,749 read and left, 28 ms of the page's 35) unless a
+# VACUUM had just marked the table's pages visible. Replies are followed only under an
+# approved comment, which is how a withheld comment hides its replies; the withheld ones
+# themselves are read, and left out at the end. Filtering them in the recursive step instead
+# made SQLite (with ANALYZE statistics) build a Bloom filter of the whole table at every
+# level: 16 ms for a 100-comment article of a 12,000-comment table. Held as spam as it was
+# sent, a reader's own comment counts as waiting (HELD_AS_SPAM_WHEN_SENT). The casts give
+# PostgreSQL the count columns' type, which it takes from the first rows of a UNION.
 #
 # The page's comments come each after the one it answers (nest() needs it): ordered by
 # shown_at, a comment's date or its parent's shown_at if later, then id (a parent's is
@@ -175,15 +178,14 @@ PAGE_OF_COMMENTS = """
         FROM comments_comment
         WHERE id IN ({asked}) AND article_id = %s
     ),
-    top_level_count (count) AS (
-        SELECT COUNT(*) FROM comments_comment
+    top_level (id, created_at) AS MATERIALIZED (
+        SELECT id, created_at FROM comments_comment
         WHERE status = %s AND article_id = %s AND parent_id IS NULL
     ),
+    top_level_count (count) AS (SELECT COUNT(*) FROM top_level),
     page_root (id) AS (
         SELECT id FROM (
-            SELECT id FROM comments_comment
-            WHERE status = %s AND article_id = %s AND parent_id IS NULL
-            ORDER BY parent_id, created_at, id LIMIT %s OFFSET %s
+            SELECT id FROM top_level ORDER BY created_at, id LIMIT %s OFFSET %s
         ) AS approved_root
         UNION ALL
         SELECT id FROM asked
