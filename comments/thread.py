@@ -92,9 +92,10 @@ def build_thread(article, own_pending_ids=(), *, page=1):
     """One page of approved comments, oldest first, nested up to COMMENTS_MAX_DEPTH.
 
     A page holds COMMENTS_PER_PAGE top-level comments with all their replies (WordPress
-    style). One query (PAGE_OF_COMMENTS) reads the page's threads and nothing else of the
-    discussion, so a page costs the same however long the discussion grows. Raises
-    PastTheLastPage for a page beyond the last.
+    style). One query (PAGE_OF_COMMENTS) reads the page's threads and, of the rest of the
+    discussion, only its top-level comments' dates (to count them and find the page): no
+    other page's replies, and nothing of other articles. Raises PastTheLastPage for a page
+    beyond the last.
 
     A reply deeper than the limit joins its parent's list at the deepest level. A comment
     whose parent is not shown (withheld, or another reader's pending one) is not shown

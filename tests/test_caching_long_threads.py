@@ -108,7 +108,7 @@ def test_a_page_reads_only_its_own_threads_from_the_database():
 @pytest.mark.django_db(transaction=True)  # VACUUM, for PostgreSQL's index-only scans
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
 @pytest.mark.parametrize("number", [1, 3])
-def test_postgresql_finds_a_pages_top_level_comments_in_order_in_their_index(number):
+def test_postgresql_reads_a_pages_top_level_comments_from_their_index_alone(number):
     """A page's top-level comments, and their count, come from comment_top_level_idx alone:
     neither the replies' rows nor the table. Ordered by time with no index of their own,
     PostgreSQL sorted every top-level comment of the article, or, for the first pages of a
