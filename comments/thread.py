@@ -150,8 +150,9 @@ def build_thread(article, own_pending_ids=(), *, page=1):
 # The article's approved top-level comments are read once (top_level), from
 # comment_top_level_idx, without their replies: their count and the page's come from that
 # one read, and the page's replies from the parent index, level by level (a recursive query,
-# which SQLite and PostgreSQL both run): other pages' threads are never read. MATERIALIZED,
-# so that no LIMIT reaches the planner's choice of how to find them: with one, PostgreSQL
+# which SQLite and PostgreSQL both run): other pages' threads are never read. Used twice, it
+# is materialized by both databases (no MATERIALIZED keyword, which SQLite before 3.35 does
+# not know), so no LIMIT reaches the planner's choice of how to find them: with one, PostgreSQL
 # bet on walking an index in page order and stopping early and, misled by statistics that
 # cannot tell how few of a long discussion's comments are top-level, walked every article's
 # top-level comments through the parent index (page 20 of a 1,000-thread discussion on a
@@ -179,7 +180,7 @@ PAGE_OF_COMMENTS = """
         FROM comments_comment
         WHERE id IN ({asked}) AND article_id = %s
     ),
-    top_level (id, created_at) AS MATERIALIZED (
+    top_level (id, created_at) AS (
         SELECT id, created_at FROM comments_comment
         WHERE status = %s AND article_id = %s AND parent_id IS NULL
     ),
