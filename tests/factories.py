@@ -140,6 +140,13 @@ def make_article_viewer(username="vera"):
 
 
 def make_editor(username="eddie", **overrides):
+    """A staff member in the "Editors" group that the data migration created: writes,
+    publishes and moderates, and may not manage users or read the sign-in logs."""
+    return make_user(username, staff=True, groups=["Editors"], **overrides)
+
+
+def make_superuser(username="root", **overrides):
+    """Whoever administers the site: users, groups, sign-in logs, and everything else."""
     return make_user(username, superuser=True, **overrides)
 
 

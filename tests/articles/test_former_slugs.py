@@ -12,10 +12,10 @@ from tests.factories import (
     make_article_viewer,
     make_author,
     make_draft,
+    make_editor,
     make_moderator,
     make_section,
     make_tag,
-    make_user,
 )
 from tests.hostile import elements
 
@@ -253,7 +253,7 @@ def test_the_sitemaps_list_only_the_current_addresses(client):
 
 def test_a_slug_changed_in_the_admin_redirects_from_the_old_address(client):
     section = make_listed("section", "arts")
-    client.force_login(make_user(superuser=True))
+    client.force_login(make_editor())
 
     response = client.post(
         reverse("admin:articles_section_change", args=[section.pk]),
@@ -316,7 +316,7 @@ def old_addresses_on_change_page(client, owner):
 def test_the_change_page_lists_the_old_addresses_that_redirect(client, kind):
     """An editor can see which old addresses still lead to it, not only guess."""
     owner = renamed_twice(kind)
-    client.force_login(make_user(superuser=True))
+    client.force_login(make_editor())
 
     html, shown = old_addresses_on_change_page(client, owner)
 
@@ -335,7 +335,7 @@ def test_an_old_address_let_go_in_the_admin_no_longer_leads_anywhere(client, kin
     """A slug may hold a name that must stop leading to the page: deleted, it is a 404,
     and the other old addresses still redirect."""
     owner = renamed_twice(kind)
-    client.force_login(make_user(superuser=True))
+    client.force_login(make_editor())
     form = change_form_letting_go(owner, owner.former_slugs.get(slug="weather"))
     meta = owner._meta
 

@@ -18,9 +18,9 @@ from tests.factories import (
     article_change_form,
     make_article,
     make_draft,
+    make_editor,
     make_scheduled,
     make_tag,
-    make_user,
 )
 from tests.lock_waits import connections_waiting_for_a_lock
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def editor_client(client):
-    client.force_login(make_user(superuser=True))
+    client.force_login(make_editor())
     return client
 
 

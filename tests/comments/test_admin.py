@@ -54,6 +54,7 @@ from tests.factories import (
     make_editor,
     make_moderator,
     make_section,
+    make_superuser,
     make_user,
 )
 from tests.hostile import elements
@@ -109,6 +110,13 @@ def moderator_client(client, moderator):
 @pytest.fixture
 def editor_client(client):
     client.force_login(make_editor())
+    return client
+
+
+@pytest.fixture
+def superuser_client(client):
+    """Deleting comments, exporting and erasing commenters' data: a superuser's."""
+    client.force_login(make_superuser())
     return client
 
 
@@ -1191,7 +1199,7 @@ class TestBulkDecisions:
         assert "approve_selected" in actions
         assert Comment.objects.filter(pk=comment.pk).exists()
 
-    def test_an_editor_deletes_and_the_count_follows(self, editor_client, article):
+    def test_an_editor_deletes_and_the_count_follows(self, superuser_client, article):
         comment = make_comment(article, status=Status.APPROVED)
         make_comment(article, status=Status.APPROVED, parent=comment)
         kept = make_comment(article, status=Status.APPROVED)
@@ -1200,7 +1208,7 @@ class TestBulkDecisions:
         refresh_comment_count(article.pk)
 
         run_action(
-            editor_client, "delete_selected", [comment], url=f"{QUEUE}?status=all", post="yes"
+            superuser_client, "delete_selected", [comment], url=f"{QUEUE}?status=all", post="yes"
         )
 
         assert list(Comment.objects.all()) == [kept]
@@ -1208,7 +1216,7 @@ class TestBulkDecisions:
 
     @pytest.mark.parametrize("confirmed", [False, True])
     def test_deleting_more_comments_than_a_request_takes_is_refused_with_what_to_do_instead(
-        self, editor_client, past_the_request, confirmed
+        self, superuser_client, past_the_request, confirmed
     ):
         """Deleted in the request (its confirmation page too read every comment one by one):
         20,000 took 9 s to confirm and 11 s to delete on an idle server, and past gunicorn's
@@ -1216,7 +1224,7 @@ class TestBulkDecisions:
         comments = past_the_request(4)
 
         response = run_action(
-            editor_client,
+            superuser_client,
             "delete_selected",
             comments[:1],
             url=f"{QUEUE}?status=all",
@@ -1232,7 +1240,7 @@ class TestBulkDecisions:
 
     @pytest.mark.parametrize("confirmed", [False, True])
     def test_the_replies_that_go_with_the_comments_count_towards_what_a_request_deletes(
-        self, editor_client, past_the_request, confirmed
+        self, superuser_client, past_the_request, confirmed
     ):
         """Two comments selected, five deleted: their replies (and theirs) go with them, one
         by one too, and a selection under the limit could still outlast the time limit."""
@@ -1242,7 +1250,7 @@ class TestBulkDecisions:
         make_comment(second.article, parent=second)
 
         response = run_action(
-            editor_client,
+            superuser_client,
             "delete_selected",
             [first, second],
             url=f"{QUEUE}?status=all",
@@ -1254,7 +1262,7 @@ class TestBulkDecisions:
         assert Comment.objects.count() == 5
 
     def test_deleting_the_first_comment_of_a_long_exchange_lists_what_goes_and_deletes_it(
-        self, editor_client, article
+        self, superuser_client, article
     ):
         """Django lists what a deletion takes nested as deep as it goes, each level a call
         within the last: under the first comment of a chain of 400 replies (two readers
@@ -1264,32 +1272,34 @@ class TestBulkDecisions:
             above = make_comment(article, parent=above)
         url = f"{QUEUE}{first.pk}/delete/"
 
-        asked = editor_client.get(url)
+        asked = superuser_client.get(url)
 
         assert asked.status_code == 200
         assert "Are you sure" in asked.content.decode()
-        assert editor_client.post(url, {"post": "yes"}).status_code == 302
+        assert superuser_client.post(url, {"post": "yes"}).status_code == 302
         assert not Comment.objects.exists()
 
     def test_a_selection_within_the_limit_with_its_replies_is_deleted(
-        self, editor_client, past_the_request
+        self, superuser_client, past_the_request
     ):
         (first,) = past_the_request(1)
         make_comment(first.article, parent=first)
 
-        run_action(editor_client, "delete_selected", [first], url=f"{QUEUE}?status=all", post="yes")
+        run_action(
+            superuser_client, "delete_selected", [first], url=f"{QUEUE}?status=all", post="yes"
+        )
 
         assert not Comment.objects.exists()
 
     def test_a_confirmed_deletion_of_more_than_a_thousand_comments_across_the_pages_deletes_them(
-        self, editor_client, article
+        self, superuser_client, article
     ):
         """Django's confirmation sent one field per comment listed, and a form with over
         1,000 fields is refused (DATA_UPLOAD_MAX_NUMBER_FIELDS): an editor clearing a spam
         wave of 1,500 within the limit got a 400 at "Yes, I'm sure", and nothing deleted."""
         spam = bulk_comments([article] * 1_100, Status.SPAM)
         url = f"{QUEUE}?status=spam"
-        confirmation = editor_client.post(
+        confirmation = superuser_client.post(
             url,
             {"action": "delete_selected", "_selected_action": [spam[0].pk], "select_across": "1"},
         )
@@ -1300,13 +1310,13 @@ class TestBulkDecisions:
         ):
             sent[name].append(value)
 
-        response = editor_client.post(url, sent, follow=True)
+        response = superuser_client.post(url, sent, follow=True)
 
         assert response.status_code == 200
         assert not Comment.objects.exists()
 
     def test_deleting_comments_on_more_articles_than_sqlite_takes_parameters_recounts_them(
-        self, editor_client, old_sqlite_parameter_limit
+        self, superuser_client, old_sqlite_parameter_limit
     ):
         """The articles were locked and recounted with a parameter for each: "select all"
         over comments on more articles than SQLite takes (32,766) was a 500."""
@@ -1315,7 +1325,7 @@ class TestBulkDecisions:
         Article.objects.filter(comments__isnull=False).update(comment_count=1)
 
         response = run_action(
-            editor_client,
+            superuser_client,
             "delete_selected",
             comments[:1],
             url=f"{QUEUE}?status=all",
@@ -1328,7 +1338,7 @@ class TestBulkDecisions:
         assert set(Article.objects.values_list("comment_count", flat=True)) == {0}
 
     def test_deleting_many_published_comments_makes_cached_pages_stale_once(
-        self, editor_client, article, django_capture_on_commit_callbacks
+        self, superuser_client, article, django_capture_on_commit_callbacks
     ):
         """Each deleted comment sends a signal, and each queued its own bump of the version
         every cached page is checked against: one write to Redis per comment deleted."""
@@ -1336,14 +1346,14 @@ class TestBulkDecisions:
 
         with django_capture_on_commit_callbacks() as callbacks:
             run_action(
-                editor_client, "delete_selected", comments, url=f"{QUEUE}?status=all", post="yes"
+                superuser_client, "delete_selected", comments, url=f"{QUEUE}?status=all", post="yes"
             )
 
         assert not Comment.objects.exists()
         assert callbacks.count(page_cache.bump_content_version) == 1
 
     def test_deleting_spam_leaves_readers_cached_pages_alone(
-        self, editor_client, article, django_capture_on_commit_callbacks
+        self, superuser_client, article, django_capture_on_commit_callbacks
     ):
         """Readers never saw it: deleting a spam wave must not end every cached page, any
         more than marking it as spam did."""
@@ -1351,7 +1361,7 @@ class TestBulkDecisions:
 
         with django_capture_on_commit_callbacks() as callbacks:
             run_action(
-                editor_client, "delete_selected", spam, url=f"{QUEUE}?status=all", post="yes"
+                superuser_client, "delete_selected", spam, url=f"{QUEUE}?status=all", post="yes"
             )
 
         assert not Comment.objects.exists()
@@ -2138,14 +2148,14 @@ class TestDeletingAnArticle:
     def delete_page(client, article):
         return client.get(f"/admin/articles/article/{article.pk}/delete/").content.decode()
 
-    def test_the_confirmation_counts_the_comments_instead_of_listing_them(self, editor_client):
+    def test_the_confirmation_counts_the_comments_instead_of_listing_them(self, superuser_client):
         article = make_article(title="Busy")
         first = make_comment(article)
         reply = make_comment(article, parent=first, status=Status.PENDING)
         make_comment(article, parent=reply, status=Status.SPAM)
         make_comment(article)
 
-        html = self.delete_page(editor_client, article)
+        html = self.delete_page(superuser_client, article)
 
         assert "<li>Comments: 4</li>" in html  # Django's summary
         assert html.count("<li>Comments: 4</li>") == 2  # and the one line under the article
@@ -2153,14 +2163,14 @@ class TestDeletingAnArticle:
         assert "Yes, I\u2019m sure" in html
 
     def test_the_confirmation_counts_in_as_many_queries_for_hundreds_of_comments_as_for_one(
-        self, editor_client, django_assert_max_num_queries
+        self, superuser_client, django_assert_max_num_queries
     ):
         """Django read every comment and listed each: half a second and a page of 5,000
         lines for an article with 5,000 comments. They are counted, not read."""
         quiet, busy = make_article(), make_article()
         make_comment(quiet)
         with django_assert_max_num_queries(30) as one:
-            self.delete_page(editor_client, quiet)
+            self.delete_page(superuser_client, quiet)
         Comment.objects.bulk_create(
             Comment(article=busy, name="Reader", email="r@example.com", body="Hi")
             for _ in range(300)
@@ -2170,13 +2180,13 @@ class TestDeletingAnArticle:
             parent = make_comment(busy, parent=parent)
 
         with django_assert_max_num_queries(len(one.captured_queries)) as many:
-            html = self.delete_page(editor_client, busy)
+            html = self.delete_page(superuser_client, busy)
 
         assert "<li>Comments: 306</li>" in html
         statements = [query["sql"] for query in many.captured_queries]
         assert not [sql for sql in statements if '"comments_comment"."body"' in sql]
 
-    def test_deleting_several_articles_counts_each_ones_comments(self, editor_client):
+    def test_deleting_several_articles_counts_each_ones_comments(self, superuser_client):
         one, two, bare = make_article(), make_article(), make_article()
         for article, count in [(one, 2), (two, 3)]:
             for _ in range(count):
@@ -2186,8 +2196,8 @@ class TestDeletingAnArticle:
             "_selected_action": [one.pk, two.pk, bare.pk],
         }
 
-        html = editor_client.post("/admin/articles/article/", selection).content.decode()
-        editor_client.post("/admin/articles/article/", {**selection, "post": "yes"})
+        html = superuser_client.post("/admin/articles/article/", selection).content.decode()
+        superuser_client.post("/admin/articles/article/", {**selection, "post": "yes"})
 
         assert "<li>Comments: 5</li>" in html
         assert "<li>Comments: 2</li>" in html and "<li>Comments: 3</li>" in html
@@ -2243,7 +2253,7 @@ class TestDeletingAnArticle:
         assert told.startswith("Deleting 1 article with 1 comment at once would outlast")
 
     def test_deleting_as_many_articles_and_comments_as_a_request_takes_deletes_them(
-        self, editor_client, monkeypatch
+        self, superuser_client, monkeypatch
     ):
         monkeypatch.setattr(comments_admin, "DELETED_WITH_ARTICLES_IN_THE_REQUEST", 4)
         one, two = make_article(), make_article()
@@ -2251,15 +2261,15 @@ class TestDeletingAnArticle:
             make_comment(article)
         selection = {"action": "delete_selected", "_selected_action": [one.pk, two.pk]}
 
-        html = editor_client.post("/admin/articles/article/", selection).content.decode()
-        editor_client.post("/admin/articles/article/", {**selection, "post": "yes"})
+        html = superuser_client.post("/admin/articles/article/", selection).content.decode()
+        superuser_client.post("/admin/articles/article/", {**selection, "post": "yes"})
 
         assert "Are you sure" in html
         assert not Article.objects.exists()
         assert not Comment.objects.exists()
 
     def test_deleting_more_articles_than_sqlite_takes_parameters_counts_their_comments(
-        self, editor_client, old_sqlite_parameter_limit
+        self, superuser_client, old_sqlite_parameter_limit
     ):
         """Their comments were counted in one statement with a parameter for each article:
         the confirmation of "select all" over more than SQLite takes (32,766) was a 500."""
@@ -2271,7 +2281,7 @@ class TestDeletingAnArticle:
             "_selected_action": [articles[0].pk],
         }
 
-        response = editor_client.post("/admin/articles/article/", selection)
+        response = superuser_client.post("/admin/articles/article/", selection)
 
         assert "<li>Comments: 1,000</li>" in response.content.decode()
 
@@ -2299,7 +2309,7 @@ class TestDeletingAnArticle:
 
     @pytest.mark.usefixtures("shared_cache")
     def test_the_moderators_counts_forget_the_deleted_articles_comments(
-        self, editor_client, django_capture_on_commit_callbacks
+        self, superuser_client, django_capture_on_commit_callbacks
     ):
         """Kept a minute with Redis, they went on saying "1 comment awaiting moderation"."""
         article = make_article()
@@ -2309,7 +2319,7 @@ class TestDeletingAnArticle:
         assert comments_cache.status_counts() == {Status.PENDING: 1, Status.SPAM: 1}
 
         with django_capture_on_commit_callbacks(execute=True):
-            editor_client.post(f"/admin/articles/article/{article.pk}/delete/", {"post": "yes"})
+            superuser_client.post(f"/admin/articles/article/{article.pk}/delete/", {"post": "yes"})
 
         assert comments_cache.pending_count() == 0
         assert comments_cache.status_counts() == {Status.SPAM: 1}
@@ -2324,13 +2334,13 @@ def export_queries(client, comments):
 
 class TestPrivacyActions:
     def test_export_downloads_everything_about_the_selected_commenters(
-        self, editor_client, article
+        self, superuser_client, article
     ):
         comment = make_comment(article, email="ada@example.com", ip_address="192.0.2.1")
         make_comment(article, email="ada@example.com", body="Another one.")
         make_comment(article, email="someone@example.com")
 
-        response = editor_client.post(
+        response = superuser_client.post(
             f"{QUEUE}?status=all",
             {"action": "export_commenter_data", "_selected_action": [comment.pk]},
         )
@@ -2349,7 +2359,7 @@ class TestPrivacyActions:
         ada_first = make_comment(article, name="Ada", email="ada@example.com")
         ada_second = make_comment(article, name="Ada", email="ADA@example.com")
         make_comment(article, name="Bob", email="bob@example.com")  # not selected
-        editor = make_editor()
+        editor = make_superuser()
         client.force_login(editor)
 
         client.post(
@@ -2369,7 +2379,7 @@ class TestPrivacyActions:
         assert "ada@example.com" not in log.lower()
 
     def test_exporting_more_commenters_than_a_request_takes_is_refused_saying_so(
-        self, editor_client, article, monkeypatch
+        self, superuser_client, article, monkeypatch
     ):
         """ "Select all" over 10,000 addresses passed gunicorn's 30 s, and the editor got an
         error page instead of a file."""
@@ -2380,14 +2390,14 @@ class TestPrivacyActions:
         ]
 
         response = run_action(
-            editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+            superuser_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
         )
 
         assert "Content-Disposition" not in response
         assert messages_of(response) == [TOO_MANY_TO_EXPORT.format(count="3", most="2")]
 
     def test_exporting_as_many_commenters_as_a_request_takes_downloads_them_all(
-        self, editor_client, article, monkeypatch
+        self, superuser_client, article, monkeypatch
     ):
         monkeypatch.setattr(comments_admin, "EXPORTED_IN_THE_REQUEST", 2)
         comments = [
@@ -2396,7 +2406,7 @@ class TestPrivacyActions:
         ]
 
         response = run_action(
-            editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+            superuser_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
         )
 
         assert [person["email"] for person in json.loads(response.content)] == [
@@ -2405,7 +2415,7 @@ class TestPrivacyActions:
         ]
 
     def test_exporting_many_commenters_takes_as_many_queries_as_exporting_two(
-        self, editor_client, article, django_assert_max_num_queries
+        self, superuser_client, article, django_assert_max_num_queries
     ):
         """Each commenter's comments and deleted comments were read on their own: two
         queries a commenter, 1,000 for the 500 a request takes. Those of a deleted comment
@@ -2419,9 +2429,9 @@ class TestPrivacyActions:
         deleted_id = deleted.pk
         deleted.delete()
 
-        with django_assert_max_num_queries(len(export_queries(editor_client, comments[:2]))):
+        with django_assert_max_num_queries(len(export_queries(superuser_client, comments[:2]))):
             response = run_action(
-                editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+                superuser_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
             )
 
         people = json.loads(response.content)
@@ -2433,7 +2443,7 @@ class TestPrivacyActions:
         assert [person["deleted_comments"] for person in people] == [[]] * 5 + [[deleted_id]]
 
     def test_exporting_as_many_commenters_as_a_request_takes_on_an_older_sqlite(
-        self, editor_client, article, old_sqlite_parameter_limit
+        self, superuser_client, article, old_sqlite_parameter_limit
     ):
         """Their deleted comments were looked for with two parameters a commenter (a key's
         digest and an old one): at 500 commenters, past the old limit of 999 parameters, the
@@ -2455,7 +2465,7 @@ class TestPrivacyActions:
         )
 
         response = run_action(
-            editor_client,
+            superuser_client,
             "export_commenter_data",
             Comment.objects.all(),
             url=f"{QUEUE}?status=spam",
@@ -2471,7 +2481,7 @@ class TestPrivacyActions:
             if person["deleted_comments"]
         } == {"bot7@example.com": [gone.pk]}
 
-    def test_each_commenter_s_file_holds_their_comments_alone(self, editor_client, article):
+    def test_each_commenter_s_file_holds_their_comments_alone(self, superuser_client, article):
         """Two addresses the database tells apart, which Python's str.upper() writes alike
         ("ß" as "SS"): exported together, each one's file held the other's comments too,
         and their address with them."""
@@ -2481,7 +2491,7 @@ class TestPrivacyActions:
         ]
 
         response = run_action(
-            editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+            superuser_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
         )
 
         assert {
@@ -2500,11 +2510,13 @@ class TestPrivacyActions:
         assert not Comment.objects.filter(pk=comment.pk).exists()
         return comment.pk
 
-    def test_each_commenter_s_file_lists_their_deleted_comments_alone(self, editor_client, article):
+    def test_each_commenter_s_file_lists_their_deleted_comments_alone(
+        self, superuser_client, article
+    ):
         """Deleted comments were found by a digest of the address as Python folds it, which
         writes "ß" as "ss": each of the two commenters' files listed both ones'."""
         gone = {
-            email: self.deleted_in_the_admin(editor_client, article, email, "Ada")
+            email: self.deleted_in_the_admin(superuser_client, article, email, "Ada")
             for email in ["ada@strasse.de", "ada@straße.de"]
         }
         comments = [
@@ -2513,7 +2525,7 @@ class TestPrivacyActions:
         ]
 
         response = run_action(
-            editor_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
+            superuser_client, "export_commenter_data", comments, url=f"{QUEUE}?status=spam"
         )
 
         assert {
@@ -2521,17 +2533,17 @@ class TestPrivacyActions:
         } == {email: [comment_id] for email, comment_id in gone.items()}
 
     def test_erasing_a_commenter_leaves_the_log_naming_another_whose_address_python_folds_alike(
-        self, editor_client, article
+        self, superuser_client, article
     ):
         """Erasing ada@strasse.de scrubbed the name off the log entries of ada@straße.de's
         deleted comments too."""
-        hers = self.deleted_in_the_admin(editor_client, article, "ada@strasse.de", "Ada SS")
-        others = self.deleted_in_the_admin(editor_client, article, "ada@straße.de", "Ada Eszett")
+        hers = self.deleted_in_the_admin(superuser_client, article, "ada@strasse.de", "Ada SS")
+        others = self.deleted_in_the_admin(superuser_client, article, "ada@straße.de", "Ada Eszett")
         comment = make_comment(article, name="Ada SS", email="ada@strasse.de")
         choice = {"action": "erase_commenter_data", "_selected_action": [comment.pk]}
         listing = erasure_listing(["ada@strasse.de"])
 
-        response = editor_client.post(
+        response = superuser_client.post(
             f"{QUEUE}?status=all",
             {**choice, "confirmed": "yes", LISTED_FOR_ERASURE: listing},
             follow=True,
@@ -2546,7 +2558,7 @@ class TestPrivacyActions:
 
     @pytest.mark.parametrize("email", ["İlker@example.com", "ilker@İzmir.example.com"])
     def test_a_commenter_whose_address_has_a_capital_dotted_i_gets_their_data(
-        self, editor_client, article, email
+        self, superuser_client, article, email
     ):
         """The form takes a Turkish "İ"; written in small letters by Python ("i" and a dot
         above), the address no longer matched theirs in the database: the export held none
@@ -2554,7 +2566,7 @@ class TestPrivacyActions:
         comment = make_comment(article, email=email, status=Status.SPAM)
 
         response = run_action(
-            editor_client, "export_commenter_data", [comment], url=f"{QUEUE}?status=spam"
+            superuser_client, "export_commenter_data", [comment], url=f"{QUEUE}?status=spam"
         )
 
         [person] = json.loads(response.content)
@@ -2562,16 +2574,16 @@ class TestPrivacyActions:
 
     @pytest.mark.parametrize("email", ["İlker@example.com", "ilker@İzmir.example.com"])
     def test_a_commenter_whose_address_has_a_capital_dotted_i_is_erased(
-        self, editor_client, article, email
+        self, superuser_client, article, email
     ):
         """Written in small letters by Python, the address matched none of their comments:
         "Anonymised 0 comments", and their name, address and IP stayed."""
         comment = make_comment(article, name="İlker", email=email, ip_address="192.0.2.1")
         choice = {"action": "erase_commenter_data", "_selected_action": [comment.pk]}
-        confirm = editor_client.post(f"{QUEUE}?status=all", choice).content.decode()
+        confirm = superuser_client.post(f"{QUEUE}?status=all", choice).content.decode()
         listing = re.search(rf'name="{LISTED_FOR_ERASURE}" value="([^"]*)"', confirm).group(1)
 
-        response = editor_client.post(
+        response = superuser_client.post(
             f"{QUEUE}?status=all",
             {**choice, "confirmed": "yes", LISTED_FOR_ERASURE: listing},
             follow=True,
@@ -2581,16 +2593,16 @@ class TestPrivacyActions:
         assert (comment.name, comment.email, comment.ip_address) == ("Anonymous", "", None)
         assert "Anonymised 1 comment from 1 commenter." in messages_of(response)
 
-    def test_erase_asks_first_then_anonymises(self, editor_client, article, settings):
+    def test_erase_asks_first_then_anonymises(self, superuser_client, article, settings):
         settings.COMMENTS_ERASE_KEEPS_TEXT = False
         comment = make_comment(article, name="Ada", email="ada@example.com", ip_address="192.0.2.1")
         data = {"action": "erase_commenter_data", "_selected_action": [comment.pk]}
 
-        confirm = editor_client.post(f"{QUEUE}?status=all", data)
+        confirm = superuser_client.post(f"{QUEUE}?status=all", data)
         assert "ada@example.com" in confirm.content.decode()
         assert Comment.objects.get(pk=comment.pk).email == "ada@example.com"
 
-        response = editor_client.post(
+        response = superuser_client.post(
             f"{QUEUE}?status=all",
             {**data, "confirmed": "yes", LISTED_FOR_ERASURE: erasure_listing(["ada@example.com"])},
             follow=True,
@@ -2600,7 +2612,7 @@ class TestPrivacyActions:
         assert (comment.name, comment.email, comment.ip_address) == ("Anonymous", "", None)
         assert "Anonymised 1 comment from 1 commenter." in messages_of(response)
 
-    def test_erase_of_every_page_erases_every_commenter_it_listed(self, editor_client, article):
+    def test_erase_of_every_page_erases_every_commenter_it_listed(self, superuser_client, article):
         """With "Select all" across the pages the confirmation lists every commenter of the
         queue; its form then sent only the rows ticked on the page, and erased those alone."""
         comments = [
@@ -2612,21 +2624,21 @@ class TestPrivacyActions:
             "_selected_action": [comments[0].pk],
             "select_across": "1",
         }
-        confirm = editor_client.post(QUEUE, choice).content.decode()
+        confirm = superuser_client.post(QUEUE, choice).content.decode()
         assert all(f"reader{n}@example.com" in confirm for n in range(3))
 
         form = re.search(r'<form method="post">.*?</form>', confirm, re.S).group()
         sent = {}
         for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form):
             sent.setdefault(name, []).append(value)
-        response = editor_client.post(QUEUE, sent, follow=True)
+        response = superuser_client.post(QUEUE, sent, follow=True)
 
         assert not Comment.objects.exclude(email="").exists()
         assert messages_of(response) == ["Anonymised 3 comments from 3 commenters."]
 
     @pytest.mark.parametrize("confirmed", [False, True])
     def test_erasing_more_commenters_than_a_request_takes_is_refused_saying_so(
-        self, editor_client, article, monkeypatch, confirmed
+        self, superuser_client, article, monkeypatch, confirmed
     ):
         """Each commenter is erased in a transaction of their own, a few milliseconds each:
         "Select all" over a spam wave's 1,900 addresses took 46 s, past gunicorn's 30 s, which
@@ -2640,7 +2652,7 @@ class TestPrivacyActions:
         emails = sorted(comment.email for comment in comments)
 
         response = run_action(
-            editor_client,
+            superuser_client,
             "erase_commenter_data",
             comments,
             url=f"{QUEUE}?status=spam",
@@ -2656,7 +2668,7 @@ class TestPrivacyActions:
         assert Comment.objects.exclude(email="").count() == 3
 
     def test_erase_of_every_page_spares_a_commenter_who_wrote_after_it_listed(
-        self, editor_client, article
+        self, superuser_client, article
     ):
         """The confirmation of "Select all" lists the commenters it will erase; one whose
         comment reached the queue between it and the click was erased too, unlisted."""
@@ -2666,14 +2678,14 @@ class TestPrivacyActions:
             "_selected_action": [listed.pk],
             "select_across": "1",
         }
-        confirm = editor_client.post(QUEUE, choice).content.decode()
+        confirm = superuser_client.post(QUEUE, choice).content.decode()
         form = re.search(r'<form method="post">.*?</form>', confirm, re.S).group()
         sent = {}
         for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form):
             sent.setdefault(name, []).append(value)
         newcomer = make_comment(article, email="newcomer@example.com", status=Status.PENDING)
 
-        response = editor_client.post(QUEUE, sent)
+        response = superuser_client.post(QUEUE, sent)
 
         assert Comment.objects.get(pk=newcomer.pk).email == "newcomer@example.com"
         assert Comment.objects.get(pk=listed.pk).email == "listed@example.com"
@@ -2869,7 +2881,7 @@ def test_admin_pages_carry_the_site_icon_instead_of_a_404_for_favicon_ico(client
     ],
 )
 def test_refusing_more_commenters_than_a_request_takes_says_how_many_it_takes(
-    editor_client, article, monkeypatch, action, limit, said
+    superuser_client, article, monkeypatch, action, limit, said
 ):
     """It said "would take more than 2 at once": more than 2 of what, and whether 2 would
     do, was left to guess."""
@@ -2878,7 +2890,7 @@ def test_refusing_more_commenters_than_a_request_takes_says_how_many_it_takes(
         make_comment(article, email=f"reader{n}@example.com", status=Status.SPAM) for n in range(3)
     ]
 
-    response = run_action(editor_client, action, comments, url=f"{QUEUE}?status=spam")
+    response = run_action(superuser_client, action, comments, url=f"{QUEUE}?status=spam")
 
     [message] = messages_of(response)
     assert "the 3 commenters selected at once could outlast the server's time limit" in message
@@ -2939,10 +2951,10 @@ class TestWhatCommentersWroteKeepsItsDirection:
         [message] = messages_of(response)
         assert f">Comment by {isolated(OVERRIDING_NAME)}</a>” was changed successfully" in message
 
-    def test_the_delete_confirmation_isolates_the_name(self, editor_client, article):
+    def test_the_delete_confirmation_isolates_the_name(self, superuser_client, article):
         comment = make_comment(article, name=OVERRIDING_NAME)
 
-        html = editor_client.get(f"{QUEUE}{comment.pk}/delete/").content.decode()
+        html = superuser_client.get(f"{QUEUE}{comment.pk}/delete/").content.decode()
 
         assert f"delete the comment “Comment by {isolated(OVERRIDING_NAME)}”?" in html
 

@@ -24,7 +24,7 @@ from articles import page_cache
 from comments import services
 from comments.admin import LISTED_FOR_ERASURE, erasure_listing
 from comments.models import Comment, commenter_digest, commenter_key_digest, isolated
-from tests.factories import make_comment, make_editor, make_moderator, post_url
+from tests.factories import make_comment, make_moderator, make_superuser, post_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -151,8 +151,8 @@ def test_an_erased_commenter_leaves_no_trace_in_any_table_or_servable_cached_pag
     moderator = make_moderator("moira", email="moira@newsroom.test")
     moderating, editing, reading = Client(), Client(), Client()
     moderating.force_login(moderator)
-    editor = make_editor("eddie")
-    editing.force_login(editor)
+    superuser = make_superuser("eddie")
+    editing.force_login(superuser)
     bob = make_comment(article, **BOB, body="Bob's own opinion.", ip_address="203.0.113.5")
 
     # Zelda writes through the form (the question answered), asks to be emailed and
@@ -185,7 +185,7 @@ def test_an_erased_commenter_leaves_no_trace_in_any_table_or_servable_cached_pag
     assert client.post(f"/comments/unsubscribe/{token}/").status_code == 200
     bobs_reply = make_comment(article, parent=first, **BOB, body="Bob answers Zelda.")
 
-    # Two rejected in the background, one approved then edited by the editor.
+    # Two rejected in the background, one approved then edited by the superuser.
     with monkeypatch.context() as patched:
         patched.setattr(services, "DECIDED_IN_THE_REQUEST", 1)
         run_action(moderating, "reject_selected", later[:2])
@@ -200,7 +200,7 @@ def test_an_erased_commenter_leaves_no_trace_in_any_table_or_servable_cached_pag
     )
     assert edited.status_code == 302
 
-    # The editor deletes a rejected one on its own page, and an approved one with Bob's
+    # The superuser deletes a rejected one on its own page, and an approved one with Bob's
     # reply under it by the list's action.
     bobs_reply_to_the_deleted = make_comment(article, parent=later[2], **BOB, body="Indeed.")
     editing.post(f"{ADMIN_QUEUE}{later[0].pk}/delete/", {"post": "yes"})
@@ -237,6 +237,6 @@ def test_an_erased_commenter_leaves_no_trace_in_any_table_or_servable_cached_pag
         object_id=str(bobs_reply_to_the_deleted.pk), action_flag=DELETION
     )
     assert deleted_with_it.object_repr == f"Comment by {isolated(BOB['name'])}"
-    assert deleted_with_it.user == editor
+    assert deleted_with_it.user == superuser
     assert LogEntry.objects.count() == before_erasure + 3  # the erasure's, for her 3 comments
-    assert {entry.user for entry in LogEntry.objects.all()} == {moderator, editor}
+    assert {entry.user for entry in LogEntry.objects.all()} == {moderator, superuser}

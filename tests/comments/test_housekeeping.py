@@ -134,11 +134,68 @@ class TestDemoAccounts:
         assert list(moderator.groups.values_list("name", flat=True)) == ["Moderators"]
         assert moderator.check_password("moderator-demo-password")
 
-    def test_running_twice_is_harmless(self):
-        run("demo_accounts")
+    def test_creates_an_editor_who_writes_and_moderates_but_does_not_administer(self):
+        output = run("demo_accounts")
+
+        editor = get_user_model().objects.get(username="editor")
+        assert "editor / editor-demo-password" in output
+        assert editor.is_staff and not editor.is_superuser
+        assert list(editor.groups.values_list("name", flat=True)) == ["Editors"]
+        assert editor.has_perm("articles.change_article")
+        assert editor.has_perm("comments.moderate_comment")
+        assert not editor.has_perm("auth.view_user")
+
+    def test_creates_a_superuser_for_site_administration(self):
+        output = run("demo_accounts")
+
+        assert "admin / admin-demo-password" in output
+        assert get_user_model().objects.get(username="admin").is_superuser
+
+    def test_running_twice_changes_nothing(self):
+        first = run("demo_accounts")
+        accounts = list(
+            get_user_model()
+            .objects.order_by("username")
+            .values_list("username", "is_staff", "is_superuser", "password", "groups__name")
+        )
+
+        assert run("demo_accounts") == first
+        assert (
+            list(
+                get_user_model()
+                .objects.order_by("username")
+                .values_list("username", "is_staff", "is_superuser", "password", "groups__name")
+            )
+            == accounts
+        )
+
+    def test_the_demo_editor_an_earlier_release_made_a_superuser_is_one_no_longer(self):
+        get_user_model().objects.create_user(
+            "editor",
+            email="editor@newsroom.localhost",
+            password="editor-demo-password",
+            is_staff=True,
+            is_superuser=True,
+        )
+
         run("demo_accounts")
 
-        assert get_user_model().objects.filter(username="moderator").count() == 1
+        editor = get_user_model().objects.get(username="editor")
+        assert not editor.is_superuser
+        assert list(editor.groups.values_list("name", flat=True)) == ["Editors"]
+
+    def test_an_account_of_a_demo_login_s_name_that_is_not_one_is_left_as_it_is(self):
+        """A developer's own "admin" is not made a superuser, nor given the demo password."""
+        own = get_user_model().objects.create_user(
+            "admin", email="me@example.org", password="my-own-password", is_staff=True
+        )
+
+        output = run("demo_accounts")
+
+        own.refresh_from_db()
+        assert "admin (not a demo login: left as it is)" in output
+        assert not own.is_superuser and not own.groups.exists()
+        assert own.check_password("my-own-password")
 
     def test_a_demo_login_given_its_own_password_is_not_printed_with_the_demo_one(self):
         """`make run` printed "editor / editor-demo-password" after the password had been
@@ -182,7 +239,10 @@ class TestDemoAccounts:
         with pytest.raises(SystemCheckError) as stopped:
             call_command("check", "--database", "default")
 
-        assert "editor" in str(stopped.value)
+        for username in ("admin", "editor", "moderator"):
+            assert f"The demo login {username!r} still has its published password" in str(
+                stopped.value
+            )
         assert "moderator" in str(stopped.value)
         assert "changepassword" in str(stopped.value)
 

@@ -1,19 +1,27 @@
 """Least privilege: who reaches what in the admin."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from articles.models import Article
 from comments.models import Comment
 from tests.factories import (
+    NO_OLD_ADDRESSES_LET_GO,
     PASSWORD,
     make_article,
     make_comment,
     make_draft,
     make_editor,
     make_moderator,
+    make_section,
+    make_superuser,
+    make_tag,
     make_user,
+    new_article_form,
 )
 
 pytestmark = pytest.mark.django_db
@@ -177,9 +185,172 @@ class TestModerator:
         assert Comment.objects.get(pk=comment.pk).status == Comment.Status.APPROVED
 
 
+EDITOR_PERMISSIONS = {
+    *(
+        ("articles", f"{action}_{model}")
+        for action in ("add", "change", "delete", "view")
+        for model in ("article", "section", "tag", "author")
+    ),
+    ("comments", "view_comment"),
+    ("comments", "change_comment"),
+    ("comments", "moderate_comment"),
+    ("admin", "view_logentry"),  # the action log, which shows them what they may view
+}
+
+# Site administration: accounts, groups, the sign-in logs (with IP addresses), task results.
+ADMINISTRATION = [
+    "/admin/auth/user/",
+    "/admin/auth/group/",
+    "/admin/axes/accessattempt/",
+    "/admin/axes/accessfailurelog/",
+    "/admin/axes/accesslog/",
+    "/admin/django_tasks_database/dbtaskresult/",
+]
+
+
+def test_editors_group_holds_what_writing_publishing_and_moderating_need():
+    group = Group.objects.get(name="Editors")
+
+    granted = {(p.content_type.app_label, p.codename) for p in group.permissions.all()}
+
+    assert granted == EDITOR_PERMISSIONS
+
+
+def test_editors_moderate_with_exactly_the_moderators_permissions_on_comments():
+    """A small newsroom's editor also moderates: whatever moderating needs, editors have."""
+    moderating = Group.objects.get(name="Moderators").permissions.all()
+
+    assert set(moderating) <= set(Group.objects.get(name="Editors").permissions.all())
+
+
 class TestEditor:
-    def test_reaches_everything(self, client, article):
+    @pytest.fixture
+    def editor_client(self, client):
         client.force_login(make_editor())
+        return client
+
+    def test_sees_articles_comments_and_their_log_and_nothing_of_administration(
+        self, editor_client
+    ):
+        response = editor_client.get("/admin/")
+
+        apps = {app["app_label"]: app for app in response.context["app_list"]}
+        assert sorted(apps) == ["admin", "articles", "comments"]
+        assert sorted(m["object_name"] for m in apps["articles"]["models"]) == [
+            "Article",
+            "Author",
+            "Section",
+            "Tag",
+        ]
+
+    def test_publishes_a_draft(self, editor_client):
+        draft = make_draft()
+
+        editor_client.post(
+            "/admin/articles/article/", {"action": "publish", "_selected_action": [draft.pk]}
+        )
+
+        assert Article.objects.published().filter(pk=draft.pk).exists()
+
+    def test_schedules_an_article(self, editor_client):
+        later = timezone.localtime() + timedelta(days=1)
+        form = new_article_form(
+            status=Article.Status.PUBLISHED,
+            published_at_0=later.strftime("%Y-%m-%d"),
+            published_at_1=later.strftime("%H:%M:%S"),
+        )
+
+        response = editor_client.post("/admin/articles/article/add/", form)
+
+        assert response.status_code == 302
+        article = Article.objects.get(slug=form["slug"])
+        assert article.status == Article.Status.PUBLISHED and not article.is_public
+
+    def test_edits_a_section_and_a_tag(self, editor_client):
+        section, tag = make_section(name="Arts"), make_tag(name="Opera")
+
+        edits = [
+            editor_client.post(
+                f"/admin/articles/section/{section.pk}/change/",
+                {"name": "Culture", "slug": section.slug, "description": "", "order": 1}
+                | NO_OLD_ADDRESSES_LET_GO,
+            ),
+            editor_client.post(
+                f"/admin/articles/tag/{tag.pk}/change/",
+                {"name": "Opera houses", "slug": tag.slug} | NO_OLD_ADDRESSES_LET_GO,
+            ),
+        ]
+
+        assert [response.status_code for response in edits] == [302, 302]
+        section.refresh_from_db()
+        tag.refresh_from_db()
+        assert (section.name, tag.name) == ("Culture", "Opera houses")
+
+    def test_approves_a_comment(self, editor_client, article):
+        comment = make_comment(article, status=Comment.Status.PENDING)
+
+        editor_client.post(f"{QUEUE}{comment.pk}/decide/approve/")
+
+        assert Comment.objects.get(pk=comment.pk).status == Comment.Status.APPROVED
+
+    def test_deletes_a_draft_but_not_an_article_readers_have_commented_on(
+        self, editor_client, article
+    ):
+        """Comments go with their article, and deleting comments is a superuser's: an
+        editor unpublishes the article instead."""
+        draft = make_draft()
+        make_comment(article)
+
+        deleting_draft = editor_client.post(
+            f"/admin/articles/article/{draft.pk}/delete/", {"post": "yes"}
+        )
+        deleting_commented = editor_client.post(
+            f"/admin/articles/article/{article.pk}/delete/", {"post": "yes"}
+        )
+
+        assert deleting_draft.status_code == 302
+        assert not Article.objects.filter(pk=draft.pk).exists()
+        assert deleting_commented.status_code == 403
+        assert Article.objects.filter(pk=article.pk).exists()
+
+    @pytest.mark.parametrize("url", ADMINISTRATION)
+    def test_cannot_open_users_groups_sign_in_logs_or_task_results(self, editor_client, url):
+        assert editor_client.get(url).status_code == 403
+
+    def test_cannot_make_itself_a_superuser(self, client):
+        editor = make_editor()
+        client.force_login(editor)
+
+        response = client.post(
+            f"/admin/auth/user/{editor.pk}/change/",
+            {
+                "username": editor.username,
+                "is_active": "on",
+                "is_staff": "on",
+                "is_superuser": "on",
+            },
+        )
+
+        assert response.status_code == 403
+        editor.refresh_from_db()
+        assert not editor.is_superuser
+
+    def test_sees_the_withdrawn_article_a_comment_is_on(
+        self, editor_client, comment_on_a_withdrawn_article
+    ):
+        comment = comment_on_a_withdrawn_article
+
+        queue = editor_client.get(QUEUE).content.decode()
+        preview = editor_client.get(view_on_site_url(comment))
+
+        assert "Mayor to resign" in queue
+        assert preview.status_code == 302
+        assert "/mayor-to-resign/" in preview["Location"]
+
+
+class TestSuperuser:
+    def test_reaches_everything(self, client, article):
+        client.force_login(make_superuser())
         comment = make_comment(article)
 
         for url in (
@@ -187,22 +358,9 @@ class TestEditor:
             QUEUE,
             f"{QUEUE}{comment.pk}/change/",
             "/admin/articles/article/",
-            "/admin/auth/user/",
+            *ADMINISTRATION,
         ):
             assert client.get(url).status_code == 200, url
-
-    def test_sees_the_withdrawn_article_a_comment_is_on(
-        self, client, comment_on_a_withdrawn_article
-    ):
-        client.force_login(make_editor())
-        comment = comment_on_a_withdrawn_article
-
-        queue = client.get(QUEUE).content.decode()
-        preview = client.get(view_on_site_url(comment))
-
-        assert "Mayor to resign" in queue
-        assert preview.status_code == 302
-        assert "/mayor-to-resign/" in preview["Location"]
 
 
 class TestStaffWithoutModeration:

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from comments import services
 from comments.models import Comment, isolated
-from tests.factories import PASSWORD, make_article, make_comment, make_editor, make_moderator
+from tests.factories import PASSWORD, make_article, make_comment, make_moderator, make_superuser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,9 +104,9 @@ def test_a_moderator_finds_who_deleted_a_comment_in_the_action_log(page, live_se
     kept = make_comment(article, status=Comment.Status.PENDING, name="Ann")
     gone = make_comment(article, name="Bob")
     services.approve(kept, by=make_moderator("moira"))
-    editor = Client()
-    editor.force_login(make_editor("eddie"))
-    editor.post(f"/admin/comments/comment/{gone.pk}/delete/", {"post": "yes"})
+    superuser = Client()  # deleting comments is a superuser's
+    superuser.force_login(make_superuser("eddie"))
+    superuser.post(f"/admin/comments/comment/{gone.pk}/delete/", {"post": "yes"})
 
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
     page.get_by_label("Username").fill("moira")
@@ -129,14 +129,14 @@ def test_a_moderator_finds_who_deleted_a_comment_in_the_action_log(page, live_se
     expect(page.get_by_role("heading", name=f"Comment by {isolated('Ann')}")).to_be_visible()
 
 
-def test_an_editor_asked_to_delete_a_moderator_deactivates_them_and_the_log_keeps_who_decided(
+def test_a_superuser_asked_to_delete_a_moderator_deactivates_them_and_the_log_keeps_who_decided(
     browser, live_server
 ):
     """Deleting the account would delete the entries that say who decided what: the delete
     page says so and leads to the account's page, where unticking Active ends the sign-in."""
     comment = make_comment(make_article(), status=Comment.Status.PENDING, name="Ann")
     services.approve(comment, by=make_moderator("moira"))
-    make_editor("eddie")
+    make_superuser("eddie")
     page = browser.new_page()
     page.goto(f"{live_server.url}/admin/login/?next=/admin/auth/user/")
     page.get_by_label("Username").fill("eddie")
