@@ -5,9 +5,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from comments.notifications import MODERATORS_GROUP
 
+EDITORS_GROUP = "Editors"  # comments/migrations/0019_editors_group.py
+
 DEMO_ACCOUNTS = [
     # username, password, role, superuser, groups
-    ("editor", "editor-demo-password", "Editor (superuser)", True, []),
+    ("admin", "admin-demo-password", "Administrator (superuser)", True, []),
+    ("editor", "editor-demo-password", "Editor", False, [EDITORS_GROUP]),
     ("moderator", "moderator-demo-password", "Moderator", False, [MODERATORS_GROUP]),
 ]
 
@@ -43,6 +46,13 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
+            elif user.email != demo_email(username):
+                self.stdout.write(f"  {role:<26} {username} (not a demo login: left as it is)")
+                continue
+            elif not user.is_staff or user.is_superuser != is_superuser:
+                # A demo login made by an earlier release (the editor was a superuser).
+                user.is_staff, user.is_superuser = True, is_superuser
+                user.save(update_fields=["is_staff", "is_superuser"])
             user.groups.add(*Group.objects.filter(name__in=groups))
             if not user.is_active:
                 login = f"{username} (deactivated)"
