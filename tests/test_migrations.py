@@ -103,6 +103,27 @@ def test_every_operation_in_our_migrations_can_be_reversed():
             assert operation.reversible, f"{app}.{name}: {operation.describe()} is one-way"
 
 
+def editor_permissions():
+    group = Group.objects.get(name="Editors")
+    return sorted(group.permissions.values_list("content_type__app_label", "codename"))
+
+
+@migrating
+def test_the_editors_group_goes_when_its_migration_is_undone_and_comes_back_the_same(
+    fully_migrated_afterwards,
+):
+    """(On a new database it runs before Django creates any permission: the test
+    database shows it creates those it grants.)"""
+    before = editor_permissions()
+    assert ("articles", "change_article") in before
+
+    migrate("comments", "0018")
+    assert not Group.objects.filter(name="Editors").exists()
+    migrate("comments", "0019")
+
+    assert editor_permissions() == before
+
+
 @migrating
 def test_demo_data_from_the_first_migrations_comes_through_later_ones_unchanged(
     fully_migrated_afterwards,
