@@ -461,6 +461,12 @@ class AuthorAdmin(StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin
     prepopulated_fields = {"slug": ["display_name"]}
     raw_id_fields = ["user"]
 
+    def get_exclude(self, request, obj=None):
+        """Which login an author is, is account management: its lookup would answer "403
+        Forbidden" to an editor, who sees the login in the list (a superuser links it)."""
+        exclude = super().get_exclude(request, obj) or []
+        return exclude if request.user.has_perm("auth.view_user") else [*exclude, "user"]
+
 
 @admin.register(Article)
 class ArticleAdmin(

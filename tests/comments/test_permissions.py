@@ -14,6 +14,7 @@ from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
     PASSWORD,
     make_article,
+    make_author,
     make_comment,
     make_draft,
     make_editor,
@@ -311,6 +312,29 @@ class TestEditor:
         assert not Article.objects.filter(pk=draft.pk).exists()
         assert deleting_commented.status_code == 403
         assert Article.objects.filter(pk=article.pk).exists()
+
+    def test_edits_an_author_without_a_user_lookup_it_may_not_open_or_relinking_its_login(
+        self, editor_client
+    ):
+        """Which login an author is, is account management: the editor sees it in the list,
+        and its page has no lookup into the users that would answer "403 Forbidden"."""
+        writer = make_user("writer", staff=True)
+        author = make_author(display_name="Ann Writer", user=writer)
+        page = editor_client.get(f"/admin/articles/author/{author.pk}/change/")
+        listed = editor_client.get("/admin/articles/author/")
+
+        edit = editor_client.post(
+            f"/admin/articles/author/{author.pk}/change/",
+            {"display_name": "Ann Writer-Smith", "slug": author.slug, "bio": ""}
+            | {"user": make_superuser().pk}
+            | NO_OLD_ADDRESSES_LET_GO,
+        )
+
+        assert "/admin/auth/user/" not in page.content.decode()
+        assert "writer" in listed.content.decode()
+        assert edit.status_code == 302
+        author.refresh_from_db()
+        assert (author.display_name, author.user) == ("Ann Writer-Smith", writer)
 
     @pytest.mark.parametrize("url", ADMINISTRATION)
     def test_cannot_open_users_groups_sign_in_logs_or_task_results(self, editor_client, url):
