@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -122,6 +122,28 @@ def test_the_editors_group_goes_when_its_migration_is_undone_and_comes_back_the_
     migrate("comments", "0019")
 
     assert editor_permissions() == before
+
+
+@migrating
+def test_a_sites_own_editors_group_keeps_its_members_permissions_through_the_upgrade(
+    fully_migrated_afterwards,
+):
+    """A newsroom that made an "Editors" group of its own before this release: the
+    upgrade neither takes from its members what they could do nor gives them more."""
+    migrate("comments", "0018")
+    own = Group.objects.create(name="Editors")
+    own.permissions.set(Permission.objects.filter(codename__in=["change_article", "view_user"]))
+    member = make_user("ed", staff=True, groups=["Editors"])
+
+    migrate("comments", "0019")
+
+    assert sorted(
+        Group.objects.get(name="Editors").permissions.values_list("codename", flat=True)
+    ) == [
+        "change_article",
+        "view_user",
+    ]
+    assert list(member.groups.values_list("name", flat=True)) == ["Editors"]
 
 
 @migrating

@@ -47,8 +47,9 @@ def create_editors_group(apps, schema_editor):
         codename__in=MODERATING,
     )
     action_log = permissions.filter(content_type__app_label="admin", codename="view_logentry")
-    group, _ = Group.objects.using(database).get_or_create(name=GROUP_NAME)
-    group.permissions.set(writing | moderating | action_log)
+    group, created = Group.objects.using(database).get_or_create(name=GROUP_NAME)
+    if created:  # a site's own "Editors" group keeps what it grants, no less and no more
+        group.permissions.set(writing | moderating | action_log)
 
 
 def delete_editors_group(apps, schema_editor):
