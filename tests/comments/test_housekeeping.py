@@ -184,6 +184,16 @@ class TestDemoAccounts:
         assert not editor.is_superuser
         assert list(editor.groups.values_list("name", flat=True)) == ["Editors"]
 
+    def test_a_demo_login_whose_staff_status_was_taken_away_does_not_get_it_back(self):
+        """As the README says, running it again changes nothing: unticking "Staff status"
+        keeps the demo moderator out of the admin."""
+        run("demo_accounts")
+        get_user_model().objects.filter(username="moderator").update(is_staff=False)
+
+        run("demo_accounts")
+
+        assert not get_user_model().objects.get(username="moderator").is_staff
+
     def test_an_account_of_a_demo_login_s_name_that_is_not_one_is_left_as_it_is(self):
         """A developer's own "admin" is not made a superuser, nor given the demo password."""
         own = get_user_model().objects.create_user(

@@ -49,10 +49,10 @@ class Command(BaseCommand):
             elif user.email != demo_email(username):
                 self.stdout.write(f"  {role:<26} {username} (not a demo login: left as it is)")
                 continue
-            elif not user.is_staff or user.is_superuser != is_superuser:
+            elif user.is_superuser and not is_superuser:
                 # A demo login made by an earlier release (the editor was a superuser).
-                user.is_staff, user.is_superuser = True, is_superuser
-                user.save(update_fields=["is_staff", "is_superuser"])
+                user.is_superuser = False
+                user.save(update_fields=["is_superuser"])
             user.groups.add(*Group.objects.filter(name__in=groups))
             if not user.is_active:
                 login = f"{username} (deactivated)"
