@@ -1,4 +1,5 @@
-"""axe-core in a real browser: no serious or critical accessibility violation on reader pages.
+"""axe-core in a real browser: no serious or critical accessibility violation on reader pages,
+nor on the admin pages editors and moderators work in.
 
 axe is injected with Playwright's `page.evaluate`, which runs through the DevTools protocol
 and is not subject to the page's Content Security Policy, so the site's strict CSP stays on
@@ -10,7 +11,14 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from comments.captcha import refill_pool
-from tests.factories import make_article, make_comment, make_section, make_tag
+from tests.factories import (
+    PASSWORD,
+    make_article,
+    make_comment,
+    make_editor,
+    make_section,
+    make_tag,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,3 +133,32 @@ def test_a_field_in_error_is_outlined_in_the_colour_of_its_message(page, live_se
     expect(email).to_have_css("border-top-color", message_colour)
     expect(email).to_have_css("border-top-width", "2px")
     expect(form.get_by_role("textbox", name="Website")).to_have_css("border-top-width", "1px")
+
+
+def test_admin_lists_with_a_search_box_have_no_serious_violations(page, live_server, newsroom):
+    """Django's search box is labelled by a magnifying glass alone (its alt text), and
+    described by the list's help text: axe found no visible label (label-title-only) on
+    the comment queue and the action log."""
+    make_editor("edna")
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill("edna")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    found = {}
+    for path in ["/admin/comments/comment/", "/admin/admin/logentry/", "/admin/articles/article/"]:
+        page.goto(f"{live_server.url}{path}")
+        expect(page.get_by_role("textbox", name="Search", exact=True)).to_be_visible()
+        if serious := serious_violations_in_both_schemes(page):
+            found[path] = serious
+    assert found == {}
+
+
+def test_admin_sign_in_page_is_headed_by_what_it_is_for(page, live_server):
+    """Django's sign-in page had no heading at all: a screen reader's list of headings was
+    empty, and its "next heading" key found nothing (axe: page-has-heading-one)."""
+    page.goto(f"{live_server.url}/admin/login/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+    results = axe.run(page, options={"runOnly": ["page-has-heading-one"]})
+    assert results.response["passes"]
+    assert results.response["violations"] == []
