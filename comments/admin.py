@@ -811,6 +811,13 @@ class CommentAdmin(
         Only a page that shows the list does either: an action's request, which does not
         (it redirects to the list), never reads the page's rows nor queues the notice."""
         response = super().changelist_view(request, extra_context)
+        if request.method == "POST" and response.get("Location") == request.get_full_path():
+            # An action's outcome (Django's redirect back to the list): the focus goes to
+            # the messages, and the address loses a row decision's #decide-<row>, which the
+            # browser kept, and which left the focus on the page's body, or on a row the
+            # moderator had not chosen. The outcome may warn of rows left as they were.
+            response["Location"] += f"#{DECISION_OUTCOME_ID}"
+            return response
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if changelist is None:
             return response

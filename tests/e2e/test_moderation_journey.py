@@ -1,6 +1,7 @@
 """A moderator clears the queue in a real browser; readers then see the outcome."""
 
 import contextlib
+import re
 
 import pytest
 from django.test import Client
@@ -291,6 +292,39 @@ def test_a_keyboard_moderator_goes_on_from_the_next_row_after_each_decision(
     expect(page.get_by_text(f"Comment by {isolated(cy.name)} approved.")).to_be_visible()
     statuses = [Comment.objects.get(pk=c.pk).status for c in (ann, bob, cy)]
     assert statuses == ["approved", "spam", "approved"]
+    context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_after_a_bulk_decision_the_focus_is_on_what_was_decided(browser, live_server, javascript):
+    """After a row's decision the address ended in that row's #decide-<next row>, which the
+    action form's request kept: after "Approve selected" the browser looked for that row,
+    gone from the queue, and left the focus on the page's body (a keyboard moderator tabbed
+    through the header again, and a screen reader read nothing of the outcome), or on a row
+    the moderator had not chosen. The outcome is what the moderator needs next: it may warn
+    of rows left as they were, and no row stands for rows chosen all over the list."""
+    article = make_article(title="Harbour wall repaired")
+    _, bob, cy = (
+        make_comment(article, status=Comment.Status.PENDING, name=name)
+        for name in ("Ann", "Bob", "Cy")
+    )
+    make_moderator("moira")
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    sign_in(page, live_server, "moira")
+    page.get_by_role("button", name=f"Approve: comment by {isolated('Ann')}").click()
+    expect(page).to_have_url(re.compile(f"#decide-{bob.pk}$"))
+
+    for comment in (bob, cy):
+        page.locator(f'input[name="_selected_action"][value="{comment.pk}"]').check()
+    page.locator('select[name="action"]').select_option("approve_selected")
+    page.get_by_role("button", name="Run").click()
+
+    outcome = page.get_by_role("status")
+    expect(outcome).to_have_text("2 comments approved.")
+    expect(outcome).to_be_focused()
+    assert "#decide-" not in page.url
+    assert Comment.objects.filter(status=Comment.Status.APPROVED).count() == 3
     context.close()
 
 
