@@ -98,7 +98,7 @@ def test_article_list_shows_every_column_beside_the_menu_and_filters(
     page.context.close()
 
 
-@pytest.mark.parametrize("width", [390, 768, 1024])
+@pytest.mark.parametrize("width", [320, 360, 390, 768, 1024])
 def test_comment_queue_keeps_its_decision_buttons_in_sight_on_phone_tablet_and_laptop(
     browser, live_server, screenshot_dir, width
 ):
