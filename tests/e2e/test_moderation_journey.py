@@ -235,6 +235,16 @@ def test_a_bulk_approval_on_all_never_overturns_another_moderators_spam(browser,
     assert Comment.objects.get(pk=fine.pk).status == Comment.Status.APPROVED
 
 
+def ann_bob_and_cy_waiting_for_moira():
+    """Three pending comments, in the queue's order, and Moira to moderate them."""
+    article = make_article(title="Harbour wall repaired")
+    make_moderator("moira")
+    return [
+        make_comment(article, status=Comment.Status.PENDING, name=name)
+        for name in ("Ann", "Bob", "Cy")
+    ]
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
 def test_a_keyboard_moderator_goes_on_from_the_next_row_after_each_decision(
     browser, live_server, javascript
@@ -243,12 +253,7 @@ def test_a_keyboard_moderator_goes_on_from_the_next_row_after_each_decision(
     keyboard, or with a screen reader, the whole header was tabbed through again for each
     comment. The button the focus lands on is described by what was decided: a screen
     reader read out that button alone, and the moderator never heard the outcome."""
-    article = make_article(title="Harbour wall repaired")
-    ann, bob, cy = (
-        make_comment(article, status=Comment.Status.PENDING, name=name)
-        for name in ("Ann", "Bob", "Cy")
-    )
-    make_moderator("moira")
+    ann, bob, cy = ann_bob_and_cy_waiting_for_moira()
     context = browser.new_context(java_script_enabled=javascript)
     page = context.new_page()
     page.goto(f"{live_server.url}/admin/login/?next=/admin/comments/comment/")
@@ -303,12 +308,7 @@ def test_after_a_bulk_decision_the_focus_is_on_what_was_decided(browser, live_se
     through the header again, and a screen reader read nothing of the outcome), or on a row
     the moderator had not chosen. The outcome is what the moderator needs next: it may warn
     of rows left as they were, and no row stands for rows chosen all over the list."""
-    article = make_article(title="Harbour wall repaired")
-    _, bob, cy = (
-        make_comment(article, status=Comment.Status.PENDING, name=name)
-        for name in ("Ann", "Bob", "Cy")
-    )
-    make_moderator("moira")
+    _, bob, cy = ann_bob_and_cy_waiting_for_moira()
     context = browser.new_context(java_script_enabled=javascript)
     page = context.new_page()
     sign_in(page, live_server, "moira")
