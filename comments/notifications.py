@@ -70,13 +70,20 @@ def quoted_excerpt(body):
 
 
 def moderator_emails():
-    """COMMENTS_MODERATOR_EMAILS, or else the active staff members of the Moderators group."""
+    """COMMENTS_MODERATOR_EMAILS, or else every active staff member who may moderate
+    comments: a Moderator, an Editor, or one given the permission itself. Not a superuser
+    for being one: administering the site is not moderating it, and a superuser who does
+    joins a group. The permission is the ModelBackend's (axes' backend grants none)."""
     if settings.COMMENTS_MODERATOR_EMAILS:
         return list(settings.COMMENTS_MODERATOR_EMAILS)
-    users = get_user_model().objects.filter(
-        groups__name=MODERATORS_GROUP, is_active=True, is_staff=True
+    users = get_user_model().objects.with_perm(
+        "comments.moderate_comment",
+        is_active=True,
+        include_superusers=False,
+        backend="django.contrib.auth.backends.ModelBackend",
     )
-    return sorted(set(users.exclude(email="").values_list("email", flat=True)))
+    emails = users.filter(is_staff=True).exclude(email="").values_list("email", flat=True)
+    return sorted(set(emails))
 
 
 def absolute(path):

@@ -6,6 +6,7 @@ import re
 import smtplib
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core import mail, signing
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
@@ -31,6 +32,7 @@ from tests.factories import (
     make_comment,
     make_editor,
     make_moderator,
+    make_superuser,
     make_user,
 )
 
@@ -221,6 +223,56 @@ class TestModeratorsHearOfHeldComments:
             store(article)
 
         assert mail.outbox[0].recipients() == ["moira@newsroom.test"]
+
+    def test_editors_are_written_to_as_moderators_are(
+        self, article, moderators, django_capture_on_commit_callbacks
+    ):
+        """Editors moderate too: their group holds the Moderators' permissions."""
+        make_editor("eddie", email="eddie@newsroom.test")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article)
+
+        assert sorted(mail.outbox[0].recipients()) == [
+            "eddie@newsroom.test",
+            "max@newsroom.test",
+            "moira@newsroom.test",
+        ]
+
+    def test_staff_given_the_permission_itself_are_written_to(
+        self, article, django_capture_on_commit_callbacks
+    ):
+        pat = make_user("pat", staff=True, email="pat@newsroom.test")
+        pat.user_permissions.add(Permission.objects.get(codename="moderate_comment"))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article)
+
+        assert mail.outbox[0].recipients() == ["pat@newsroom.test"]
+
+    def test_a_superuser_in_neither_group_is_not_written_to(
+        self, article, moderators, django_capture_on_commit_callbacks
+    ):
+        """Administering the site is not moderating its comments."""
+        make_superuser("root", email="root@newsroom.test")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article)
+
+        assert sorted(mail.outbox[0].recipients()) == ["max@newsroom.test", "moira@newsroom.test"]
+
+    def test_only_active_staff_editors_are_written_to(
+        self, article, moderators, django_capture_on_commit_callbacks
+    ):
+        left = make_editor("left", email="left@newsroom.test")
+        left.is_active = False
+        left.save()
+        make_user("guest", groups=["Editors"], email="guest@newsroom.test")  # not staff
+
+        with django_capture_on_commit_callbacks(execute=True):
+            store(article)
+
+        assert sorted(mail.outbox[0].recipients()) == ["max@newsroom.test", "moira@newsroom.test"]
 
     def test_a_setting_can_name_the_addresses(
         self, article, moderators, settings, django_capture_on_commit_callbacks
