@@ -101,6 +101,29 @@ def store(article, **fields):
     return services.submit_comment(**values)
 
 
+def an_editor(email):
+    make_editor(email=email)
+
+
+def staff_given_the_permission(email):
+    user = make_user(staff=True, email=email)
+    user.user_permissions.add(Permission.objects.get(codename="moderate_comment"))
+
+
+def a_superuser_in_no_group(email):
+    make_superuser(email=email)
+
+
+def an_editor_who_has_left(email):
+    editor = make_editor(email=email)
+    editor.is_active = False
+    editor.save()
+
+
+def an_editor_not_on_staff(email):
+    make_user(groups=["Editors"], email=email)
+
+
 class TestModeratorsHearOfHeldComments:
     def test_email_after_commit_with_article_excerpt_reason_and_links(
         self, article, moderators, settings, django_capture_on_commit_callbacks
@@ -224,11 +247,12 @@ class TestModeratorsHearOfHeldComments:
 
         assert mail.outbox[0].recipients() == ["moira@newsroom.test"]
 
-    def test_editors_are_written_to_as_moderators_are(
-        self, article, moderators, django_capture_on_commit_callbacks
+    @pytest.mark.parametrize("make", [an_editor, staff_given_the_permission])
+    def test_everyone_on_staff_who_may_moderate_is_written_to(
+        self, make, article, moderators, django_capture_on_commit_callbacks
     ):
         """Editors moderate too: their group holds the Moderators' permissions."""
-        make_editor("eddie", email="eddie@newsroom.test")
+        make("eddie@newsroom.test")
 
         with django_capture_on_commit_callbacks(execute=True):
             store(article)
@@ -239,35 +263,14 @@ class TestModeratorsHearOfHeldComments:
             "moira@newsroom.test",
         ]
 
-    def test_staff_given_the_permission_itself_are_written_to(
-        self, article, django_capture_on_commit_callbacks
-    ):
-        pat = make_user("pat", staff=True, email="pat@newsroom.test")
-        pat.user_permissions.add(Permission.objects.get(codename="moderate_comment"))
-
-        with django_capture_on_commit_callbacks(execute=True):
-            store(article)
-
-        assert mail.outbox[0].recipients() == ["pat@newsroom.test"]
-
-    def test_a_superuser_in_neither_group_is_not_written_to(
-        self, article, moderators, django_capture_on_commit_callbacks
+    @pytest.mark.parametrize(
+        "make", [a_superuser_in_no_group, an_editor_who_has_left, an_editor_not_on_staff]
+    )
+    def test_no_one_else_is_written_to(
+        self, make, article, moderators, django_capture_on_commit_callbacks
     ):
         """Administering the site is not moderating its comments."""
-        make_superuser("root", email="root@newsroom.test")
-
-        with django_capture_on_commit_callbacks(execute=True):
-            store(article)
-
-        assert sorted(mail.outbox[0].recipients()) == ["max@newsroom.test", "moira@newsroom.test"]
-
-    def test_only_active_staff_editors_are_written_to(
-        self, article, moderators, django_capture_on_commit_callbacks
-    ):
-        left = make_editor("left", email="left@newsroom.test")
-        left.is_active = False
-        left.save()
-        make_user("guest", groups=["Editors"], email="guest@newsroom.test")  # not staff
+        make("root@newsroom.test")
 
         with django_capture_on_commit_callbacks(execute=True):
             store(article)
