@@ -38,7 +38,6 @@ from comments.thread import ancestors, is_shown
 
 logger = logging.getLogger(__name__)
 
-MODERATORS_GROUP = "Moderators"
 # What links emailed before the unsubscribe keys were signed with (comment_for_token).
 UNSUBSCRIBE_SALT = "comments.unsubscribe"
 # A key as secrets.token_urlsafe writes it (URL-safe base64), within the column.

@@ -3,8 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from comments.notifications import MODERATORS_GROUP
-
+MODERATORS_GROUP = "Moderators"  # comments/migrations/0002_moderators_group.py
 EDITORS_GROUP = "Editors"  # comments/migrations/0019_editors_group.py
 
 DEMO_ACCOUNTS = [
