@@ -59,6 +59,13 @@ def test_make_run_on_another_port_links_emails_to_that_port():
     assert last_line_of_make_run(port=8123) == "http://127.0.0.1:8123"
 
 
+def test_make_run_serves_on_the_port_given_and_on_loopback_only():
+    """The README's `make run PORT=8123`: the development server listens there."""
+    arguments = last_line_of_make("run", "PORT=8123", f"MANAGE={PRINT_ARGUMENTS}")
+
+    assert json.loads(arguments) == ["runserver", "127.0.0.1:8123"]
+
+
 def test_make_run_keeps_a_site_url_the_operator_set():
     assert last_line_of_make_run(port=8123, SITE_URL="https://news.example.com") == (
         "https://news.example.com"
