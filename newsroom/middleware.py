@@ -109,7 +109,7 @@ class WhiteNoiseMiddleware(whitenoise.WhiteNoiseMiddleware):
     """WhiteNoise, whose 405 (a POST to /favicon.ico or a static file) says it in words too,
     and which answers a file gone from disk since it listed them with a 503.
 
-    It answers before the rest of the middleware, so its empty 405 never reached
+    It answers before most of the middleware, so its empty 405 never reached
     MethodNotAllowedInWordsMiddleware, nor CommonMiddleware for its Content-Length.
 
     With DEBUG off it lists STATIC_ROOT once, as each worker starts, and opens a file when it

@@ -189,11 +189,12 @@ MIDDLEWARE = [
     # after CommonMiddleware has given it the Content-Length of the page.
     "newsroom.middleware.HeadWithoutBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # WhiteNoise, its 405 in words (newsroom/middleware.py).
-    "newsroom.middleware.WhiteNoiseMiddleware",
-    # Before CommonMiddleware, whose 400 for a host not in ALLOWED_HOSTS would miss them.
+    # Before CommonMiddleware, whose 400 for a host not in ALLOWED_HOSTS would miss them,
+    # and before WhiteNoise: an SVG opened on its own is a document to frame or script too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # WhiteNoise, its 405 in words (newsroom/middleware.py).
+    "newsroom.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Inside CommonMiddleware, which gives the body it writes its Content-Length; before the

@@ -3,8 +3,10 @@
 import re
 
 import pytest
+from django.http import HttpResponse
 
 from tests.factories import PASSWORD, make_article, make_author, make_section, make_user
+from tests.test_head_requests import served
 
 EXPECTED_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -89,6 +91,18 @@ def test_public_pages_and_admin_login_send_the_security_headers(client, article,
     assert_security_headers(response)
     if response["Content-Type"].startswith("text/html"):
         assert_inline_code_allowed_by_the_policy(response)
+
+
+@pytest.mark.parametrize("path", ["/static/img/favicon.svg", "/favicon.ico"])
+def test_static_and_root_files_send_the_security_headers(db, settings, path):
+    """WhiteNoise serves these before most of the middleware; an SVG opened on its own is a
+    document that could be framed or run a script. DEBUG on: `make run`'s runserver."""
+    settings.DEBUG = True
+
+    status, headers, _ = served("GET", path)
+
+    assert status == "200 OK"
+    assert_security_headers(HttpResponse(headers=headers))
 
 
 def test_an_image_an_editor_shows_from_another_site_is_allowed_to_load(client, db):
