@@ -1086,8 +1086,7 @@ class CommentAdmin(
         rows = whole_thread(comment)
         if not rows:  # deleted as the page was read
             return self.get_empty_value_display()
-        # The first row starts the thread; a reply older than its parent, which only a
-        # hand-made row can be, starts one of its own, not shown.
+        # The first row starts the thread, and each reply follows the one it answers.
         first = nest(rows, max_depth=THREAD_LEVELS_NESTED)[0]
         return render_to_string(
             "admin/comments/comment/thread.html", {"comment": first, "current_id": comment.pk}

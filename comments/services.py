@@ -29,7 +29,7 @@ from articles.services import IDS_PER_QUERY
 from comments import cache as comments_cache
 from comments import notifications
 from comments.models import BackgroundDecision, Comment
-from comments.thread import hidden_count
+from comments.thread import hidden_count, parents_first
 from newsroom.advisory_locks import lock_texts_until_the_transaction_ends
 from newsroom.control_characters import CONTROL_CHARACTER
 
@@ -144,7 +144,9 @@ def moderate_many(comments, status, *, by, seen=None, while_allowed=False):
     decision was checked a moment ago.
     """
     # An article's comments together, so that a chunk locks and recounts few articles; in
-    # id order within it, parents before their replies.
+    # id order within it, which mostly puts parents before their replies (imported ids, or a
+    # reset id sequence, can run backwards: a reply approved before its parent is announced
+    # when the parent is, owed_approval_emails).
     comments = sorted(comments, key=attrgetter("article_id", "pk"))
     changed = 0
     for chunk in batched(comments, DECISION_CHUNK):
@@ -346,16 +348,15 @@ def owed_approval_emails(article_ids, approved_ids):
     Not every comment still owed one on the article: an email that failed before would be
     tried again at each decision, in the worker that served the moderator (the default task
     backend, after the response).
-    One query, in id order, which puts each parent before its replies.
+    One query, each parent then settled before its replies (parents_first).
     """
     rows = (
         Comment.objects.approved()
         .filter(article_id__in=article_ids)
-        .order_by("id")
         .values_list("id", "parent_id", "notify_on_publish")
     )
     released, owed = set(approved_ids), []
-    for comment_id, parent_id, notify_on_publish in rows:
+    for comment_id, parent_id, notify_on_publish in parents_first(rows):
         if comment_id in released or parent_id in released:
             released.add(comment_id)
             if notify_on_publish:
@@ -386,18 +387,15 @@ def visible_comment_counts(article_ids):
     """Approved comments readers can see on each article: every ancestor must be approved
     too.
 
-    One query for them all (a bulk approval spans as many articles as it has rows); a
-    parent always has a smaller id than its replies, so one pass in id order settles each
-    comment after its parent.
+    One query for them all (a bulk approval spans as many articles as it has rows), each
+    comment then settled after its parent (parents_first).
     """
     counts = dict.fromkeys(article_ids, 0)
-    rows = (
-        Comment.objects.filter(article_id__in=list(counts))
-        .order_by("id")
-        .values_list("id", "parent_id", "status", "article_id")
+    rows = Comment.objects.filter(article_id__in=list(counts)).values_list(
+        "id", "parent_id", "status", "article_id"
     )
     visible = set()
-    for comment_id, parent_id, status, article_id in rows:
+    for comment_id, parent_id, status, article_id in parents_first(rows):
         if status == Comment.Status.APPROVED and (parent_id is None or parent_id in visible):
             visible.add(comment_id)
             counts[article_id] += 1

@@ -6,6 +6,7 @@ shared thread stays valid for everyone else.
 """
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import batched
@@ -115,25 +116,23 @@ def build_thread(article, own_pending_ids=(), *, page=1):
     ]
     with connection.cursor() as cursor:
         # An empty IN () is an error on PostgreSQL; IN (NULL) matches no comment.
-        cursor.execute(
-            PAGE_OF_COMMENTS.format(asked=", ".join(["%s"] * len(asked)) or "NULL"), params
-        )
+        asked_ids = ", ".join(["%s"] * len(asked)) or "NULL"
+        cursor.execute(PAGE_OF_COMMENTS.format(asked=asked_ids, **READING_ORDER), params)
         rows = cursor.fetchall()
     [(_, top_level_count, visible_count, *_)] = [row for row in rows if row[0] is None]
     thread = Thread(page=page, approved_count=visible_count)
     thread.pages = max(1, -(-top_level_count // per_page))
     if page > thread.pages:
         raise PastTheLastPage(thread.pages)
+    comments = [(on_page, *comment) for on_page, _, _, *comment, _, _, _ in rows]
     if asked:
-        thread.own_statuses = {
-            pk: status for on_page, _, _, pk, *_, status, _ in rows if on_page == 0
-        }
+        thread.own_statuses = {pk: status for on_page, pk, *_, status in comments if on_page == 0}
     convert_time = datetime_converter()
     _nest(
         thread,
         [
             (pk, parent_id, name, url, body, convert_time(created_at), status)
-            for on_page, _, _, pk, parent_id, name, url, body, created_at, status, *_ in rows
+            for on_page, pk, parent_id, name, url, body, created_at, status in comments
             if on_page
         ],
     )
@@ -165,13 +164,30 @@ def build_thread(article, own_pending_ids=(), *, page=1):
 # sent, a reader's own comment counts as waiting (HELD_AS_SPAM_WHEN_SENT). The casts give
 # PostgreSQL the count columns' type, which it takes from the first rows of a UNION.
 #
-# The page's comments come each after the one it answers (nest() needs it): ordered by
-# shown_at, a comment's date or its parent's shown_at if later, then id (a parent's is
-# smaller than its replies'). A reply dated before its parent (an app server's clock behind
-# another's, an import) then comes straight after its parent, not at the head of a thread of
-# its own; the rest keep their dates' order, and those of one date the order they were
-# written in, which a level before the id broke past the deepest level (where a reply to a
-# reply is listed beside it).
+# The page's comments come each after the one it answers (nest() needs it), in READING_ORDER.
+#
+# READING_ORDER: the SQL that orders a thread's comments as readers see them, followed from
+# its first comments down to the replies (as `shown`, each `reply` of a `shown` comment).
+# Ordered by shown_at, a comment's date or its parent's shown_at if later, so that a reply
+# dated before its parent (an app server's clock behind another's, an import) comes straight
+# after its parent, not at the head of a thread of its own; the rest keep their dates' order.
+# Those of one shown_at keep the order they were written in (their ids): past the deepest
+# level, where a reply to a reply is listed beside it, a level before the id broke that. Yet
+# an id says nothing of the thread (comments imported with their ids, loaddata, a restore
+# that reset the id sequence): a reply that takes its parent's shown_at takes its shown_id
+# too when that is larger, and comes after it by its depth. Written in id order, a thread's
+# shown_id is every comment's id.
+READING_ORDER = {
+    "reading_columns": "shown_at, shown_id, depth",
+    "first_reading_values": "created_at, id, 1",
+    "reply_reading_values": """
+        CASE WHEN reply.created_at < shown.shown_at THEN shown.shown_at
+            ELSE reply.created_at END,
+        CASE WHEN reply.created_at <= shown.shown_at AND reply.id < shown.shown_id
+            THEN shown.shown_id ELSE reply.id END,
+        shown.depth + 1""",
+    "reading_order": "shown_at, shown_id, depth, id",
+}
 PAGE_OF_COMMENTS = """
     WITH RECURSIVE
     asked (id, parent_id, name, url, body, created_at, status, waiting) AS (
@@ -193,28 +209,26 @@ PAGE_OF_COMMENTS = """
         SELECT id FROM asked
         WHERE waiting AND parent_id IS NULL AND %s >= (SELECT count FROM top_level_count)
     ),
-    shown (id, parent_id, name, url, body, created_at, status, shown_at) AS (
-        SELECT id, parent_id, name, url, body, created_at, status, created_at
+    shown (id, parent_id, name, url, body, created_at, status, {reading_columns}) AS (
+        SELECT id, parent_id, name, url, body, created_at, status, {first_reading_values}
         FROM comments_comment WHERE id IN (SELECT id FROM page_root)
         UNION ALL
         SELECT reply.id, reply.parent_id, reply.name, reply.url, reply.body,
-            reply.created_at, reply.status,
-            CASE WHEN reply.created_at < shown.shown_at THEN shown.shown_at
-                ELSE reply.created_at END
+            reply.created_at, reply.status, {reply_reading_values}
         FROM shown JOIN comments_comment reply ON reply.parent_id = shown.id
         WHERE shown.status = %s
     )
     SELECT 1 AS on_page, CAST(NULL AS bigint), CAST(NULL AS bigint),
-        id, parent_id, name, url, body, created_at, status, shown_at
+        id, parent_id, name, url, body, created_at, status, {reading_columns}
     FROM shown WHERE status = %s OR id IN (SELECT id FROM asked WHERE waiting)
     UNION ALL
-    SELECT 0, NULL, NULL, id, parent_id, name, url, body, created_at, status, NULL
+    SELECT 0, NULL, NULL, id, parent_id, name, url, body, created_at, status, NULL, NULL, NULL
     FROM asked WHERE status = %s OR waiting
     UNION ALL
     SELECT NULL, (SELECT count FROM top_level_count),
         COALESCE((SELECT comment_count FROM articles_article WHERE id = %s), 0),
-        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-    ORDER BY shown_at, id
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    ORDER BY {reading_order}
 """
 
 
@@ -292,13 +306,16 @@ def ancestors(comment):
     """The comments above this one in its thread, nearest first: one query however deep.
 
     Django's ORM has no recursive queries; SQLite and PostgreSQL both run this one. UNION,
-    not UNION ALL: a parent cycle written by hand in the database cannot make it loop. A
-    parent always has a smaller id than its replies, hence the order.
+    not UNION ALL: a parent cycle written by hand (or loaded by loaddata) cannot make it
+    loop, which a depth counted in the query would, each round's rows new; so the order is
+    the parents' chain followed here. Not the ids': imported with theirs, or numbered after
+    a restore reset the id sequence, a parent's can be the larger.
     """
     if comment.parent_id is None:
         return []
-    return list(
-        Comment.objects.raw(
+    found = {
+        parent.pk: parent
+        for parent in Comment.objects.raw(
             """
             WITH RECURSIVE ancestor (id, parent_id, status, created_at) AS (
                 SELECT id, parent_id, status, created_at FROM comments_comment WHERE id = %s
@@ -306,37 +323,61 @@ def ancestors(comment):
                 SELECT parent.id, parent.parent_id, parent.status, parent.created_at
                 FROM comments_comment parent JOIN ancestor ON parent.id = ancestor.parent_id
             )
-            SELECT id, parent_id, status, created_at FROM ancestor ORDER BY id DESC
+            SELECT id, parent_id, status, created_at FROM ancestor
             """,
             [comment.parent_id],
         )
-    )
+    }
+    above, parent_id = [], comment.parent_id
+    while (parent := found.pop(parent_id, None)) is not None:
+        above.append(parent)
+        parent_id = parent.parent_id
+    return above
 
 
 def whole_thread(comment):
     """Every comment of the thread this one is in, whatever their status, its first comment
-    first and each after the one it answers (id order), with the fields the moderators'
-    page of a comment shows: two queries however long the article's discussion, each
-    reading only this thread's rows (the ancestors, then the replies below the first)."""
+    first and each after the one it answers, in the order readers see them (READING_ORDER),
+    with the fields the moderators' page of a comment shows: two queries however long the
+    article's discussion, each reading only this thread's rows (the ancestors, then the
+    replies below the first). A parent cycle written by hand can only come back to the
+    first: the replies stop there."""
     above = ancestors(comment)
     first = above[-1].pk if above else comment.pk
     return list(
         Comment.objects.raw(
             """
-            WITH RECURSIVE thread (id) AS (
-                SELECT id FROM comments_comment WHERE id = %s
-                UNION
-                SELECT reply.id
-                FROM comments_comment reply JOIN thread ON reply.parent_id = thread.id
+            WITH RECURSIVE shown (id, {reading_columns}) AS (
+                SELECT id, {first_reading_values}
+                FROM comments_comment WHERE id = %s
+                UNION ALL
+                SELECT reply.id, {reply_reading_values}
+                FROM shown JOIN comments_comment reply ON reply.parent_id = shown.id
+                WHERE reply.id <> %s
             )
-            SELECT comment.id, comment.parent_id, comment.name, comment.body, comment.status,
+            SELECT id, comment.parent_id, comment.name, comment.body, comment.status,
                 comment.created_at
-            FROM comments_comment comment JOIN thread ON comment.id = thread.id
-            ORDER BY comment.id
-            """,
-            [first],
+            FROM comments_comment comment JOIN shown USING (id)
+            ORDER BY {reading_order}
+            """.format(**READING_ORDER),  # noqa: S608 (only READING_ORDER's SQL is formatted in)
+            [first, first],
         )
     )
+
+
+def parents_first(rows):
+    """Rows of comments, (id, parent_id, ...), each after its parent's when that is among
+    them: a level at a time, from those whose parent is not. Not in id order: imported with
+    their ids, or numbered after a restore reset the id sequence, a parent's can be the
+    larger. A parent cycle written by hand has no first: its rows are left out."""
+    rows = list(rows)
+    ids = {row[0] for row in rows}
+    level, replies = [], defaultdict(list)
+    for row in rows:
+        (replies[row[1]] if row[1] in ids else level).append(row)
+    while level:
+        yield from level
+        level = [reply for row in level for reply in replies[row[0]]]
 
 
 def under_withheld(comment_ids):

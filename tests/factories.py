@@ -109,6 +109,18 @@ def make_comment(article, **overrides):
     return comment
 
 
+def make_thread_numbered_backwards(article, length=3, **overrides):
+    """A chain of comments, each answering the one before, whose ids run backwards: a reply's
+    id smaller than its parent's, as comments imported with their ids (loaddata, another
+    site's export) or numbered after a restore reset the id sequence can be."""
+    first_id = 10**9 + next(_numbers) * 1000 + length
+    comments, parent = [], None
+    for place in range(length):
+        parent = make_comment(article, pk=first_id - place, parent=parent, **overrides)
+        comments.append(parent)
+    return comments
+
+
 def make_user(
     username=None, *, staff=False, superuser=False, groups=(), email=None, password=PASSWORD
 ):

@@ -55,6 +55,7 @@ from tests.factories import (
     make_moderator,
     make_section,
     make_superuser,
+    make_thread_numbered_backwards,
     make_user,
 )
 from tests.hostile import elements
@@ -1886,6 +1887,46 @@ class TestChangeView:
             thread = response.content.decode().partition('class="comment-thread"')[2]
             assert all(f"Reply {turn}" in thread for turn in range(150))
             assert "in reply to <bdi>Turn 148</bdi>" in thread  # past the nesting, whom it answers
+
+    def test_the_thread_is_shown_whole_and_in_reading_order_whatever_its_ids(
+        self, moderator_client, article
+    ):
+        """Imported with their ids, or numbered after a restore reset the id sequence, a
+        reply can have a smaller id than the comment it answers, and a later reply a smaller
+        one than an earlier: the page started the thread at the wrong comment, left out
+        those above it, and listed replies by id, not as readers see them."""
+        start = timezone.now() - timedelta(days=1)
+        top, middle, reply = make_thread_numbered_backwards(article)
+        Comment.objects.filter(pk__in=[top.pk, middle.pk, reply.pk]).update(created_at=start)
+        late = make_comment(article, parent=top, pk=top.pk - 10, body="Answered late.")
+        early = make_comment(article, parent=top, pk=top.pk - 9, body="Answered early.")
+        Comment.objects.filter(pk=late.pk).update(created_at=start + timedelta(minutes=2))
+        Comment.objects.filter(pk=early.pk).update(created_at=start + timedelta(minutes=1))
+
+        html = moderator_client.get(f"{QUEUE}{reply.pk}/change/").content.decode()
+
+        thread = html.partition('class="comment-thread"')[2]
+        shown = [thread.find(c.body) for c in (top, middle, reply, early, late)]
+        assert -1 not in shown
+        assert shown == sorted(shown)
+
+    def test_a_thread_whose_parents_go_round_in_a_circle_still_shows(
+        self, moderator_client, article
+    ):
+        """Rows written by hand, or a fixture loaded with loaddata, can make two comments
+        each other's parent: the thread is read up the chain and down again once, not round
+        and round."""
+        first = make_comment(article, body="Goes round.")
+        second = make_comment(article, parent=first, body="And round.")
+        Comment.objects.filter(pk=first.pk).update(parent=second)
+        reply = make_comment(article, parent=second, body="Answers the circle.")
+
+        html = moderator_client.get(f"{QUEUE}{reply.pk}/change/").content.decode()
+
+        thread = html.partition('class="comment-thread"')[2]
+        shown = [thread.find(c.body) for c in (first, second, reply)]
+        assert -1 not in shown
+        assert shown == sorted(shown)
 
     def test_a_comment_s_page_reads_its_own_thread_not_every_comment_of_the_article(
         self, moderator_client, article

@@ -11,7 +11,14 @@ from articles.models import Article
 from comments.demo import create_comments
 from comments.models import Comment
 from comments.thread import PENDING_COOKIE, build_thread
-from tests.factories import button, id_cookie, make_article, make_comment, post_url
+from tests.factories import (
+    button,
+    id_cookie,
+    make_article,
+    make_comment,
+    make_thread_numbered_backwards,
+    post_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -141,6 +148,35 @@ def test_replies_written_in_the_same_second_keep_the_order_they_were_written_in(
 
     assert page.order == [top.pk, second.pk, third.pk, fourth.pk, next_thread.pk]
     assert page.ancestors[third.pk] == page.ancestors[fourth.pk] == [top.pk]
+
+
+def test_a_thread_whose_ids_run_backwards_shows_each_reply_under_the_one_it_answers(
+    client, article
+):
+    """Imported comments, dated to the second and numbered by another site, put a reply's id
+    before its parent's: ordered by id among comments of one date, the reply came first and
+    started a thread of its own, answering nothing."""
+    start = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    top, middle, reply = make_thread_numbered_backwards(article)
+    for comment in (top, middle, reply):
+        dated(comment, start)
+    later = dated(make_comment(article, parent=top), start + timedelta(seconds=1))
+
+    page = nesting(client, article)
+
+    assert page.order == [top.pk, middle.pk, reply.pk, later.pk]
+    assert page.ancestors[reply.pk] == [top.pk, middle.pk]
+    assert page.ancestors[later.pk] == [top.pk]
+
+
+def test_comments_whose_ids_run_backwards_down_their_thread_are_all_counted(client, article):
+    """The count over the comments (Article.comment_count) took a reply whose parent had a
+    larger id for one under a withheld comment."""
+    make_thread_numbered_backwards(article)
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert '<a href="#comments">3 comments</a>' in page
 
 
 @pytest.mark.parametrize("status", ["pending", "rejected", "spam"])

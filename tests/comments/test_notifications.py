@@ -33,6 +33,7 @@ from tests.factories import (
     make_editor,
     make_moderator,
     make_superuser,
+    make_thread_numbered_backwards,
     make_user,
 )
 
@@ -432,6 +433,29 @@ class TestCommentersHearOfApproval:
         assert message.recipients() == ["ada@example.com"]
         assert f"https://news.example/comments/c/{reply.pk}/\n" in message.body
         assert client.get(f"/comments/c/{reply.pk}/").status_code == 302
+
+    def test_a_reply_is_announced_once_readers_can_see_it_whatever_the_thread_s_ids(
+        self, client, article, moderator, settings, django_capture_on_commit_callbacks
+    ):
+        """Imported with their ids, or numbered after a restore reset the id sequence, a
+        reply can have a smaller id than the comment it answers: approving the comment
+        above announced nothing, the reply taken to be still under a withheld one."""
+        settings.SITE_URL = "https://news.example"
+        top, _, reply = make_thread_numbered_backwards(article)
+        Comment.objects.filter(pk=top.pk).update(status=Status.PENDING)
+        Comment.objects.filter(pk=reply.pk).update(
+            status=Status.PENDING, email="ada@example.com", notify_on_publish=True
+        )
+        reply.refresh_from_db()
+        self.approve(reply, moderator, django_capture_on_commit_callbacks)
+
+        assert mail.outbox == []
+
+        self.approve(top, moderator, django_capture_on_commit_callbacks)
+
+        [message] = mail.outbox
+        assert message.recipients() == ["ada@example.com"]
+        assert f"https://news.example/comments/c/{reply.pk}/\n" in message.body
 
     def test_a_reply_published_at_once_is_not_announced_when_the_comment_above_returns(
         self, client, article, fill_form, moderator, settings, django_capture_on_commit_callbacks

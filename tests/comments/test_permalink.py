@@ -19,6 +19,7 @@ from tests.factories import (
     make_draft,
     make_editor,
     make_moderator,
+    make_thread_numbered_backwards,
     post_url,
 )
 
@@ -262,3 +263,16 @@ def test_a_deep_reply_finds_its_page_in_the_same_queries(
         response = client.get(deepest.get_permalink())
 
     assert response["Location"] == f"{article.get_absolute_url()}?cpage=2#comment-{deepest.pk}"
+
+
+def test_a_reply_whose_thread_s_ids_run_backwards_links_to_its_page(client, article):
+    """Imported with their ids, or numbered after a restore reset the id sequence, a reply
+    can have a smaller id than the comment it answers: its link was a 404, the comment it
+    answers taken for the top of its thread."""
+    discussion(article, 3)
+    top, _, reply = make_thread_numbered_backwards(article)
+
+    location, page = follow(client, f"/comments/c/{reply.pk}/")
+
+    assert location == f"{article.get_absolute_url()}?cpage=2#comment-{reply.pk}"
+    assert f'id="comment-{reply.pk}"' in page and f'id="comment-{top.pk}"' in page

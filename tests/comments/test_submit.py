@@ -45,6 +45,7 @@ from tests.factories import (
     make_draft,
     make_editor,
     make_scheduled,
+    make_thread_numbered_backwards,
     make_user,
     post_url,
     press,
@@ -800,6 +801,19 @@ def test_reply_to_an_approved_comment_is_stored_under_it(client, article, fill_f
     assert data["parent"] == str(parent.pk)
 
     client.post(post_url(article), data)
+
+    assert Comment.objects.get(body="A thoughtful comment.").parent == parent
+
+
+def test_reply_to_a_comment_whose_thread_s_ids_run_backwards_is_stored_under_it(
+    client, article, fill_form
+):
+    """Imported with their ids, or numbered after a restore reset the id sequence, a
+    comment can have a smaller id than the one it answers: a reply to it was refused, the
+    comment taken to be under a withheld one."""
+    *_, parent = make_thread_numbered_backwards(article)
+
+    client.post(post_url(article), fill_form(article, parent=parent.pk))
 
     assert Comment.objects.get(body="A thoughtful comment.").parent == parent
 
