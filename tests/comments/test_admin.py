@@ -839,6 +839,26 @@ class TestBulkDecisions:
         assert {status_of(c) for c in comments} == {Status.SPAM}
         assert not [q for q in captured if 'JOIN "articles_article"' in q["sql"]]
 
+    def test_comments_whose_parents_go_round_in_a_circle_are_listed_and_decided(
+        self, moderator_client, article
+    ):
+        """A fixture loaded with loaddata, or rows written by hand, can make two comments
+        each other's parent: the list, a search and a decision on them follow their parents
+        round once, not round and round."""
+        first = make_comment(article, status=Status.PENDING, body="Goes round.")
+        second = make_comment(article, parent=first, status=Status.PENDING)
+        below = make_comment(article, parent=second, status=Status.PENDING)
+        Comment.objects.filter(pk=first.pk).update(parent=second)
+        circle = [first, second, below]
+
+        assert len(list_rows(moderator_client.get(QUEUE))) == 3
+        assert moderator_client.get(f"{QUEUE}?q=round").status_code == 200
+        response = run_action(moderator_client, "approve_selected", circle)
+
+        assert messages_of(response)[0].startswith("3 comments approved.")
+        assert {status_of(c) for c in circle} == {Status.APPROVED}
+        assert Article.objects.get(pk=article.pk).comment_count == 0  # readers see none
+
     def test_approving_replies_under_a_rejected_comment_says_readers_do_not_see_them(
         self, moderator_client, article
     ):

@@ -169,6 +169,27 @@ def test_a_thread_whose_ids_run_backwards_shows_each_reply_under_the_one_it_answ
     assert page.ancestors[later.pk] == [top.pk]
 
 
+def test_past_the_deepest_level_replies_keep_their_dates_order_whatever_their_ids(
+    client, article, settings
+):
+    """Listed beside the comment it answers, a reply still reads in the order it was
+    written: an answer to the first reply, written after the second, comes after the second,
+    as it would were the ids in order (a walk of the tree branch by branch would list it
+    straight after the first)."""
+    settings.COMMENTS_MAX_DEPTH = 2
+    start = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    top, first = make_thread_numbered_backwards(article, length=2)
+    second = make_comment(article, parent=top, pk=first.pk - 1)
+    answer = make_comment(article, parent=first, pk=first.pk - 2)
+    for minutes, comment in enumerate((top, first, second, answer)):
+        dated(comment, start + timedelta(minutes=minutes))
+
+    page = nesting(client, article)
+
+    assert page.order == [top.pk, first.pk, second.pk, answer.pk]
+    assert page.ancestors[answer.pk] == [top.pk]
+
+
 def test_comments_whose_ids_run_backwards_down_their_thread_are_all_counted(client, article):
     """The count over the comments (Article.comment_count) took a reply whose parent had a
     larger id for one under a withheld comment."""

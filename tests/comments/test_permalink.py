@@ -276,3 +276,20 @@ def test_a_reply_whose_thread_s_ids_run_backwards_links_to_its_page(client, arti
 
     assert location == f"{article.get_absolute_url()}?cpage=2#comment-{reply.pk}"
     assert f'id="comment-{reply.pk}"' in page and f'id="comment-{top.pk}"' in page
+
+
+def test_comments_whose_parents_go_round_in_a_circle_are_neither_shown_nor_linked(client, article):
+    """A fixture loaded with loaddata, or rows written by hand, can make two comments each
+    other's parent: no thread leads to them, so the page shows the rest of the discussion,
+    and their links, and their replies', are a 404 (as a withheld comment's), never a loop."""
+    plain = make_comment(article, body="Plain comment.")
+    first = make_comment(article, body="Goes round.")
+    second = make_comment(article, parent=first, body="And round.")
+    below = make_comment(article, parent=second, body="Answers the circle.")
+    Comment.objects.filter(pk=first.pk).update(parent=second)
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert plain.body in page
+    assert not [c for c in (first, second, below) if c.body in page]
+    assert {client.get(f"/comments/c/{c.pk}/").status_code for c in (first, second, below)} == {404}
