@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Count, F, Max, Min, Q, Value
-from django.db.models.functions import Upper
+from django.db.models.functions import Coalesce, Upper
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -49,15 +49,15 @@ AT_SIGNS = {"@", "\ufe6b", "\uff20"}
 
 
 def commenter_digest(email):
-    """An address as a fixed-length digest, in any letter case as Python folds it: what flood
-    control counts it under (comments.ratelimit), and what DeletedComment rows written before
-    migration 0015 alone hold of it."""
+    """An address as a fixed-length digest, in any letter case as Python folds it: what
+    DeletedComment rows written before migration 0015 alone hold of it."""
     return hashlib.blake2b(email.strip().casefold().encode(), digest_size=16).hexdigest()
 
 
 def commenter_key_digest(key):
     """A commenter's key (commenters(): their address in capitals, as the database writes
-    it) as a fixed-length digest: what DeletedComment keeps of it, which tells commenters
+    it) as a fixed-length digest: what DeletedComment keeps of it, and what flood control
+    counts them under in Redis (comments.ratelimit), which tells commenters
     apart as their live comments are told apart, where commenter_digest() joined "ß" and
     "ss" and split the dotless "i" from "i", which PostgreSQL writes alike in capitals."""
     return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
@@ -277,8 +277,9 @@ class CommentQuerySet(models.QuerySet):
 
     def sent_before(self, email, *, matching):
         """What a new comment from `email` needs of the address's earlier ones: how many of
-        them match `matching` (a Q: the duplicate check), and the unsubscribe key they share,
-        or a new one for the address's first.
+        them match `matching` (a Q: the duplicate check), the unsubscribe key they share, or
+        a new one for the address's first, and the commenter's key (commenters()), which
+        flood control counts them under.
 
         One read of the address's rows through `comment_email_idx`, where a query for each
         made every post two round trips: the duplicate check reads all of them anyway when
@@ -287,9 +288,12 @@ class CommentQuerySet(models.QuerySet):
         least, so never taken over a real one.
         """
         found = self.by_email(email).aggregate(
-            matches=Count("pk", filter=matching), key=Max("unsubscribe_key")
+            matches=Count("pk", filter=matching),
+            key=Max("unsubscribe_key"),
+            # The address in capitals, asked in the same query: the first comment has no row.
+            commenter=Coalesce(Max(Upper("email")), Upper(Value(email))),
         )
-        return found["matches"], found["key"] or new_unsubscribe_key()
+        return found["matches"], found["key"] or new_unsubscribe_key(), found["commenter"]
 
 
 class Comment(models.Model):

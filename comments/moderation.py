@@ -82,8 +82,8 @@ def links_reason(body):
 
 def sent_before(*, article, email, body, ip_address, own_comment_ids):
     """What the address's earlier comments say of a new one, in one query: the duplicate
-    check's reason (or ""), and the unsubscribe key the new comment joins (models.Comment.
-    unsubscribe_key).
+    check's reason (or ""), the unsubscribe key the new comment joins (models.Comment.
+    unsubscribe_key), and the commenter's key, which flood control counts them under.
 
     A duplicate is the same words under the same address on the same article, from the
     sender of the first: a second click, a form sent again. The sender is known by the IP
@@ -96,10 +96,10 @@ def sent_before(*, article, email, body, ip_address, own_comment_ids):
     same_sender = Q(pk__in=own_comment_ids)
     if ip_address:
         same_sender |= Q(ip_address=ip_address)
-    copies, unsubscribe_key = Comment.objects.sent_before(
+    copies, unsubscribe_key, commenter = Comment.objects.sent_before(
         email, matching=Q(same_sender, article=article, body=body)
     )
-    return (DUPLICATE if copies else ""), unsubscribe_key
+    return (DUPLICATE if copies else ""), unsubscribe_key, commenter
 
 
 def email_flood_reason(email_flooded):

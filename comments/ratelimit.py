@@ -1,5 +1,7 @@
 """Flood control: at most COMMENTS_FLOOD_LIMIT comments per window from one IP address and
-from one email address, counted so that no race lets more through.
+from one commenter (their email address in any letter case, told apart as the database
+writes it in capitals: Comment.objects.commenters()), counted so that no race lets more
+through.
 
 Beyond the address's limit the sender is refused (429, the text kept): it counts what they
 sent themselves. Beyond the email's limit alone the comment is taken as spam, answered as
@@ -45,7 +47,7 @@ from django.utils import timezone
 from newsroom.cache import shared_by_every_process
 from newsroom.client_ip import sender_block
 
-from .models import Comment, commenter_digest
+from .models import Comment, commenter_key_digest
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +61,11 @@ class Claim(enum.Enum):
     EMAIL_FLOODED = "over the email's limit alone: taken as spam"
 
 
-def _keys(ip_address, email):
-    """The email's key, then the sender's."""
-    # The address hashed: a key of fixed length (an address may have 254 characters, a
-    # cache key 250), and no commenter's address in the cache for whoever lists its keys.
-    return [f"comments:flood:email:{commenter_digest(email)}", _sender_key(ip_address)]
+def _keys(ip_address, commenter):
+    """The commenter's key, then the sender's."""
+    # The commenter's key hashed: a key of fixed length (an address may have 254 characters,
+    # a cache key 250), and no commenter's address in the cache for whoever lists its keys.
+    return [f"comments:flood:email:{commenter_key_digest(commenter)}", _sender_key(ip_address)]
 
 
 def _sender_key(ip_address):
@@ -76,16 +78,18 @@ def flood_source(ip_address):
     return sender_block(ip_address) if ip_address else NO_ADDRESS
 
 
-def claim(*, ip_address, email):
-    """Take a place for one more comment (a Claim). A sender refused gets it back at once."""
+def claim(*, ip_address, commenter):
+    """Take a place for one more comment (a Claim) from `commenter`, the key of its address
+    (Comment.objects.commenters()): counted as the site tells commenters apart everywhere
+    else, in Redis as in the comments table. A sender refused gets it back at once."""
     if not shared_by_every_process():
-        return _claim_in_database(ip_address=ip_address, email=email)
-    keys = _keys(ip_address, email)
+        return _claim_in_database(ip_address=ip_address, commenter=commenter)
+    keys = _keys(ip_address, commenter)
     try:
         email_count, sender_count = _count(keys)
     except Exception:
         logger.warning("Flood control counts in the database: the cache cannot count.")
-        return _claim_in_database(ip_address=ip_address, email=email)
+        return _claim_in_database(ip_address=ip_address, commenter=commenter)
     if sender_count > settings.COMMENTS_FLOOD_LIMIT:
         _decrement(keys)
         return Claim.SENDER_FLOODED
@@ -159,10 +163,10 @@ def redisplay_pause_in_words(ip_address):
     return f"about {wait_in_words(_whole_minutes(seconds))}"
 
 
-def release(*, ip_address, email):
+def release(*, ip_address, commenter):
     """Give back the place a comment claimed and was not stored with."""
     if shared_by_every_process():
-        _decrement(_keys(ip_address, email))
+        _decrement(_keys(ip_address, commenter))
 
 
 def _count(keys):
@@ -196,7 +200,7 @@ def _decrement(keys):
             logger.info("Flood counter %s not decremented.", key)
 
 
-def _claim_in_database(*, ip_address, email):
+def _claim_in_database(*, ip_address, commenter):
     """Two counts, each read from an index (comment_email_idx, comment_ip_idx): one count
     over the window's comments would read them all, and a flood is when there are many.
     Comments without an address (ip_address IS NULL) count as one sender's, as in the
@@ -205,7 +209,7 @@ def _claim_in_database(*, ip_address, email):
     recent = Comment.objects.filter(created_at__gte=since)
     if _count_from_sender(recent, ip_address) >= settings.COMMENTS_FLOOD_LIMIT:
         return Claim.SENDER_FLOODED
-    if recent.by_email(email).count() >= settings.COMMENTS_FLOOD_LIMIT:
+    if recent.by_commenters([commenter]).count() >= settings.COMMENTS_FLOOD_LIMIT:
         return Claim.EMAIL_FLOODED
     return Claim.TAKEN
 

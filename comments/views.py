@@ -169,7 +169,7 @@ def take_comment(request, form, *, ip_address):
     data = form.cleaned_data
     if not {"email", "body"} <= data.keys():
         return None, 400
-    duplicate, unsubscribe_key = moderation.sent_before(
+    duplicate, unsubscribe_key, commenter = moderation.sent_before(
         article=form.article,
         email=data["email"],
         body=data["body"],
@@ -184,7 +184,7 @@ def take_comment(request, form, *, ip_address):
         return None, 400
     if not valid:
         return None, 400
-    claimed = ratelimit.claim(ip_address=ip_address, email=data["email"])
+    claimed = ratelimit.claim(ip_address=ip_address, commenter=commenter)
     if claimed is ratelimit.Claim.SENDER_FLOODED:
         form.add_error(None, moderation.flooded(ratelimit.sender_wait_minutes(ip_address)))
         return None, 429
@@ -212,11 +212,11 @@ def take_comment(request, form, *, ip_address):
             unsubscribe_key=unsubscribe_key,
         )
     except ValidationError as error:  # a model rule the form does not know about
-        ratelimit.release(ip_address=ip_address, email=data["email"])
+        ratelimit.release(ip_address=ip_address, commenter=commenter)
         form.add_error(None, error.messages)
         return None, 400
     except DatabaseError:
-        ratelimit.release(ip_address=ip_address, email=data["email"])
+        ratelimit.release(ip_address=ip_address, commenter=commenter)
         raise
     return comment, None
 

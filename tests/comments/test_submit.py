@@ -20,7 +20,7 @@ from django.utils import timezone
 from comments import services
 from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER
 from comments.forms import BAD_PARENT, STARTED_SALT, TOO_FAST, WEBSITE_TOO_LONG
-from comments.models import Comment
+from comments.models import Comment, commenter_keys
 from comments.moderation import (
     DUPLICATE,
     EMAIL_FLOODED,
@@ -1272,6 +1272,36 @@ def flood_counts_with_their_windows(request, settings):
     else:
         request.getfixturevalue("counted_in_redis")
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ("ada@strasse.de", "ada@stra\u00dfe.de"),  # "ss" and "\u00df"
+        ("tim@example.com", "t\u0131m@example.com"),  # a dotless "\u0131"
+        ("kim@example.com", "\u212aim@example.com"),  # the Kelvin sign
+        ("ada@\uff45xample.com", "ada@\uff25XAMPLE.com"),  # full-width letters
+        ("ada@\u00e9lodie.fr", "ada@\u00c9LODIE.fr"),  # a capital beyond ASCII
+    ],
+)
+def test_the_email_flood_limit_counts_one_commenter_as_the_site_tells_them_apart(
+    article, fill_form, settings, flood_counts_with_their_windows, addresses
+):
+    """Two addresses are one commenter's where the database writes them alike in capitals,
+    as everywhere else (their export, erasure, unsubscribe link): Redis counted them as
+    Python folds them, which joins "ss" and "\u00df" and splits a dotless "\u0131" from "i". One
+    commenter passed the limit there that the comments table stops, or two were one."""
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    first, then = addresses
+    author, other = (Client(REMOTE_ADDR=f"198.51.100.{n}") for n in (1, 2))
+    author.post(post_url(article), fill_form(article, reader=author, body="One", email=first))
+    other.post(post_url(article), fill_form(article, reader=other, body="Two", email=then))
+
+    keys = commenter_keys(addresses)
+    one_commenter = keys[first] == keys[then]
+    assert Comment.objects.get(body="One").status == Comment.Status.PENDING
+    second = Comment.objects.get(body="Two")
+    assert second.status == (Comment.Status.SPAM if one_commenter else Comment.Status.PENDING)
 
 
 @pytest.mark.parametrize(
