@@ -147,7 +147,15 @@ class OneClickUnsubscribeEmail(EmailMessage):
 def _render(name, context):
     subject = render_to_string(f"comments/email/{name}_subject.txt", context)
     body = render_to_string(f"comments/email/{name}_body.txt", context)
-    return " ".join(subject.split()), body
+    return on_one_line(subject), body
+
+
+def on_one_line(text):
+    """`text` within a line of an email, each run of spaces and line breaks as one space: a
+    commenter's name may hold runs of them, and the line and paragraph separators (U+2028,
+    U+2029) the form takes, which mail clients break the line at; with them a name could
+    write a line of its own into the email. What is stored stays as typed."""
+    return " ".join(text.split())
 
 
 @task
@@ -167,6 +175,7 @@ def notify_moderators_of_held_comment(comment_id):
         return 0
     context = {
         "comment": comment,
+        "commenter_name": on_one_line(comment.name),
         "site_name": settings.SITE_NAME,
         "excerpt": quoted_excerpt(comment.body),
         "article_url": absolute(comment.article.get_absolute_url()),
@@ -215,6 +224,7 @@ def notify_commenter_of_approval(comment_id):
     )
     context = {
         "comment": comment,
+        "commenter_name": on_one_line(comment.name),
         "site_name": settings.SITE_NAME,
         "comment_url": absolute(comment.get_permalink()),
         "unsubscribe_url": unsubscribe_url,

@@ -914,3 +914,43 @@ class TestEmailsArePlainText:
         assert message.subject == f"Your comment on “{self.TITLE}” is published"
         assert "Hello Tom & Jerry," in message.body
         assert self.TITLE in message.body
+
+
+# Names the public form takes (runs of spaces, the line and paragraph separators, the
+# ideographic space), and a line break a name saved before the form refused it holds.
+NAMES_ON_MORE_THAN_ONE_LINE = [
+    "Ada   Lovelace",
+    "Ada\u2028Lovelace",
+    "Ada\u2029Lovelace",
+    "Ada\u3000\u3000Lovelace",
+    "Ada\r\nLovelace",
+]
+
+
+@pytest.mark.parametrize("name", NAMES_ON_MORE_THAN_ONE_LINE)
+def test_the_published_email_greets_the_commenter_on_one_line(
+    name, django_capture_on_commit_callbacks
+):
+    """The greeting read "Hello Ada   Lovelace," or broke the line, and a name could forge a
+    line of the email ("Ada\u2028Your account is suspended: ..."). The name stays as typed."""
+    comment = make_comment(make_article(), name=name, status=Status.PENDING, notify_on_publish=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve(comment, by=make_moderator())
+
+    [message] = mail.outbox
+    assert message.body.splitlines()[0] == "Hello Ada Lovelace,"
+    comment.refresh_from_db()
+    assert comment.name == name
+
+
+@pytest.mark.parametrize("name", NAMES_ON_MORE_THAN_ONE_LINE)
+def test_the_held_comment_email_names_the_commenter_on_one_line(
+    name, moderators, django_capture_on_commit_callbacks
+):
+    """The moderators' "From:" line, which a name could likewise break into a line of its own."""
+    with django_capture_on_commit_callbacks(execute=True):
+        store(make_article(), name=name)
+
+    [message] = mail.outbox
+    assert "From: Ada Lovelace\n" in "\n".join(message.body.splitlines())
