@@ -1,6 +1,7 @@
 import hashlib
 import re
 import secrets
+import string
 import unicodedata
 from itertools import batched
 from urllib.parse import unquote, urlsplit
@@ -46,6 +47,8 @@ NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 DOTS_IN_A_ROW = re.compile(r"\.{2,}")
 # The characters that read as an @ once in compatibility form (NFKC).
 AT_SIGNS = {"@", "\ufe6b", "\uff20"}
+# What SQLite's UPPER() capitalises: ASCII's letters alone.
+SQLITE_CAPITALS = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 
 def commenter_digest(email):
@@ -61,6 +64,16 @@ def commenter_key_digest(key):
     apart as their live comments are told apart, where commenter_digest() joined "ß" and
     "ss" and split the dotless "i" from "i", which PostgreSQL writes alike in capitals."""
     return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
+def deleted_comment_key_digests(key, email):
+    """The key digests a commenter's DeletedComment rows may hold (their key, as commenters()
+    gives it, and an address of theirs): their key's, and, for rows a site moved from SQLite to
+    PostgreSQL brought along, their address's in SQLite's capitals (ASCII's alone), which
+    differ for an address beyond ASCII ("ADA@éLODIE.FR", where PostgreSQL writes "É"). The
+    rows hold no address to write the key again from. Never another commenter's: addresses
+    alike in SQLite's capitals differ only in their ASCII letters' case."""
+    return {commenter_key_digest(key), commenter_key_digest(email.translate(SQLITE_CAPITALS))}
 
 
 def commenter_keys(addresses, *, using=DEFAULT_DB_ALIAS):
@@ -413,10 +426,16 @@ class Comment(models.Model):
 class DeletedCommentQuerySet(models.QuerySet):
     def of_commenters(self, commenters):
         """The rows of these commenters ({key: an address of theirs}, as commenters() gives
-        them): by their key's digest, and, among rows from before it (blank), by their
-        address's old digest; never a new row by the old digest, which joins "ß" and "ss"."""
+        them): by their key's digests (deleted_comment_key_digests), and, among rows from
+        before it (blank), by their address's old digest; never a new row by the old digest,
+        which joins "ß" and "ss"."""
+        key_digests = [
+            digest
+            for key, email in commenters.items()
+            for digest in deleted_comment_key_digests(key, email)
+        ]
         return self.filter(
-            Q(commenter_key__in=[commenter_key_digest(key) for key in commenters])
+            Q(commenter_key__in=key_digests)
             | Q(
                 commenter_key="",
                 commenter__in=[commenter_digest(email) for email in commenters.values()],
@@ -435,10 +454,11 @@ class DeletedComment(models.Model):
     not the address: a row outlives the comment, and needs only to be found by it.
 
     Found by `commenter_key`, the digest of the commenter's key, as the database tells
-    commenters apart. Rows written before migration 0015 have none, only `commenter`
-    (commenter_digest(), Python's casefold), and are found by it alone: one of "ß" or "ss"
-    still finds the other's, and on PostgreSQL a dotless "i" misses "i"'s. New rows hold it
-    too, so that code from before 0015 (a deploy rolled back) still finds them."""
+    commenters apart (or as SQLite did, on a site moved from it to PostgreSQL). Rows written
+    before migration 0015 have none, only `commenter` (commenter_digest(), Python's
+    casefold), and are found by it alone: one of "ß" or "ss" still finds the other's, and on
+    PostgreSQL a dotless "i" misses "i"'s. New rows hold it too, so that code from before
+    0015 (a deploy rolled back) still finds them."""
 
     # The deleted comment's id, which its log entries hold as their object_id. Not the key:
     # an id taken again by another commenter's comment (a backup restored over a reset

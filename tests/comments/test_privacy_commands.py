@@ -1,6 +1,7 @@
 """Privacy requests and retention from the command line: export, erase, forget IPs."""
 
 import json
+import sqlite3
 from datetime import timedelta
 from io import StringIO
 from smtplib import SMTPRecipientsRefused
@@ -12,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from comments.models import Comment, DeletedComment, isolated
+from comments.models import Comment, DeletedComment, commenter_key_digest, isolated
 from comments.notifications import notify_commenter_of_approval
 from comments.privacy import ERASED_ADDRESS, ERASED_BODY, ERASED_REPR, erase_commenter_data
 from comments.services import approve, mark_spam, moderate_many
@@ -383,6 +384,35 @@ class TestDeletedCommentsAreTheirCommentersAsTheDatabaseTellsThemApart:
         assert erased == (1 if one_commenter else 0)
         assert Comment.objects.get(pk=live.pk).email == ("" if one_commenter else written)
         assert named_in_the_log(gone) is not one_commenter
+
+    @pytest.mark.parametrize(
+        ("written", "asked"),
+        [
+            ("ada@\u00e9lodie.fr", "ada@\u00e9lodie.fr"),
+            ("ada@\u00e9lodie.fr", "ADA@\u00e9LODIE.FR"),
+            ("ad\u0131@example.com", "AD\u0131@example.com"),
+            ("\u00c4da@example.com", "\u00c4DA@example.com"),
+        ],
+    )
+    def test_comments_deleted_on_sqlite_are_found_after_the_move_to_postgresql(
+        self, written, asked
+    ):
+        """A site moved from SQLite to PostgreSQL (dumpdata, loaddata) brings its rows as
+        SQLite wrote them: the key in SQLite's capitals, which are ASCII's alone, where
+        PostgreSQL capitalises every letter. Found by the key alone, a deleted comment of an
+        address beyond ASCII was no longer its commenter's, to export or to erase."""
+        editor = make_editor()
+        gone = deleted_comment(written, name="Ada", by=editor)
+        with sqlite3.connect(":memory:") as sqlite:
+            [key] = sqlite.execute("SELECT UPPER(?)", [written]).fetchone()
+        DeletedComment.objects.update(commenter_key=commenter_key_digest(key))
+
+        assert exported_deleted_comments(asked) == [gone]
+
+        erase_commenter_data(asked)
+
+        assert not named_in_the_log(gone)
+        assert not DeletedComment.objects.exists()
 
     def test_comments_deleted_before_their_key_was_kept_are_found_by_the_old_digest(self):
         """Rows written before migration 0015 hold only the old digest (blank key)."""
