@@ -303,7 +303,8 @@ class CommentQuerySet(models.QuerySet):
         found = self.by_email(email).aggregate(
             matches=Count("pk", filter=matching),
             key=Max("unsubscribe_key"),
-            # The address in capitals, asked in the same query: the first comment has no row.
+            # The address in capitals, in the same query (aggregate() takes aggregates alone):
+            # its rows', all alike, or, for its first comment, the address's own.
             commenter=Coalesce(Max(Upper("email")), Upper(Value(email))),
         )
         return found["matches"], found["key"] or new_unsubscribe_key(), found["commenter"]

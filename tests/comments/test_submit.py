@@ -100,7 +100,8 @@ def test_a_new_visitors_comment_and_the_page_it_lands_on_cost_a_bounded_number_o
 ):
     """The article (with its top-level comments counted, for the redirect's page), the
     question claimed (one DELETE ... RETURNING), the duplicate check (which also reads the
-    address's unsubscribe key: the link of an earlier email stops this one too), the flood
+    address's unsubscribe key: the link of an earlier email stops this one too; and the
+    commenter's key, which the flood limit counts them under), the flood
     limit's two counts (no Redis here) and the insert in a savepoint (two statements more
     inside the test's transaction): eight. (On PostgreSQL with Redis: the flood counts in
     Redis, and the lock that makes the same words wait, seven. The claims that refill the
