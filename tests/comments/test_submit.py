@@ -50,6 +50,7 @@ from tests.factories import (
     post_url,
     press,
 )
+from tests.redis_space import RedisSpace
 
 pytestmark = pytest.mark.django_db
 
@@ -1270,9 +1271,34 @@ def flood_counts_with_their_windows(request, settings):
     table, or Redis (the tests' own key space)."""
     if request.param == "in the database":
         settings.CACHES = LOCAL_MEMORY
+        cache.clear()  # local memory outlives a test
     else:
+        # A key space of the test's own, empty: clear() would flush the whole database,
+        # which the test processes beside it share.
         request.getfixturevalue("counted_in_redis")
-    cache.clear()
+
+
+@pytest.fixture
+def another_test_processs_flood_count(redis_space):
+    """A flood count of another test process running beside this one: the tests' Redis
+    database is shared by every process of the run (tests/redis_space.py)."""
+    neighbour = RedisSpace(redis_space.url, f"{redis_space.prefix}-beside")
+    key = f"{neighbour.prefix}:1:comments:flood:ip:198.51.100.1"
+    with redis_space.client() as client:
+        client.set(key, 1, ex=60)
+    yield key
+    neighbour.forget()
+
+
+@pytest.mark.parametrize("flood_counts_with_their_windows", ["in Redis"], indirect=True)
+def test_counting_in_redis_leaves_the_counts_of_the_test_processes_beside_it(
+    another_test_processs_flood_count, flood_counts_with_their_windows, redis_space
+):
+    """Emptying the test's Redis cache flushed the whole database: every flood count of the
+    processes beside it too, whose tests then took a comment they must refuse, now and then,
+    on a busy machine."""
+    with redis_space.client() as client:
+        assert client.exists(another_test_processs_flood_count)
 
 
 @pytest.mark.parametrize(
