@@ -457,6 +457,22 @@ def test_after_a_refused_write_the_reader_sends_again_from_the_503_page(
     assert Comment.objects.get().body == "Second time lucky."
 
 
+def test_a_refused_write_gives_back_the_commenters_place_in_redis_too(
+    article, settings, refused_inserts, counted_in_redis
+):
+    """The place is given back under the key it was taken under: left counted, the
+    commenter's next comment, from anywhere, was taken as spam past the email's limit."""
+    settings.COMMENTS_FLOOD_LIMIT = 1
+    refused_inserts.start()
+    refused = send(Client(REMOTE_ADDR="198.51.100.1"), article, email="ADA@\u00e9lodie.fr")
+    assert refused.status_code == 503
+    refused_inserts.stop()
+
+    send(Client(REMOTE_ADDR="198.51.100.2"), article, email="ada@\u00e9lodie.fr", body="Again.")
+
+    assert Comment.objects.get().status == Comment.Status.PENDING
+
+
 @pytest.fixture
 def read_only_database(django_db_serialized_rollback, transactional_db):
     """The database takes no write at all, as after a failover to a replica or with a full
