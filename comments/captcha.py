@@ -172,6 +172,29 @@ def fresh_pool_size(*, later=datetime.timedelta(0)):
     return CaptchaStore.objects.filter(expiration__gt=threshold).count()
 
 
+def pool_keys(count):
+    """Keys of up to `count` questions of the pool, at random, that have at least
+    CAPTCHA_GET_FROM_POOL_TIMEOUT minutes to live.
+
+    A pool that has run out (its daily refill missed) is refilled here, in one batch: else
+    each page rendered would write a question of its own (CaptchaStore.pick()'s fallback),
+    and each cached page would keep showing one that is gone, its picture a 410.
+    """
+    threshold = timezone.now() + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT)
+    fresh = CaptchaStore.objects.filter(expiration__gt=threshold).order_by("?")
+    keys = list(fresh.values_list("hashkey", flat=True)[:count])
+    if not keys and refill_pool():
+        keys = list(fresh.values_list("hashkey", flat=True)[:count])
+    return keys
+
+
+def pool_key():
+    """One question's key for a form: the pool's, or a new question when there is no pool
+    to draw from (COMMENTS_CAPTCHA_POOL_SIZE 0)."""
+    keys = pool_keys(1)
+    return keys[0] if keys else CaptchaStore.generate_key()
+
+
 def refill_pool(size=None):
     """Delete expired questions and add fresh ones until `size` can be handed out until
     the next daily refill: rows that go stale before it would leave the pool empty."""
@@ -277,7 +300,7 @@ class MathCaptchaWidget(CaptchaTextInput):
     def render(self, name, value, attrs=None, renderer=None):
         # A question from the pool; the stock fetch_captcha_store() also reversed a URL on
         # every render only to check that captcha.urls is installed.
-        self._key, answer = self.kept_question or (CaptchaStore.pick(), "")
+        self._key, answer = self.kept_question or (pool_key(), "")
         context = self.get_context(name, [self._key, answer], attrs)
         key_input, answer_input = context["widget"]["subwidgets"]
         answer_input["attrs"]["inputmode"] = "numeric"  # a number pad on phones

@@ -15,24 +15,21 @@ rendered for them is every reader's. The settings the discussion shows are part 
 release that pages are kept for.
 """
 
-import datetime
 import functools
 import random
 
 from captcha.models import CaptchaStore
-from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import DatabaseError
 from django.db.models.signals import post_delete, post_save
-from django.utils import timezone
 
 from articles import page_cache
 from newsroom.cache import delete_after_outage, mirror_keys
 from newsroom.middleware import database_unavailable
 
 from . import cache as comments_cache
-from .captcha import KEY_PATTERN
+from .captcha import KEY_PATTERN, pool_keys
 from .forms import STARTED_SALT, sign_started
 from .models import Comment
 from .thread import PENDING_COOKIE, address_digest, pending_entries
@@ -51,12 +48,7 @@ def draw_pool_sample():
     Kept as one string of fixed-width keys: read at every cached article page, it unpickles
     in a microsecond, where a list of a hundred strings takes several.
     """
-    threshold = timezone.now() + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT)
-    sample = "".join(
-        CaptchaStore.objects.filter(expiration__gt=threshold)
-        .order_by("?")
-        .values_list("hashkey", flat=True)[:POOL_SAMPLE_SIZE]
-    )
+    sample = "".join(pool_keys(POOL_SAMPLE_SIZE))
     cache.set(POOL_SAMPLE_KEY, sample, POOL_SAMPLE_SECONDS)
     return sample
 

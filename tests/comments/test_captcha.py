@@ -105,6 +105,19 @@ def test_reading_takes_questions_from_the_pool(client, article, captcha_pool):
     assert CaptchaStore.objects.count() == len(keys)
 
 
+def test_a_pool_run_out_is_refilled_rather_than_showing_a_dead_question(
+    client, article, captcha_pool, reader_cache
+):
+    """Without the daily refill (a cron missing or failing), the pool's questions expire:
+    the form must still show a question that can be read, not a picture that is gone."""
+    client.get(article.get_absolute_url())  # the page is cached with a question of the pool
+    CaptchaStore.objects.all().delete()  # answered, or expired and cleaned away since
+
+    for reader in (client, client.__class__()):
+        key = form_values(reader.get(article.get_absolute_url()).content.decode(), "captcha_0")
+        assert reader.get(reverse("captcha-image", kwargs={"key": key})).status_code == 200
+
+
 def test_test_mode_answer_is_accepted_when_switched_on(client, article, fill_form, monkeypatch):
     monkeypatch.setattr(captcha.conf.settings, "CAPTCHA_TEST_MODE", True)
 
