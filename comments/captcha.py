@@ -178,12 +178,13 @@ def pool_keys(count):
 
     A pool that has run out (its daily refill missed) is refilled here, in one batch: else
     each page rendered would write a question of its own (CaptchaStore.pick()'s fallback),
-    and each cached page would keep showing one that is gone, its picture a 410.
+    and each cached page would keep showing one that is gone, its picture a 410. Without a
+    pool (COMMENTS_CAPTCHA_POOL_SIZE 0) there is nothing to refill, and no sweep to pay for.
     """
     threshold = timezone.now() + datetime.timedelta(minutes=settings.CAPTCHA_GET_FROM_POOL_TIMEOUT)
     fresh = CaptchaStore.objects.filter(expiration__gt=threshold).order_by("?")
     keys = list(fresh.values_list("hashkey", flat=True)[:count])
-    if not keys and refill_pool():
+    if not keys and settings.COMMENTS_CAPTCHA_POOL_SIZE and refill_pool():
         keys = list(fresh.values_list("hashkey", flat=True)[:count])
     return keys
 

@@ -9,7 +9,9 @@ import pytest
 from captcha.models import CaptchaStore
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -116,6 +118,33 @@ def test_a_pool_run_out_is_refilled_rather_than_showing_a_dead_question(
     for reader in (client, client.__class__()):
         key = form_values(reader.get(article.get_absolute_url()).content.decode(), "captcha_0")
         assert reader.get(reverse("captcha-image", kwargs={"key": key})).status_code == 200
+
+
+def test_a_pool_run_out_is_refilled_once_rather_than_a_question_written_per_page(
+    client, article, settings
+):
+    """Pages rendered (not cached) on a pool run out: the first refills it, in one batch,
+    and later ones draw from it instead of each writing a question of its own."""
+    settings.COMMENTS_CAPTCHA_POOL_SIZE = 5
+
+    for _reader in range(3):
+        client.get(article.get_absolute_url())
+
+    assert CaptchaStore.objects.count() == 5
+
+
+def test_without_a_pool_a_form_shown_asks_only_for_its_own_question(client, article, settings):
+    """COMMENTS_CAPTCHA_POOL_SIZE 0 keeps no pool: there is nothing to refill, so a form
+    shown must not sweep expired questions and count the pool before writing its own."""
+    settings.COMMENTS_CAPTCHA_POOL_SIZE = 0
+
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(article.get_absolute_url()).content.decode()
+
+    table = CaptchaStore._meta.db_table
+    statements = [query["sql"].split()[0] for query in captured if table in query["sql"]]
+    assert statements == ["SELECT", "INSERT"]  # a question from the pool, none: a new one
+    assert CaptchaStore.objects.get().hashkey == form_values(page, "captcha_0")
 
 
 def test_test_mode_answer_is_accepted_when_switched_on(client, article, fill_form, monkeypatch):
