@@ -525,6 +525,20 @@ def test_a_new_question_on_a_read_only_database_keeps_the_text(client, read_only
     assert 'value="Ida Wells"' in response.content.decode()
 
 
+def test_an_article_read_on_a_read_only_database_with_the_pool_run_out_asks_to_try_again(
+    client, read_only_database
+):
+    """The page refills a pool run out (a write), which the database refuses: a 503 that
+    says to come back, not a 500."""
+    article = make_article()
+    read_only_database()
+
+    response = client.get(article.get_absolute_url())
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(DATABASE_RETRY_SECONDS)
+
+
 def test_unsubscribing_on_a_read_only_database_asks_to_try_again(client, read_only_database):
     comment = make_comment(make_article(), notify_on_publish=True)
     read_only_database()
