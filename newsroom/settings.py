@@ -624,7 +624,9 @@ COMMENTS_FLOOD_WINDOW_SECONDS = env_int("COMMENTS_FLOOD_WINDOW_SECONDS", 600)
 COMMENTS_REDISPLAY_LIMIT = env_int("COMMENTS_REDISPLAY_LIMIT", 30)
 COMMENTS_MAX_LINKS = env_int("COMMENTS_MAX_LINKS", 2)
 COMMENTS_BLOCKLIST = env_list("COMMENTS_BLOCKLIST")
-COMMENTS_CAPTCHA_POOL_SIZE = env_int("COMMENTS_CAPTCHA_POOL_SIZE", 500)
+# A page finding the pool run out refills it within its request: capped as
+# refill_captcha_pool --size is (comments/management/arguments.py).
+COMMENTS_CAPTCHA_POOL_SIZE = env_int("COMMENTS_CAPTCHA_POOL_SIZE", 500, minimum=0, maximum=100_000)
 CSRF_FAILURE_VIEW = "comments.views.csrf_failure"
 
 # Moderation (see the README): who is emailed about held comments (default: the active

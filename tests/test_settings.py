@@ -136,6 +136,22 @@ def test_a_page_of_comments_that_cannot_be_stops_start_up_with_the_variables_nam
     assert f"COMMENTS_PER_PAGE {said}." in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("-1", "must be 0 or more, not '-1'"),
+        ("10000000", "must be 100000 or less, not '10000000'"),
+    ],
+)
+def test_a_captcha_pool_that_cannot_be_stops_start_up_with_the_variables_name(value, said):
+    """A page that finds the pool run out refills it to this size, within the request: a
+    mistyped ten million would be built in its memory."""
+    result = manage("check", COMMENTS_CAPTCHA_POOL_SIZE=value)
+
+    assert result.returncode != 0
+    assert f"COMMENTS_CAPTCHA_POOL_SIZE {said}." in result.stderr
+
+
 def test_a_negative_hsts_max_age_stops_start_up_with_the_variables_name():
     """DJANGO_HSTS_SECONDS=-300 sent "max-age=-300", which browsers ignore, and passed
     `check --deploy`, whose HSTS check asks only for a value."""
