@@ -5,6 +5,7 @@ import os
 import secrets
 import time
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import hypothesis
 import pytest
@@ -367,3 +368,20 @@ def passwords_checked(settings, editor):
     editor.save()
     CountedHasher.checked = []
     return CountedHasher.checked
+
+
+@pytest.fixture
+def committed_db(django_db_serialized_rollback, transactional_db):
+    """Real commits, seen by other connections and processes; afterwards the database is
+    put back as the migrations left it (the Moderators group included) for later tests."""
+
+
+@pytest.fixture
+def database_url(committed_db):
+    """The test database, for processes of our own: what the tests commit, they see."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    user = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{user}@{host}/{db['NAME']}"
