@@ -255,9 +255,17 @@ def redis_space(worker_id):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
+def _clear_cache(monkeypatch):
+    """Each test starts with an empty cache, and a process that has served no page yet: the
+    pages a process keeps beside Redis are served at the version they were stored at, and a
+    test's `clock` gives the next test in the same second the same version."""
     from django.core.cache import caches
 
+    from articles import page_cache
+
+    monkeypatch.setattr(
+        page_cache, "_recent_pages", page_cache.RecentPages(page_cache.RECENT_PAGES)
+    )
     clear_cache(caches["default"])
     yield
     clear_cache(caches["default"])
