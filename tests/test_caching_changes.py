@@ -8,6 +8,7 @@ Each page is read twice before the change, so it is stored and then served from 
 write side's functions called one by one.
 """
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -15,11 +16,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from articles import page_cache
 from articles.demo import draw_illustration
 from articles.models import Article
 from articles.views import feed_addresses
+from comments import services
 from comments.admin import LISTED_FOR_ERASURE, erasure_listing
 from comments.captcha import refill_pool
 from comments.models import Comment
@@ -128,23 +131,51 @@ def lists_of(article):
 
 
 def decide(client, comment, name, how):
-    """A moderator's decision, from the list's bulk action or the comment's own button."""
+    """A moderator's decision, from the list's bulk action or the comment's own button, or
+    "select all" over more comments than a request decides (comments.services), taken in the
+    background after the response."""
     if how == "button":
         url = reverse("admin:comments_comment_decide", args=[comment.pk, name])
         return client.post(url, {"next": QUEUE})
     action = {"spam": "mark_selected_as_spam"}.get(name, f"{name}_selected")
-    return client.post(f"{QUEUE}?status=all", {"action": action, "_selected_action": [comment.pk]})
+    data = {"action": action, "_selected_action": [comment.pk]}
+    if how == "in the background":  # every comment the search finds: this one
+        query = urlencode({"status": "all", "q": comment.body})
+        return client.post(f"{QUEUE}?{query}", data | {"select_across": "1"})
+    return client.post(f"{QUEUE}?status=all", data)
 
 
-@pytest.mark.parametrize("how", ["action", "button"])
+# The task runs after the response and closes its connection, as a worker's would: on
+# PostgreSQL the test's own transaction would go with it.
+IN_THE_BACKGROUND = pytest.param("in the background", marks=pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture
+def committed_decision(committed, monkeypatch):
+    """The block whose commit is the decision's. In the background (one comment made more
+    than a request decides, the threshold lowered from 2,000) the task commits each lot
+    itself, after the response, with no block of the test's open around it; and a second
+    after the set-up's own commits (the content version is the `clock`'s time)."""
+
+    def block(how):
+        if how != "in the background":
+            return committed()
+        monkeypatch.setattr(services, "DECIDED_IN_THE_REQUEST", 0)
+        page_cache.time.now += 1
+        return contextlib.nullcontext()
+
+    return block
+
+
+@pytest.mark.parametrize("how", ["action", "button", IN_THE_BACKGROUND])
 def test_a_comment_approved_in_the_admin_shows_with_its_count_on_every_page(
-    how, moderator_client, committed
+    how, moderator_client, committed_decision
 ):
     article = listed_article()
     comment = make_comment(article, status="pending", body="Worth publishing.")
     pages = stored(article.get_absolute_url(), *lists_of(article))
 
-    with committed():
+    with committed_decision(how):
         assert decide(moderator_client, comment, "approve", how).status_code == 302
     after = asked_again(pages)
 
@@ -155,10 +186,10 @@ def test_a_comment_approved_in_the_admin_shows_with_its_count_on_every_page(
         assert '#comments">1 comment</a>' in text(after[path]), path
 
 
-@pytest.mark.parametrize("how", ["action", "button"])
+@pytest.mark.parametrize("how", ["action", "button", IN_THE_BACKGROUND])
 @pytest.mark.parametrize("name", ["unapprove", "reject", "spam"])
 def test_a_comment_withheld_in_the_admin_leaves_every_page_with_its_replies(
-    name, how, moderator_client, committed, settings
+    name, how, moderator_client, committed_decision, settings
 ):
     settings.COMMENTS_PER_PAGE = 1
     article = listed_article()
@@ -170,7 +201,7 @@ def test_a_comment_withheld_in_the_admin_leaves_every_page_with_its_replies(
     pages = stored(article.get_absolute_url(), second_page, *lists_of(article))
     assert "Soon withheld." in Client().get(second_page).content.decode()
 
-    with committed():
+    with committed_decision(how):
         assert decide(moderator_client, comment, name, how).status_code == 302
     after = asked_again(pages)
 
@@ -181,6 +212,28 @@ def test_a_comment_withheld_in_the_admin_leaves_every_page_with_its_replies(
     assert "A reply to it." not in landing
     for path in lists_of(article):
         assert '#comments">1 comment</a>' in text(after[path]), path
+
+
+@pytest.mark.parametrize("status", ["pending", "rejected", "spam"])
+def test_a_withheld_comment_approved_in_the_admin_brings_back_its_replies_and_their_count(
+    status, moderator_client, committed
+):
+    """Its approved replies were hidden with it, and left out of the count: they come back."""
+    article = listed_article()
+    comment = make_comment(article, status=status, body="Withheld for a while.")
+    make_comment(article, parent=comment, body="A reply hidden with it.")
+    url = article.get_absolute_url()
+    pages = stored(url, *lists_of(article))
+    assert "A reply hidden with it." not in text(Client().get(url))
+
+    with committed():
+        assert decide(moderator_client, comment, "approve", "button").status_code == 302
+    after = asked_again(pages)
+
+    assert "A reply hidden with it." in text(after[url])
+    assert "2 comments" in text(after[url])
+    for path in lists_of(article):
+        assert '#comments">2 comments</a>' in text(after[path]), path
 
 
 def test_a_moderators_edit_in_the_admin_shows_at_the_next_request(moderator_client, committed):
@@ -292,14 +345,20 @@ def test_an_edited_standfirst_shows_on_the_article_its_lists_and_feeds(editor_cl
         assert "Work ends a month early." in text(response), path
 
 
-def test_an_edited_body_shows_on_the_article_page(editor_client, committed):
+def test_an_edited_body_shows_on_the_article_page_and_in_a_search_for_its_new_words(
+    editor_client, committed
+):
     article = make_article()
-    pages = stored(article.get_absolute_url())
+    url, search = article.get_absolute_url(), "/search/?q=corrected"
+    pages = stored(url, search)
+    assert url not in text(Client().get(search))
 
     with committed():
         edit_article(editor_client, article, body="A corrected paragraph.")
+    after = asked_again(pages)
 
-    assert "A corrected paragraph." in text(asked_again(pages)[article.get_absolute_url()])
+    assert "A corrected paragraph." in text(after[url])
+    assert url in text(after[search])
 
 
 def test_comments_closed_in_the_admin_take_the_form_off_the_article_page(editor_client, committed):
@@ -556,6 +615,52 @@ def test_an_article_scheduled_in_the_admin_is_on_no_page_until_its_time_then_on_
     assert Client().get(url).status_code == 200
 
 
+OWNER_SITEMAPS = ["/sitemap-sections.xml", "/sitemap-tags.xml", "/sitemap-authors.xml"]
+
+
+@pytest.mark.parametrize(
+    ("how", "listed_after"),
+    [
+        ("published from the list", True),
+        ("its scheduled time comes", True),
+        ("unpublished from the list", False),
+        ("deleted from the list", False),
+    ],
+)
+def test_the_sitemaps_list_a_section_tag_and_author_while_one_of_their_articles_is_public(
+    how, listed_after, editor_client, committed, clock
+):
+    """They list only those with something public: their one article's change is theirs."""
+    due = timezone.now() + timedelta(minutes=1)
+    publication = {
+        "published from the list": {"status": "draft", "published_at": None},
+        "its scheduled time comes": {"published_at": due},
+    }.get(how, {})
+    article = listed_article(**publication)
+    owners = [article.section, article.tags.get(), article.author]
+    pages = stored(*OWNER_SITEMAPS)
+    for path, owner in zip(OWNER_SITEMAPS, owners, strict=True):
+        assert (owner.get_absolute_url() in text(Client().get(path))) is not listed_after, path
+
+    with committed():
+        if how == "its scheduled time comes":  # as in the test above
+            clock.now = due.timestamp()
+            Article.objects.filter(pk=article.pk).update(published_at=timezone.now())
+        else:
+            action = {"published": "publish", "unpublished": "unpublish"}.get(
+                how.split()[0], "delete_selected"
+            )
+            response = editor_client.post(
+                reverse("admin:articles_article_changelist"),
+                {"action": action, "_selected_action": [article.pk], "post": "yes"},
+            )
+            assert response.status_code == 302
+    after = asked_again(pages)
+
+    for path, owner in zip(OWNER_SITEMAPS, owners, strict=True):
+        assert (owner.get_absolute_url() in text(after[path])) is listed_after, path
+
+
 # -- Sections and authors renamed, as every page shows them -----------------------------------
 
 
@@ -571,7 +676,12 @@ def test_a_section_renamed_in_the_admin_shows_in_every_header_and_moves_its_feed
     with committed():
         response = editor_client.post(
             reverse("admin:articles_section_change", args=[section.pk]),
-            {"name": "Coast", "slug": "coast", "description": "", "order": section.order}
+            {
+                "name": "Coast",
+                "slug": "coast",
+                "description": "Tides, storms and the harbour.",
+                "order": section.order,
+            }
             | NO_OLD_ADDRESSES_LET_GO,
         )
     after = asked_again(pages)
@@ -584,6 +694,7 @@ def test_a_section_renamed_in_the_admin_shows_in_every_header_and_moves_its_feed
     assert after[old_page]["Location"] == "/section/coast/"
     assert after[old_feed]["Location"] == "/feeds/section/coast/rss/"
     new_page = text(Client().get("/section/coast/"))
+    assert "Tides, storms and the harbour." in new_page
     assert 'href="/section/coast/follow/">Follow this section</a>' in new_page
     assert 'title="Coast (RSS)" href="/feeds/section/coast/rss/">' in new_page  # for feed readers
     assert "<title>Coast" in text(Client().get("/feeds/section/coast/rss/"))
@@ -627,7 +738,9 @@ def test_a_section_added_or_reordered_in_the_admin_shows_in_every_header(
             assert header.index(">Beta<") < header.index(">Alpha<"), path
 
 
-def test_an_author_renamed_in_the_admin_shows_on_every_byline(editor_client, committed):
+def test_an_author_renamed_in_the_admin_shows_on_every_byline_and_their_bio_on_their_page(
+    editor_client, committed
+):
     article = listed_article()
     author = article.author
     pages = stored(article.get_absolute_url(), *lists_of(article), FEED, ATOM)
@@ -635,7 +748,7 @@ def test_an_author_renamed_in_the_admin_shows_on_every_byline(editor_client, com
     with committed():
         response = editor_client.post(
             reverse("admin:articles_author_change", args=[author.pk]),
-            {"display_name": "Nellie Bly", "slug": author.slug, "bio": ""}
+            {"display_name": "Nellie Bly", "slug": author.slug, "bio": "Ten days in a madhouse."}
             | NO_OLD_ADDRESSES_LET_GO,
         )
     after = asked_again(pages)
@@ -643,6 +756,7 @@ def test_an_author_renamed_in_the_admin_shows_on_every_byline(editor_client, com
     assert response.status_code == 302
     for path, response in after.items():
         assert "Nellie Bly" in text(response), path
+    assert "Ten days in a madhouse." in text(after[author.get_absolute_url()])
 
 
 # -- Page 2: of the lists, of the discussion --------------------------------------------------
