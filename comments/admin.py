@@ -39,7 +39,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import Truncator, capfirst, smart_split, unescape_string_literal
+from django.utils.text import Truncator, capfirst, smart_split
 from django.utils.timesince import timesince
 
 from articles.admin import DELETE_PAGE_ITEMS, ArticleAdmin
@@ -68,6 +68,7 @@ from newsroom.admin import (
     StalePageAdminMixin,
     StalePageGuard,
     counted,
+    unquote_search_word,
 )
 
 EXCERPT_WORDS = 16
@@ -597,13 +598,6 @@ def ipv6_pattern(term):
                 if all(zero[start:end]):
                     alternatives.append(f"{':'.join(patterns[:start])}::{':'.join(patterns[end:])}")
     return f"^(?:{'|'.join(alternatives)})$" if alternatives else None
-
-
-def unquote_search_word(word):
-    """A word of the admin's search as Django searches for it: "a phrase" in quotes is one."""
-    if word[0] in "\"'" and word[0] == word[-1] and len(word) > 1:
-        return unescape_string_literal(word)
-    return word
 
 
 class CommentForm(StalePageGuard, forms.ModelForm):

@@ -31,6 +31,7 @@ from django.db.models.functions import Replace
 from django.http import Http404
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import smart_split, unescape_string_literal
 
 from articles.models import PUBLICATION_YEARS
 from comments.models import ISOLATES, in_bdi, isolated
@@ -354,11 +355,22 @@ class HandMadeRequestsMixin:
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_search_results(self, request, queryset, search_term):
-        # The changelist's search form refuses a NUL itself; the autocomplete view does not.
-        if "\x00" in search_term:
-            raise BadRequest("The search holds a NUL character.")
-        words = search_term[:ADMIN_SEARCH_MAX_LENGTH].split()[:ADMIN_SEARCH_MAX_WORDS]
-        return super().get_search_results(request, queryset, " ".join(words))
+        return super().get_search_results(request, queryset, bounded_search(search_term))
+
+
+def bounded_search(search_term):
+    """The search as far as an admin searches: its first ADMIN_SEARCH_MAX_WORDS words."""
+    # The changelist's search form refuses a NUL itself; the autocomplete view does not.
+    if "\x00" in search_term:
+        raise BadRequest("The search holds a NUL character.")
+    return " ".join(search_term[:ADMIN_SEARCH_MAX_LENGTH].split()[:ADMIN_SEARCH_MAX_WORDS])
+
+
+def unquote_search_word(word):
+    """A word of the admin's search as Django searches for it: "a phrase" in quotes is one."""
+    if word[0] in "\"'" and word[0] == word[-1] and len(word) > 1:
+        return unescape_string_literal(word)
+    return word
 
 
 def autocomplete(request):
@@ -495,7 +507,7 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         "action",
         "change",
     ]
-    search_fields = ["object_name", "user__username"]  # object_name: get_search_results
+    search_fields = ["object_name", "user__username"]  # as get_search_results reads them
     search_help_text = "The object's name as recorded, or a username."
     date_hierarchy = "action_time"  # read by probes of its index (change_list.html)
     # The paginator counts the entries already; the full count would count the whole table
@@ -526,13 +538,22 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         return entries.filter(content_type__in=self.viewable_content_types(request))
 
     def get_search_results(self, request, queryset, search_term):
-        """Names compared without their isolates: entries record a commenter's name between
+        """Each word in the object's name, compared without its isolates, or in the
+        username. Names without isolates: entries record a commenter's name between
         invisible isolates since comments isolated it (Comment.__str__), not before, so a
         quoted "Comment by Ann" found only the older entries, and the same words copied from
-        a heading, isolates and all, only the newer ones."""
+        a heading, isolates and all, only the newer ones.
+
+        The users a word names are looked up first, so that the log is searched on its own
+        columns, each through an index on PostgreSQL (the name's trigram index, migration
+        newsroom 0002, and the user's): Django's join to the users, in an OR with the
+        name, read every entry (1.2 to 1.7 s at a million)."""
         queryset = queryset.alias(object_name=without_isolates("object_repr"))
-        search_term = search_term.translate(str.maketrans("", "", ISOLATES))
-        return super().get_search_results(request, queryset, search_term)
+        search_term = bounded_search(search_term).translate(str.maketrans("", "", ISOLATES))
+        for word in map(unquote_search_word, smart_split(search_term)):
+            users = User.objects.filter(username__icontains=word).values_list("pk", flat=True)
+            queryset = queryset.filter(Q(object_name__icontains=word) | Q(user__in=list(users)))
+        return queryset, False
 
     def get_object(self, request, object_id, from_field=None):
         """The entry, its object's name isolated (comments.models.isolated): Django heads

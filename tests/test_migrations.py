@@ -411,15 +411,16 @@ def test_going_back_before_the_search_index_drops_it_and_leaves_pg_trgm_to_other
 ):
     """The extension may have been there before us, and other tables may use it: PostgreSQL
     refuses to drop it from under them, which stopped the migration halfway."""
-    assert trigram_indexes() == ["comment_search_idx", "someone_elses_notes_idx"]
+    ours = ["comment_search_idx", ACTION_LOG_SEARCH_INDEX]
+    assert trigram_indexes() == [*ours, "someone_elses_notes_idx"]
 
-    migrate("comments", "0004")
+    migrate("comments", "0004")  # the action log's search index (newsroom 0002) goes first
 
     assert trigram_indexes() == ["someone_elses_notes_idx"]
     assert pg_trgm_installed()
 
     migrate()
-    assert trigram_indexes() == ["comment_search_idx", "someone_elses_notes_idx"]
+    assert trigram_indexes() == [*ours, "someone_elses_notes_idx"]
 
 
 @migrating
@@ -681,6 +682,7 @@ def logged_in_superuser():
 
 
 ACTION_LOG_INDEX = "newsroom_admin_log_action_time"
+ACTION_LOG_SEARCH_INDEX = "newsroom_admin_log_object_name_trgm"
 
 
 def action_log_indexes():
@@ -694,18 +696,25 @@ def test_the_action_log_index_goes_back_and_forth_and_a_second_run_keeps_it(
     fully_migrated_afterwards,
 ):
     """Reversed, it goes; migrated again over an index already there (a re-run by hand, an
-    earlier run stopped after building it), the migration keeps it instead of failing."""
+    earlier run stopped after building it), the migration keeps it instead of failing. So
+    does the search's index, on PostgreSQL (SQLite has none)."""
+    searched_through_an_index = connection.vendor == "postgresql"
     assert action_log_indexes()[ACTION_LOG_INDEX] == ["action_time", "id"]
+    assert (ACTION_LOG_SEARCH_INDEX in action_log_indexes()) == searched_through_an_index
 
     migrate("newsroom", "zero")
     assert ACTION_LOG_INDEX not in action_log_indexes()
+    assert ACTION_LOG_SEARCH_INDEX not in action_log_indexes()
 
     migrate("newsroom")
     assert action_log_indexes()[ACTION_LOG_INDEX] == ["action_time", "id"]
 
-    MigrationRecorder(connection).record_unapplied("newsroom", "0001_action_log_time_index")
+    recorder = MigrationRecorder(connection)
+    recorder.record_unapplied("newsroom", "0002_action_log_search_index")
+    recorder.record_unapplied("newsroom", "0001_action_log_time_index")
     migrate("newsroom")
     assert action_log_indexes()[ACTION_LOG_INDEX] == ["action_time", "id"]
+    assert (ACTION_LOG_SEARCH_INDEX in action_log_indexes()) == searched_through_an_index
     page = logged_in_superuser().get("/admin/admin/logentry/")
     assert page.status_code == 200
 
@@ -727,6 +736,28 @@ def test_the_action_log_index_is_built_without_blocking_writes_to_the_log(
         f"DROP INDEX CONCURRENTLY IF EXISTS {ACTION_LOG_INDEX}",
         f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ACTION_LOG_INDEX}"
         " ON django_admin_log (action_time, id)",
+    ]
+
+
+@migrating
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a concurrent build is PostgreSQL's")
+def test_the_action_log_search_index_is_built_without_blocking_writes_to_the_log(
+    fully_migrated_afterwards,
+):
+    with CaptureQueriesContext(connection) as backwards:
+        migrate("newsroom", "0001")
+    with CaptureQueriesContext(connection) as forwards:
+        migrate("newsroom")
+
+    statements = [query["sql"] for query in [*backwards, *forwards]]
+    built = [sql for sql in statements if ACTION_LOG_SEARCH_INDEX in sql and "INDEX" in sql]
+    drop = f"DROP INDEX CONCURRENTLY IF EXISTS {ACTION_LOG_SEARCH_INDEX}"
+    assert built == [
+        drop,
+        drop,  # an index left invalid by an interrupted build is built again
+        f"CREATE INDEX CONCURRENTLY {ACTION_LOG_SEARCH_INDEX} ON django_admin_log USING gin"
+        " ((UPPER(REPLACE(REPLACE(REPLACE(REPLACE(object_repr, '\u2066', ''), '\u2067', ''),"
+        " '\u2068', ''), '\u2069', ''))) gin_trgm_ops)",
     ]
 
 
