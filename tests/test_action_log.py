@@ -418,6 +418,17 @@ def test_a_quoted_name_finds_the_entries_before_and_since_names_were_isolated(
     assert sorted(entry.change_message for entry in found) == ["Approved.", "Unapproved."]
 
 
+def test_each_word_of_a_search_is_in_the_object_s_name_or_the_username(client, editor, moderator):
+    log_change(moderator, make_comment(make_article(), name="Ann"), "Approved.")
+    log_change(moderator, make_comment(make_article(), name="Bob"), "Approved.")
+    log_change(editor, make_comment(make_article(), name="Ann"), "Unapproved.")
+    client.force_login(editor)
+
+    found = rows(client.get(LOG, {"q": f"MOIRA {isolated('ann')}"}))
+
+    assert [(entry.user, entry.change_message) for entry in found] == [(moderator, "Approved.")]
+
+
 def search_plan_without_scans(client, search):
     """PostgreSQL's plan for the action log's search for `search`. On a test table the
     planner would rather read it all, or walk the time index, so both are ruled out: what is
