@@ -3,12 +3,14 @@ import logging
 import math
 import os
 import secrets
+import sqlite3
 import time
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 import hypothesis
 import pytest
+from django.db import connection
 
 from tests.redis_space import TEST_REDIS_URL, RedisSpace, reach
 from tests.sign_in import DATABASE_HANDLER, PASSWORD, CountedHasher
@@ -387,9 +389,28 @@ def committed_db(django_db_serialized_rollback, transactional_db):
 @pytest.fixture
 def database_url(committed_db):
     """The test database, for processes of our own: what the tests commit, they see."""
-    from django.db import connection
-
     db = connection.settings_dict
     user = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
     host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     return f"postgres://{user}@{host}/{db['NAME']}"
+
+
+# SQLite refuses a statement with more parameters than its limit: 32,766 as built since 3.32
+# (Debian's builds allow 250,000), 999 before. At the old limit, a statement with one parameter
+# per row (a moderator's "select all" of comments, an action log search's users) fails at 1,000
+# rows instead of 32,767.
+OLD_SQLITE_PARAMETER_LIMIT = 999
+
+
+@pytest.fixture
+def old_sqlite_parameter_limit(db):
+    """The test's SQLite connection held to the old limit of parameters per statement (see
+    above); PostgreSQL, whose driver writes the values into the statement, has none."""
+    if connection.vendor != "sqlite":
+        yield None
+        return
+    connection.ensure_connection()
+    limit = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+    before = connection.connection.setlimit(limit, OLD_SQLITE_PARAMETER_LIMIT)
+    yield OLD_SQLITE_PARAMETER_LIMIT
+    connection.connection.setlimit(limit, before)

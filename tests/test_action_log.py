@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from comments import services
 from comments.models import Comment, isolated
-from newsroom.admin import OWN_ACCOUNT
+from newsroom.admin import ADMIN_SEARCH_MAX_WORDS, OWN_ACCOUNT
 from tests.factories import (
     make_article,
     make_comment,
@@ -427,6 +428,44 @@ def test_each_word_of_a_search_is_in_the_object_s_name_or_the_username(client, e
     found = rows(client.get(LOG, {"q": f"MOIRA {isolated('ann')}"}))
 
     assert [(entry.user, entry.change_message) for entry in found] == [(moderator, "Approved.")]
+
+
+def test_a_word_in_more_usernames_than_a_statement_takes_parameters_finds_their_entries(
+    client, editor, old_sqlite_parameter_limit
+):
+    """The users a word names are looked up before the log is read: a word in the names of
+    more accounts than SQLite takes parameters in one statement was a server error."""
+    readers = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"reader{n:04}") for n in range(1000)
+    )
+    log_change(readers[-1], make_article(title="Budget"), "Changed title.")
+    log_change(editor, make_article(title="Weather"), "Changed title.")
+    client.force_login(editor)
+
+    found = rows(client.get(LOG, {"q": "READER"}))
+
+    assert [entry.user for entry in found] == [readers[-1]]
+
+
+def test_fifty_words_each_in_many_usernames_find_the_entry_holding_them_all(
+    client, editor, old_sqlite_parameter_limit
+):
+    """Each word's users in a list of their ids, fifteen each, made a statement of more
+    parameters than SQLite's old limit (999) takes."""
+    words = [f"w{n:02}" for n in range(ADMIN_SEARCH_MAX_WORDS)]
+    get_user_model().objects.bulk_create(
+        get_user_model()(username=f"{word}{reader}")
+        for word in words
+        for reader in "abcdefghijklmno"
+    )
+    log_change(editor, make_article(title="Budget"), "Changed title.")
+    log_change(editor, make_article(title="Weather"), "Changed title.")
+    LogEntry.objects.filter(object_repr="Budget").update(object_repr=" ".join(words))
+    client.force_login(editor)
+
+    found = rows(client.get(LOG, {"q": " ".join(words)}))
+
+    assert [entry.object_repr for entry in found] == [" ".join(words)]
 
 
 def search_plan_without_scans(client, search):

@@ -2,12 +2,10 @@
 
 import logging
 import signal
-import sqlite3
 
 import pytest
 from captcha.models import CaptchaStore
 from django.core.management import call_command
-from django.db import connection
 
 from comments import services
 from comments.captcha import refill_pool
@@ -42,26 +40,6 @@ def fill_form(client, captcha_pool):
         return comment_form_data(page.content.decode(), **values)
 
     return fill
-
-
-# SQLite refuses a statement with more parameters than its limit: 32,766 as built since 3.32
-# (Debian's builds allow 250,000), 999 before. At the old limit, the statement a moderator's
-# "select all" sent with one parameter per comment fails at 1,000 comments instead of 32,767.
-OLD_SQLITE_PARAMETER_LIMIT = 999
-
-
-@pytest.fixture
-def old_sqlite_parameter_limit(db):
-    """The test's SQLite connection held to the old limit of parameters per statement (see
-    above); PostgreSQL, whose driver writes the values into the statement, has none."""
-    if connection.vendor != "sqlite":
-        yield None
-        return
-    connection.ensure_connection()
-    limit = sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
-    before = connection.connection.setlimit(limit, OLD_SQLITE_PARAMETER_LIMIT)
-    yield OLD_SQLITE_PARAMETER_LIMIT
-    connection.connection.setlimit(limit, before)
 
 
 @pytest.fixture
