@@ -554,7 +554,7 @@ class ActionLogAdmin(HandMadeRequestsMixin, admin.ModelAdmin):
         newsroom 0002, and the user's): Django's join to the users, in an OR with the
         name, read every entry (1.2 to 1.7 s at a million)."""
         queryset = queryset.alias(object_name=without_isolates("object_repr"))
-        search_term = bounded_search(search_term).translate(str.maketrans("", "", ISOLATES))
+        search_term = bounded_search(search_term.translate(str.maketrans("", "", ISOLATES)))
         for word in map(unquote_search_word, smart_split(search_term)):
             users = User.objects.filter(username__icontains=word).values_list("pk", flat=True)
             few = list(users[: ACTION_LOG_SEARCH_MAX_USERS + 1])

@@ -468,6 +468,18 @@ def test_fifty_words_each_in_many_usernames_find_the_entry_holding_them_all(
     assert [entry.object_repr for entry in found] == [" ".join(words)]
 
 
+def test_words_of_isolates_alone_do_not_count_among_a_search_s_words(client, editor):
+    """Isolates are not searched for (names are compared without them): fifty words of
+    isolates alone, pasted ahead of a name, left no word of the search to look for."""
+    log_change(editor, make_comment(make_article(), name="Ann"), "Approved.")
+    log_change(editor, make_comment(make_article(), name="Bob"), "Approved.")
+    client.force_login(editor)
+
+    found = rows(client.get(LOG, {"q": "\u2068 " * ADMIN_SEARCH_MAX_WORDS + "Ann"}))
+
+    assert [entry.object_repr for entry in found] == [f"Comment by {isolated('Ann')}"]
+
+
 def search_plan_without_scans(client, search):
     """PostgreSQL's plan for the action log's search for `search`. On a test table the
     planner would rather read it all, or walk the time index, so both are ruled out: what is
