@@ -6,6 +6,7 @@ under a prefix of its own and deletes those only, never the database (README, De
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -52,6 +53,21 @@ class RedisSpace:
         with self.client() as client:
             if keys := list(client.scan_iter(match=f"{self.prefix}:*", count=1000)):
                 client.delete(*keys)
+
+
+def take_time_off(client, pattern, delta):
+    """Time passing for the keys matching `pattern`: Redis ends a key's life on its own clock,
+    which a test cannot move, so `delta` comes off each one's time to live (a key whose life
+    it ends is deleted). A key without a time limit keeps it: no time passing ends it."""
+    for key in client.scan_iter(match=pattern, count=1000):
+        left = client.pttl(key)
+        if left < 0:
+            continue
+        left -= delta // timedelta(milliseconds=1)
+        if left > 0:
+            client.pexpire(key, left)
+        else:
+            client.delete(key)
 
 
 def shown(url):

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from tests.redis_space import take_time_off
 from tests.sign_in import PASSWORD, assert_locked_out, sign_in
 from tests.test_settings import manage
 
@@ -117,13 +118,7 @@ def move_clock(monkeypatch):
         monkeypatch.setattr(axes.handlers.proxy, "now", lambda: timezone.now() + moved)
         cache = caches["default"]
         if isinstance(cache, RedisCache):
-            client = cache._cache.get_client(write=True)
-            for key in client.scan_iter(match=cache.make_key("axes-*")):
-                left = client.pttl(key) - delta // timedelta(milliseconds=1)
-                if left > 0:
-                    client.pexpire(key, left)
-                else:
-                    client.delete(key)
+            take_time_off(cache._cache.get_client(write=True), cache.make_key("axes-*"), delta)
 
     return move
 
