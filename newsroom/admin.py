@@ -86,8 +86,9 @@ ACCESS_CHANGED_MEANWHILE = (
     "other groups or permissions): saving yours now would undo that. Nothing was saved. Reload "
     "the page to see the account as it is now, or save again to replace it with yours."
 )
-# What a page shown again after a conflict (StalePageGuard) cannot keep: a file input starts
-# empty, and saving again would keep the stored file without a word.
+# What a page shown again (after a conflict, or for a mistake to correct: StalePageGuard)
+# cannot keep: a file input starts empty, and saving again would keep the stored file, or
+# none, without a word.
 FILES_TO_CHOOSE_AGAIN = "A page cannot keep a file chosen on it: choose the {files} again."
 # The code of a StalePageGuard's conflict among a form's errors (StalePageAdminMixin).
 STALE_PAGE = "stale_page"
@@ -147,17 +148,28 @@ class StalePageGuard:
         self.data[self.add_prefix(self.version_field)] = self.version(stored)
         message = self.stale_message(stored)
         if chosen := self.files_chosen():
-            message = f"{message} {FILES_TO_CHOOSE_AGAIN.format(files=' and '.join(chosen))}"
+            files = " and ".join(chosen.values())
+            message = f"{message} {FILES_TO_CHOOSE_AGAIN.format(files=files)}"
         raise ValidationError(message, code=STALE_PAGE)
 
+    def full_clean(self):
+        """A form sent back for a mistake elsewhere says so beside each file box it offers
+        empty (a conflict's message says it already)."""
+        super().full_clean()
+        if not self._errors or STALE_PAGE in [e.code for e in self.non_field_errors().as_data()]:
+            return
+        for name, label in self.files_chosen().items():
+            if name not in self._errors:
+                self.add_error(name, FILES_TO_CHOOSE_AGAIN.format(files=label))
+
     def files_chosen(self):
-        """The names of the file fields a file was chosen in, which the page shown again
-        offers empty."""
-        return [
-            str(field.label).lower()
+        """The file fields a file was chosen in, which the page shown again offers empty,
+        each with its name as a sentence says it."""
+        return {
+            name: str(field.label).lower()
             for name, field in self.fields.items()
             if isinstance(field, forms.FileField) and self.files.get(self.add_prefix(name))
-        ]
+        }
 
 
 class StalePageAdminMixin:

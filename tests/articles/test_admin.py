@@ -1612,6 +1612,23 @@ def test_an_image_chosen_on_a_stale_page_is_asked_for_again_not_dropped_unseen(e
     assert FILES_TO_CHOOSE_AGAIN.format(files="lead image") in message
 
 
+def test_an_image_chosen_on_a_form_sent_back_for_a_mistake_is_asked_for_again(editor_client):
+    """A form sent back for a mistake elsewhere (a summary left out) offers its file box
+    empty: the editor corrected the mistake, saved, read "added successfully", and the
+    article had no lead image, with nothing on the page to say it had been dropped."""
+    upload = SimpleUploadedFile("harbour.jpg", draw_illustration(0), "image/jpeg")
+
+    response = editor_client.post(
+        reverse("admin:articles_article_add"),
+        new_article_form(standfirst="", lead_image=upload, lead_image_alt="The harbour"),
+    )
+
+    assert response.status_code == 200
+    assert not Article.objects.exists()
+    form = response.context["adminform"].form
+    assert form.errors["lead_image"] == [FILES_TO_CHOOSE_AGAIN.format(files="lead image")]
+
+
 def test_a_stale_page_is_told_as_a_conflict_not_as_an_error_to_correct(editor_client):
     """Django's "Please correct the error below." stood above the conflict, in red, with no
     error on the page to correct: the choice is to reload, or to save again knowingly."""
