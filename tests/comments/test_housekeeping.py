@@ -46,11 +46,21 @@ class TestPurgeSpam:
 
         output = run("purge_spam", "--older-than", "30")
 
-        assert "Deleted 1 comments: spam older than 30 days" in output
+        assert "Deleted 1 comment: spam older than 30 days." in output
         assert set(Comment.objects.values_list("pk", flat=True)) == {
             recent_spam.pk,
             old_rejected.pk,
         }
+
+    def test_says_its_counts_in_words_that_agree_with_them(self, article):
+        for _ in range(2):
+            age(make_comment(article, status=Status.SPAM), 2)
+
+        dry_run = run("purge_spam", "--older-than", "1", "--dry-run")
+        output = run("purge_spam", "--older-than", "1")
+
+        assert "2 spam comments older than 1 day would be deleted;" in dry_run
+        assert "Deleted 2 comments: spam older than 1 day." in output
 
     @pytest.mark.usefixtures("shared_cache")
     def test_the_moderators_spam_count_drops_at_once(
@@ -81,7 +91,7 @@ class TestPurgeSpam:
 
         output = run("purge_spam", "--older-than", "30", "--dry-run")
 
-        assert "1 spam comments older than 30 days would be deleted" in output
+        assert "1 spam comment older than 30 days would be deleted" in output
         assert Comment.objects.count() == 1
 
     def test_keeps_every_spam_comment_above_a_reply_that_is_not_old_spam(self, article):

@@ -488,7 +488,7 @@ class TestClearCommenterIps:
 
         output = run("clear_commenter_ips")
 
-        assert "Cleared the IP address and user agent of 1 comments." in output
+        assert "Cleared the IP address and user agent of 1 comment." in output
         old.refresh_from_db()
         recent.refresh_from_db()
         assert (old.ip_address, old.user_agent) == (None, "")

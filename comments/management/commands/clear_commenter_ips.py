@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
 from comments.management import arguments
 from comments.privacy import clear_old_connection_data
@@ -20,4 +21,11 @@ class Command(BaseCommand):
         if days is None:
             days = settings.COMMENTS_IP_RETENTION_DAYS
         cleared = clear_old_connection_data(days)
-        self.stdout.write(f"Cleared the IP address and user agent of {cleared} comments.")
+        self.stdout.write(
+            ngettext(
+                "Cleared the IP address and user agent of %d comment.",
+                "Cleared the IP address and user agent of %d comments.",
+                cleared,
+            )
+            % cleared
+        )

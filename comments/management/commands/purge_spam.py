@@ -3,9 +3,14 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from comments.management import arguments
 from comments.models import Comment
+
+
+def in_days(count):
+    return ngettext("%d day", "%d days", count) % count
 
 
 def answered_by_others(doomed):
@@ -59,9 +64,15 @@ class Command(BaseCommand):
         kept = answered_by_others(old_spam)
         spam = old_spam.exclude(pk__in=kept)
         if dry_run:
+            count = spam.count()
             self.stdout.write(
-                f"{spam.count()} spam comments older than {older_than} days would be deleted;"
-                f" {len(kept)} kept because others replied to them."
+                ngettext(
+                    "%(count)d spam comment older than %(days)s would be deleted;",
+                    "%(count)d spam comments older than %(days)s would be deleted;",
+                    count,
+                )
+                % {"count": count, "days": in_days(older_than)}
+                + f" {len(kept)} kept because others replied to them."
             )
             return
         # Only spam goes, which readers never see: no page changes, only the moderators'
@@ -69,6 +80,11 @@ class Command(BaseCommand):
         _, deleted = spam.delete()
         count = deleted.get(Comment._meta.label, 0)
         self.stdout.write(
-            f"Deleted {count} comments: spam older than {older_than} days. "
-            f"Kept {len(kept)} that others replied to."
+            ngettext(
+                "Deleted %(count)d comment: spam older than %(days)s.",
+                "Deleted %(count)d comments: spam older than %(days)s.",
+                count,
+            )
+            % {"count": count, "days": in_days(older_than)}
+            + f" Kept {len(kept)} that others replied to."
         )
