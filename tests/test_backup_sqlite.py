@@ -1,10 +1,12 @@
 """`manage.py backup_sqlite`: a safe copy of a live SQLite database."""
 
 import os
+import re
 import sqlite3
 import stat
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,23 @@ def test_backup_into_a_directory_not_made_yet_creates_it(live_database, tmp_path
 
     assert result.returncode == 0, result.stderr
     assert len(list(backups.glob("site-*.sqlite3"))) == 1
+
+
+def test_the_readmes_weekly_cleanup_finds_the_backups_whatever_the_database_is_called(
+    live_database, tmp_path
+):
+    """Its cron line deleted `db-*.sqlite3` only: a site whose database file has another
+    name (here site.sqlite3) kept every hourly copy until the disk filled."""
+    readme = (BASE_DIR / "README.md").read_text()
+    (pattern,) = re.findall(r"find /var/backups/newsroom/ -name '([^']+)' -mtime", readme)
+    backups = tmp_path / "hourly"
+
+    result = backup(f"{backups}/", database_url=f"sqlite:///{live_database}")
+
+    assert result.returncode == 0, result.stderr
+    (copy,) = backups.iterdir()
+    assert fnmatch(copy.name, pattern)
+    assert not fnmatch(live_database.name, pattern)
 
 
 def test_the_copy_is_readable_by_its_owner_alone(live_database, tmp_path):
