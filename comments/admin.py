@@ -54,6 +54,7 @@ from comments.models import (
     Comment,
     in_bdi,
     isolated,
+    website_is_linkable,
 )
 from comments.privacy import erase_commenter_data, export_commenters_data
 from comments.thread import (
@@ -955,6 +956,8 @@ class CommentAdmin(
     def website(self, comment):
         if not comment.url:
             return ""
+        if not website_is_linkable(comment.url):
+            return in_bdi(comment.url)  # for the moderator to read, not to follow
         return format_html(
             '<a href="{}" rel="nofollow noopener">{}</a>', comment.url, in_bdi(comment.url)
         )

@@ -96,6 +96,22 @@ def commenter_keys(addresses, *, using=DEFAULT_DB_ALIAS):
     return keys
 
 
+# The only addresses a commenter's website is linked by. The form takes no other, yet a row
+# it did not write (an import, a script) could hold a javascript: address, which would run in
+# the page of whoever clicked the name: a reader, or a moderator in the admin.
+LINKED_SCHEMES = frozenset({"http", "https"})
+
+
+def website_is_linkable(url):
+    """Whether a commenter's website may be the link on their name: a web address, without
+    an email address in it (website_names_someone)."""
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        return False
+    return scheme.lower() in LINKED_SCHEMES and not website_names_someone(url)
+
+
 def website_names_someone(url):
     """Whether a website address has a name and @ before its host (https://ada@example.com):
     no site asks readers to type one, and it is how an email address typed in the form's

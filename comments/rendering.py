@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.safestring import mark_safe
 
-from .models import held_within_its_isolate, name_as_shown, website_names_someone
+from .models import held_within_its_isolate, name_as_shown, website_is_linkable
 
 AVATAR_COLOURS = 8
 # An address ends at a space, at a quote (ASCII, or the curly ones phones type for it and
@@ -100,8 +100,9 @@ def render_comments(comments, *, reply_action=None, permalinks=True):
         # isolate first: without the stylesheet's flex row, the date after it read backwards.
         name = escape(held_within_its_isolate(shown_name))
         author = f"<bdi>{name}</bdi>"
-        # Unlinked, a website that shows an email address, saved before the form refused it.
-        if comment.url and not website_names_someone(comment.url):
+        # Unlinked: a website that shows an email address, saved before the form refused it,
+        # or one that is no web address.
+        if website_is_linkable(comment.url):
             author = f'<a href="{escape(comment.url)}" rel="nofollow ugc noopener">{author}</a>'
         actions = ""
         if reply_action and not comment.is_own_pending:

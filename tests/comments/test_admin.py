@@ -2989,6 +2989,18 @@ class TestWhatCommentersWroteKeepsItsDirection:
         assert f"<bdi>{escape(article.title)}</bdi>" in row
         assert f'aria-label="Approve: comment by {isolated(OVERRIDING_NAME)}"' in row
 
+    def test_a_website_that_is_no_web_address_is_shown_to_moderators_unlinked(
+        self, moderator_client, article
+    ):
+        """Written by no form of ours (an import): a moderator reads it, and clicking it
+        cannot run code in the admin."""
+        comment = make_comment(article, status=Status.PENDING, url="javascript:alert(1)")
+
+        row = list_rows(moderator_client.get(QUEUE))[comment.pk]
+
+        assert "<bdi>javascript:alert(1)</bdi>" in row
+        assert 'href="javascript:' not in row
+
     def test_the_comment_s_page_isolates_the_name_in_its_heading_title_and_fields(
         self, moderator_client, article
     ):

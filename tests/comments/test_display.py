@@ -327,6 +327,26 @@ def test_a_website_saved_with_an_email_address_in_it_is_not_shown(client, articl
     assert "ada.lovelace" not in page
 
 
+@pytest.mark.parametrize(
+    "website",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        "data:text/html,hi",
+        "ftp://ada.example/",
+    ],
+)
+def test_a_website_that_is_no_web_address_is_not_linked(client, article, website):
+    """The form takes http and https only; a row it did not write (an import, a script)
+    must not turn the commenter's name into a link that runs code in the reader's page."""
+    make_comment(article, name="Ada Lovelace", url=website)
+
+    page = client.get(article.get_absolute_url()).content.decode()
+
+    assert "<bdi>Ada Lovelace</bdi>" in page
+    assert website.split(":")[0] + ":" not in page
+
+
 def test_body_is_escaped_with_paragraphs_and_safe_links(client, article):
     make_comment(
         article,
