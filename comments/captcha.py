@@ -224,8 +224,9 @@ def add_to_pool(count):
 
 def question_of_ones_own():
     """The key of a new question no other reader is given: a reader who starts writing on a
-    cached page, or asks for a new question, answers it, where the page's question came from
-    a sample that every reader draws from, and another reader's answer to it would use it up.
+    cached page, asks for a new question, or is sent the form back, answers it, where the
+    page's question came from a sample that every reader draws from, and another reader's
+    answer to it would use it up.
 
     One insert, for the few readers who write (ratelimit.claim_redisplay counts them). It
     lives CAPTCHA_GET_FROM_POOL_TIMEOUT minutes, the least a pool question is handed out
@@ -290,8 +291,11 @@ class MathCaptchaWidget(CaptchaTextInput):
 
     use_fieldset = False
     # (key, answer) of a question the reader has and may have answered, to show again
-    # rather than draw another (CommentForm.keep_question); None draws one from the pool.
+    # rather than draw another (CommentForm.keep_question).
     kept_question = None
+    # Else the key of a new question of the reader's own (CommentForm.ask_own_question);
+    # None draws one from the pool.
+    own_question = None
 
     def audio_url(self):
         if not settings.CAPTCHA_FLITE_PATH:
@@ -299,9 +303,9 @@ class MathCaptchaWidget(CaptchaTextInput):
         return reverse("captcha-audio", kwargs={"key": self._key})
 
     def render(self, name, value, attrs=None, renderer=None):
-        # A question from the pool; the stock fetch_captcha_store() also reversed a URL on
-        # every render only to check that captcha.urls is installed.
-        self._key, answer = self.kept_question or (pool_key(), "")
+        # The stock fetch_captcha_store() also reversed a URL on every render only to check
+        # that captcha.urls is installed.
+        self._key, answer = self.kept_question or (self.own_question or pool_key(), "")
         context = self.get_context(name, [self._key, answer], attrs)
         key_input, answer_input = context["widget"]["subwidgets"]
         answer_input["attrs"]["inputmode"] = "numeric"  # a number pad on phones

@@ -13,7 +13,7 @@ from django.forms.utils import ErrorDict
 
 from newsroom.control_characters import has_control_characters
 
-from .captcha import MathCaptchaField, is_valid_key, question_is_open
+from .captcha import MathCaptchaField, is_valid_key, question_is_open, question_of_ones_own
 from .models import (
     WEBSITE_TYPED_MAX_LENGTH,
     Comment,
@@ -369,6 +369,14 @@ class CommentForm(forms.Form):
         answered: choosing whom to reply to checks nothing, so it did not use it up."""
         if is_valid_key(key) and isinstance(answer, str) and question_is_open(key):
             self.fields["captcha"].widget.kept_question = (key, answer)
+
+    def ask_own_question(self):
+        """Ask a new question of the reader's own in place of one of the pool's, which other
+        readers are shown too and may use up first: for a form that is this reader's alone
+        (sent back, never cached). A question kept stays. One insert, which the caller
+        counts (ratelimit.claim_redisplay)."""
+        if self.kept_answer is None:
+            self.fields["captcha"].widget.own_question = question_of_ones_own()
 
     @property
     def kept_answer(self):

@@ -6,8 +6,9 @@ question's key (each question can be answered once) and the signed time the form
 in the common case: pool keys are sampled into the cache for a minute at a time (read with
 the page, in the same round trip), and the sample is dropped whenever a question leaves the
 pool. Readers may draw the same key; one who starts writing gets a question of their own
-(views.form_token), so another reader's answer does not use theirs up. A saved or deleted
-approved comment ends every cached page. A commenter's pending comments make the pages of
+(views.form_token), as does a form sent back (views.render_article_page), so another
+reader's answer does not use theirs up. A saved or deleted approved comment ends every
+cached page. A commenter's pending comments make the pages of
 the articles they are under their own, and no other page. The "remember me" cookie is no
 personal cookie here: the server renders nothing from it (the form's script reads it,
 views.set_author_cookie), so its bearer gets every page from the cache, and a shared copy

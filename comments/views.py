@@ -311,8 +311,12 @@ def typed_text_page(request, template_name, context, *, status):
 
 
 def render_article_page(request, article, form, *, status):
-    """The real article page, with this bound form in place of an empty one."""
+    """The real article page, with this bound form in place of an empty one, asking a
+    question of the reader's own. Its callers have counted the request in the sender's
+    budget for forms sent back (ratelimit.claim_redisplay), for the page and its question
+    alike; all but a 503, which no sender brings about at will."""
     form.prepare_redisplay()
+    give_own_question(form)
     setattr(request, REQUEST_FORM_ATTRIBUTE, form)
     view = ArticleDetailView()
     view.setup(request, slug=article.slug)
@@ -320,6 +324,17 @@ def render_article_page(request, article, form, *, status):
     response.status_code = status
     patch_cache_control(response, private=True, no_store=True)
     return response
+
+
+def give_own_question(form):
+    """A form sent back is the reader's alone (never cached), and so is its new question:
+    one of the pool's, which other readers are shown too, could be answered by one of them
+    first, and this reader, sent back once already, be told on the next try that it had
+    expired. A database that refuses the write leaves the pool's question."""
+    try:
+        form.ask_own_question()
+    except DatabaseError:
+        logger.warning("A reader's own question could not be stored.", exc_info=True)
 
 
 def remember_author(response, data):
@@ -504,6 +519,10 @@ def csrf_failure(request, reason=""):
             # Refused before anything was checked: the question is not used up, and the
             # reader who answered it need not answer another.
             form.keep_question(request.POST.get("captcha_0"), request.POST.get("captcha_1", ""))
+        # A new question of their own is an insert, counted as the article page counts it;
+        # past the sender's budget, the pool's.
+        if form.kept_answer is None and ratelimit.claim_redisplay(ip_address=client_ip(request)):
+            give_own_question(form)
     return typed_text_page(
         request,
         "comments/csrf_failure.html",

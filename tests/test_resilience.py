@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from captcha.models import CaptchaStore
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.cache import cache
@@ -33,6 +34,7 @@ from newsroom import cache as cache_module
 from newsroom.middleware import DATABASE_RETRY_SECONDS
 from tests.factories import (
     comment_form_data,
+    form_values,
     make_article,
     make_comment,
     make_editor,
@@ -506,11 +508,15 @@ def test_a_read_only_database_gives_a_503_page_with_the_text(client, settings, r
     assert html.escape(NOT_STORED) in response.content.decode()
     assert "Kept while read-only.</textarea>" in response.content.decode()
     assert not Comment.objects.exists()
+    # A question of the reader's own is a write too: the pool's instead.
+    key = form_values(response.content.decode(), "captcha_0")
+    assert CaptchaStore.objects.filter(hashkey=key).exists()
 
 
 def test_a_new_question_on_a_read_only_database_keeps_the_text(client, read_only_database):
     """Without JavaScript, "Show a new question" posts the form back; retiring the old
-    question is a write the database refuses, which must not cost the reader their text."""
+    question, and storing a new one of the reader's own, are writes the database refuses,
+    which must not cost the reader their text, nor a question: the pool's is asked."""
     refill_pool(5)
     article = make_article()
     page = client.get(article.get_absolute_url()).content.decode()
@@ -522,6 +528,8 @@ def test_a_new_question_on_a_read_only_database_keeps_the_text(client, read_only
     assert response.status_code == 200
     assert "Typed before asking for another question.</textarea>" in response.content.decode()
     assert 'value="Ida Wells"' in response.content.decode()
+    key = form_values(response.content.decode(), "captcha_0")
+    assert CaptchaStore.objects.filter(hashkey=key).exists()
 
 
 def test_an_article_read_on_a_read_only_database_with_the_pool_run_out_asks_to_try_again(

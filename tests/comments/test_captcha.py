@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import F
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -322,6 +323,70 @@ def test_a_reader_who_starts_writing_is_given_a_question_of_their_own(client, ca
     assert key not in pooled
     assert key not in {pool_key() for _ in range(20)}
     assert client.get(data["question"]["image_url"]).status_code == 200
+
+
+# How a reader's form comes back to them: what they send along with the form they filled.
+SENT_BACK = {
+    "a wrong answer": {"captcha_1": "-1"},
+    "a missing field": {"name": ""},
+    "an expired question": {},
+    "a new question asked for without JavaScript": {"new_question": "1"},
+}
+
+
+@pytest.mark.parametrize("way", SENT_BACK)
+def test_a_form_sent_back_asks_a_question_of_the_readers_own(client, article, fill_form, way):
+    """A form sent back is never cached: its question need not be one of the pool's, which
+    cached pages show other readers too, and another reader's answer would use up."""
+    data = {**fill_form(article), **SENT_BACK[way]}
+    if way == "an expired question":
+        CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(expiration=timezone.now())
+    pooled = set(CaptchaStore.objects.values_list("hashkey", flat=True))
+
+    page = client.post(post_url(article), data).content.decode()
+
+    key = form_values(page, "captcha_0")
+    assert key not in pooled
+    assert key not in {pool_key() for _ in range(20)}
+    assert client.get(f"/captcha/image/{key}/").status_code == 200
+
+
+@pytest.mark.parametrize("first_send", ["a new question", "an expired question"])
+def test_a_form_sent_back_for_its_csrf_token_asks_a_question_of_the_readers_own(
+    article, fill_form, first_send
+):
+    """Sent from a shared cached page without JavaScript, the form comes back with a token:
+    with a new question (asked for, or the one answered had expired), the reader's own."""
+    reader = Client(enforce_csrf_checks=True)
+    data = {**fill_form(article), "csrfmiddlewaretoken": ""}
+    if first_send == "a new question":
+        data["new_question"] = "1"
+    else:
+        CaptchaStore.objects.filter(hashkey=data["captcha_0"]).update(expiration=timezone.now())
+    pooled = set(CaptchaStore.objects.values_list("hashkey", flat=True))
+
+    page = reader.post(post_url(article), data).content.decode()
+
+    key = form_values(page, "captcha_0")
+    assert key not in pooled
+    assert key not in {pool_key() for _ in range(20)}
+    assert CaptchaStore.objects.filter(hashkey=key).exists()
+
+
+def test_past_the_budget_a_form_sent_back_for_its_csrf_token_asks_a_pool_question(
+    article, fill_form, settings
+):
+    """Each question of one's own is an insert: past the sender's budget for them, the
+    form asks one of the pool's and writes nothing."""
+    settings.COMMENTS_REDISPLAY_LIMIT = 0
+    reader = Client(enforce_csrf_checks=True)
+    data = {**fill_form(article), "csrfmiddlewaretoken": "", "new_question": "1"}
+    pooled = set(CaptchaStore.objects.values_list("hashkey", flat=True))
+
+    page = reader.post(post_url(article), data).content.decode()
+
+    assert form_values(page, "captcha_0") in pooled
+    assert set(CaptchaStore.objects.values_list("hashkey", flat=True)) == pooled
 
 
 def test_new_questions_past_the_redisplay_budget_are_refused_saying_why(

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from comments import services
-from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER
+from comments.captcha import EXPIRED_QUESTION, WRONG_ANSWER, pool_keys
 from comments.forms import BAD_PARENT, STARTED_SALT, TOO_FAST, WEBSITE_TOO_LONG
 from comments.models import USER_AGENT_MAX_LENGTH, Comment, commenter_keys
 from comments.moderation import (
@@ -40,6 +40,7 @@ from comments.views import (
     SIGNED_REMEMBER_SALT,
 )
 from tests.factories import (
+    captcha_answer,
     comment_form_data,
     form_values,
     make_article,
@@ -328,6 +329,33 @@ def test_wrong_answer_keeps_text_and_asks_a_fresh_question(client, article, fill
     assert new_key and new_key != data["captcha_0"]
     assert CaptchaStore.objects.filter(hashkey=new_key).exists()
     assert Comment.objects.count() == 0
+
+
+def test_a_form_sent_back_asks_a_question_no_other_reader_can_use_up(client, article, fill_form):
+    """Cached pages share the pool's questions: drawn from it, the question of a form sent
+    back with a wrong answer could be answered by another reader first, and the reader who
+    had been sent back once already was told on the next try that it had expired."""
+    data = fill_form(article, body="Second try.", captcha_1="-1")
+    back = client.post(post_url(article), data).content.decode()
+    key = form_values(back, "captcha_0")
+    answer = captcha_answer(key)  # read from the question's picture
+    for number, drawn in enumerate(pool_keys(100)):  # every question other readers are shown
+        other = Client(REMOTE_ADDR=f"198.51.100.{number + 1}")
+        page = other.get(article.get_absolute_url()).content.decode()
+        answered = comment_form_data(
+            page,
+            email=f"reader{number}@example.com",
+            body=f"Reader {number}.",
+            captcha_0=drawn,
+            captcha_1=captcha_answer(drawn),
+        )
+        assert other.post(post_url(article), answered).status_code == 303
+
+    response = client.post(post_url(article), {**data, "captcha_0": key, "captcha_1": answer})
+
+    assert EXPIRED_QUESTION not in response.content.decode()
+    assert response.status_code == 303
+    assert Comment.objects.filter(body="Second try.").exists()
 
 
 def test_links_on_a_form_sent_back_lead_to_pages_of_the_article(
