@@ -379,6 +379,12 @@ class CommentForm(forms.Form):
             self.fields["captcha"].widget.own_question = question_of_ones_own()
 
     @property
+    def asks_own_question(self):
+        """Whether the question is the reader's own (ask_own_question): comments.js then asks
+        for no other in its place."""
+        return self.fields["captcha"].widget.own_question is not None
+
+    @property
     def kept_answer(self):
         """The reader's answer to the question kept (empty when they gave none), or None
         when the form asks a new question."""

@@ -192,11 +192,16 @@
      a CSRF token (a shared cached page has none) and a question of their own (the page's
      may have been given to other readers too, and the first to answer it uses it up). The
      form is held back until the token has come. Without it (no JavaScript, or the request
-     failed) the server answers the send with a form to send again. */
+     failed) the server answers the send with a form to send again. A form the server sent
+     back (data-own-question) was rendered for this reader alone and carries both. */
   var tokenInput = form && form.querySelector("input[name=csrfmiddlewaretoken]");
+  var ownQuestion = form && form.hasAttribute("data-own-question");
   var tokenRequest = null;
 
   function startWriting() {
+    if (ownQuestion) {
+      return Promise.resolve();
+    }
     if (!tokenRequest) {
       var request = fetch(form.dataset.tokenUrl, { credentials: "same-origin" })
         .then(function (response) {

@@ -17,7 +17,14 @@ from comments.forms import (
     CommentForm,
 )
 from comments.models import Comment
-from tests.factories import make_article, post_url
+from tests.factories import (
+    comment_form_data,
+    form_values,
+    make_article,
+    make_comment,
+    post_url,
+    press,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +111,22 @@ def test_errors_are_described_next_to_their_fields(client, article, fill_form):
     assert 'aria-invalid="true"' in tag(page, "email")
     assert '<p class="field__error" id="id_email_error">Enter a valid email address.' in page
     assert '<a href="#id_email">Email: Enter a valid email address.</a>' in page
+
+
+def test_only_a_question_of_the_readers_own_is_marked_so_for_the_script(client, article, fill_form):
+    """comments.js asks for no other question over one marked as the reader's own (a form
+    sent back with a new question). The article page's is not: other readers may share it.
+    Nor is one kept (a reply chosen without JavaScript): it came from such a page."""
+    make_comment(article, name="Ada Lovelace")
+    mistake = client.post(post_url(article), fill_form(article, captcha_1="-1")).content.decode()
+    page = client.get(article.get_absolute_url()).content.decode()
+    data = comment_form_data(page)
+    reply = press(client, page, "Reply to Ada Lovelace", data).content.decode()
+
+    assert re.search(r'<form id="comment-form"[^>]* data-own-question>', mistake)
+    assert "data-own-question" not in page
+    assert form_values(reply, "captcha_0") == data["captcha_0"]
+    assert "data-own-question" not in reply
 
 
 @pytest.mark.parametrize(

@@ -465,6 +465,29 @@ def test_listening_to_the_question_leaves_the_form_where_it_is(page, live_server
     assert page.locator('input[name="captcha_0"]').input_value() == question
 
 
+def test_a_form_sent_back_keeps_its_question_while_the_reader_corrects_it(page, live_server):
+    """The question of a form sent back is the reader's own already: the script asked for
+    another over it as the reader corrected their comment (one more from their budget),
+    and the question they may have read was gone."""
+    article = make_article(title="Lido reopens")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    form = page.locator("#respond")
+    fill_in(form, page, "Open at noon.", answer="wrong")
+    form.get_by_role("button", name="Post Comment").click()
+    expect(page.locator("#comment-errors")).to_contain_text(WRONG_ANSWER)
+    key = page.locator('input[name="captcha_0"]')
+    given = key.input_value()
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+
+    form.get_by_role("textbox", name="Comment", exact=True).fill("Open at noon, not ten.")
+    form.get_by_role("textbox", name="Answer the math question").fill(captcha_answer(given))
+    form.get_by_role("button", name="Post Comment").click()
+
+    assert sent_comment(page, "Nellie Bly").body == "Open at noon, not ten."
+    assert not [url for url in asked if "/comments/token/" in url]
+
+
 def test_a_reply_with_an_error_comes_back_under_its_comment(page, live_server):
     article = make_article(title="Bus route restored")
     parent = make_comment(article, name="Ada Lovelace", body="About time.")
