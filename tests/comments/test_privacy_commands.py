@@ -127,6 +127,14 @@ class TestErase:
             "192.0.2.99",
         )
 
+    def test_says_one_comment_in_the_singular(self, article):
+        """It said "Anonymised 1 comments", as purge_spam and clear_commenter_ips did."""
+        make_comment(article, name="Ada", email="ada@example.com")
+
+        output = run("commenter_data", "erase", "ada@example.com")
+
+        assert output.strip() == "Anonymised 1 comment from ada@example.com."
+
     def test_keeps_the_text_when_the_setting_says_so(self, ada_comments, settings):
         settings.COMMENTS_ERASE_KEEPS_TEXT = True
 

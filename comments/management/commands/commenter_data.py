@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import ngettext
 
 from comments.privacy import erase_commenter_data, export_commenter_data
 
@@ -27,7 +28,14 @@ class Command(BaseCommand):
         else:
             erased = erase_commenter_data(email)
             if erased:
-                self.stdout.write(f"Anonymised {erased} comments from {email}.")
+                self.stdout.write(
+                    ngettext(
+                        "Anonymised %(count)d comment from %(email)s.",
+                        "Anonymised %(count)d comments from %(email)s.",
+                        erased,
+                    )
+                    % {"count": erased, "email": email}
+                )
             else:
                 # Said so: "Anonymised 0 comments" read as if the request had found nothing.
                 self.stdout.write(
