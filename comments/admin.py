@@ -1137,22 +1137,33 @@ class CommentAdmin(
             return
         changed = services.moderate_many(comments, decision.target, by=request.user, seen=seen)
         decided = sum(comment.status == decision.target for comment in comments)
-        if decided:
-            message = f"{counted('comment', changed)} {decision.done}."
-            if already := decided - changed:
-                verb = "was" if already == 1 else "were"
-                message += f" {counted('comment', already)} already {verb}."
-            if decision.target == Comment.Status.APPROVED and (hidden := hidden_count(comments)):
-                message += NOT_SHOWN_YET[hidden > 1].format(f"{hidden:,}")
-            self.message_user(request, message, messages.SUCCESS)
-        # A ticked row no longer as the page showed it is left as it is: one that has left a
-        # list of one status, or, on "All" or a search, one decided on since; after "select
-        # all", one decided on while the decision went through the others. A moderator who
-        # ticked two and read "1 comment approved", or "0", was not told why.
         if self.selects_across(request):
             selected = len(comments)
         else:
-            selected = len(set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)))
+            ticked = set(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+            selected = len(ticked)
+            # Ticked rows that have left a list of one status for the one asked for (the
+            # action sent again, from Back or another tab; another moderator's same
+            # decision) already are as the moderator meant, as they are told on "All".
+            gone = ticked.difference(str(comment.pk) for comment in comments)
+            if gone:
+                decided += Comment.objects.filter(pk__in=gone, status=decision.target).count()
+        if decided:
+            already = decided - changed
+            verb = "was" if already == 1 else "were"
+            if changed:
+                message = f"{counted('comment', changed)} {decision.done}."
+                if already:
+                    message += f" {counted('comment', already)} already {verb}."
+            else:  # not "0 comments approved. 2 comments already were."
+                message = f"{counted('comment', already)} already {verb} {decision.done}."
+            if decision.target == Comment.Status.APPROVED and (hidden := hidden_count(comments)):
+                message += NOT_SHOWN_YET[hidden > 1].format(f"{hidden:,}")
+            self.message_user(request, message, messages.SUCCESS if changed else messages.INFO)
+        # A ticked row no longer as the page showed it is left as it is: one that has left a
+        # list of one status for another, or, on "All" or a search, one decided on since;
+        # after "select all", one decided on while the decision went through the others. A
+        # moderator who ticked two and read "1 comment approved", or "0", was not told why.
         if left := selected - decided:
             self.message_user(
                 request, LEFT_AS_THEY_ARE[left > 1].format(f"{left:,}"), messages.WARNING

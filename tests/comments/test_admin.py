@@ -949,6 +949,30 @@ class TestBulkDecisions:
         assert status_of(taken) == Status.SPAM
         assert messages_of(response) == [LEFT_AS_THEY_ARE[False]]
 
+    def test_an_approval_sent_twice_from_the_queue_says_the_rows_already_were_approved(
+        self, moderator_client, article
+    ):
+        """The same action sent again (Back and Run, a second tab, another moderator who
+        approved them first): the rows had left the queue, and the moderator read that
+        they were "left as they are... Decide again if you still mean to", about comments
+        approved as they meant, where "All" said "already were"."""
+        first = make_comment(article, status=Status.PENDING)
+        second = make_comment(article, status=Status.PENDING)
+        html = moderator_client.get(QUEUE).content.decode()
+        sent = {"action": "approve_selected", **ticked_on(html, [first, second])}
+        moderator_client.post(QUEUE, sent, follow=True)
+
+        again = moderator_client.post(QUEUE, sent, follow=True)
+
+        assert messages_of(again) == ["2 comments already were approved."]
+        assert LogEntry.objects.count() == 2  # the first approvals alone
+
+        third = make_comment(article, status=Status.PENDING)
+        services.approve(third, by=make_moderator("max"))
+        response = run_action(moderator_client, "approve_selected", [third])
+
+        assert messages_of(response) == ["1 comment already was approved."]
+
     @pytest.mark.parametrize("listed", [{"status": "all"}, {"q": "Comment number"}])
     def test_on_all_or_a_search_rows_decided_meanwhile_are_left_as_decided(
         self, moderator_client, moderator, article, listed
