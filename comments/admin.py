@@ -101,6 +101,10 @@ NO_LONGER_THERE = (
     "shown. Nothing was decided."
 )
 DECISION_NOT_TAKEN = "Nothing was decided: decide on the comment here."
+# The name of the decision buttons on a comment's page, which send the page's form
+# (CommentAdmin.changeform_view), and what a decision taken with a fix to the text says of it.
+DECIDE_ON_ITS_PAGE = "_decide"
+TEXT_SAVED = "Your change to the text was saved."
 # A comment's text changed since the moderator's page was shown, which saving theirs would
 # undo (CommentForm): the page comes back with their text kept, not saved yet.
 EDITED_MEANWHILE = (
@@ -1224,22 +1228,10 @@ class CommentAdmin(
             # Not redirect(): it reads a value without "/" or "." as a URL's name, and a
             # made-up one was a 500 after the decision was taken.
             return HttpResponseRedirect(next_url)
-        decision = DECISIONS[name]
-        # The status the page showed (its buttons send it): another moderator may have
-        # decided since, and their decision stands until this one is taken knowingly.
-        seen = request.POST.get("seen")
-        if decision.operation(comment, by=request.user, seen=seen if seen in STATUSES else None):
-            message = f"{comment} {decision.done}."
-            if decision.target == Comment.Status.APPROVED and (reason := hidden_because(comment)):
-                # "Approved" alone read as "on the page"; the queue no longer lists it.
-                message += f" Readers do not see it yet: {reason}."
-            level = messages.SUCCESS
-            # Back to the work: the row the decided one's buttons named (quick_actions).
-            row = request.GET.get("then", "")
-        else:
-            message, level = self.not_decided(comment, decision, request.user)
-            # Nothing was decided: back to this row, to decide again where it still shows.
-            row = str(comment.pk)
+        taken, message, level = self.take_decision(request, comment, name)
+        # Back to the work: the row the decided one's buttons named (quick_actions); when
+        # nothing was decided, to this row, to decide again where it still shows.
+        row = request.GET.get("then", "") if taken else str(comment.pk)
         if not row.isdecimal():
             self.message_user(request, message, level)
             return HttpResponseRedirect(next_url)
@@ -1248,6 +1240,21 @@ class CommentAdmin(
         # was decided too (changelist_view).
         self.message_user(request, message, level, extra_tags=f"{FOCUSED_ROW_TAG}{row}")
         return HttpResponseRedirect(f"{next_url}#{row_decisions_id(row)}")
+
+    def take_decision(self, request, comment, name):
+        """The decision `name` on `comment`, against the status the moderator's page showed
+        (its buttons send it): another moderator may have decided since, and their decision
+        stands until this one is taken knowingly. Whether it was taken, and the message and
+        its level that say what became of the comment."""
+        decision = DECISIONS[name]
+        seen = request.POST.get("seen")
+        if decision.operation(comment, by=request.user, seen=seen if seen in STATUSES else None):
+            message = f"{comment} {decision.done}."
+            if decision.target == Comment.Status.APPROVED and (reason := hidden_because(comment)):
+                # "Approved" alone read as "on the page"; the queue no longer lists it.
+                message += f" Readers do not see it yet: {reason}."
+            return True, message, messages.SUCCESS
+        return False, *self.not_decided(comment, decision, request.user)
 
     @staticmethod
     def not_decided(comment, decision, user):
@@ -1275,10 +1282,51 @@ class CommentAdmin(
         extra_context = extra_context or {}
         if self.has_moderate_permission(request):
             extra_context["decisions"] = [
-                (reverse("admin:comments_comment_decide", args=[object_id, name]), decision)
+                (name, reverse("admin:comments_comment_decide", args=[object_id, name]), decision)
                 for name, decision in DECISIONS.items()
             ]
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The comment's page, whose decision buttons send its form (change_form.html): a
+        fix to the text typed above them is saved as Save saves it, then the decision is
+        taken. A text the form refuses, or one changed by someone else since the page was
+        shown, comes back as it does on Save, nothing decided. The buttons sent a form of
+        their own: a moderator who took an address out of a comment, then clicked Approve,
+        published it with the address, and read "approved".
+
+        The decision is taken once the edit is committed, in transactions of its own, as
+        on the list: the edit's lock on the comment, held until its commit, would otherwise
+        come before the decision's lock on its article, the other way round from every
+        other decision's, and two at once could wait for each other."""
+        name = request.POST.get(DECIDE_ON_ITS_PAGE) if request.method == "POST" else None
+        if name is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        if not self.has_moderate_permission(request):
+            raise PermissionDenied
+        if name not in DECISIONS:
+            raise Http404("No such decision.")
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        comment = getattr(response, "comment_to_decide", None)
+        if comment is not None:  # saved (response_change), not sent back to correct
+            self.message_user(request, *self.take_decision(request, comment, name)[1:])
+        return response
+
+    def response_change(self, request, obj):
+        if DECIDE_ON_ITS_PAGE not in request.POST:
+            return super().response_change(request, obj)
+        if obj.text_edited:
+            self.message_user(request, TEXT_SAVED, messages.SUCCESS)
+        response = HttpResponseRedirect(request.get_full_path())
+        response.comment_to_decide = obj  # changeform_view takes the decision
+        return response
+
+    def log_change(self, request, obj, message):
+        """Not for a decision taken on the comment's page without an edit, which logs
+        itself: its form, sent with it, logged "No fields changed." beside it."""
+        if not message and DECIDE_ON_ITS_PAGE in request.POST:
+            return None
+        return super().log_change(request, obj, message)
 
     # Edits keep caches right (deletions too: comments/signals.py) -----------------------
 
@@ -1300,7 +1348,9 @@ class CommentAdmin(
         return entries
 
     def save_model(self, request, obj, form, change):
-        services.edit_body(obj, body=form.cleaned_data["body"])
+        obj.text_edited = "body" in form.changed_data
+        if obj.text_edited:
+            services.edit_body(obj, body=form.cleaned_data["body"])
 
     # Deletion ---------------------------------------------------------------------------
 

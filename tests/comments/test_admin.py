@@ -34,6 +34,7 @@ from comments.admin import (
     NO_LONGER_THERE,
     SELECTION_CHANGED,
     SHORT_SEARCH,
+    TEXT_SAVED,
     TOO_MANY_ARTICLES_TO_DELETE,
     TOO_MANY_TO_DELETE,
     TOO_MANY_TO_ERASE,
@@ -87,6 +88,31 @@ def sent_by_button(html, formaction):
         html, lambda tag, attrs: tag == "button" and attrs.get("formaction") == formaction
     )
     return {attrs["name"]: attrs["value"]} if attrs.get("name") else {}
+
+
+def sent_by_its_page(html, label, **typed):
+    """What a comment's page sends when its decision button `label` is clicked: the fields
+    of the form the button belongs to (its `form` attribute), the text as shown unless
+    `typed` says otherwise, and the button's own name and value."""
+    form = "comment_form"
+    [button] = [
+        attrs
+        for attrs, text in elements(
+            html, lambda tag, attrs: tag == "button" and attrs.get("form") == form
+        )
+        if text.strip() == label
+    ]
+    owned = elements(
+        html, lambda tag, attrs: tag == "input" and attrs.get("form") == form and "name" in attrs
+    )
+    [(_, body)] = elements(html, lambda tag, attrs: tag == "textarea" and attrs["name"] == "body")
+    return {
+        "body": body.removeprefix("\n"),  # the newline after <textarea> is not the text's
+        "text_shown": form_values(html, "text_shown"),
+        **{attrs["name"]: attrs["value"] for attrs, _ in owned},
+        button["name"]: button["value"],
+        **typed,
+    }
 
 
 def messages_of(response):
@@ -1731,13 +1757,10 @@ class TestQuickDecisions:
     ):
         comment = make_comment(article, status=Status.PENDING)
         change_page = f"{QUEUE}{comment.pk}/change/"
-        reject = decide_url(comment, "reject")
         html = moderator_client.get(change_page).content.decode()
         services.approve(comment, by=make_moderator("max"))
 
-        response = moderator_client.post(
-            reject, {"next": change_page, **sent_by_button(html, reject)}, follow=True
-        )
+        response = moderator_client.post(change_page, sent_by_its_page(html, "Reject"), follow=True)
 
         assert status_of(comment) == Status.APPROVED
         assert messages_of(response) == [
@@ -2048,6 +2071,119 @@ class TestChangeView:
         assert comment.status == Status.PENDING  # status only changes through decisions
         entry = LogEntry.objects.get(object_id=str(comment.pk), user=moderator)
         assert "Body" in entry.get_change_message()
+
+    def test_a_decision_on_its_page_saves_the_text_fixed_there_first(
+        self, moderator_client, moderator, article
+    ):
+        """The buttons above the text sent a form of their own: the address taken out of
+        the comment, then Approve clicked, was published, and the page said "approved"."""
+        comment = make_comment(article, status=Status.PENDING, body="Call me on 555 0100.")
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        html = moderator_client.get(change_url).content.decode()
+
+        response = moderator_client.post(
+            change_url, sent_by_its_page(html, "Approve", body="Call me."), follow=True
+        )
+
+        comment.refresh_from_db()
+        assert (comment.status, comment.body) == (Status.APPROVED, "Call me.")
+        assert response.redirect_chain[-1][0] == change_url
+        assert messages_of(response) == [
+            TEXT_SAVED,
+            f"Comment by {isolated(comment.name)} approved.",
+        ]
+        entries = LogEntry.objects.filter(object_id=str(comment.pk), user=moderator)
+        assert [e.get_change_message() for e in entries.order_by("pk")] == [
+            "Changed Body.",
+            "Approved.",
+        ]
+
+    def test_a_decision_on_its_page_without_an_edit_logs_the_decision_alone(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, status=Status.PENDING, body="Fine as it is.")
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        html = moderator_client.get(change_url).content.decode()
+
+        response = moderator_client.post(change_url, sent_by_its_page(html, "Spam"), follow=True)
+
+        assert status_of(comment) == Status.SPAM
+        assert messages_of(response) == [f"Comment by {isolated(comment.name)} marked as spam."]
+        entries = LogEntry.objects.filter(object_id=str(comment.pk))
+        assert [e.get_change_message() for e in entries] == ["Marked as spam."]
+
+    def test_a_decision_on_its_page_with_a_text_it_refuses_decides_nothing(
+        self, moderator_client, article
+    ):
+        comment = make_comment(article, status=Status.PENDING, body="Fine as it is.")
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        html = moderator_client.get(change_url).content.decode()
+
+        response = moderator_client.post(change_url, sent_by_its_page(html, "Approve", body=" "))
+
+        assert response.status_code == 200  # the page again, to correct
+        assert "This field is required." in response.content.decode()
+        assert status_of(comment) == Status.PENDING
+        assert not LogEntry.objects.filter(object_id=str(comment.pk)).exists()
+
+    def test_a_decision_on_a_page_opened_before_another_s_edit_decides_nothing(
+        self, moderator_client, article
+    ):
+        """Approved, it would publish the moderator's text over their colleague's fix."""
+        comment = make_comment(article, status=Status.PENDING, body="Call me on 555 0100.")
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        html = moderator_client.get(change_url).content.decode()
+        services.edit_body(comment, body="Call me.")
+
+        response = moderator_client.post(change_url, sent_by_its_page(html, "Approve"))
+
+        assert response.status_code == 200
+        assert escape(EDITED_MEANWHILE) in response.content.decode()
+        comment.refresh_from_db()
+        assert (comment.status, comment.body) == (Status.PENDING, "Call me.")
+
+    def test_a_decision_sent_with_its_page_by_one_who_may_not_moderate_saves_nothing(
+        self, client, article
+    ):
+        editor_of_text = make_user("tess", staff=True)
+        editor_of_text.user_permissions.add(
+            *Permission.objects.filter(codename__in=["view_comment", "change_comment"])
+        )
+        client.force_login(editor_of_text)
+        comment = make_comment(article, status=Status.PENDING, body="Call me on 555 0100.")
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        html = client.get(change_url).content.decode()
+        assert "Approve" not in html
+
+        response = client.post(
+            change_url, {"body": "Call me.", "_decide": "approve", "seen": "pending"}
+        )
+
+        assert response.status_code == 403
+        comment.refresh_from_db()
+        assert (comment.status, comment.body) == (Status.PENDING, "Call me on 555 0100.")
+
+    def test_a_moderator_who_may_not_edit_decides_on_its_page_with_its_buttons(
+        self, client, article
+    ):
+        """Without the permission to edit, the page's form is read-only: its buttons send
+        the decision alone, as the list's do."""
+        judge = make_user("jude", staff=True)
+        judge.user_permissions.add(
+            *Permission.objects.filter(codename__in=["view_comment", "moderate_comment"])
+        )
+        client.force_login(judge)
+        comment = make_comment(article, status=Status.PENDING)
+        change_url = f"{QUEUE}{comment.pk}/change/"
+        html = client.get(change_url).content.decode()
+        approve = decide_url(comment, "approve")
+
+        response = client.post(
+            approve, {"next": change_url, **sent_by_button(html, approve)}, follow=True
+        )
+
+        assert status_of(comment) == Status.APPROVED
+        assert response.redirect_chain[-1][0] == change_url
 
     def test_an_edit_from_a_page_opened_before_another_moderator_s_edit_does_not_undo_it(
         self, moderator_client, article

@@ -174,6 +174,30 @@ def sign_in(page, live_server, username):
     page.get_by_role("button", name="Log in").click()
 
 
+def test_a_fix_to_the_text_made_before_approving_on_the_comment_s_page_is_published(
+    page, live_server
+):
+    """The decision buttons above the text sent a form of their own: a moderator who took
+    an address out of a comment, then clicked Approve, published it with the address, and
+    read only "approved"."""
+    article = make_article(title="Harbour wall repaired")
+    comment = make_comment(
+        article, status=Comment.Status.PENDING, body="Call me on 555 0100 about the wall."
+    )
+    make_moderator("moira")
+    sign_in(page, live_server, "moira")
+    page.goto(f"{live_server.url}/admin/comments/comment/{comment.pk}/change/")
+
+    page.get_by_label("Body").fill("Call me about the wall.")
+    page.get_by_role("button", name="Approve").click()
+
+    expect(page.get_by_text(f"Comment by {isolated(comment.name)} approved.")).to_be_visible()
+    expect(page.get_by_label("Body")).to_have_value("Call me about the wall.")
+    page.goto(f"{live_server.url}{article.get_absolute_url()}")
+    expect(page.locator("#comments").get_by_text("Call me about the wall.")).to_be_visible()
+    expect(page.get_by_text("555 0100")).to_have_count(0)
+
+
 def test_two_moderators_on_one_queue_never_overturn_each_other_unknowingly(browser, live_server):
     """Moira marks a comment as spam while Max has the queue open: his Approve on that row,
     from the page shown before, published the spam."""
