@@ -22,7 +22,16 @@ from django.contrib.postgres.search import (
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
-from django.db.models import BooleanField, Expression, ExpressionWrapper, F, Lookup, Q
+from django.db.models import (
+    BooleanField,
+    Exists,
+    Expression,
+    ExpressionWrapper,
+    F,
+    Lookup,
+    OuterRef,
+    Q,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower, Now
 from django.urls import reverse
@@ -357,6 +366,31 @@ class FormerSlugBase(models.Model):
         return self.slug
 
 
+class SectionQuerySet(models.QuerySet):
+    def published(self):
+        """Sections with an article the public may read (public()), checked per section
+        through article_section_idx. A section's, tag's or author's page, feeds and name
+        show only then: an author made for an embargoed story, or a tag added to a
+        scheduled draft ("merger-with-acme"), would tell the news before it is out."""
+        return self.filter(Exists(Article.objects.published().filter(section=OuterRef("pk"))))
+
+
+class TagQuerySet(models.QuerySet):
+    def published(self):
+        """Tags with an article the public may read (SectionQuerySet.published), checked
+        in the links' copy of their articles' status and date, which
+        article_tag_public_idx serves alone. A wrong copy could show a tag whose page is
+        empty, never a draft: the page reads published() articles."""
+        return self.filter(Exists(TagLink.objects.filter(public(), tag=OuterRef("pk"))))
+
+
+class AuthorQuerySet(models.QuerySet):
+    def published(self):
+        """Authors with an article the public may read (SectionQuerySet.published),
+        checked per author through article_author_idx."""
+        return self.filter(Exists(Article.objects.published().filter(author=OuterRef("pk"))))
+
+
 class Section(SlugAddressed):
     url_name = "articles:section"
 
@@ -364,6 +398,8 @@ class Section(SlugAddressed):
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True, validators=[no_control_characters])
     order = models.PositiveSmallIntegerField(default=0)
+
+    objects = SectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "name"]
@@ -384,6 +420,8 @@ class Tag(SlugAddressed):
 
     name = models.CharField(max_length=100, unique=True, validators=[no_control_characters])
     slug = models.SlugField(max_length=100, unique=True)
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -410,6 +448,8 @@ class Author(SlugAddressed):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+
+    objects = AuthorQuerySet.as_manager()
 
     class Meta:
         ordering = ["display_name"]
