@@ -11,7 +11,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 
 from .models import Article, Author, Section, Tag
-from .views import moved_permanently, one_in_other_capitals
+from .views import moved_elsewhere, moved_permanently
 
 FEED_ITEMS = 20
 
@@ -95,16 +95,14 @@ class ListFeed(LatestArticlesFeed):
         try:
             return super().__call__(request, *args, **kwargs)
         except Http404:
-            slug = kwargs["slug"]
-            moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
-            if moved is None:
-                moved = one_in_other_capitals(self.slug_model.objects.all(), slug)
+            moved = moved_elsewhere(self.slug_model.objects.published(), kwargs["slug"])
             if moved is None:
                 raise
             return moved_permanently(request, reverse(self.url_name, kwargs={"slug": moved.slug}))
 
     def get_object(self, request, slug):
-        return get_object_or_404(self.slug_model, slug=slug)
+        """Only one with a public article, as its list page (its name is the feed's title)."""
+        return get_object_or_404(self.slug_model.objects.published(), slug=slug)
 
     def link(self, owner):
         return owner.get_absolute_url()

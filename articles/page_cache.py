@@ -712,6 +712,12 @@ def expiry(request):
     return ends.timestamp()
 
 
+def has_come(moment):
+    """Whether `moment` (a timestamp, or None for never) has come, by the clock that stored
+    pages end by (`expiry`)."""
+    return moment is not None and moment <= time.time()
+
+
 def serve(request, entry, shared):
     """The cached page with this reader's own values in its holes (none for a 304 or 412,
     which carry no page).

@@ -99,20 +99,28 @@ def one_in_other_capitals(queryset, slug):
     return matches[0] if len(matches) == 1 else None
 
 
+def moved_elsewhere(queryset, slug):
+    """The object of `queryset` that the address with `slug` leads to now that no object
+    has that slug: the one that had it before, else the one whose slug it is in other
+    capitals (one_in_other_capitals); None when there is none."""
+    moved = queryset.filter(former_slugs__slug=slug).first()
+    return moved if moved is not None else one_in_other_capitals(queryset, slug)
+
+
 class SlugAddressMixin:
     """A list of one section's, tag's or author's articles, found by the slug in the address:
     a slug it had before, or its slug typed in other capitals (/section/News/), redirects to
-    its address now. The object is `self.owner`."""
+    its address now. The object is `self.owner`, one with a public article (published()):
+    any other is a 404 as if it did not exist, its former slugs too."""
 
     slug_model = None
 
     def get(self, request, *args, **kwargs):
         slug = kwargs["slug"]
-        self.owner = self.slug_model.objects.filter(slug=slug).first()
+        owners = self.slug_model.objects.published()
+        self.owner = owners.filter(slug=slug).first()
         if self.owner is None:
-            moved = self.slug_model.objects.filter(former_slugs__slug=slug).first()
-            if moved is None:
-                moved = one_in_other_capitals(self.slug_model.objects.all(), slug)
+            moved = moved_elsewhere(owners, slug)
             if moved is None:
                 raise Http404(f"No {self.slug_model._meta.verbose_name} at this address.")
             return moved_permanently(request, self.address_of(moved))
@@ -459,9 +467,7 @@ class ArticleDetailView(DetailView):
         try:
             self.object = self.get_object()
         except Http404:
-            moved = self.get_queryset().filter(former_slugs__slug=kwargs["slug"]).first()
-            if moved is None:
-                moved = one_in_other_capitals(self.get_queryset(), kwargs["slug"])
+            moved = moved_elsewhere(self.get_queryset(), kwargs["slug"])
             if moved is None:
                 raise
             return moved_permanently(request, moved.get_absolute_url())

@@ -93,6 +93,14 @@ def make_scheduled(**overrides):
     return make_article(**{"published_at": timezone.now() + timedelta(days=1), **overrides})
 
 
+def make_owner(kind, *, article=make_article, **overrides):
+    """A section, tag or author (`kind`) with one article, which `article` makes: a public
+    one unless it is make_draft or make_scheduled."""
+    owner = {"section": make_section, "tag": make_tag, "author": make_author}[kind](**overrides)
+    article(**({"tags": [owner]} if kind == "tag" else {kind: owner}))
+    return owner
+
+
 def make_comment(article, **overrides):
     """An approved comment on `article`, unless the overrides say otherwise, counted in the
     article's comment_count as the site's own ways of writing one count it (the page's

@@ -9,6 +9,7 @@ write side's functions called one by one.
 """
 
 import contextlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -113,8 +114,20 @@ def text(response):
 
 
 def listed_article(**fields):
-    """A public article in a section, under a tag, by an author: on every kind of list."""
-    return make_article(title="Harbour wall repaired", tags=[make_tag()], **fields)
+    """A public article in a section, under a tag, by an author: on every kind of list.
+    They have an older one too, so that their pages are there whatever becomes of this one
+    (a section, tag or author without a public article has none)."""
+    tag = make_tag()
+    earlier = make_article(
+        title="Lighthouse repainted", tags=[tag], published_at=timezone.now() - timedelta(days=2)
+    )
+    return make_article(
+        title="Harbour wall repaired",
+        section=earlier.section,
+        author=earlier.author,
+        tags=[tag],
+        **{"published_at": timezone.now() - timedelta(hours=1), **fields},
+    )
 
 
 def lists_of(article):
@@ -379,6 +392,7 @@ def test_an_article_moved_to_another_section_tag_and_author_leaves_the_old_lists
 ):
     article = listed_article()
     section, tag, author = make_section(), make_tag(), make_author()
+    make_article(section=section, tags=[tag], author=author)  # their pages are there before
     old_lists = lists_of(article)[1:4]
     new_lists = [owner.get_absolute_url() for owner in (section, tag, author)]
     pages = stored(article.get_absolute_url(), *old_lists, *new_lists)
@@ -467,28 +481,6 @@ def test_a_tag_deleted_in_the_admin_leaves_its_articles_and_its_page(editor_clie
 
     assert after[tag.get_absolute_url()].status_code == 404
     assert tag.get_absolute_url() not in text(after[article.get_absolute_url()])
-
-
-@pytest.mark.parametrize("kind", ["section", "author"])
-def test_an_empty_section_or_author_deleted_in_the_admin_is_gone_at_the_next_request(
-    kind, editor_client, committed
-):
-    """A section is in every page's header: deleted, it leaves the header of every page."""
-    owner = make_section(name="Gardening") if kind == "section" else make_author()
-    other = make_article()
-    in_header = [HOME, other.get_absolute_url()] if kind == "section" else []
-    pages = stored(owner.get_absolute_url(), *in_header)
-
-    with committed():
-        response = editor_client.post(
-            reverse(f"admin:articles_{kind}_delete", args=[owner.pk]), {"post": "yes"}
-        )
-    after = asked_again(pages)
-
-    assert response.status_code == 302
-    assert after[owner.get_absolute_url()].status_code == 404
-    for path in in_header:
-        assert f'href="{owner.get_absolute_url()}"' not in text(after[path]), path
 
 
 @pytest.mark.parametrize("kind", ["article", "section"])
@@ -623,35 +615,28 @@ def test_an_article_scheduled_in_the_admin_is_on_no_page_until_its_time_then_on_
 
 
 OWNER_SITEMAPS = ["/sitemap-sections.xml", "/sitemap-tags.xml", "/sitemap-authors.xml"]
+# What becomes of a section's, tag's and author's one article, and whether it is public after.
+ONLY_ARTICLE_CHANGES = [
+    ("published from the list", True),
+    ("its scheduled time comes", True),
+    ("unpublished from the list", False),
+    ("deleted from the list", False),
+]
 
 
-@pytest.mark.parametrize(
-    ("how", "listed_after"),
-    [
-        ("published from the list", True),
-        ("its scheduled time comes", True),
-        ("unpublished from the list", False),
-        ("deleted from the list", False),
-    ],
-)
-def test_the_sitemaps_list_a_section_tag_and_author_while_one_of_their_articles_is_public(
-    how, listed_after, editor_client, committed, clock
-):
-    """They list only those with something public: their one article's change is theirs."""
-    due = timezone.now() + timedelta(minutes=1)
+def only_article(how):
+    """The one article of a section, a tag and an author, as it is before `how` happens."""
     publication = {
         "published from the list": {"status": "draft", "published_at": None},
-        "its scheduled time comes": {"published_at": due},
+        "its scheduled time comes": {"published_at": timezone.now() + timedelta(minutes=1)},
     }.get(how, {})
-    article = listed_article(**publication)
-    owners = [article.section, article.tags.get(), article.author]
-    pages = stored(*OWNER_SITEMAPS)
-    for path, owner in zip(OWNER_SITEMAPS, owners, strict=True):
-        assert (owner.get_absolute_url() in text(Client().get(path))) is not listed_after, path
+    return make_article(title="Harbour wall repaired", tags=[make_tag()], **publication)
 
+
+def change_only_article(how, article, editor_client, committed, clock):
     with committed():
         if how == "its scheduled time comes":  # as in the test above
-            clock.now = due.timestamp()
+            clock.now = article.published_at.timestamp()
             Article.objects.filter(pk=article.pk).update(published_at=timezone.now())
         else:
             action = {"published": "publish", "unpublished": "unpublish"}.get(
@@ -662,10 +647,69 @@ def test_the_sitemaps_list_a_section_tag_and_author_while_one_of_their_articles_
                 {"action": action, "_selected_action": [article.pk], "post": "yes"},
             )
             assert response.status_code == 302
+
+
+@pytest.mark.parametrize(("how", "listed_after"), ONLY_ARTICLE_CHANGES)
+def test_the_sitemaps_list_a_section_tag_and_author_while_one_of_their_articles_is_public(
+    how, listed_after, editor_client, committed, clock
+):
+    """They list only those with something public: their one article's change is theirs."""
+    article = only_article(how)
+    owners = [article.section, article.tags.get(), article.author]
+    pages = stored(*OWNER_SITEMAPS)
+    for path, owner in zip(OWNER_SITEMAPS, owners, strict=True):
+        assert (owner.get_absolute_url() in text(Client().get(path))) is not listed_after, path
+
+    change_only_article(how, article, editor_client, committed, clock)
     after = asked_again(pages)
 
     for path, owner in zip(OWNER_SITEMAPS, owners, strict=True):
         assert (owner.get_absolute_url() in text(after[path])) is listed_after, path
+
+
+def header(response):
+    """The sections the page's header lists ("" without any), not those its articles show."""
+    found = re.search(r'<nav class="section-nav".*?</nav>', text(response), re.DOTALL)
+    return found[0] if found else ""
+
+
+@pytest.mark.parametrize(("how", "shown_after"), ONLY_ARTICLE_CHANGES)
+def test_a_section_tag_and_author_are_on_the_site_while_one_of_their_articles_is_public(
+    how, shown_after, editor_client, committed, clock
+):
+    """Their pages, follow pages and feeds, and the section in every page's header: a 404
+    before their first article is out shows at the next request once it is, however it
+    comes out, and a page stored while it was out leaves with it."""
+    article = only_article(how)
+    owners = [article.section, article.tags.get(), article.author]
+    addresses = [
+        address
+        for owner in owners
+        for address in (owner.get_absolute_url(), *feed_addresses(owner).values())
+    ]
+    other = make_article(published_at=a_day_ago())
+    with_header = [HOME, other.get_absolute_url()]
+    if shown_after:
+        for path in addresses:
+            for _ in range(2):  # and nothing stored of it
+                assert Client().get(path).status_code == 404, path
+        pages = stored(*with_header)
+    else:
+        pages = stored(*addresses, *with_header)
+    for path in with_header:
+        in_header = f'href="{article.section.get_absolute_url()}"' in header(Client().get(path))
+        assert in_header is not shown_after, path
+
+    change_only_article(how, article, editor_client, committed, clock)
+    after = asked_again(pages)
+
+    for path in addresses:
+        assert Client().get(path).status_code == (200 if shown_after else 404), path
+        if shown_after:
+            assert article.get_absolute_url() in text(Client().get(path)), path
+    for path in with_header:
+        in_header = f'href="{article.section.get_absolute_url()}"' in header(after[path])
+        assert in_header is shown_after, path
 
 
 # -- Sections and authors renamed, as every page shows them -----------------------------------
@@ -707,42 +751,31 @@ def test_a_section_renamed_in_the_admin_shows_in_every_header_and_moves_its_feed
     assert "<title>Coast" in text(Client().get("/feeds/section/coast/rss/"))
 
 
-@pytest.mark.parametrize("how", ["added", "reordered from the list"])
-def test_a_section_added_or_reordered_in_the_admin_shows_in_every_header(
-    how, editor_client, committed
-):
+def test_sections_reordered_in_the_admin_are_reordered_in_every_header(editor_client, committed):
+    """(A section added shows in the headers with its first public article, above.)"""
     first, second = make_section(name="Alpha", order=1), make_section(name="Beta", order=2)
     article = make_article(section=first)
+    make_article(section=second)
     pages = stored(HOME, article.get_absolute_url(), first.get_absolute_url())
 
     with committed():
-        if how == "added":
-            response = editor_client.post(
-                reverse("admin:articles_section_add"),
-                {"name": "Gardening", "slug": "gardening", "description": "", "order": 0},
-            )
-        else:
-            response = editor_client.post(
-                reverse("admin:articles_section_changelist"),
-                {
-                    "form-TOTAL_FORMS": 2,
-                    "form-INITIAL_FORMS": 2,
-                    "form-0-id": first.pk,
-                    "form-0-order": 3,
-                    "form-1-id": second.pk,
-                    "form-1-order": 2,
-                    "_save": "Save",
-                },
-            )
+        response = editor_client.post(
+            reverse("admin:articles_section_changelist"),
+            {
+                "form-TOTAL_FORMS": 2,
+                "form-INITIAL_FORMS": 2,
+                "form-0-id": first.pk,
+                "form-0-order": 3,
+                "form-1-id": second.pk,
+                "form-1-order": 2,
+                "_save": "Save",
+            },
+        )
     after = asked_again(pages)
 
     assert response.status_code == 302
     for path, response in after.items():
-        header = text(response).split("</nav>")[0]
-        if how == "added":
-            assert '<a href="/section/gardening/">Gardening</a>' in header, path
-        else:
-            assert header.index(">Beta<") < header.index(">Alpha<"), path
+        assert header(response).index(">Beta<") < header(response).index(">Alpha<"), path
 
 
 def test_an_author_renamed_in_the_admin_shows_on_every_byline_and_their_bio_on_their_page(

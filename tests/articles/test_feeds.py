@@ -14,6 +14,7 @@ from tests.factories import (
     make_article,
     make_author,
     make_draft,
+    make_owner,
     make_scheduled,
     make_section,
     make_tag,
@@ -92,6 +93,22 @@ def test_feeds_give_the_standfirst_as_the_text_readers_see_on_the_page(client, u
 def test_the_feed_of_an_unknown_section_tag_or_author_is_404(client, kind):
     assert client.get(f"/feeds/{kind}/nope/rss/").status_code == 404
     assert client.get(f"/feeds/{kind}/nope/atom/").status_code == 404
+
+
+@pytest.mark.parametrize("feed", ["rss", "atom"])
+@pytest.mark.parametrize("make", [make_draft, make_scheduled])
+@pytest.mark.parametrize("kind", ["section", "tag", "author"])
+def test_the_feed_of_a_section_tag_or_author_without_a_public_article_is_404(
+    client, kind, make, feed
+):
+    """Its title ("Tagged “Merger with Acme”") would tell a story not out yet."""
+    name = "display_name" if kind == "author" else "name"
+    make_owner(kind, article=make, slug="acme", **{name: "Merger with Acme"})
+
+    response = client.get(f"/feeds/{kind}/acme/{feed}/")
+
+    assert response.status_code == 404
+    assert "Acme" not in response.content.decode()
 
 
 @pytest.mark.parametrize("url", FEEDS[2:])

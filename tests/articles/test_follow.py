@@ -14,6 +14,8 @@ from tests.factories import (
     make_article,
     make_author,
     make_draft,
+    make_owner,
+    make_scheduled,
     make_section,
     make_tag,
     make_user,
@@ -39,6 +41,9 @@ def listed():
     make_article(title="Somewhere else")
     return {"article": article, "section": section, "tag": tag, "author": author}
 
+
+# What each kind of list is named by.
+NAMES = {"section": "name", "tag": "name", "author": "display_name"}
 
 # kind: (follow page, list page, RSS feed, Atom feed, heading)
 PAGES = {
@@ -192,17 +197,16 @@ def test_the_follow_page_of_an_unknown_one_is_a_404_like_its_list(client, kind):
     assert client.get(f"/{kind}/nope/").status_code == 404
 
 
+@pytest.mark.parametrize("make", [make_draft, make_scheduled])
 @pytest.mark.parametrize("kind", ["section", "tag", "author"])
-def test_the_follow_page_of_one_with_only_drafts_answers_as_its_list_and_shows_none(client, kind):
-    owner = {"section": make_section, "tag": make_tag, "author": make_author}[kind](slug="soon")
-    make_draft(title="Not out yet", **({"tags": [owner]} if kind == "tag" else {kind: owner}))
+def test_the_follow_page_of_one_without_a_public_article_is_a_404_like_its_list(client, kind, make):
+    """Its name, in the page's title, may be news not out yet (Section.objects.published())."""
+    make_owner(kind, article=make, slug="soon", **{NAMES[kind]: "Acme takeover"})
 
     follow = client.get(f"/{kind}/soon/follow/")
 
-    assert follow.status_code == client.get(f"/{kind}/soon/").status_code == 200
-    html = follow.content.decode()
-    assert "Nothing has been published here yet" in html
-    assert "Not out yet" not in html
+    assert follow.status_code == client.get(f"/{kind}/soon/").status_code == 404
+    assert "Acme" not in follow.content.decode()
 
 
 def test_the_sites_follow_page_before_anything_is_published(client):

@@ -3,7 +3,9 @@ article's does: links shared, bookmarked and indexed keep working."""
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from articles.models import Article
 from articles.views import MOVED_SECONDS
 from tests.factories import (
     NO_OLD_ADDRESSES_LET_GO,
@@ -14,6 +16,8 @@ from tests.factories import (
     make_draft,
     make_editor,
     make_moderator,
+    make_owner,
+    make_scheduled,
     make_section,
     make_tag,
 )
@@ -195,6 +199,42 @@ def test_a_former_slug_taken_by_a_new_one_shows_the_new_one_for_good(client, kin
     renamed(new, "local-sport")
     assert client.get(address(kind, "sport"))["Location"] == address(kind, "local-sport")
     assert old.former_slugs.count() == 0
+
+
+@pytest.mark.parametrize("make", [make_draft, make_scheduled])
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_address_of_one_without_a_public_article_redirects_until_one_is_out(client, kind, make):
+    """Neither its old addresses nor its slug in other capitals, for its page, its follow
+    page or its feeds: a redirect would tell its address now, and so its name, before its
+    story is out. Once one of its articles is, each leads to it."""
+    renamed(make_owner(kind, article=make, slug="weather"), "sky")
+    paths = [
+        address(kind, "{}"),
+        f"/{kind}/{{}}/follow/",
+        f"/feeds/{kind}/{{}}/rss/",
+        f"/feeds/{kind}/{{}}/atom/",
+    ]
+    typed = ["weather", "Weather", "SKY"]
+    for path in paths:
+        for slug in typed:
+            assert client.get(path.format(slug)).status_code == 404, path.format(slug)
+
+    Article.objects.update(status="published", published_at=timezone.now())
+
+    for path in paths:
+        for slug in typed:
+            assert client.get(path.format(slug))["Location"] == path.format("sky")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_slug_in_other_capitals_leads_to_the_one_out_when_the_other_is_not(client, kind):
+    """As if the one not out did not exist: two slugs but for capitals are no guess only
+    when both pages show (test_an_address_matching_two_slugs_but_for_capitals_is_not_a_guess)."""
+    make_owner(kind, article=make_draft, slug="news")
+    make_listed(kind, "NEWS")
+
+    assert client.get(address(kind, "News"))["Location"] == address(kind, "NEWS")
+    assert client.get(address(kind, "news"))["Location"] == address(kind, "NEWS")
 
 
 @pytest.mark.parametrize("kind", KINDS)

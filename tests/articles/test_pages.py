@@ -23,6 +23,7 @@ from tests.factories import (
     make_draft,
     make_editor,
     make_moderator,
+    make_owner,
     make_scheduled,
     make_section,
     make_tag,
@@ -441,6 +442,7 @@ def test_section_tag_and_author_pages_list_only_their_public_articles(client):
     mine = make_article(title="Opening night", section=section, tags=[tag], author=author)
     make_article(title="Someone else entirely")
     make_draft(title="Hidden draft", section=section, tags=[tag], author=author)
+    make_scheduled(title="Tomorrow's review", section=section, tags=[tag], author=author)
     for url in (section.get_absolute_url(), tag.get_absolute_url(), author.get_absolute_url()):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -448,6 +450,46 @@ def test_section_tag_and_author_pages_list_only_their_public_articles(client):
         assert mine.title in html
         assert "Someone else entirely" not in html
         assert "Hidden draft" not in html
+        assert "Tomorrow" not in html
+
+
+# A section, tag and author made for a story not out yet: their words are the news.
+UNANNOUNCED = {
+    "section": {"name": "Acme takeover", "slug": "acme-takeover", "description": "Who buys Acme."},
+    "tag": {"name": "Merger with Acme", "slug": "merger-with-acme"},
+    "author": {"display_name": "Acme Insider", "slug": "acme-insider", "bio": "Buys Acme."},
+}
+
+
+@pytest.mark.parametrize("make", [make_draft, make_scheduled])
+@pytest.mark.parametrize("kind", ["section", "tag", "author"])
+def test_a_section_tag_or_author_without_a_public_article_is_a_404_that_names_nothing(
+    client, kind, make
+):
+    """An author added for an embargoed story, a tag given to a scheduled draft: their page
+    would tell the news before it is out, through their name and bio, or the tag's own
+    "Articles about merger with Acme"."""
+    make_owner(kind, article=make, **UNANNOUNCED[kind])
+    make_article(title="Old news")  # a site with something public, around the 404
+
+    response = client.get(f"/{kind}/{UNANNOUNCED[kind]['slug']}/")
+
+    assert response.status_code == 404
+    assert "Acme" not in response.content.decode()
+    assert "acme" not in response.content.decode()
+
+
+@pytest.mark.parametrize("kind", ["section", "tag", "author"])
+def test_a_section_tag_or_author_shows_once_one_of_its_articles_is_public(client, kind):
+    owner = make_owner(kind, article=make_draft, **UNANNOUNCED[kind])
+    make_scheduled(**({"tags": [owner]} if kind == "tag" else {kind: owner}))
+    assert client.get(owner.get_absolute_url()).status_code == 404
+
+    Article.objects.filter(status="draft").update(status="published", published_at=timezone.now())
+
+    response = client.get(owner.get_absolute_url())
+    assert response.status_code == 200
+    assert "Acme" in response.content.decode()
 
 
 def test_lists_show_each_articles_approved_comment_count(client):
@@ -489,7 +531,7 @@ def test_list_pages_paginate_and_refuse_bad_pages(client):
 
 
 def test_section_page_advertises_its_own_feeds(client):
-    section = make_section(slug="sport")
+    section = make_owner("section", slug="sport")
     html = client.get(section.get_absolute_url()).content.decode()
     assert 'type="application/rss+xml"' in html
     assert 'href="/feeds/section/sport/rss/"' in html
@@ -497,24 +539,62 @@ def test_section_page_advertises_its_own_feeds(client):
 
 
 def test_header_lists_sections_in_order(client):
-    make_section(name="Zebra news", order=1)
-    make_section(name="Alpha news", order=2)
+    make_owner("section", name="Zebra news", order=1)
+    make_owner("section", name="Alpha news", order=2)
     html = client.get("/").content.decode()
     assert html.index("Zebra news") < html.index("Alpha news")
 
 
-def test_header_shows_a_new_section_at_once(client, django_capture_on_commit_callbacks):
+def header(response):
+    """The sections the page's header lists ("" without any), not those its articles show."""
+    found = re.search(r'<nav class="section-nav".*?</nav>', response.content.decode(), re.DOTALL)
+    return found[0] if found else ""
+
+
+def test_header_lists_only_the_sections_with_a_public_article(client):
+    """The others' pages are 404s (and their names may be news not out yet)."""
+    make_owner("section", name="Out now")
+    make_owner("section", name="Drafts only", article=make_draft)
+    make_owner("section", name="Out tomorrow", article=make_scheduled)
+    make_section(name="Nothing yet")
+    for path in ("/", "/no/such/page/"):
+        sections = re.findall(r'<a href="/section/[^"]+/">([^<]+)</a>', header(client.get(path)))
+        assert sections == ["Out now"], path
+
+
+def test_header_shows_a_new_section_once_its_first_article_is_published(
+    client, django_capture_on_commit_callbacks
+):
     client.get("/")
     with django_capture_on_commit_callbacks(execute=True):
-        make_section(name="Brand new section")
-    assert "Brand new section" in client.get("/").content.decode()
+        section = make_section(name="Brand new section")
+    assert "Brand new section" not in header(client.get("/"))
+    with django_capture_on_commit_callbacks(execute=True):
+        make_article(section=section)
+    assert "Brand new section" in header(client.get("/"))
+
+
+def test_header_shows_a_section_when_its_scheduled_article_goes_live(client, clock):
+    """Without a save: the list of sections ends at the next article's time."""
+    make_article()  # in a section of its own, listed from the start
+    section = make_section(name="Brand new section")
+    due = timezone.now() + timedelta(hours=1)
+    article = make_scheduled(section=section, published_at=due)
+    assert "Brand new section" not in header(client.get("/"))
+
+    # Its time comes, with no save. The pages' clock moves past it; the database's cannot
+    # be moved, so the article's time moves back as far instead, without the signals.
+    clock.now = due.timestamp()
+    Article.objects.filter(pk=article.pk).update(published_at=timezone.now())
+
+    assert "Brand new section" in header(client.get("/"))
 
 
 def test_header_shows_a_section_renamed_through_another_worker(client):
     """Without Redis each gunicorn worker caches for itself: the worker that saves a section
     can forget its own list of sections, but the others hear of it only through the
     content version (articles/page_cache.py)."""
-    section = make_section(name="Old name")
+    section = make_owner("section", name="Old name")
     assert "Old name" in client.get("/").content.decode()
 
     # Another worker renames it: its signal bumps the version every worker reads.
@@ -575,7 +655,7 @@ def test_robots_txt_names_the_sitemap(client):
 
 
 def test_not_found_page_is_in_the_site_design(client):
-    make_section(name="Politics")
+    make_owner("section", name="Politics")
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     html = response.content.decode()
