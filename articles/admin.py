@@ -393,9 +393,23 @@ class AddressInSlugMixin:
         return inlines
 
 
+class ShownOnceOutMixin:
+    """A section, tag or author has a page once one of its articles is public
+    (published()): until then "View on site" would lead to a 404."""
+
+    def get_view_on_site_url(self, obj=None):
+        if obj is not None and not self.model.objects.published().filter(pk=obj.pk).exists():
+            return None
+        return super().get_view_on_site_url(obj)
+
+
 @admin.register(Section)
 class SectionAdmin(
-    StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin
+    StalePageAdminMixin,
+    ShownOnceOutMixin,
+    AddressInSlugMixin,
+    HandMadeRequestsMixin,
+    admin.ModelAdmin,
 ):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     form = ChangedMeanwhileForm
@@ -408,7 +422,13 @@ class SectionAdmin(
 
 
 @admin.register(Tag)
-class TagAdmin(StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+class TagAdmin(
+    StalePageAdminMixin,
+    ShownOnceOutMixin,
+    AddressInSlugMixin,
+    HandMadeRequestsMixin,
+    admin.ModelAdmin,
+):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     form = ChangedMeanwhileForm
     inlines = [TagFormerSlugInline]
@@ -450,7 +470,13 @@ class TagAdmin(StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin, a
 
 
 @admin.register(Author)
-class AuthorAdmin(StalePageAdminMixin, AddressInSlugMixin, HandMadeRequestsMixin, admin.ModelAdmin):
+class AuthorAdmin(
+    StalePageAdminMixin,
+    ShownOnceOutMixin,
+    AddressInSlugMixin,
+    HandMadeRequestsMixin,
+    admin.ModelAdmin,
+):
     delete_confirmation_max_display = DELETE_PAGE_ITEMS
     form = ChangedMeanwhileForm
     inlines = [AuthorFormerSlugInline]

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -62,6 +63,7 @@ from tests.factories import (
     make_author,
     make_draft,
     make_editor,
+    make_owner,
     make_scheduled,
     make_section,
     make_tag,
@@ -619,6 +621,25 @@ def test_view_on_site_leads_staff_to_the_preview_of_a_draft(editor_client):
     preview = editor_client.get(draft.get_absolute_url())
     assert preview.status_code == 200
     assert "preview-banner" in preview.content.decode()
+
+
+@pytest.mark.parametrize("make", [make_draft, make_scheduled])
+@pytest.mark.parametrize("kind", ["section", "tag", "author"])
+def test_view_on_site_is_offered_for_a_section_tag_or_author_once_its_page_shows(
+    editor_client, kind, make
+):
+    """Its page shows once one of its articles is public: before, the link led to a 404."""
+    owner = make_owner(kind, article=make)
+    change_page = reverse(f"admin:articles_{kind}_change", args=[owner.pk])
+    on_site = f"/admin/r/{ContentType.objects.get_for_model(owner).pk}/{owner.pk}/"
+
+    assert "View on site" not in editor_client.get(change_page).content.decode()
+    assert editor_client.get(on_site).status_code == 403
+
+    Article.objects.update(status="published", published_at=timezone.now())
+
+    assert "View on site" in editor_client.get(change_page).content.decode()
+    assert editor_client.get(on_site, follow=True).status_code == 200
 
 
 def test_add_form_prepopulates_the_slug_from_the_title(editor_client):
