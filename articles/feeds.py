@@ -16,6 +16,11 @@ from .views import moved_elsewhere, moved_permanently
 FEED_ITEMS = 20
 
 
+def feed_items(articles):
+    """The newest FEED_ITEMS of `articles`, with their tags read in one query for them all."""
+    return articles.for_list().prefetch_related("tags")[:FEED_ITEMS]
+
+
 class LatestArticlesFeed(Feed):
     description_template = None
 
@@ -29,7 +34,7 @@ class LatestArticlesFeed(Feed):
         return reverse("articles:home")
 
     def items(self):
-        return Article.objects.published().for_list()[:FEED_ITEMS]
+        return feed_items(Article.objects.published())
 
     # A feed reader knows an item by its id (RSS <guid>, Atom <id>), and shows an item with
     # a new one as a new, unread article. Django's default is the article's address, which
@@ -72,7 +77,8 @@ class LatestArticlesFeed(Feed):
         return item.last_changed
 
     def item_categories(self, item):
-        return [item.section.name]
+        """Its section, then its tags: what feed readers file and filter items by."""
+        return [item.section.name, *(tag.name for tag in item.tags.all())]
 
 
 class LatestArticlesAtomFeed(LatestArticlesFeed):
@@ -108,8 +114,7 @@ class ListFeed(LatestArticlesFeed):
         return owner.get_absolute_url()
 
     def items(self, owner):
-        articles = Article.objects.published().for_list()
-        return articles.filter(**{self.articles_field: owner})[:FEED_ITEMS]
+        return feed_items(Article.objects.published().filter(**{self.articles_field: owner}))
 
 
 class SectionFeed(ListFeed):
@@ -135,7 +140,7 @@ class TagFeed(ListFeed):
     url_name = "articles:tag-feed-rss"
 
     def items(self, tag):
-        return Article.objects.published().for_list().tagged(tag, 0, FEED_ITEMS)
+        return feed_items(Article.objects.published().tagged(tag, 0, FEED_ITEMS))
 
     def title(self, tag):
         return f"Tagged “{tag.name}” — {settings.SITE_NAME}"

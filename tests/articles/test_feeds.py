@@ -89,6 +89,20 @@ def test_feeds_give_the_standfirst_as_the_text_readers_see_on_the_page(client, u
     assert root.find(summary).text == "Why &lt;b&gt; tags &amp; &lt;script&gt; blocks matter"
 
 
+@pytest.mark.parametrize(
+    ("url", "categories"),
+    [("/feeds/rss/", "channel/item/category"), ("/feeds/atom/", "{*}entry/{*}category")],
+)
+def test_feeds_file_each_article_under_its_section_and_its_tags(client, url, categories):
+    make_article(section=make_section(name="Politics"), tags=[make_tag(name="Harbour")])
+    make_article(section=make_section(name="Sport"), tags=[])
+
+    root = ET.fromstring(client.get(url).content)  # noqa: S314 (our own feed)
+
+    named = [element.text or element.get("term") for element in root.findall(categories)]
+    assert named == ["Politics", "Harbour", "Sport"]
+
+
 @pytest.mark.parametrize("kind", ["section", "tag", "author"])
 def test_the_feed_of_an_unknown_section_tag_or_author_is_404(client, kind):
     assert client.get(f"/feeds/{kind}/nope/rss/").status_code == 404
