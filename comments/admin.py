@@ -534,6 +534,29 @@ class StatusFilter(admin.SimpleListFilter):
             }
 
 
+class ArticleFilter(admin.SimpleListFilter):
+    """The article a list is narrowed to by the links on the article admin (its pending
+    column, its comments' counts): named among the filters, with "All" to widen the list
+    again. It offers no list of every article, of which a site may have a hundred thousand:
+    without an article picked, it is not shown. The list said nothing of it before, and a
+    moderator took it for the whole queue."""
+
+    title = "article"
+    parameter_name = "article__id__exact"  # the links' own, as Django's field lookup
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not (value and value.isdecimal()):
+            return []
+        titles = Article.objects.filter(pk=value).values_list("title", flat=True)
+        return [(value, in_bdi(title)) for title in titles]
+
+    def queryset(self, request, queryset):
+        if self.value() is not None:
+            return queryset.filter(article__id__exact=self.value())
+        return queryset
+
+
 def looks_like_address_start(term):
     if IPV4_START.fullmatch(term):
         return True
@@ -663,7 +686,7 @@ class CommentAdmin(
     ]
     list_display_links = ["excerpt"]
     list_select_related = ["article"]
-    list_filter = [StatusFilter, "article__section", "created_at"]
+    list_filter = [StatusFilter, ArticleFilter, "article__section", "created_at"]
     search_fields = ["name", "email", "body", "ip_address"]
     search_help_text = (
         "Name, text or part of an email address; a whole email or IP address finds that "

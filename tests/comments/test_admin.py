@@ -2361,6 +2361,27 @@ class TestArticleAdmin:
 
         assert list(response.context["cl"].result_list) == [mine]
 
+    def test_that_articles_queue_names_it_with_a_way_back_to_every_article(self, editor_client):
+        busy = make_article(title="Harbour wall repaired")
+        make_comment(busy, status=Status.PENDING)
+
+        page = editor_client.get(QUEUE, {"article__id__exact": busy.pk}).content.decode()
+        unfiltered = editor_client.get(QUEUE).content.decode()
+
+        filters = page[page.index('id="changelist-filter"') :]
+        assert "By article" in filters
+        assert '<li class="selected">' in filters.split("By article")[1].split("</ul>")[0]
+        assert "<bdi>Harbour wall repaired</bdi>" in filters
+        assert "By article" not in unfiltered
+
+    @pytest.mark.parametrize("value", ["abc", "99999999"])
+    def test_an_articles_queue_of_an_article_that_is_no_more_is_no_error(
+        self, editor_client, value
+    ):
+        response = editor_client.get(QUEUE, {"article__id__exact": value})
+
+        assert response.status_code in {200, 302}
+
 
 class TestDeletingAnArticle:
     """Its comments go with it: the confirmation says how many, without listing each."""
