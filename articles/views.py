@@ -286,14 +286,19 @@ class TagView(SlugAddressMixin, ArticleListMixin, ListView):
         (ArticleQuerySet.tagged), rather than in get_queryset."""
         return queryset.tagged(self.owner, start, stop)
 
-    def get_meta_title(self):
+    def heading(self):
+        """The tag's list as its page and its feeds name it (its follow page's title is its
+        own)."""
         return f"Tagged “{self.owner.name}”"
+
+    def get_meta_title(self):
+        return self.heading()
 
     def get_meta_description(self):
         return self.owner.summary
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(heading=self.get_meta_title(), tag=self.owner, **kwargs)
+        return super().get_context_data(heading=self.heading(), tag=self.owner, **kwargs)
 
 
 class AuthorView(SlugAddressMixin, ArticleListMixin, ListView):

@@ -175,6 +175,29 @@ def test_a_follow_pages_head_points_feed_readers_at_its_feeds(client, listed, ki
     assert len(set(head_feeds(html))) == len(head_feeds(html))  # the site's once
 
 
+def feed_titles(html):
+    """The titles of the page's feeds in <head>, which a feed reader or browser extension
+    offers the reader to pick from."""
+    return [
+        attrs["title"]
+        for attrs, _ in elements(html, lambda tag, attrs: tag == "link")
+        if attrs.get("rel") == "alternate"
+        and attrs.get("type") in {"application/rss+xml", "application/atom+xml"}
+    ]
+
+
+@pytest.mark.parametrize("kind", ["section", "tag", "author"])
+def test_a_follow_page_names_its_feeds_as_its_list_page_does(client, listed, kind):
+    """The tag's follow page offered "Follow articles tagged “Boats” (RSS)" to feed readers,
+    its heading, where the tag's page offers "Tagged “Boats” (RSS)" for the same feed."""
+    follow, list_page, _, _, _ = PAGES[kind]
+
+    on_follow_page = feed_titles(client.get(follow).content.decode())
+
+    assert on_follow_page == feed_titles(client.get(list_page).content.decode())
+    assert not any(title.startswith("Follow") for title in on_follow_page)
+
+
 @pytest.mark.parametrize("kind", PAGES)
 def test_the_feeds_stay_xml_with_their_own_content_types(client, listed, kind):
     _, _, rss, atom, _ = PAGES[kind]
