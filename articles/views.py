@@ -491,6 +491,9 @@ class ArticleDetailView(DetailView):
         published = Article.objects.published()
         context.update(
             is_preview=not article.is_public,
+            # A live article written before it went out changed for readers when it did, as
+            # its feeds and sitemap say; a preview's date is no publication (structured_data).
+            modified_at=article.last_changed if article.is_public else article.updated_at,
             tags=list(article.tags.all()),
             related_articles=published.for_list()
             .filter(section_id=article.section_id)
@@ -504,10 +507,12 @@ class ArticleDetailView(DetailView):
             neighbours = Article.objects.only("title", "slug", "published_at")
             context["previous_article"] = neighbours.before(article).published().first()
             context["next_article"] = neighbours.after(article).published().first()
-        context["structured_data"] = self.structured_data(article, context["canonical_url"])
+        context["structured_data"] = self.structured_data(
+            article, context["canonical_url"], modified_at=context["modified_at"]
+        )
         return context
 
-    def structured_data(self, article, url):
+    def structured_data(self, article, url, *, modified_at):
         """schema.org NewsArticle, for search engines and link previews."""
         data = {
             "@context": "https://schema.org",
@@ -516,7 +521,7 @@ class ArticleDetailView(DetailView):
             "description": article.standfirst,
             "mainEntityOfPage": url,
             "articleSection": article.section.name,
-            "dateModified": article.updated_at.isoformat(),
+            "dateModified": modified_at.isoformat(),
             "author": {
                 "@type": "Person",
                 "name": article.author.display_name,

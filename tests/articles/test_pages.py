@@ -1,6 +1,6 @@
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -395,6 +395,29 @@ def test_a_live_articles_metadata_gives_its_publication_date(client):
         "json-ld": True,
         "time": True,
     }
+
+
+def test_a_scheduled_articles_metadata_is_modified_no_earlier_than_published(client):
+    """Written a day before it went out, the article told link previews and search engines
+    it was modified a day before it was published (its last save), where its feeds and
+    sitemap give its publication."""
+    article = make_article()
+    written = article.published_at - timedelta(days=1)
+    Article.objects.filter(pk=article.pk).update(updated_at=written)
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    [(meta, _)] = elements(
+        html, lambda tag, attrs: attrs.get("property") == "article:modified_time"
+    )
+    [(_, structured)] = elements(
+        html, lambda tag, attrs: attrs.get("type") == "application/ld+json"
+    )
+    data = json.loads(structured)
+    published = article.published_at
+    assert datetime.fromisoformat(meta["content"]) == published
+    assert datetime.fromisoformat(data["dateModified"]) == published
+    assert datetime.fromisoformat(data["datePublished"]) == published
 
 
 def test_readers_see_a_live_articles_publication_date_in_the_byline(client):
