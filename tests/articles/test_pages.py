@@ -136,10 +136,37 @@ def test_article_page_shows_everything_a_reader_needs(client):
     assert f'href="{author.get_absolute_url()}" rel="author">Jo Writer</a>' in html
     assert f'href="{section.get_absolute_url()}">Science</a>' in html
     assert f'href="{tag.get_absolute_url()}" rel="tag">Rivers</a>' in html
-    assert f'<time datetime="{article.published_at.isoformat()}' in html
+    assert f'<time datetime="{article.published_at.isoformat(timespec="seconds")}"' in html
     assert "1 min read" in html
     assert "<strong>fast</strong>" in html
     assert "3 comments" in html
+
+
+# HTML's "valid global date and time string": a second has at most three decimal places.
+HTML_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:?\d\d)")
+
+
+@pytest.mark.parametrize("shown_on", ["article", "home", "section", "follow"])
+def test_every_time_element_gives_a_datetime_html_accepts(client, shown_on):
+    """`<time datetime>` gave the microseconds of a time saved with them (any article put out
+    with "Publish" or by the demo), six decimal places, which HTML does not allow: a
+    validator flags the page, and a reader's tools may not read the date."""
+    published = timezone.now().replace(microsecond=123456) - timedelta(hours=2)
+    article = make_article(published_at=published)
+    Article.objects.filter(pk=article.pk).update(updated_at=published + timedelta(hours=1))
+    address = {
+        "article": article.get_absolute_url(),
+        "home": "/",
+        "section": article.section.get_absolute_url(),
+        "follow": reverse("articles:follow"),
+    }[shown_on]
+
+    html = client.get(address).content.decode()
+
+    times = [attrs["datetime"] for attrs, _ in elements(html, lambda tag, attrs: tag == "time")]
+    assert times
+    assert [when for when in times if not HTML_DATETIME.fullmatch(when)] == []
+    assert datetime.fromisoformat(times[0]) == published.replace(microsecond=0)
 
 
 ARABIC_TITLE = "ارتفاع منسوب النهر"
