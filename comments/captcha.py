@@ -308,6 +308,9 @@ class MathCaptchaWidget(CaptchaTextInput):
         self._key, answer = self.kept_question or (self.own_question or pool_key(), "")
         context = self.get_context(name, [self._key, answer], attrs)
         key_input, answer_input = context["widget"]["subwidgets"]
+        # The field's attributes are the answer's: HTML allows none of these on the hidden key.
+        for name in ("required", "aria-describedby", "aria-invalid"):
+            key_input["attrs"].pop(name, None)
         answer_input["attrs"]["inputmode"] = "numeric"  # a number pad on phones
         width, height = captcha_settings.CAPTCHA_IMAGE_SIZE
         audio = context["audio"]

@@ -66,6 +66,16 @@ def test_required_fields_have_a_real_label_a_star_and_required(html, name, label
     assert "_helptext" in field  # aria-describedby points at the explanation
 
 
+def test_no_hidden_input_claims_to_be_required_or_described(html):
+    """The question's key, a hidden input, carried the answer's `required` and
+    `aria-describedby`: HTML allows neither on a hidden input, and a validator flagged
+    every article page."""
+    hidden = re.findall(r'<input type="hidden"[^>]*>', html)
+
+    assert any('name="captcha_0"' in field for field in hidden)
+    assert [field for field in hidden if re.search(r" required|aria-", field)] == []
+
+
 def test_the_email_help_text_names_every_email_the_reader_may_get(html):
     """Ticking "Email me when my comment is published" writes to the address too."""
     help_text = re.search(r'id="id_email_helptext">([^<]*)</p>', html).group(1)
