@@ -309,8 +309,8 @@ class MathCaptchaWidget(CaptchaTextInput):
         context = self.get_context(name, [self._key, answer], attrs)
         key_input, answer_input = context["widget"]["subwidgets"]
         # The field's attributes are the answer's: HTML allows none of these on the hidden key.
-        for name in ("required", "aria-describedby", "aria-invalid"):
-            key_input["attrs"].pop(name, None)
+        for attribute in ("required", "aria-describedby", "aria-invalid"):
+            key_input["attrs"].pop(attribute, None)
         answer_input["attrs"]["inputmode"] = "numeric"  # a number pad on phones
         width, height = captcha_settings.CAPTCHA_IMAGE_SIZE
         audio = context["audio"]
