@@ -896,3 +896,14 @@ def test_search_results_page_on_as_results_not_by_date(client, settings):
     assert '<a class="pagination__newer" rel="prev" href="?q=tide">← Previous results</a>' in second
     assert "Older" not in first
     assert "Newer" not in second
+
+
+@pytest.mark.parametrize("path", ["/search/", "/no-such-page/"])
+def test_every_search_box_takes_the_direction_of_what_is_typed_in_it(client, path):
+    """A query in Arabic or Hebrew typed left to right reads backwards, its punctuation
+    on the wrong side: the 404 page's box lacked what the others had."""
+    html = client.get(path).content.decode()
+
+    boxes = re.findall(r'<input [^>]*type="search"[^>]*>', html)
+    assert boxes
+    assert all('dir="auto"' in box for box in boxes)
