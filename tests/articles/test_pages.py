@@ -757,6 +757,7 @@ def test_lead_image_is_shown_with_its_description_and_served(client):
     html = client.get(article.get_absolute_url()).content.decode()
     assert f'<img src="{article.lead_image.url}" alt="Hills at dawn">' in html
     assert '<meta property="og:image" content="http://testserver/media/' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
     image = client.get(article.lead_image.url)
     image.close()  # the file it streams
     assert image.status_code == 200
