@@ -65,6 +65,8 @@ pytestmark = pytest.mark.django_db
 
 Status = Comment.Status
 QUEUE = "/admin/comments/comment/"
+# A valid global date and time string with an offset, as HTML defines it (<time datetime>).
+HTML_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)")
 
 
 def date_bar(tag, attrs):
@@ -1935,6 +1937,19 @@ class TestChangeView:
         for label in ("Unapprove", "Reject", "Spam"):
             assert f">{label}</button>" in html
         assert ">Approve</button>" not in html  # it already is
+
+    def test_its_times_are_written_for_machines_as_html_allows(self, moderator_client, article):
+        """To the second: `date:"c"` gave the microseconds a time was saved with, six decimal
+        places where HTML allows three."""
+        comment = make_comment(article, status=Status.PENDING)
+        make_comment(article, parent=comment)
+        moderator_client.post(decide_url(comment, "approve"))
+
+        html = moderator_client.get(f"{QUEUE}{comment.pk}/change/").content.decode()
+
+        times = re.findall(r'<time datetime="([^"]*)"', html)
+        assert len(times) >= 3  # the thread's two comments, the decision in the history
+        assert all(HTML_DATETIME.fullmatch(value) for value in times), times
 
     def test_a_comment_deep_in_a_long_exchange_shows_its_whole_thread(
         self, moderator_client, article
